@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import { decodeCheckpoint, encodeCheckpoint, type CheckpointContents } from '../../src/io/checkpoint.js';
+import { parseSafetensors, serializeSafetensors } from '../../src/io/safetensors.js';
+import { Rng } from '../../src/tensor/rng.js';
+
+function randomTensor(rng: Rng, shape: number[]): { shape: number[]; data: Float32Array } {
+  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < data.length; i++) data[i] = rng.normal();
+  return { shape, data };
+}
+
+function sampleCheckpoint(): { contents: CheckpointContents; dropoutRng: Rng } {
+  const init = new Rng(42);
+  const dropoutRng = new Rng(7);
+  dropoutRng.normal(); // leaves a cached spare normal in the state, which must survive too
+  const contents: CheckpointContents = {
+    model: new Map([
+      ['embed.weight', randomTensor(init, [5, 3])],
+      ['head.bias', randomTensor(init, [5])],
+    ]),
+    optimizer: new Map([
+      ['exp_avg.embed.weight', randomTensor(init, [5, 3])],
+      ['exp_avg.head.bias', { shape: [5], data: new Float32Array([NaN, -0, Infinity, 1e-45, -3.4e38]) }],
+    ]),
+    state: {
+      step: 1234,
+      rng: { init: init.getState(), dropout: dropoutRng.getState() },
+      optimizer: { name: 'adamw', lr: 0.1 + 0.2, betas: [0.9, 0.999], eps: 1e-8, t: 1234 },
+      user: { run: 'test', config: { layers: 2, tied: true, note: null } },
+    },
+  };
+  return { contents, dropoutRng };
+}
+
+function bits(data: Float32Array): Uint32Array {
+  return new Uint32Array(data.buffer, data.byteOffset, data.length);
+}
+
+describe('checkpoint encoding', () => {
+  it('round-trips bit-exactly, and the restored RNG continues the same stream', () => {
+    const { contents, dropoutRng } = sampleCheckpoint();
+    const decoded = decodeCheckpoint(encodeCheckpoint(contents), 'ckpt.safetensors');
+    for (const group of ['model', 'optimizer'] as const) {
+      assert.deepEqual([...decoded[group].keys()], [...contents[group].keys()]);
+      for (const [name, tensor] of contents[group]) {
+        const restored = decoded[group].get(name)!;
+        assert.deepEqual(restored.shape, tensor.shape);
+        assert.deepEqual(bits(restored.data), bits(tensor.data), `${group}.${name}`);
+      }
+    }
+    assert.deepEqual(decoded.state, contents.state);
+    const resumed = new Rng(decoded.state.rng['dropout']!);
+    for (let i = 0; i < 5; i++) assert.equal(resumed.normal(), dropoutRng.normal());
+  });
+
+  it('stores model.* and optim.* tensors and the JSON state under __metadata__.thrifty', () => {
+    const { contents } = sampleCheckpoint();
+    const file = parseSafetensors(encodeCheckpoint(contents), 'c');
+    assert.deepEqual([...file.tensors.keys()].sort(), ['model.embed.weight', 'model.head.bias', 'optim.exp_avg.embed.weight', 'optim.exp_avg.head.bias']);
+    const stored = JSON.parse(file.metadata['thrifty']!) as { formatVersion: number; step: number };
+    assert.equal(stored.formatVersion, 1);
+    assert.equal(stored.step, 1234);
+  });
+
+  it('reports missing, unexpected and mis-shaped tensors together', () => {
+    const { contents } = sampleCheckpoint();
+    const bytes = encodeCheckpoint(contents);
+    const expected = { model: new Map([['embed.weight', [3, 5]], ['blocks.0.attn.q.weight', [3, 3]]]) };
+    assert.throws(
+      () => decodeCheckpoint(bytes, 'ckpt.safetensors', expected),
+      (error: Error) => {
+        assert.match(error.message, /^ckpt\.safetensors: checkpoint does not match/);
+        assert.match(error.message, /missing model\.\* keys: model\.blocks\.0\.attn\.q\.weight/);
+        assert.match(error.message, /unexpected model\.\* keys: model\.head\.bias/);
+        assert.match(error.message, /shape mismatch: model\.embed\.weight \[5, 3\] \(expected \[3, 5\]\)/);
+        return true;
+      },
+    );
+    const matching = { model: new Map([['embed.weight', [5, 3]], ['head.bias', [5]]]) };
+    assert.equal(decodeCheckpoint(bytes, 'c', matching).model.size, 2);
+  });
+
+  it('checks the format version and the state', () => {
+    const withMeta = (thrifty: string | undefined): Uint8Array =>
+      serializeSafetensors([], thrifty === undefined ? { other: 'x' } : { thrifty });
+    const state = { step: 1, rng: {}, optimizer: {}, user: {} };
+    assert.throws(() => decodeCheckpoint(withMeta(undefined), 'c.st'), /c\.st: not a thrifty checkpoint \(no __metadata__\.thrifty\)/);
+    assert.throws(() => decodeCheckpoint(withMeta('{'), 'c.st'), /c\.st: __metadata__\.thrifty is not valid JSON/);
+    assert.throws(
+      () => decodeCheckpoint(withMeta(JSON.stringify({ formatVersion: 2, ...state })), 'c.st'),
+      /c\.st: checkpoint format version 2 is not supported \(this build reads 1\)/,
+    );
+    assert.throws(
+      () => decodeCheckpoint(withMeta(JSON.stringify({ formatVersion: 1, ...state, step: -1 })), 'c.st'),
+      /c\.st: __metadata__\.thrifty\.step must be a non-negative integer/,
+    );
+    assert.throws(
+      () => decodeCheckpoint(withMeta(JSON.stringify({ formatVersion: 1, ...state, rng: { data: { s: [1, 2, 3], spareNormal: null } } })), 'c.st'),
+      /c\.st: __metadata__\.thrifty\.rng\.data\.s must be four int32 words/,
+    );
+    assert.equal(decodeCheckpoint(withMeta(JSON.stringify({ formatVersion: 1, ...state })), 'c.st').state.step, 1);
+    const stray = serializeSafetensors([{ name: 'w', dtype: 'F32', shape: [1], data: new Float32Array(1) }], {
+      thrifty: JSON.stringify({ formatVersion: 1, ...state }),
+    });
+    assert.throws(() => decodeCheckpoint(stray, 'c.st'), /c\.st: tensor 'w' is neither 'model\.\*' nor 'optim\.\*'/);
+  });
+
+  it('refuses state that JSON would silently change', () => {
+    const { contents } = sampleCheckpoint();
+    const withLr = (lr: number): CheckpointContents => ({ ...contents, state: { ...contents.state, optimizer: { lr } } });
+    assert.throws(() => encodeCheckpoint(withLr(NaN)), /encodeCheckpoint: state\.optimizer\.lr is NaN, which JSON cannot hold/);
+    assert.throws(() => encodeCheckpoint(withLr(Infinity)), /state\.optimizer\.lr is Infinity/);
+  });
+});

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { describe, it } from 'node:test';
+
+import { ProgressBar } from '../../src/node/progress.js';
+
+function fakeStream(isTTY: boolean): { stream: Writable & { isTTY?: boolean; columns?: number }; written: () => string } {
+  const chunks: string[] = [];
+  const stream: Writable & { isTTY?: boolean; columns?: number } = new Writable({
+    write(chunk: Buffer | string, _encoding, callback) {
+      chunks.push(chunk.toString());
+      callback();
+    },
+  });
+  if (isTTY) {
+    stream.isTTY = true;
+    stream.columns = 120;
+  }
+  return { stream, written: () => chunks.join('') };
+}
+
+describe('ProgressBar', () => {
+  it('writes nothing when the stream is not a TTY', () => {
+    const { stream, written } = fakeStream(false);
+    let now = 0;
+    const bar = new ProgressBar({ total: 100, stream, clock: () => now });
+    for (let step = 1; step <= 100; step++) {
+      now += 1000;
+      bar.update(step, { loss: 1 / step, tokens: 512 });
+    }
+    bar.stop();
+    assert.equal(written(), '');
+  });
+
+  it('off a TTY with logEveryMs, writes one summary line per interval and one at stop', () => {
+    const { stream, written } = fakeStream(false);
+    let now = 0;
+    const bar = new ProgressBar({ total: 10, stream, logEveryMs: 2500, unit: 'images', label: 'train', clock: () => now });
+    for (let step = 1; step <= 9; step++) {
+      now += 1000;
+      bar.update(step, { loss: 2.5, tokens: 100 });
+    }
+    bar.stop();
+    const lines = written().trimEnd().split('\n');
+    assert.deepEqual(lines, [
+      'train step 3/10 | loss 2.5000 | 100 images/s | elapsed 3s | ETA 7s',
+      'train step 6/10 | loss 2.5000 | 100 images/s | elapsed 6s | ETA 4s',
+      'train step 9/10 | loss 2.5000 | 100 images/s | elapsed 9s | ETA 1s',
+    ]);
+  });
+
+  it('draws a bar with loss and rate on a TTY', () => {
+    const { stream, written } = fakeStream(true);
+    const bar = new ProgressBar({ total: 4, stream });
+    bar.update(2, { loss: 0.125, tokens: 64 });
+    bar.stop();
+    assert.match(written(), /2\/4 \| loss 0\.1250 \| [\d.]+ tokens\/s/);
+  });
+});
