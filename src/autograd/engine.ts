@@ -60,6 +60,8 @@ export type OpFn<A> = (inputs: readonly Tensor[], attrs: A) => Tensor[];
 export function defineOp<A, S = undefined>(spec: OpSpec<A, S>): OpFn<A> {
   return (inputs, attrs) => {
     const { outputs, saved } = spec.forward(kernels(), inputs, attrs);
+    // An output that is an input object would get this op's history attached to the input itself.
+    if (outputs.some((out) => inputs.includes(out))) throw new Error(`${spec.name}: forward returned an input as an output; return a view instead`);
     if (!gradEnabled || !spec.backward) return outputs;
     const needs = inputs.map((t) => t.requiresGrad);
     if (!needs.some(Boolean)) return outputs;

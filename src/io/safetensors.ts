@@ -237,7 +237,10 @@ function alignedCopy(tensorBytes: Uint8Array, entry: SafetensorsEntry): ArrayBuf
   if (tensorBytes.length !== entry.byteLength) {
     throw new Error(`${entry.source}: tensor '${entry.name}' needs ${entry.byteLength} bytes, got ${tensorBytes.length}`);
   }
-  return tensorBytes.slice().buffer;
+  // Not slice(): on a Node Buffer it returns a view of the same memory, not a copy.
+  const copy = new Uint8Array(tensorBytes.length);
+  copy.set(tensorBytes);
+  return copy.buffer;
 }
 
 /** Decodes exactly one tensor's bytes (e.g. from a lazy file read) as a Float32Array. */

@@ -5,7 +5,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 import { decodeCheckpoint, encodeCheckpoint, type CheckpointContents, type CheckpointExpectation } from '../io/checkpoint.js';
-import { writeFileAtomic } from './files.js';
+import { asBytes, writeFileAtomic } from './files.js';
 
 /** Saves a checkpoint to `path` (parent directories are created). */
 export async function saveCheckpoint(path: string, contents: CheckpointContents): Promise<void> {
@@ -16,6 +16,6 @@ export async function saveCheckpoint(path: string, contents: CheckpointContents)
 
 /** Loads a checkpoint; with `expected`, missing, unexpected and mis-shaped tensors are reported together. */
 export async function loadCheckpoint(path: string, expected?: CheckpointExpectation): Promise<CheckpointContents> {
-  const bytes = new Uint8Array(await readFile(path));
+  const bytes = asBytes(await readFile(path));
   return decodeCheckpoint(bytes, path, expected);
 }

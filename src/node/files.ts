@@ -15,6 +15,11 @@ import {
 
 let tempCounter = 0;
 
+/** A plain Uint8Array view of a Buffer, without the copy `new Uint8Array(buffer)` would make. */
+export function asBytes(buffer: Buffer): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
 /**
  * Writes `contents` so that `path` holds either its old content or the complete new one, never a
  * mix: write a temporary file beside it, fsync, rename over the target, then fsync the directory
@@ -59,7 +64,7 @@ export interface SafetensorsFileContents extends SafetensorsHeader {
 
 /** Reads and validates a whole safetensors file. */
 export async function readSafetensorsFile(path: string): Promise<SafetensorsFileContents> {
-  const bytes = new Uint8Array(await readFile(path));
+  const bytes = asBytes(await readFile(path));
   return { ...parseSafetensors(bytes, path), bytes };
 }
 

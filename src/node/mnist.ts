@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 
 import { parseIdx } from '../data/idx.js';
+import { asBytes } from './files.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -46,14 +47,14 @@ async function readIdxFile(base: string): Promise<{ path: string; bytes: Uint8Ar
   for (const path of [`${base}.gz`, base]) {
     let bytes: Uint8Array;
     try {
-      bytes = new Uint8Array(await readFile(path));
+      bytes = asBytes(await readFile(path));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw error;
     }
     if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
       try {
-        bytes = new Uint8Array(await gunzipAsync(bytes));
+        bytes = asBytes(await gunzipAsync(bytes));
       } catch (error) {
         throw new Error(`${path}: gunzip failed (${(error as Error).message})`);
       }

@@ -76,6 +76,9 @@ describe('safetensors files', () => {
     const file = await readSafetensorsFile(path);
     assert.deepEqual(file.metadata, { origin: 'test' });
     assert.deepEqual([...readSafetensorsTensorF32(file.bytes, file.tensors.get('w')!)], [1, 2, 3, 4]);
+    // A Buffer is a Uint8Array whose slice() shares memory; reading must still copy just the tensor.
+    const asBuffer = Buffer.concat([Buffer.alloc(3), Buffer.from(bytes)]).subarray(3);
+    assert.deepEqual([...readSafetensorsTensorF32(asBuffer, file.tensors.get('w')!)], [1, 2, 3, 4]);
   });
 
   it('reads tensors lazily by offset', async () => {

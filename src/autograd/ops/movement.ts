@@ -2,11 +2,11 @@
 // strides allow (no copy); their gradients scatter or sum back to the input's shape.
 
 import { kernels } from '../../backend/backend.js';
-import type { DType } from '../../tensor/dtype.js';
+import { allocArray, type DType } from '../../tensor/dtype.js';
 import { formatShape, normalizeAxis, numel } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { defineOp } from '../engine.js';
-import { reshapeContiguous, sumToShape, zerosLike } from './util.js';
+import { reshapeContiguous, sumToShape } from './util.js';
 
 /** Strides for viewing x at `shape` without a copy, or null when the layout does not allow it. */
 function viewStrides(x: Tensor, shape: readonly number[]): number[] | null {
@@ -158,8 +158,8 @@ const sliceOp = defineOp<SliceAttrs>({
   },
   backward: ({ inputs: [x], attrs: { starts, steps, shape } }, [dy]) => {
     if (!dy) return [null];
-    const g = zerosLike(x!.dtype === dy.dtype ? x! : dy);
-    const full = new Tensor(g.data, dy.dtype, x!.shape);
+    // Zeros of x's shape in the gradient's dtype (zerosLike(dy) would have dy's, smaller, shape).
+    const full = new Tensor(allocArray(dy.dtype, x!.size), dy.dtype, x!.shape);
     let offset = 0;
     const strides = full.strides.map((s, i) => {
       offset += starts[i]! * s;
@@ -228,7 +228,9 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
 
 const contiguousOp = defineOp<Record<string, never>>({
   name: 'contiguous',
-  forward: (k, [x]) => ({ outputs: [x!.isContiguous() ? x! : k.copy(x!, x!.dtype)], saved: undefined }),
+  // A contiguous input still gets a new view: returning the input object itself would attach this
+  // op's history to it (a leaf would stop being a leaf).
+  forward: (k, [x]) => ({ outputs: [x!.isContiguous() ? new Tensor(x!.data, x!.dtype, x!.shape, x!.strides, x!.offset) : k.copy(x!, x!.dtype)], saved: undefined }),
   backward: (_ctx, [dy]) => [dy],
 });
 

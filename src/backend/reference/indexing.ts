@@ -1,7 +1,7 @@
 // Reference gather/scatter by index, index select/add (embeddings), and top-k.
 
 import { allocArray } from '../../tensor/dtype.js';
-import { formatShape, numel } from '../../tensor/shape.js';
+import { formatShape, numel, shapesEqual } from '../../tensor/shape.js';
 import { forEachOffset, Tensor } from '../../tensor/tensor.js';
 
 function checkIndex(index: Tensor, what: string): Int32Array {
@@ -20,50 +20,77 @@ function stridesOf(shape: readonly number[]): number[] {
   return s;
 }
 
-/** Visits every position of `shape`, giving the linear index and the coordinate along `axis`. */
-function forEachWithAxis(shape: readonly number[], axis: number, fn: (linear: number, coordOffset: number, axisCoord: number) => void, xStrides: readonly number[]): void {
-  const s = stridesOf(shape);
+/**
+ * Visits every position of `shape` in row-major order with its linear index, its coordinate along
+ * `axis`, and for each stride set the offset of that position with the `axis` coordinate left out.
+ */
+function forEachWithAxis(
+  shape: readonly number[],
+  axis: number,
+  strideSets: readonly (readonly number[])[],
+  fn: (linear: number, axisCoord: number, offsets: readonly number[]) => void,
+): void {
   const n = numel(shape);
+  if (n === 0) return;
+  const rank = shape.length;
+  const counter = new Array<number>(rank).fill(0);
+  const offsets = new Array<number>(strideSets.length).fill(0);
   for (let linear = 0; linear < n; linear++) {
-    let rem = linear;
-    let off = 0;
-    let axisCoord = 0;
-    for (let d = 0; d < shape.length; d++) {
-      const c = Math.floor(rem / s[d]!);
-      rem -= c * s[d]!;
-      if (d === axis) axisCoord = c;
-      else off += c * xStrides[d]!;
+    fn(linear, counter[axis] ?? 0, offsets);
+    for (let d = rank - 1; d >= 0; d--) {
+      const step = d === axis ? 0 : 1;
+      counter[d]!++;
+      if (counter[d]! < shape[d]!) {
+        for (let j = 0; j < strideSets.length; j++) offsets[j]! += step * strideSets[j]![d]!;
+        break;
+      }
+      for (let j = 0; j < strideSets.length; j++) offsets[j]! -= step * strideSets[j]![d]! * (shape[d]! - 1);
+      counter[d] = 0;
     }
-    fn(linear, off, axisCoord);
+  }
+}
+
+/** torch.gather/scatter_add shape rules: index may be smaller than `of` on every axis but `axis` (any size there). */
+function checkIndexFits(what: string, index: Tensor, of: Tensor, axis: number, includeAxis: boolean): void {
+  for (let d = 0; d < index.rank; d++) {
+    if ((d !== axis || includeAxis) && index.shape[d]! > of.shape[d]!) {
+      throw new Error(`${what}: index ${formatShape(index.shape)} is larger than ${formatShape(of.shape)} on axis ${d}`);
+    }
   }
 }
 
 export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
   const idx = checkIndex(index, 'gather');
   if (index.rank !== x.rank) throw new Error(`gather: index rank ${index.rank} must equal input rank ${x.rank}`);
+  checkIndexFits('gather', index, x, axis, false);
   const out = allocArray(x.dtype, index.size);
   const n = x.shape[axis]!;
-  forEachWithAxis(index.shape, axis, (linear, off) => {
+  const axisStride = x.strides[axis]!;
+  forEachWithAxis(index.shape, axis, [x.strides], (linear, _axisCoord, [off]) => {
     const j = idx[linear]!;
     if (j < 0 || j >= n) throw new Error(`gather: index ${j} out of range for axis ${axis} of size ${n}`);
-    out[linear] = x.data[x.offset + off + j * x.strides[axis]!]!;
-  }, x.strides);
+    out[linear] = x.data[x.offset + off! + j * axisStride]!;
+  });
   return new Tensor(out, x.dtype, index.shape);
 }
 
 export function scatterAdd(x: Tensor, axis: number, index: Tensor, src: Tensor): Tensor {
   const idx = checkIndex(index, 'scatterAdd');
   if (index.rank !== x.rank || src.rank !== x.rank) throw new Error(`scatterAdd: index ${formatShape(index.shape)} and src ${formatShape(src.shape)} must have the rank of x ${formatShape(x.shape)}`);
+  checkIndexFits('scatterAdd', index, x, axis, false);
+  checkIndexFits('scatterAdd', index, src, axis, true);
   const out = allocArray(x.dtype, x.size);
   out.set(x.toArray());
   const outStrides = stridesOf(x.shape);
-  const srcData = src.toArray();
+  // src may be larger than index (torch allows it): only its leading block, read through its own strides.
+  const srcData = src.data;
+  const srcAxisStride = src.strides[axis]!;
   const n = x.shape[axis]!;
-  forEachWithAxis(index.shape, axis, (linear, off) => {
+  forEachWithAxis(index.shape, axis, [outStrides, src.strides], (linear, axisCoord, [off, srcOff]) => {
     const j = idx[linear]!;
     if (j < 0 || j >= n) throw new Error(`scatterAdd: index ${j} out of range for axis ${axis} of size ${n}`);
-    out[off + j * outStrides[axis]!]! += srcData[linear]!;
-  }, outStrides);
+    out[off! + j * outStrides[axis]!]! += srcData[src.offset + srcOff! + axisCoord * srcAxisStride]!;
+  });
   return new Tensor(out, x.dtype, x.shape);
 }
 
@@ -90,6 +117,9 @@ export function indexSelect(x: Tensor, axis: number, index: Tensor): Tensor {
 
 export function indexAdd(shape: readonly number[], axis: number, index: Tensor, src: Tensor): Tensor {
   const idx = checkIndex(index, 'indexAdd');
+  if (index.rank !== 1) throw new Error(`indexAdd: index must be 1-D, got ${formatShape(index.shape)}`);
+  const expected = shape.map((d, i) => (i === axis ? idx.length : d));
+  if (!shapesEqual(src.shape, expected)) throw new Error(`indexAdd: src ${formatShape(src.shape)} must be ${formatShape(expected)}`);
   const outer = numel(shape.slice(0, axis));
   const n = shape[axis]!;
   const inner = numel(shape.slice(axis + 1));

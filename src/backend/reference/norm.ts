@@ -9,8 +9,15 @@ function rowsOf(x: Tensor): { rows: number; d: number; stats: number[] } {
   return { rows: d ? x.size / d : 0, d, stats: x.shape.slice(0, -1) };
 }
 
+/** gamma/beta hold one value per feature; a wrong size would otherwise read undefined (NaN) silently. */
+function checkAffine(what: string, t: Tensor | null, d: number): void {
+  if (t && t.size !== d) throw new Error(`${what}: expected ${d} values (one per feature), got shape [${t.shape.join(', ')}]`);
+}
+
 export function layerNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, eps: number): NormResult {
   const { rows, d, stats } = rowsOf(x);
+  checkAffine('layerNorm gamma', gamma, d);
+  checkAffine('layerNorm beta', beta, d);
   const xs = x.toArray();
   const g = gamma?.toArray();
   const b = beta?.toArray();
@@ -55,7 +62,8 @@ export function layerNormGrad(
   const rs = rstd.toArray();
   const dx = allocArray(dy.dtype, x.size);
   const dgamma = gamma ? new Float64Array(d) : null;
-  const dbeta = gamma ? new Float64Array(d) : null;
+  // dbeta does not depend on gamma (the kernel is not told whether there is a beta, so always make it).
+  const dbeta = new Float64Array(d);
   for (let r = 0; r < rows; r++) {
     const base = r * d;
     const m = ms[r]!;
@@ -69,7 +77,7 @@ export function layerNormGrad(
       sumG += gi;
       sumGX += gi * xhat;
       if (dgamma) dgamma[i]! += dys[base + i]! * xhat;
-      if (dbeta) dbeta[i]! += dys[base + i]!;
+      dbeta[i]! += dys[base + i]!;
     }
     const meanG = sumG / d;
     const meanGX = sumGX / d;
@@ -83,12 +91,13 @@ export function layerNormGrad(
   return {
     dx: new Tensor(dx, dt, x.shape),
     dgamma: dgamma ? new Tensor(toDType(dgamma, dt), dt, [d]) : null,
-    dbeta: dbeta ? new Tensor(toDType(dbeta, dt), dt, [d]) : null,
+    dbeta: new Tensor(toDType(dbeta, dt), dt, [d]),
   };
 }
 
 export function rmsNorm(x: Tensor, gamma: Tensor | null, eps: number): NormResult {
   const { rows, d, stats } = rowsOf(x);
+  checkAffine('rmsNorm gamma', gamma, d);
   const xs = x.toArray();
   const g = gamma?.toArray();
   const y = allocArray(x.dtype, x.size);

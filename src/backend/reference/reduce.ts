@@ -63,9 +63,10 @@ export function argReduce(kind: ArgReduceKind, x: Tensor, axis: number, keepDims
     const base = o * n;
     let best = data[base]!;
     let bestIndex = 0;
-    for (let j = 1; j < n; j++) {
+    for (let j = 1; j < n && !Number.isNaN(best); j++) {
       const v = data[base + j]!;
-      if (better(v, best)) {
+      // The first NaN wins, as in max/min above and torch.argmax.
+      if (better(v, best) || Number.isNaN(v)) {
         best = v;
         bestIndex = j;
       }

@@ -1,0 +1,17 @@
+// Entry point of the kernel module. Built twice by tools/build-wasm.mjs (plain SIMD and relaxed
+// SIMD); the source is shared and only vmath.madd differs, through ASC_FEATURE_RELAXED_SIMD.
+// Memory is imported and shared; the module allocates nothing: every buffer is a pointer from JS.
+
+export { gemm, gemm_work_bytes, gemm_nt_small, gemm_nn_small, gemm_batched, gemv, gemv_t } from './gemm';
+export { unary, binary, binary_row, binary_scalar, stream_sum } from './elementwise';
+export { softmax_rows, log_softmax_rows, layernorm_rows, rmsnorm_rows } from './rows';
+
+/** First byte JS may allocate from: everything below is reserved for static data. */
+export function heap_base(): usize {
+  return (__heap_base + 63) & ~(<usize>63);
+}
+
+/** 1 in the relaxed-SIMD build: lets the JS side check which binary it instantiated. */
+export function relaxed_simd(): i32 {
+  return ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
+}

@@ -1,0 +1,174 @@
+// The wasm backend at the tensor level: the kernel table of the reference backend with the hot
+// kernels routed to WasmKernels when the operands are f32 and the call is big enough to pay for
+// itself. Everything else (f64 gradient checks, integer tensors, odd layouts, small calls) falls
+// through to the reference kernel, which stays the oracle for the routed cases.
+
+import type { Backend, KernelTable, NormResult, UnaryKind } from '../../ops/kernels.js';
+import { broadcastShapes, numel } from '../../tensor/shape.js';
+import { Tensor } from '../../tensor/tensor.js';
+import { referenceKernels } from '../reference/index.js';
+import type { UnaryKind as WasmUnaryKind } from './abi.js';
+import { WasmKernels } from './kernels.js';
+
+const WASM_UNARY: Partial<Record<UnaryKind, WasmUnaryKind>> = {
+  exp: 'exp',
+  log: 'log',
+  tanh: 'tanh',
+  sigmoid: 'sigmoid',
+  silu: 'silu',
+  geluTanh: 'gelu_tanh',
+  geluErf: 'gelu_erf',
+  erf: 'erf',
+  relu: 'relu',
+  leakyRelu: 'leaky_relu',
+  softplus: 'softplus',
+  sqrt: 'sqrt',
+  rsqrt: 'rsqrt',
+  neg: 'neg',
+  abs: 'abs',
+  square: 'square',
+};
+
+/** Below this many multiply-adds the reference matmul's lower call overhead wins. */
+const MATMUL_MIN_MACS = 4096;
+
+/** How a [.., rows, cols] operand can be handed to the gemm: row-major or transposed, with one batch stride. */
+interface MatrixLayout {
+  data: Float32Array;
+  transposed: boolean;
+  /** Element stride between consecutive batch matrices (0 = broadcast). */
+  batchStride: number;
+}
+
+/**
+ * The operand viewed as `batch` matrices of [rows, cols] that the gemm can read in place, or null
+ * when its strides need a copy first. Batch axes must collapse into one uniform stride.
+ */
+function matrixLayout(t: Tensor, batchShape: readonly number[], rows: number, cols: number): MatrixLayout | null {
+  const r = t.rank;
+  const sr = t.strides[r - 2]!;
+  const sc = t.strides[r - 1]!;
+  let transposed: boolean;
+  if ((sc === 1 || cols === 1) && (sr === cols || rows === 1)) transposed = false;
+  else if ((sr === 1 || rows === 1) && (sc === rows || cols === 1)) transposed = true;
+  else return null;
+  // Collapse the batch axes (broadcast against batchShape) into one stride.
+  const lead = batchShape.length - (r - 2);
+  let stride = -1;
+  let expected = -1;
+  for (let i = batchShape.length - 1; i >= 0; i--) {
+    const d = batchShape[i]!;
+    if (d === 1) continue;
+    const j = i - lead;
+    const own = j >= 0 && t.shape[j] !== 1 ? t.strides[j]! : 0;
+    if (stride < 0) {
+      stride = own;
+      expected = own * d;
+    } else {
+      if (own !== expected) return null;
+      expected = own * d;
+    }
+  }
+  const batchStride = Math.max(stride, 0);
+  const matrix = rows * cols;
+  const batch = numel(batchShape);
+  const span = batchStride * (batch - 1) + matrix;
+  if (!(t.data instanceof Float32Array)) return null;
+  return { data: t.data.subarray(t.offset, t.offset + span), transposed, batchStride };
+}
+
+/** The operand in a layout the gemm reads: as it is, else contiguous, else materialised over all batches. */
+function gemmOperand(t: Tensor, batchShape: readonly number[], rows: number, cols: number): MatrixLayout {
+  const direct = matrixLayout(t, batchShape, rows, cols);
+  if (direct) return direct;
+  if (!t.isContiguous()) {
+    const copied = matrixLayout(referenceKernels.copy(t, 'f32'), batchShape, rows, cols);
+    if (copied) return copied;
+  }
+  // Broadcast batch axes that do not collapse into one stride: expand (stride 0) and copy.
+  const shape = [...batchShape, rows, cols];
+  const lead = shape.length - t.rank;
+  const strides = shape.map((d, i) => (i < lead || t.shape[i - lead] === 1 ? 0 : t.strides[i - lead]!));
+  const full = referenceKernels.copy(new Tensor(t.data, t.dtype, shape, strides, t.offset), 'f32');
+  return matrixLayout(full, batchShape, rows, cols)!;
+}
+
+function f32Data(t: Tensor): Float32Array {
+  return t.toArray() as Float32Array;
+}
+
+export function createWasmBackend(wasm: WasmKernels): Backend {
+  const ref = referenceKernels;
+
+  const matmul: KernelTable['matmul'] = (a, b) => {
+    if (a.dtype !== 'f32' || b.dtype !== 'f32' || a.rank < 2 || b.rank < 2) return ref.matmul(a, b);
+    const m = a.shape[a.rank - 2]!;
+    const k = a.shape[a.rank - 1]!;
+    const n = b.shape[b.rank - 1]!;
+    if (b.shape[b.rank - 2] !== k) return ref.matmul(a, b);
+    const batchShape = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
+    const batch = numel(batchShape);
+    if (batch * m * n * k < MATMUL_MIN_MACS) return ref.matmul(a, b);
+    const la = gemmOperand(a, batchShape, m, k);
+    const lb = gemmOperand(b, batchShape, k, n);
+    const out = new Float32Array(batch * m * n);
+    if (batch === 1) wasm.matmul(la.data, lb.data, out, m, n, k, la.transposed, lb.transposed);
+    else wasm.batchedMatmul(la.data, lb.data, out, batch, m, n, k, la.transposed, lb.transposed, la.batchStride, lb.batchStride, m * n);
+    return new Tensor(out, 'f32', [...batchShape, m, n]);
+  };
+
+  const unary: KernelTable['unary'] = (kind, x, alpha) => {
+    const wasmKind = WASM_UNARY[kind];
+    if (x.dtype !== 'f32' || !wasmKind || !WasmKernels.worthIt(wasmKind, x.size, false)) return ref.unary(kind, x, alpha);
+    const out = new Float32Array(x.size);
+    wasm.unary(wasmKind, f32Data(x), out, alpha);
+    return new Tensor(out, 'f32', x.shape);
+  };
+
+  const rowsKernel = (x: Tensor, axis: number): boolean =>
+    x.dtype === 'f32' && axis === x.rank - 1 && WasmKernels.worthIt('rows', x.size, false);
+
+  const softmax: KernelTable['softmax'] = (x, axis) => {
+    if (!rowsKernel(x, axis)) return ref.softmax(x, axis);
+    const cols = x.shape[axis]!;
+    const out = new Float32Array(x.size);
+    wasm.softmaxRows(f32Data(x), out, cols ? x.size / cols : 0, cols);
+    return new Tensor(out, 'f32', x.shape);
+  };
+
+  const logSoftmax: KernelTable['logSoftmax'] = (x, axis) => {
+    if (!rowsKernel(x, axis)) return ref.logSoftmax(x, axis);
+    const cols = x.shape[axis]!;
+    const out = new Float32Array(x.size);
+    wasm.logSoftmaxRows(f32Data(x), out, cols ? x.size / cols : 0, cols);
+    return new Tensor(out, 'f32', x.shape);
+  };
+
+  const normRows = (x: Tensor, params: (Tensor | null)[]): boolean =>
+    x.dtype === 'f32' && x.rank >= 1 && params.every((p) => !p || p.dtype === 'f32') && rowsKernel(x, x.rank - 1);
+
+  const layerNorm: KernelTable['layerNorm'] = (x, gamma, beta, eps): NormResult => {
+    const cols = x.shape[x.rank - 1] ?? 0;
+    if (!normRows(x, [gamma, beta]) || (gamma && gamma.size !== cols) || (beta && beta.size !== cols)) return ref.layerNorm(x, gamma, beta, eps);
+    const rows = cols ? x.size / cols : 0;
+    const y = new Float32Array(x.size);
+    const mean = new Float32Array(rows);
+    const rstd = new Float32Array(rows);
+    wasm.layerNormRows(f32Data(x), gamma ? f32Data(gamma) : null, beta ? f32Data(beta) : null, y, rows, cols, eps, mean, rstd);
+    const stats = x.shape.slice(0, -1);
+    return { y: new Tensor(y, 'f32', x.shape), mean: new Tensor(mean, 'f32', stats), rstd: new Tensor(rstd, 'f32', stats) };
+  };
+
+  const rmsNorm: KernelTable['rmsNorm'] = (x, gamma, eps): NormResult => {
+    const cols = x.shape[x.rank - 1] ?? 0;
+    if (!normRows(x, [gamma]) || (gamma && gamma.size !== cols)) return ref.rmsNorm(x, gamma, eps);
+    const rows = cols ? x.size / cols : 0;
+    const y = new Float32Array(x.size);
+    const rstd = new Float32Array(rows);
+    wasm.rmsNormRows(f32Data(x), gamma ? f32Data(gamma) : null, y, rows, cols, eps, rstd);
+    return { y: new Tensor(y, 'f32', x.shape), mean: null, rstd: new Tensor(rstd, 'f32', x.shape.slice(0, -1)) };
+  };
+
+  const kernels: KernelTable = { ...ref, matmul, unary, softmax, logSoftmax, layerNorm, rmsNorm };
+  return { name: `wasm-${wasm.simd}`, kernels, floatDType: 'f32' };
+}

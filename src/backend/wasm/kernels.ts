@@ -1,0 +1,837 @@
+// WasmKernels: the raw Float32Array API over the AssemblyScript SIMD kernels.
+//
+// Operands may be plain JS arrays or views into a wasm arena (WasmArenaSet). A call runs in ONE
+// arena: the one holding its largest arena-resident operand (weights, KV caches), else the primary
+// arena. Operands already in that arena are passed by pointer (zero copy); others are copied into
+// the arena's scratch region, and outputs that live elsewhere are copied back after the call.
+//
+// Threads: with a ThreadPool, large calls are split over rows (or columns) and the caller runs one
+// share itself. Small calls stay on the caller: the thresholds below keep each thread's share
+// well above the ~1.4 us round trip of the spinning dispatch.
+
+import {
+  BINARY_KINDS, SMALL_M, TASK_ID, UNARY_KINDS, chooseFlavor, compileKernels, compileKernelsSync,
+  type BinaryKind, type KernelExports, type SimdFlavor, type TaskFunction, type UnaryKind,
+} from './abi.js';
+import type { WasmArena } from './arena.js';
+import { WasmArenaSet } from './arenas.js';
+import type { ThreadPool } from './pool.js';
+
+export type { BinaryKind, SimdFlavor, UnaryKind } from './abi.js';
+
+export interface WasmKernelsOptions {
+  /** Threads to use, including the caller (<= pool.workers + 1). Default: all the pool offers, else 1. */
+  threads?: number;
+  /**
+   * true: require the relaxed-SIMD build (FMA in matmul/gemv), throw if the engine lacks it;
+   * 'auto' (default): use it when WebAssembly.validate accepts it, else plain SIMD; false: plain SIMD.
+   */
+  relaxedSimd?: boolean | 'auto';
+  /** Worker pool (platform specific; see src/node/wasm-pool.ts). */
+  pool?: ThreadPool;
+  /** Dispose the pool with the kernels. Default false. */
+  ownsPool?: boolean;
+  /** Cap per arena (default 4 GiB, the wasm32 limit). */
+  maxArenaBytes?: number;
+  initialArenaBytes?: number;
+  /** Room kept in each arena for kernel scratch (default min(64 MiB, cap / 8)). */
+  reserveBytes?: number;
+  /** Run every kernel once on every thread at creation (default true). */
+  warmup?: boolean;
+  /** Split every call over all threads regardless of size (tests use it to cover the splits). */
+  forceParallel?: boolean;
+}
+
+/** Minimum flops (2mnk) before a matmul is split over threads (~10 us of work on one core). */
+export const PARALLEL_MIN_FLOPS = 1 << 18;
+/** Minimum matrix elements before gemv / gemvT are split over threads. */
+export const PARALLEL_MIN_GEMV = 1 << 15;
+/** Minimum elements before elementwise / row-wise kernels are split over threads. */
+export const PARALLEL_MIN_ELEMENTWISE = 1 << 15;
+/** Same for transcendental unary kernels (about 10x the work per element). */
+export const PARALLEL_MIN_TRANSCENDENTAL = 1 << 12;
+
+/**
+ * Smallest length from which the wasm kernel beats a plain JS loop, measured on the project VM
+ * (Node 20, 1 thread; bench/elementwise figures in the report): with the data already in the arena
+ * (resident) and with copy-in/copy-out of plain arrays. Cheap ops (add, mul, relu...) are memory
+ * bound: copying the operands costs more than the loop, so for plain arrays they are never worth
+ * it (Infinity). Transcendental ops (exp, tanh, gelu...) win from a few dozen elements on.
+ */
+export const WORTH_IT_MIN_LENGTH: {
+  readonly resident: { readonly cheap: number; readonly transcendental: number; readonly rows: number };
+  readonly copied: { readonly cheap: number; readonly transcendental: number; readonly rows: number };
+} = Object.freeze({
+  resident: Object.freeze({ cheap: 256, transcendental: 16, rows: 64 }),
+  copied: Object.freeze({ cheap: Infinity, transcendental: 64, rows: 256 }),
+});
+
+const CHEAP_UNARY: ReadonlySet<UnaryKind> = new Set<UnaryKind>(['relu', 'leaky_relu', 'neg', 'abs', 'scale', 'square', 'sqrt', 'rsqrt']);
+
+const OUT = 1;
+const IN = 0;
+const INOUT = 2;
+
+const align64 = (n: number): number => Math.ceil(n / 64) * 64;
+
+function checkDim(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 0) throw new RangeError(`thrifty: ${name} must be a non-negative integer, got ${v}`);
+}
+
+function checkLength(name: string, view: Float32Array, needed: number): void {
+  if (view.length < needed) {
+    throw new RangeError(`thrifty: ${name} has ${view.length} elements, needs at least ${needed}`);
+  }
+}
+
+/** Boundaries of `parts` nearly equal chunks of [0, total), inner boundaries multiples of align. */
+function splitBounds(total: number, parts: number, align: number): number[] {
+  const bounds = [0];
+  for (let p = 1; p < parts; p++) {
+    const b = Math.min(total, Math.round((total * p) / parts / align) * align);
+    bounds.push(Math.max(b, bounds[bounds.length - 1]!));
+  }
+  bounds.push(total);
+  return bounds;
+}
+
+type Call = (...args: number[]) => void;
+
+export class WasmKernels {
+  readonly simd: SimdFlavor;
+  readonly module: WebAssembly.Module;
+  readonly arenas: WasmArenaSet;
+  private readonly pool: ThreadPool | undefined;
+  private readonly ownsPool: boolean;
+  private threadCount: number;
+  private forceParallel: boolean;
+  private disposed = false;
+
+  // Staging of the current call (reused arrays: no per-call allocation for the bookkeeping).
+  private readonly sViews: (Float32Array | null)[] = [];
+  private readonly sLens: number[] = [];
+  private readonly sModes: number[] = [];
+  private readonly sPtrs: number[] = [];
+  private sCount = 0;
+
+  /** Asynchronous creation (compiles with WebAssembly.compile, allowed on browser main threads). */
+  static async create(options: WasmKernelsOptions = {}): Promise<WasmKernels> {
+    const flavor = chooseFlavor(options.relaxedSimd ?? 'auto');
+    const module = await compileKernels(flavor);
+    return new WasmKernels(module, flavor, options);
+  }
+
+  /** Synchronous creation (Node, workers; browsers limit synchronous compilation on the main thread). */
+  static createSync(options: WasmKernelsOptions = {}): WasmKernels {
+    const flavor = chooseFlavor(options.relaxedSimd ?? 'auto');
+    return new WasmKernels(compileKernelsSync(flavor), flavor, options);
+  }
+
+  private constructor(module: WebAssembly.Module, flavor: SimdFlavor, options: WasmKernelsOptions) {
+    this.module = module;
+    this.simd = flavor;
+    this.pool = options.pool;
+    this.ownsPool = options.ownsPool ?? false;
+    this.forceParallel = options.forceParallel ?? false;
+    const maxThreads = (this.pool?.workers ?? 0) + 1;
+    this.threadCount = Math.max(1, Math.min(maxThreads, Math.floor(options.threads ?? maxThreads)));
+    const pool = this.pool;
+    this.arenas = new WasmArenaSet({
+      module,
+      ...(options.maxArenaBytes !== undefined ? { maxArenaBytes: options.maxArenaBytes } : {}),
+      ...(options.initialArenaBytes !== undefined ? { initialArenaBytes: options.initialArenaBytes } : {}),
+      ...(options.reserveBytes !== undefined ? { reserveBytes: options.reserveBytes } : {}),
+      onCreate: pool ? (arena) => pool.attach(arena.id, arena.memory, arena.module) : undefined,
+    });
+    if (options.warmup ?? true) this.warmup();
+  }
+
+  /** Threads in use, including the caller. */
+  get threads(): number {
+    return this.threadCount;
+  }
+
+  /** Changes the number of threads used (clamped to what the pool offers). */
+  setThreads(threads: number): void {
+    const maxThreads = (this.pool?.workers ?? 0) + 1;
+    this.threadCount = Math.max(1, Math.min(maxThreads, Math.floor(threads)));
+  }
+
+  /** Zero-filled Float32Array in an arena: operands placed there are used without copies. */
+  allocF32(length: number): Float32Array {
+    return this.arenas.allocF32(length);
+  }
+
+  freeF32(view: Float32Array): void {
+    this.arenas.free(view);
+  }
+
+  /**
+   * Whether the wasm kernel is expected to beat a plain JS loop for `length` elements (see
+   * WORTH_IT_MIN_LENGTH). `resident`: the operands already live in an arena.
+   */
+  static worthIt(kind: UnaryKind | BinaryKind | 'rows', length: number, resident: boolean): boolean {
+    const table = resident ? WORTH_IT_MIN_LENGTH.resident : WORTH_IT_MIN_LENGTH.copied;
+    if (kind === 'rows') return length >= table.rows;
+    const cheap = kind in BINARY_KINDS || CHEAP_UNARY.has(kind as UnaryKind);
+    return length >= (cheap ? table.cheap : table.transcendental);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Matrix products
+
+  /**
+   * C[m, n] (+)= op(A) . op(B), row-major, op(A) = transA ? A^T (A stored [k, m]) : A ([m, k]),
+   * op(B) = transB ? B^T (B stored [n, k]) : B ([k, n]). `out` must not overlap a or b.
+   */
+  matmul(
+    a: Float32Array, b: Float32Array, out: Float32Array,
+    m: number, n: number, k: number, transA: boolean, transB: boolean, accumulate = false,
+  ): void {
+    checkDim('m', m); checkDim('n', n); checkDim('k', k);
+    checkLength('a', a, m * k); checkLength('b', b, k * n); checkLength('out', out, m * n);
+    if (m === 0 || n === 0) return;
+    const arena = this.pickArena(a, b, out);
+    const threads = this.threadCount;
+    const packed = !(m === 1 || n === 1 || (!transA && m <= SMALL_M));
+    this.beginStage();
+    this.stage(a, m * k, IN);
+    this.stage(b, k * n, IN);
+    this.stage(out, m * n, accumulate ? INOUT : OUT);
+    const work = this.commit(arena, packed ? threads * arena.gemmWorkBytes : 0);
+    const p = this.sPtrs;
+    this.gemmPtr(arena, m, n, k, p[0]!, transA ? m : k, transA, p[1]!, transB ? k : n, transB, p[2]!, n, accumulate, work);
+    this.endStage(arena);
+  }
+
+  /**
+   * For t < batch: C_t (+)= op(A_t) . op(B_t) with A_t = a[t * strideA ...] (elements), likewise
+   * B_t and C_t; a stride of 0 broadcasts that operand. strideC = 0 sums all products into one C
+   * (the first product honours `accumulate`). Shapes and transposes as in matmul.
+   */
+  batchedMatmul(
+    a: Float32Array, b: Float32Array, out: Float32Array,
+    batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean,
+    strideA: number, strideB: number, strideC: number, accumulate = false,
+  ): void {
+    checkDim('batch', batch); checkDim('m', m); checkDim('n', n); checkDim('k', k);
+    checkDim('strideA', strideA); checkDim('strideB', strideB); checkDim('strideC', strideC);
+    if (batch === 0 || m === 0 || n === 0) return;
+    const lenA = strideA * (batch - 1) + m * k;
+    const lenB = strideB * (batch - 1) + k * n;
+    const lenC = strideC * (batch - 1) + m * n;
+    checkLength('a', a, lenA); checkLength('b', b, lenB); checkLength('out', out, lenC);
+    const arena = this.pickArena(a, b, out);
+    const threads = this.threadCount;
+    this.beginStage();
+    this.stage(a, lenA, IN);
+    this.stage(b, lenB, IN);
+    // With strideC = 0 later products accumulate onto the first: the buffer is read back.
+    this.stage(out, lenC, accumulate ? INOUT : OUT);
+    const work = this.commit(arena, threads * arena.gemmWorkBytes);
+    const [pa, pb, pc] = [this.sPtrs[0]!, this.sPtrs[1]!, this.sPtrs[2]!];
+    const lda = transA ? m : k;
+    const ldb = transB ? k : n;
+    const flops = 2 * batch * m * n * k;
+    const parallel = threads > 1 && (flops >= PARALLEL_MIN_FLOPS || this.forceParallel);
+    if (parallel && strideC !== 0 && (batch >= 2 * threads || batch % threads === 0)) {
+      const bounds = splitBounds(batch, threads, 1);
+      const parts: number[][] = [];
+      for (let t = 0; t < threads; t++) {
+        const b0 = bounds[t]!;
+        const cnt = bounds[t + 1]! - b0;
+        if (cnt <= 0) continue;
+        parts.push([cnt, m, n, k,
+          pa + b0 * strideA * 4, lda, strideA, +transA,
+          pb + b0 * strideB * 4, ldb, strideB, +transB,
+          pc + b0 * strideC * 4, n, strideC, +accumulate, work + parts.length * arena.gemmWorkBytes]);
+      }
+      this.runParts(arena, 'gemm_batched', parts);
+    } else if (parallel) {
+      for (let t = 0; t < batch; t++) {
+        const acc = accumulate || (strideC === 0 && t > 0);
+        this.gemmPtr(arena, m, n, k, pa + t * strideA * 4, lda, transA, pb + t * strideB * 4, ldb, transB,
+          pc + t * strideC * 4, n, acc, work);
+      }
+    } else {
+      arena.exports.gemm_batched(batch, m, n, k, pa, lda, strideA, +transA, pb, ldb, strideB, +transB,
+        pc, n, strideC, +accumulate, work);
+    }
+    this.endStage(arena);
+  }
+
+  /** y[rows] (+)= W[rows, cols] . x[cols], W row-major. */
+  gemv(w: Float32Array, x: Float32Array, y: Float32Array, rows: number, cols: number, accumulate = false): void {
+    this.gemvCommon(false, w, x, y, rows, cols, accumulate);
+  }
+
+  /** y[cols] (+)= W[rows, cols]^T . x[rows], W row-major. */
+  gemvT(w: Float32Array, x: Float32Array, y: Float32Array, rows: number, cols: number, accumulate = false): void {
+    this.gemvCommon(true, w, x, y, rows, cols, accumulate);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Elementwise
+
+  /** out[i] = op(x[i]) for i < x.length; alpha is the slope of leaky_relu and the factor of scale. */
+  unary(kind: UnaryKind, x: Float32Array, out: Float32Array, alpha = 0): void {
+    const code = UNARY_KINDS[kind];
+    if (code === undefined) throw new RangeError(`thrifty: unknown unary kind ${String(kind)}`);
+    const n = x.length;
+    checkLength('out', out, n);
+    if (n === 0) return;
+    const arena = this.pickArena(x, out);
+    this.beginStage();
+    const px = this.stage(x, n, IN);
+    const po = out === x ? px : this.stage(out, n, OUT);
+    this.commit(arena, 0);
+    const xp = this.sPtrs[px]!;
+    const op = this.sPtrs[po]!;
+    const min = CHEAP_UNARY.has(kind) ? PARALLEL_MIN_ELEMENTWISE : PARALLEL_MIN_TRANSCENDENTAL;
+    const threads = this.threadsFor(n, min);
+    if (threads === 1) {
+      arena.exports.unary(code, n, xp, op, alpha);
+    } else {
+      const bounds = splitBounds(n, threads, 16);
+      const parts: number[][] = [];
+      for (let t = 0; t < threads; t++) {
+        const i0 = bounds[t]!;
+        const cnt = bounds[t + 1]! - i0;
+        if (cnt > 0) parts.push([code, cnt, xp + i0 * 4, op + i0 * 4, alpha]);
+      }
+      this.runParts(arena, 'unary', parts);
+    }
+    this.endStage(arena);
+  }
+
+  /**
+   * out = a op b, elementwise over a.length. b may have a's length, length 1 (scalar), or length
+   * c dividing a.length (a row vector broadcast over the rows of a viewed as [a.length / c, c]).
+   */
+  binary(kind: BinaryKind, a: Float32Array, b: Float32Array, out: Float32Array): void {
+    const code = BINARY_KINDS[kind];
+    if (code === undefined) throw new RangeError(`thrifty: unknown binary kind ${String(kind)}`);
+    const n = a.length;
+    checkLength('out', out, n);
+    if (n === 0) return;
+    const bl = b.length;
+    if (bl === 0 || (bl !== n && n % bl !== 0)) {
+      throw new RangeError(`thrifty: binary ${kind}: b has ${bl} elements, which neither equals nor divides ${n}`);
+    }
+    const scalar = bl === 1 && n !== 1;
+    const arena = this.pickArena(a, scalar ? null : b, out);
+    this.beginStage();
+    const ia = this.stage(a, n, IN);
+    const ib = scalar ? -1 : b === a ? ia : this.stage(b, bl, IN);
+    const io = out === a ? ia : out === b && bl === n ? ib : this.stage(out, n, OUT);
+    this.commit(arena, 0);
+    const ap = this.sPtrs[ia]!;
+    const bp = ib >= 0 ? this.sPtrs[ib]! : 0;
+    const op = this.sPtrs[io]!;
+    const threads = this.threadsFor(n, PARALLEL_MIN_ELEMENTWISE);
+    if (scalar) {
+      const s = b[0]!;
+      if (threads === 1) arena.exports.binary_scalar(code, n, ap, s, op);
+      else this.splitFlat(arena, n, threads, (i0, cnt) => ['binary_scalar', [code, cnt, ap + i0 * 4, s, op + i0 * 4]]);
+    } else if (bl === n) {
+      if (threads === 1) arena.exports.binary(code, n, ap, bp, op);
+      else this.splitFlat(arena, n, threads, (i0, cnt) => ['binary', [code, cnt, ap + i0 * 4, bp + i0 * 4, op + i0 * 4]]);
+    } else {
+      const rows = n / bl;
+      const rt = Math.min(threads, rows);
+      if (rt <= 1) arena.exports.binary_row(code, rows, bl, ap, bp, op);
+      else {
+        const bounds = splitBounds(rows, rt, 1);
+        const parts: number[][] = [];
+        for (let t = 0; t < rt; t++) {
+          const r0 = bounds[t]!;
+          const cnt = bounds[t + 1]! - r0;
+          if (cnt > 0) parts.push([code, cnt, bl, ap + r0 * bl * 4, bp, op + r0 * bl * 4]);
+        }
+        this.runParts(arena, 'binary_row', parts);
+      }
+    }
+    this.endStage(arena);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Row-wise
+
+  /** out[r, :] = softmax(x[r, :]) over contiguous [rows, cols]. */
+  softmaxRows(x: Float32Array, out: Float32Array, rows: number, cols: number): void {
+    this.rowsSimple('softmax_rows', x, out, rows, cols);
+  }
+
+  /** out[r, :] = log_softmax(x[r, :]). */
+  logSoftmaxRows(x: Float32Array, out: Float32Array, rows: number, cols: number): void {
+    this.rowsSimple('log_softmax_rows', x, out, rows, cols);
+  }
+
+  /**
+   * out = (x - mean) * rstd * gamma + beta per row (biased variance); gamma/beta may be null.
+   * meanOut / rstdOut (length rows) receive the statistics for the backward pass.
+   */
+  layerNormRows(
+    x: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, out: Float32Array,
+    rows: number, cols: number, eps: number, meanOut?: Float32Array | null, rstdOut?: Float32Array | null,
+  ): void {
+    checkDim('rows', rows); checkDim('cols', cols);
+    const n = rows * cols;
+    checkLength('x', x, n); checkLength('out', out, n);
+    if (gamma) checkLength('gamma', gamma, cols);
+    if (beta) checkLength('beta', beta, cols);
+    if (meanOut) checkLength('meanOut', meanOut, rows);
+    if (rstdOut) checkLength('rstdOut', rstdOut, rows);
+    if (n === 0) return;
+    const arena = this.pickArena(x, out);
+    this.beginStage();
+    const ix = this.stage(x, n, IN);
+    const ig = this.stage(gamma, cols, IN);
+    const ib = this.stage(beta, cols, IN);
+    const io = out === x ? ix : this.stage(out, n, OUT);
+    const im = this.stage(meanOut ?? null, rows, OUT);
+    const ir = this.stage(rstdOut ?? null, rows, OUT);
+    this.commit(arena, 0);
+    const p = this.sPtrs;
+    const [xp, gp, bp, op, mp, rp] = [p[ix]!, p[ig]!, p[ib]!, p[io]!, p[im]!, p[ir]!];
+    const threads = Math.min(rows, this.threadsFor(n, PARALLEL_MIN_ELEMENTWISE));
+    if (threads <= 1) {
+      arena.exports.layernorm_rows(rows, cols, xp, gp, bp, op, eps, mp, rp);
+    } else {
+      const bounds = splitBounds(rows, threads, 1);
+      const parts: number[][] = [];
+      for (let t = 0; t < threads; t++) {
+        const r0 = bounds[t]!;
+        const cnt = bounds[t + 1]! - r0;
+        if (cnt > 0) {
+          parts.push([cnt, cols, xp + r0 * cols * 4, gp, bp, op + r0 * cols * 4, eps,
+            mp ? mp + r0 * 4 : 0, rp ? rp + r0 * 4 : 0]);
+        }
+      }
+      this.runParts(arena, 'layernorm_rows', parts);
+    }
+    this.endStage(arena);
+  }
+
+  /** out = x * rstd * gamma per row, rstd = 1 / sqrt(mean(x^2) + eps); gamma may be null. */
+  rmsNormRows(
+    x: Float32Array, gamma: Float32Array | null, out: Float32Array,
+    rows: number, cols: number, eps: number, rstdOut?: Float32Array | null,
+  ): void {
+    checkDim('rows', rows); checkDim('cols', cols);
+    const n = rows * cols;
+    checkLength('x', x, n); checkLength('out', out, n);
+    if (gamma) checkLength('gamma', gamma, cols);
+    if (rstdOut) checkLength('rstdOut', rstdOut, rows);
+    if (n === 0) return;
+    const arena = this.pickArena(x, out);
+    this.beginStage();
+    const ix = this.stage(x, n, IN);
+    const ig = this.stage(gamma, cols, IN);
+    const io = out === x ? ix : this.stage(out, n, OUT);
+    const ir = this.stage(rstdOut ?? null, rows, OUT);
+    this.commit(arena, 0);
+    const p = this.sPtrs;
+    const [xp, gp, op, rp] = [p[ix]!, p[ig]!, p[io]!, p[ir]!];
+    const threads = Math.min(rows, this.threadsFor(n, PARALLEL_MIN_ELEMENTWISE));
+    if (threads <= 1) {
+      arena.exports.rmsnorm_rows(rows, cols, xp, gp, op, eps, rp);
+    } else {
+      const bounds = splitBounds(rows, threads, 1);
+      const parts: number[][] = [];
+      for (let t = 0; t < threads; t++) {
+        const r0 = bounds[t]!;
+        const cnt = bounds[t + 1]! - r0;
+        if (cnt > 0) parts.push([cnt, cols, xp + r0 * cols * 4, gp, op + r0 * cols * 4, eps, rp ? rp + r0 * 4 : 0]);
+      }
+      this.runParts(arena, 'rmsnorm_rows', parts);
+    }
+    this.endStage(arena);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Bandwidth probe
+
+  /**
+   * Sum of `length` floats, streamed with SIMD on all threads (the memory benchmark's kernel).
+   * Takes a Float32Array (copied first if it is not in an arena) or a byte pointer into `arena`
+   * (default: the primary arena).
+   */
+  streamSum(x: Float32Array | number, length?: number, arena?: WasmArena): number {
+    let target: WasmArena;
+    let ptr: number;
+    let n: number;
+    this.beginStage();
+    if (typeof x === 'number') {
+      target = arena ?? this.arenas.primary;
+      ptr = x;
+      n = length ?? 0;
+      checkDim('length', n);
+      this.commit(target, this.threadCount * 64);
+    } else {
+      n = length ?? x.length;
+      checkLength('x', x, n);
+      target = this.pickArena(x);
+      this.stage(x, n, IN);
+      this.commit(target, this.threadCount * 64);
+      ptr = this.sPtrs[0]!;
+    }
+    const partials = this.sExtra;
+    const threads = this.threadsFor(n, PARALLEL_MIN_ELEMENTWISE);
+    let total = 0;
+    if (threads === 1) {
+      target.exports.stream_sum(ptr, n, partials);
+      total = target.f64(partials, 1)[0]!;
+    } else {
+      const bounds = splitBounds(n, threads, 64);
+      const parts: number[][] = [];
+      for (let t = 0; t < threads; t++) {
+        const i0 = bounds[t]!;
+        parts.push([ptr + i0 * 4, bounds[t + 1]! - i0, partials + t * 64]);
+      }
+      this.runParts(target, 'stream_sum', parts);
+      const view = target.f64(partials, threads * 8);
+      for (let t = 0; t < threads; t++) total += view[t * 8]!;
+    }
+    this.endStage(target);
+    return total;
+  }
+
+  /** Stops owned workers and forgets the arenas (their memory is freed by the garbage collector). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.ownsPool) this.pool?.dispose();
+    this.arenas.dispose();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Internals
+
+  private threadsFor(work: number, min: number): number {
+    if (this.threadCount === 1) return 1;
+    if (this.forceParallel) return this.threadCount;
+    return work >= min ? this.threadCount : 1;
+  }
+
+  private pickArena(...views: (Float32Array | null)[]): WasmArena {
+    let best: WasmArena | undefined;
+    let bestBytes = -1;
+    for (const v of views) {
+      if (!v) continue;
+      const arena = this.arenas.find(v);
+      if (arena && v.byteLength > bestBytes) {
+        best = arena;
+        bestBytes = v.byteLength;
+      }
+    }
+    return best ?? this.arenas.primary;
+  }
+
+  private sExtra = 0;
+
+  private beginStage(): void {
+    if (this.disposed) throw new Error('thrifty: WasmKernels disposed');
+    this.sCount = 0;
+  }
+
+  /** Registers an operand; returns its index into sPtrs (filled by commit). null gives pointer 0. */
+  private stage(view: Float32Array | null, length: number, mode: number): number {
+    const i = this.sCount++;
+    this.sViews[i] = view;
+    this.sLens[i] = length;
+    this.sModes[i] = mode;
+    return i;
+  }
+
+  /**
+   * Resolves pointers: operands in `arena` by byteOffset, others in scratch (inputs copied in).
+   * Returns a pointer to `extraBytes` of scratch for the kernel itself (workspaces, partials).
+   */
+  private commit(arena: WasmArena, extraBytes: number): number {
+    let need = align64(extraBytes);
+    const count = this.sCount;
+    for (let i = 0; i < count; i++) {
+      const v = this.sViews[i]!;
+      if (v !== null && !arena.owns(v)) need += align64(this.sLens[i]! * 4);
+    }
+    const base = need > 0 ? arena.scratch(need) : 0;
+    let off = base + align64(extraBytes);
+    for (let i = 0; i < count; i++) {
+      const v = this.sViews[i]!;
+      if (v === null) {
+        this.sPtrs[i] = 0;
+      } else if (arena.owns(v)) {
+        this.sPtrs[i] = v.byteOffset;
+      } else {
+        const len = this.sLens[i]!;
+        this.sPtrs[i] = off;
+        if (this.sModes[i] !== OUT) arena.f32(off, len).set(v.length === len ? v : v.subarray(0, len));
+        off += align64(len * 4);
+      }
+    }
+    this.sExtra = base;
+    return base;
+  }
+
+  /** Copies outputs that live outside the arena back from scratch. */
+  private endStage(arena: WasmArena): void {
+    const count = this.sCount;
+    for (let i = 0; i < count; i++) {
+      const v = this.sViews[i]!;
+      if (v === null || this.sModes[i] === IN || arena.owns(v)) continue;
+      v.set(arena.f32(this.sPtrs[i]!, this.sLens[i]!));
+    }
+    for (let i = 0; i < count; i++) this.sViews[i] = null;
+    this.sCount = 0;
+  }
+
+  /** Runs parts[0] on the caller and the others on workers 0.., then waits for all. */
+  private runParts(arena: WasmArena, fn: TaskFunction, parts: number[][]): void {
+    const call = arena.exports[fn] as Call;
+    if (parts.length === 0) return;
+    if (parts.length === 1 || !this.pool) {
+      for (const args of parts) call(...args);
+      return;
+    }
+    const pool = this.pool;
+    const id = TASK_ID[fn];
+    for (let w = 1; w < parts.length; w++) pool.post(w - 1, id, arena.id, parts[w]!);
+    let failure: unknown;
+    try {
+      call(...parts[0]!);
+    } catch (err) {
+      failure = err;
+    }
+    pool.wait();
+    if (failure !== undefined) throw failure;
+  }
+
+  private splitFlat(arena: WasmArena, n: number, threads: number,
+    make: (i0: number, count: number) => [TaskFunction, number[]]): void {
+    const bounds = splitBounds(n, threads, 16);
+    const parts: number[][] = [];
+    let fn: TaskFunction = 'binary';
+    for (let t = 0; t < threads; t++) {
+      const i0 = bounds[t]!;
+      const cnt = bounds[t + 1]! - i0;
+      if (cnt <= 0) continue;
+      const [name, args] = make(i0, cnt);
+      fn = name;
+      parts.push(args);
+    }
+    this.runParts(arena, fn, parts);
+  }
+
+  /**
+   * C (+)= op(A) . op(B) on pointers of one arena. m == 1 and n == 1 become gemv / gemvT, small m
+   * (no transA) uses the unpacked paths, everything else the packed kernel. `work` holds
+   * this.threadCount gemm workspaces when the packed path can be taken.
+   */
+  private gemmPtr(
+    arena: WasmArena, m: number, n: number, k: number,
+    a: number, lda: number, transA: boolean, b: number, ldb: number, transB: boolean,
+    c: number, ldc: number, accumulate: boolean, work: number,
+  ): void {
+    const acc = +accumulate;
+    if (m === 1 && (!transA || lda === 1)) {
+      if (transB) this.gemvPtr(arena, false, n, k, b, ldb, a, c, acc);
+      else this.gemvPtr(arena, true, k, n, b, ldb, a, c, acc);
+      return;
+    }
+    if (n === 1 && ldc === 1 && (transB || ldb === 1)) {
+      if (!transA) this.gemvPtr(arena, false, m, k, a, lda, b, c, acc);
+      else this.gemvPtr(arena, true, k, m, a, lda, b, c, acc);
+      return;
+    }
+    const threads = 2 * m * n * k >= PARALLEL_MIN_FLOPS || this.forceParallel ? this.threadCount : 1;
+    const small = !transA && m <= SMALL_M;
+    if (small) {
+      const fn: TaskFunction = transB ? 'gemm_nt_small' : 'gemm_nn_small';
+      const nt = Math.min(threads, Math.ceil(n / 8));
+      if (nt <= 1) {
+        (arena.exports[fn] as Call)(m, n, k, a, lda, b, ldb, c, ldc, acc);
+        return;
+      }
+      const bounds = splitBounds(n, nt, 8);
+      const parts: number[][] = [];
+      for (let t = 0; t < nt; t++) {
+        const j0 = bounds[t]!;
+        const cnt = bounds[t + 1]! - j0;
+        if (cnt > 0) parts.push([m, cnt, k, a, lda, transB ? b + j0 * ldb * 4 : b + j0 * 4, ldb, c + j0 * 4, ldc, acc]);
+      }
+      this.runParts(arena, fn, parts);
+      return;
+    }
+    const ta = +transA;
+    const tb = +transB;
+    const wb = arena.gemmWorkBytes;
+    if (threads > 1 && m >= 8 * threads) {
+      const bounds = splitBounds(m, threads, 4);
+      const parts: number[][] = [];
+      for (let t = 0; t < threads; t++) {
+        const i0 = bounds[t]!;
+        const cnt = bounds[t + 1]! - i0;
+        if (cnt > 0) {
+          parts.push([cnt, n, k, transA ? a + i0 * 4 : a + i0 * lda * 4, lda, ta, b, ldb, tb,
+            c + i0 * ldc * 4, ldc, acc, work + parts.length * wb]);
+        }
+      }
+      this.runParts(arena, 'gemm', parts);
+    } else if (threads > 1 && n >= 16 * threads) {
+      const bounds = splitBounds(n, threads, 8);
+      const parts: number[][] = [];
+      for (let t = 0; t < threads; t++) {
+        const j0 = bounds[t]!;
+        const cnt = bounds[t + 1]! - j0;
+        if (cnt > 0) {
+          parts.push([m, cnt, k, a, lda, ta, transB ? b + j0 * ldb * 4 : b + j0 * 4, ldb, tb,
+            c + j0 * 4, ldc, acc, work + parts.length * wb]);
+        }
+      }
+      this.runParts(arena, 'gemm', parts);
+    } else {
+      arena.exports.gemm(m, n, k, a, lda, ta, b, ldb, tb, c, ldc, acc, work);
+    }
+  }
+
+  private gemvPtr(arena: WasmArena, transposed: boolean, rows: number, cols: number,
+    w: number, ldw: number, x: number, y: number, acc: number): void {
+    const outLen = transposed ? cols : rows;
+    const threads = Math.min(this.threadsFor(rows * cols, PARALLEL_MIN_GEMV), Math.ceil(outLen / 16));
+    const fn: TaskFunction = transposed ? 'gemv_t' : 'gemv';
+    if (threads <= 1) {
+      (arena.exports[fn] as Call)(rows, cols, w, ldw, x, y, acc);
+      return;
+    }
+    // gemv: split rows (outputs); gemvT: split columns (outputs), each thread streams its column
+    // slice of every row.
+    const bounds = splitBounds(outLen, threads, 16);
+    const parts: number[][] = [];
+    for (let t = 0; t < threads; t++) {
+      const o0 = bounds[t]!;
+      const cnt = bounds[t + 1]! - o0;
+      if (cnt <= 0) continue;
+      if (transposed) parts.push([rows, cnt, w + o0 * 4, ldw, x, y + o0 * 4, acc]);
+      else parts.push([cnt, cols, w + o0 * ldw * 4, ldw, x, y + o0 * 4, acc]);
+    }
+    this.runParts(arena, fn, parts);
+  }
+
+  private gemvCommon(transposed: boolean, w: Float32Array, x: Float32Array, y: Float32Array,
+    rows: number, cols: number, accumulate: boolean): void {
+    checkDim('rows', rows); checkDim('cols', cols);
+    const xLen = transposed ? rows : cols;
+    const yLen = transposed ? cols : rows;
+    checkLength('w', w, rows * cols); checkLength('x', x, xLen); checkLength('y', y, yLen);
+    if (yLen === 0) return;
+    const arena = this.pickArena(w, x, y);
+    this.beginStage();
+    this.stage(w, rows * cols, IN);
+    this.stage(x, xLen, IN);
+    this.stage(y, yLen, accumulate ? INOUT : OUT);
+    this.commit(arena, 0);
+    const p = this.sPtrs;
+    this.gemvPtr(arena, transposed, rows, cols, p[0]!, cols, p[1]!, p[2]!, +accumulate);
+    this.endStage(arena);
+  }
+
+  private rowsSimple(fn: 'softmax_rows' | 'log_softmax_rows', x: Float32Array, out: Float32Array,
+    rows: number, cols: number): void {
+    checkDim('rows', rows); checkDim('cols', cols);
+    const n = rows * cols;
+    checkLength('x', x, n); checkLength('out', out, n);
+    if (n === 0) return;
+    const arena = this.pickArena(x, out);
+    this.beginStage();
+    const ix = this.stage(x, n, IN);
+    const io = out === x ? ix : this.stage(out, n, OUT);
+    this.commit(arena, 0);
+    const xp = this.sPtrs[ix]!;
+    const op = this.sPtrs[io]!;
+    const threads = Math.min(rows, this.threadsFor(n, PARALLEL_MIN_TRANSCENDENTAL * 4));
+    if (threads <= 1) {
+      arena.exports[fn](rows, cols, xp, op);
+    } else {
+      const bounds = splitBounds(rows, threads, 1);
+      const parts: number[][] = [];
+      for (let t = 0; t < threads; t++) {
+        const r0 = bounds[t]!;
+        const cnt = bounds[t + 1]! - r0;
+        if (cnt > 0) parts.push([cnt, cols, xp + r0 * cols * 4, op + r0 * cols * 4]);
+      }
+      this.runParts(arena, fn, parts);
+    }
+    this.endStage(arena);
+  }
+
+  // Runs every kernel on tiny inputs on every thread (plain and arena operands, all branches), then
+  // a few mid-size products: V8 first runs wasm as Liftoff code and the JS dispatch paths must not
+  // meet never-taken branches in the first real call.
+  private warmup(): void {
+    const saved = this.threadCount;
+    const counts = saved > 1 ? [1, saved] : [1];
+    const prevForce = this.forceParallel;
+    try {
+      for (const threads of counts) {
+        this.threadCount = threads;
+        this.forceParallel = threads > 1;
+        this.exerciseAll();
+      }
+      this.forceParallel = prevForce;
+      this.threadCount = saved;
+      const size = 96;
+      const a = this.allocF32(size * size);
+      const b = this.allocF32(size * size);
+      const c = this.allocF32(size * size);
+      for (let r = 0; r < 3; r++) {
+        this.matmul(a, b, c, size, size, size, false, false);
+        this.matmul(a, b, c, size, size, size, true, true, true);
+        this.gemv(a, b, c, size, size);
+      }
+      this.freeF32(a); this.freeF32(b); this.freeF32(c);
+    } finally {
+      this.threadCount = saved;
+      this.forceParallel = prevForce;
+    }
+  }
+
+  private exerciseAll(): void {
+    const n = 37;
+    const plainA = new Float32Array(n * n).fill(0.5);
+    const plainB = new Float32Array(n * n).fill(0.25);
+    const plainC = new Float32Array(n * n);
+    const stats = new Float32Array(6);
+    const arenaA = this.allocF32(n * n).fill(0.5);
+    const arenaC = this.allocF32(n * n);
+    for (const [a, c] of [[plainA, plainC], [arenaA, arenaC]] as const) {
+      for (const m of [1, 3, 9]) {
+        for (const transA of [false, true]) {
+          for (const transB of [false, true]) {
+            this.matmul(a, plainB, c, m, n, 17, transA, transB, transA);
+            this.matmul(a, plainB, c, n, 1, 17, transA, transB);
+          }
+        }
+      }
+      this.batchedMatmul(a, plainB, c, 4, 5, 6, 7, false, true, 35, 0, 30);
+      this.batchedMatmul(a, plainB, c, 3, 5, 6, 7, true, false, 35, 42, 0, true);
+      this.gemv(a, plainB, c, 9, 17);
+      this.gemvT(a, plainB, c, 9, 17, true);
+      for (const kind of Object.keys(UNARY_KINDS) as UnaryKind[]) this.unary(kind, a.subarray(0, 45), c, 0.1);
+      for (const kind of Object.keys(BINARY_KINDS) as BinaryKind[]) {
+        this.binary(kind, a, plainB, c);
+        this.binary(kind, a, plainB.subarray(0, n), c);
+        this.binary(kind, a, plainB.subarray(0, 1), c);
+      }
+      this.softmaxRows(a, c, 3, 15);
+      this.logSoftmaxRows(a, c, 3, 15);
+      this.layerNormRows(a, plainB.subarray(0, 15), plainB.subarray(0, 15), c, 3, 15, 1e-5,
+        stats.subarray(0, 3), stats.subarray(3, 6));
+      this.layerNormRows(a, null, null, c, 3, 15, 1e-5);
+      this.rmsNormRows(a, plainB.subarray(0, 15), c, 3, 15, 1e-6, stats.subarray(0, 3));
+      this.streamSum(a);
+    }
+    this.freeF32(arenaA);
+    this.freeF32(arenaC);
+  }
+}

@@ -1,0 +1,213 @@
+// Thread pool interface and its dispatch protocol over a shared control block (platform-neutral:
+// only SharedArrayBuffer and Atomics). The Node implementation lives in src/node/wasm-pool.ts.
+//
+// Why spin: on the project VM a futex wake-up (Atomics.notify -> Atomics.wait returning) costs
+// 80-100 us, while a round trip between two spinning threads costs ~1.4 us
+// (shared/engine-measurements.md). Both sides therefore poll with Atomics.load for a while before
+// they sleep: a worker keeps polling for WORKER_SPIN_MS after its last task, so back-to-back
+// kernel calls find it awake, and the caller polls while waiting for results.
+
+/** Worker threads running the kernel module over arena memories. */
+export interface ThreadPool {
+  /** Number of worker threads; the calling thread works too, so a pool of w gives w + 1 threads. */
+  readonly workers: number;
+  /**
+   * Makes an arena known to all workers. They pick it up synchronously (before running the first
+   * task that names arenaId) and instantiate `module` over `memory`.
+   */
+  attach(arenaId: number, memory: WebAssembly.Memory, module: WebAssembly.Module): void;
+  /** Posts a task (index into TASK_FUNCTIONS, numeric arguments) to one worker; returns at once. */
+  post(worker: number, fn: number, arenaId: number, args: ArrayLike<number>): void;
+  /** Blocks until all posted tasks are done; rethrows the first worker failure. */
+  wait(): void;
+  /** Stops the workers. */
+  dispose(): void;
+}
+
+// Control block layout: one 512-byte slot per worker. Bytes 0-63: caller-written header; 64-255:
+// f64 arguments; 256-319: worker-written status (its own cache line); 320-511: error text (UTF-16).
+const SLOT_BYTES = 512;
+const I_SEQ = 0; // written by the caller: task generation
+const I_FN = 1;
+const I_ARENA = 2;
+const I_ARGC = 3;
+const ARGS_F64 = 8; // f64 index of the first argument within the slot (byte 64)
+export const MAX_TASK_ARGS = 24;
+const I_DONE = 64; // written by the worker: last finished generation
+const I_ERROR = 65; // 1 when the task failed; message in the text area
+const I_ERRLEN = 66;
+const I_READY = 67; // worker loop started
+const TEXT_BYTE = 320;
+const TEXT_CHARS = (SLOT_BYTES - TEXT_BYTE) / 2;
+
+/** Function index that tells a worker to leave its loop. */
+export const QUIT_TASK = -1;
+
+/** How long a worker keeps polling after a task before it sleeps in Atomics.wait. */
+export const WORKER_SPIN_MS = 0.2;
+/** How long the caller polls for results before it sleeps (with a timeout, polling again). */
+export const CALLER_SPIN_MS = 2;
+
+export function controlBlockBytes(workers: number): number {
+  return Math.max(1, workers) * SLOT_BYTES;
+}
+
+/** Caller side of the protocol. */
+export class ControlBlock {
+  readonly buffer: SharedArrayBuffer;
+  readonly workers: number;
+  private readonly i32: Int32Array;
+  private readonly f64: Float64Array;
+  private readonly u16: Uint16Array;
+  private readonly seq: number[];
+  private readonly pending: boolean[];
+  private readonly canBlock: boolean;
+
+  /** canBlock: whether this thread may call Atomics.wait (false on a browser main thread). */
+  constructor(workers: number, canBlock: boolean, buffer?: SharedArrayBuffer) {
+    this.workers = workers;
+    this.buffer = buffer ?? new SharedArrayBuffer(controlBlockBytes(workers));
+    this.i32 = new Int32Array(this.buffer);
+    this.f64 = new Float64Array(this.buffer);
+    this.u16 = new Uint16Array(this.buffer);
+    this.seq = new Array<number>(workers).fill(0);
+    this.pending = new Array<boolean>(workers).fill(false);
+    this.canBlock = canBlock;
+  }
+
+  post(worker: number, fn: number, arenaId: number, args: ArrayLike<number>): void {
+    if (worker < 0 || worker >= this.workers) throw new RangeError(`thrifty: no worker ${worker}`);
+    if (this.pending[worker]) throw new Error(`thrifty: worker ${worker} is busy (wait() first)`);
+    const argc = args.length;
+    if (argc > MAX_TASK_ARGS) throw new RangeError(`thrifty: task has ${argc} arguments (max ${MAX_TASK_ARGS})`);
+    const base = (worker * SLOT_BYTES) >> 2;
+    const fbase = ((worker * SLOT_BYTES) >> 3) + ARGS_F64;
+    const f64 = this.f64;
+    for (let i = 0; i < argc; i++) f64[fbase + i] = args[i]!;
+    const i32 = this.i32;
+    i32[base + I_FN] = fn | 0;
+    i32[base + I_ARENA] = arenaId | 0;
+    i32[base + I_ARGC] = argc;
+    const s = (this.seq[worker]! + 1) | 0;
+    this.seq[worker] = s;
+    this.pending[worker] = true;
+    // The store publishes everything above (Atomics are sequentially consistent).
+    Atomics.store(i32, base + I_SEQ, s);
+    Atomics.notify(i32, base + I_SEQ, 1);
+  }
+
+  wait(): void {
+    let failure: Error | undefined;
+    for (let w = 0; w < this.workers; w++) {
+      if (!this.pending[w]) continue;
+      const base = (w * SLOT_BYTES) >> 2;
+      const s = this.seq[w]!;
+      this.waitDone(base + I_DONE, s);
+      this.pending[w] = false;
+      if (Atomics.load(this.i32, base + I_ERROR) !== 0) {
+        const len = this.i32[base + I_ERRLEN]!;
+        const off = (w * SLOT_BYTES + TEXT_BYTE) >> 1;
+        let text = '';
+        for (let i = 0; i < len; i++) text += String.fromCharCode(this.u16[off + i]!);
+        Atomics.store(this.i32, base + I_ERROR, 0);
+        failure ??= new Error(`thrifty: wasm worker ${w} failed: ${text}`);
+      }
+    }
+    if (failure) throw failure;
+  }
+
+  /** Whether worker w has entered its loop. */
+  ready(worker: number): boolean {
+    return Atomics.load(this.i32, ((worker * SLOT_BYTES) >> 2) + I_READY) === 1;
+  }
+
+  /** Posts QUIT to every worker. */
+  quit(): void {
+    for (let w = 0; w < this.workers; w++) {
+      if (this.pending[w]) continue;
+      this.post(w, QUIT_TASK, 0, []);
+      this.pending[w] = false;
+    }
+  }
+
+  private waitDone(index: number, s: number): void {
+    const i32 = this.i32;
+    if (Atomics.load(i32, index) === s) return;
+    const start = performance.now();
+    for (;;) {
+      for (let i = 0; i < 256; i++) {
+        if (Atomics.load(i32, index) === s) return;
+      }
+      if (performance.now() - start > CALLER_SPIN_MS) break;
+    }
+    for (;;) {
+      const v = Atomics.load(i32, index);
+      if (v === s) return;
+      if (this.canBlock) Atomics.wait(i32, index, v, 5);
+    }
+  }
+}
+
+/** Resolves an arena id to the callable kernels of that arena in this worker. */
+export type ResolveTasks = (arenaId: number) => ReadonlyArray<(...args: number[]) => void>;
+
+/**
+ * Worker side of the protocol: runs tasks until QUIT. Every exception is reported through the
+ * control block (the caller rethrows it), so a failing kernel never leaves the caller waiting.
+ */
+export function serveTasks(buffer: SharedArrayBuffer, worker: number, resolve: ResolveTasks): void {
+  const i32 = new Int32Array(buffer);
+  const f64 = new Float64Array(buffer);
+  const u16 = new Uint16Array(buffer);
+  const base = (worker * SLOT_BYTES) >> 2;
+  const fbase = ((worker * SLOT_BYTES) >> 3) + ARGS_F64;
+  const args: number[] = [];
+  let seen = Atomics.load(i32, base + I_DONE);
+  Atomics.store(i32, base + I_READY, 1);
+  for (;;) {
+    let s = Atomics.load(i32, base + I_SEQ);
+    if (s === seen) {
+      s = spinFor(i32, base + I_SEQ, seen);
+      if (s === seen) {
+        Atomics.wait(i32, base + I_SEQ, seen);
+        continue;
+      }
+    }
+    seen = s;
+    const fn = i32[base + I_FN]!;
+    if (fn === QUIT_TASK) {
+      Atomics.store(i32, base + I_DONE, s);
+      Atomics.notify(i32, base + I_DONE);
+      return;
+    }
+    try {
+      const table = resolve(i32[base + I_ARENA]!);
+      const kernel = table[fn];
+      if (!kernel) throw new Error(`unknown task function ${fn}`);
+      const argc = i32[base + I_ARGC]!;
+      args.length = argc;
+      for (let i = 0; i < argc; i++) args[i] = f64[fbase + i]!;
+      kernel(...args);
+    } catch (err) {
+      const text = String(err instanceof Error ? err.stack ?? err.message : err).slice(0, TEXT_CHARS);
+      const off = (worker * SLOT_BYTES + TEXT_BYTE) >> 1;
+      for (let i = 0; i < text.length; i++) u16[off + i] = text.charCodeAt(i);
+      i32[base + I_ERRLEN] = text.length;
+      Atomics.store(i32, base + I_ERROR, 1);
+    }
+    Atomics.store(i32, base + I_DONE, s);
+    Atomics.notify(i32, base + I_DONE);
+  }
+}
+
+// Polls index until it differs from `seen` or WORKER_SPIN_MS pass; returns the last value read.
+function spinFor(i32: Int32Array, index: number, seen: number): number {
+  const start = performance.now();
+  for (;;) {
+    for (let i = 0; i < 512; i++) {
+      const v = Atomics.load(i32, index);
+      if (v !== seen) return v;
+    }
+    if (performance.now() - start > WORKER_SPIN_MS) return seen;
+  }
+}

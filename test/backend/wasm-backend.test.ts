@@ -1,0 +1,108 @@
+// The wasm backend at the tensor level against the reference backend: every routed kernel on
+// awkward shapes and non-contiguous views (transposed, sliced, broadcast batch axes).
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createWasmBackend } from '../../src/backend/wasm/backend.js';
+import { referenceKernels } from '../../src/backend/reference/index.js';
+import type { Backend, UnaryKind } from '../../src/ops/kernels.js';
+import { createNodeWasmKernels } from '../../src/node/wasm-pool.js';
+import type { WasmKernels } from '../../src/backend/wasm/kernels.js';
+import { Rng } from '../../src/tensor/rng.js';
+import { randn, Tensor } from '../../src/tensor/tensor.js';
+
+let wasm: WasmKernels;
+let backend: Backend;
+
+before(async () => {
+  wasm = await createNodeWasmKernels({ threads: 2 });
+  backend = createWasmBackend(wasm);
+});
+after(() => wasm.dispose());
+
+function assertClose(actual: Tensor, expected: Tensor, rtol: number, what: string): void {
+  assert.deepEqual(actual.shape, expected.shape, `${what}: shape`);
+  const a = actual.toArray();
+  const e = expected.toArray();
+  let scale = 0;
+  for (let i = 0; i < e.length; i++) scale = Math.max(scale, Math.abs(e[i]!));
+  for (let i = 0; i < e.length; i++) {
+    const err = Math.abs(a[i]! - e[i]!);
+    if (!(err <= rtol * Math.max(1, scale))) assert.fail(`${what}: element ${i}: ${a[i]} vs ${e[i]} (rtol ${rtol})`);
+  }
+}
+
+function transposedView(t: Tensor): Tensor {
+  const r = t.rank;
+  const perm = [...Array(r).keys()];
+  [perm[r - 2], perm[r - 1]] = [perm[r - 1]!, perm[r - 2]!];
+  return new Tensor(t.data, t.dtype, perm.map((p) => t.shape[p]!), perm.map((p) => t.strides[p]!), t.offset);
+}
+
+test('matmul: shapes, transposed views, broadcast batches', () => {
+  const rng = new Rng(7);
+  const cases: Array<[number[], number[]]> = [
+    [[1, 17], [17, 3]],
+    [[127, 3], [3, 17]],
+    [[64, 64], [64, 64]],
+    [[3, 17, 33], [3, 33, 5]],
+    [[2, 3, 17, 33], [33, 5]],
+    [[4, 1, 20, 30], [3, 30, 9]],
+  ];
+  for (const [sa, sb] of cases) {
+    const a = randn(sa, rng);
+    const b = randn(sb, rng);
+    const k = sa[sa.length - 1]!;
+    const tol = 1e-5 * Math.sqrt(k);
+    assertClose(backend.kernels.matmul(a, b), referenceKernels.matmul(a, b), tol, `matmul ${sa} x ${sb}`);
+    // operands stored transposed and viewed back
+    const at = transposedView(referenceKernels.copy(transposedView(a), 'f32'));
+    const bt = transposedView(referenceKernels.copy(transposedView(b), 'f32'));
+    assertClose(backend.kernels.matmul(at, bt), referenceKernels.matmul(a, b), tol, `matmul transposed views ${sa} x ${sb}`);
+  }
+  // a sliced (non-contiguous rows) operand is copied first
+  const big = randn([40, 50], rng);
+  const sliced = new Tensor(big.data, 'f32', [20, 25], [100, 2], 3);
+  const w = randn([25, 7], rng);
+  assertClose(backend.kernels.matmul(sliced, w), referenceKernels.matmul(sliced, w), 1e-4, 'matmul sliced');
+});
+
+test('unary, softmax and norms match the reference', () => {
+  const rng = new Rng(8);
+  const kinds: UnaryKind[] = ['exp', 'tanh', 'sigmoid', 'silu', 'geluTanh', 'geluErf', 'erf', 'relu', 'leakyRelu', 'softplus', 'neg', 'abs', 'square'];
+  for (const shape of [[1], [3, 17], [127, 65]]) {
+    const x = randn(shape, rng);
+    for (const kind of kinds) {
+      assertClose(backend.kernels.unary(kind, x, 0.1), referenceKernels.unary(kind, x, 0.1), 2e-6, `${kind} ${shape}`);
+    }
+    const xt = shape.length === 2 ? transposedView(x) : x;
+    assertClose(backend.kernels.unary('tanh', xt, 0), referenceKernels.unary('tanh', xt, 0), 2e-6, `tanh transposed ${shape}`);
+  }
+  for (const shape of [[3, 17], [127, 65], [2, 5, 300]]) {
+    const x = randn(shape, rng, { std: 3 });
+    const axis = shape.length - 1;
+    assertClose(backend.kernels.softmax(x, axis), referenceKernels.softmax(x, axis), 2e-6, `softmax ${shape}`);
+    assertClose(backend.kernels.logSoftmax(x, axis), referenceKernels.logSoftmax(x, axis), 2e-5, `logSoftmax ${shape}`);
+    const d = shape[axis]!;
+    const gamma = randn([d], rng);
+    const beta = randn([d], rng);
+    const ln = backend.kernels.layerNorm(x, gamma, beta, 1e-5);
+    const lnRef = referenceKernels.layerNorm(x, gamma, beta, 1e-5);
+    assertClose(ln.y, lnRef.y, 2e-5, `layerNorm ${shape}`);
+    assertClose(ln.rstd, lnRef.rstd, 2e-5, `layerNorm rstd ${shape}`);
+    assertClose(ln.mean!, lnRef.mean!, 2e-5, `layerNorm mean ${shape}`);
+    const rms = backend.kernels.rmsNorm(x, gamma, 1e-6);
+    const rmsRef = referenceKernels.rmsNorm(x, gamma, 1e-6);
+    assertClose(rms.y, rmsRef.y, 2e-5, `rmsNorm ${shape}`);
+    assertClose(rms.rstd, rmsRef.rstd, 2e-5, `rmsNorm rstd ${shape}`);
+  }
+});
+
+test('f64 and integer inputs fall through to the reference kernels', () => {
+  const rng = new Rng(9);
+  const a = randn([20, 30], rng, { dtype: 'f64' });
+  const b = randn([30, 10], rng, { dtype: 'f64' });
+  const out = backend.kernels.matmul(a, b);
+  assert.equal(out.dtype, 'f64');
+  assert.deepEqual(out.toList(), referenceKernels.matmul(a, b).toList());
+});
