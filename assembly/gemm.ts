@@ -8,8 +8,8 @@
 // 16 accumulators, spills, and ran at 7 GFLOP/s against 22-34 (shared/engine-measurements.md).
 // The B micro-panel (8 KiB) stays in L1 while the A block (MC x KC = 128 KiB) streams from L2.
 //
-// Small-m paths avoid packing when C has at most SMALL_M rows (decode-time linear layers):
-// they stream B once, which is what bounds them.
+// Small-m paths avoid packing when C has few rows (decode-time linear layers): packing B would
+// cost as much as the product itself.
 
 import { madd, hsum, loadPartial, storePartial } from './vmath';
 
@@ -24,8 +24,11 @@ export function gemm_work_bytes(): i32 {
   return (MC * KC + KC * NC + MR * NR) * 4 + 64;
 }
 
-/** Largest m served by the unpacked small-m paths. */
-export const SMALL_M: i32 = 4;
+// Largest m served by the unpacked small-m paths (x . W^T and x . W); above, the packed kernel wins
+// (measured at k = n = 4096, 1 thread: nt small 36 vs packed 28 GFLOP/s at m = 12; nn small 18.6
+// vs 17.4 at m = 6 and 21 vs 23 at m = 8).
+export const SMALL_M_NT: i32 = 16;
+export const SMALL_M_NN: i32 = 6;
 
 // Packs op(A)[0..mc, 0..kc] (a points at op(A)[0, 0]) into 4-row panels: panel r holds, for each p,
 // the 4 values op(A)[4r..4r+3, p].
@@ -290,9 +293,118 @@ export function gemm(
   }
 }
 
+// Dot-product tiles for gemm_nt_small: C[i.., j..] (+)= A[i..] . B[j..] over k, with one f32x4
+// accumulator per (row, column) pair. A 4x2 tile needs 2 + 4 loads per 8 multiply-adds; 2x4 and
+// 1x4 serve the leftover rows while the same 4 rows of B are still in cache.
+
+// @ts-ignore: decorator
+@inline
+function storeDot(c: usize, acc: v128, tail: f32, accumulate: i32): void {
+  const v = hsum(acc) + tail;
+  store<f32>(c, accumulate ? load<f32>(c) + v : v);
+}
+
+function ntTile4x2(k: i32, a: usize, ldab: usize, b: usize, ldbb: usize, c: usize, ldcb: usize, accumulate: i32): void {
+  const a1 = a + ldab, a2 = a1 + ldab, a3 = a2 + ldab;
+  const b1 = b + ldbb;
+  let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s10 = f32x4.splat(0), s11 = f32x4.splat(0);
+  let s20 = f32x4.splat(0), s21 = f32x4.splat(0), s30 = f32x4.splat(0), s31 = f32x4.splat(0);
+  const k4 = k & ~3;
+  for (let p = 0; p < k4; p += 4) {
+    const o = <usize>p << 2;
+    const x0 = v128.load(b + o);
+    const x1 = v128.load(b1 + o);
+    let av = v128.load(a + o);
+    s00 = madd(av, x0, s00); s01 = madd(av, x1, s01);
+    av = v128.load(a1 + o);
+    s10 = madd(av, x0, s10); s11 = madd(av, x1, s11);
+    av = v128.load(a2 + o);
+    s20 = madd(av, x0, s20); s21 = madd(av, x1, s21);
+    av = v128.load(a3 + o);
+    s30 = madd(av, x0, s30); s31 = madd(av, x1, s31);
+  }
+  let t00: f32 = 0, t01: f32 = 0, t10: f32 = 0, t11: f32 = 0, t20: f32 = 0, t21: f32 = 0, t30: f32 = 0, t31: f32 = 0;
+  for (let p = k4; p < k; p++) {
+    const o = <usize>p << 2;
+    const x0 = load<f32>(b + o), x1 = load<f32>(b1 + o);
+    const y0 = load<f32>(a + o), y1 = load<f32>(a1 + o), y2 = load<f32>(a2 + o), y3 = load<f32>(a3 + o);
+    t00 += y0 * x0; t01 += y0 * x1; t10 += y1 * x0; t11 += y1 * x1;
+    t20 += y2 * x0; t21 += y2 * x1; t30 += y3 * x0; t31 += y3 * x1;
+  }
+  storeDot(c, s00, t00, accumulate); storeDot(c + 4, s01, t01, accumulate);
+  c += ldcb;
+  storeDot(c, s10, t10, accumulate); storeDot(c + 4, s11, t11, accumulate);
+  c += ldcb;
+  storeDot(c, s20, t20, accumulate); storeDot(c + 4, s21, t21, accumulate);
+  c += ldcb;
+  storeDot(c, s30, t30, accumulate); storeDot(c + 4, s31, t31, accumulate);
+}
+
+function ntTile2x4(k: i32, a: usize, ldab: usize, b: usize, ldbb: usize, c: usize, ldcb: usize, accumulate: i32): void {
+  const a1 = a + ldab;
+  const b1 = b + ldbb, b2 = b1 + ldbb, b3 = b2 + ldbb;
+  let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s02 = f32x4.splat(0), s03 = f32x4.splat(0);
+  let s10 = f32x4.splat(0), s11 = f32x4.splat(0), s12 = f32x4.splat(0), s13 = f32x4.splat(0);
+  const k4 = k & ~3;
+  for (let p = 0; p < k4; p += 4) {
+    const o = <usize>p << 2;
+    const y0 = v128.load(a + o);
+    const y1 = v128.load(a1 + o);
+    let x = v128.load(b + o);
+    s00 = madd(y0, x, s00); s10 = madd(y1, x, s10);
+    x = v128.load(b1 + o);
+    s01 = madd(y0, x, s01); s11 = madd(y1, x, s11);
+    x = v128.load(b2 + o);
+    s02 = madd(y0, x, s02); s12 = madd(y1, x, s12);
+    x = v128.load(b3 + o);
+    s03 = madd(y0, x, s03); s13 = madd(y1, x, s13);
+  }
+  let t00: f32 = 0, t01: f32 = 0, t02: f32 = 0, t03: f32 = 0, t10: f32 = 0, t11: f32 = 0, t12: f32 = 0, t13: f32 = 0;
+  for (let p = k4; p < k; p++) {
+    const o = <usize>p << 2;
+    const y0 = load<f32>(a + o), y1 = load<f32>(a1 + o);
+    const x0 = load<f32>(b + o), x1 = load<f32>(b1 + o), x2 = load<f32>(b2 + o), x3 = load<f32>(b3 + o);
+    t00 += y0 * x0; t01 += y0 * x1; t02 += y0 * x2; t03 += y0 * x3;
+    t10 += y1 * x0; t11 += y1 * x1; t12 += y1 * x2; t13 += y1 * x3;
+  }
+  storeDot(c, s00, t00, accumulate); storeDot(c + 4, s01, t01, accumulate);
+  storeDot(c + 8, s02, t02, accumulate); storeDot(c + 12, s03, t03, accumulate);
+  c += ldcb;
+  storeDot(c, s10, t10, accumulate); storeDot(c + 4, s11, t11, accumulate);
+  storeDot(c + 8, s12, t12, accumulate); storeDot(c + 12, s13, t13, accumulate);
+}
+
+// One row of A against `cols` (1-4) rows of B.
+function ntTile1xN(k: i32, a: usize, b: usize, ldbb: usize, cols: i32, c: usize, accumulate: i32): void {
+  const b1 = cols > 1 ? b + ldbb : b;
+  const b2 = cols > 2 ? b1 + ldbb : b;
+  const b3 = cols > 3 ? b2 + ldbb : b;
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+  const k4 = k & ~3;
+  for (let p = 0; p < k4; p += 4) {
+    const o = <usize>p << 2;
+    const y = v128.load(a + o);
+    s0 = madd(y, v128.load(b + o), s0);
+    s1 = madd(y, v128.load(b1 + o), s1);
+    s2 = madd(y, v128.load(b2 + o), s2);
+    s3 = madd(y, v128.load(b3 + o), s3);
+  }
+  let t0: f32 = 0, t1: f32 = 0, t2: f32 = 0, t3: f32 = 0;
+  for (let p = k4; p < k; p++) {
+    const o = <usize>p << 2;
+    const y = load<f32>(a + o);
+    t0 += y * load<f32>(b + o); t1 += y * load<f32>(b1 + o);
+    t2 += y * load<f32>(b2 + o); t3 += y * load<f32>(b3 + o);
+  }
+  storeDot(c, s0, t0, accumulate);
+  if (cols > 1) storeDot(c + 4, s1, t1, accumulate);
+  if (cols > 2) storeDot(c + 8, s2, t2, accumulate);
+  if (cols > 3) storeDot(c + 12, s3, t3, accumulate);
+}
+
 /**
- * C[m, n] (+)= A[m, k] . B[n, k]^T for small m (no packing): each row of B is streamed once and
- * dotted with all m rows of A (which stay in cache). Used for decode-time x . W^T.
+ * C[m, n] (+)= A[m, k] . B[n, k]^T for small m (no packing): B is streamed once, 4 rows at a time,
+ * and every row of A (which stays in cache) is dotted with them. Used for decode-time x . W^T.
  */
 export function gemm_nt_small(
   m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32,
@@ -301,53 +413,24 @@ export function gemm_nt_small(
   const ldab = <usize>lda << 2;
   const ldbb = <usize>ldb << 2;
   const ldcb = <usize>ldc << 2;
-  const k8 = k & ~7;
-  for (let j = 0; j < n; j++) {
-    const br = b + <usize>j * ldbb;
+  for (let j = 0; j < n; j += 4) {
+    const cols = min(4, n - j);
+    const bj = b + <usize>j * ldbb;
+    const cj = c + (<usize>j << 2);
     let i = 0;
-    for (; i + 2 <= m; i += 2) {
-      const a0 = a + <usize>i * ldab;
-      const a1 = a0 + ldab;
-      let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s10 = f32x4.splat(0), s11 = f32x4.splat(0);
-      let p = 0;
-      for (; p < k8; p += 8) {
-        const o = <usize>p << 2;
-        const b0 = v128.load(br + o);
-        const b1 = v128.load(br + o, 16);
-        s00 = madd(v128.load(a0 + o), b0, s00);
-        s01 = madd(v128.load(a0 + o, 16), b1, s01);
-        s10 = madd(v128.load(a1 + o), b0, s10);
-        s11 = madd(v128.load(a1 + o, 16), b1, s11);
+    if (cols == 4) {
+      for (; i + 4 <= m; i += 4) {
+        const ai = a + <usize>i * ldab;
+        const ci = cj + <usize>i * ldcb;
+        ntTile4x2(k, ai, ldab, bj, ldbb, ci, ldcb, accumulate);
+        ntTile4x2(k, ai, ldab, bj + 2 * ldbb, ldbb, ci + 8, ldcb, accumulate);
       }
-      let r0 = hsum(f32x4.add(s00, s01));
-      let r1 = hsum(f32x4.add(s10, s11));
-      for (; p < k; p++) {
-        const o = <usize>p << 2;
-        const bv = load<f32>(br + o);
-        r0 += load<f32>(a0 + o) * bv;
-        r1 += load<f32>(a1 + o) * bv;
+      for (; i + 2 <= m; i += 2) {
+        ntTile2x4(k, a + <usize>i * ldab, ldab, bj, ldbb, cj + <usize>i * ldcb, ldcb, accumulate);
       }
-      const c0 = c + <usize>i * ldcb + (<usize>j << 2);
-      const c1 = c0 + ldcb;
-      store<f32>(c0, accumulate ? load<f32>(c0) + r0 : r0);
-      store<f32>(c1, accumulate ? load<f32>(c1) + r1 : r1);
     }
-    if (i < m) {
-      const a0 = a + <usize>i * ldab;
-      let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
-      let p = 0;
-      for (; p < k8; p += 8) {
-        const o = <usize>p << 2;
-        s0 = madd(v128.load(a0 + o), v128.load(br + o), s0);
-        s1 = madd(v128.load(a0 + o, 16), v128.load(br + o, 16), s1);
-      }
-      let r0 = hsum(f32x4.add(s0, s1));
-      for (; p < k; p++) {
-        const o = <usize>p << 2;
-        r0 += load<f32>(a0 + o) * load<f32>(br + o);
-      }
-      const c0 = c + <usize>i * ldcb + (<usize>j << 2);
-      store<f32>(c0, accumulate ? load<f32>(c0) + r0 : r0);
+    for (; i < m; i++) {
+      ntTile1xN(k, a + <usize>i * ldab, bj, ldbb, cols, cj + <usize>i * ldcb, accumulate);
     }
   }
 }
@@ -355,8 +438,9 @@ export function gemm_nt_small(
 const NN_SMALL_NB: i32 = 512;
 
 /**
- * C[m, n] (+)= A[m, k] . B[k, n] for small m (no packing): C rows are built as sums of B rows
- * scaled by A entries, in column blocks of NN_SMALL_NB so the C block stays in L1.
+ * C[m, n] (+)= A[m, k] . B[k, n] for small m (no packing). For each block of NN_SMALL_NB columns
+ * and each group of 4 rows of B (in L1), every row of C (m x NB floats, in L1) takes the 4 scaled
+ * B rows at once, so B is read from memory exactly once.
  */
 export function gemm_nn_small(
   m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32,
@@ -370,20 +454,19 @@ export function gemm_nn_small(
     const nb = min(NN_SMALL_NB, n - j0);
     const nb4 = nb & ~3;
     const joff = <usize>j0 << 2;
-    for (let i = 0; i < m; i++) {
-      const cr = c + <usize>i * ldcb + joff;
-      const ar = a + <usize>i * ldab;
-      let p = 0;
-      // Four rows of B per pass: C is loaded and stored once per 4 products.
-      for (; p + 4 <= k; p += 4) {
-        const x0 = v128.load32_splat(ar + (<usize>p << 2));
-        const x1 = v128.load32_splat(ar + (<usize>p << 2), 4);
-        const x2 = v128.load32_splat(ar + (<usize>p << 2), 8);
-        const x3 = v128.load32_splat(ar + (<usize>p << 2), 12);
-        const b0 = b + <usize>p * ldbb + joff;
-        const b1 = b0 + ldbb;
-        const b2 = b1 + ldbb;
-        const b3 = b2 + ldbb;
+    let p = 0;
+    for (; p + 4 <= k; p += 4) {
+      const b0 = b + <usize>p * ldbb + joff;
+      const b1 = b0 + ldbb;
+      const b2 = b1 + ldbb;
+      const b3 = b2 + ldbb;
+      for (let i = 0; i < m; i++) {
+        const ar = a + <usize>i * ldab + (<usize>p << 2);
+        const cr = c + <usize>i * ldcb + joff;
+        const x0 = v128.load32_splat(ar);
+        const x1 = v128.load32_splat(ar, 4);
+        const x2 = v128.load32_splat(ar, 8);
+        const x3 = v128.load32_splat(ar, 12);
         let j = 0;
         for (; j < nb4; j += 4) {
           const o = <usize>j << 2;
@@ -405,9 +488,12 @@ export function gemm_nn_small(
           storePartial(cr + o, acc, cnt);
         }
       }
-      for (; p < k; p++) {
-        const x0 = v128.load32_splat(ar + (<usize>p << 2));
-        const b0 = b + <usize>p * ldbb + joff;
+    }
+    for (; p < k; p++) {
+      const b0 = b + <usize>p * ldbb + joff;
+      for (let i = 0; i < m; i++) {
+        const x0 = v128.load32_splat(a + <usize>i * ldab + (<usize>p << 2));
+        const cr = c + <usize>i * ldcb + joff;
         let j = 0;
         for (; j < nb4; j += 4) {
           const o = <usize>j << 2;
@@ -434,7 +520,7 @@ export function gemm_batched(
   b: usize, ldb: i32, strideB: i32, transB: i32,
   c: usize, ldc: i32, strideC: i32, accumulate: i32, work: usize,
 ): void {
-  const small = m <= SMALL_M && !transA;
+  const small = !transA && m <= (transB ? SMALL_M_NT : SMALL_M_NN);
   for (let t = 0; t < batch; t++) {
     // strideC == 0 sums all products into one C (e.g. a weight gradient over a batch).
     const acc = accumulate | <i32>(strideC == 0 && t > 0);
@@ -452,9 +538,9 @@ export function gemm_batched(
 }
 
 /**
- * y[rows] (+)= W[rows, cols] . x[cols]; W row stride ldw (elements). Memory-bound: each row is
- * streamed once with 8 independent accumulators (one stream at a time; interleaving several rows
- * defeated the prefetcher in the measurements).
+ * y[rows] (+)= W[rows, cols] . x[cols]; W row stride ldw (elements). Memory-bound: W is streamed
+ * row after row (one sequential stream: interleaving 2 or 4 rows to share the x loads measured
+ * 15-35% slower), 64 floats per iteration into 8 accumulators (22-25 GB/s against 20-21 with 32).
  */
 export function gemv(rows: i32, cols: i32, w: usize, ldw: i32, x: usize, y: usize, accumulate: i32): void {
   const ldwb = <usize>ldw << 2;

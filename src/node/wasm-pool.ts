@@ -7,7 +7,7 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { relaxedSimdSupported } from '../backend/wasm/abi.js';
 import { WasmKernels, type WasmKernelsOptions } from '../backend/wasm/kernels.js';
 import { ControlBlock, type ThreadPool } from '../backend/wasm/pool.js';
-import type { AttachMessage, WasmWorkerData } from './wasm-worker.js';
+import type { AttachMessage, DetachMessage, WasmWorkerData } from './wasm-worker.js';
 
 export interface NodeThreadPoolOptions {
   /** Total threads including the caller. Default os.availableParallelism(). */
@@ -63,6 +63,14 @@ export class NodeThreadPool implements ThreadPool {
     this.attached.add(arenaId);
     const msg: AttachMessage = { arenaId, memory, module };
     for (const port of this.ports) port.postMessage(msg);
+    this.control.mail();
+  }
+
+  detach(arenaId: number): void {
+    if (this.disposed || !this.attached.delete(arenaId)) return;
+    const msg: DetachMessage = { detach: arenaId };
+    for (const port of this.ports) port.postMessage(msg);
+    this.control.mail();
   }
 
   post(worker: number, fn: number, arenaId: number, args: ArrayLike<number>): void {

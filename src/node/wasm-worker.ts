@@ -18,10 +18,18 @@ export interface AttachMessage {
   module: WebAssembly.Module;
 }
 
+export interface DetachMessage {
+  detach: number;
+}
+
 function isAttachMessage(value: unknown): value is AttachMessage {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Partial<AttachMessage>;
   return typeof v.arenaId === 'number' && v.memory instanceof WebAssembly.Memory && v.module instanceof WebAssembly.Module;
+}
+
+function isDetachMessage(value: unknown): value is DetachMessage {
+  return typeof value === 'object' && value !== null && typeof (value as Partial<DetachMessage>).detach === 'number';
 }
 
 const data = workerData as WasmWorkerData;
@@ -33,6 +41,7 @@ function drain(): void {
     if (!received) return;
     const msg: unknown = received.message;
     if (isAttachMessage(msg)) tables.set(msg.arenaId, taskTable(instantiateKernels(msg.module, msg.memory)));
+    else if (isDetachMessage(msg)) tables.delete(msg.detach);
   }
 }
 
@@ -49,5 +58,5 @@ function resolve(arenaId: number): TaskTable {
 }
 
 drain();
-serveTasks(data.control, data.index, resolve);
+serveTasks(data.control, data.index, { resolve, readMail: drain });
 data.port.close();

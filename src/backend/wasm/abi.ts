@@ -31,6 +31,14 @@ export interface KernelExports {
   layernorm_rows(rows: number, cols: number, x: number, gamma: number, beta: number, y: number, eps: number,
     meanOut: number, rstdOut: number): void;
   rmsnorm_rows(rows: number, cols: number, x: number, gamma: number, y: number, eps: number, rstdOut: number): void;
+  // Decode attention (assembly/attention.ts; wrapped by src/backend/wasm/attention.ts).
+  attn_dense_work_bytes(maxLen: number, group: number): number;
+  attn_dense(desc: number, count: number, headDim: number, group: number, work: number): void;
+  attn_sparq_work_bytes(maxLen: number, group: number, topK: number, headDim: number): number;
+  attn_sparq(desc: number, count: number, headDim: number, group: number, rank: number, topK: number,
+    localWindow: number, reallocation: number, transposed: number, work: number): void;
+  attn_topk_work_bytes(n: number): number;
+  attn_topk(vals: number, n: number, want: number, out: number, work: number): number;
 }
 
 /** Exports that worker threads may be asked to run, by index (the pool protocol sends the index). */
@@ -38,6 +46,7 @@ export const TASK_FUNCTIONS = [
   'gemm', 'gemm_nt_small', 'gemm_nn_small', 'gemm_batched', 'gemv', 'gemv_t',
   'unary', 'binary', 'binary_row', 'binary_scalar', 'stream_sum',
   'softmax_rows', 'log_softmax_rows', 'layernorm_rows', 'rmsnorm_rows',
+  'attn_dense', 'attn_sparq',
 ] as const;
 export type TaskFunction = (typeof TASK_FUNCTIONS)[number];
 
@@ -45,8 +54,14 @@ export const TASK_ID: { readonly [K in TaskFunction]: number } = Object.freeze(
   Object.fromEntries(TASK_FUNCTIONS.map((name, i) => [name, i])) as { [K in TaskFunction]: number },
 );
 
-/** Same as assembly/gemm.ts SMALL_M: up to this many rows of C, matmul skips packing. */
-export const SMALL_M = 4;
+/** Same as assembly/gemm.ts SMALL_M_NT / SMALL_M_NN: up to this many rows of C, matmul skips packing. */
+export const SMALL_M_NT = 16;
+export const SMALL_M_NN = 6;
+
+/** Whether C = op(A) op(B) with m rows takes an unpacked small-m path (same rule as gemm_batched). */
+export function smallPath(m: number, transA: boolean, transB: boolean): boolean {
+  return !transA && m <= (transB ? SMALL_M_NT : SMALL_M_NN);
+}
 
 /** Unary op codes (assembly/elementwise.ts U_*). */
 export const UNARY_KINDS = Object.freeze({

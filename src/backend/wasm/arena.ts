@@ -46,6 +46,8 @@ export class WasmArena {
   // Every SharedArrayBuffer object this memory has handed out: grow() replaces memory.buffer with
   // a new object over the same bytes, and older views keep pointing at the older object.
   private readonly buffers = new WeakSet<ArrayBufferLike>();
+  // A view of the whole memory, renewed when it grows (memory.buffer is a ~30 ns getter).
+  private heapView: Float32Array;
   private scratchPtr = 0;
   private scratchSize = 0;
   private disposed = false;
@@ -62,6 +64,7 @@ export class WasmArena {
     this.base = Math.max(ARENA_ALIGN, alignUp(this.exports.heap_base(), ARENA_ALIGN));
     this.gemmWorkBytes = alignUp(this.exports.gemm_work_bytes(), ARENA_ALIGN);
     this.buffers.add(this.memory.buffer);
+    this.heapView = new Float32Array(this.memory.buffer);
     const end = this.memory.buffer.byteLength;
     if (end > this.base) this.freeList.push({ ptr: this.base, size: end - this.base });
   }
@@ -159,6 +162,11 @@ export class WasmArena {
     return this.used.get(ptr);
   }
 
+  /** A Float32Array over the whole memory as it is now (index = byte pointer / 4). */
+  heap(): Float32Array {
+    return this.heapView;
+  }
+
   /** A Float32Array view of `length` floats at ptr, made from the current memory.buffer. */
   f32(ptr: number, length: number): Float32Array {
     const buffer = this.memory.buffer;
@@ -247,6 +255,7 @@ export class WasmArena {
     this.memory.grow(grownPages);
     const buffer = this.memory.buffer;
     this.buffers.add(buffer);
+    this.heapView = new Float32Array(buffer);
     const newEnd = buffer.byteLength;
     if (last && last.ptr + last.size === end) last.size += newEnd - end;
     else this.freeList.push({ ptr: end, size: newEnd - end });

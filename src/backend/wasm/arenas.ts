@@ -100,7 +100,10 @@ export class WasmArenaSet {
 
   /** The arena whose memory holds this view, if any. */
   find(view: ArrayBufferView): WasmArena | undefined {
-    const hit = this.byBuffer.get(view.buffer);
+    const buffer = view.buffer;
+    // Arena memories are always shared: plain ArrayBuffers are rejected without any lookup.
+    if (!(buffer instanceof SharedArrayBuffer)) return undefined;
+    const hit = this.byBuffer.get(buffer);
     if (hit) return hit;
     for (const arena of this.list) {
       if (arena.owns(view)) {

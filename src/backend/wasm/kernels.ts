@@ -10,8 +10,8 @@
 // well above the ~1.4 us round trip of the spinning dispatch.
 
 import {
-  BINARY_KINDS, SMALL_M, TASK_ID, UNARY_KINDS, chooseFlavor, compileKernels, compileKernelsSync,
-  type BinaryKind, type KernelExports, type SimdFlavor, type TaskFunction, type UnaryKind,
+  BINARY_KINDS, TASK_ID, UNARY_KINDS, chooseFlavor, compileKernels, compileKernelsSync,
+  smallPath, type BinaryKind, type SimdFlavor, type TaskFunction, type UnaryKind,
 } from './abi.js';
 import type { WasmArena } from './arena.js';
 import { WasmArenaSet } from './arenas.js';
@@ -52,18 +52,22 @@ export const PARALLEL_MIN_ELEMENTWISE = 1 << 15;
 export const PARALLEL_MIN_TRANSCENDENTAL = 1 << 12;
 
 /**
- * Smallest length from which the wasm kernel beats a plain JS loop, measured on the project VM
- * (Node 20, 1 thread; bench/elementwise figures in the report): with the data already in the arena
- * (resident) and with copy-in/copy-out of plain arrays. Cheap ops (add, mul, relu...) are memory
- * bound: copying the operands costs more than the loop, so for plain arrays they are never worth
- * it (Infinity). Transcendental ops (exp, tanh, gelu...) win from a few dozen elements on.
+ * Smallest length from which the wasm kernel beats a plain, hot, monomorphic JS loop (Node 20,
+ * 1 thread, project VM), with the operands already in an arena (resident) or copied in and out.
+ * Measured ns per call (JS / wasm copied / wasm resident):
+ *   add        n=64: 90 / 229 / 155   n=256: 384 / 337 / 178   n=4096: 5699 / 2681 / 864   n=1M: 1.51 / 0.74 / 0.22 ms
+ *   exp        n=16: 124 / 198 / 150  n=64: 403 / 257 / 201    n=4096: 25252 / 6211 / 4913
+ *   gelu_tanh  n=16: 233 / 195 / 151  n=4096: 63339 / 8476 / 7187
+ *   softmax, rows of 64: n=64: 663 / 336 / 276   n=4096: 44417 / 11795 / 10444
+ * A call costs ~150 ns of fixed overhead (argument checks, arena lookup, the wasm call); copies run
+ * at memcpy speed, which beats a scalar JS loop, so even add wins with copies from ~256 elements.
  */
 export const WORTH_IT_MIN_LENGTH: {
   readonly resident: { readonly cheap: number; readonly transcendental: number; readonly rows: number };
   readonly copied: { readonly cheap: number; readonly transcendental: number; readonly rows: number };
 } = Object.freeze({
-  resident: Object.freeze({ cheap: 256, transcendental: 16, rows: 64 }),
-  copied: Object.freeze({ cheap: Infinity, transcendental: 64, rows: 256 }),
+  resident: Object.freeze({ cheap: 128, transcendental: 32, rows: 64 }),
+  copied: Object.freeze({ cheap: 512, transcendental: 64, rows: 128 }),
 });
 
 const CHEAP_UNARY: ReadonlySet<UnaryKind> = new Set<UnaryKind>(['relu', 'leaky_relu', 'neg', 'abs', 'scale', 'square', 'sqrt', 'rsqrt']);
@@ -112,6 +116,7 @@ export class WasmKernels {
   private readonly sLens: number[] = [];
   private readonly sModes: number[] = [];
   private readonly sPtrs: number[] = [];
+  private readonly sArenas: (WasmArena | undefined)[] = [];
   private sCount = 0;
 
   /** Asynchronous creation (compiles with WebAssembly.compile, allowed on browser main threads). */
@@ -168,7 +173,8 @@ export class WasmKernels {
 
   /**
    * Whether the wasm kernel is expected to beat a plain JS loop for `length` elements (see
-   * WORTH_IT_MIN_LENGTH). `resident`: the operands already live in an arena.
+   * WORTH_IT_MIN_LENGTH). `resident`: the operands already live in an arena. 'rows' covers the
+   * row-wise kernels (softmax, norms), with length = rows * cols.
    */
   static worthIt(kind: UnaryKind | BinaryKind | 'rows', length: number, resident: boolean): boolean {
     const table = resident ? WORTH_IT_MIN_LENGTH.resident : WORTH_IT_MIN_LENGTH.copied;
@@ -191,14 +197,15 @@ export class WasmKernels {
     checkDim('m', m); checkDim('n', n); checkDim('k', k);
     checkLength('a', a, m * k); checkLength('b', b, k * n); checkLength('out', out, m * n);
     if (m === 0 || n === 0) return;
-    const arena = this.pickArena(a, b, out);
     const threads = this.threadCount;
-    const packed = !(m === 1 || n === 1 || (!transA && m <= SMALL_M));
+    const packed = !(m === 1 || n === 1 || smallPath(m, transA, transB));
     this.beginStage();
     this.stage(a, m * k, IN);
     this.stage(b, k * n, IN);
     this.stage(out, m * n, accumulate ? INOUT : OUT);
-    const work = this.commit(arena, packed ? threads * arena.gemmWorkBytes : 0);
+    const arena = this.chooseArena();
+    // Workspaces for the packed kernel, or partial sums of a split gemvT (m == 1 / n == 1).
+    const work = this.commit(arena, packed || m === 1 || n === 1 ? threads * arena.gemmWorkBytes : 0);
     const p = this.sPtrs;
     this.gemmPtr(arena, m, n, k, p[0]!, transA ? m : k, transA, p[1]!, transB ? k : n, transB, p[2]!, n, accumulate, work);
     this.endStage(arena);
@@ -207,31 +214,45 @@ export class WasmKernels {
   /**
    * For t < batch: C_t (+)= op(A_t) . op(B_t) with A_t = a[t * strideA ...] (elements), likewise
    * B_t and C_t; a stride of 0 broadcasts that operand. strideC = 0 sums all products into one C
-   * (the first product honours `accumulate`). Shapes and transposes as in matmul.
+   * (the first product honours `accumulate`). Shapes and transposes as in matmul; `ld` gives row
+   * strides when the matrices are not packed (default: packed, lda = transA ? m : k, ldb =
+   * transB ? k : n, ldc = n). Grouped matmul (G blocks on column slices of one activation matrix):
+   * x [N, G*din] by W [G, din, dout] into y [N, G*dout] is batch = G, m = N, k = din, n = dout,
+   * strideA = din, lda = G*din, strideB = din*dout, strideC = dout, ldc = G*dout.
    */
   batchedMatmul(
     a: Float32Array, b: Float32Array, out: Float32Array,
     batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean,
     strideA: number, strideB: number, strideC: number, accumulate = false,
+    ld: { lda?: number; ldb?: number; ldc?: number } = {},
   ): void {
     checkDim('batch', batch); checkDim('m', m); checkDim('n', n); checkDim('k', k);
     checkDim('strideA', strideA); checkDim('strideB', strideB); checkDim('strideC', strideC);
     if (batch === 0 || m === 0 || n === 0) return;
-    const lenA = strideA * (batch - 1) + m * k;
-    const lenB = strideB * (batch - 1) + k * n;
-    const lenC = strideC * (batch - 1) + m * n;
+    const lda = ld.lda ?? (transA ? m : k);
+    const ldb = ld.ldb ?? (transB ? k : n);
+    const ldc = ld.ldc ?? n;
+    checkDim('lda', lda); checkDim('ldb', ldb); checkDim('ldc', ldc);
+    // Rows and columns of each operand as stored.
+    const [ra, ca] = transA ? [k, m] : [m, k];
+    const [rb, cb] = transB ? [n, k] : [k, n];
+    if (lda < ca || ldb < cb || ldc < n) throw new RangeError('thrifty: a leading dimension is smaller than its row');
+    const span = (rows: number, cols: number, ldx: number): number => (rows === 0 || cols === 0 ? 0 : (rows - 1) * ldx + cols);
+    const lenA = strideA * (batch - 1) + span(ra, ca, lda);
+    const lenB = strideB * (batch - 1) + span(rb, cb, ldb);
+    const lenC = strideC * (batch - 1) + span(m, n, ldc);
     checkLength('a', a, lenA); checkLength('b', b, lenB); checkLength('out', out, lenC);
-    const arena = this.pickArena(a, b, out);
     const threads = this.threadCount;
     this.beginStage();
     this.stage(a, lenA, IN);
     this.stage(b, lenB, IN);
-    // With strideC = 0 later products accumulate onto the first: the buffer is read back.
-    this.stage(out, lenC, accumulate ? INOUT : OUT);
+    // Copied in as well when accumulating, or when the products leave gaps (ldc > n, strideC > m n)
+    // whose values must survive the copy back.
+    const covers = ldc === n && (batch === 1 || strideC === 0 || strideC === m * n);
+    this.stage(out, lenC, accumulate || !covers ? INOUT : OUT);
+    const arena = this.chooseArena();
     const work = this.commit(arena, threads * arena.gemmWorkBytes);
     const [pa, pb, pc] = [this.sPtrs[0]!, this.sPtrs[1]!, this.sPtrs[2]!];
-    const lda = transA ? m : k;
-    const ldb = transB ? k : n;
     const flops = 2 * batch * m * n * k;
     const parallel = threads > 1 && (flops >= PARALLEL_MIN_FLOPS || this.forceParallel);
     if (parallel && strideC !== 0 && (batch >= 2 * threads || batch % threads === 0)) {
@@ -244,18 +265,18 @@ export class WasmKernels {
         parts.push([cnt, m, n, k,
           pa + b0 * strideA * 4, lda, strideA, +transA,
           pb + b0 * strideB * 4, ldb, strideB, +transB,
-          pc + b0 * strideC * 4, n, strideC, +accumulate, work + parts.length * arena.gemmWorkBytes]);
+          pc + b0 * strideC * 4, ldc, strideC, +accumulate, work + parts.length * arena.gemmWorkBytes]);
       }
       this.runParts(arena, 'gemm_batched', parts);
     } else if (parallel) {
       for (let t = 0; t < batch; t++) {
         const acc = accumulate || (strideC === 0 && t > 0);
         this.gemmPtr(arena, m, n, k, pa + t * strideA * 4, lda, transA, pb + t * strideB * 4, ldb, transB,
-          pc + t * strideC * 4, n, acc, work);
+          pc + t * strideC * 4, ldc, acc, work);
       }
     } else {
       arena.exports.gemm_batched(batch, m, n, k, pa, lda, strideA, +transA, pb, ldb, strideB, +transB,
-        pc, n, strideC, +accumulate, work);
+        pc, ldc, strideC, +accumulate, work);
     }
     this.endStage(arena);
   }
@@ -280,10 +301,10 @@ export class WasmKernels {
     const n = x.length;
     checkLength('out', out, n);
     if (n === 0) return;
-    const arena = this.pickArena(x, out);
     this.beginStage();
     const px = this.stage(x, n, IN);
-    const po = out === x ? px : this.stage(out, n, OUT);
+    const po = out === x ? this.inPlace(px) : this.stage(out, n, OUT);
+    const arena = this.chooseArena();
     this.commit(arena, 0);
     const xp = this.sPtrs[px]!;
     const op = this.sPtrs[po]!;
@@ -319,11 +340,11 @@ export class WasmKernels {
       throw new RangeError(`thrifty: binary ${kind}: b has ${bl} elements, which neither equals nor divides ${n}`);
     }
     const scalar = bl === 1 && n !== 1;
-    const arena = this.pickArena(a, scalar ? null : b, out);
     this.beginStage();
     const ia = this.stage(a, n, IN);
     const ib = scalar ? -1 : b === a ? ia : this.stage(b, bl, IN);
-    const io = out === a ? ia : out === b && bl === n ? ib : this.stage(out, n, OUT);
+    const io = out === a ? this.inPlace(ia) : out === b && bl === n ? this.inPlace(ib) : this.stage(out, n, OUT);
+    const arena = this.chooseArena();
     this.commit(arena, 0);
     const ap = this.sPtrs[ia]!;
     const bp = ib >= 0 ? this.sPtrs[ib]! : 0;
@@ -383,14 +404,14 @@ export class WasmKernels {
     if (meanOut) checkLength('meanOut', meanOut, rows);
     if (rstdOut) checkLength('rstdOut', rstdOut, rows);
     if (n === 0) return;
-    const arena = this.pickArena(x, out);
     this.beginStage();
     const ix = this.stage(x, n, IN);
     const ig = this.stage(gamma, cols, IN);
     const ib = this.stage(beta, cols, IN);
-    const io = out === x ? ix : this.stage(out, n, OUT);
+    const io = out === x ? this.inPlace(ix) : this.stage(out, n, OUT);
     const im = this.stage(meanOut ?? null, rows, OUT);
     const ir = this.stage(rstdOut ?? null, rows, OUT);
+    const arena = this.chooseArena();
     this.commit(arena, 0);
     const p = this.sPtrs;
     const [xp, gp, bp, op, mp, rp] = [p[ix]!, p[ig]!, p[ib]!, p[io]!, p[im]!, p[ir]!];
@@ -424,12 +445,12 @@ export class WasmKernels {
     if (gamma) checkLength('gamma', gamma, cols);
     if (rstdOut) checkLength('rstdOut', rstdOut, rows);
     if (n === 0) return;
-    const arena = this.pickArena(x, out);
     this.beginStage();
     const ix = this.stage(x, n, IN);
     const ig = this.stage(gamma, cols, IN);
-    const io = out === x ? ix : this.stage(out, n, OUT);
+    const io = out === x ? this.inPlace(ix) : this.stage(out, n, OUT);
     const ir = this.stage(rstdOut ?? null, rows, OUT);
+    const arena = this.chooseArena();
     this.commit(arena, 0);
     const p = this.sPtrs;
     const [xp, gp, op, rp] = [p[ix]!, p[ig]!, p[io]!, p[ir]!];
@@ -471,8 +492,8 @@ export class WasmKernels {
     } else {
       n = length ?? x.length;
       checkLength('x', x, n);
-      target = this.pickArena(x);
       this.stage(x, n, IN);
+      target = this.chooseArena();
       this.commit(target, this.threadCount * 64);
       ptr = this.sPtrs[0]!;
     }
@@ -502,6 +523,7 @@ export class WasmKernels {
     if (this.disposed) return;
     this.disposed = true;
     if (this.ownsPool) this.pool?.dispose();
+    else if (this.pool) for (const arena of this.arenas.arenas) this.pool.detach(arena.id);
     this.arenas.dispose();
   }
 
@@ -514,15 +536,15 @@ export class WasmKernels {
     return work >= min ? this.threadCount : 1;
   }
 
-  private pickArena(...views: (Float32Array | null)[]): WasmArena {
+  /** The arena of the largest staged operand that lives in one, else the primary arena. */
+  private chooseArena(): WasmArena {
     let best: WasmArena | undefined;
-    let bestBytes = -1;
-    for (const v of views) {
-      if (!v) continue;
-      const arena = this.arenas.find(v);
-      if (arena && v.byteLength > bestBytes) {
+    let bestLen = -1;
+    for (let i = 0; i < this.sCount; i++) {
+      const arena = this.sArenas[i];
+      if (arena !== undefined && this.sLens[i]! > bestLen) {
         best = arena;
-        bestBytes = v.byteLength;
+        bestLen = this.sLens[i]!;
       }
     }
     return best ?? this.arenas.primary;
@@ -541,6 +563,14 @@ export class WasmKernels {
     this.sViews[i] = view;
     this.sLens[i] = length;
     this.sModes[i] = mode;
+    // Resolved once per call: view.buffer and the lookups behind it cost ~40 ns each.
+    this.sArenas[i] = view === null ? undefined : this.arenas.find(view);
+    return i;
+  }
+
+  /** Marks staged operand i as also being the output (in-place call): copied in and back out. */
+  private inPlace(i: number): number {
+    this.sModes[i] = INOUT;
     return i;
   }
 
@@ -552,21 +582,24 @@ export class WasmKernels {
     let need = align64(extraBytes);
     const count = this.sCount;
     for (let i = 0; i < count; i++) {
-      const v = this.sViews[i]!;
-      if (v !== null && !arena.owns(v)) need += align64(this.sLens[i]! * 4);
+      if (this.sViews[i] !== null && this.sArenas[i] !== arena) need += align64(this.sLens[i]! * 4);
     }
     const base = need > 0 ? arena.scratch(need) : 0;
     let off = base + align64(extraBytes);
+    let heap: Float32Array | undefined;
     for (let i = 0; i < count; i++) {
       const v = this.sViews[i]!;
       if (v === null) {
         this.sPtrs[i] = 0;
-      } else if (arena.owns(v)) {
+      } else if (this.sArenas[i] === arena) {
         this.sPtrs[i] = v.byteOffset;
       } else {
         const len = this.sLens[i]!;
         this.sPtrs[i] = off;
-        if (this.sModes[i] !== OUT) arena.f32(off, len).set(v.length === len ? v : v.subarray(0, len));
+        if (this.sModes[i] !== OUT) {
+          heap ??= arena.heap();
+          heap.set(v.length === len ? v : v.subarray(0, len), off >>> 2); // >>>: pointers reach 4 GiB
+        }
         off += align64(len * 4);
       }
     }
@@ -577,17 +610,33 @@ export class WasmKernels {
   /** Copies outputs that live outside the arena back from scratch. */
   private endStage(arena: WasmArena): void {
     const count = this.sCount;
+    let heap: Float32Array | undefined;
     for (let i = 0; i < count; i++) {
       const v = this.sViews[i]!;
-      if (v === null || this.sModes[i] === IN || arena.owns(v)) continue;
-      v.set(arena.f32(this.sPtrs[i]!, this.sLens[i]!));
+      if (v !== null && this.sModes[i] !== IN && this.sArenas[i] !== arena) {
+        heap ??= arena.heap();
+        const p = this.sPtrs[i]! >>> 2;
+        v.set(heap.subarray(p, p + this.sLens[i]!));
+      }
+      this.sViews[i] = null;
+      this.sArenas[i] = undefined;
     }
-    for (let i = 0; i < count; i++) this.sViews[i] = null;
     this.sCount = 0;
   }
 
+  /**
+   * Runs a kernel export on raw arguments (pointers into `arena`): parts[0] on the calling thread,
+   * parts[i] on worker i - 1 (at most this.threads parts), then waits for all. For kernel wrappers
+   * built on this module (src/backend/wasm/attention.ts); `fn` must be in TASK_FUNCTIONS.
+   */
+  runTasks(arena: WasmArena, fn: TaskFunction, parts: readonly (readonly number[])[]): void {
+    if (this.disposed) throw new Error('thrifty: WasmKernels disposed');
+    if (parts.length > this.threadCount) throw new RangeError(`thrifty: ${parts.length} parts for ${this.threadCount} threads`);
+    this.runParts(arena, fn, parts);
+  }
+
   /** Runs parts[0] on the caller and the others on workers 0.., then waits for all. */
-  private runParts(arena: WasmArena, fn: TaskFunction, parts: number[][]): void {
+  private runParts(arena: WasmArena, fn: TaskFunction, parts: readonly (readonly number[])[]): void {
     const call = arena.exports[fn] as Call;
     if (parts.length === 0) return;
     if (parts.length === 1 || !this.pool) {
@@ -634,19 +683,19 @@ export class WasmKernels {
     c: number, ldc: number, accumulate: boolean, work: number,
   ): void {
     const acc = +accumulate;
+    const workBytes = this.threadCount * arena.gemmWorkBytes;
     if (m === 1 && (!transA || lda === 1)) {
-      if (transB) this.gemvPtr(arena, false, n, k, b, ldb, a, c, acc);
-      else this.gemvPtr(arena, true, k, n, b, ldb, a, c, acc);
+      if (transB) this.gemvPtr(arena, false, n, k, b, ldb, a, c, acc, work, workBytes);
+      else this.gemvPtr(arena, true, k, n, b, ldb, a, c, acc, work, workBytes);
       return;
     }
     if (n === 1 && ldc === 1 && (transB || ldb === 1)) {
-      if (!transA) this.gemvPtr(arena, false, m, k, a, lda, b, c, acc);
-      else this.gemvPtr(arena, true, k, m, a, lda, b, c, acc);
+      if (!transA) this.gemvPtr(arena, false, m, k, a, lda, b, c, acc, work, workBytes);
+      else this.gemvPtr(arena, true, k, m, a, lda, b, c, acc, work, workBytes);
       return;
     }
     const threads = 2 * m * n * k >= PARALLEL_MIN_FLOPS || this.forceParallel ? this.threadCount : 1;
-    const small = !transA && m <= SMALL_M;
-    if (small) {
+    if (smallPath(m, transA, transB)) {
       const fn: TaskFunction = transB ? 'gemm_nt_small' : 'gemm_nn_small';
       const nt = Math.min(threads, Math.ceil(n / 8));
       if (nt <= 1) {
@@ -695,18 +744,43 @@ export class WasmKernels {
     }
   }
 
+  /**
+   * gemv splits rows (outputs) over threads. gemvT splits rows too, so that every thread streams
+   * one contiguous block of W (splitting columns made each thread read half of every row, 27 vs
+   * 40 GB/s on 2 threads): thread 0 writes y, the others write partial sums into `work`
+   * (workBytes available), which the caller adds up; without room it falls back to columns.
+   */
   private gemvPtr(arena: WasmArena, transposed: boolean, rows: number, cols: number,
-    w: number, ldw: number, x: number, y: number, acc: number): void {
-    const outLen = transposed ? cols : rows;
-    const threads = Math.min(this.threadsFor(rows * cols, PARALLEL_MIN_GEMV), Math.ceil(outLen / 16));
+    w: number, ldw: number, x: number, y: number, acc: number, work: number, workBytes: number): void {
     const fn: TaskFunction = transposed ? 'gemv_t' : 'gemv';
+    let threads = this.threadsFor(rows * cols, PARALLEL_MIN_GEMV);
+    if (transposed) {
+      threads = Math.min(threads, Math.ceil(rows / 4));
+      if (threads > 1 && (threads - 1) * align64(cols * 4) <= workBytes) {
+        const bounds = splitBounds(rows, threads, 4);
+        const parts: number[][] = [];
+        const partials: number[] = [];
+        for (let t = 0; t < threads; t++) {
+          const r0 = bounds[t]!;
+          const cnt = bounds[t + 1]! - r0;
+          if (cnt <= 0) continue;
+          const dst = parts.length === 0 ? y : work + (parts.length - 1) * align64(cols * 4);
+          if (parts.length > 0) partials.push(dst);
+          parts.push([cnt, cols, w + r0 * ldw * 4, ldw, x + r0 * 4, dst, parts.length === 0 ? acc : 0]);
+        }
+        this.runParts(arena, fn, parts);
+        for (const p of partials) arena.exports.binary(BINARY_KINDS.add, cols, y, p, y);
+        return;
+      }
+    } else {
+      threads = Math.min(threads, Math.ceil(rows / 4));
+    }
     if (threads <= 1) {
       (arena.exports[fn] as Call)(rows, cols, w, ldw, x, y, acc);
       return;
     }
-    // gemv: split rows (outputs); gemvT: split columns (outputs), each thread streams its column
-    // slice of every row.
-    const bounds = splitBounds(outLen, threads, 16);
+    const outLen = transposed ? cols : rows;
+    const bounds = splitBounds(outLen, threads, transposed ? 16 : 4);
     const parts: number[][] = [];
     for (let t = 0; t < threads; t++) {
       const o0 = bounds[t]!;
@@ -725,14 +799,15 @@ export class WasmKernels {
     const yLen = transposed ? cols : rows;
     checkLength('w', w, rows * cols); checkLength('x', x, xLen); checkLength('y', y, yLen);
     if (yLen === 0) return;
-    const arena = this.pickArena(w, x, y);
     this.beginStage();
     this.stage(w, rows * cols, IN);
     this.stage(x, xLen, IN);
     this.stage(y, yLen, accumulate ? INOUT : OUT);
-    this.commit(arena, 0);
+    const arena = this.chooseArena();
+    const workBytes = transposed ? (this.threadCount - 1) * align64(cols * 4) : 0;
+    const work = this.commit(arena, workBytes);
     const p = this.sPtrs;
-    this.gemvPtr(arena, transposed, rows, cols, p[0]!, cols, p[1]!, p[2]!, +accumulate);
+    this.gemvPtr(arena, transposed, rows, cols, p[0]!, cols, p[1]!, p[2]!, +accumulate, work, workBytes);
     this.endStage(arena);
   }
 
@@ -742,10 +817,10 @@ export class WasmKernels {
     const n = rows * cols;
     checkLength('x', x, n); checkLength('out', out, n);
     if (n === 0) return;
-    const arena = this.pickArena(x, out);
     this.beginStage();
     const ix = this.stage(x, n, IN);
-    const io = out === x ? ix : this.stage(out, n, OUT);
+    const io = out === x ? this.inPlace(ix) : this.stage(out, n, OUT);
+    const arena = this.chooseArena();
     this.commit(arena, 0);
     const xp = this.sPtrs[ix]!;
     const op = this.sPtrs[io]!;

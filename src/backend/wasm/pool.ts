@@ -16,6 +16,8 @@ export interface ThreadPool {
    * task that names arenaId) and instantiate `module` over `memory`.
    */
   attach(arenaId: number, memory: WebAssembly.Memory, module: WebAssembly.Module): void;
+  /** Lets workers drop their instance of an arena (so its memory can be freed). */
+  detach(arenaId: number): void;
   /** Posts a task (index into TASK_FUNCTIONS, numeric arguments) to one worker; returns at once. */
   post(worker: number, fn: number, arenaId: number, args: ArrayLike<number>): void;
   /** Blocks until all posted tasks are done; rethrows the first worker failure. */
@@ -31,6 +33,7 @@ const I_SEQ = 0; // written by the caller: task generation
 const I_FN = 1;
 const I_ARENA = 2;
 const I_ARGC = 3;
+const I_MAIL = 4; // 1 when the caller sent port messages (attach/detach) since the worker last looked
 const ARGS_F64 = 8; // f64 index of the first argument within the slot (byte 64)
 export const MAX_TASK_ARGS = 24;
 const I_DONE = 64; // written by the worker: last finished generation
@@ -116,6 +119,11 @@ export class ControlBlock {
     if (failure) throw failure;
   }
 
+  /** Tells every worker to read its message port before its next task. */
+  mail(): void {
+    for (let w = 0; w < this.workers; w++) Atomics.store(this.i32, ((w * SLOT_BYTES) >> 2) + I_MAIL, 1);
+  }
+
   /** Whether worker w has entered its loop. */
   ready(worker: number): boolean {
     return Atomics.load(this.i32, ((worker * SLOT_BYTES) >> 2) + I_READY) === 1;
@@ -151,11 +159,17 @@ export class ControlBlock {
 /** Resolves an arena id to the callable kernels of that arena in this worker. */
 export type ResolveTasks = (arenaId: number) => ReadonlyArray<(...args: number[]) => void>;
 
+/** Worker-side hooks: resolve arenas, and read pending messages (attach / detach) when flagged. */
+export interface WorkerHooks {
+  resolve: ResolveTasks;
+  readMail: () => void;
+}
+
 /**
  * Worker side of the protocol: runs tasks until QUIT. Every exception is reported through the
  * control block (the caller rethrows it), so a failing kernel never leaves the caller waiting.
  */
-export function serveTasks(buffer: SharedArrayBuffer, worker: number, resolve: ResolveTasks): void {
+export function serveTasks(buffer: SharedArrayBuffer, worker: number, hooks: WorkerHooks): void {
   const i32 = new Int32Array(buffer);
   const f64 = new Float64Array(buffer);
   const u16 = new Uint16Array(buffer);
@@ -181,7 +195,11 @@ export function serveTasks(buffer: SharedArrayBuffer, worker: number, resolve: R
       return;
     }
     try {
-      const table = resolve(i32[base + I_ARENA]!);
+      if (Atomics.load(i32, base + I_MAIL) !== 0) {
+        Atomics.store(i32, base + I_MAIL, 0);
+        hooks.readMail();
+      }
+      const table = hooks.resolve(i32[base + I_ARENA]!);
       const kernel = table[fn];
       if (!kernel) throw new Error(`unknown task function ${fn}`);
       const argc = i32[base + I_ARGC]!;

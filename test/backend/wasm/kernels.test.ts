@@ -92,6 +92,10 @@ const bigCases: MatmulCase[] = [];
   bigCases.push(makeMatmulCase(rng, 66, 300, 257, true, false, true));
   bigCases.push(makeMatmulCase(rng, 4, 700, 301, false, true, true));
   bigCases.push(makeMatmulCase(rng, 2, 301, 700, false, false, false));
+  // Edges of the small-m rules (x . W^T up to 16 rows, x . W up to 6).
+  bigCases.push(makeMatmulCase(rng, 16, 129, 130, false, true, false));
+  bigCases.push(makeMatmulCase(rng, 6, 65, 33, false, false, true));
+  bigCases.push(makeMatmulCase(rng, 7, 65, 33, false, false, false));
 }
 
 function runMatmul(kernels: WasmKernels, c: MatmulCase, where: 'plain' | 'arena'): Float32Array {
@@ -160,6 +164,12 @@ for (const v of variants) {
             const accumulate = sumC;
             const out = new Float32Array(c0);
             v.k.batchedMatmul(a, b, out, batch, m, n, k, transA, transB, strideA, strideB, strideC, accumulate);
+            if (!sumC) {
+              for (let t = 0; t + 1 < batch; t++) {
+                const gap = out.subarray(t * strideC + m * n, (t + 1) * strideC);
+                assert.deepEqual(Array.from(gap), Array.from(c0.subarray(t * strideC + m * n, (t + 1) * strideC)), 'gaps kept');
+              }
+            }
             for (let t = 0; t < batch; t++) {
               const at = a.subarray(t * strideA, t * strideA + m * k);
               const bt = b.subarray(t * strideB, t * strideB + k * n);
@@ -180,6 +190,33 @@ for (const v of variants) {
               assertClose(`summed ${batch}x${m}x${n}x${k}`, out.subarray(0, m * n), want, scale, matmulTol(k * batch), 1e-30);
             }
           }
+        }
+      }
+    });
+
+    test('batchedMatmul: grouped matmul on column slices (lda, ldc) keeps the gaps intact', () => {
+      const rng = new Rng(8);
+      for (const [groups, rows, din, dout] of [[3, 17, 5, 7], [4, 33, 16, 24], [2, 1, 127, 3]] as [number, number, number, number][]) {
+        const x = rng.array(rows * groups * din);
+        const w = rng.array(groups * din * dout);
+        const y0 = rng.array(rows * groups * dout + 5);
+        for (const accumulate of [false, true]) {
+          const y = new Float32Array(y0);
+          v.k.batchedMatmul(x, w, y, groups, rows, dout, din, false, false, din, din * dout, dout, accumulate,
+            { lda: groups * din, ldc: groups * dout });
+          for (let g = 0; g < groups; g++) {
+            const xg = new Float32Array(rows * din);
+            for (let r = 0; r < rows; r++) for (let c = 0; c < din; c++) xg[r * din + c] = x[r * groups * din + g * din + c]!;
+            const yg0 = new Float32Array(rows * dout);
+            for (let r = 0; r < rows; r++) for (let c = 0; c < dout; c++) yg0[r * dout + c] = y0[r * groups * dout + g * dout + c]!;
+            const ref = refMatmul(xg, w.subarray(g * din * dout, (g + 1) * din * dout), rows, dout, din, false, false,
+              accumulate ? yg0 : null);
+            const got = new Float32Array(rows * dout);
+            for (let r = 0; r < rows; r++) for (let c = 0; c < dout; c++) got[r * dout + c] = y[r * groups * dout + g * dout + c]!;
+            assertClose(`group ${g} of ${groups}`, got, ref.c, ref.scale, matmulTol(din), 1e-30);
+          }
+          assert.deepEqual(Array.from(y.subarray(rows * groups * dout)), Array.from(y0.subarray(rows * groups * dout)),
+            'elements past the last row are untouched');
         }
       }
     });
@@ -245,6 +282,9 @@ for (const v of variants) {
         v.k.unary(kind, inArena, inArena, alpha);
         assert.deepEqual(Array.from(inArena), Array.from(out), `unary ${kind} in place in the arena`);
         v.k.freeF32(inArena);
+        const inPlain = new Float32Array(x);
+        v.k.unary(kind, inPlain, inPlain, alpha);
+        assert.deepEqual(Array.from(inPlain), Array.from(out), `unary ${kind} in place in plain memory`);
       }
     });
 
@@ -293,6 +333,11 @@ for (const v of variants) {
           const want = Float64Array.from(a, (av) => Math.fround(refBinary(kind, av, av)));
           assert.deepEqual(Float64Array.from(inArena), want, `${kind} in place`);
           v.k.freeF32(inArena);
+          const inPlain = new Float32Array(a);
+          const b2 = rng.array(n);
+          v.k.binary(kind, inPlain, b2, inPlain);
+          const want2 = Float64Array.from(a, (av, i) => Math.fround(refBinary(kind, av, b2[i]!)));
+          assert.deepEqual(Float64Array.from(inPlain), want2, `${kind} in place in plain memory`);
         }
       }
     });
@@ -307,7 +352,13 @@ for (const v of variants) {
           else v.k.softmaxRows(x, out, rows, cols);
           const want = refSoftmaxRows(x, rows, cols, log);
           // log-softmax: absolute error relative to the row's magnitude (values near 0 cancel).
-          assertClose(`${log ? 'log' : ''}softmax ${rows}x${cols}`, out, want, null, 1e-6, log ? 2e-5 : 1e-30);
+          // softmax: f32 rounding of x - max is amplified by exp in the tiny probabilities, so those
+          // are checked in absolute terms; log-softmax: absolute, scaled by the row's magnitude.
+          assertClose(`${log ? 'log' : ''}softmax ${rows}x${cols}`, out, want, null, 1e-6, log ? 2e-5 : 1e-9);
+          const inPlace = new Float32Array(x);
+          if (log) v.k.logSoftmaxRows(inPlace, inPlace, rows, cols);
+          else v.k.softmaxRows(inPlace, inPlace, rows, cols);
+          assert.deepEqual(Array.from(inPlace), Array.from(out), 'in place');
         }
       }
     });
@@ -329,12 +380,18 @@ for (const v of variants) {
           assertClose(`layernorm ${rows}x${cols}`, out, ref.y, null, 1e-5, 1e-5);
           assertClose('layernorm mean', mean, ref.mean, null, 1e-6, 1e-6);
           assertClose('layernorm rstd', rstd, ref.rstd, null, 1e-5, 0);
+          const inPlace = new Float32Array(x);
+          v.k.layerNormRows(inPlace, g, bt, inPlace, rows, cols, 1e-5);
+          assert.deepEqual(Array.from(inPlace), Array.from(out), 'layernorm in place');
           const out2 = new Float32Array(rows * cols);
           const rstd2 = new Float32Array(rows);
           v.k.rmsNormRows(x, g, out2, rows, cols, 1e-6, rstd2);
           const ref2 = refRmsNormRows(x, g, rows, cols, 1e-6);
           assertClose(`rmsnorm ${rows}x${cols}`, out2, ref2.y, null, 1e-5, 1e-6);
           assertClose('rmsnorm rstd', rstd2, ref2.rstd, null, 1e-5, 0);
+          const inPlace2 = new Float32Array(x);
+          v.k.rmsNormRows(inPlace2, g, inPlace2, rows, cols, 1e-6);
+          assert.deepEqual(Array.from(inPlace2), Array.from(out2), 'rmsnorm in place');
         }
       }
     });
@@ -365,10 +422,13 @@ for (const v of variants) {
 }
 
 describe('worthIt hint', () => {
-  test('cheap ops are not worth copying; transcendental ones are', () => {
-    assert.equal(WasmKernels.worthIt('add', 1 << 20, false), false);
-    assert.equal(WasmKernels.worthIt('add', 1 << 20, true), true);
+  test('thresholds: resident operands win earlier, transcendental ops earlier than cheap ones', () => {
+    assert.equal(WasmKernels.worthIt('add', 8, true), false);
+    assert.equal(WasmKernels.worthIt('add', 1 << 20, false), true);
+    assert.equal(WasmKernels.worthIt('add', 256, true), true);
+    assert.equal(WasmKernels.worthIt('add', 256, false), false);
     assert.equal(WasmKernels.worthIt('gelu_erf', 1 << 12, false), true);
     assert.equal(WasmKernels.worthIt('exp', 2, false), false);
+    assert.equal(WasmKernels.worthIt('rows', 4096, false), true);
   });
 });

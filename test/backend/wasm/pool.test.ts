@@ -46,6 +46,10 @@ describe('NodeThreadPool', () => {
       pool.post(0, TASK_ID.unary, later.id, [16, 4, p, p, 0]);
       pool.wait();
       assert.deepEqual(Array.from(later.f32(p, 4)), [1, 4, 9, 16]);
+      // After detach the worker drops its instance; naming the arena again is an error.
+      pool.detach(later.id);
+      pool.post(0, TASK_ID.unary, later.id, [16, 4, p, p, 0]);
+      assert.throws(() => pool.wait(), /never attached/);
       assert.throws(() => pool.post(1, 0, arena.id, []), RangeError);
     } finally {
       pool.dispose();

@@ -1,0 +1,707 @@
+// Decode-time attention kernels (query length 1) over a KV cache in this memory: dense attention
+// and SparQ. Each call runs a list of head tasks (one KV head of one sequence with its group of g
+// query heads); JS splits the list over threads, each with its own workspace.
+//
+// Memory behaviour, which decides the speed (shared/engine-measurements.md sections 3-4):
+// - dense streams K, then V, one row at a time (a single stream keeps the hardware prefetcher
+//   on; interleaving rows halved the bandwidth);
+// - SparQ step 1 reads r rows of the transposed K (long contiguous runs, streaming rate), 4 at a
+//   time, or, with K stored once, r scattered components of every K row;
+// - SparQ step 2 makes one pass over the k selected positions, 4 at a time, with an online
+//   softmax: the 4 K rows and 4 V rows of a group are independent loads (8 rows in flight), and
+//   rows 8 positions ahead are touched first (wasm has no prefetch instruction; each gathered row
+//   usually starts a new page, so a TLB miss and a DRAM miss) - measured 5-30% faster;
+// - reading two adjacent rows per loop iteration instead of one was measured 1.7x slower for the
+//   dense V pass (the prefetcher follows one stream), so dense keeps one row at a time;
+// - selection is exact top-k in O(S): a strided sample gives a threshold that keeps a few times k
+//   candidates, one SIMD pass collects them, and quickselect finishes on the candidates.
+// head dim d must be a multiple of 4 (JS falls back to the reference kernels otherwise).
+
+import { hmax, hsum, madd } from './vmath';
+
+// Task descriptor: 8 i32 fields.
+const D_K: usize = 0; // K rows [len, d]
+const D_V: usize = 4; // V rows [len, d]
+const D_KT: usize = 8; // K transposed [d, stride], or 0
+const D_KT_STRIDE: usize = 12;
+const D_MEAN: usize = 16; // mean of V [d]
+const D_LEN: usize = 20;
+const D_Q: usize = 24; // q rows [g, d]
+const D_OUT: usize = 28; // out rows [g, d]
+const DESC_BYTES: usize = 32;
+
+const FLT_MAX: f32 = 3.4028234663852886e38;
+const SAMPLE = 1024;
+
+// @ts-ignore: decorator
+@inline
+function f(p: usize, i: i32): f32 {
+  return load<f32>(p + (<usize>i << 2));
+}
+
+// @ts-ignore: decorator
+@inline
+function setf(p: usize, i: i32, v: f32): void {
+  store<f32>(p + (<usize>i << 2), v);
+}
+
+// @ts-ignore: decorator
+@inline
+function idx(p: usize, i: i32): i32 {
+  return load<i32>(p + (<usize>i << 2));
+}
+
+// @ts-ignore: decorator
+@inline
+function setIdx(p: usize, i: i32, v: i32): void {
+  store<i32>(p + (<usize>i << 2), v);
+}
+
+// @ts-ignore: decorator
+@inline
+function align16(n: i32): i32 {
+  return (n + 15) & ~15;
+}
+
+// @ts-ignore: decorator
+@inline
+function clampLogit(v: v128): v128 {
+  return f32x4.max(f32x4.min(v, f32x4.splat(FLT_MAX)), f32x4.splat(-FLT_MAX));
+}
+
+/** q . k over d floats (d multiple of 4), 4 accumulators. */
+// @ts-ignore: decorator
+@inline
+function dot(q: usize, k: usize, d: i32): f32 {
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let a3 = f32x4.splat(0);
+  const d16 = d & ~15;
+  let j = 0;
+  for (; j < d16; j += 16) {
+    const o = <usize>j << 2;
+    a0 = madd(v128.load(q + o), v128.load(k + o), a0);
+    a1 = madd(v128.load(q + o, 16), v128.load(k + o, 16), a1);
+    a2 = madd(v128.load(q + o, 32), v128.load(k + o, 32), a2);
+    a3 = madd(v128.load(q + o, 48), v128.load(k + o, 48), a3);
+  }
+  for (; j < d; j += 4) {
+    const o = <usize>j << 2;
+    a0 = madd(v128.load(q + o), v128.load(k + o), a0);
+  }
+  return hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
+}
+
+const LOG2E: f32 = 1.4426950408889634;
+// ln 2 split so that n * LN2_HI is exact for the |n| <= 126 used here.
+const LN2_HI: f32 = 0.693145751953125;
+const LN2_LO: f32 = 1.428606765330187e-6;
+// Degree-5 polynomial for exp(r), |r| <= ln2/2, fitted for relative error (max 2.2e-7 in f32).
+const E0: f32 = 1.0000001192092896;
+const E1: f32 = 0.9999997019767761;
+const E2: f32 = 0.49998897314071655;
+const E3: f32 = 0.16667574644088745;
+const E4: f32 = 0.041915103793144226;
+const E5: f32 = 0.008297525346279144;
+
+/**
+ * exp(x) for softmax arguments x <= 0 (max-subtracted logits; -inf allowed): results below
+ * exp(-87) become 0, NaN propagates. Half the work of vmath's general vexp: the selection pass
+ * exponentiates every cached position, and this is its arithmetic bottleneck.
+ */
+// @ts-ignore: decorator
+@inline
+function softmaxExp(x0: v128): v128 {
+  const x = f32x4.pmax(x0, f32x4.splat(-87.0));
+  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(LOG2E)));
+  let r = madd(n, f32x4.splat(-LN2_HI), x);
+  r = madd(n, f32x4.splat(-LN2_LO), r);
+  let p = madd(f32x4.splat(E5), r, f32x4.splat(E4));
+  p = madd(p, r, f32x4.splat(E3));
+  p = madd(p, r, f32x4.splat(E2));
+  p = madd(p, r, f32x4.splat(E1));
+  p = madd(p, r, f32x4.splat(E0));
+  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return v128.andnot(f32x4.mul(p, scale), f32x4.lt(x0, f32x4.splat(-87.0)));
+}
+
+/** Max over n floats padded with -inf to a multiple of 4. */
+function maxOf(p: usize, n4: i32): f32 {
+  let m0 = f32x4.splat(-Infinity);
+  let m1 = f32x4.splat(-Infinity);
+  let i = 0;
+  for (; i + 8 <= n4; i += 8) {
+    const o = <usize>i << 2;
+    m0 = f32x4.max(m0, v128.load(p + o));
+    m1 = f32x4.max(m1, v128.load(p + o, 16));
+  }
+  for (; i < n4; i += 4) m0 = f32x4.max(m0, v128.load(p + (<usize>i << 2)));
+  return hmax(f32x4.max(m0, m1));
+}
+
+/** p[i] = exp(p[i] - mx) for n4 floats (padding -inf gives 0); returns the sum (f64). */
+function expInPlace(p: usize, n4: i32, mx: f32): f64 {
+  const mv = f32x4.splat(mx);
+  let s0 = f32x4.splat(0);
+  let s1 = f32x4.splat(0);
+  let i = 0;
+  for (; i + 8 <= n4; i += 8) {
+    const o = <usize>i << 2;
+    const e0 = softmaxExp(f32x4.sub(v128.load(p + o), mv));
+    const e1 = softmaxExp(f32x4.sub(v128.load(p + o, 16), mv));
+    v128.store(p + o, e0);
+    v128.store(p + o, e1, 16);
+    s0 = f32x4.add(s0, e0);
+    s1 = f32x4.add(s1, e1);
+  }
+  for (; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    const e = softmaxExp(f32x4.sub(v128.load(p + o), mv));
+    v128.store(p + o, e);
+    s0 = f32x4.add(s0, e);
+  }
+  return <f64>hsum(f32x4.add(s0, s1));
+}
+
+/** p[i] *= s for n4 floats. */
+function scaleInPlace(p: usize, n4: i32, s: f32): void {
+  const sv = f32x4.splat(s);
+  for (let i = 0; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(p + o, f32x4.mul(v128.load(p + o), sv));
+  }
+}
+
+/** Writes -inf to p[n .. n4) (the padding of the last vector). */
+// @ts-ignore: decorator
+@inline
+function padTail(p: usize, n: i32, n4: i32): void {
+  for (let i = n; i < n4; i++) setf(p, i, -Infinity);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Selection
+
+// @ts-ignore: decorator
+@inline
+function median3(a: f32, b: f32, c: f32): f32 {
+  if (a < b) {
+    if (b < c) return b;
+    return a < c ? c : a;
+  }
+  if (a < c) return a;
+  return b < c ? c : b;
+}
+
+function siftDown(p: usize, start: i32, end: i32): void {
+  // Min-heap (so that heap sort yields descending order).
+  let root = start;
+  for (;;) {
+    let child = 2 * root + 1;
+    if (child > end) return;
+    if (child + 1 <= end && f(p, child + 1) < f(p, child)) child++;
+    if (f(p, child) < f(p, root)) {
+      const t = f(p, root);
+      setf(p, root, f(p, child));
+      setf(p, child, t);
+      root = child;
+    } else return;
+  }
+}
+
+/** Sorts p[0..n) in descending order (the quickselect fallback: O(n log n) worst case). */
+function heapSortDesc(p: usize, n: i32): void {
+  for (let s = (n - 2) >> 1; s >= 0; s--) siftDown(p, s, n - 1);
+  for (let end = n - 1; end > 0; end--) {
+    const t = f(p, 0);
+    setf(p, 0, f(p, end));
+    setf(p, end, t);
+    siftDown(p, 0, end - 1);
+  }
+}
+
+/** The value at `rank` of vals[0..n) sorted descending (reorders vals; no NaN allowed). */
+function nthLargest(vals: usize, n: i32, rank: i32): f32 {
+  let lo = 0;
+  let hi = n - 1;
+  let budget = 2 * (32 - clz<i32>(n)) + 4;
+  while (hi - lo > 16) {
+    if (budget-- <= 0) {
+      heapSortDesc(vals + (<usize>lo << 2), hi - lo + 1);
+      return f(vals, rank);
+    }
+    const pivot = median3(f(vals, lo), f(vals, lo + ((hi - lo) >> 1)), f(vals, hi));
+    let lt = lo;
+    let gt = hi;
+    let i = lo;
+    while (i <= gt) {
+      const v = f(vals, i);
+      if (v > pivot) {
+        setf(vals, i, f(vals, lt));
+        setf(vals, lt, v);
+        lt++;
+        i++;
+      } else if (v < pivot) {
+        setf(vals, i, f(vals, gt));
+        setf(vals, gt, v);
+        gt--;
+      } else {
+        i++;
+      }
+    }
+    if (rank < lt) hi = lt - 1;
+    else if (rank > gt) lo = gt + 1;
+    else return pivot;
+  }
+  for (let i = lo + 1; i <= hi; i++) {
+    const v = f(vals, i);
+    let j = i - 1;
+    while (j >= lo && f(vals, j) < v) {
+      setf(vals, j + 1, f(vals, j));
+      j--;
+    }
+    setf(vals, j + 1, v);
+  }
+  return f(vals, rank);
+}
+
+/**
+ * Ascending indices of the `want` largest of vals[0..n) (ties toward lower indices), written to
+ * out; returns the count (min(want, n)). vals must hold no NaN and stays unchanged. Work: candVals
+ * and candIdx (n floats / ints each) and sample (SAMPLE floats).
+ */
+function topkIndices(vals: usize, n: i32, want: i32, out: usize, candVals: usize, candIdx: usize, sample: usize): i32 {
+  if (want <= 0) return 0;
+  if (want >= n) {
+    for (let i = 0; i < n; i++) setIdx(out, i, i);
+    return n;
+  }
+  // Candidates: every value >= a threshold estimated from a strided sample; fall back to all of them.
+  let count = 0;
+  if (n >= 256 && want * 8 <= n) {
+    const m = n >> 2 < SAMPLE ? n >> 2 : SAMPLE;
+    const step = n / m;
+    for (let s = 0; s < m; s++) setf(sample, s, f(vals, s * step));
+    // Keep about 2x the expected number of sample hits above the cut, plus a margin.
+    let rank = <i32>((<i64>want * m * 2) / n) + 8;
+    if (rank > m - 1) rank = m - 1;
+    const cut = nthLargest(sample, m, rank);
+    const cv = f32x4.splat(cut);
+    const n4 = n & ~3;
+    let i = 0;
+    for (; i < n4; i += 4) {
+      const v = v128.load(vals + (<usize>i << 2));
+      let bits = i32x4.bitmask(f32x4.ge(v, cv));
+      while (bits != 0) {
+        const lane = ctz<i32>(bits);
+        bits &= bits - 1;
+        setf(candVals, count, f(vals, i + lane));
+        setIdx(candIdx, count, i + lane);
+        count++;
+      }
+    }
+    for (; i < n; i++) {
+      const v = f(vals, i);
+      if (v >= cut) {
+        setf(candVals, count, v);
+        setIdx(candIdx, count, i);
+        count++;
+      }
+    }
+    if (count < want) count = 0;
+  }
+  if (count == 0) {
+    for (let i = 0; i < n; i++) {
+      setf(candVals, i, f(vals, i));
+      setIdx(candIdx, i, i);
+    }
+    count = n;
+  }
+  // candVals is reordered by nthLargest; candIdx keeps ascending order, values are re-read from vals.
+  const threshold = nthLargest(candVals, count, want - 1);
+  let above = 0;
+  for (let c = 0; c < count; c++) if (f(vals, idx(candIdx, c)) > threshold) above++;
+  let ties = want - above;
+  let w = 0;
+  for (let c = 0; c < count; c++) {
+    const i = idx(candIdx, c);
+    const v = f(vals, i);
+    if (v > threshold) {
+      setIdx(out, w++, i);
+    } else if (v == threshold && ties > 0) {
+      setIdx(out, w++, i);
+      ties--;
+    }
+  }
+  return w;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Dense
+
+/** Bytes of workspace one thread needs for dense attention over up to maxLen positions. */
+export function attn_dense_work_bytes(maxLen: i32, g: i32): i32 {
+  return (g * align16(maxLen) + 64) << 2;
+}
+
+/** Dense decode attention for tasks [0, count) of the descriptor table. */
+export function attn_dense(desc: usize, count: i32, d: i32, g: i32, work: usize): void {
+  const scale = <f32>(1.0 / Math.sqrt(<f64>d));
+  const rowBytes = <usize>d << 2;
+  for (let t = 0; t < count; t++) {
+    const dp = desc + <usize>t * DESC_BYTES;
+    const kp = <usize>load<i32>(dp + D_K);
+    const vp = <usize>load<i32>(dp + D_V);
+    const len = load<i32>(dp + D_LEN);
+    const qp = <usize>load<i32>(dp + D_Q);
+    const op = <usize>load<i32>(dp + D_OUT);
+    const L = align16(len);
+    const n4 = (len + 3) & ~3;
+    // Scores for every query head, one K row at a time (the row stays in L1 across the group).
+    for (let i = 0; i < len; i++) {
+      const kr = kp + <usize>i * rowBytes;
+      for (let h = 0; h < g; h++) {
+        let s = dot(qp + <usize>h * rowBytes, kr, d) * scale;
+        s = min(max(s, -FLT_MAX), FLT_MAX);
+        setf(work, h * L + i, s);
+      }
+    }
+    for (let h = 0; h < g; h++) {
+      const sp = work + (<usize>(h * L) << 2);
+      padTail(sp, len, n4);
+      const mx = maxOf(sp, n4);
+      const sum = expInPlace(sp, n4, mx);
+      scaleInPlace(sp, n4, <f32>(1.0 / sum));
+      memory.fill(op + <usize>h * rowBytes, 0, rowBytes);
+    }
+    // Weighted sum of V, one row at a time, into out (L1-resident accumulators).
+    for (let i = 0; i < len; i++) {
+      const vr = vp + <usize>i * rowBytes;
+      for (let h = 0; h < g; h++) {
+        const pv = f32x4.splat(f(work, h * L + i));
+        const orow = op + <usize>h * rowBytes;
+        for (let j = 0; j < d; j += 4) {
+          const o = <usize>j << 2;
+          v128.store(orow + o, madd(pv, v128.load(vr + o), v128.load(orow + o)));
+        }
+      }
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// SparQ
+
+// Rows this far ahead (in the selection) are touched before their turn (see the top of the file).
+// 16 rows ahead, or two lines per row, measured no better.
+const AHEAD = 8;
+
+// @ts-ignore: decorator
+@inline
+function touchRows(base: usize, sel: usize, j: i32, rowBytes: usize): f32 {
+  const r0 = base + <usize>idx(sel, j) * rowBytes;
+  const r1 = base + <usize>idx(sel, j + 1) * rowBytes;
+  const r2 = base + <usize>idx(sel, j + 2) * rowBytes;
+  const r3 = base + <usize>idx(sel, j + 3) * rowBytes;
+  return (load<f32>(r0) + load<f32>(r1)) + (load<f32>(r2) + load<f32>(r3));
+}
+
+// @ts-ignore: decorator
+@inline
+function sparqScoresBytes(L: i32, g: i32): i32 {
+  return (g * L) << 2;
+}
+
+/** Bytes of workspace one thread needs for SparQ over up to maxLen positions. */
+export function attn_sparq_work_bytes(maxLen: i32, g: i32, k: i32, d: i32): i32 {
+  const L = align16(maxLen);
+  const K = align16(k);
+  const C = L > align16(d) ? L : align16(d);
+  return sparqScoresBytes(L, g) // approximate scores [g, L]
+    + (L << 2) // summed scores (GQA)
+    + (C << 2) * 2 // candidate values and indices (positions, or components for i1)
+    + (K << 2) // selected indices
+    + (SAMPLE << 2)
+    + (align16(d) << 2) * 2 // components, |q| sums
+    + (g * align16(d)) * 16 // q components splatted (v128)
+    + (align16(g) << 2) * 4 // running max and sum of step 2, 1/tau, alpha
+    + 64 // the sink of the touch loads
+    + 256;
+}
+
+/**
+ * SparQ decode attention for tasks [0, count): r components, k positions, local window l,
+ * reallocation on/off, transposed: read step 1 from K^T (else from the K rows).
+ */
+export function attn_sparq(desc: usize, count: i32, d: i32, g: i32, r: i32, k: i32, l: i32,
+  realloc: i32, transposed: i32, work: usize): void {
+  const scale = <f32>(1.0 / Math.sqrt(<f64>d));
+  const rowBytes = <usize>d << 2;
+  for (let t = 0; t < count; t++) {
+    const dp = desc + <usize>t * DESC_BYTES;
+    const kp = <usize>load<i32>(dp + D_K);
+    const vp = <usize>load<i32>(dp + D_V);
+    const ktp = <usize>load<i32>(dp + D_KT);
+    const ktStride = load<i32>(dp + D_KT_STRIDE);
+    const meanp = <usize>load<i32>(dp + D_MEAN);
+    const len = load<i32>(dp + D_LEN);
+    const qp = <usize>load<i32>(dp + D_Q);
+    const op = <usize>load<i32>(dp + D_OUT);
+    const L = align16(len);
+    const K = align16(k);
+    const C = L > align16(d) ? L : align16(d);
+    const n4 = (len + 3) & ~3;
+    // Workspace carving (same order as attn_sparq_work_bytes).
+    const scores = work;
+    const summed = scores + <usize>sparqScoresBytes(L, g);
+    const candVals = summed + (<usize>L << 2);
+    const candIdx = candVals + (<usize>C << 2);
+    const sel = candIdx + (<usize>C << 2);
+    const sample = sel + (<usize>K << 2);
+    const comps = sample + (<usize>SAMPLE << 2);
+    const absq = comps + (<usize>align16(d) << 2);
+    const qsplat = absq + (<usize>align16(d) << 2);
+    const mrun = qsplat + <usize>(g * align16(d)) * 16;
+    const lrun = mrun + (<usize>align16(g) << 2);
+    const invTau = lrun + (<usize>align16(g) << 2);
+    const alpha = invTau + (<usize>align16(g) << 2);
+    const sinkp = alpha + (<usize>align16(g) << 2);
+    let sink: f32 = 0;
+
+    // i1: top-r components of |q| summed over the group.
+    for (let c = 0; c < d; c++) {
+      let s: f32 = 0;
+      for (let h = 0; h < g; h++) s += abs(f(qp + <usize>h * rowBytes, c));
+      setf(absq, c, s);
+    }
+    const rr = r < d ? r : d;
+    topkIndices(absq, d, rr, comps, candVals, candIdx, sample);
+    // Temperatures and the splatted components of q.
+    for (let h = 0; h < g; h++) {
+      const qh = qp + <usize>h * rowBytes;
+      let full: f32 = 0;
+      for (let c = 0; c < d; c++) full += abs(f(qh, c));
+      let part: f32 = 0;
+      for (let j = 0; j < rr; j++) {
+        const qc = f(qh, idx(comps, j));
+        part += abs(qc);
+        v128.store(qsplat + <usize>(h * rr + j) * 16, f32x4.splat(qc));
+      }
+      const tau = full > 0 && part > 0 ? <f32>Math.sqrt(<f64>d * <f64>part / <f64>full) : <f32>1;
+      setf(invTau, h, <f32>1 / tau);
+    }
+
+    // Step 1: approximate logits of every position.
+    if (transposed != 0) {
+      // Components 4 at a time: 4 contiguous K^T rows streamed together into the score rows.
+      for (let j0 = 0; j0 < rr; j0 += 4) {
+        const nc = rr - j0 < 4 ? rr - j0 : 4;
+        const r0 = ktp + (<usize>(idx(comps, j0) * ktStride) << 2);
+        const r1 = nc > 1 ? ktp + (<usize>(idx(comps, j0 + 1) * ktStride) << 2) : r0;
+        const r2 = nc > 2 ? ktp + (<usize>(idx(comps, j0 + 2) * ktStride) << 2) : r0;
+        const r3 = nc > 3 ? ktp + (<usize>(idx(comps, j0 + 3) * ktStride) << 2) : r0;
+        for (let h = 0; h < g; h++) {
+          const qs = qsplat + <usize>(h * rr + j0) * 16;
+          const q0 = v128.load(qs);
+          const q1 = nc > 1 ? v128.load(qs, 16) : f32x4.splat(0);
+          const q2 = nc > 2 ? v128.load(qs, 32) : f32x4.splat(0);
+          const q3 = nc > 3 ? v128.load(qs, 48) : f32x4.splat(0);
+          const sp = scores + (<usize>(h * L) << 2);
+          const first = j0 == 0;
+          for (let i = 0; i < n4; i += 4) {
+            const o = <usize>i << 2;
+            let acc = first ? f32x4.splat(0) : v128.load(sp + o);
+            acc = madd(q0, v128.load(r0 + o), acc);
+            acc = madd(q1, v128.load(r1 + o), acc);
+            acc = madd(q2, v128.load(r2 + o), acc);
+            acc = madd(q3, v128.load(r3 + o), acc);
+            v128.store(sp + o, acc);
+          }
+        }
+      }
+      if (rr == 0) for (let h = 0; h < g; h++) memory.fill(scores + (<usize>(h * L) << 2), 0, <usize>n4 << 2);
+    } else {
+      // K stored once: r scattered components of every row.
+      for (let i = 0; i < len; i++) {
+        const kr = kp + <usize>i * rowBytes;
+        for (let h = 0; h < g; h++) {
+          const qh = qp + <usize>h * rowBytes;
+          let s: f32 = 0;
+          for (let j = 0; j < rr; j++) {
+            const c = idx(comps, j);
+            s += f(qh, c) * f(kr, c);
+          }
+          setf(scores, h * L + i, s);
+        }
+      }
+    }
+    // Approximate scores s_hat = softmax(logits / tau) per query head: one pass scales, clamps and
+    // finds the max, one exponentiates. With g = 1 the exponentials are not normalised: selection
+    // only needs their order, and alpha divides by the sum.
+    for (let h = 0; h < g; h++) {
+      const sp = scores + (<usize>(h * L) << 2);
+      padTail(sp, len, n4);
+      const sv = f32x4.splat(f(invTau, h));
+      let m0 = f32x4.splat(-Infinity);
+      for (let i = 0; i < n4; i += 4) {
+        const o = <usize>i << 2;
+        const v = clampLogit(f32x4.mul(v128.load(sp + o), sv));
+        v128.store(sp + o, v);
+        m0 = f32x4.max(m0, v);
+      }
+      // The padding lanes were clamped to -FLT_MAX (never above the max); back to -inf so that they
+      // exponentiate to 0 even when every logit is -FLT_MAX.
+      padTail(sp, len, n4);
+      const sum = expInPlace(sp, n4, hmax(m0));
+      if (g > 1) scaleInPlace(sp, n4, <f32>(1.0 / sum));
+      else setf(alpha, 0, <f32>sum);
+    }
+    // Selection key: s_hat summed over the group (for g = 1 the exponentials themselves).
+    let key = scores;
+    if (g > 1) {
+      key = summed;
+      memory.copy(summed, scores, <usize>n4 << 2);
+      for (let h = 1; h < g; h++) {
+        const sp = scores + (<usize>(h * L) << 2);
+        for (let i = 0; i < n4; i += 4) {
+          const o = <usize>i << 2;
+          v128.store(summed + o, f32x4.add(v128.load(summed + o), v128.load(sp + o)));
+        }
+      }
+    }
+    // i2: the local window plus the top of the rest.
+    const kk = k < len ? k : len;
+    const ll = l < kk ? l : kk;
+    const localStart = len - ll;
+    let cnt = topkIndices(key, localStart, kk - ll, sel, candVals, candIdx, sample);
+    for (let i = localStart; i < len; i++) setIdx(sel, cnt++, i);
+    // alpha per query head (g = 1: alpha temporarily holds the sum of the exponentials).
+    for (let h = 0; h < g; h++) {
+      let a: f32 = 1;
+      if (realloc != 0) {
+        const sp = scores + (<usize>(h * L) << 2);
+        let sm: f64 = 0;
+        for (let j = 0; j < cnt; j++) sm += <f64>f(sp, idx(sel, j));
+        if (g == 1) sm /= <f64>f(alpha, 0);
+        a = sm < 1 ? <f32>sm : <f32>1;
+      }
+      setf(alpha, h, a);
+    }
+
+    // Step 2 in one pass over the selected positions, 4 at a time: exact logits from the K rows,
+    // an online softmax (running max and sum, rescaling the accumulator when the max grows), and
+    // the weighted V rows. The K and V rows of a group are independent loads, so 8 rows are in
+    // flight; the rows stay in L1 for the other heads of the group.
+    for (let h = 0; h < g; h++) {
+      setf(mrun, h, -Infinity);
+      setf(lrun, h, 0);
+      memory.fill(op + <usize>h * rowBytes, 0, rowBytes);
+    }
+    const last = idx(sel, cnt - 1);
+    for (let j = 0; j < cnt; j += 4) {
+      if (j + AHEAD + 4 <= cnt) {
+        sink += touchRows(kp, sel, j + AHEAD, rowBytes);
+        sink += touchRows(vp, sel, j + AHEAD, rowBytes);
+      }
+      const n = cnt - j < 4 ? cnt - j : 4;
+      // A short last group repeats the last row with weight 0.
+      const i0 = <usize>idx(sel, j) * rowBytes;
+      const i1 = <usize>(n > 1 ? idx(sel, j + 1) : last) * rowBytes;
+      const i2 = <usize>(n > 2 ? idx(sel, j + 2) : last) * rowBytes;
+      const i3 = <usize>(n > 3 ? idx(sel, j + 3) : last) * rowBytes;
+      for (let h = 0; h < g; h++) {
+        const qh = qp + <usize>h * rowBytes;
+        let a0 = f32x4.splat(0);
+        let a1 = f32x4.splat(0);
+        let a2 = f32x4.splat(0);
+        let a3 = f32x4.splat(0);
+        for (let c = 0; c < d; c += 4) {
+          const o = <usize>c << 2;
+          const qv = v128.load(qh + o);
+          a0 = madd(qv, v128.load(kp + i0 + o), a0);
+          a1 = madd(qv, v128.load(kp + i1 + o), a1);
+          a2 = madd(qv, v128.load(kp + i2 + o), a2);
+          a3 = madd(qv, v128.load(kp + i3 + o), a3);
+        }
+        let sv = f32x4.splat(hsum(a0));
+        sv = f32x4.replace_lane(sv, 1, hsum(a1));
+        sv = f32x4.replace_lane(sv, 2, hsum(a2));
+        sv = f32x4.replace_lane(sv, 3, hsum(a3));
+        sv = clampLogit(f32x4.mul(sv, f32x4.splat(scale)));
+        if (n < 4) {
+          if (n < 2) sv = f32x4.replace_lane(sv, 1, -Infinity);
+          if (n < 3) sv = f32x4.replace_lane(sv, 2, -Infinity);
+          sv = f32x4.replace_lane(sv, 3, -Infinity);
+        }
+        const orow = op + <usize>h * rowBytes;
+        const mx = hmax(sv);
+        let m = f(mrun, h);
+        if (mx > m) {
+          const factor = f32x4.extract_lane(softmaxExp(f32x4.splat(m - mx)), 0);
+          const fv = f32x4.splat(factor);
+          for (let c = 0; c < d; c += 4) {
+            const o = <usize>c << 2;
+            v128.store(orow + o, f32x4.mul(v128.load(orow + o), fv));
+          }
+          setf(lrun, h, f(lrun, h) * factor);
+          m = mx;
+          setf(mrun, h, m);
+        }
+        const w = softmaxExp(f32x4.sub(sv, f32x4.splat(m)));
+        setf(lrun, h, f(lrun, h) + hsum(w));
+        const w0 = f32x4.splat(f32x4.extract_lane(w, 0));
+        const w1 = f32x4.splat(f32x4.extract_lane(w, 1));
+        const w2 = f32x4.splat(f32x4.extract_lane(w, 2));
+        const w3 = f32x4.splat(f32x4.extract_lane(w, 3));
+        for (let c = 0; c < d; c += 4) {
+          const o = <usize>c << 2;
+          let acc = v128.load(orow + o);
+          acc = madd(w0, v128.load(vp + i0 + o), acc);
+          acc = madd(w1, v128.load(vp + i1 + o), acc);
+          acc = madd(w2, v128.load(vp + i2 + o), acc);
+          acc = madd(w3, v128.load(vp + i3 + o), acc);
+          v128.store(orow + o, acc);
+        }
+      }
+    }
+    // Normalise, with alpha folded in.
+    for (let h = 0; h < g; h++) {
+      const fv = f32x4.splat(<f32>(<f64>f(alpha, h) / <f64>f(lrun, h)));
+      const orow = op + <usize>h * rowBytes;
+      for (let c = 0; c < d; c += 4) {
+        const o = <usize>c << 2;
+        v128.store(orow + o, f32x4.mul(v128.load(orow + o), fv));
+      }
+    }
+    // Keeps the touch loads alive (the value itself is meaningless).
+    store<f32>(sinkp, sink);
+    // Reallocation: the left-over mass goes to the mean of V.
+    if (realloc != 0) {
+      for (let h = 0; h < g; h++) {
+        const rest = f32x4.splat(<f32>1 - f(alpha, h));
+        const orow = op + <usize>h * rowBytes;
+        for (let c = 0; c < d; c += 4) {
+          const o = <usize>c << 2;
+          v128.store(orow + o, madd(rest, v128.load(meanp + o), v128.load(orow + o)));
+        }
+      }
+    }
+  }
+}
+
+/** Bytes of work for attn_topk over n values. */
+export function attn_topk_work_bytes(n: i32): i32 {
+  return (align16(n) << 3) + (SAMPLE << 2) + 64;
+}
+
+/**
+ * The selection used by SparQ, exported on its own (tests, and policies that select in JS):
+ * ascending indices of the `want` largest of vals[0..n) (no NaN) into out; returns the count.
+ */
+export function attn_topk(vals: usize, n: i32, want: i32, out: usize, work: usize): i32 {
+  const candVals = work;
+  const candIdx = candVals + (<usize>align16(n) << 2);
+  const sample = candIdx + (<usize>align16(n) << 2);
+  return topkIndices(vals, n, want, out, candVals, candIdx, sample);
+}

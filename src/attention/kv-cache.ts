@@ -1,0 +1,288 @@
+// The KV cache for decoding: the caller owns it and passes it to the model and the attention policy.
+//
+// Storage is one block per (layer, sequence, KV head), preallocated for `capacity` positions and
+// doubled when full (amortised: no reallocation per step):
+//   [ mean of V: d ][ running sum of V (f32): d ][ K rows: capacity x d ][ V rows: capacity x d ]
+//   [ K transposed: d x capacity ]   (only with storeKTransposed)
+// Per-head blocks keep each head's K and V together (a kernel call touches one block per head) and
+// let a cache larger than one 4 GiB wasm memory spread over several arenas.
+
+export interface KvCacheOptions {
+  layers: number;
+  kvHeads: number;
+  headDim: number;
+  /** Number of sequences decoded together. */
+  batch: number;
+  /** Positions preallocated per block (default 256); blocks double when full. */
+  initialCapacity?: number;
+  /** Hard cap on positions per sequence (the model's context); appending past it throws. */
+  maxLength?: number;
+  /** Keep a second, component-major copy of K in sync (SparQ step 1 reads it at streaming speed). */
+  storeKTransposed?: boolean;
+  /** Allocates zero-filled storage (e.g. in wasm arenas); default: plain Float32Array. */
+  allocator?: (floats: number) => Float32Array;
+  /** Releases storage obtained from allocator (on growth and dispose). */
+  release?: (view: Float32Array) => void;
+}
+
+/** Where one (layer, sequence, KV head) lives: offsets (in floats) into `data`. */
+export interface KvHeadBlock {
+  readonly data: Float32Array;
+  readonly capacity: number;
+  readonly length: number;
+  readonly headDim: number;
+  readonly meanOffset: number;
+  readonly keyOffset: number;
+  readonly valueOffset: number;
+  /** -1 when K is stored once. Row c (component) starts at transposedOffset + c * capacity. */
+  readonly transposedOffset: number;
+}
+
+const DEFAULT_CAPACITY = 256;
+/** Capacities are multiples of this, so that transposed rows start 64-byte aligned. */
+const CAPACITY_ALIGN = 16;
+
+const roundUp = (n: number, a: number): number => Math.ceil(n / a) * a;
+
+function checkPositiveInt(name: string, v: number): void {
+  if (!Number.isInteger(v) || v <= 0) throw new RangeError(`KvCache: ${name} must be a positive integer, got ${v}`);
+}
+
+interface Block {
+  data: Float32Array;
+  capacity: number;
+}
+
+export class KvCache {
+  readonly layers: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  readonly batch: number;
+  readonly storeKTransposed: boolean;
+  readonly maxLength: number;
+  private readonly allocate: (floats: number) => Float32Array;
+  private readonly release: ((view: Float32Array) => void) | undefined;
+  private readonly initialCapacity: number;
+  // Indexed (layer * batch + seq) * kvHeads + head.
+  private readonly blocks: (Block | undefined)[];
+  // Indexed layer * batch + seq.
+  private readonly lengths: Int32Array;
+  private allocatedFloats = 0;
+  private disposed = false;
+
+  constructor(options: KvCacheOptions) {
+    checkPositiveInt('layers', options.layers);
+    checkPositiveInt('kvHeads', options.kvHeads);
+    checkPositiveInt('headDim', options.headDim);
+    checkPositiveInt('batch', options.batch);
+    if (options.maxLength !== undefined) checkPositiveInt('maxLength', options.maxLength);
+    if (options.initialCapacity !== undefined) checkPositiveInt('initialCapacity', options.initialCapacity);
+    this.layers = options.layers;
+    this.kvHeads = options.kvHeads;
+    this.headDim = options.headDim;
+    this.batch = options.batch;
+    this.storeKTransposed = options.storeKTransposed ?? false;
+    this.maxLength = options.maxLength ?? Number.MAX_SAFE_INTEGER;
+    const initial = Math.min(options.initialCapacity ?? DEFAULT_CAPACITY, this.maxLength);
+    this.initialCapacity = roundUp(initial, CAPACITY_ALIGN);
+    this.allocate = options.allocator ?? ((floats: number) => new Float32Array(floats));
+    this.release = options.release;
+    this.blocks = new Array<Block | undefined>(this.layers * this.batch * this.kvHeads).fill(undefined);
+    this.lengths = new Int32Array(this.layers * this.batch);
+  }
+
+  /** Bytes allocated for all blocks. */
+  get bytes(): number {
+    return this.allocatedFloats * 4;
+  }
+
+  /**
+   * Positions stored for a sequence in `layer`; by default in the last layer, i.e. the number of
+   * completed steps (during a step, after earlier layers appended, this is still the position of
+   * the token being decoded).
+   */
+  length(seq: number, layer = this.layers - 1): number {
+    return this.lengths[this.layerSeq(layer, seq)]!;
+  }
+
+  /** Positions a block can hold before it grows. */
+  capacity(layer: number, seq: number): number {
+    return this.blocks[this.layerSeq(layer, seq) * this.kvHeads]?.capacity ?? 0;
+  }
+
+  /**
+   * Appends `positions` positions for one layer and sequence. k and v are laid out
+   * [positions, kvHeads, headDim] (the rows of the K and V projections). Also updates the f32
+   * running sum and mean of V.
+   */
+  append(layer: number, seq: number, k: Float32Array, v: Float32Array, positions: number): void {
+    this.checkLive();
+    const ls = this.layerSeq(layer, seq);
+    if (!Number.isInteger(positions) || positions < 0) {
+      throw new RangeError(`KvCache.append: positions must be a non-negative integer, got ${positions}`);
+    }
+    const d = this.headDim;
+    const H = this.kvHeads;
+    const need = positions * H * d;
+    if (k.length < need) throw new RangeError(`KvCache.append: k has ${k.length} elements, needs ${need} (${positions} x ${H} kv heads x ${d})`);
+    if (v.length < need) throw new RangeError(`KvCache.append: v has ${v.length} elements, needs ${need} (${positions} x ${H} kv heads x ${d})`);
+    const start = this.lengths[ls]!;
+    const end = start + positions;
+    if (end > this.maxLength) {
+      throw new RangeError(`KvCache.append: sequence ${seq} in layer ${layer} would hold ${end} positions, past maxLength ${this.maxLength}`);
+    }
+    if (positions === 0) return;
+    for (let h = 0; h < H; h++) {
+      const block = this.ensureCapacity(ls * H + h, start, end);
+      const data = block.data;
+      const cap = block.capacity;
+      const kOff = 2 * d + start * d;
+      const vOff = 2 * d + cap * d + start * d;
+      const sumOff = d;
+      for (let t = 0; t < positions; t++) {
+        const src = (t * H + h) * d;
+        data.set(k.subarray(src, src + d), kOff + t * d);
+        data.set(v.subarray(src, src + d), vOff + t * d);
+        for (let c = 0; c < d; c++) data[sumOff + c] = Math.fround(data[sumOff + c]! + v[src + c]!);
+      }
+      if (this.storeKTransposed) {
+        const tOff = 2 * d + 2 * cap * d;
+        for (let c = 0; c < d; c++) {
+          const row = tOff + c * cap + start;
+          for (let t = 0; t < positions; t++) data[row + t] = k[(t * H + h) * d + c]!;
+        }
+      }
+      const inv = 1 / end;
+      for (let c = 0; c < d; c++) data[c] = data[sumOff + c]! * inv;
+    }
+    this.lengths[ls] = end;
+  }
+
+  /** K rows [length, headDim] (a view). */
+  keys(layer: number, seq: number, kvHead: number): Float32Array {
+    const b = this.head(layer, seq, kvHead);
+    return b.data.subarray(b.keyOffset, b.keyOffset + b.length * this.headDim);
+  }
+
+  /** K transposed: row c (component) at data[c * stride ...], the first length entries valid. */
+  keysTransposed(layer: number, seq: number, kvHead: number): { data: Float32Array; stride: number } | null {
+    if (!this.storeKTransposed) return null;
+    const b = this.head(layer, seq, kvHead);
+    return { data: b.data.subarray(b.transposedOffset, b.transposedOffset + this.headDim * b.capacity), stride: b.capacity };
+  }
+
+  /** V rows [length, headDim] (a view). */
+  values(layer: number, seq: number, kvHead: number): Float32Array {
+    const b = this.head(layer, seq, kvHead);
+    return b.data.subarray(b.valueOffset, b.valueOffset + b.length * this.headDim);
+  }
+
+  /** Mean of V over the stored positions [headDim] (a view; zeros when empty). */
+  valueMean(layer: number, seq: number, kvHead: number): Float32Array {
+    const b = this.head(layer, seq, kvHead);
+    return b.data.subarray(b.meanOffset, b.meanOffset + this.headDim);
+  }
+
+  /** The storage of one head, for kernels that take raw offsets. */
+  head(layer: number, seq: number, kvHead: number): KvHeadBlock {
+    this.checkLive();
+    const ls = this.layerSeq(layer, seq);
+    if (!(Number.isInteger(kvHead) && kvHead >= 0 && kvHead < this.kvHeads)) {
+      throw new RangeError(`KvCache: kvHead ${kvHead} out of range [0, ${this.kvHeads})`);
+    }
+    const slot = ls * this.kvHeads + kvHead;
+    const block = this.blocks[slot] ?? this.ensureCapacity(slot, 0, 0);
+    const d = this.headDim;
+    const cap = block.capacity;
+    return {
+      data: block.data,
+      capacity: cap,
+      length: this.lengths[ls]!,
+      headDim: d,
+      meanOffset: 0,
+      keyOffset: 2 * d,
+      valueOffset: 2 * d + cap * d,
+      transposedOffset: this.storeKTransposed ? 2 * d + 2 * cap * d : -1,
+    };
+  }
+
+  /** Forgets the positions of one sequence (or all); keeps the memory for reuse. */
+  reset(seq?: number): void {
+    this.checkLive();
+    if (seq !== undefined) this.layerSeq(0, seq);
+    const d = this.headDim;
+    for (let layer = 0; layer < this.layers; layer++) {
+      for (let s = 0; s < this.batch; s++) {
+        if (seq !== undefined && s !== seq) continue;
+        const ls = layer * this.batch + s;
+        this.lengths[ls] = 0;
+        for (let h = 0; h < this.kvHeads; h++) this.blocks[ls * this.kvHeads + h]?.data.fill(0, 0, 2 * d);
+      }
+    }
+  }
+
+  /** Releases all storage; the cache cannot be used afterwards. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (let i = 0; i < this.blocks.length; i++) {
+      const block = this.blocks[i];
+      if (block) this.release?.(block.data);
+      this.blocks[i] = undefined;
+    }
+    this.allocatedFloats = 0;
+  }
+
+  private blockFloats(capacity: number): number {
+    const d = this.headDim;
+    return 2 * d + 2 * capacity * d + (this.storeKTransposed ? d * capacity : 0);
+  }
+
+  // Makes sure block `slot` holds positions [0, end); copies the first `keep` positions on growth.
+  private ensureCapacity(slot: number, keep: number, end: number): Block {
+    const old = this.blocks[slot];
+    if (old && end <= old.capacity) return old;
+    let capacity = old ? old.capacity : this.initialCapacity;
+    while (capacity < end) capacity *= 2;
+    capacity = roundUp(capacity, CAPACITY_ALIGN);
+    const floats = this.blockFloats(capacity);
+    const data = this.allocate(floats);
+    if (data.length < floats) throw new RangeError(`KvCache: allocator returned ${data.length} floats, asked for ${floats}`);
+    const block: Block = { data, capacity };
+    // The running V sum must start at zero even if the allocator hands out recycled memory.
+    data.fill(0, 0, 2 * this.headDim);
+    if (old) {
+      const d = this.headDim;
+      const oc = old.capacity;
+      const src = old.data;
+      data.set(src.subarray(0, 2 * d), 0);
+      data.set(src.subarray(2 * d, 2 * d + keep * d), 2 * d);
+      data.set(src.subarray(2 * d + oc * d, 2 * d + oc * d + keep * d), 2 * d + capacity * d);
+      if (this.storeKTransposed) {
+        for (let c = 0; c < d; c++) {
+          const from = 2 * d + 2 * oc * d + c * oc;
+          data.set(src.subarray(from, from + keep), 2 * d + 2 * capacity * d + c * capacity);
+        }
+      }
+      this.release?.(src);
+      this.allocatedFloats -= this.blockFloats(oc);
+    }
+    this.allocatedFloats += floats;
+    this.blocks[slot] = block;
+    return block;
+  }
+
+  private layerSeq(layer: number, seq: number): number {
+    if (!(Number.isInteger(layer) && layer >= 0 && layer < this.layers)) {
+      throw new RangeError(`KvCache: layer ${layer} out of range [0, ${this.layers})`);
+    }
+    if (!(Number.isInteger(seq) && seq >= 0 && seq < this.batch)) {
+      throw new RangeError(`KvCache: sequence ${seq} out of range [0, ${this.batch})`);
+    }
+    return layer * this.batch + seq;
+  }
+
+  private checkLive(): void {
+    if (this.disposed) throw new Error('KvCache: used after dispose()');
+  }
+}

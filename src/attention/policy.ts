@@ -1,0 +1,34 @@
+// createAttentionPolicy: one entry point for every decode-attention policy.
+
+import { ExactTopKAttention, H2oAttention, LmInfiniteAttention } from './baselines.js';
+import type { AttentionOptions, AttentionShape, AttentionSpec, DecodeAttention } from './decode-policy.js';
+import { DenseAttention } from './dense.js';
+import { SparqAttention } from './sparq.js';
+
+export type { AttentionKind, AttentionOptions, AttentionShape, AttentionSpec, DecodeAttention } from './decode-policy.js';
+export { ATTENTION_KINDS } from './decode-policy.js';
+
+export function createAttentionPolicy(spec: AttentionSpec, shape: AttentionShape, options: AttentionOptions = {}): DecodeAttention {
+  switch (spec.kind) {
+    case 'dense':
+      return new DenseAttention(shape, options);
+    case 'sparq':
+      return new SparqAttention(spec, shape, options);
+    case 'h2o':
+      return new H2oAttention(spec, shape, options);
+    case 'lm-infinite':
+      return new LmInfiniteAttention(spec, shape, options);
+    case 'flexgen':
+    case 'oracle':
+      return new ExactTopKAttention(spec.kind, spec, shape, options);
+    default: {
+      const unknown: never = spec;
+      throw new RangeError(`createAttentionPolicy: unknown kind '${String((unknown as { kind: unknown }).kind)}'`);
+    }
+  }
+}
+
+/** The paper's default: reallocation on for multi-head attention, off for grouped-query attention. */
+export function defaultReallocation(shape: Pick<AttentionShape, 'heads' | 'kvHeads'>): boolean {
+  return shape.heads === shape.kvHeads;
+}

@@ -1,0 +1,143 @@
+// Transfer accounting: the KV-cache elements each decode-attention policy reads and writes, per
+// layer and KV head (GQA heads sharing a KV head are counted once, as the data moves once).
+//
+// The accounting model is the SparQ paper's (Ribar et al. 2024, table 1 plus the 2 d_h written
+// per step), per KV head and step with S cached positions, head dim d, rank r, k selected:
+//   dense        K: S d read, V: S d read, new k and v: 2 d written              = 2 S d + 2 d
+//   sparq        K: S r (step 1) + k d (step 2), V: k d, mean V: d read + d written (running
+//                mean update), new k, v: 2 d                                     = S r + 2 k d + 4 d
+//   h2o          K, V: k d each, score vector: S read + S written, new k, v: 2 d  = 2 k d + 2 d + 2 S
+//   lm-infinite  K, V: k d each, new k, v: 2 d                                   = 2 k d + 2 d
+//   flexgen      K: S d (exact scores), V: k d, new k, v: 2 d                    = S d + k d + 2 d
+//   oracle       (exact top-k at no cost) K, V: k d each, new k, v: 2 d          = 2 k d + 2 d
+// with k replaced by min(k, S) (a policy never reads more rows than exist). Writing the second,
+// transposed copy of K (SparQ "K twice") is a layout choice outside the model: it is counted in
+// kTransposedWrite and reported, but not part of the totals.
+
+export const TRANSFER_KINDS = [
+  'kRead', 'vRead', 'meanRead', 'scoreRead', 'kWrite', 'vWrite', 'meanWrite', 'scoreWrite', 'kTransposedWrite',
+] as const;
+export type TransferKind = (typeof TRANSFER_KINDS)[number];
+
+const KIND_INDEX: { readonly [K in TransferKind]: number } = Object.freeze(
+  Object.fromEntries(TRANSFER_KINDS.map((kind, i) => [kind, i])) as { [K in TransferKind]: number },
+);
+const KINDS = TRANSFER_KINDS.length;
+const READS: readonly TransferKind[] = ['kRead', 'vRead', 'meanRead', 'scoreRead'];
+const WRITES: readonly TransferKind[] = ['kWrite', 'vWrite', 'meanWrite', 'scoreWrite'];
+
+export type TransferCounts = { readonly [K in TransferKind]: number } & {
+  /** Elements read (K, V, mean, scores). */
+  readonly read: number;
+  /** Elements written (K, V, mean, scores; not the transposed K copy). */
+  readonly written: number;
+  /** read + written: the paper's transfer count. */
+  readonly total: number;
+  /** What dense attention would have moved for the same steps (2 S d + 2 d each). */
+  readonly dense: number;
+  /** Head-steps counted: one per (sequence, KV head) per attend call. */
+  readonly steps: number;
+};
+
+/** Per-step averages for reports: elements moved per decode step (all layers and KV heads). */
+export interface TransferSummary {
+  /** Decode steps per sequence seen (head-steps / (layers * kvHeads)). */
+  readonly steps: number;
+  readonly readPerStep: number;
+  readonly writtenPerStep: number;
+  readonly totalPerStep: number;
+  readonly densePerStep: number;
+  /** total / dense: the achieved compression of attention transfers (1 for dense). */
+  readonly ratio: number;
+}
+
+/** Elements per KV head and step of dense decode attention over S positions. */
+export function denseTransfers(seqLen: number, headDim: number): number {
+  return 2 * seqLen * headDim + 2 * headDim;
+}
+
+/** Elements per KV head and step of SparQ (r components, k positions) over S positions. */
+export function sparqTransfers(seqLen: number, headDim: number, rank: number, topK: number): number {
+  const r = Math.min(rank, headDim);
+  const k = Math.min(topK, seqLen);
+  return seqLen * r + 2 * k * headDim + 4 * headDim;
+}
+
+export class TransferCounters {
+  readonly layers: number;
+  readonly kvHeads: number;
+  private readonly counts: Float64Array;
+  private readonly dense: Float64Array;
+  private readonly steps: Float64Array;
+
+  constructor(layers: number, kvHeads: number) {
+    if (!Number.isInteger(layers) || layers <= 0) throw new RangeError(`TransferCounters: layers must be a positive integer, got ${layers}`);
+    if (!Number.isInteger(kvHeads) || kvHeads <= 0) throw new RangeError(`TransferCounters: kvHeads must be a positive integer, got ${kvHeads}`);
+    this.layers = layers;
+    this.kvHeads = kvHeads;
+    this.counts = new Float64Array(layers * kvHeads * KINDS);
+    this.dense = new Float64Array(layers * kvHeads);
+    this.steps = new Float64Array(layers * kvHeads);
+  }
+
+  /** Starts a head-step: one (sequence, KV head) attended over seqLen positions. */
+  beginStep(layer: number, kvHead: number, seqLen: number, headDim: number): void {
+    const slot = this.slot(layer, kvHead);
+    this.steps[slot]! += 1;
+    this.dense[slot]! += denseTransfers(seqLen, headDim);
+  }
+
+  add(layer: number, kvHead: number, kind: TransferKind, elements: number): void {
+    this.counts[this.slot(layer, kvHead) * KINDS + KIND_INDEX[kind]]! += elements;
+  }
+
+  /** Counts of one layer and KV head, or summed over everything when both are omitted. */
+  get(layer?: number, kvHead?: number): TransferCounts {
+    const acc = new Float64Array(KINDS);
+    let dense = 0;
+    let steps = 0;
+    for (let l = 0; l < this.layers; l++) {
+      if (layer !== undefined && l !== layer) continue;
+      for (let h = 0; h < this.kvHeads; h++) {
+        if (kvHead !== undefined && h !== kvHead) continue;
+        const slot = l * this.kvHeads + h;
+        for (let c = 0; c < KINDS; c++) acc[c]! += this.counts[slot * KINDS + c]!;
+        dense += this.dense[slot]!;
+        steps += this.steps[slot]!;
+      }
+    }
+    const byKind = Object.fromEntries(TRANSFER_KINDS.map((kind, i) => [kind, acc[i]!])) as { [K in TransferKind]: number };
+    let read = 0;
+    for (const kind of READS) read += byKind[kind];
+    let written = 0;
+    for (const kind of WRITES) written += byKind[kind];
+    return { ...byKind, read, written, total: read + written, dense, steps };
+  }
+
+  /** Per-decode-step totals over all layers and KV heads, and the ratio to dense. */
+  summary(): TransferSummary {
+    const all = this.get();
+    const steps = all.steps / (this.layers * this.kvHeads);
+    const per = (x: number): number => (steps > 0 ? x / steps : 0);
+    return {
+      steps,
+      readPerStep: per(all.read),
+      writtenPerStep: per(all.written),
+      totalPerStep: per(all.total),
+      densePerStep: per(all.dense),
+      ratio: all.dense > 0 ? all.total / all.dense : 0,
+    };
+  }
+
+  reset(): void {
+    this.counts.fill(0);
+    this.dense.fill(0);
+    this.steps.fill(0);
+  }
+
+  private slot(layer: number, kvHead: number): number {
+    if (!(layer >= 0 && layer < this.layers)) throw new RangeError(`TransferCounters: layer ${layer} out of range [0, ${this.layers})`);
+    if (!(kvHead >= 0 && kvHead < this.kvHeads)) throw new RangeError(`TransferCounters: kvHead ${kvHead} out of range [0, ${this.kvHeads})`);
+    return layer * this.kvHeads + kvHead;
+  }
+}

@@ -1,0 +1,248 @@
+// WasmAttention: decode-time attention kernels (assembly/attention.ts) over KV-cache blocks that
+// live in wasm arenas. A raw Float32Array API, like kernels.ts: the caller describes one task per
+// (sequence, KV head) with the block's offsets and the rows of its query-head group in q/out.
+//
+// Tasks are grouped by arena (a cache larger than one 4 GiB memory spans several; each kernel
+// call runs inside one). Per arena this keeps one staging region: the task descriptors, copies of
+// q and out, and one workspace per thread. Tasks are split over threads in contiguous ranges.
+
+import type { WasmArena } from './arena.js';
+import type { WasmKernels } from './kernels.js';
+
+/** The storage of one (sequence, KV head): structurally a KvHeadBlock of src/attention/kv-cache.ts. */
+export interface AttentionBlock {
+  /** The whole block; must live in a wasm arena of the kernels. */
+  readonly data: Float32Array;
+  readonly capacity: number;
+  readonly length: number;
+  readonly keyOffset: number;
+  readonly valueOffset: number;
+  /** -1 when K is stored once. */
+  readonly transposedOffset: number;
+  readonly meanOffset: number;
+}
+
+export interface AttentionHeadTask {
+  readonly block: AttentionBlock;
+  /** Where the group's query rows [group, headDim] start in q (elements). */
+  readonly qOffset: number;
+  /** Where the group's output rows start in out. */
+  readonly outOffset: number;
+}
+
+export interface SparqKernelParams {
+  readonly rank: number;
+  readonly topK: number;
+  readonly localWindow: number;
+  readonly reallocation: boolean;
+  /** Read step 1 from the transposed copy of K (every block must have one). */
+  readonly transposed: boolean;
+}
+
+const DESC_INTS = 8;
+const ALIGN = 64;
+const alignUp = (n: number, a = ALIGN): number => Math.ceil(n / a) * a;
+
+interface Staging {
+  ptr: number;
+  bytes: number;
+}
+
+export class WasmAttention {
+  readonly kernels: WasmKernels;
+  /** KvCacheOptions.allocator: cache blocks in the kernels' arenas (zero-filled). */
+  readonly cacheAllocator: (floats: number) => Float32Array;
+  /** KvCacheOptions.release. */
+  readonly cacheRelease: (view: Float32Array) => void;
+  /** Kernel dispatches so far (one per arena per call): lets tests and reports see the wasm path ran. */
+  calls = 0;
+  private readonly staging = new Map<WasmArena, Staging>();
+  // Reused per call: tasks bucketed by arena.
+  private readonly buckets = new Map<WasmArena, number[]>();
+
+  constructor(kernels: WasmKernels) {
+    this.kernels = kernels;
+    this.cacheAllocator = (floats) => kernels.allocF32(floats);
+    // Tolerates kernels disposed first (their arenas, and every block in them, are gone already).
+    this.cacheRelease = (view) => {
+      const arena = kernels.arenas.find(view);
+      if (arena && arena.sizeOf(view.byteOffset) !== undefined) arena.free(view.byteOffset);
+    };
+  }
+
+  /** Whether the kernels handle this head dim (multiples of 4; others use the reference kernels). */
+  static supports(headDim: number): boolean {
+    return headDim > 0 && headDim % 4 === 0;
+  }
+
+  /** Whether a block lives in one of the kernels' arenas (then it is used in place). */
+  isResident(view: Float32Array): boolean {
+    return this.kernels.arenas.find(view) !== undefined;
+  }
+
+  /** Dense attention: every task's group of query heads over all its cached positions. */
+  dense(tasks: readonly AttentionHeadTask[], q: Float32Array, out: Float32Array, headDim: number, group: number): void {
+    this.run(tasks, q, out, headDim, group, (arena, maxLen) => arena.exports.attn_dense_work_bytes(maxLen, group),
+      (arena, desc, count, work) => [desc, count, headDim, group, work], 'attn_dense', false);
+  }
+
+  /** SparQ attention with the given (r, k, l, reallocation) for every task. */
+  sparq(tasks: readonly AttentionHeadTask[], q: Float32Array, out: Float32Array, headDim: number, group: number,
+    params: SparqKernelParams): void {
+    const { rank, topK, localWindow } = params;
+    for (const [name, v] of [['rank', rank], ['topK', topK], ['localWindow', localWindow]] as const) {
+      if (!Number.isInteger(v) || v < 0) throw new RangeError(`WasmAttention.sparq: ${name} must be a non-negative integer, got ${v}`);
+    }
+    if (rank < 1 || topK < 1) throw new RangeError(`WasmAttention.sparq: rank and topK must be at least 1 (got ${rank}, ${topK})`);
+    const r = Math.min(rank, headDim);
+    this.run(tasks, q, out, headDim, group, (arena, maxLen) => arena.exports.attn_sparq_work_bytes(maxLen, group, topK, headDim),
+      (arena, desc, count, work) => [desc, count, headDim, group, r, topK, localWindow, +params.reallocation, +params.transposed, work],
+      'attn_sparq', params.transposed);
+  }
+
+  /**
+   * The kernels' exact top-k selection on its own: ascending indices of the k largest values
+   * (ties toward lower indices; NaN ranks lowest), as src/attention/select.ts topKIndices.
+   */
+  topK(values: Float32Array, k: number): Int32Array {
+    if (!Number.isInteger(k) || k < 0) throw new RangeError(`WasmAttention.topK: k must be a non-negative integer, got ${k}`);
+    const n = values.length;
+    const arena = this.kernels.arenas.primary;
+    const valBytes = alignUp(n * 4);
+    const outBytes = alignUp(Math.min(k, n) * 4 + 4);
+    const base = this.stage(arena, valBytes + outBytes + alignUp(arena.exports.attn_topk_work_bytes(n)));
+    const heap = arena.heap();
+    const vals = heap.subarray(base >>> 2, (base >>> 2) + n);
+    for (let i = 0; i < n; i++) {
+      const v = values[i]!;
+      vals[i] = v === v ? v : -Infinity;
+    }
+    const count = arena.exports.attn_topk(base, n, k, base + valBytes, base + valBytes + outBytes);
+    return new Int32Array(arena.heap().buffer, base + valBytes, count).slice();
+  }
+
+  /** Frees the staging regions. */
+  dispose(): void {
+    for (const [arena, s] of this.staging) {
+      if (arena.sizeOf(s.ptr) !== undefined) arena.free(s.ptr);
+    }
+    this.staging.clear();
+  }
+
+  private run(
+    tasks: readonly AttentionHeadTask[], q: Float32Array, out: Float32Array, headDim: number, group: number,
+    workBytes: (arena: WasmArena, maxLen: number) => number,
+    args: (arena: WasmArena, desc: number, count: number, work: number) => number[],
+    fn: 'attn_dense' | 'attn_sparq', needsTransposed: boolean,
+  ): void {
+    if (!WasmAttention.supports(headDim)) throw new RangeError(`WasmAttention: head dim ${headDim} is not a multiple of 4`);
+    if (!Number.isInteger(group) || group < 1) throw new RangeError(`WasmAttention: group must be a positive integer, got ${group}`);
+    const rowFloats = group * headDim;
+    // Bucket the tasks by the arena of their block.
+    const buckets = this.buckets;
+    for (const list of buckets.values()) list.length = 0;
+    for (let t = 0; t < tasks.length; t++) {
+      const task = tasks[t]!;
+      const b = task.block;
+      const arena = this.kernels.arenas.find(b.data);
+      if (!arena) throw new RangeError(`WasmAttention: task ${t}: the cache block is not in a wasm arena (allocate the KvCache with cacheAllocator)`);
+      if (b.length <= 0) throw new RangeError(`WasmAttention: task ${t}: the cache holds no positions`);
+      if (needsTransposed && b.transposedOffset < 0) throw new RangeError(`WasmAttention: task ${t}: no transposed K (create the KvCache with storeKTransposed)`);
+      if (task.qOffset < 0 || task.qOffset + rowFloats > q.length) throw new RangeError(`WasmAttention: task ${t}: q rows out of range`);
+      if (task.outOffset < 0 || task.outOffset + rowFloats > out.length) throw new RangeError(`WasmAttention: task ${t}: out rows out of range`);
+      let list = buckets.get(arena);
+      if (!list) {
+        list = [];
+        buckets.set(arena, list);
+      }
+      list.push(t);
+    }
+    for (const [arena, list] of buckets) {
+      if (list.length === 0) continue;
+      this.runArena(arena, list, tasks, q, out, headDim, rowFloats, workBytes, args, fn);
+    }
+  }
+
+  private runArena(
+    arena: WasmArena, list: readonly number[], tasks: readonly AttentionHeadTask[], q: Float32Array, out: Float32Array,
+    headDim: number, rowFloats: number,
+    workBytes: (arena: WasmArena, maxLen: number) => number,
+    args: (arena: WasmArena, desc: number, count: number, work: number) => number[],
+    fn: 'attn_dense' | 'attn_sparq',
+  ): void {
+    const count = list.length;
+    const threads = Math.max(1, Math.min(this.kernels.threads, count));
+    let maxLen = 0;
+    for (const t of list) maxLen = Math.max(maxLen, tasks[t]!.block.length);
+    const perThread = alignUp(workBytes(arena, maxLen));
+    const descBytes = alignUp(count * DESC_INTS * 4);
+    const rowsBytes = alignUp(count * rowFloats * 4);
+    const need = descBytes + 2 * rowsBytes + threads * perThread;
+    const base = this.stage(arena, need);
+    const descPtr = base;
+    const qPtr = base + descBytes;
+    const outPtr = qPtr + rowsBytes;
+    const workPtr = outPtr + rowsBytes;
+    const heap = arena.heap();
+    const i32 = new Int32Array(heap.buffer, heap.byteOffset, heap.length);
+    // Descriptors and the query rows.
+    for (let j = 0; j < count; j++) {
+      const task = tasks[list[j]!]!;
+      const b = task.block;
+      const blockPtr = b.data.byteOffset;
+      const o = (descPtr >>> 2) + j * DESC_INTS;
+      i32[o] = blockPtr + b.keyOffset * 4;
+      i32[o + 1] = blockPtr + b.valueOffset * 4;
+      i32[o + 2] = b.transposedOffset >= 0 ? blockPtr + b.transposedOffset * 4 : 0;
+      i32[o + 3] = b.capacity;
+      i32[o + 4] = blockPtr + b.meanOffset * 4;
+      i32[o + 5] = b.length;
+      i32[o + 6] = qPtr + j * rowFloats * 4;
+      i32[o + 7] = outPtr + j * rowFloats * 4;
+      heap.set(q.subarray(task.qOffset, task.qOffset + rowFloats), (qPtr >>> 2) + j * rowFloats);
+    }
+    // Contiguous task ranges per thread, balanced by positions (each task costs ~ its length).
+    const parts: number[][] = [];
+    if (threads === 1) {
+      parts.push(args(arena, descPtr, count, workPtr));
+    } else {
+      let total = 0;
+      for (const t of list) total += tasks[t]!.block.length;
+      const bounds = [0];
+      let acc = 0;
+      let j = 0;
+      for (let p = 1; p < threads; p++) {
+        const goal = (total * p) / threads;
+        // Split at the task boundary nearest to the goal.
+        while (j < count && acc + tasks[list[j]!]!.block.length / 2 < goal) acc += tasks[list[j++]!]!.block.length;
+        bounds.push(j);
+      }
+      bounds.push(count);
+      for (let p = 0; p < threads; p++) {
+        const b0 = bounds[p]!;
+        const b1 = bounds[p + 1]!;
+        if (b1 > b0) parts.push(args(arena, descPtr + b0 * DESC_INTS * 4, b1 - b0, workPtr + parts.length * perThread));
+      }
+    }
+    this.kernels.runTasks(arena, fn, parts);
+    this.calls++;
+    const outHeap = arena.heap();
+    for (let j = 0; j < count; j++) {
+      const task = tasks[list[j]!]!;
+      const from = (outPtr >>> 2) + j * rowFloats;
+      out.set(outHeap.subarray(from, from + rowFloats), task.outOffset);
+    }
+  }
+
+  // A staging region of at least `bytes` in `arena`, grown geometrically, kept between calls.
+  private stage(arena: WasmArena, bytes: number): number {
+    const current = this.staging.get(arena);
+    if (current && current.bytes >= bytes) return current.ptr;
+    if (current) arena.free(current.ptr);
+    const size = alignUp(Math.max(bytes, (current?.bytes ?? 0) * 1.5, 1 << 16));
+    let ptr = arena.tryAlloc(size);
+    if (ptr === 0) ptr = arena.alloc(bytes);
+    this.staging.set(arena, { ptr, bytes: arena.sizeOf(ptr) ?? bytes });
+    return ptr;
+  }
+}

@@ -1,0 +1,36 @@
+// Argument parsers shared by the commands: each names its flag in the error.
+
+import { InvalidArgumentError } from 'commander';
+
+export function parsePositiveInt(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${flag} expects a positive integer, got '${value}'`);
+    return n;
+  };
+}
+
+export function parseIntList(flag: string): (value: string) => number[] {
+  return (value) =>
+    value.split(',').map((part) => {
+      const n = Number(part.trim());
+      if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${flag} expects positive integers separated by commas, got '${value}'`);
+      return n;
+    });
+}
+
+export function parseNumber(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isFinite(n)) throw new InvalidArgumentError(`${flag} expects a number, got '${value}'`);
+    return n;
+  };
+}
+
+export function parseNonNegativeInt(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${flag} expects a non-negative integer, got '${value}'`);
+    return n;
+  };
+}

@@ -1,0 +1,69 @@
+// `thrifty bench decode`: end-to-end decode tokens/s of a Llama-shaped model (random weights,
+// written as GGUF), dense against SparQ, and llama.cpp on the same file when node-llama-cpp is
+// installed. See bench/decode.ts for the method.
+
+import type { Command } from 'commander';
+import { parseCompression } from '../../attention/planner.js';
+import { parseIntList, parsePositiveInt } from '../args.js';
+import { benchGroup } from '../groups.js';
+
+interface BenchDecodeFlags {
+  seq: number[];
+  batch: number[];
+  hidden: number;
+  heads: number;
+  layers: number;
+  intermediate: number;
+  vocabSize: number;
+  compression: number;
+  steps: number;
+  rounds: number;
+  prefill: string;
+  peer: boolean;
+  gguf?: string;
+  threads?: number;
+  json: boolean;
+}
+
+export function registerBenchDecodeCommand(program: Command): void {
+  benchGroup(program)
+    .command('decode')
+    .description('end-to-end decode tokens/s after long prefills: dense vs SparQ, and llama.cpp (node-llama-cpp) on the same GGUF')
+    .option('--seq <list>', 'cached positions before decoding', parseIntList('--seq'), [4096, 16384])
+    .option('--batch <list>', 'sequences decoded together (llama.cpp: batch 1 only)', parseIntList('--batch'), [1])
+    .option('--hidden <n>', 'd_model (the issue\'s larger setting: 2048)', parsePositiveInt('--hidden'), 1024)
+    .option('--heads <n>', 'attention heads (head dim = hidden / heads)', parsePositiveInt('--heads'), 8)
+    .option('--layers <n>', 'transformer blocks', parsePositiveInt('--layers'), 8)
+    .option('--intermediate <n>', 'SwiGLU hidden width', parsePositiveInt('--intermediate'), 2816)
+    .option('--vocab-size <n>', 'vocabulary size', parsePositiveInt('--vocab-size'), 8192)
+    .option('--compression <ratio>', "SparQ's target transfer ratio", (v: string) => parseCompression(v), 1 / 8)
+    .option('--steps <n>', 'timed decode steps per engine and round', parsePositiveInt('--steps'), 8)
+    .option('--rounds <n>', 'rounds (dense and SparQ alternate)', parsePositiveInt('--rounds'), 3)
+    .option('--prefill <mode>', 'synthetic (random cache contents) or real (run the prompt through the model)', 'synthetic')
+    .option('--no-peer', 'leave out llama.cpp')
+    .option('--gguf <file>', 'where to write (or reuse) the random-weight GGUF (default: the temp folder)')
+    .option('--threads <n>', 'threads including the main one (default: all cores)', parsePositiveInt('--threads'))
+    .option('--json', 'one JSON object per line instead of a table', false)
+    .action(async (flags: BenchDecodeFlags) => {
+      if (flags.prefill !== 'synthetic' && flags.prefill !== 'real') throw new Error(`--prefill expects synthetic or real, got '${flags.prefill}'`);
+      const { benchDecode } = await import('../../../bench/decode.js');
+      await benchDecode({
+        seq: flags.seq,
+        batch: flags.batch,
+        hiddenSize: flags.hidden,
+        heads: flags.heads,
+        layers: flags.layers,
+        intermediateSize: flags.intermediate,
+        vocabSize: flags.vocabSize,
+        compression: flags.compression,
+        steps: flags.steps,
+        rounds: flags.rounds,
+        prefill: flags.prefill,
+        peer: flags.peer,
+        ...(flags.gguf !== undefined ? { ggufPath: flags.gguf } : {}),
+        ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
+        json: flags.json,
+        log: (line) => process.stdout.write(`${line}\n`),
+      });
+    });
+}

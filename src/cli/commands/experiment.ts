@@ -1,0 +1,62 @@
+// `thrifty experiment pareto`: BERT vs GroupBERT (or any architectures) at several sizes and seeds,
+// each trained for the same number of tokens; writes report.html and summary.json.
+
+import type { Command } from 'commander';
+import { parsePositiveInt } from '../args.js';
+import { addTrainingOptions, runnerOptions, type PretrainFlags } from './pretrain.js';
+
+interface ParetoFlags extends Omit<PretrainFlags, 'arch' | 'size' | 'steps' | 'seed' | 'resume' | 'stopAfter' | 'warmup'> {
+  arch: string;
+  sizes: string;
+  seeds: number;
+  tokens: number;
+  evalPoints: number;
+  jobs: number;
+  warmupFraction: number;
+  out: string;
+  reportOnly: boolean;
+}
+
+function experimentGroup(program: Command): Command {
+  const existing = program.commands.find((c) => c.name() === 'experiment');
+  if (existing) return existing;
+  return program.command('experiment').description('experiments that train several models and write a report');
+}
+
+export function registerExperimentCommand(program: Command): void {
+  const command = experimentGroup(program)
+    .command('pareto')
+    .description('pre-train each architecture x size x seed for the same tokens; report loss against FLOPs and wall-clock time')
+    .option('--arch <list>', 'architectures, the first is the baseline', 'bert,groupbert')
+    .requiredOption('--sizes <list>', 'size presets, e.g. micro-xs,micro-s,micro-m')
+    .requiredOption('--corpus <path>', 'a text file or a folder of .txt/.raw files')
+    .option('--seeds <k>', 'seeds per architecture and size (0..k-1)', parsePositiveInt('--seeds'), 2)
+    .option('--tokens <n>', 'training tokens per run (sequences * length)', parsePositiveInt('--tokens'), 1_000_000)
+    .option('--eval-points <n>', 'validations per run', parsePositiveInt('--eval-points'), 10)
+    .option('--jobs <n>', 'runs in parallel (child processes)', parsePositiveInt('--jobs'), 1)
+    .option('--warmup-fraction <x>', 'warm-up share of the steps', (v: string) => Number(v), 0.1)
+    .option('--out <dir>', 'experiment folder (one sub-folder per run; rerun to resume)', 'runs/pareto')
+    .option('--report-only', 'rewrite report.html and summary.json from the runs so far, train nothing', false);
+  addTrainingOptions(command).action(async (flags: ParetoFlags) => {
+    const { parseArchitecture } = await import('../../models/bert-presets.js');
+    const { runParetoExperiment } = await import('../../node/pareto-experiment.js');
+    const archs = flags.arch.split(',').map((a) => parseArchitecture(a.trim(), '--arch'));
+    const sizes = flags.sizes.split(',').map((s) => s.trim());
+    if (!(flags.warmupFraction >= 0 && flags.warmupFraction <= 1)) throw new Error(`--warmup-fraction must be in [0, 1], got ${flags.warmupFraction}`);
+    // The per-run options: validated by the same code as `thrifty pretrain`.
+    const base = await runnerOptions({ ...flags, size: sizes[0]!, steps: 1, seed: 0, resume: false }, archs[0]!, sizes[0]!, 0, flags.out);
+    const { arch: _a, size: _s, seed: _seed, steps: _steps, out: _out, resume: _r, evalEvery: _e, checkpointEvery: _c, warmupSteps: _w, stopAfter: _stop, vocab, ...run } = base;
+    const result = await runParetoExperiment({
+      archs,
+      sizes,
+      seeds: flags.seeds,
+      tokensPerRun: flags.tokens,
+      evalPoints: flags.evalPoints,
+      out: flags.out,
+      jobs: flags.jobs,
+      run: { ...run, vocab, warmupFraction: flags.warmupFraction },
+      reportOnly: flags.reportOnly,
+    });
+    process.stdout.write(`${JSON.stringify({ report: result.reportPath, summary: result.summaryPath, runs: result.runs.length })}\n`);
+  });
+}

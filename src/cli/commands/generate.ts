@@ -1,0 +1,220 @@
+// `thrifty generate`: streams a model's continuation of a prompt to stdout, with decode-time
+// attention by the chosen policy (dense, SparQ, or a baseline); statistics go to stderr.
+// Without --model it runs the small model bundled with thrifty (models/default).
+
+import type { Command } from 'commander';
+import { parseCompression } from '../../attention/planner.js';
+import { parseNonNegativeInt, parseNumber, parsePositiveInt } from '../args.js';
+
+export interface GenerateCommandOptions {
+  /** A .gguf file, a llama2.c .bin, a Hugging Face folder, or hf:ORG/NAME[@revision]; default: the bundled model. */
+  readonly model?: string | undefined;
+  /** llama2.c tokenizer .bin (default: beside the checkpoint). */
+  readonly tokenizer?: string | undefined;
+  readonly prompt: string;
+  readonly maxTokens: number;
+  readonly temperature: number;
+  readonly topP: number;
+  /** Sampling top-k (0: off); not the attention's --top-k. */
+  readonly sampleTopK: number;
+  readonly seed: number;
+  readonly attention: string;
+  readonly compression?: number | undefined;
+  readonly rank?: number | undefined;
+  readonly topK?: number | undefined;
+  readonly localWindow?: number | undefined;
+  readonly recipe?: 'paper' | 'even' | undefined;
+  readonly reallocation?: boolean | undefined;
+  /** SparQ: keep only the row-major K (default: K twice). */
+  readonly kOnce?: boolean | undefined;
+  /** Sequences decoded together from the same prompt (seeds seed, seed + 1, ...). */
+  readonly batch: number;
+  readonly stats: 'text' | 'json' | 'none';
+  readonly threads?: number | undefined;
+}
+
+/** Where the output goes (process.stdout / process.stderr in the command; buffers in tests). */
+export interface TextSink {
+  write(text: string): unknown;
+}
+
+/** The folder of the model bundled with thrifty: models/default in the package root. */
+export async function bundledModelDir(): Promise<string> {
+  const { existsSync, readFileSync } = await import('node:fs');
+  const { dirname, join } = await import('node:path');
+  const { fileURLToPath } = await import('node:url');
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'thrifty') return join(dir, 'models', 'default');
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('the bundled model was not found: no thrifty package.json above this module');
+    dir = parent;
+  }
+}
+
+function formatCount(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+/** Runs the command: continuation text to `out`, statistics to `err`. */
+export async function runGenerate(options: GenerateCommandOptions, out: TextSink, err: TextSink): Promise<void> {
+  const { loadModelFiles } = await import('../../node/model-files.js');
+  const { initNodeBackend } = await import('../../node/backend.js');
+  const { WasmAttention } = await import('../../backend/wasm/attention.js');
+  const { attentionSpecFromSettings } = await import('../../attention/planner.js');
+  const { loadCausalLM } = await import('../../models/load-llm.js');
+  const { Generator } = await import('../../generate/generator.js');
+  const { TokenTextStream } = await import('../../text/tokenizer.js');
+
+  const modelSpec = options.model ?? (await bundledModelDir());
+  const files = await loadModelFiles(modelSpec, options.tokenizer !== undefined ? { tokenizerPath: options.tokenizer } : {});
+  let engine: Awaited<ReturnType<typeof initNodeBackend>> | null = null;
+  let generator: InstanceType<typeof Generator> | null = null;
+  try {
+    engine = await initNodeBackend({ threads: options.threads });
+    const { tokenizer, config } = files;
+    const wasm = engine.wasm;
+    const model = await loadCausalLM(config, files.weights, { alloc: (n) => wasm.allocF32(n), trainable: false });
+    let prompt = tokenizer.encode(options.prompt, { allowSpecial: false });
+    if (prompt.length === 0) {
+      // An empty prompt starts from BOS (as llama2.c), or from the end-of-text token of models without one (GPT-2).
+      const start = tokenizer.bosId ?? config.bosTokenId ?? tokenizer.eosId ?? config.eosTokenId;
+      if (start === null) throw new Error('--prompt is empty and the model has neither a BOS nor an EOS token to start from');
+      prompt = [start];
+    }
+    const maxTokens = Math.min(options.maxTokens, model.contextLength - prompt.length);
+    if (maxTokens <= 0) throw new Error(`--prompt has ${prompt.length} tokens, which fills the model's context of ${model.contextLength}`);
+    const spec = attentionSpecFromSettings(
+      {
+        attention: options.attention,
+        compression: options.compression,
+        rank: options.rank,
+        topK: options.topK,
+        localWindow: options.localWindow,
+        recipe: options.recipe,
+        reallocation: options.reallocation,
+      },
+      { headDim: config.headDim, seqLen: prompt.length + maxTokens },
+    );
+    const kernels = new WasmAttention(wasm);
+    generator = new Generator(model, {
+      attention: spec,
+      sequences: options.batch,
+      kernels,
+      storeKTransposed: spec.kind === 'sparq' && !options.kOnce,
+    });
+    const prompts = Array.from({ length: options.batch }, () => prompt);
+    const streaming = options.batch === 1;
+    const stream = new TokenTextStream(tokenizer, { previous: prompt.at(-1)! });
+    if (streaming) out.write(options.prompt);
+    const result = generator.generate(prompts, {
+      maxNewTokens: maxTokens,
+      sampler: { temperature: options.temperature, topP: options.topP, topK: options.sampleTopK, seed: options.seed },
+      onToken: streaming ? (_seq, id) => out.write(stream.push(id)) : undefined,
+    });
+    if (streaming) out.write(`${stream.end()}\n`);
+    else {
+      result.tokens.forEach((ids, i) => {
+        const sequenceStream = new TokenTextStream(tokenizer, { previous: prompt.at(-1)! });
+        const text = ids.map((id) => sequenceStream.push(id)).join('') + sequenceStream.end();
+        out.write(`--- sequence ${i} (seed ${options.seed + i}) ---\n${options.prompt}${text}\n`);
+      });
+    }
+    const s = result.stats;
+    const attentionLabel = spec.kind === 'dense' ? 'dense'
+      : spec.kind === 'sparq' ? `sparq r=${spec.rank} k=${spec.topK} l=${spec.localWindow}${spec.reallocation === false ? ' no-reallocation' : ''}`
+        : `${spec.kind} k=${spec.topK}`;
+    if (options.stats === 'json') {
+      err.write(`${JSON.stringify({ model: files.source, engine: engine.description, attentionSpec: spec, stopReasons: result.stopReasons, ...s })}\n`);
+    } else if (options.stats === 'text') {
+      err.write(`model: ${files.source} (${config.architecture}, ${config.numLayers} layers, ${config.numHeads} heads of ${config.headDim}); ${engine.description}\n`);
+      err.write(`prefill: ${s.promptTokens} tokens in ${s.prefillSeconds.toFixed(3)} s (${s.prefillTokensPerSecond.toFixed(1)} tokens/s)\n`);
+      err.write(`decode: ${s.decodeTokens} tokens in ${s.decodeSeconds.toFixed(3)} s (${s.decodeTokensPerSecond.toFixed(1)} tokens/s, ${s.sequences} sequence${s.sequences === 1 ? '' : 's'})\n`);
+      err.write(`attention ${attentionLabel}: ${formatCount(s.attention.elementsPerStep)} KV-cache elements moved per step (${formatCount(s.attention.elementsReadPerStep)} read) vs ${formatCount(s.attention.denseElementsPerStep)} dense (${(s.attention.ratio * 100).toFixed(1)}%)\n`);
+    }
+  } finally {
+    generator?.dispose();
+    await files.close();
+    engine?.dispose();
+  }
+}
+
+interface GenerateFlags {
+  model?: string;
+  tokenizer?: string;
+  prompt: string;
+  maxTokens: number;
+  temperature: number;
+  topP: number;
+  sampleTopK: number;
+  seed: number;
+  attention: string;
+  compression?: number;
+  rank?: number;
+  topK?: number;
+  localWindow?: number;
+  recipe?: string;
+  reallocation?: boolean;
+  kOnce?: boolean;
+  batch: number;
+  stats: string;
+  threads?: number;
+}
+
+export function registerGenerateCommand(program: Command): void {
+  program
+    .command('generate')
+    .description('continue a prompt with a language model, streaming the text to stdout; statistics to stderr')
+    .option('--model <path>', 'a .gguf file, a llama2.c .bin, a Hugging Face folder, or hf:ORG/NAME[@revision] (default: the bundled model)')
+    .option('--tokenizer <file>', 'llama2.c tokenizer .bin (default: tokenizer.bin or tok*.bin beside the checkpoint)')
+    .option('--prompt <text>', 'the text to continue (empty: start from BOS)', '')
+    .option('--max-tokens <n>', 'tokens to generate', parsePositiveInt('--max-tokens'), 256)
+    .option('--temperature <t>', 'sampling temperature (0: greedy)', parseNumber('--temperature'), 1)
+    .option('--top-p <p>', 'nucleus sampling: keep the most likely tokens up to probability p', parseNumber('--top-p'), 0.9)
+    .option('--sample-top-k <k>', 'sample among the k most likely tokens (0: all)', parseNonNegativeInt('--sample-top-k'), 0)
+    .option('--seed <n>', 'sampling seed', parseNonNegativeInt('--seed'), 0)
+    .option('--attention <kind>', 'decode attention: dense, sparq, h2o, lm-infinite, flexgen, oracle', 'dense')
+    .option('--compression <ratio>', 'target fraction of dense attention transfers, e.g. 1/8 (sparq and baselines)', (value: string) => parseCompression(value))
+    .option('--rank <r>', 'SparQ: query components used to approximate the scores', parsePositiveInt('--rank'))
+    .option('--top-k <k>', 'SparQ and baselines: positions attended per step', parsePositiveInt('--top-k'))
+    .option('--local-window <l>', 'SparQ / H2O: most recent positions always attended', parseNonNegativeInt('--local-window'))
+    .option('--recipe <name>', "how --compression picks SparQ's r and k: paper (k = 128) or even")
+    .option('--reallocation', 'SparQ: mix in the mean value by the approximate scores\' mass (default: on for MHA, off for GQA)')
+    .option('--no-reallocation', 'SparQ: no mean-value reallocation')
+    .option('--k-once', 'SparQ: store K once (row-major only) instead of twice')
+    .option('--batch <n>', 'sequences decoded together from the same prompt (seeds seed, seed+1, ...)', parsePositiveInt('--batch'), 1)
+    .option('--stats <format>', 'statistics on stderr: text, json or none', 'text')
+    .option('--threads <n>', 'threads including the main one (default: all cores)', parsePositiveInt('--threads'))
+    .action(async (flags: GenerateFlags) => {
+      if (flags.stats !== 'text' && flags.stats !== 'json' && flags.stats !== 'none') throw new Error(`--stats expects text, json or none, got '${flags.stats}'`);
+      if (flags.recipe !== undefined && flags.recipe !== 'paper' && flags.recipe !== 'even') throw new Error(`--recipe expects paper or even, got '${flags.recipe}'`);
+      if (!(flags.topP > 0 && flags.topP <= 1)) throw new Error(`--top-p expects a number in (0, 1], got ${flags.topP}`);
+      if (!(flags.temperature >= 0)) throw new Error(`--temperature expects a number >= 0, got ${flags.temperature}`);
+      await runGenerate(
+        {
+          model: flags.model,
+          tokenizer: flags.tokenizer,
+          prompt: flags.prompt,
+          maxTokens: flags.maxTokens,
+          temperature: flags.temperature,
+          topP: flags.topP,
+          sampleTopK: flags.sampleTopK,
+          seed: flags.seed,
+          attention: flags.attention,
+          compression: flags.compression,
+          rank: flags.rank,
+          topK: flags.topK,
+          localWindow: flags.localWindow,
+          recipe: flags.recipe as 'paper' | 'even' | undefined,
+          reallocation: flags.reallocation,
+          kOnce: flags.kOnce,
+          batch: flags.batch,
+          stats: flags.stats,
+          threads: flags.threads,
+        },
+        process.stdout,
+        process.stderr,
+      );
+    });
+}

@@ -1,0 +1,165 @@
+// `thrifty pretrain`: masked-LM pre-training of BERT or GroupBERT on a text corpus, with resume.
+
+import { InvalidArgumentError, type Command } from 'commander';
+import { parseNonNegativeInt, parseNumber, parsePositiveInt } from '../args.js';
+
+export interface PretrainFlags {
+  arch: string;
+  size: string;
+  corpus: string;
+  steps: number;
+  batch: number;
+  seq: number;
+  lr: number;
+  warmup?: number;
+  optimizer: string;
+  weightDecay: number;
+  clip: number;
+  seed: number;
+  out?: string;
+  resume: boolean;
+  vocab?: string;
+  vocabSize: number;
+  dropout?: number;
+  nsp: boolean;
+  wholeWordMask: boolean;
+  evalEvery: number;
+  evalSequences: number;
+  checkpointEvery: number;
+  validationFraction: number;
+  stopAfter?: number;
+  threads?: number;
+  cacheDir?: string;
+  conv: boolean;
+  convKernel?: number;
+  convGroupSize?: number;
+  ffnGroups?: number;
+  ffnMixer: boolean;
+  norm?: string;
+  moduleOrder?: string;
+  quiet: boolean;
+}
+
+function parseFraction(flag: string): (value: string) => number {
+  return (value) => {
+    const x = parseNumber(flag)(value);
+    if (!(x >= 0 && x < 1)) throw new InvalidArgumentError(`${flag} expects a number in [0, 1), got '${value}'`);
+    return x;
+  };
+}
+
+/** The pre-training flags, shared with `experiment pareto`. */
+export function addTrainingOptions(command: Command): Command {
+  return command
+    .option('--batch <n>', 'sequences per step', parsePositiveInt('--batch'), 32)
+    .option('--seq <n>', 'sequence length', parsePositiveInt('--seq'), 128)
+    .option('--lr <x>', 'peak learning rate', parseNumber('--lr'), 1e-3)
+    .option('--warmup <n>', 'linear warm-up steps (default: 10% of --steps), then linear decay to 0', parseNonNegativeInt('--warmup'))
+    .option('--optimizer <name>', 'adamw, adam or lamb', 'adamw')
+    .option('--weight-decay <x>', 'weight decay (not on biases and LayerNorm weights)', parseNumber('--weight-decay'), 0.01)
+    .option('--clip <x>', 'global gradient-norm clip (0 = off)', parseNumber('--clip'), 1)
+    .option('--vocab <path>', 'a WordPiece vocab.txt (default: train one of --vocab-size on the corpus)')
+    .option('--vocab-size <n>', 'size of the vocabulary to train', parsePositiveInt('--vocab-size'), 8192)
+    .option('--dropout <p>', 'hidden and attention dropout (default 0.1)', parseFraction('--dropout'))
+    .option('--no-nsp', 'no next-sentence prediction')
+    .option('--whole-word-mask', 'mask whole words', false)
+    .option('--eval-every <n>', 'validate every n steps', parsePositiveInt('--eval-every'), 100)
+    .option('--eval-sequences <n>', 'validation sequences', parsePositiveInt('--eval-sequences'), 256)
+    .option('--validation-fraction <x>', 'share of documents held out for validation', parseFraction('--validation-fraction'), 0.05)
+    .option('--checkpoint-every <n>', 'checkpoint every n steps', parsePositiveInt('--checkpoint-every'), 100)
+    .option('--threads <n>', 'threads of the wasm backend (default: all cores)', parsePositiveInt('--threads'))
+    .option('--cache-dir <dir>', 'tokenized-corpus cache (default <out>/cache)')
+    .option('--no-conv', 'GroupBERT ablation: no convolution module')
+    .option('--conv-kernel <k>', 'GroupBERT convolution kernel size (default 7)', parsePositiveInt('--conv-kernel'))
+    .option('--conv-group-size <n>', 'GroupBERT channels per convolution group (default 16)', parsePositiveInt('--conv-group-size'))
+    .option('--ffn-groups <g>', 'GroupBERT groups of the FFN down-projection (default 4; 1 = dense)', parsePositiveInt('--ffn-groups'))
+    .option('--no-ffn-mixer', 'GroupBERT ablation: no dense mixer after the grouped down-projection')
+    .option('--norm <where>', 'GroupBERT norm placement: pre (default) or post')
+    .option('--module-order <list>', 'GroupBERT modules of a layer (default conv,ffn,attention,ffn)')
+    .option('--quiet', 'no progress output', false);
+}
+
+/** Turns parsed flags into runner options (errors name the flag). */
+export async function runnerOptions(flags: PretrainFlags, arch: string, size: string, seed: number, out: string) {
+  const { parseArchitecture } = await import('../../models/bert-presets.js');
+  const { OPTIMIZER_KINDS } = await import('../../train/pretrain.js');
+  const architecture = parseArchitecture(arch, '--arch');
+  const optimizer = OPTIMIZER_KINDS.find((k) => k === flags.optimizer);
+  if (!optimizer) throw new Error(`--optimizer must be one of ${OPTIMIZER_KINDS.join(', ')}, got '${flags.optimizer}'`);
+  let moduleOrder = flags.moduleOrder?.split(',').map((s) => s.trim());
+  if (moduleOrder && !moduleOrder.every((k) => k === 'conv' || k === 'ffn' || k === 'attention')) {
+    throw new Error(`--module-order lists conv, ffn and attention, got '${flags.moduleOrder}'`);
+  }
+  if (!flags.conv) moduleOrder = (moduleOrder ?? ['conv', 'ffn', 'attention', 'ffn']).filter((k) => k !== 'conv');
+  if (flags.norm !== undefined && flags.norm !== 'pre' && flags.norm !== 'post') throw new Error(`--norm must be pre or post, got '${flags.norm}'`);
+  const groupbert = {
+    ...(moduleOrder ? { moduleOrder: moduleOrder as ('conv' | 'ffn' | 'attention')[] } : {}),
+    ...(flags.convKernel !== undefined ? { convKernelSize: flags.convKernel } : {}),
+    ...(flags.convGroupSize !== undefined ? { convGroupSize: flags.convGroupSize } : {}),
+    ...(flags.ffnGroups !== undefined ? { ffnGroups: flags.ffnGroups } : {}),
+    ...(flags.ffnMixer ? {} : { ffnMixer: false }),
+    ...(flags.norm ? { norm: flags.norm as 'pre' | 'post' } : {}),
+  };
+  return {
+    arch: architecture,
+    size,
+    corpus: flags.corpus,
+    vocab: flags.vocab,
+    vocabSize: flags.vocabSize,
+    steps: flags.steps,
+    batchSize: flags.batch,
+    seqLength: flags.seq,
+    optimizer,
+    lr: flags.lr,
+    warmupSteps: flags.warmup ?? Math.round(flags.steps / 10),
+    weightDecay: flags.weightDecay,
+    clipNorm: flags.clip,
+    seed,
+    dropout: flags.dropout,
+    nsp: flags.nsp,
+    wholeWordMask: flags.wholeWordMask,
+    out,
+    resume: flags.resume,
+    evalEvery: flags.evalEvery,
+    evalSequences: flags.evalSequences,
+    validationFraction: flags.validationFraction,
+    checkpointEvery: flags.checkpointEvery,
+    stopAfter: flags.stopAfter,
+    threads: flags.threads,
+    cacheDir: flags.cacheDir,
+    groupbert,
+    quiet: flags.quiet,
+  };
+}
+
+export function registerPretrainCommand(program: Command): void {
+  const command = program
+    .command('pretrain')
+    .description('pre-train BERT or GroupBERT with masked-LM (and next-sentence) loss; resumable')
+    .requiredOption('--arch <arch>', 'bert or groupbert')
+    .requiredOption('--size <name>', 'size preset: tiny, mini, small, medium, base, micro-xs ... micro-xl')
+    .requiredOption('--corpus <path>', 'a text file or a folder of .txt/.raw files')
+    .requiredOption('--steps <n>', 'optimizer steps', parsePositiveInt('--steps'))
+    .option('--seed <n>', 'seed of initialisation, data order, masking and dropout', parseNonNegativeInt('--seed'), 0)
+    .option('--out <dir>', 'output folder (default runs/pretrain-<arch>-<size>-seed<seed>)')
+    .option('--resume', 'continue the run in --out from its checkpoint', false)
+    .option('--stop-after <n>', 'stop (checkpointing) after n steps of this session', parsePositiveInt('--stop-after'));
+  addTrainingOptions(command).action(async (flags: PretrainFlags) => {
+    const { runPretraining } = await import('../../node/pretrain-runner.js');
+    const out = flags.out ?? `runs/pretrain-${flags.arch}-${flags.size}-seed${flags.seed}`;
+    const summary = await runPretraining(await runnerOptions(flags, flags.arch, flags.size, flags.seed, out));
+    const result = {
+      out: summary.out,
+      step: summary.step,
+      finished: summary.finished,
+      resumedFrom: summary.resumedFrom,
+      trainLoss: summary.lastTrain?.loss ?? null,
+      valMlmLoss: summary.lastValidation?.mlmLoss ?? null,
+      nonEmbeddingFlops: summary.nonEmbeddingFlops,
+      totalFlops: summary.totalFlops,
+      trainSeconds: summary.trainSeconds,
+      tokens: summary.tokens,
+    };
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  });
+}

@@ -1,0 +1,259 @@
+// Text generation with a KV cache: each prompt is prefilled densely (batched matmuls over its
+// tokens, in chunks), then every unfinished sequence decodes one token per step together, the
+// attention of each step going through the decode-attention policy (dense, SparQ, baselines).
+
+import { noGrad } from '../autograd/engine.js';
+import { KvCache } from '../attention/kv-cache.js';
+import { createAttentionPolicy, type AttentionSpec, type DecodeAttention } from '../attention/policy.js';
+import type { WasmAttention } from '../backend/wasm/attention.js';
+import type { CausalLM } from '../models/decoder-common.js';
+import type { KvCacheHook } from '../nn/decoder.js';
+import { Tensor } from '../tensor/tensor.js';
+import { Sampler, type SamplerOptions } from './sampler.js';
+
+export interface GeneratorOptions {
+  readonly attention: AttentionSpec;
+  /** Sequences decoded together (the KV cache's batch). Default 1. */
+  readonly sequences?: number | undefined;
+  /** Wasm attention kernels; also places the cache in wasm arenas. Without: the reference kernels. */
+  readonly kernels?: WasmAttention | undefined;
+  /** Keep K twice (row- and component-major; SparQ's step 1 streams the second). Default: true for sparq. */
+  readonly storeKTransposed?: boolean | undefined;
+  /** Prompt tokens per prefill forward (bounds activation memory). Default 512. */
+  readonly prefillChunk?: number | undefined;
+  /** Positions preallocated per cache block before the first doubling. */
+  readonly initialCapacity?: number | undefined;
+}
+
+export interface GenerationOptions {
+  /** Tokens to generate per sequence (at most; a stop token or the context ends a sequence sooner). */
+  readonly maxNewTokens: number;
+  /** Sequence i samples with seed + i. */
+  readonly sampler?: SamplerOptions | undefined;
+  /** Ids that end a sequence (not emitted). Default: the model's EOS, if it has one. */
+  readonly stopTokens?: readonly number[] | undefined;
+  /** Called for each generated token as soon as it is chosen. */
+  readonly onToken?: ((sequence: number, token: number) => void) | undefined;
+}
+
+export type StopReason = 'length' | 'stop-token' | 'context';
+
+export interface AttentionTraffic {
+  readonly policy: string;
+  /** KV-cache elements moved (read and written) per decode step and sequence (all layers and KV heads). */
+  readonly elementsPerStep: number;
+  /** Of which read. */
+  readonly elementsReadPerStep: number;
+  /** What dense attention would have moved for the same steps. */
+  readonly denseElementsPerStep: number;
+  /** elementsPerStep / denseElementsPerStep. */
+  readonly ratio: number;
+}
+
+export interface GenerationStats {
+  readonly sequences: number;
+  readonly promptTokens: number;
+  readonly prefillSeconds: number;
+  readonly prefillTokensPerSecond: number;
+  /** Every generated token (the first of each sequence comes from its prefill's logits). */
+  readonly generatedTokens: number;
+  /** Batched decode forwards. */
+  readonly decodeSteps: number;
+  /** Tokens produced by decode forwards (all sequences). */
+  readonly decodeTokens: number;
+  readonly decodeSeconds: number;
+  readonly decodeTokensPerSecond: number;
+  readonly attention: AttentionTraffic;
+}
+
+export interface GenerationResult {
+  /** Generated ids per sequence (without the prompt and the stop token). */
+  readonly tokens: number[][];
+  readonly stopReasons: StopReason[];
+  readonly stats: GenerationStats;
+}
+
+const now = (): number => performance.now();
+
+/** The model's view of the cache for one forward call: batch row -> cache sequence. */
+class CacheSession implements KvCacheHook {
+  constructor(
+    private readonly cache: KvCache,
+    private readonly policy: DecodeAttention,
+    private readonly seqs: readonly number[],
+    private readonly headDim: number,
+  ) {}
+
+  append(layer: number, row: number, keys: Float32Array, values: Float32Array, tokens: number): void {
+    this.cache.append(layer, this.seqs[row]!, keys, values, tokens);
+  }
+
+  keys(layer: number, row: number, kvHead: number, length: number): Float32Array {
+    return this.cache.keys(layer, this.seqs[row]!, kvHead).subarray(0, length * this.headDim);
+  }
+
+  values(layer: number, row: number, kvHead: number, length: number): Float32Array {
+    return this.cache.values(layer, this.seqs[row]!, kvHead).subarray(0, length * this.headDim);
+  }
+
+  decode(layer: number, q: Float32Array, out: Float32Array, heads: number): void {
+    this.policy.attend(this.cache, layer, this.seqs, q, out, heads);
+  }
+
+  observePrefill(layer: number, row: number, probs: Float32Array, heads: number, rows: number, keyLength: number): void {
+    this.policy.observePrefill?.(layer, this.seqs[row]!, probs, heads, rows, keyLength);
+  }
+}
+
+export class Generator {
+  readonly model: CausalLM;
+  readonly cache: KvCache;
+  readonly policy: DecodeAttention;
+  readonly sequences: number;
+  readonly prefillChunk: number;
+
+  constructor(model: CausalLM, options: GeneratorOptions) {
+    const { config } = model;
+    this.model = model;
+    this.sequences = options.sequences ?? 1;
+    this.prefillChunk = options.prefillChunk ?? 512;
+    if (!Number.isInteger(this.sequences) || this.sequences <= 0) throw new Error(`generate: sequences must be a positive integer, got ${this.sequences}`);
+    if (!Number.isInteger(this.prefillChunk) || this.prefillChunk <= 0) throw new Error(`generate: prefill chunk must be a positive integer, got ${this.prefillChunk}`);
+    const kernels = options.kernels;
+    this.cache = new KvCache({
+      layers: config.numLayers,
+      kvHeads: config.numKvHeads,
+      headDim: config.headDim,
+      batch: this.sequences,
+      maxLength: model.contextLength,
+      storeKTransposed: options.storeKTransposed ?? options.attention.kind === 'sparq',
+      ...(options.initialCapacity !== undefined ? { initialCapacity: options.initialCapacity } : {}),
+      ...(kernels ? { allocator: kernels.cacheAllocator, release: kernels.cacheRelease } : {}),
+    });
+    const shape = { layers: config.numLayers, heads: config.numHeads, kvHeads: config.numKvHeads, headDim: config.headDim };
+    this.policy = createAttentionPolicy(options.attention, shape, kernels ? { kernels } : {});
+  }
+
+  /** Empties the cache and the policy's state (and its counters). */
+  reset(): void {
+    this.cache.reset();
+    this.policy.reset?.();
+    this.policy.counters.reset();
+  }
+
+  dispose(): void {
+    this.cache.dispose();
+  }
+
+  /** Logits [V] after feeding `tokens` to sequence `seq` (appended to what it holds), in chunks. */
+  prefill(seq: number, tokens: readonly number[]): Float32Array {
+    if (tokens.length === 0) throw new Error('generate: a prompt needs at least one token (e.g. BOS)');
+    let logits: Tensor | null = null;
+    for (let t0 = 0; t0 < tokens.length; t0 += this.prefillChunk) {
+      const chunk = tokens.slice(t0, t0 + this.prefillChunk);
+      logits = this.step([seq], [chunk]);
+    }
+    return logits!.toArray() as Float32Array;
+  }
+
+  /** One decode step: token `tokens[i]` appended to sequence `seqs[i]`; logits [seqs.length, V]. */
+  decode(seqs: readonly number[], tokens: readonly number[]): Float32Array {
+    if (seqs.length !== tokens.length || seqs.length === 0) throw new Error(`generate: ${tokens.length} tokens for ${seqs.length} sequences`);
+    if (new Set(seqs).size !== seqs.length) throw new Error('generate: a sequence appears twice in one decode step');
+    return this.step(seqs, tokens.map((t) => [t])).toArray() as Float32Array;
+  }
+
+  /** One forward over `ids[row]` (equal lengths) for each sequence in `seqs`: last-position logits [rows, 1, V]. */
+  private step(seqs: readonly number[], ids: readonly (readonly number[])[]): Tensor {
+    for (const s of seqs) if (!Number.isInteger(s) || s < 0 || s >= this.sequences) throw new Error(`generate: sequence ${s} is outside 0..${this.sequences - 1}`);
+    const tokens = ids[0]!.length;
+    const flat = new Int32Array(seqs.length * tokens);
+    ids.forEach((row, r) => flat.set(row, r * tokens));
+    const startPositions = seqs.map((s) => this.cache.length(s));
+    const session = new CacheSession(this.cache, this.policy, seqs, this.model.config.headDim);
+    return noGrad(() => this.model.forward(new Tensor(flat, 'i32', [seqs.length, tokens]), { startPositions, cache: session, lastOnly: true }));
+  }
+
+  /** Generates from each prompt (one per sequence, at most `sequences`), streaming through onToken. */
+  generate(prompts: readonly (readonly number[])[], options: GenerationOptions): GenerationResult {
+    const count = prompts.length;
+    if (count === 0 || count > this.sequences) throw new Error(`generate: ${count} prompts for a generator of ${this.sequences} sequences`);
+    if (!Number.isInteger(options.maxNewTokens) || options.maxNewTokens < 0) throw new Error(`generate: max new tokens must be a non-negative integer, got ${options.maxNewTokens}`);
+    const { config } = this.model;
+    const vocab = config.vocabSize;
+    for (const [i, prompt] of prompts.entries()) {
+      for (const id of prompt) if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new Error(`generate: prompt ${i} has token id ${id}, outside the vocabulary of ${vocab}`);
+      if (prompt.length >= this.model.contextLength) throw new Error(`generate: prompt ${i} has ${prompt.length} tokens; the model's context is ${this.model.contextLength}`);
+    }
+    this.reset();
+    const stops = new Set(options.stopTokens ?? (config.eosTokenId !== null ? [config.eosTokenId] : []));
+    const samplers = prompts.map((_, i) => new Sampler({ ...options.sampler, seed: (options.sampler?.seed ?? 0) + i }));
+    const tokens: number[][] = prompts.map(() => []);
+    const stopReasons: StopReason[] = prompts.map(() => 'length');
+    const active: number[] = [];
+
+    // Accepts a sampled token for sequence s; false when the sequence is finished.
+    const accept = (s: number, id: number): boolean => {
+      if (stops.has(id)) {
+        stopReasons[s] = 'stop-token';
+        return false;
+      }
+      tokens[s]!.push(id);
+      options.onToken?.(s, id);
+      if (tokens[s]!.length >= options.maxNewTokens) return false;
+      if (this.cache.length(s) + 1 > this.model.contextLength) {
+        stopReasons[s] = 'context';
+        return false;
+      }
+      return true;
+    };
+
+    const prefillStart = now();
+    const firstLogits = prompts.map((prompt, s) => this.prefill(s, prompt));
+    const prefillSeconds = (now() - prefillStart) / 1000;
+    if (options.maxNewTokens > 0) {
+      firstLogits.forEach((logits, s) => {
+        if (accept(s, samplers[s]!.sample(logits))) active.push(s);
+      });
+    }
+
+    let decodeSteps = 0;
+    let decodeTokens = 0;
+    const decodeStart = now();
+    while (active.length > 0) {
+      const logits = this.decode(active, active.map((s) => tokens[s]!.at(-1)!));
+      decodeSteps++;
+      decodeTokens += active.length;
+      const still: number[] = [];
+      active.forEach((s, row) => {
+        if (accept(s, samplers[s]!.sample(logits.subarray(row * vocab, (row + 1) * vocab)))) still.push(s);
+      });
+      active.splice(0, active.length, ...still);
+    }
+    const decodeSeconds = (now() - decodeStart) / 1000;
+    const promptTokens = prompts.reduce((n, p) => n + p.length, 0);
+    const summary = this.policy.counters.summary();
+    return {
+      tokens,
+      stopReasons,
+      stats: {
+        sequences: count,
+        promptTokens,
+        prefillSeconds,
+        prefillTokensPerSecond: prefillSeconds > 0 ? promptTokens / prefillSeconds : 0,
+        generatedTokens: tokens.reduce((n, t) => n + t.length, 0),
+        decodeSteps,
+        decodeTokens,
+        decodeSeconds,
+        decodeTokensPerSecond: decodeSeconds > 0 ? decodeTokens / decodeSeconds : 0,
+        attention: {
+          policy: this.policy.name,
+          elementsPerStep: summary.totalPerStep,
+          elementsReadPerStep: summary.readPerStep,
+          denseElementsPerStep: summary.densePerStep,
+          ratio: summary.ratio,
+        },
+      },
+    };
+  }
+}

@@ -1,0 +1,241 @@
+// Kernel-density bounds on mutual information (Kolchinsky & Tracey 2017, as used by Saxe et al.
+// 2018): T is taken as T + Z with Gaussian noise Z ~ N(0, σ² I), so p(T) is a mixture of N
+// Gaussians centred on the activations. Its entropy is bounded above by the KL-divergence
+// estimator and below by the Bhattacharyya one (the same sum at variance 4σ²):
+//   H_upper(T) = d/2 + d/2 ln(2π σ²) + ln N - (1/N) Σ_i ln Σ_j exp(-|t_i - t_j|² / 2σ²)
+//   H_lower(T) = H_upper at 4σ², plus d/2 ln(1/4)
+//   I(X;T) = H(T) - H(T|X), H(T|X) = d/2 ln(2πe σ²) (the noise entropy)
+//   I(T;Y) = H(T) - Σ_y p(y) H(T | Y = y)
+// The Gaussian constants cancel, leaving I(X;T)_upper = ln N - mean_i ln S_i(σ²) and
+// I(X;T)_lower = ln N - mean_i ln S_i(4σ²), with S_i(v) = Σ_j exp(-|t_i - t_j|² / 2v).
+// aKDE (Chelombiev et al.) scales σ² to the layer's activation range, so a layer whose values
+// are all multiplied by c gets the same estimate.
+
+import { rowIds } from './codes.js';
+import { fastExp } from './fast-math.js';
+import { checkLabels, LN2, type Activations, type InformationEstimate, type Labels } from './types.js';
+
+export interface KdeBounds {
+  readonly upper: InformationEstimate;
+  readonly lower: InformationEstimate;
+  /** The noise variance σ² used. */
+  readonly variance: number;
+}
+
+export interface KdeOptions {
+  /** Noise variance σ²; Saxe et al. used 0.1 (for tanh layers). */
+  readonly variance: number;
+}
+
+/**
+ * Kernel sums per unit, a unit being a distinct (row of T, class) pair with `weight` inputs (a
+ * saturated layer has few distinct rows, so merging them saves most of the work). Units are
+ * ordered by class, so the pairs of one class form contiguous blocks and the inner loops need no
+ * class test. For unit u:
+ *   all[u]  = Σ_v weight_v exp(-D_uv / 2σ²)   over all units (the self term included),
+ *   cls[u]  = the same over the units of u's class,
+ *   all4, cls4: the same at 4σ² (the lower bound's variance).
+ */
+interface KernelSums {
+  readonly units: number;
+  readonly unitClass: Int32Array;
+  readonly weight: Float64Array;
+  /** [units, 4]: all, all4, cls, cls4. */
+  readonly acc: Float64Array;
+}
+
+function kernelSums(t: Activations, y: Labels, variance: number): KernelSums {
+  const { n, width: d } = t;
+  // Exact float bits of each row, plus its class: equal keys = same unit.
+  const words = t.data instanceof Float32Array ? d : 2 * d;
+  const bits = t.data instanceof Float32Array ? new Int32Array(t.data.buffer, t.data.byteOffset, n * d) : new Int32Array(t.data.buffer, t.data.byteOffset, 2 * n * d);
+  const keys = new Int32Array(n * (words + 1));
+  for (let i = 0; i < n; i++) {
+    keys.set(bits.subarray(i * words, (i + 1) * words), i * (words + 1));
+    keys[i * (words + 1) + words] = y.values[i]!;
+  }
+  const { ids, count: units } = rowIds(keys, n, words + 1);
+  // Order units by class (counting sort), keeping each unit's first row for its coordinates.
+  const firstRow = new Int32Array(units).fill(-1);
+  const unitWeight = new Float64Array(units);
+  for (let i = 0; i < n; i++) {
+    const u = ids[i]!;
+    if (firstRow[u] === -1) firstRow[u] = i;
+    unitWeight[u]++;
+  }
+  const classStart = new Int32Array(y.numClasses + 1);
+  for (let u = 0; u < units; u++) classStart[y.values[firstRow[u]!]! + 1]++;
+  for (let c = 0; c < y.numClasses; c++) classStart[c + 1] += classStart[c]!;
+  const next = classStart.slice(0, y.numClasses);
+  const x = new Float64Array(units * d);
+  const weight = new Float64Array(units);
+  const unitClass = new Int32Array(units);
+  const blockEnd = new Int32Array(units);
+  for (let u = 0; u < units; u++) {
+    const row = firstRow[u]!;
+    const c = y.values[row]!;
+    const slot = next[c]++;
+    for (let k = 0; k < d; k++) x[slot * d + k] = t.data[row * d + k]!;
+    weight[slot] = unitWeight[u]!;
+    unitClass[slot] = c;
+    blockEnd[slot] = classStart[c + 1]!;
+  }
+  // acc[4u + 0..3] = all, all4, cls, cls4 of unit u, side by side for locality; the self term first.
+  const acc = new Float64Array(4 * units);
+  for (let u = 0; u < units; u++) acc.fill(weight[u]!, 4 * u, 4 * u + 4);
+  const c4 = -1 / (8 * variance);
+  for (let u = 0; u < units; u++) {
+    const ou = u * d;
+    const wu = weight[u]!;
+    const end = blockEnd[u]!;
+    let sumAll = 0;
+    let sumAll4 = 0;
+    let sumCls = 0;
+    let sumCls4 = 0;
+    // Same class: both the class sums and the overall sums.
+    for (let v = u + 1; v < end; v++) {
+      const ov = v * d;
+      let dist = 0;
+      for (let k = 0; k < d; k++) {
+        const diff = x[ou + k]! - x[ov + k]!;
+        dist += diff * diff;
+      }
+      // exp(-D/8σ²) is the lower bound's kernel; its fourth power is the upper bound's exp(-D/2σ²).
+      const e4 = fastExp(dist * c4);
+      const e2 = e4 * e4;
+      const e = e2 * e2;
+      const wv = weight[v]!;
+      sumCls += wv * e;
+      sumCls4 += wv * e4;
+      const a = 4 * v;
+      acc[a] += wu * e;
+      acc[a + 1] += wu * e4;
+      acc[a + 2] += wu * e;
+      acc[a + 3] += wu * e4;
+    }
+    // Later classes: the overall sums only.
+    for (let v = end; v < units; v++) {
+      const ov = v * d;
+      let dist = 0;
+      for (let k = 0; k < d; k++) {
+        const diff = x[ou + k]! - x[ov + k]!;
+        dist += diff * diff;
+      }
+      const e4 = fastExp(dist * c4);
+      const e2 = e4 * e4;
+      const e = e2 * e2;
+      const wv = weight[v]!;
+      sumAll += wv * e;
+      sumAll4 += wv * e4;
+      const a = 4 * v;
+      acc[a] += wu * e;
+      acc[a + 1] += wu * e4;
+    }
+    const a = 4 * u;
+    acc[a] += sumAll + sumCls;
+    acc[a + 1] += sumAll4 + sumCls4;
+    acc[a + 2] += sumCls;
+    acc[a + 3] += sumCls4;
+  }
+  return { units, unitClass, weight, acc };
+}
+
+function checkVariance(variance: number, what: string): void {
+  if (!(variance > 0) || !Number.isFinite(variance)) throw new Error(`${what}: noise variance must be a positive number, got ${variance}`);
+}
+
+/** KDE upper and lower bounds on I(X;T) and I(T;Y), bits, at a fixed noise variance. */
+export function kdeInformation(t: Activations, y: Labels, options: KdeOptions): KdeBounds {
+  checkLabels(t, y, 'kdeInformation');
+  checkVariance(options.variance, 'kdeInformation');
+  const n = t.n;
+  const classes = y.numClasses;
+  const sums = kernelSums(t, y, options.variance);
+  const classCounts = new Float64Array(classes);
+  for (let i = 0; i < n; i++) classCounts[y.values[i]!]++;
+  // mean_i ln S_i over all inputs, and Σ_y p(y) [ln N_y - mean_{i in y} ln S_i^(y)] = (1/N) Σ_i (ln N_{y_i} - ln S_i^(y_i)).
+  let meanLogAll = 0;
+  let meanLogAll4 = 0;
+  let condUpper = 0;
+  let condLower = 0;
+  for (let u = 0; u < sums.units; u++) {
+    const w = sums.weight[u]!;
+    const logNy = Math.log(classCounts[sums.unitClass[u]!]!);
+    meanLogAll += w * Math.log(sums.acc[4 * u]!);
+    meanLogAll4 += w * Math.log(sums.acc[4 * u + 1]!);
+    condUpper += w * (logNy - Math.log(sums.acc[4 * u + 2]!));
+    condLower += w * (logNy - Math.log(sums.acc[4 * u + 3]!));
+  }
+  meanLogAll /= n;
+  meanLogAll4 /= n;
+  condUpper /= n;
+  condLower /= n;
+  const logN = Math.log(n);
+  const hUpper = logN - meanLogAll; // H_upper(T) minus the noise entropy, nats
+  const hLower = logN - meanLogAll4;
+  return {
+    upper: { ixt: hUpper / LN2, ity: (hUpper - condUpper) / LN2 },
+    lower: { ixt: hLower / LN2, ity: (hLower - condLower) / LN2 },
+    variance: options.variance,
+  };
+}
+
+/** How aKDE measures a layer's activation range. */
+export type RangeRule = 'max-abs' | 'max-minus-min' | 'std';
+
+export interface AdaptiveKdeOptions {
+  /**
+   * σ² = scale · range². Default 0.1: a tanh layer (range 1 by 'max-abs') gets Saxe et al.'s
+   * σ² = 0.1, and any layer gets the same noise relative to its own spread.
+   */
+  readonly scale?: number;
+  /** Default 'max-abs': the largest |t| over the layer's units and inputs. */
+  readonly range?: RangeRule;
+}
+
+export const AKDE_DEFAULT_SCALE = 0.1;
+
+/** The activation range of a layer under a range rule. */
+export function activationRange(t: Activations, rule: RangeRule): number {
+  const x = t.data;
+  if (rule === 'max-abs') {
+    let m = 0;
+    for (let i = 0; i < x.length; i++) {
+      const a = Math.abs(x[i]!);
+      if (a > m) m = a;
+    }
+    return m;
+  }
+  if (rule === 'max-minus-min') {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = 0; i < x.length; i++) {
+      if (x[i]! < lo) lo = x[i]!;
+      if (x[i]! > hi) hi = x[i]!;
+    }
+    return hi - lo;
+  }
+  if (rule === 'std') {
+    let mean = 0;
+    for (let i = 0; i < x.length; i++) mean += x[i]!;
+    mean /= x.length;
+    let ss = 0;
+    for (let i = 0; i < x.length; i++) ss += (x[i]! - mean) ** 2;
+    return Math.sqrt(ss / x.length);
+  }
+  throw new Error(`activationRange: unknown range rule '${String(rule)}' (max-abs, max-minus-min, std)`);
+}
+
+/** The noise variance aKDE uses for this layer. */
+export function adaptiveKdeVariance(t: Activations, options: AdaptiveKdeOptions = {}): number {
+  const scale = options.scale ?? AKDE_DEFAULT_SCALE;
+  if (!(scale > 0)) throw new Error(`adaptiveKdeVariance: scale must be positive, got ${scale}`);
+  const range = activationRange(t, options.range ?? 'max-abs');
+  // A layer that is constant has no spread to scale to; any variance gives I = 0 there.
+  return range > 0 && Number.isFinite(range) ? scale * range * range : scale;
+}
+
+/** aKDE: the KDE bounds with the noise variance scaled to this layer's activation range. */
+export function adaptiveKdeInformation(t: Activations, y: Labels, options: AdaptiveKdeOptions = {}): KdeBounds {
+  return kdeInformation(t, y, { variance: adaptiveKdeVariance(t, options) });
+}

@@ -1,0 +1,74 @@
+// What the three model families share: the forward loop of a decoder-only language model (embed,
+// blocks, final norm, output head) and the options that thread a KV cache through it. A family
+// file supplies its blocks under its checkpoint's names.
+
+import { narrow } from '../autograd/ops/movement.js';
+import { rotaryPositions, type AttentionContext, type BlockInit, type KvCacheHook } from '../nn/decoder.js';
+import { Module } from '../nn/module.js';
+import { formatShape } from '../tensor/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { checkSupported, contextLength, type LlmConfig } from './llm-config.js';
+
+export interface ForwardOptions {
+  /** Position of each batch row's first token (default 0 for every row). */
+  readonly startPositions?: readonly number[] | undefined;
+  /** Generation: keys and values go to (and come from) this cache; one token per row decodes. */
+  readonly cache?: KvCacheHook | null | undefined;
+  /** Logits of the last position only, [B, 1, V] (generation needs nothing else). */
+  readonly lastOnly?: boolean | undefined;
+  /** Bound on one block of attention scores (elements); default 4M. */
+  readonly maxScoreElements?: number | undefined;
+}
+
+/** One transformer block: h [B, T, D] -> [B, T, D]. */
+export interface DecoderBlock {
+  forward(h: Tensor, layer: number, ctx: AttentionContext): Tensor;
+}
+
+/** Random initialisation (rng, std), arena placement (alloc), frozen weights (trainable: false). */
+export type ModelBuildOptions = BlockInit;
+
+export abstract class CausalLM extends Module {
+  readonly config: LlmConfig;
+
+  /** Most positions a sequence may hold (the KV cache's cap). */
+  readonly contextLength: number;
+
+  protected constructor(config: LlmConfig) {
+    super();
+    checkSupported(config, new.target.name);
+    this.config = config;
+    this.contextLength = contextLength(config);
+  }
+
+  /** ids i32 [B, T] -> h [B, T, D] (token embedding, plus learned positions where the model has them). */
+  protected abstract embed(ids: Tensor, startPositions: readonly number[]): Tensor;
+  protected abstract blocks(): readonly DecoderBlock[];
+  /** Final norm and output projection: h [B, T, D] -> logits [B, T, V]. */
+  protected abstract head(h: Tensor): Tensor;
+
+  /** ids i32 [B, T] -> logits [B, T, V] (or [B, 1, V] with lastOnly). */
+  forward(ids: Tensor, options: ForwardOptions = {}): Tensor {
+    if (ids.rank !== 2 || ids.dtype !== 'i32') throw new Error(`${this.constructor.name}: ids must be i32 [batch, tokens], got ${ids.dtype} ${formatShape(ids.shape)}`);
+    const [batch, tokens] = ids.shape as [number, number];
+    const startPositions = options.startPositions ?? new Array<number>(batch).fill(0);
+    if (startPositions.length !== batch) throw new Error(`${this.constructor.name}: ${startPositions.length} start positions for ${batch} batch rows`);
+    for (const start of startPositions) {
+      if (start + tokens > this.contextLength) {
+        throw new Error(`${this.constructor.name}: position ${start + tokens - 1} is past the model's context of ${this.contextLength} tokens`);
+      }
+    }
+    const ctx: AttentionContext = {
+      startPositions,
+      rotary: this.config.rope ? rotaryPositions(this.config.rope, startPositions, tokens) : null,
+      cache: options.cache ?? null,
+      maxScoreElements: options.maxScoreElements ?? 1 << 22,
+    };
+    let h = this.embed(ids, startPositions);
+    this.blocks().forEach((block, layer) => {
+      h = block.forward(h, layer, ctx);
+    });
+    if (options.lastOnly && tokens > 1) h = narrow(h, 1, tokens - 1, 1);
+    return this.head(h);
+  }
+}

@@ -1,0 +1,11 @@
+// Node entry: the browser-safe API plus files, checkpoints on disk, worker threads and progress.
+
+export * from './index.js';
+export { initNodeBackend, type NodeBackend, type NodeBackendOptions } from './node/backend.js';
+export { createNodeWasmKernels, enableRelaxedSimd } from './node/wasm-pool.js';
+export * from './node/files.js';
+export * from './node/checkpoint.js';
+export * from './node/progress.js';
+export * from './node/metrics-log.js';
+export * from './node/mnist.js';
+export * from './node/data-dir.js';

@@ -1,0 +1,78 @@
+// Node front end for model files: `loadModelFiles(spec)` opens whatever `--model` names:
+//   a .gguf file; a llama2.c .bin checkpoint (its tokenizer from `tokenizerPath`, else
+//   tokenizer.bin or the single tok*.bin beside it); a Hugging Face folder; or hf:ORG/NAME[@rev][/file],
+//   fetched into the hub cache first (src/node/hub.ts).
+
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+
+import { openFileByteSource, type FileByteSource } from './file-source.js';
+import { downloadHubModel, type HubOptions } from './hub.js';
+import { asBytes } from './files.js';
+import { openHfFolder, type FolderAccess } from '../io/hf-folder.js';
+import { openGgufModel, openLlama2cModel, type ModelFiles } from '../io/model-files.js';
+
+/** A FolderAccess over a local directory. */
+export function nodeFolderAccess(dir: string): FolderAccess {
+  return {
+    name: dir,
+    async exists(file: string): Promise<boolean> {
+      try {
+        return (await stat(join(dir, file))).isFile();
+      } catch {
+        return false;
+      }
+    },
+    readText: (file) => readFile(join(dir, file), 'utf8'),
+    open: (file) => openFileByteSource(join(dir, file)),
+  };
+}
+
+export interface LoadModelOptions {
+  /** llama2.c: the tokenizer .bin (default: tokenizer.bin, or the one tok*.bin, beside the checkpoint). */
+  readonly tokenizerPath?: string;
+  /** For hf: specs. */
+  readonly hub?: HubOptions;
+}
+
+async function withFile<T>(path: string, use: (file: FileByteSource) => Promise<T>): Promise<T> {
+  const file = await openFileByteSource(path);
+  try {
+    return await use(file);
+  } catch (error) {
+    await file.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function findLlama2cTokenizer(checkpointPath: string): Promise<string> {
+  const dir = dirname(checkpointPath);
+  const names = await readdir(dir);
+  if (names.includes('tokenizer.bin')) return join(dir, 'tokenizer.bin');
+  const candidates = names.filter((n) => /^tok.*\.bin$/.test(n) && join(dir, n) !== checkpointPath);
+  if (candidates.length === 1) return join(dir, candidates[0]!);
+  throw new Error(
+    `${checkpointPath}: a llama2.c checkpoint needs its tokenizer .bin: pass it with --tokenizer (${candidates.length === 0 ? 'no tokenizer.bin or tok*.bin beside it' : `several candidates: ${candidates.join(', ')}`})`,
+  );
+}
+
+/** Opens the model files named by `spec`: a path, or hf:ORG/NAME[@revision][/file]. */
+export async function loadModelFiles(spec: string, options: LoadModelOptions = {}): Promise<ModelFiles> {
+  const path = spec.startsWith('hf:') ? await downloadHubModel(spec, options.hub) : resolve(spec);
+  let info;
+  try {
+    info = await stat(path);
+  } catch {
+    throw new Error(`${path}: no such file or folder`);
+  }
+  if (info.isDirectory()) return openHfFolder(nodeFolderAccess(path));
+  const lower = basename(path).toLowerCase();
+  if (lower.endsWith('.gguf')) return withFile(path, (file) => openGgufModel(file, () => file.close()));
+  if (lower.endsWith('.bin')) {
+    const tokenizerPath = options.tokenizerPath ? resolve(options.tokenizerPath) : await findLlama2cTokenizer(path);
+    const tokenizerBytes = asBytes(await readFile(tokenizerPath));
+    return withFile(path, (file) => openLlama2cModel(file, tokenizerBytes, tokenizerPath, () => file.close()));
+  }
+  if (lower === 'config.json') return openHfFolder(nodeFolderAccess(dirname(path)));
+  throw new Error(`${path}: not a model: expected a .gguf file, a llama2.c .bin checkpoint, or a Hugging Face folder with config.json`);
+}

@@ -1,0 +1,320 @@
+// A pre-training run on disk: corpus and vocabulary, the MLM data, the model, the training loop with
+// a progress bar, validation every so often, a JSON-lines metrics log with the FLOPs consumed, and
+// atomic checkpoints that a run resumes from exactly (same batches, masks, dropout and optimizer
+// state, so the same loss curve). Output folder:
+//   run.json            the settings (a resumed run must match them)
+//   vocab.txt           the vocabulary, when trained for this run
+//   metrics.jsonl       one record per step ("train") and per validation ("validation")
+//   checkpoint.safetensors  the latest checkpoint (model, optimizer, generators, data position, counters)
+
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import type { JsonValue } from '../io/checkpoint.js';
+import { createPreTrainingModel, modelConfig, sizePreset, type Architecture, type ConfigOverrides } from '../models/bert-presets.js';
+import type { GroupBertConfig } from '../models/groupbert.js';
+import { createValidationBatches, MlmBatcher, mlmVocabOf, type MlmBatcherState } from '../data/mlm.js';
+import { splitTrainValidation, type TokenizedCorpus } from '../data/corpus.js';
+import { PreTrainer, type MlmBatchSource, type OptimizerKind, type StepResult, type ValidationResult } from '../train/pretrain.js';
+import { trainWordPiece } from '../text/wordpiece-trainer.js';
+import type { WordPieceTokenizer } from '../text/wordpiece.js';
+import { Rng } from '../tensor/rng.js';
+import { initNodeBackend, type NodeBackend } from './backend.js';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { loadWordPieceVocab, readCorpusFiles, saveWordPieceVocab } from './corpus-files.js';
+import { writeFileAtomic } from './files.js';
+import { MetricsLog, readMetricsLog, type MetricValue } from './metrics-log.js';
+import { ProgressBar, type ProgressStream } from './progress.js';
+import { tokenizeCorpusCached } from './token-cache.js';
+
+export interface PretrainRunOptions {
+  readonly arch: Architecture;
+  /** A size preset name (see src/models/bert-presets.ts). */
+  readonly size: string;
+  /** A text file or a folder of them. */
+  readonly corpus: string;
+  /** A vocab.txt; without it a vocabulary of vocabSize is trained on the corpus and saved in the output folder. */
+  readonly vocab?: string | undefined;
+  readonly vocabSize: number;
+  readonly steps: number;
+  readonly batchSize: number;
+  readonly seqLength: number;
+  readonly optimizer: OptimizerKind;
+  readonly lr: number;
+  readonly warmupSteps: number;
+  readonly weightDecay: number;
+  readonly clipNorm: number;
+  readonly seed: number;
+  /** Hidden and attention dropout (default: the preset's 0.1). */
+  readonly dropout?: number | undefined;
+  readonly nsp: boolean;
+  readonly wholeWordMask: boolean;
+  readonly out: string;
+  readonly resume: boolean;
+  /** Validate every this many steps (and at the end). */
+  readonly evalEvery: number;
+  /** Validation sequences (a fixed subset of the held-out documents). */
+  readonly evalSequences: number;
+  readonly validationFraction: number;
+  /** Checkpoint every this many steps (and at the end). */
+  readonly checkpointEvery: number;
+  /** Stop after this many steps of this session, checkpointing first (for time-sliced runs and tests). */
+  readonly stopAfter?: number | undefined;
+  /** Worker threads of the wasm backend; 'reference' runs on the plain TypeScript kernels (tests). */
+  readonly threads?: number | 'reference' | undefined;
+  /** Tokenized-corpus cache folder (default <out>/cache). */
+  readonly cacheDir?: string | undefined;
+  readonly groupbert?: Partial<Omit<GroupBertConfig, keyof ConfigOverrides>> | undefined;
+  /** Progress output (default process.stderr; a TTY gets a bar, anything else a line every 10 s). */
+  readonly progressStream?: ProgressStream | undefined;
+  readonly quiet?: boolean | undefined;
+}
+
+export interface PretrainSummary {
+  readonly out: string;
+  readonly step: number;
+  readonly finished: boolean;
+  readonly resumedFrom: number | null;
+  readonly lastTrain: StepResult | null;
+  readonly lastValidation: ValidationResult | null;
+  readonly nonEmbeddingFlops: number;
+  readonly totalFlops: number;
+  readonly trainSeconds: number;
+  readonly tokens: number;
+}
+
+export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+export const METRICS_FILE = 'metrics.jsonl';
+export const RUN_FILE = 'run.json';
+
+/** The settings that define a run: resuming with different ones is refused. */
+function runSettings(options: PretrainRunOptions, config: JsonValue, vocabPath: string): Record<string, JsonValue> {
+  return {
+    arch: options.arch,
+    size: options.size,
+    config,
+    corpus: options.corpus,
+    vocab: vocabPath,
+    steps: options.steps,
+    batchSize: options.batchSize,
+    seqLength: options.seqLength,
+    optimizer: options.optimizer,
+    lr: options.lr,
+    warmupSteps: options.warmupSteps,
+    weightDecay: options.weightDecay,
+    clipNorm: options.clipNorm,
+    seed: options.seed,
+    nsp: options.nsp,
+    wholeWordMask: options.wholeWordMask,
+    evalEvery: options.evalEvery,
+    evalSequences: options.evalSequences,
+    validationFraction: options.validationFraction,
+  };
+}
+
+function checkOptions(o: PretrainRunOptions): void {
+  const positive: Array<[string, number]> = [
+    ['--steps', o.steps],
+    ['--batch', o.batchSize],
+    ['--seq', o.seqLength],
+    ['--vocab-size', o.vocabSize],
+    ['--eval-every', o.evalEvery],
+    ['--eval-sequences', o.evalSequences],
+    ['--checkpoint-every', o.checkpointEvery],
+  ];
+  for (const [flag, v] of positive) if (!Number.isInteger(v) || v < 1) throw new Error(`${flag} must be a positive integer, got ${v}`);
+  if (!(o.lr > 0)) throw new Error(`--lr must be positive, got ${o.lr}`);
+  if (!Number.isInteger(o.warmupSteps) || o.warmupSteps < 0 || o.warmupSteps > o.steps) throw new Error(`--warmup must be an integer in [0, --steps], got ${o.warmupSteps}`);
+  if (!(o.weightDecay >= 0)) throw new Error(`--weight-decay must be non-negative, got ${o.weightDecay}`);
+  if (!(o.clipNorm >= 0)) throw new Error(`--clip must be non-negative, got ${o.clipNorm}`);
+  if (o.dropout !== undefined && !(o.dropout >= 0 && o.dropout < 1)) throw new Error(`--dropout must be in [0, 1), got ${o.dropout}`);
+  if (o.stopAfter !== undefined && (!Number.isInteger(o.stopAfter) || o.stopAfter < 1)) throw new Error(`--stop-after must be a positive integer, got ${o.stopAfter}`);
+}
+
+/** Adapts the MLM batcher to the trainer's source interface; its state is {epoch, cursor}. */
+class BatcherSource implements MlmBatchSource {
+  constructor(private readonly batcher: MlmBatcher) {}
+
+  next() {
+    return this.batcher.next();
+  }
+
+  state(): JsonValue {
+    const { epoch, cursor } = this.batcher.getState();
+    return { epoch, cursor };
+  }
+
+  restore(state: JsonValue): void {
+    if (typeof state !== 'object' || state === null || Array.isArray(state)) throw new Error(`checkpoint: data state must be {epoch, cursor}, got ${JSON.stringify(state)}`);
+    const s = state as Record<string, JsonValue>;
+    this.batcher.setState({ epoch: s['epoch'], cursor: s['cursor'] } as MlmBatcherState);
+  }
+}
+
+async function prepareTokenizer(options: PretrainRunOptions): Promise<{ tokenizer: WordPieceTokenizer; vocabPath: string }> {
+  if (options.vocab) return { tokenizer: await loadWordPieceVocab(options.vocab), vocabPath: options.vocab };
+  const vocabPath = join(options.out, 'vocab.txt');
+  if (!existsSync(vocabPath)) {
+    const files = await readCorpusFiles(options.corpus);
+    const trained = trainWordPiece(
+      files.map((f) => f.text),
+      { vocabSize: options.vocabSize },
+    );
+    await saveWordPieceVocab(vocabPath, trained.vocab);
+  }
+  return { tokenizer: await loadWordPieceVocab(vocabPath), vocabPath };
+}
+
+/** Drops log records after `step` (a run killed after its last checkpoint logged steps it will redo). */
+async function truncateMetrics(path: string, step: number): Promise<void> {
+  if (!existsSync(path)) return;
+  const records = await readMetricsLog(path);
+  const kept = records.filter((r) => r.step <= step);
+  if (kept.length === records.length) return;
+  await writeFileAtomic(path, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+}
+
+function sameJson(a: JsonValue, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Runs (or resumes) pre-training as configured; returns where it stopped. */
+export async function runPretraining(options: PretrainRunOptions): Promise<PretrainSummary> {
+  checkOptions(options);
+  const size = sizePreset(options.size);
+  await mkdir(options.out, { recursive: true });
+  const checkpointPath = join(options.out, CHECKPOINT_FILE);
+  const metricsPath = join(options.out, METRICS_FILE);
+  const runPath = join(options.out, RUN_FILE);
+  const hasCheckpoint = existsSync(checkpointPath);
+  if (hasCheckpoint && !options.resume) throw new Error(`${options.out} already holds a run (${CHECKPOINT_FILE}); pass --resume to continue it or choose another --out`);
+  if (!hasCheckpoint && !options.resume && existsSync(metricsPath)) await rm(metricsPath);
+
+  const { tokenizer, vocabPath } = await prepareTokenizer(options);
+  const { corpus } = await tokenizeCorpusCached({ corpusPath: options.corpus, tokenizer, cacheDir: options.cacheDir ?? join(options.out, 'cache') });
+  const split: { train: TokenizedCorpus; validation: TokenizedCorpus } = splitTrainValidation(corpus, { validationFraction: options.validationFraction, seed: 0 });
+  const vocab = mlmVocabOf(tokenizer);
+  const mlm = { seqLength: options.seqLength, nsp: options.nsp, wholeWordMask: options.wholeWordMask };
+  const batcher = new MlmBatcher(split.train, vocab, { ...mlm, batchSize: options.batchSize, seed: options.seed });
+  // Validation is the same for every run on this corpus and sequence length: its own fixed seed.
+  const validation = createValidationBatches(split.validation, vocab, { ...mlm, batchSize: options.batchSize, seed: 0, maxSequences: options.evalSequences });
+  if (validation.length === 0) throw new Error(`corpus ${options.corpus}: the validation split is empty`);
+
+  const config = modelConfig(options.arch, size, {
+    vocabSize: tokenizer.vocabSize,
+    maxPositions: Math.max(size.maxPositions, options.seqLength),
+    dropout: options.dropout,
+    groupbert: options.groupbert,
+  });
+  const settings = runSettings(options, config as unknown as JsonValue, vocabPath);
+  if (hasCheckpoint) {
+    let saved: unknown;
+    try {
+      saved = JSON.parse(await readFile(runPath, 'utf8'));
+    } catch (error) {
+      throw new Error(`${runPath}: cannot read the settings of the run to resume (${(error as Error).message})`);
+    }
+    const differing = Object.keys(settings).filter((k) => !sameJson(settings[k]!, (saved as Record<string, unknown>)[k]));
+    if (differing.length > 0) throw new Error(`${runPath}: --resume with different settings (${differing.join(', ')}); use the original flags or another --out`);
+  } else {
+    await writeFileAtomic(runPath, `${JSON.stringify(settings, null, 2)}\n`);
+  }
+
+  const initRng = new Rng(options.seed);
+  const model = createPreTrainingModel(options.arch, config, { rng: initRng, dropoutRng: new Rng(options.seed + 1) });
+  const trainer = new PreTrainer(model, new BatcherSource(batcher), {
+    architecture: options.arch,
+    optimizer: {
+      kind: options.optimizer,
+      lr: options.lr,
+      weightDecay: options.weightDecay,
+      warmupSteps: options.warmupSteps,
+      totalSteps: options.steps,
+      clipNorm: options.clipNorm,
+    },
+  });
+  let resumedFrom: number | null = null;
+  if (hasCheckpoint) {
+    trainer.restore(await loadCheckpoint(checkpointPath), checkpointPath);
+    resumedFrom = trainer.counters.step;
+    await truncateMetrics(metricsPath, resumedFrom);
+  }
+
+  let engine: NodeBackend | null = null;
+  if (options.threads !== 'reference') engine = await initNodeBackend({ threads: options.threads });
+  const log = new MetricsLog(metricsPath);
+  const progress = options.quiet
+    ? null
+    : new ProgressBar({ total: options.steps, start: trainer.counters.step, label: `${options.arch} ${options.size}`, stream: options.progressStream, logEveryMs: 10_000 });
+  const countersRecord = (): Record<string, MetricValue> => ({
+    tokens: trainer.counters.tokens,
+    sequences: trainer.counters.sequences,
+    nonEmbeddingFlops: trainer.counters.nonEmbeddingFlops,
+    totalFlops: trainer.counters.totalFlops,
+    trainSeconds: trainer.counters.trainMs / 1000,
+  });
+  const save = async (): Promise<void> => {
+    await saveCheckpoint(checkpointPath, trainer.checkpoint({ runSettings: settings }));
+  };
+  let interrupted = false;
+  const onSignal = (): void => {
+    interrupted = true;
+  };
+  process.once('SIGINT', onSignal);
+  let lastTrain: StepResult | null = null;
+  let lastValidation: ValidationResult | null = null;
+  const validate = (): void => {
+    lastValidation = trainer.validate(validation);
+    log.append(trainer.counters.step, {
+      kind: 'validation',
+      valMlmLoss: lastValidation.mlmLoss,
+      valMlmAccuracy: lastValidation.mlmAccuracy,
+      valNspLoss: lastValidation.nspLoss,
+      ...countersRecord(),
+    });
+  };
+  try {
+    if (trainer.counters.step === 0) validate();
+    let sessionSteps = 0;
+    while (trainer.counters.step < options.steps) {
+      lastTrain = trainer.step();
+      sessionSteps++;
+      log.append(lastTrain.step, {
+        kind: 'train',
+        loss: lastTrain.loss,
+        mlmLoss: lastTrain.mlmLoss,
+        nspLoss: lastTrain.nspLoss,
+        mlmAccuracy: lastTrain.mlmAccuracy,
+        lr: lastTrain.lr,
+        gradNorm: lastTrain.gradNorm,
+        ...countersRecord(),
+      });
+      progress?.update(lastTrain.step, { loss: lastTrain.loss, tokens: lastTrain.tokens });
+      const step = trainer.counters.step;
+      const done = step >= options.steps;
+      if (step % options.evalEvery === 0 || done) validate();
+      const stopping = interrupted || (options.stopAfter !== undefined && sessionSteps >= options.stopAfter);
+      if (step % options.checkpointEvery === 0 || done || stopping) await save();
+      if (stopping) break;
+    }
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    progress?.stop();
+    log.close();
+    engine?.dispose();
+  }
+  const c = trainer.counters;
+  return {
+    out: options.out,
+    step: c.step,
+    finished: c.step >= options.steps,
+    resumedFrom,
+    lastTrain,
+    lastValidation,
+    nonEmbeddingFlops: c.nonEmbeddingFlops,
+    totalFlops: c.totalFlops,
+    trainSeconds: c.trainMs / 1000,
+    tokens: c.tokens,
+  };
+}

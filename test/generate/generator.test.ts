@@ -1,0 +1,147 @@
+// Generation with a KV cache reproduces the reference logits at every position: prefill (whole
+// or in chunks), one-token decode steps, batches of sequences at different positions, and the
+// sparse policies in their exact limits (SparQ with r = d_h and k >= S, H2O and LM-Infinite
+// with k >= S).
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import type { AttentionSpec } from '../../src/attention/policy.js';
+import { Generator } from '../../src/generate/generator.js';
+import { LLM_FIXTURES, loadLlmFixture, maxAbsDifference, referenceRow, type LlmFixture } from '../models/llm-fixture-models.js';
+
+const TOLERANCE = 1e-4;
+
+/** Prefills `promptLength` tokens of row b, then decodes the rest one at a time, checking each position. */
+function checkIncremental(fixture: LlmFixture, generator: Generator, b: number, promptLength: number, label: string): void {
+  const ids = fixture.ids[b]!;
+  generator.reset();
+  let logits = generator.prefill(0, ids.slice(0, promptLength));
+  for (let t = promptLength - 1; t < ids.length; t++) {
+    const worst = maxAbsDifference(logits, referenceRow(fixture, b, t));
+    assert.ok(worst < TOLERANCE, `${label}: position ${t}: max |logit difference| ${worst}`);
+    if (t + 1 < ids.length) logits = generator.decode([0], [ids[t + 1]!]);
+  }
+}
+
+for (const name of LLM_FIXTURES) {
+  test(`${name}: cached decode reproduces the reference logits at every position`, async () => {
+    const fixture = await loadLlmFixture(name);
+    const generator = new Generator(fixture.model, { attention: { kind: 'dense' } });
+    checkIncremental(fixture, generator, 0, 1, 'from one token');
+    checkIncremental(fixture, generator, 1, 5, 'from five tokens');
+  });
+}
+
+test('chunked prefill (chunks of 3 and 5) equals the reference', async () => {
+  const fixture = await loadLlmFixture('llama-tiny');
+  for (const prefillChunk of [3, 5]) {
+    const generator = new Generator(fixture.model, { attention: { kind: 'dense' }, prefillChunk });
+    checkIncremental(fixture, generator, 0, 10, `chunk ${prefillChunk}`);
+  }
+});
+
+test('a batch of sequences at different positions decodes together, each matching the reference', async () => {
+  for (const name of ['llama-tiny', 'gpt2-tiny']) {
+    const fixture = await loadLlmFixture(name);
+    const generator = new Generator(fixture.model, { attention: { kind: 'dense' }, sequences: 3 });
+    const [row0, row1] = [fixture.ids[0]!, fixture.ids[1]!];
+    // Sequence 2 holds row 0 too, so the batch has two sequences at the same position as well.
+    const prompts = [row0.slice(0, 3), row1.slice(0, 7), row0.slice(0, 3)];
+    prompts.forEach((p, s) => generator.prefill(s, p));
+    for (let step = 0; step < 4; step++) {
+      const positions = [3 + step, 7 + step, 3 + step];
+      const rows = [row0, row1, row0];
+      const logits = generator.decode([0, 1, 2], positions.map((t, i) => rows[i]![t]!));
+      positions.forEach((t, i) => {
+        const got = logits.subarray(i * fixture.vocab, (i + 1) * fixture.vocab);
+        const worst = maxAbsDifference(got, referenceRow(fixture, i === 1 ? 1 : 0, t));
+        assert.ok(worst < TOLERANCE, `${name} sequence ${i} position ${t}: ${worst}`);
+      });
+    }
+  }
+});
+
+test('SparQ with r = d_h and k >= S, H2O and LM-Infinite with k >= S equal dense', async () => {
+  for (const name of ['llama-tiny', 'gpt-neox-tiny']) {
+    const fixture = await loadLlmFixture(name);
+    const headDim = fixture.model.config.headDim;
+    const specs: AttentionSpec[] = [
+      { kind: 'sparq', rank: headDim, topK: 64, localWindow: 4, reallocation: true },
+      { kind: 'sparq', rank: headDim, topK: 64, localWindow: 4, reallocation: false },
+      { kind: 'h2o', topK: 64 },
+      { kind: 'lm-infinite', topK: 64 },
+    ];
+    for (const spec of specs) {
+      const generator = new Generator(fixture.model, { attention: spec });
+      checkIncremental(fixture, generator, 1, 2, `${name} ${JSON.stringify(spec)}`);
+    }
+  }
+});
+
+test('generate: greedy continuation, stop tokens, length limit, statistics', async () => {
+  const fixture = await loadLlmFixture('llama-tiny');
+  const generator = new Generator(fixture.model, { attention: { kind: 'dense' }, sequences: 2 });
+  const prompt = fixture.ids[0]!.slice(0, 4);
+  const streamed: Array<[number, number]> = [];
+  const free = generator.generate([prompt], { maxNewTokens: 6, sampler: { temperature: 0 }, stopTokens: [], onToken: (s, id) => streamed.push([s, id]) });
+  assert.equal(free.tokens[0]!.length, 6);
+  assert.deepEqual(streamed.map(([, id]) => id), free.tokens[0]);
+  assert.deepEqual(free.stopReasons, ['length']);
+  // Greedy equals argmax of the full forward over prompt + continuation so far.
+  generator.reset();
+  let logits = generator.prefill(0, prompt);
+  for (const id of free.tokens[0]!) {
+    let best = 0;
+    for (let v = 1; v < fixture.vocab; v++) if (logits[v]! > logits[best]!) best = v;
+    assert.equal(id, best);
+    logits = generator.decode([0], [id]);
+  }
+  // Stopping at the third token's id ends the sequence before it (the first occurrence).
+  const stopAt = free.tokens[0]![2]!;
+  const firstIndex = free.tokens[0]!.indexOf(stopAt);
+  const stopped = generator.generate([prompt, prompt], { maxNewTokens: 6, sampler: { temperature: 0 }, stopTokens: [stopAt] });
+  assert.deepEqual(stopped.tokens[0], free.tokens[0]!.slice(0, firstIndex));
+  assert.deepEqual(stopped.tokens[1], stopped.tokens[0]);
+  assert.deepEqual(stopped.stopReasons, ['stop-token', 'stop-token']);
+  const s = free.stats;
+  assert.equal(s.promptTokens, 4);
+  assert.equal(s.generatedTokens, 6);
+  assert.equal(s.decodeSteps, 5);
+  assert.equal(s.attention.ratio, 1);
+  assert.ok(s.attention.elementsPerStep > 0 && s.decodeTokensPerSecond > 0);
+});
+
+test('the context limit ends generation; bad prompts and sequences are refused', async () => {
+  const fixture = await loadLlmFixture('gpt2-tiny'); // 32 positions
+  const generator = new Generator(fixture.model, { attention: { kind: 'dense' } });
+  const result = generator.generate([fixture.ids[0]!.slice(0, 10)], { maxNewTokens: 100, sampler: { temperature: 0 }, stopTokens: [] });
+  // 32 cached positions: 10 prompt tokens + 22 fed back; the 23rd generated token needs no slot.
+  assert.equal(result.tokens[0]!.length, 23);
+  assert.deepEqual(result.stopReasons, ['context']);
+  assert.throws(() => generator.generate([[]], { maxNewTokens: 1 }), /at least one token/);
+  assert.throws(() => generator.generate([[1, 1000]], { maxNewTokens: 1 }), /token id 1000/);
+  assert.throws(() => generator.generate([[1], [2]], { maxNewTokens: 1 }), /2 prompts for a generator of 1/);
+  assert.throws(() => generator.decode([1], [1]), /sequence 1 is outside/);
+});
+
+test('with the wasm backend: weights in arenas, cache and attention in wasm kernels, same logits', async () => {
+  const { initNodeBackend } = await import('../../src/node/backend.js');
+  const { WasmAttention } = await import('../../src/backend/wasm/attention.js');
+  const engine = await initNodeBackend({ threads: 2 });
+  try {
+    const fixture = await loadLlmFixture('llama-tiny', { alloc: (n) => engine.wasm.allocF32(n), trainable: false });
+    const kernels = new WasmAttention(engine.wasm);
+    const sparq: AttentionSpec = { kind: 'sparq', rank: fixture.model.config.headDim, topK: 64, localWindow: 4 };
+    const runs: Array<[AttentionSpec, boolean]> = [[{ kind: 'dense' }, false], [sparq, true], [sparq, false]];
+    for (const [spec, storeKTransposed] of runs) {
+      const generator = new Generator(fixture.model, { attention: spec, kernels, storeKTransposed });
+      const before = kernels.calls;
+      checkIncremental(fixture, generator, 0, 3, `wasm ${spec.kind}`);
+      assert.ok(kernels.calls > before, `${spec.kind}: the wasm attention kernels did not run`);
+      generator.dispose();
+    }
+  } finally {
+    engine.dispose();
+  }
+});
