@@ -72,6 +72,8 @@ export async function benchMemory(options: MemoryBenchOptions = {}): Promise<Mem
     // Touch every page first so that the timed passes read memory, not zero pages being mapped.
     const buf = kernels.allocF32(length);
     for (let i = 0; i < length; i += 1024) buf[i] = 1;
+    // Prime the tail loop (see primeJsKernels in reference-matmul.ts).
+    for (let i = 0; i < 30; i++) jsSumPlain(new Float32Array(7));
     const plain = new Float32Array(length);
     for (let i = 0; i < length; i += 1024) plain[i] = 1;
     const note = `node ${process.versions.node}, ${cores} cores, ${mib} MiB buffer, wasm SIMD sum (8 accumulators) vs JS (4 accumulators)`;

@@ -106,3 +106,25 @@ test('f64 and integer inputs fall through to the reference kernels', () => {
   assert.equal(out.dtype, 'f64');
   assert.deepEqual(out.toList(), referenceKernels.matmul(a, b).toList());
 });
+
+test('binary ops: same shape, scalar, trailing-row broadcast, and shapes that must fall back', () => {
+  const rng = new Rng(10);
+  const cases: Array<[number[], number[]]> = [
+    [[300, 17], [300, 17]],
+    [[300, 17], [17]],
+    [[300, 17], [1, 17]],
+    [[17], [300, 17]],
+    [[4, 300, 17], [300, 17]],
+    [[300, 17], []],
+    [[600, 1], [600]],
+    [[1, 600], [600, 1]],
+    [[2, 3, 700], [3, 1]],
+  ];
+  for (const [sa, sb] of cases) {
+    const a = randn(sa, rng);
+    const b = randn(sb, rng, { mean: 3 });
+    for (const kind of ['add', 'sub', 'mul', 'div', 'maximum', 'minimum'] as const) {
+      assertClose(backend.kernels.binary(kind, a, b), referenceKernels.binary(kind, a, b), 1e-6, `${kind} ${sa} ${sb}`);
+    }
+  }
+});

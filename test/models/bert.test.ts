@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 import { readSafetensorsTensorF32, readSafetensorsTensorI32 } from '../../src/io/safetensors.js';
 import { BertForPreTraining } from '../../src/models/bert.js';
-import { bertConfigFromHf, normalizeHfBertKey } from '../../src/models/hf-bert.js';
+import { bertConfigFromHf, hfConfigFromBert, normalizeHfBertKey } from '../../src/models/hf-bert.js';
 import { readSafetensorsFile } from '../../src/node/files.js';
 import { loadHfBert } from '../../src/node/hf-bert.js';
 import { Rng } from '../../src/tensor/rng.js';
@@ -116,6 +116,8 @@ test('Hugging Face config and key mapping: old spellings, bare BertModel keys, b
   assert.equal(normalizeHfBertKey('embeddings.LayerNorm.beta'), 'bert.embeddings.LayerNorm.bias');
   assert.equal(normalizeHfBertKey('bert.embeddings.position_ids'), null);
   assert.equal(normalizeHfBertKey('cls.predictions.bias'), 'cls.predictions.bias');
+  const mini = bertConfig(sizePreset('mini'));
+  assert.deepEqual(bertConfigFromHf(hfConfigFromBert(mini), 'round trip'), mini);
   assert.throws(() => bertConfigFromHf({ model_type: 'gpt2' }, 'c.json'), /c\.json: model_type is 'gpt2'/);
   assert.throws(() => bertConfigFromHf({ vocab_size: 10 }, 'c.json'), /c\.json: missing field 'hidden_size'/);
   assert.throws(

@@ -3,22 +3,14 @@
 
 import { kernels } from '../../backend/backend.js';
 import { allocArray, type DType } from '../../tensor/dtype.js';
-import { formatShape, normalizeAxis, numel } from '../../tensor/shape.js';
+import { contiguousStrides, formatShape, normalizeAxis, numel } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { defineOp } from '../engine.js';
 import { reshapeContiguous, sumToShape } from './util.js';
 
 /** Strides for viewing x at `shape` without a copy, or null when the layout does not allow it. */
 function viewStrides(x: Tensor, shape: readonly number[]): number[] | null {
-  if (x.isContiguous()) {
-    const strides = new Array<number>(shape.length);
-    let s = 1;
-    for (let i = shape.length - 1; i >= 0; i--) {
-      strides[i] = s;
-      s *= shape[i]!;
-    }
-    return strides;
-  }
+  if (x.isContiguous()) return contiguousStrides(shape);
   // Non-contiguous: merge/split axes only within runs that are themselves contiguous (as torch.view).
   const oldShape = x.shape.filter((d) => d !== 1);
   const oldStrides = x.strides.filter((_, i) => x.shape[i] !== 1);

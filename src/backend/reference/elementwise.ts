@@ -4,10 +4,11 @@ import { allocArray, isFloat, type AnyTypedArray, type DType } from '../../tenso
 import { broadcastShapes, formatShape, numel, shapesEqual } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { COMPARISON_KINDS, type BinaryKind, type UnaryKind } from '../../ops/kernels.js';
-import { erf, erfGrad, geluErf, geluErfGrad, geluTanh, geluTanhGrad, sigmoid, softplus } from './math.js';
+import { erf, erfGrad, geluErf, geluErfF32, geluErfGrad, geluErfGradF32, geluTanh, geluTanhGrad, sigmoid, softplus } from './math.js';
 import { broadcastStridesTo, forEachRow, lastStride } from './iterate.js';
 
-export function unaryScalar(kind: UnaryKind, alpha: number): (x: number) => number {
+/** `f32`: the result is rounded to f32, so GELU may use a cheaper erf (1.5e-7 absolute). */
+export function unaryScalar(kind: UnaryKind, alpha: number, f32 = false): (x: number) => number {
   switch (kind) {
     case 'neg':
       return (x) => -x;
@@ -48,7 +49,7 @@ export function unaryScalar(kind: UnaryKind, alpha: number): (x: number) => numb
     case 'geluTanh':
       return geluTanh;
     case 'geluErf':
-      return geluErf;
+      return f32 ? geluErfF32 : geluErf;
     case 'erf':
       return erf;
     case 'sign':
@@ -57,7 +58,7 @@ export function unaryScalar(kind: UnaryKind, alpha: number): (x: number) => numb
 }
 
 /** f'(x) written with x and y = f(x), whichever is cheaper. */
-export function unaryDerivative(kind: UnaryKind, alpha: number): (x: number, y: number) => number {
+export function unaryDerivative(kind: UnaryKind, alpha: number, f32 = false): (x: number, y: number) => number {
   switch (kind) {
     case 'neg':
       return () => -1;
@@ -104,7 +105,7 @@ export function unaryDerivative(kind: UnaryKind, alpha: number): (x: number, y: 
     case 'geluTanh':
       return geluTanhGrad;
     case 'geluErf':
-      return geluErfGrad;
+      return f32 ? geluErfGradF32 : geluErfGrad;
     case 'erf':
       return erfGrad;
     case 'sign':
@@ -116,7 +117,7 @@ export function unary(kind: UnaryKind, x: Tensor, alpha: number): Tensor {
   if (!isFloat(x.dtype) && kind !== 'neg' && kind !== 'abs' && kind !== 'sign' && kind !== 'square') {
     throw new Error(`${kind}: expected a float tensor, got ${x.dtype}`);
   }
-  const f = unaryScalar(kind, alpha);
+  const f = unaryScalar(kind, alpha, x.dtype === 'f32');
   const out = allocArray(x.dtype, x.size);
   const src = x.toArray();
   for (let i = 0; i < out.length; i++) out[i] = f(src[i]!);
@@ -125,7 +126,7 @@ export function unary(kind: UnaryKind, x: Tensor, alpha: number): Tensor {
 
 export function unaryGrad(kind: UnaryKind, x: Tensor, y: Tensor, dy: Tensor, alpha: number): Tensor {
   if (!shapesEqual(x.shape, dy.shape)) throw new Error(`${kind} backward: shapes ${formatShape(x.shape)} and ${formatShape(dy.shape)} differ`);
-  const d = unaryDerivative(kind, alpha);
+  const d = unaryDerivative(kind, alpha, dy.dtype === 'f32');
   const xs = x.toArray();
   const ys = y.toArray();
   const dys = dy.toArray();

@@ -54,3 +54,23 @@ export function geluErfGrad(x: number): number {
 export function erfGrad(x: number): number {
   return TWO_OVER_SQRT_PI * Math.exp(-x * x);
 }
+
+/**
+ * erf to 1.5e-7 absolute (Abramowitz & Stegun 7.1.26): enough for GELU on f32 tensors and ~20x
+ * cheaper than the series above, which f64 gradient checks need.
+ */
+export function erfF32(x: number): number {
+  const ax = Math.abs(x);
+  const t = 1 / (1 + 0.3275911 * ax);
+  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  const y = 1 - poly * Math.exp(-ax * ax);
+  return x < 0 ? -y : y;
+}
+
+export function geluErfF32(x: number): number {
+  return 0.5 * x * (1 + erfF32(x * INV_SQRT_2));
+}
+
+export function geluErfGradF32(x: number): number {
+  return 0.5 * (1 + erfF32(x * INV_SQRT_2)) + x * Math.exp(-0.5 * x * x) * INV_SQRT_2PI;
+}

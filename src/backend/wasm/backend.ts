@@ -3,11 +3,11 @@
 // itself. Everything else (f64 gradient checks, integer tensors, odd layouts, small calls) falls
 // through to the reference kernel, which stays the oracle for the routed cases.
 
-import type { Backend, KernelTable, NormResult, UnaryKind } from '../../ops/kernels.js';
-import { broadcastShapes, numel } from '../../tensor/shape.js';
+import type { Backend, BinaryKind, KernelTable, NormResult, UnaryKind } from '../../ops/kernels.js';
+import { broadcastShapes, numel, shapesEqual } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { referenceKernels } from '../reference/index.js';
-import type { UnaryKind as WasmUnaryKind } from './abi.js';
+import type { BinaryKind as WasmBinaryKind, UnaryKind as WasmUnaryKind } from './abi.js';
 import { WasmKernels } from './kernels.js';
 
 const WASM_UNARY: Partial<Record<UnaryKind, WasmUnaryKind>> = {
@@ -28,6 +28,26 @@ const WASM_UNARY: Partial<Record<UnaryKind, WasmUnaryKind>> = {
   abs: 'abs',
   square: 'square',
 };
+
+const WASM_BINARY: Partial<Record<BinaryKind, WasmBinaryKind>> = {
+  add: 'add',
+  sub: 'sub',
+  mul: 'mul',
+  div: 'div',
+  maximum: 'max',
+  minimum: 'min',
+};
+const COMMUTATIVE: ReadonlySet<BinaryKind> = new Set<BinaryKind>(['add', 'mul', 'maximum', 'minimum']);
+
+/** True when `small` broadcasts over `full` (already the output shape) as a scalar or a trailing row. */
+function trailingBroadcast(full: Tensor, small: Tensor): boolean {
+  if (small.size === 1) return true;
+  const dims = [...small.shape];
+  while (dims.length && dims[0] === 1) dims.shift();
+  if (dims.length > full.rank) return false;
+  const tail = full.shape.slice(full.rank - dims.length);
+  return dims.every((d, i) => d === tail[i]);
+}
 
 /** Below this many multiply-adds the reference matmul's lower call overhead wins. */
 const MATMUL_MIN_MACS = 4096;
@@ -125,6 +145,23 @@ export function createWasmBackend(wasm: WasmKernels): Backend {
     return new Tensor(out, 'f32', x.shape);
   };
 
+  const binary: KernelTable['binary'] = (kind, a, b) => {
+    const wasmKind = WASM_BINARY[kind];
+    if (!wasmKind || a.dtype !== 'f32' || b.dtype !== 'f32' || !a.isContiguous() || !b.isContiguous()) return ref.binary(kind, a, b);
+    let [full, small] = [a, b];
+    if (a.size < b.size) {
+      if (!COMMUTATIVE.has(kind)) return ref.binary(kind, a, b);
+      [full, small] = [b, a];
+    }
+    const outShape = broadcastShapes(a.shape, b.shape);
+    if (!shapesEqual(outShape, full.shape) || !trailingBroadcast(full, small) || !WasmKernels.worthIt(wasmKind, full.size, false)) {
+      return ref.binary(kind, a, b);
+    }
+    const out = new Float32Array(full.size);
+    wasm.binary(wasmKind, f32Data(full), f32Data(small), out);
+    return new Tensor(out, 'f32', outShape);
+  };
+
   const rowsKernel = (x: Tensor, axis: number): boolean =>
     x.dtype === 'f32' && axis === x.rank - 1 && WasmKernels.worthIt('rows', x.size, false);
 
@@ -169,6 +206,6 @@ export function createWasmBackend(wasm: WasmKernels): Backend {
     return { y: new Tensor(y, 'f32', x.shape), mean: null, rstd: new Tensor(rstd, 'f32', x.shape.slice(0, -1)) };
   };
 
-  const kernels: KernelTable = { ...ref, matmul, unary, softmax, logSoftmax, layerNorm, rmsNorm };
+  const kernels: KernelTable = { ...ref, matmul, unary, binary, softmax, logSoftmax, layerNorm, rmsNorm };
   return { name: `wasm-${wasm.simd}`, kernels, floatDType: 'f32' };
 }
