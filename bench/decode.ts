@@ -214,7 +214,8 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
     intermediateSize: options.intermediateSize ?? 2816,
     numLayers: options.layers ?? 8,
     numHeads: heads,
-    maxPositions: Math.max(...seqs) + 1024,
+    // Fixed up to 32k, so runs with other --seq lists reuse the same GGUF.
+    maxPositions: Math.max(32768, ...seqs) + 1024,
     ropeLayout: 'interleaved',
     tieWordEmbeddings: false,
     bosTokenId: 1,

@@ -227,7 +227,10 @@ export async function runInfoplaneExperiment(options: InfoplaneExperimentOptions
   const dataset = await loadInfoplaneDataset(options.dataset);
   const firstSeed = options.firstSeed ?? 0;
   const specs: RunSpec[] = [];
-  for (const l2 of options.l2) for (const activation of options.activations) for (let s = 0; s < options.seeds; s++) specs.push({ activation, l2, seed: firstSeed + s });
+  for (const l2 of new Set(options.l2)) {
+    if (!(l2 >= 0)) throw new Error(`infoplane: L2 penalties must be >= 0, got ${l2}`);
+    for (const activation of new Set(options.activations)) for (let s = 0; s < options.seeds; s++) specs.push({ activation, l2, seed: firstSeed + s });
+  }
 
   const runsDir = join(options.outDir, 'runs');
   await mkdir(runsDir, { recursive: true });

@@ -14,6 +14,7 @@ import {
 import { rowIds } from '../../src/info/codes.js';
 import { millerMadowInformationBias, mutualInformationOfIds, occupiedCount } from '../../src/info/entropy.js';
 import { activations, labels } from '../../src/info/types.js';
+import { Rng } from '../../src/tensor/rng.js';
 import { discretisedGaussianInformation, gaussianMutualInformation, sampleBivariate } from './gaussian.js';
 
 const H_Y_IB12 = 0.999157; // entropy of 2118 ones in 4096, bits
@@ -145,4 +146,24 @@ test('independent variables: the binning estimates are ~0 up to their Miller-Mad
   const shuffled = Int32Array.from({ length: data.n }, (_, i) => (i * 2654435761) % 7 < 3 ? 1 : 0);
   const estimate = ebabInformation(activations(Float64Array.from(x.subarray(0, data.n)), data.n, 1), labels(shuffled, 2));
   assert.ok(estimate.ity >= 0 && estimate.ity < 0.02, `I(T;Y) = ${estimate.ity}`);
+});
+
+test('EBAB agrees with the plain implementation of the benchmark (string keys, Set of distinct values)', async () => {
+  const { plainEbab } = await import('../../bench/infoplane.js');
+  const rng = new Rng(4);
+  // Saturating, rectified and quantised layers: many repeated values and zeros.
+  const layers = [
+    Float32Array.from({ length: 600 * 5 }, () => Math.tanh(4 * rng.normal())),
+    Float32Array.from({ length: 600 * 4 }, () => Math.max(0, rng.normal())),
+    Float32Array.from({ length: 600 * 3 }, () => Math.round(5 * rng.normal()) / 5),
+  ];
+  const y = labels(Int32Array.from({ length: 600 }, () => rng.int(3)), 3);
+  for (const data of layers) {
+    const t = activations(data, 600, data.length / 600);
+    for (const numBins of [4, 30]) {
+      const fast = ebabInformation(t, y, { numBins });
+      const plain = plainEbab(t, y, numBins);
+      assert.ok(Math.abs(fast.ixt - plain.ixt) < 1e-12 && Math.abs(fast.ity - plain.ity) < 1e-12, `${JSON.stringify(fast)} vs ${JSON.stringify(plain)}`);
+    }
+  }
 });

@@ -13,7 +13,7 @@ import { Rng } from '../../src/tensor/rng.js';
 import { randn, setRequiresGrad, Tensor } from '../../src/tensor/tensor.js';
 
 /** softmax(q k^T / sqrt(d) + causal) v by loops: q [G, T, d] at positions offset + t, k, v [S, d]. */
-function naiveAttention(q: Float32Array, k: Float32Array, v: Float32Array, group: number, tokens: number, keys: number, d: number, offset: number): Float64Array {
+function naiveAttention(q: Float32Array, k: Float32Array, v: Float32Array, group: number, tokens: number, d: number, offset: number): Float64Array {
   const out = new Float64Array(group * tokens * d);
   for (let g = 0; g < group; g++) {
     for (let t = 0; t < tokens; t++) {
@@ -42,7 +42,7 @@ test('causal attention: row blocks, query offsets and shared keys give the plain
   const q = randn([group, tokens, d], rng);
   const k = randn([keys, d], rng);
   const v = randn([keys, d], rng);
-  const want = naiveAttention(q.toArray() as Float32Array, k.toArray() as Float32Array, v.toArray() as Float32Array, group, tokens, keys, d, offset);
+  const want = naiveAttention(q.toArray() as Float32Array, k.toArray() as Float32Array, v.toArray() as Float32Array, group, tokens, d, offset);
   for (const maxScoreElements of [1, 25, 1 << 20]) {
     const got = causalAttention(q, k, v, offset, maxScoreElements).toArray();
     for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) < 1e-5, `blocks ${maxScoreElements}, element ${i}: ${got[i]} vs ${want[i]}`);

@@ -53,6 +53,18 @@ export async function bundledModelDir(): Promise<string> {
   }
 }
 
+/**
+ * Below this many parameters one thread decodes faster: a token's matrix products take tens of
+ * microseconds, less than handing work to other threads costs (much less on a busy machine).
+ */
+export const SMALL_MODEL_PARAMETERS = 16_000_000;
+
+/** Threads when --threads is not given: one for small models, else all cores. */
+function defaultThreads(config: { vocabSize: number; hiddenSize: number; intermediateSize: number; numLayers: number }): number | undefined {
+  const perLayer = 4 * config.hiddenSize * config.hiddenSize + 3 * config.hiddenSize * config.intermediateSize;
+  return perLayer * config.numLayers + config.vocabSize * config.hiddenSize < SMALL_MODEL_PARAMETERS ? 1 : undefined;
+}
+
 function formatCount(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
@@ -72,8 +84,8 @@ export async function runGenerate(options: GenerateCommandOptions, out: TextSink
   let engine: Awaited<ReturnType<typeof initNodeBackend>> | null = null;
   let generator: InstanceType<typeof Generator> | null = null;
   try {
-    engine = await initNodeBackend({ threads: options.threads });
     const { tokenizer, config } = files;
+    engine = await initNodeBackend({ threads: options.threads ?? defaultThreads(config) });
     const wasm = engine.wasm;
     const model = await loadCausalLM(config, files.weights, { alloc: (n) => wasm.allocF32(n), trainable: false });
     let prompt = tokenizer.encode(options.prompt, { allowSpecial: false });
@@ -185,7 +197,7 @@ export function registerGenerateCommand(program: Command): void {
     .option('--k-once', 'SparQ: store K once (row-major only) instead of twice')
     .option('--batch <n>', 'sequences decoded together from the same prompt (seeds seed, seed+1, ...)', parsePositiveInt('--batch'), 1)
     .option('--stats <format>', 'statistics on stderr: text, json or none', 'text')
-    .option('--threads <n>', 'threads including the main one (default: all cores)', parsePositiveInt('--threads'))
+    .option('--threads <n>', 'threads including the main one (default: 1 for models under 16M parameters, else all cores)', parsePositiveInt('--threads'))
     .action(async (flags: GenerateFlags) => {
       if (flags.stats !== 'text' && flags.stats !== 'json' && flags.stats !== 'none') throw new Error(`--stats expects text, json or none, got '${flags.stats}'`);
       if (flags.recipe !== undefined && flags.recipe !== 'paper' && flags.recipe !== 'even') throw new Error(`--recipe expects paper or even, got '${flags.recipe}'`);
