@@ -51,8 +51,9 @@ function kernelSums(t: Activations, y: Labels, variance: number): KernelSums {
   const bits = t.data instanceof Float32Array ? new Int32Array(t.data.buffer, t.data.byteOffset, n * d) : new Int32Array(t.data.buffer, t.data.byteOffset, 2 * n * d);
   const keys = new Int32Array(n * (words + 1));
   for (let i = 0; i < n; i++) {
-    keys.set(bits.subarray(i * words, (i + 1) * words), i * (words + 1));
-    keys[i * (words + 1) + words] = y.values[i]!;
+    const o = i * (words + 1);
+    for (let k = 0; k < words; k++) keys[o + k] = bits[i * words + k]!;
+    keys[o + words] = y.values[i]!;
   }
   const { ids, count: units } = rowIds(keys, n, words + 1);
   // Order units by class (counting sort), keeping each unit's first row for its coordinates.
@@ -84,60 +85,127 @@ function kernelSums(t: Activations, y: Labels, variance: number): KernelSums {
   const acc = new Float64Array(4 * units);
   for (let u = 0; u < units; u++) acc.fill(weight[u]!, 4 * u, 4 * u + 4);
   const c4 = -1 / (8 * variance);
+  const own = new Float64Array(2);
   for (let u = 0; u < units; u++) {
-    const ou = u * d;
-    const wu = weight[u]!;
-    const end = blockEnd[u]!;
-    let sumAll = 0;
-    let sumAll4 = 0;
-    let sumCls = 0;
-    let sumCls4 = 0;
-    // Same class: both the class sums and the overall sums.
-    for (let v = u + 1; v < end; v++) {
-      const ov = v * d;
-      let dist = 0;
-      for (let k = 0; k < d; k++) {
-        const diff = x[ou + k]! - x[ov + k]!;
-        dist += diff * diff;
-      }
-      // exp(-D/8σ²) is the lower bound's kernel; its fourth power is the upper bound's exp(-D/2σ²).
-      const e4 = fastExp(dist * c4);
-      const e2 = e4 * e4;
-      const e = e2 * e2;
-      const wv = weight[v]!;
-      sumCls += wv * e;
-      sumCls4 += wv * e4;
-      const a = 4 * v;
-      acc[a] += wu * e;
-      acc[a + 1] += wu * e4;
-      acc[a + 2] += wu * e;
-      acc[a + 3] += wu * e4;
-    }
-    // Later classes: the overall sums only.
-    for (let v = end; v < units; v++) {
-      const ov = v * d;
-      let dist = 0;
-      for (let k = 0; k < d; k++) {
-        const diff = x[ou + k]! - x[ov + k]!;
-        dist += diff * diff;
-      }
-      const e4 = fastExp(dist * c4);
-      const e2 = e4 * e4;
-      const e = e2 * e2;
-      const wv = weight[v]!;
-      sumAll += wv * e;
-      sumAll4 += wv * e4;
-      const a = 4 * v;
-      acc[a] += wu * e;
-      acc[a + 1] += wu * e4;
-    }
+    // Same class: the class sums and the overall sums; later classes: the overall sums only.
+    pairTerms(x, d, weight, acc, u, u + 1, blockEnd[u]!, c4, true, own);
+    const sumCls = own[0]!;
+    const sumCls4 = own[1]!;
+    pairTerms(x, d, weight, acc, u, blockEnd[u]!, units, c4, false, own);
     const a = 4 * u;
-    acc[a] += sumAll + sumCls;
-    acc[a + 1] += sumAll4 + sumCls4;
+    acc[a] += own[0]! + sumCls;
+    acc[a + 1] += own[1]! + sumCls4;
     acc[a + 2] += sumCls;
     acc[a + 3] += sumCls4;
   }
   return { units, unitClass, weight, acc };
+}
+
+/**
+ * The kernel terms between unit u and units start..end-1: each v gets weight_u · e (and e4) added to
+ * its overall sums (and class sums when `withClass`), and u's own sums Σ weight_v · e, Σ weight_v · e4
+ * are returned in out[0], out[1]. e4 = exp(-D/8σ²) is the lower bound's kernel, its fourth power
+ * e = exp(-D/2σ²) the upper bound's. Four v per iteration: independent chains the CPU overlaps
+ * (about 30% faster than one at a time).
+ */
+function pairTerms(
+  x: Float64Array,
+  d: number,
+  weight: Float64Array,
+  acc: Float64Array,
+  u: number,
+  start: number,
+  end: number,
+  c4: number,
+  withClass: boolean,
+  out: Float64Array,
+): void {
+  const ou = u * d;
+  const wu = weight[u]!;
+  let sum = 0;
+  let sum4 = 0;
+  let v = start;
+  for (; v + 3 < end; v += 4) {
+    const o1 = v * d;
+    const o2 = o1 + d;
+    const o3 = o2 + d;
+    const o4 = o3 + d;
+    let d1 = 0;
+    let d2 = 0;
+    let d3 = 0;
+    let d4 = 0;
+    for (let k = 0; k < d; k++) {
+      const xu = x[ou + k]!;
+      const a1 = xu - x[o1 + k]!;
+      const a2 = xu - x[o2 + k]!;
+      const a3 = xu - x[o3 + k]!;
+      const a4 = xu - x[o4 + k]!;
+      d1 += a1 * a1;
+      d2 += a2 * a2;
+      d3 += a3 * a3;
+      d4 += a4 * a4;
+    }
+    const q1 = fastExp(d1 * c4);
+    const q2 = fastExp(d2 * c4);
+    const q3 = fastExp(d3 * c4);
+    const q4 = fastExp(d4 * c4);
+    const r1 = q1 * q1;
+    const r2 = q2 * q2;
+    const r3 = q3 * q3;
+    const r4 = q4 * q4;
+    const e1 = r1 * r1;
+    const e2 = r2 * r2;
+    const e3 = r3 * r3;
+    const e4 = r4 * r4;
+    const w1 = weight[v]!;
+    const w2 = weight[v + 1]!;
+    const w3 = weight[v + 2]!;
+    const w4 = weight[v + 3]!;
+    sum += w1 * e1 + w2 * e2 + w3 * e3 + w4 * e4;
+    sum4 += w1 * q1 + w2 * q2 + w3 * q3 + w4 * q4;
+    const a = 4 * v;
+    acc[a] += wu * e1;
+    acc[a + 1] += wu * q1;
+    acc[a + 4] += wu * e2;
+    acc[a + 5] += wu * q2;
+    acc[a + 8] += wu * e3;
+    acc[a + 9] += wu * q3;
+    acc[a + 12] += wu * e4;
+    acc[a + 13] += wu * q4;
+    if (withClass) {
+      acc[a + 2] += wu * e1;
+      acc[a + 3] += wu * q1;
+      acc[a + 6] += wu * e2;
+      acc[a + 7] += wu * q2;
+      acc[a + 10] += wu * e3;
+      acc[a + 11] += wu * q3;
+      acc[a + 14] += wu * e4;
+      acc[a + 15] += wu * q4;
+    }
+  }
+  for (; v < end; v++) {
+    const ov = v * d;
+    let dist = 0;
+    for (let k = 0; k < d; k++) {
+      const diff = x[ou + k]! - x[ov + k]!;
+      dist += diff * diff;
+    }
+    const q = fastExp(dist * c4);
+    const r = q * q;
+    const e = r * r;
+    const wv = weight[v]!;
+    sum += wv * e;
+    sum4 += wv * q;
+    const a = 4 * v;
+    acc[a] += wu * e;
+    acc[a + 1] += wu * q;
+    if (withClass) {
+      acc[a + 2] += wu * e;
+      acc[a + 3] += wu * q;
+    }
+  }
+  out[0] = sum;
+  out[1] = sum4;
 }
 
 function checkVariance(variance: number, what: string): void {

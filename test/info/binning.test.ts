@@ -7,6 +7,7 @@ import {
   ebabInformation,
   equalWidthBins,
   fixedBinningInformation,
+  radixSortFloat32,
   saxeBins,
   saxeBinningInformation,
   type BinnedValues,
@@ -166,4 +167,14 @@ test('EBAB agrees with the plain implementation of the benchmark (string keys, S
       assert.ok(Math.abs(fast.ixt - plain.ixt) < 1e-12 && Math.abs(fast.ity - plain.ity) < 1e-12, `${JSON.stringify(fast)} vs ${JSON.stringify(plain)}`);
     }
   }
+});
+
+test('the radix sort of float32 values equals TypedArray sort, signed zeros, infinities and subnormals included', () => {
+  const rng = new Rng(9);
+  const special = [0, -0, Infinity, -Infinity, 1e-45, -1e-45, 3.4e38, -3.4e38, 1, -1];
+  const values = Float32Array.from({ length: 5000 }, (_, i) => (i < special.length ? special[i]! : rng.normal() * 10 ** rng.int(6)));
+  const expected = values.slice().sort();
+  const sorted = radixSortFloat32(values);
+  assert.deepEqual(Array.from(sorted).map((v) => Object.is(v, -0) ? '-0' : v), Array.from(expected).map((v) => Object.is(v, -0) ? '-0' : v));
+  assert.ok(Number.isNaN(radixSortFloat32(Float32Array.from([1, NaN, -2]))[2]!));
 });

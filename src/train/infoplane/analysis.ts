@@ -84,6 +84,9 @@ export interface InfoplaneSummary {
   readonly correlations: readonly CorrelationSet[];
 }
 
+/** Runs below this final training accuracy did not learn the task (the majority class of the 12-bit training set is 56%). */
+export const FITTED_TRAIN_ACCURACY = 0.7;
+
 /** A layer counts as compressing in a run when it lost more than this many bits from its peak. */
 export const COMPRESSED_THRESHOLD = 0.1;
 
@@ -137,6 +140,10 @@ export function summarizeRuns(records: readonly RunRecord[], estimator: Estimato
     });
   }
   const sets = [correlations(records, estimator, 'all runs')];
+  // A network that never learned (e.g. collapsed under L2 to the majority class) compresses every
+  // layer to nothing and fails the test: it alone can decide a correlation, so it is also left out.
+  const fitted = records.filter((r) => r.final.trainAccuracy >= FITTED_TRAIN_ACCURACY);
+  if (fitted.length < records.length && fitted.length >= 3) sets.push(correlations(fitted, estimator, `runs with train accuracy >= ${FITTED_TRAIN_ACCURACY} (${records.length - fitted.length} left out)`));
   const l2Values = [...new Set(records.map((r) => r.l2))].sort((a, b) => a - b);
   if (l2Values.length > 1) for (const l2 of l2Values) sets.push(correlations(records.filter((r) => r.l2 === l2), estimator, `L2 = ${l2}`));
   return { estimator, definition: COMPRESSION_DEFINITION, groups: summaries, l2Effects, correlations: sets };

@@ -179,17 +179,17 @@ export class FusedMlp {
       const input = this.a[l]!;
       const gw = this.weightGrads[l]!;
       const gb = this.biasGrads[l]!;
-      gw.fill(0);
-      gb.fill(0);
-      for (let b = 0; b < batch; b++) {
-        const ib = b * nIn;
-        const zb = b * nOut;
-        for (let o = 0; o < nOut; o++) {
-          const d = dz[zb + o]!;
-          if (d === 0) continue;
-          gb[o] += d;
-          const wo = o * nIn;
-          for (let i = 0; i < nIn; i++) gw[wo + i] += d * input[ib + i]!;
+      // gW[o, i] = Σ_b dz[b, o] a[b, i], gb[o] = Σ_b dz[b, o]: sums kept in registers (the batch is
+      // a few KB, cache-resident, so the strided reads are cheap and each gradient is stored once).
+      for (let o = 0; o < nOut; o++) {
+        let sb = 0;
+        for (let b = 0; b < batch; b++) sb += dz[b * nOut + o]!;
+        gb[o] = sb;
+        const wo = o * nIn;
+        for (let i = 0; i < nIn; i++) {
+          let sw = 0;
+          for (let b = 0; b < batch; b++) sw += dz[b * nOut + o]! * input[b * nIn + i]!;
+          gw[wo + i] = sw;
         }
       }
       if (l < last && l2 !== 0) for (let i = 0; i < gw.length; i++) gw[i] += l2 * w[i]!;
@@ -199,12 +199,10 @@ export class FusedMlp {
       for (let b = 0; b < batch; b++) {
         const ib = b * nIn;
         const zb = b * nOut;
-        for (let i = 0; i < nIn; i++) da[ib + i] = 0;
-        for (let o = 0; o < nOut; o++) {
-          const d = dz[zb + o]!;
-          if (d === 0) continue;
-          const wo = o * nIn;
-          for (let i = 0; i < nIn; i++) da[ib + i] += d * w[wo + i]!;
+        for (let i = 0; i < nIn; i++) {
+          let s = 0;
+          for (let o = 0; o < nOut; o++) s += dz[zb + o]! * w[o * nIn + i]!;
+          da[ib + i] = s;
         }
       }
       const hasSlopes = this.slopes[l - 1]!.length > 0;
