@@ -46,7 +46,8 @@ test('the report is one self-contained HTML file with every section and plot', (
   assert.match(html, /Pearson r/);
   assert.match(html, /Spearman ρ/);
   assert.ok(html.includes(`<td>6</td><td>${c.pearson.r.toFixed(3)}</td>`), 'layer 6 Pearson r in the table');
-  assert.equal(summaries[0]!.correlations.length, 3, 'all runs, L2 = 0, L2 = 0.05');
+  assert.deepEqual(summaries[0]!.correlations.map((c) => c.scope).filter((scope) => !scope.startsWith('runs with')), ['all runs', 'L2 = 0', 'L2 = 0.05']);
+  for (const set of summaries[0]!.correlations) assert.ok(html.includes(escapeHtml(set.scope)));
   assert.ok(html.includes('L2 = 0.05'));
   // Every group's seed mean is drawn as points coloured by epoch: the first and last colours of viridis appear.
   assert.ok(html.includes(viridis(0)) && html.includes(viridis(1)));

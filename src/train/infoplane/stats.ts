@@ -106,7 +106,7 @@ export function pearson(x: readonly number[], y: readonly number[]): Correlation
 
 /** Ranks 1..n, ties sharing their average rank. */
 export function ranks(values: readonly number[]): number[] {
-  const order = values.map((v, i) => i).sort((a, b) => values[a]! - values[b]!);
+  const order = values.map((_, i) => i).sort((a, b) => values[a]! - values[b]!);
   const out = new Array<number>(values.length);
   for (let i = 0; i < order.length; ) {
     let j = i;

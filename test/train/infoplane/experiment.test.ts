@@ -5,7 +5,7 @@ import { authorsSplit, generateIb12 } from '../../../src/data/ib12.js';
 import { ebabInformation } from '../../../src/info/binning.js';
 import { activations, labels } from '../../../src/info/types.js';
 import { Rng } from '../../../src/tensor/rng.js';
-import { layerCompression, summarizeRuns } from '../../../src/train/infoplane/analysis.js';
+import { FITTED_TRAIN_ACCURACY, layerCompression, summarizeRuns } from '../../../src/train/infoplane/analysis.js';
 import { runInfoplane, type ExperimentConfig, type InfoplaneDataset, type RunRecord } from '../../../src/train/infoplane/experiment.js';
 import { FusedMlp } from '../../../src/train/infoplane/mlp.js';
 
@@ -68,7 +68,12 @@ test('the summary computes compression per layer, the L2 effect and the correlat
   const summary = summarizeRuns(runs, 'ebab');
   assert.equal(summary.groups.length, 2);
   assert.equal(summary.l2Effects.length, 1);
-  assert.equal(summary.correlations.length, 3);
+  const unfitted = runs.filter((r) => r.final.trainAccuracy < FITTED_TRAIN_ACCURACY).length;
+  assert.deepEqual(
+    summary.correlations.map((c) => c.scope),
+    ['all runs', ...(unfitted > 0 && unfitted <= 3 ? [`runs with train accuracy >= ${FITTED_TRAIN_ACCURACY} (${unfitted} left out)`] : []), 'L2 = 0', 'L2 = 0.05'],
+  );
+  for (const set of summary.correlations.slice(1)) assert.ok(set.layers[0]!.pearson.n < runs.length);
   for (const set of summary.correlations) assert.equal(set.layers.length, 6);
   const group = summary.groups[0]!;
   assert.equal(group.runs, 3);
