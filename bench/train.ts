@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 
 import { backward } from '../src/autograd/engine.js';
 import { createPreTrainingModel, modelConfig, sizePreset, type Architecture } from '../src/models/bert-presets.js';
-import { IGNORE_LABEL, preTrainingLoss, type MlmBatch } from '../src/models/pretraining.js';
+import { IGNORE_LABEL, preTrainingLoss, type PreTrainingBatch } from '../src/models/pretraining.js';
 import { initNodeBackend } from '../src/node/backend.js';
 import { clipGradNorm } from '../src/optim/clip.js';
 import { createOptimizer } from '../src/train/pretrain.js';
@@ -89,7 +89,7 @@ function probeTorch(): { version: string } | { missing: string } {
 }
 
 /** A random batch like the PyTorch script's: ids in [5, V), 15% of positions masked (id 4), half the tokens segment B. */
-function randomBatch(batch: number, seq: number, vocab: number, rng: Rng): MlmBatch {
+function randomBatch(batch: number, seq: number, vocab: number, rng: Rng): PreTrainingBatch {
   const n = batch * seq;
   const inputIds = new Int32Array(n);
   const tokenTypeIds = new Int32Array(n);

@@ -24,3 +24,40 @@ export * from './optim/schedule.js';
 export * from './io/safetensors.js';
 export * from './io/checkpoint.js';
 export * from './data/idx.js';
+// File formats and tokenizers
+export * from './io/byte-source.js';
+export * from './io/gguf.js';
+export * from './io/gguf-tokenizer.js';
+export * from './io/llama2c.js';
+export * from './io/model-config.js';
+export * from './io/weights.js';
+export * from './io/model-files.js';
+export * from './io/hf-folder.js';
+export * from './text/tokenizer.js';
+export * from './text/bpe-tokenizer.js';
+export * from './text/hf-tokenizer.js';
+export * from './text/sentencepiece.js';
+export * from './text/bpe-trainer.js';
+export * from './text/wordpiece.js';
+export * from './text/wordpiece-trainer.js';
+export * from './data/corpus.js';
+export * from './data/mlm.js';
+export * from './data/ib12.js';
+// SparQ and decode-time attention
+export * from './attention/index.js';
+export { WasmAttention } from './backend/wasm/attention.js';
+// Models
+export * from './models/llm-config.js';
+export * from './models/llama.js';
+export * from './models/gpt-neox.js';
+export * from './models/gpt2.js';
+export * from './models/load-llm.js';
+export * from './models/bert-presets.js';
+export * from './models/bert.js';
+export * from './models/groupbert.js';
+export * from './models/pretraining.js';
+export * from './models/flops.js';
+export * from './generate/generator.js';
+export * from './generate/sampler.js';
+// Information plane
+export * from './info/index.js';

@@ -15,7 +15,7 @@ export interface SamplerOptions {
 }
 
 /** Index of the largest value (the first one on ties, as llama2.c's argmax). */
-export function argmax(values: ArrayLike<number>): number {
+export function argmaxIndex(values: ArrayLike<number>): number {
   let best = 0;
   let bestValue = -Infinity;
   for (let i = 0; i < values.length; i++) {
@@ -51,7 +51,7 @@ export class Sampler {
   sample(logits: ArrayLike<number>): number {
     const n = logits.length;
     if (n === 0) throw new Error('sampler: empty logits');
-    if (this.temperature === 0 || this.topK === 1) return argmax(logits);
+    if (this.temperature === 0 || this.topK === 1) return argmaxIndex(logits);
     if (this.probs.length !== n) {
       this.probs = new Float64Array(n);
       this.order = new Int32Array(n);

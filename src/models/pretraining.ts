@@ -94,7 +94,7 @@ export function selectPositions(sequence: Tensor, positions: Tensor | null | und
 }
 
 /** One pre-training batch as the MLM data pipeline produces it (flat, row-major [B, S] arrays). */
-export interface MlmBatch {
+export interface PreTrainingBatch {
   readonly batchSize: number;
   readonly seqLength: number;
   readonly inputIds: Int32Array;
@@ -120,7 +120,7 @@ export interface PreTrainingLoss {
 }
 
 /** Checks a batch's arrays against its declared shape, naming the field. */
-export function checkBatch(batch: MlmBatch): void {
+export function checkBatch(batch: PreTrainingBatch): void {
   const n = batch.batchSize * batch.seqLength;
   for (const field of ['inputIds', 'tokenTypeIds', 'attentionMask', 'mlmLabels'] as const) {
     if (batch[field].length !== n) throw new Error(`MLM batch: ${field} has ${batch[field].length} entries, expected batchSize*seqLength = ${n}`);
@@ -131,7 +131,7 @@ export function checkBatch(batch: MlmBatch): void {
 }
 
 /** The batch's inputs as tensors. */
-export function batchInputs(batch: MlmBatch): EncoderInputs {
+export function batchInputs(batch: PreTrainingBatch): EncoderInputs {
   const shape = [batch.batchSize, batch.seqLength];
   let padded = false;
   for (let i = 0; i < batch.attentionMask.length; i++) if (batch.attentionMask[i] === 0) padded = true;
@@ -146,7 +146,7 @@ export function batchInputs(batch: MlmBatch): EncoderInputs {
  * The pre-training objective on one batch: cross-entropy of the masked-LM logits at the masked
  * positions only (the head runs on those, not on all B*S tokens), plus next-sentence cross-entropy.
  */
-export function preTrainingLoss(model: PreTrainingModel, batch: MlmBatch): PreTrainingLoss {
+export function preTrainingLoss(model: PreTrainingModel, batch: PreTrainingBatch): PreTrainingLoss {
   checkBatch(batch);
   const positions: number[] = [];
   const labels: number[] = [];

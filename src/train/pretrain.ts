@@ -7,7 +7,7 @@ import { backward, noGrad } from '../autograd/engine.js';
 import type { CheckpointContents, CheckpointTensor, JsonValue } from '../io/checkpoint.js';
 import type { Architecture } from '../models/bert-presets.js';
 import { trainingFlops, type FlopReport } from '../models/flops.js';
-import { preTrainingLoss, type EncoderConfig, type MlmBatch, type PreTrainingModel } from '../models/pretraining.js';
+import { preTrainingLoss, type EncoderConfig, type PreTrainingBatch, type PreTrainingModel } from '../models/pretraining.js';
 import { AdamW, Adam } from '../optim/adam.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { LAMB } from '../optim/lamb.js';
@@ -51,7 +51,7 @@ export function createSchedule(settings: OptimizerSettings): LrSchedule {
 
 /** Where batches come from; `state`/`restore` make a resumed run see the same batches. */
 export interface MlmBatchSource {
-  next(): MlmBatch;
+  next(): PreTrainingBatch;
   /** JSON that, given to restore() on a source built the same way, continues with the same batches. */
   state(): JsonValue;
   restore(state: JsonValue): void;
@@ -175,7 +175,7 @@ export class PreTrainer {
   }
 
   /** Validation loss over fixed batches: eval mode (no dropout), no gradients, the model left in train mode. */
-  validate(batches: readonly MlmBatch[]): ValidationResult {
+  validate(batches: readonly PreTrainingBatch[]): ValidationResult {
     if (batches.length === 0) throw new Error('validate: no validation batches');
     this.model.eval();
     try {

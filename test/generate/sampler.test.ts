@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { argmax, Sampler } from '../../src/generate/sampler.js';
+import { argmaxIndex, Sampler } from '../../src/generate/sampler.js';
 
 const LOGITS = Float32Array.from([1.0, 3.0, 0.5, 3.0, -2.0, 2.0]);
 
@@ -22,7 +22,7 @@ function softmax(logits: ArrayLike<number>, temperature: number, keep: (i: numbe
 }
 
 test('greedy (temperature 0) takes the first maximum, as llama2.c', () => {
-  assert.equal(argmax(LOGITS), 1);
+  assert.equal(argmaxIndex(LOGITS), 1);
   const sampler = new Sampler({ temperature: 0, seed: 5 });
   for (let i = 0; i < 5; i++) assert.equal(sampler.sample(LOGITS), 1);
   assert.equal(new Sampler({ temperature: 1, topK: 1 }).sample(LOGITS), 1);
