@@ -100,9 +100,7 @@ export class Tensor {
       return this.data.subarray(this.offset, this.offset + n);
     }
     const out = allocArray(this.dtype, n);
-    forEachOffset(this.shape, this.strides, this.offset, (src, dst) => {
-      out[dst] = this.data[src]!;
-    });
+    gatherStrided(this.data, this.shape, this.strides, this.offset, out);
     return out;
   }
 
@@ -114,6 +112,73 @@ export class Tensor {
   toString(): string {
     const values = this.size <= 16 ? `[${this.toList().map((v) => +v.toPrecision(5)).join(', ')}]` : '[...]';
     return `Tensor(${this.dtype}, ${formatShape(this.shape)}, ${values})`;
+  }
+}
+
+/**
+ * Copies a strided view into `out` in row-major order. The innermost axis runs in a tight loop and
+ * the outer axes advance by a counter: no per-element calls (this is the hot path of every copy
+ * of a transposed or sliced tensor). f32 goes through its own copy of the loop: one function fed
+ * every typed-array kind makes V8's element accesses megamorphic, several times slower.
+ */
+export function gatherStrided(
+  data: AnyTypedArray,
+  shape: readonly number[],
+  strides: readonly number[],
+  offset: number,
+  out: AnyTypedArray,
+): void {
+  if (numel(shape) === 0) return;
+  if (shape.length === 0) {
+    out[0] = data[offset]!;
+    return;
+  }
+  if (data instanceof Float32Array && out instanceof Float32Array) gatherStridedF32(data, shape, strides, offset, out);
+  else gatherStridedAny(data, shape, strides, offset, out);
+}
+
+function gatherStridedF32(data: Float32Array, shape: readonly number[], strides: readonly number[], offset: number, out: Float32Array): void {
+  const last = shape.length - 1;
+  const inner = shape[last]!;
+  const step = strides[last]!;
+  const counter = new Int32Array(shape.length);
+  let base = offset;
+  for (let o = 0; ; o += inner) {
+    if (step === 1) {
+      if (inner >= 64) out.set(data.subarray(base, base + inner), o);
+      else for (let j = 0; j < inner; j++) out[o + j] = data[base + j]!;
+    } else {
+      for (let j = 0, p = base; j < inner; j++, p += step) out[o + j] = data[p]!;
+    }
+    let axis = last - 1;
+    while (axis >= 0) {
+      base += strides[axis]!;
+      if (++counter[axis]! < shape[axis]!) break;
+      base -= strides[axis]! * shape[axis]!;
+      counter[axis] = 0;
+      axis--;
+    }
+    if (axis < 0) return;
+  }
+}
+
+function gatherStridedAny(data: AnyTypedArray, shape: readonly number[], strides: readonly number[], offset: number, out: AnyTypedArray): void {
+  const last = shape.length - 1;
+  const inner = shape[last]!;
+  const step = strides[last]!;
+  const counter = new Int32Array(shape.length);
+  let base = offset;
+  for (let o = 0; ; o += inner) {
+    for (let j = 0, p = base; j < inner; j++, p += step) out[o + j] = data[p]!;
+    let axis = last - 1;
+    while (axis >= 0) {
+      base += strides[axis]!;
+      if (++counter[axis]! < shape[axis]!) break;
+      base -= strides[axis]! * shape[axis]!;
+      counter[axis] = 0;
+      axis--;
+    }
+    if (axis < 0) return;
   }
 }
 

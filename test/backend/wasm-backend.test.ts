@@ -128,3 +128,34 @@ test('binary ops: same shape, scalar, trailing-row broadcast, and shapes that mu
     }
   }
 });
+
+test('conv1d and both gradients: depthwise, grouped and dense, odd and even kernels, any left padding', () => {
+  const rng = new Rng(11);
+  const cases: Array<{ b: number; l: number; cin: number; cout: number; groups: number; k: number; pad: number }> = [
+    { b: 2, l: 33, cin: 64, cout: 64, groups: 4, k: 7, pad: 3 },
+    { b: 3, l: 17, cin: 48, cout: 48, groups: 48, k: 7, pad: 3 },
+    { b: 1, l: 40, cin: 32, cout: 64, groups: 1, k: 4, pad: 1 },
+    { b: 2, l: 29, cin: 32, cout: 32, groups: 2, k: 5, pad: 4 },
+    { b: 2, l: 64, cin: 32, cout: 16, groups: 16, k: 3, pad: 0 },
+  ];
+  for (const c of cases) {
+    const what = JSON.stringify(c);
+    const x = randn([c.b, c.l, c.cin], rng);
+    const w = randn([c.cout, c.cin / c.groups, c.k], rng);
+    const dy = randn([c.b, c.l, c.cout], rng);
+    const tol = 1e-5 * Math.sqrt((c.cin / c.groups) * c.k * c.b * c.l);
+    assertClose(backend.kernels.conv1d(x, w, c.groups, c.pad), referenceKernels.conv1d(x, w, c.groups, c.pad), tol, `conv1d ${what}`);
+    assertClose(
+      backend.kernels.conv1dGradInput(dy, w, c.groups, c.pad, x.shape),
+      referenceKernels.conv1dGradInput(dy, w, c.groups, c.pad, x.shape),
+      tol,
+      `conv1dGradInput ${what}`,
+    );
+    assertClose(
+      backend.kernels.conv1dGradWeight(dy, x, c.groups, c.pad, w.shape),
+      referenceKernels.conv1dGradWeight(dy, x, c.groups, c.pad, w.shape),
+      tol,
+      `conv1dGradWeight ${what}`,
+    );
+  }
+});

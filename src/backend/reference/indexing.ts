@@ -2,7 +2,7 @@
 
 import { allocArray } from '../../tensor/dtype.js';
 import { formatShape, numel, shapesEqual } from '../../tensor/shape.js';
-import { forEachOffset, Tensor } from '../../tensor/tensor.js';
+import { gatherStrided, Tensor } from '../../tensor/tensor.js';
 
 function checkIndex(index: Tensor, what: string): Int32Array {
   if (index.dtype !== 'i32') throw new Error(`${what}: index must be i32, got ${index.dtype}`);
@@ -170,7 +170,7 @@ export function topk(x: Tensor, k: number, axis: number, largest: boolean): { va
     perm[axis] = x.rank - 1;
     const view = new Tensor(t.data, t.dtype, perm.map((p) => t.shape[p]!), perm.map((p) => t.strides[p]!), 0);
     const data = allocArray(t.dtype, t.size);
-    forEachOffset(view.shape, view.strides, 0, (src, dst) => (data[dst] = t.data[src]!));
+    gatherStrided(t.data, view.shape, view.strides, 0, data);
     return new Tensor(data, t.dtype, view.shape);
   };
   return { values: back(new Tensor(values, x.dtype, movedShape)), indices: back(new Tensor(indices, 'i32', movedShape)) };

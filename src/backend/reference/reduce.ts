@@ -18,6 +18,9 @@ function reducedShape(shape: readonly number[], axes: readonly number[], keepDim
 }
 
 export function reduce(kind: ReduceKind, x: Tensor, axes: readonly number[], keepDims: boolean): Tensor {
+  if (kind === 'sum' && x.isContiguous() && axes.length > 0 && axes.length < x.rank && axes.every((a, i) => a === i)) {
+    return sumLeadingAxes(x, axes.length, keepDims);
+  }
   const kept = [...Array(x.rank).keys()].filter((a) => !axes.includes(a));
   const data = permuteView(x, [...kept, ...axes]).toArray();
   const runLength = numel(axes.map((a) => x.shape[a]!));
@@ -47,6 +50,24 @@ export function reduce(kind: ReduceKind, x: Tensor, axes: readonly number[], kee
       out[o] = acc;
     }
   }
+  return new Tensor(out, x.dtype, outShape);
+}
+
+/**
+ * Sum over the leading axes of a contiguous tensor (bias gradients, broadcast reductions): rows are
+ * added in order into an f64 accumulator, with no transposed copy.
+ */
+function sumLeadingAxes(x: Tensor, count: number, keepDims: boolean): Tensor {
+  const rows = numel(x.shape.slice(0, count));
+  const inner = numel(x.shape.slice(count));
+  const data = x.data;
+  const acc = new Float64Array(inner);
+  for (let r = 0, base = x.offset; r < rows; r++, base += inner) {
+    for (let j = 0; j < inner; j++) acc[j]! += data[base + j]!;
+  }
+  const out = allocArray(x.dtype, inner);
+  out.set(acc);
+  const outShape = keepDims ? [...x.shape.slice(0, count).map(() => 1), ...x.shape.slice(count)] : x.shape.slice(count);
   return new Tensor(out, x.dtype, outShape);
 }
 

@@ -206,6 +206,138 @@ export function createWasmBackend(wasm: WasmKernels): Backend {
     return { y: new Tensor(y, 'f32', x.shape), mean: null, rstd: new Tensor(rstd, 'f32', x.shape.slice(0, -1)) };
   };
 
-  const kernels: KernelTable = { ...ref, matmul, unary, binary, softmax, logSoftmax, layerNorm, rmsNorm };
+  // conv1d as grouped matmuls over unfolded windows (im2col): for group g,
+  // out_g [B*L, Og] = cols_g [B*L, Cg*K] . W_g^T, W_g = w[g*Og .. (g+1)*Og] viewed [Og, Cg*K].
+  const conv1d: KernelTable['conv1d'] = (x, w, groups, padLeft) => {
+    const dims = convDims(x.shape, w.shape, groups);
+    if (!dims || x.dtype !== 'f32' || w.dtype !== 'f32') return ref.conv1d(x, w, groups, padLeft);
+    const { batch, length, cout, cg, og, kernel } = dims;
+    const rows = batch * length;
+    const cols = unfold(f32Data(x), dims, padLeft);
+    const outG = new Float32Array(groups * rows * og);
+    wasm.batchedMatmul(cols, f32Data(w), outG, groups, rows, og, cg * kernel, false, true, rows * cg * kernel, og * cg * kernel, rows * og);
+    return new Tensor(interleaveGroups(outG, groups, rows, og), 'f32', [batch, length, cout]);
+  };
+
+  const conv1dGradInput: KernelTable['conv1dGradInput'] = (dy, w, groups, padLeft, inputShape) => {
+    const dims = convDims(inputShape, w.shape, groups);
+    if (!dims || dy.dtype !== 'f32' || w.dtype !== 'f32') return ref.conv1dGradInput(dy, w, groups, padLeft, inputShape);
+    const { batch, length, cg, og, kernel } = dims;
+    const rows = batch * length;
+    const dyG = separateGroups(f32Data(dy), groups, rows, og);
+    const dcols = new Float32Array(groups * rows * cg * kernel);
+    wasm.batchedMatmul(dyG, f32Data(w), dcols, groups, rows, cg * kernel, og, false, false, rows * og, og * cg * kernel, rows * cg * kernel);
+    return new Tensor(fold(dcols, dims, padLeft), 'f32', inputShape);
+  };
+
+  const conv1dGradWeight: KernelTable['conv1dGradWeight'] = (dy, x, groups, padLeft, weightShape) => {
+    const dims = convDims(x.shape, weightShape, groups);
+    if (!dims || dy.dtype !== 'f32' || x.dtype !== 'f32') return ref.conv1dGradWeight(dy, x, groups, padLeft, weightShape);
+    const { batch, length, cg, og, kernel } = dims;
+    const rows = batch * length;
+    const cols = unfold(f32Data(x), dims, padLeft);
+    const dyG = separateGroups(f32Data(dy), groups, rows, og);
+    const dw = new Float32Array(groups * og * cg * kernel);
+    // dW_g [Og, Cg*K] = dy_g^T . cols_g: dy_g is stored [B*L, Og], i.e. op(A) = A^T.
+    wasm.batchedMatmul(dyG, cols, dw, groups, og, cg * kernel, rows, true, false, rows * og, rows * cg * kernel, og * cg * kernel);
+    return new Tensor(dw, 'f32', weightShape);
+  };
+
+  const kernels: KernelTable = { ...ref, matmul, unary, binary, conv1d, conv1dGradInput, conv1dGradWeight, softmax, logSoftmax, layerNorm, rmsNorm };
   return { name: `wasm-${wasm.simd}`, kernels, floatDType: 'f32' };
+}
+
+interface ConvDims {
+  batch: number;
+  length: number;
+  cin: number;
+  cout: number;
+  /** input and output channels per group */
+  cg: number;
+  og: number;
+  kernel: number;
+  groups: number;
+}
+
+/** Shapes of a grouped conv1d (x [B, L, Cin], w [Cout, Cin/G, K]), or null to leave it to the reference kernel. */
+function convDims(xs: readonly number[], ws: readonly number[], groups: number): ConvDims | null {
+  if (xs.length !== 3 || ws.length !== 3 || groups < 1) return null;
+  const [batch, length, cin] = xs as [number, number, number];
+  const [cout, cg, kernel] = ws as [number, number, number];
+  if (cin % groups !== 0 || cout % groups !== 0 || cg !== cin / groups) return null;
+  // Too small to pay for the unfolding and the calls.
+  if (batch * length * cout * cg * kernel < 1 << 14) return null;
+  return { batch, length, cin, cout, cg, og: cout / groups, kernel, groups };
+}
+
+/** cols[g][b*L + t][ci*K + j] = x[b][t + j - padLeft][g*Cg + ci] (zero outside the sequence). */
+function unfold(x: Float32Array, d: ConvDims, padLeft: number): Float32Array {
+  const { batch, length, cin, cg, kernel, groups } = d;
+  const rows = batch * length;
+  const width = cg * kernel;
+  const cols = new Float32Array(groups * rows * width);
+  for (let g = 0; g < groups; g++) {
+    for (let b = 0; b < batch; b++) {
+      for (let t = 0; t < length; t++) {
+        const dst = (g * rows + b * length + t) * width;
+        for (let j = 0; j < kernel; j++) {
+          const src = t + j - padLeft;
+          if (src < 0 || src >= length) continue;
+          const xBase = (b * length + src) * cin + g * cg;
+          for (let ci = 0; ci < cg; ci++) cols[dst + ci * kernel + j] = x[xBase + ci]!;
+        }
+      }
+    }
+  }
+  return cols;
+}
+
+/** The adjoint of unfold: dx[b][t + j - padLeft][g*Cg + ci] += dcols[g][b*L + t][ci*K + j]. */
+function fold(dcols: Float32Array, d: ConvDims, padLeft: number): Float32Array {
+  const { batch, length, cin, cg, kernel, groups } = d;
+  const rows = batch * length;
+  const width = cg * kernel;
+  const dx = new Float32Array(batch * length * cin);
+  for (let g = 0; g < groups; g++) {
+    for (let b = 0; b < batch; b++) {
+      for (let t = 0; t < length; t++) {
+        const src = (g * rows + b * length + t) * width;
+        for (let j = 0; j < kernel; j++) {
+          const pos = t + j - padLeft;
+          if (pos < 0 || pos >= length) continue;
+          const xBase = (b * length + pos) * cin + g * cg;
+          for (let ci = 0; ci < cg; ci++) dx[xBase + ci]! += dcols[src + ci * kernel + j]!;
+        }
+      }
+    }
+  }
+  return dx;
+}
+
+/** [G, rows, og] -> [rows, G*og] */
+function interleaveGroups(grouped: Float32Array, groups: number, rows: number, og: number): Float32Array {
+  const out = new Float32Array(grouped.length);
+  const width = groups * og;
+  for (let g = 0; g < groups; g++) {
+    for (let r = 0; r < rows; r++) {
+      const src = (g * rows + r) * og;
+      const dst = r * width + g * og;
+      for (let o = 0; o < og; o++) out[dst + o] = grouped[src + o]!;
+    }
+  }
+  return out;
+}
+
+/** [rows, G*og] -> [G, rows, og] */
+function separateGroups(flat: Float32Array, groups: number, rows: number, og: number): Float32Array {
+  const out = new Float32Array(flat.length);
+  const width = groups * og;
+  for (let g = 0; g < groups; g++) {
+    for (let r = 0; r < rows; r++) {
+      const src = r * width + g * og;
+      const dst = (g * rows + r) * og;
+      for (let o = 0; o < og; o++) out[dst + o] = flat[src + o]!;
+    }
+  }
+  return out;
 }
