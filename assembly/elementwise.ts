@@ -98,6 +98,79 @@ export function unary(kind: i32, n: i32, x: usize, y: usize, alpha: f32): void {
   }
 }
 
+// Derivatives: dx = dy * f'(x), recomputing what f' needs from x (cheaper than storing it).
+const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
+const INV_SQRT_2: f32 = 0.7071067811865476;
+const INV_SQRT_2PI: f32 = 0.3989422804014327;
+const GELU_C: f32 = 0.044715;
+
+// @ts-ignore: decorator
+@inline
+function unaryDerivative(kind: i32, x: v128, alpha: v128): v128 {
+  const one = f32x4.splat(1);
+  const half = f32x4.splat(0.5);
+  switch (kind) {
+    case U_TANH: {
+      const t = vtanh(x);
+      return f32x4.sub(one, f32x4.mul(t, t));
+    }
+    case U_SIGMOID: {
+      const s = vsigmoid(x);
+      return f32x4.mul(s, f32x4.sub(one, s));
+    }
+    case U_SILU: {
+      const s = vsigmoid(x);
+      return f32x4.mul(s, f32x4.add(one, f32x4.mul(x, f32x4.sub(one, s))));
+    }
+    case U_GELU_ERF: {
+      const cdf = f32x4.mul(half, f32x4.add(one, verf(f32x4.mul(x, f32x4.splat(INV_SQRT_2)))));
+      const pdf = f32x4.mul(f32x4.splat(INV_SQRT_2PI), vexp(f32x4.mul(f32x4.splat(-0.5), f32x4.mul(x, x))));
+      return f32x4.add(cdf, f32x4.mul(x, pdf));
+    }
+    case U_GELU_TANH: {
+      const x2 = f32x4.mul(x, x);
+      const u = f32x4.mul(f32x4.splat(SQRT_2_OVER_PI), f32x4.add(x, f32x4.mul(f32x4.splat(GELU_C), f32x4.mul(x2, x))));
+      const t = vtanh(u);
+      const du = f32x4.mul(f32x4.splat(SQRT_2_OVER_PI), f32x4.add(one, f32x4.mul(f32x4.splat(3 * GELU_C), x2)));
+      return f32x4.add(f32x4.mul(half, f32x4.add(one, t)), f32x4.mul(f32x4.mul(half, x), f32x4.mul(f32x4.sub(one, f32x4.mul(t, t)), du)));
+    }
+    case U_RELU: return v128.and(one, f32x4.gt(x, f32x4.splat(0)));
+    case U_LEAKY_RELU: return v128.bitselect(one, alpha, f32x4.gt(x, f32x4.splat(0)));
+    default: return f32x4.splat(NaN);
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function unaryGradLoop(kind: i32, n: i32, x: usize, dy: usize, y: usize, alphaS: f32): void {
+  const alpha = f32x4.splat(alphaS);
+  const n4 = n & ~3;
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, f32x4.mul(v128.load(dy + o), unaryDerivative(kind, v128.load(x + o), alpha)));
+  }
+  if (i < n) {
+    const o = <usize>i << 2;
+    const cnt = n - i;
+    storePartial(y + o, f32x4.mul(loadPartial(dy + o, cnt), unaryDerivative(kind, loadPartial(x + o, cnt), alpha)), cnt);
+  }
+}
+
+/** y[i] = dy[i] * f'(x[i]) for the activations whose backward is worth a kernel. */
+export function unary_grad(kind: i32, n: i32, x: usize, dy: usize, y: usize, alpha: f32): void {
+  switch (kind) {
+    case U_TANH: unaryGradLoop(U_TANH, n, x, dy, y, alpha); break;
+    case U_SIGMOID: unaryGradLoop(U_SIGMOID, n, x, dy, y, alpha); break;
+    case U_SILU: unaryGradLoop(U_SILU, n, x, dy, y, alpha); break;
+    case U_GELU_ERF: unaryGradLoop(U_GELU_ERF, n, x, dy, y, alpha); break;
+    case U_GELU_TANH: unaryGradLoop(U_GELU_TANH, n, x, dy, y, alpha); break;
+    case U_RELU: unaryGradLoop(U_RELU, n, x, dy, y, alpha); break;
+    case U_LEAKY_RELU: unaryGradLoop(U_LEAKY_RELU, n, x, dy, y, alpha); break;
+    default: unreachable();
+  }
+}
+
 export const B_ADD: i32 = 0;
 export const B_SUB: i32 = 1;
 export const B_MUL: i32 = 2;

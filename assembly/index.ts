@@ -3,7 +3,7 @@
 // Memory is imported and shared; the module allocates nothing: every buffer is a pointer from JS.
 
 export { gemm, gemm_work_bytes, gemm_nt_small, gemm_nn_small, gemm_batched, gemv, gemv_t } from './gemm';
-export { unary, binary, binary_row, binary_scalar, stream_sum } from './elementwise';
+export { unary, unary_grad, binary, binary_row, binary_scalar, stream_sum } from './elementwise';
 export { softmax_rows, log_softmax_rows, layernorm_rows, rmsnorm_rows } from './rows';
 export { attn_dense, attn_dense_work_bytes, attn_sparq, attn_sparq_work_bytes, attn_topk, attn_topk_work_bytes } from './attention';
 

@@ -75,6 +75,11 @@ test('unary, softmax and norms match the reference', () => {
     for (const kind of kinds) {
       assertClose(backend.kernels.unary(kind, x, 0.1), referenceKernels.unary(kind, x, 0.1), 2e-6, `${kind} ${shape}`);
     }
+    const dy = randn(shape, rng);
+    for (const kind of ['tanh', 'sigmoid', 'silu', 'geluTanh', 'geluErf', 'relu', 'leakyRelu'] as const) {
+      const y = referenceKernels.unary(kind, x, 0.1);
+      assertClose(backend.kernels.unaryGrad(kind, x, y, dy, 0.1), referenceKernels.unaryGrad(kind, x, y, dy, 0.1), 4e-6, `${kind} backward ${shape}`);
+    }
     const xt = shape.length === 2 ? transposedView(x) : x;
     assertClose(backend.kernels.unary('tanh', xt, 0), referenceKernels.unary('tanh', xt, 0), 2e-6, `tanh transposed ${shape}`);
   }

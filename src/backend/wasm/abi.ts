@@ -22,6 +22,7 @@ export interface KernelExports {
   gemv(rows: number, cols: number, w: number, ldw: number, x: number, y: number, accumulate: number): void;
   gemv_t(rows: number, cols: number, w: number, ldw: number, x: number, y: number, accumulate: number): void;
   unary(kind: number, n: number, x: number, y: number, alpha: number): void;
+  unary_grad(kind: number, n: number, x: number, dy: number, y: number, alpha: number): void;
   binary(kind: number, n: number, a: number, b: number, y: number): void;
   binary_row(kind: number, rows: number, cols: number, a: number, b: number, y: number): void;
   binary_scalar(kind: number, n: number, a: number, s: number, y: number): void;
@@ -44,7 +45,7 @@ export interface KernelExports {
 /** Exports that worker threads may be asked to run, by index (the pool protocol sends the index). */
 export const TASK_FUNCTIONS = [
   'gemm', 'gemm_nt_small', 'gemm_nn_small', 'gemm_batched', 'gemv', 'gemv_t',
-  'unary', 'binary', 'binary_row', 'binary_scalar', 'stream_sum',
+  'unary', 'unary_grad', 'binary', 'binary_row', 'binary_scalar', 'stream_sum',
   'softmax_rows', 'log_softmax_rows', 'layernorm_rows', 'rmsnorm_rows',
   'attn_dense', 'attn_sparq',
 ] as const;
@@ -69,6 +70,9 @@ export const UNARY_KINDS = Object.freeze({
   relu: 8, leaky_relu: 9, softplus: 10, sqrt: 11, rsqrt: 12, neg: 13, abs: 14, scale: 15, square: 16,
 } as const);
 export type UnaryKind = keyof typeof UNARY_KINDS;
+
+/** The unary kinds with a derivative kernel (unary_grad). */
+export const UNARY_GRAD_KINDS: ReadonlySet<UnaryKind> = new Set<UnaryKind>(['tanh', 'sigmoid', 'silu', 'gelu_erf', 'gelu_tanh', 'relu', 'leaky_relu']);
 
 /** Binary op codes (assembly/elementwise.ts B_*). max/min propagate NaN. */
 export const BINARY_KINDS = Object.freeze({ add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5 } as const);

@@ -7,7 +7,7 @@ import type { Backend, BinaryKind, KernelTable, NormResult, UnaryKind } from '..
 import { broadcastShapes, numel, shapesEqual } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { referenceKernels } from '../reference/index.js';
-import type { BinaryKind as WasmBinaryKind, UnaryKind as WasmUnaryKind } from './abi.js';
+import { UNARY_GRAD_KINDS, type BinaryKind as WasmBinaryKind, type UnaryKind as WasmUnaryKind } from './abi.js';
 import { WasmKernels } from './kernels.js';
 
 const WASM_UNARY: Partial<Record<UnaryKind, WasmUnaryKind>> = {
@@ -145,6 +145,17 @@ export function createWasmBackend(wasm: WasmKernels): Backend {
     return new Tensor(out, 'f32', x.shape);
   };
 
+  const unaryGrad: KernelTable['unaryGrad'] = (kind, x, y, dy, alpha) => {
+    const wasmKind = WASM_UNARY[kind];
+    if (!wasmKind || !UNARY_GRAD_KINDS.has(wasmKind) || x.dtype !== 'f32' || dy.dtype !== 'f32' || !shapesEqual(x.shape, dy.shape)) {
+      return ref.unaryGrad(kind, x, y, dy, alpha);
+    }
+    if (!WasmKernels.worthIt(wasmKind, x.size, false)) return ref.unaryGrad(kind, x, y, dy, alpha);
+    const out = new Float32Array(x.size);
+    wasm.unaryGrad(wasmKind, f32Data(x), f32Data(dy), out, alpha);
+    return new Tensor(out, 'f32', x.shape);
+  };
+
   const binary: KernelTable['binary'] = (kind, a, b) => {
     const wasmKind = WASM_BINARY[kind];
     if (!wasmKind || a.dtype !== 'f32' || b.dtype !== 'f32' || !a.isContiguous() || !b.isContiguous()) return ref.binary(kind, a, b);
@@ -243,7 +254,7 @@ export function createWasmBackend(wasm: WasmKernels): Backend {
     return new Tensor(dw, 'f32', weightShape);
   };
 
-  const kernels: KernelTable = { ...ref, matmul, unary, binary, conv1d, conv1dGradInput, conv1dGradWeight, softmax, logSoftmax, layerNorm, rmsNorm };
+  const kernels: KernelTable = { ...ref, matmul, unary, unaryGrad, binary, conv1d, conv1dGradInput, conv1dGradWeight, softmax, logSoftmax, layerNorm, rmsNorm };
   return { name: `wasm-${wasm.simd}`, kernels, floatDType: 'f32' };
 }
 

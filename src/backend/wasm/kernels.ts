@@ -10,7 +10,7 @@
 // well above the ~1.4 us round trip of the spinning dispatch.
 
 import {
-  BINARY_KINDS, TASK_ID, UNARY_KINDS, chooseFlavor, compileKernels, compileKernelsSync,
+  BINARY_KINDS, TASK_ID, UNARY_GRAD_KINDS, UNARY_KINDS, chooseFlavor, compileKernels, compileKernelsSync,
   smallPath, type BinaryKind, type SimdFlavor, type TaskFunction, type UnaryKind,
 } from './abi.js';
 import type { WasmArena } from './arena.js';
@@ -321,6 +321,37 @@ export class WasmKernels {
         if (cnt > 0) parts.push([code, cnt, xp + i0 * 4, op + i0 * 4, alpha]);
       }
       this.runParts(arena, 'unary', parts);
+    }
+    this.endStage(arena);
+  }
+
+  /** out[i] = dy[i] * f'(x[i]) for the kinds in UNARY_GRAD_KINDS (activation backward passes). */
+  unaryGrad(kind: UnaryKind, x: Float32Array, dy: Float32Array, out: Float32Array, alpha = 0): void {
+    const code = UNARY_KINDS[kind];
+    if (code === undefined || !UNARY_GRAD_KINDS.has(kind)) throw new RangeError(`thrifty: no derivative kernel for ${String(kind)}`);
+    const n = x.length;
+    checkLength('dy', dy, n);
+    checkLength('out', out, n);
+    if (n === 0) return;
+    this.beginStage();
+    const px = this.stage(x, n, IN);
+    const pd = this.stage(dy, n, IN);
+    const po = this.stage(out, n, OUT);
+    const arena = this.chooseArena();
+    this.commit(arena, 0);
+    const [xp, dp, op] = [this.sPtrs[px]!, this.sPtrs[pd]!, this.sPtrs[po]!];
+    const threads = this.threadsFor(n, CHEAP_UNARY.has(kind) ? PARALLEL_MIN_ELEMENTWISE : PARALLEL_MIN_TRANSCENDENTAL);
+    if (threads === 1) {
+      arena.exports.unary_grad(code, n, xp, dp, op, alpha);
+    } else {
+      const bounds = splitBounds(n, threads, 16);
+      const parts: number[][] = [];
+      for (let t = 0; t < threads; t++) {
+        const i0 = bounds[t]!;
+        const cnt = bounds[t + 1]! - i0;
+        if (cnt > 0) parts.push([code, cnt, xp + i0 * 4, dp + i0 * 4, op + i0 * 4, alpha]);
+      }
+      this.runParts(arena, 'unary_grad', parts);
     }
     this.endStage(arena);
   }
@@ -893,6 +924,7 @@ export class WasmKernels {
       this.gemv(a, plainB, c, 9, 17);
       this.gemvT(a, plainB, c, 9, 17, true);
       for (const kind of Object.keys(UNARY_KINDS) as UnaryKind[]) this.unary(kind, a.subarray(0, 45), c, 0.1);
+      for (const kind of UNARY_GRAD_KINDS) this.unaryGrad(kind, a.subarray(0, 45), plainB.subarray(0, 45), c, 0.1);
       for (const kind of Object.keys(BINARY_KINDS) as BinaryKind[]) {
         this.binary(kind, a, plainB, c);
         this.binary(kind, a, plainB.subarray(0, n), c);
