@@ -1,8 +1,8 @@
 // Node file access for model files: a ByteSource over an open file handle (reads on demand, so
 // multi-GB GGUF and safetensors files are never read whole), and a streaming, atomic GGUF writer.
 
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { open } from 'node:fs/promises';
+import { writeFileAtomicWith } from './files.js';
 
 import { checkReadRange, type ByteSource } from '../io/byte-source.js';
 import { encodeGgufChunks, readGgufHeader, type GgufHeader, type GgufWriteSpec } from '../io/gguf.js';
@@ -62,28 +62,15 @@ export async function openGgufFile(path: string): Promise<{ header: GgufHeader; 
   }
 }
 
-let tempCounter = 0;
-
 /**
  * Writes a GGUF file tensor by tensor (see encodeGgufChunks), so a model larger than memory likes
  * can be written; atomic like writeFileAtomic: a temporary file, fsync, then rename over `path`.
  */
 export async function writeGgufFile(path: string, spec: GgufWriteSpec): Promise<void> {
-  const tempPath = join(dirname(path), `.${basename(path)}.${process.pid}.${tempCounter++}.tmp`);
-  let handle: FileHandle | null = null;
-  try {
-    handle = await open(tempPath, 'wx');
+  await writeFileAtomicWith(path, async (handle) => {
     for (const chunk of encodeGgufChunks(spec)) {
       let written = 0;
       while (written < chunk.length) written += (await handle.write(chunk, written, chunk.length - written)).bytesWritten;
     }
-    await handle.sync();
-    await handle.close();
-    handle = null;
-    await rename(tempPath, path);
-  } catch (error) {
-    await handle?.close().catch(() => undefined);
-    await unlink(tempPath).catch(() => undefined);
-    throw error;
-  }
+  });
 }

@@ -26,12 +26,17 @@ export function asBytes(buffer: Buffer): Uint8Array {
  * (best effort) so the rename survives a power cut. The temporary file is removed on failure.
  */
 export async function writeFileAtomic(path: string, contents: Uint8Array | string): Promise<void> {
+  await writeFileAtomicWith(path, (handle) => handle.writeFile(contents));
+}
+
+/** writeFileAtomic for content produced piece by piece: `write` fills the temporary file's handle. */
+export async function writeFileAtomicWith(path: string, write: (handle: FileHandle) => Promise<void>): Promise<void> {
   // pid + counter keeps concurrent writers (processes and calls) apart; 'wx' refuses to reuse a name.
   const tempPath = join(dirname(path), `.${basename(path)}.${process.pid}.${tempCounter++}.tmp`);
   let handle: FileHandle | null = null;
   try {
     handle = await open(tempPath, 'wx');
-    await handle.writeFile(contents);
+    await write(handle);
     await handle.sync();
     await handle.close();
     handle = null;
