@@ -313,14 +313,7 @@ export class WasmKernels {
     if (threads === 1) {
       arena.exports.unary(code, n, xp, op, alpha);
     } else {
-      const bounds = splitBounds(n, threads, 16);
-      const parts: number[][] = [];
-      for (let t = 0; t < threads; t++) {
-        const i0 = bounds[t]!;
-        const cnt = bounds[t + 1]! - i0;
-        if (cnt > 0) parts.push([code, cnt, xp + i0 * 4, op + i0 * 4, alpha]);
-      }
-      this.runParts(arena, 'unary', parts);
+      this.runSplit(arena, 'unary', n, threads, 16, (i0, cnt) => [code, cnt, xp + i0 * 4, op + i0 * 4, alpha]);
     }
     this.endStage(arena);
   }
@@ -344,14 +337,7 @@ export class WasmKernels {
     if (threads === 1) {
       arena.exports.unary_grad(code, n, xp, dp, op, alpha);
     } else {
-      const bounds = splitBounds(n, threads, 16);
-      const parts: number[][] = [];
-      for (let t = 0; t < threads; t++) {
-        const i0 = bounds[t]!;
-        const cnt = bounds[t + 1]! - i0;
-        if (cnt > 0) parts.push([code, cnt, xp + i0 * 4, dp + i0 * 4, op + i0 * 4, alpha]);
-      }
-      this.runParts(arena, 'unary_grad', parts);
+      this.runSplit(arena, 'unary_grad', n, threads, 16, (i0, cnt) => [code, cnt, xp + i0 * 4, dp + i0 * 4, op + i0 * 4, alpha]);
     }
     this.endStage(arena);
   }
@@ -393,14 +379,7 @@ export class WasmKernels {
       const rt = Math.min(threads, rows);
       if (rt <= 1) arena.exports.binary_row(code, rows, bl, ap, bp, op);
       else {
-        const bounds = splitBounds(rows, rt, 1);
-        const parts: number[][] = [];
-        for (let t = 0; t < rt; t++) {
-          const r0 = bounds[t]!;
-          const cnt = bounds[t + 1]! - r0;
-          if (cnt > 0) parts.push([code, cnt, bl, ap + r0 * bl * 4, bp, op + r0 * bl * 4]);
-        }
-        this.runParts(arena, 'binary_row', parts);
+        this.runSplit(arena, 'binary_row', rows, rt, 1, (r0, cnt) => [code, cnt, bl, ap + r0 * bl * 4, bp, op + r0 * bl * 4]);
       }
     }
     this.endStage(arena);
@@ -450,17 +429,8 @@ export class WasmKernels {
     if (threads <= 1) {
       arena.exports.layernorm_rows(rows, cols, xp, gp, bp, op, eps, mp, rp);
     } else {
-      const bounds = splitBounds(rows, threads, 1);
-      const parts: number[][] = [];
-      for (let t = 0; t < threads; t++) {
-        const r0 = bounds[t]!;
-        const cnt = bounds[t + 1]! - r0;
-        if (cnt > 0) {
-          parts.push([cnt, cols, xp + r0 * cols * 4, gp, bp, op + r0 * cols * 4, eps,
-            mp ? mp + r0 * 4 : 0, rp ? rp + r0 * 4 : 0]);
-        }
-      }
-      this.runParts(arena, 'layernorm_rows', parts);
+      this.runSplit(arena, 'layernorm_rows', rows, threads, 1, (r0, cnt) => [cnt, cols, xp + r0 * cols * 4, gp, bp,
+        op + r0 * cols * 4, eps, mp ? mp + r0 * 4 : 0, rp ? rp + r0 * 4 : 0]);
     }
     this.endStage(arena);
   }
@@ -489,14 +459,8 @@ export class WasmKernels {
     if (threads <= 1) {
       arena.exports.rmsnorm_rows(rows, cols, xp, gp, op, eps, rp);
     } else {
-      const bounds = splitBounds(rows, threads, 1);
-      const parts: number[][] = [];
-      for (let t = 0; t < threads; t++) {
-        const r0 = bounds[t]!;
-        const cnt = bounds[t + 1]! - r0;
-        if (cnt > 0) parts.push([cnt, cols, xp + r0 * cols * 4, gp, op + r0 * cols * 4, eps, rp ? rp + r0 * 4 : 0]);
-      }
-      this.runParts(arena, 'rmsnorm_rows', parts);
+      this.runSplit(arena, 'rmsnorm_rows', rows, threads, 1, (r0, cnt) => [cnt, cols, xp + r0 * cols * 4, gp,
+        op + r0 * cols * 4, eps, rp ? rp + r0 * 4 : 0]);
     }
     this.endStage(arena);
   }
@@ -685,6 +649,19 @@ export class WasmKernels {
     }
     pool.wait();
     if (failure !== undefined) throw failure;
+  }
+
+  /** Splits [0, total) into `threads` chunks (inner bounds multiples of align) and runs `fn` on each. */
+  private runSplit(arena: WasmArena, fn: TaskFunction, total: number, threads: number, align: number,
+    args: (start: number, count: number) => number[]): void {
+    const bounds = splitBounds(total, threads, align);
+    const parts: number[][] = [];
+    for (let t = 0; t < threads; t++) {
+      const start = bounds[t]!;
+      const count = bounds[t + 1]! - start;
+      if (count > 0) parts.push(args(start, count));
+    }
+    this.runParts(arena, fn, parts);
   }
 
   private splitFlat(arena: WasmArena, n: number, threads: number,
