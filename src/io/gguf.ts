@@ -11,7 +11,7 @@
 // is exposed as [out, in], exactly the layout of the same weight in a PyTorch checkpoint.
 
 import { checkReadRange, type ByteSource } from './byte-source.js';
-import { f16BitsToF32, f32ToF16Bits, f32ToHalf, halfToF32 } from '../tensor/dtype.js';
+import { f16BitsToF32, f32ToF16Bits, f32ToHalf, floatsFromBytes } from '../tensor/dtype.js';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
 export const GGUF_DEFAULT_ALIGNMENT = 32;
@@ -579,29 +579,24 @@ function bigToPlain(x: bigint): number | string {
 
 // ---------- tensor data ----------
 
+const FLOAT_FORMATS = { F32: 'f32', F16: 'f16', BF16: 'bf16', F64: 'f64' } as const;
+
 /** Decodes exactly one tensor's bytes to f32 (quantised types dequantised as ggml does). */
 export function decodeGgufTensorF32(tensorBytes: Uint8Array, info: GgufTensorInfo): Float32Array {
   if (tensorBytes.length !== info.byteLength) {
     throw new Error(`${info.source}: tensor '${info.name}' needs ${info.byteLength} bytes, got ${tensorBytes.length}`);
   }
-  // A fresh aligned copy: file bytes sit at any offset, and typed views need alignment.
-  const copy = new Uint8Array(tensorBytes.length);
-  copy.set(tensorBytes);
-  const buffer = copy.buffer;
   const n = info.elementCount;
   switch (info.type) {
     case 'F32':
-      return new Float32Array(buffer);
     case 'F16':
-      return halfToF32(new Uint16Array(buffer), 'f16');
     case 'BF16':
-      return halfToF32(new Uint16Array(buffer), 'bf16');
     case 'F64':
-      return Float32Array.from(new Float64Array(buffer));
+      return floatsFromBytes(tensorBytes, FLOAT_FORMATS[info.type]);
     case 'Q8_0':
-      return dequantizeQ8_0(copy, n);
+      return dequantizeQ8_0(tensorBytes, n);
     case 'Q4_0':
-      return dequantizeQ4_0(copy, n);
+      return dequantizeQ4_0(tensorBytes, n);
     case 'I8':
     case 'I16':
     case 'I32':

@@ -9,8 +9,9 @@ import { ggufInteger, ggufMetadataToJson, ggufNumber, ggufString, readGgufHeader
 import { tokenizerFromGguf } from './gguf-tokenizer.js';
 import { llama2cTokenizer, LLAMA2C_HEADER_BYTES, parseLlama2cCheckpoint } from './llama2c.js';
 import { expectedTensors, type LlmConfig } from './model-config.js';
-import { decodeF32Bytes, ggufEntries, TableWeightSource, type WeightSource } from './weights.js';
+import { ggufEntries, TableWeightSource, type WeightSource } from './weights.js';
 import { type Tokenizer } from '../text/tokenizer.js';
+import { floatsFromBytes } from '../tensor/dtype.js';
 import { formatShape, shapesEqual } from '../tensor/shape.js';
 
 export type ModelFormat = 'gguf' | 'hf' | 'llama2c';
@@ -256,7 +257,7 @@ export async function openLlama2cModel(
     reader: checkpoint,
     byteOffset: t.byteOffset,
     byteLength: t.byteLength,
-    decode: decodeF32Bytes,
+    decode: (bytes: Uint8Array) => floatsFromBytes(bytes, 'f32'),
   }));
   const weights = new TableWeightSource(checkpoint.name, entries, onClose);
   checkWeightsAgainstConfig(weights, config, `${checkpoint.name} header`, tokenizer, LLAMA2C_FIELDS);

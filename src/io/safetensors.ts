@@ -3,7 +3,7 @@
 // Platform-neutral (Uint8Array only), so the browser can load weights too. Node file access
 // (whole-file and lazy, by offset) lives in src/node/files.ts.
 
-import { halfToF32 } from '../tensor/dtype.js';
+import { floatsFromBytes } from '../tensor/dtype.js';
 
 export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I8' | 'U8' | 'BOOL';
 
@@ -232,29 +232,32 @@ export function readSafetensorsTensorI32(fileBytes: Uint8Array, entry: Safetenso
 }
 
 /** Copies into a fresh, aligned buffer: file bytes may sit at any offset. */
-function alignedCopy(tensorBytes: Uint8Array, entry: SafetensorsEntry): ArrayBuffer {
+function checkTensorBytes(tensorBytes: Uint8Array, entry: SafetensorsEntry): void {
   requireLittleEndianHost();
   if (tensorBytes.length !== entry.byteLength) {
     throw new Error(`${entry.source}: tensor '${entry.name}' needs ${entry.byteLength} bytes, got ${tensorBytes.length}`);
   }
+}
+
+function alignedCopy(tensorBytes: Uint8Array, entry: SafetensorsEntry): ArrayBuffer {
+  checkTensorBytes(tensorBytes, entry);
   // Not slice(): on a Node Buffer it returns a view of the same memory, not a copy.
   const copy = new Uint8Array(tensorBytes.length);
   copy.set(tensorBytes);
   return copy.buffer;
 }
 
+const FLOAT_FORMATS = { F32: 'f32', F16: 'f16', BF16: 'bf16', F64: 'f64' } as const;
+
 /** Decodes exactly one tensor's bytes (e.g. from a lazy file read) as a Float32Array. */
 export function decodeSafetensorsF32(tensorBytes: Uint8Array, entry: SafetensorsEntry): Float32Array {
-  const buffer = alignedCopy(tensorBytes, entry);
+  checkTensorBytes(tensorBytes, entry);
   switch (entry.dtype) {
     case 'F32':
-      return new Float32Array(buffer);
     case 'F16':
-      return halfToF32(new Uint16Array(buffer), 'f16');
     case 'BF16':
-      return halfToF32(new Uint16Array(buffer), 'bf16');
     case 'F64':
-      return Float32Array.from(new Float64Array(buffer));
+      return floatsFromBytes(tensorBytes, FLOAT_FORMATS[entry.dtype]);
     default:
       throw new Error(`${entry.source}: tensor '${entry.name}' has integer dtype ${entry.dtype}; read it as Int32 instead of Float32`);
   }

@@ -199,9 +199,3 @@ export function ggufEntries(file: ByteSource, header: GgufHeader, rename: (fileN
   return out;
 }
 
-/** Decodes little-endian f32 bytes at any alignment. */
-export function decodeF32Bytes(bytes: Uint8Array): Float32Array {
-  const copy = new Uint8Array(bytes.length);
-  copy.set(bytes);
-  return new Float32Array(copy.buffer);
-}

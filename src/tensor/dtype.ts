@@ -177,3 +177,22 @@ export function convertArray(src: AnyTypedArray, from: DType, to: DType): AnyTyp
   }
   return out;
 }
+
+/**
+ * Little-endian file bytes of f32/f16/bf16/f64 values as a new Float32Array. Copies first: file
+ * bytes sit at any offset (typed views need alignment), and a Node Buffer's slice() is no copy.
+ */
+export function floatsFromBytes(bytes: Uint8Array, format: 'f32' | 'f16' | 'bf16' | 'f64'): Float32Array {
+  const copy = new Uint8Array(bytes.length);
+  copy.set(bytes);
+  const buffer = copy.buffer;
+  switch (format) {
+    case 'f32':
+      return new Float32Array(buffer);
+    case 'f16':
+    case 'bf16':
+      return halfToF32(new Uint16Array(buffer), format);
+    case 'f64':
+      return Float32Array.from(new Float64Array(buffer));
+  }
+}
