@@ -33,7 +33,6 @@ export type UnaryKind = (typeof UNARY_KINDS)[number];
 
 export const BINARY_KINDS = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const;
 export type BinaryKind = (typeof BINARY_KINDS)[number];
-export const COMPARISON_KINDS: ReadonlySet<BinaryKind> = new Set(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
 
 export type ReduceKind = 'sum' | 'max' | 'min';
 export type ArgReduceKind = 'argmax' | 'argmin';

@@ -49,14 +49,6 @@ export function allocArray<D extends DType>(dtype: D, length: number): TypedArra
   }
 }
 
-export function dtypeOfArray(data: AnyTypedArray): ComputeDType | 'i8' | 'u16' {
-  if (data instanceof Float32Array) return 'f32';
-  if (data instanceof Float64Array) return 'f64';
-  if (data instanceof Int32Array) return 'i32';
-  if (data instanceof Int8Array) return 'i8';
-  return 'u16';
-}
-
 // ---- half precision conversions (exact, round-to-nearest-even on the way down) ----
 
 const f32Scratch = new Float32Array(1);

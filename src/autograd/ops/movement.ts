@@ -150,7 +150,7 @@ const sliceOp = defineOp<SliceAttrs>({
   },
   backward: ({ inputs: [x], attrs: { starts, steps, shape } }, [dy]) => {
     if (!dy) return [null];
-    // Zeros of x's shape in the gradient's dtype (zerosLike(dy) would have dy's, smaller, shape).
+    // Zeros of x's shape in the gradient's dtype (dy has the slice's, smaller, shape).
     const full = new Tensor(allocArray(dy.dtype, x!.size), dy.dtype, x!.shape);
     let offset = 0;
     const strides = full.strides.map((s, i) => {

@@ -43,6 +43,3 @@ export function reshapeContiguous(x: Tensor, shape: readonly number[]): Tensor {
   return new Tensor(c.data, c.dtype, shape, undefined, c.offset);
 }
 
-export function zerosLike(x: Tensor): Tensor {
-  return new Tensor(allocArray(x.dtype, x.size), x.dtype, x.shape);
-}

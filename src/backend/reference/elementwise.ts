@@ -3,7 +3,7 @@
 import { allocArray, isFloat, type AnyTypedArray, type DType } from '../../tensor/dtype.js';
 import { broadcastShapes, formatShape, numel, shapesEqual } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { COMPARISON_KINDS, type BinaryKind, type UnaryKind } from '../../ops/kernels.js';
+import type { BinaryKind, UnaryKind } from '../../ops/kernels.js';
 import { erf, erfGrad, geluErf, geluErfF32, geluErfGrad, geluErfGradF32, geluTanh, geluTanhGrad, sigmoid, softplus } from './math.js';
 import { broadcastStridesTo, forEachRow, lastStride } from './iterate.js';
 
@@ -227,10 +227,6 @@ function binaryLoop(
       for (let i = 0; i < n; i++, pa += sa, pb += sb) out[po + i] = f(a[pa]!, b[pb]!);
     }
   }
-}
-
-export function isComparison(kind: BinaryKind): boolean {
-  return COMPARISON_KINDS.has(kind);
 }
 
 export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {

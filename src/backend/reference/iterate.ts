@@ -59,20 +59,6 @@ export function lastStride(strides: readonly number[]): number {
   return strides.length ? strides[strides.length - 1]! : 0;
 }
 
-export function lastDim(shape: readonly number[]): number {
-  return shape.length ? shape[shape.length - 1]! : 1;
-}
-
-/** A new contiguous tensor owning `data`. */
-export function fresh(data: AnyTypedArray, dtype: DType, shape: readonly number[]): Tensor {
-  return new Tensor(data, dtype, shape);
-}
-
-/** Contiguous data of x in row-major order (the storage itself when possible: do not write to it). */
-export function contiguousData(x: Tensor): AnyTypedArray {
-  return x.toArray();
-}
-
 /** A view of x with axes reordered (no copy). */
 export function permuteView(x: Tensor, perm: readonly number[]): Tensor {
   return new Tensor(
@@ -102,7 +88,7 @@ export function mapAlongAxis(
   const rank = first.rank;
   const perm = [...Array(rank).keys()].filter((a) => a !== axis);
   perm.push(axis);
-  const moved = inputs.map((t) => contiguousData(permuteView(t, perm)));
+  const moved = inputs.map((t) => permuteView(t, perm).toArray());
   const n = first.shape[axis]!;
   const total = first.size;
   const out = allocArray(outDType, total);
