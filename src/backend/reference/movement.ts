@@ -6,8 +6,11 @@ import { Tensor } from '../../tensor/tensor.js';
 import { broadcastStridesTo, forEachRow, lastStride } from './iterate.js';
 
 export function copy(x: Tensor, dtype: DType): Tensor {
+  // A non-contiguous view is gathered into a new array already; only storage (or a window of it)
+  // needs copying again.
+  const gathered = !x.isContiguous();
   const src = x.toArray();
-  const data = src === x.data || x.dtype !== dtype ? convertArray(src, x.dtype, dtype) : src.slice();
+  const data = gathered && x.dtype === dtype ? src : convertArray(src, x.dtype, dtype);
   return new Tensor(data, dtype, x.shape);
 }
 
