@@ -19,6 +19,7 @@ import type { WasmArena } from '../src/backend/wasm/arena.js';
 import type { WasmKernels } from '../src/backend/wasm/kernels.js';
 import { createNodeWasmKernels } from '../src/node/wasm-pool.js';
 import { Rng } from '../src/tensor/rng.js';
+import { median } from './stats.js';
 
 export interface AttentionBenchOptions {
   /** Cached positions per sequence (default [4096, 16384]). */
@@ -76,11 +77,6 @@ export interface AttentionBenchRow {
   rounds: number;
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 /** Bytes of a KvCache with K twice for these sizes (capacity = seq rounded to 16). */
 export function attentionCacheBytes(seq: number, batch: number, kvHeads: number, headDim: number): number {

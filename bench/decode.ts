@@ -30,6 +30,7 @@ import { initNodeBackend } from '../src/node/backend.js';
 import { writeGgufFile } from '../src/node/file-source.js';
 import { loadModelFiles } from '../src/node/model-files.js';
 import { Rng } from '../src/tensor/rng.js';
+import { median } from './stats.js';
 
 export interface DecodeBenchOptions {
   /** Cached positions before decoding (default [4096, 16384]). */
@@ -86,11 +87,6 @@ export interface DecodeBenchRow {
   threads: number;
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 /** A SentencePiece-style vocabulary (unk, BOS, EOS, 256 byte tokens, fillers) llama.cpp accepts. */
 function benchVocabulary(size: number): Array<[string, GgufValue]> {

@@ -19,6 +19,7 @@ import { Adam } from '../src/optim/adam.js';
 import { Rng } from '../src/tensor/rng.js';
 import { fromArray, type Tensor } from '../src/tensor/tensor.js';
 import { FusedAdam, FusedMlp } from '../src/train/infoplane/mlp.js';
+import { median } from './stats.js';
 
 export interface BenchmarkRow {
   readonly name: string;
@@ -32,11 +33,6 @@ export interface BenchmarkRow {
   readonly meetsTarget: boolean;
 }
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 function time(fn: () => void, repeats: number): number {
   fn(); // warm-up (JIT)

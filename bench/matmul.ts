@@ -14,6 +14,7 @@ import { WasmKernels } from '../src/backend/wasm/kernels.js';
 import { createNodeThreadPool, enableRelaxedSimd, type NodeThreadPool } from '../src/node/wasm-pool.js';
 import { loadOrt, type OrtLoader, type OrtMatmul } from './onnx-matmul.js';
 import { JsThreads, sharedF32 } from './reference-matmul.js';
+import { median } from './stats.js';
 
 /** C[m, n] = A[m, k] . B[k, n]. */
 export interface MatmulShape {
@@ -83,11 +84,6 @@ interface Variant {
   check?: () => number;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 /**
  * Same-round ratio: median over rounds of (other's time / this variant's time), i.e. how many

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { WasmKernels } from '../src/backend/wasm/kernels.js';
 import { createNodeThreadPool } from '../src/node/wasm-pool.js';
 import { JsThreads, jsSum } from './reference-matmul.js';
+import { median } from './stats.js';
 
 export interface MemoryBenchRow {
   kernel: 'wasm' | 'js' | 'js-plain';
@@ -48,11 +49,6 @@ function jsSumPlain(x: Float32Array): number {
   return s0 + s1 + s2 + s3;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 export async function benchMemory(options: MemoryBenchOptions = {}): Promise<MemoryBenchRow[]> {
   const log = options.log ?? ((line: string) => console.log(line));

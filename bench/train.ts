@@ -23,6 +23,7 @@ import { initNodeBackend } from '../src/node/backend.js';
 import { clipGradNorm } from '../src/optim/clip.js';
 import { createOptimizer } from '../src/train/pretrain.js';
 import { Rng } from '../src/tensor/rng.js';
+import { median } from './stats.js';
 
 export interface TrainBenchOptions {
   arch?: Architecture;
@@ -62,11 +63,6 @@ export interface TrainBenchRow {
 
 const PYTHON = '/usr/bin/python3';
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 /** tools/bench_train_torch.py of the checkout this file was compiled from. */
 function torchScript(): string | null {
