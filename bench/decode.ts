@@ -235,7 +235,7 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
     say(`node ${process.versions.node}, ${engine.description}; Llama-shaped model, random f32 weights (${(weightBytes / 2 ** 20).toFixed(0)} MiB read per step): d_model ${hiddenSize}, `
       + `${config.numLayers} layers, ${heads} heads of ${config.headDim}, FFN ${config.intermediateSize}, vocab ${config.vocabSize}; GGUF ${path}`);
     say(`${prefillMode} prefill; ${steps} decode steps x ${rounds} rounds per engine, medians; SparQ ${compression === 1 / 8 ? '1/8' : compression} by the paper recipe, K stored twice`);
-    if (!peer && options.peer !== false) say('llama.cpp skipped: node-llama-cpp is not installed (npm install -D node-llama-cpp@3.21.1)');
+    if (!peer && options.peer !== false) say('llama.cpp skipped: node-llama-cpp is not installed (npm run bench:peers installs it)');
     const files = await loadModelFiles(path);
     const model = await loadCausalLM(files.config, files.weights, { alloc: (n) => engine.wasm.allocF32(n), trainable: false });
     await files.close();

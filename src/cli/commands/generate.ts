@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { parseCompression } from '../../attention/planner.js';
 import { parseNonNegativeInt, parseNumber, parsePositiveInt } from '../args.js';
+import { stdoutSink } from '../output.js';
 
 export interface GenerateCommandOptions {
   /** A .gguf file, a llama2.c .bin, a Hugging Face folder, or hf:ORG/NAME[@revision]; default: the bundled model. */
@@ -225,7 +226,7 @@ export function registerGenerateCommand(program: Command): void {
           stats: flags.stats,
           threads: flags.threads,
         },
-        process.stdout,
+        stdoutSink(),
         process.stderr,
       );
     });

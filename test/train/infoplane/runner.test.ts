@@ -12,7 +12,7 @@ import { Command } from 'commander';
 
 import { registerInfoplaneCommand } from '../../../src/cli/commands/infoplane.js';
 import { DEBIAN_FASHION_MNIST_DIR, loadInfoplaneDataset, runInfoplaneExperiment, runFileName } from '../../../src/node/infoplane-runner.js';
-import { dataFileOrSkip } from '../../helpers/data.js';
+import { dataFileOrSkip, skipForMissingData } from '../../helpers/data.js';
 import { authorsSplit, generateIb12 } from '../../../src/data/ib12.js';
 import { runInfoplane, type ExperimentConfig } from '../../../src/train/infoplane/experiment.js';
 
@@ -119,7 +119,7 @@ test('MNIST for the information plane: the files concatenated and split 80/20, a
 
 test("Fashion-MNIST from Debian's dataset-fashion-mnist package, where installed", async (t) => {
   if (!existsSync(join(DEBIAN_FASHION_MNIST_DIR, 't10k-images-idx3-ubyte.gz'))) {
-    t.skip(`not installed: ${DEBIAN_FASHION_MNIST_DIR} (apt-get install dataset-fashion-mnist)`);
+    skipForMissingData(t, `not installed: ${DEBIAN_FASHION_MNIST_DIR} (apt-get install dataset-fashion-mnist)`);
     return;
   }
   const data = await loadInfoplaneDataset({ name: 'fashion-mnist', dataDir: '/nonexistent' });
