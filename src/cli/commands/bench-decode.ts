@@ -31,7 +31,7 @@ export function registerBenchDecodeCommand(program: Command): void {
     .description('end-to-end decode tokens/s after long prefills: dense vs SparQ, and llama.cpp (node-llama-cpp) on the same GGUF')
     .option('--seq <list>', 'cached positions before decoding', parseIntList('--seq'), [4096, 16384])
     .option('--batch <list>', 'sequences decoded together (llama.cpp: batch 1 only)', parseIntList('--batch'), [1])
-    .option('--hidden <n>', 'd_model (the issue\'s larger setting: 2048)', parsePositiveInt('--hidden'), 1024)
+    .option('--hidden <n>', 'd_model (2048 for a model twice as wide)', parsePositiveInt('--hidden'), 1024)
     .option('--heads <n>', 'attention heads (head dim = hidden / heads)', parsePositiveInt('--heads'), 8)
     .option('--layers <n>', 'transformer blocks', parsePositiveInt('--layers'), 8)
     .option('--intermediate <n>', 'SwiGLU hidden width', parsePositiveInt('--intermediate'), 2816)
