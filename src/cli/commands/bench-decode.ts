@@ -1,6 +1,6 @@
 // `thrifty bench decode`: end-to-end decode tokens/s of a Llama-shaped model (random weights,
 // written as GGUF), dense against SparQ, and llama.cpp on the same file when node-llama-cpp is
-// installed. See bench/decode.ts for the method.
+// installed. See src/bench/decode.ts for the method.
 
 import type { Command } from 'commander';
 import { parseCompression } from '../../attention/planner.js';
@@ -46,7 +46,7 @@ export function registerBenchDecodeCommand(program: Command): void {
     .option('--json', 'one JSON object per line instead of a table', false)
     .action(async (flags: BenchDecodeFlags) => {
       if (flags.prefill !== 'synthetic' && flags.prefill !== 'real') throw new Error(`--prefill expects synthetic or real, got '${flags.prefill}'`);
-      const { benchDecode } = await import('../../../bench/decode.js');
+      const { benchDecode } = await import('../../bench/decode.js');
       await benchDecode({
         seq: flags.seq,
         batch: flags.batch,

@@ -156,7 +156,7 @@ export function registerInfoplaneCommand(program: Command): void {
     .option('--repeats <n>', 'timed repetitions per measurement (medians are reported)', parsePositiveInt('--repeats'), 7)
     .option('--json', 'one JSON object per line instead of a table', false)
     .action(async (opts: { repeats: number; json: boolean }) => {
-      const { runInfoplaneBenchmark, formatBenchmarkTable } = await import('../../../bench/infoplane.js');
+      const { runInfoplaneBenchmark, formatBenchmarkTable } = await import('../../bench/infoplane.js');
       const rows = runInfoplaneBenchmark({ repeats: opts.repeats });
       process.stdout.write(opts.json ? rows.map((r) => JSON.stringify(r)).join('\n') + '\n' : formatBenchmarkTable(rows));
     });

@@ -20,16 +20,16 @@ import { freemem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stat } from 'node:fs/promises';
 
-import { attentionSpecFromSettings } from '../src/attention/planner.js';
-import { WasmAttention } from '../src/backend/wasm/attention.js';
-import { Generator } from '../src/generate/generator.js';
-import { ggufValue, type GgufTensorInput, type GgufValue } from '../src/io/gguf.js';
-import { llamaConfig, llmConfigToGgufMetadata, type LlmConfig } from '../src/models/llm-config.js';
-import { createCausalLM, loadCausalLM } from '../src/models/load-llm.js';
-import { initNodeBackend } from '../src/node/backend.js';
-import { writeGgufFile } from '../src/node/file-source.js';
-import { loadModelFiles } from '../src/node/model-files.js';
-import { Rng } from '../src/tensor/rng.js';
+import { attentionSpecFromSettings } from '../attention/planner.js';
+import { WasmAttention } from '../backend/wasm/attention.js';
+import { Generator } from '../generate/generator.js';
+import { ggufValue, type GgufTensorInput, type GgufValue } from '../io/gguf.js';
+import { llamaConfig, llmConfigToGgufMetadata, type LlmConfig } from '../models/llm-config.js';
+import { createCausalLM, loadCausalLM } from '../models/load-llm.js';
+import { initNodeBackend } from '../node/backend.js';
+import { writeGgufFile } from '../node/file-source.js';
+import { loadModelFiles } from '../node/model-files.js';
+import { Rng } from '../tensor/rng.js';
 import { median } from './stats.js';
 
 export interface DecodeBenchOptions {
