@@ -6,6 +6,7 @@
 
 import type { RngState } from '../tensor/rng.js';
 import type { Shape } from '../tensor/shape.js';
+import { checkJsonLimits } from '../text/bounded-json.js';
 import { parseSafetensors, readSafetensorsTensorF32, serializeSafetensors, type SafetensorsTensorInput } from './safetensors.js';
 
 export const CHECKPOINT_FORMAT_VERSION = 1;
@@ -59,6 +60,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string, expected?: C
   const file = parseSafetensors(bytes, source);
   const json = file.metadata[CHECKPOINT_METADATA_KEY];
   if (json === undefined) throw new Error(`${source}: not a thrifty checkpoint (no __metadata__.${CHECKPOINT_METADATA_KEY})`);
+  checkJsonLimits(json, `${source}: __metadata__.${CHECKPOINT_METADATA_KEY}`, { maxStringLength: json.length });
   let stored: unknown;
   try {
     stored = JSON.parse(json);

@@ -5,6 +5,7 @@
 // before the ModelFiles is returned; on any error the files opened so far are closed.
 
 import { type ByteSource } from './byte-source.js';
+import { parseJsonBounded } from '../text/bounded-json.js';
 import { llmConfigFromHf, type LlmConfig } from './model-config.js';
 import { checkWeightsAgainstConfig, type ModelFiles } from './model-files.js';
 import { readSafetensorsHeader, safetensorsEntries, TableWeightSource, type WeightEntry } from './weights.js';
@@ -27,11 +28,7 @@ export const HF_WEIGHTS_INDEX_FILE = 'model.safetensors.index.json';
 export const HF_TOKENIZER_FILE = 'tokenizer.json';
 
 function parseJson(text: string, source: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new Error(`${source}: not valid JSON (${(error as Error).message})`);
-  }
+  return parseJsonBounded(text, source);
 }
 
 /** The shard of every tensor from model.safetensors.index.json; shard names must stay inside the folder. */

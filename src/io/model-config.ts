@@ -49,6 +49,9 @@ export interface LlmConfig {
 
 type Json = Record<string, unknown>;
 
+/** The largest count or size a config may hold (int32). */
+export const MAX_CONFIG_INT = 0x7fffffff;
+
 class ConfigReader {
   constructor(
     private readonly json: Json,
@@ -62,7 +65,9 @@ class ConfigReader {
   positiveInt(key: string, fallback?: number): number {
     const v = this.json[key];
     if ((v === undefined || v === null) && fallback !== undefined) return fallback;
+    // int32, as in every reference implementation: 1e300 is an integer too, and no model has 2^31 of anything.
     if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) this.fail(key, 'a positive integer', v);
+    if (v > MAX_CONFIG_INT) this.fail(key, `a positive integer of at most ${MAX_CONFIG_INT}`, v);
     return v;
   }
 
@@ -91,7 +96,7 @@ class ConfigReader {
     const v = this.json[key];
     if (v === undefined || v === null) return null;
     const first = Array.isArray(v) ? v[0] : v;
-    if (typeof first !== 'number' || !Number.isInteger(first) || first < 0) this.fail(key, 'a token id (or a list of them)', v);
+    if (typeof first !== 'number' || !Number.isInteger(first) || first < 0 || first > MAX_CONFIG_INT) this.fail(key, 'a token id (or a list of them)', v);
     return first;
   }
 

@@ -45,6 +45,21 @@ export function checkWeightsAgainstConfig(
   fieldNames: ConfigFieldNames = {},
 ): void {
   const spell = (from: string): string => from.replace(/[a-z_]+/g, (f) => fieldNames[f] ?? f);
+  // Bounds first, before expectedTensors loops over the layers: every layer has at least one
+  // tensor, so a layer count above the tensors present is a corrupt or hostile header, not a model.
+  const layersField = spell(config.architecture === 'gpt2' ? 'n_layer' : 'num_hidden_layers');
+  const tensorCount = weights.tensorNames().length;
+  if (config.numLayers > tensorCount) {
+    throw new Error(`${configSource}: field '${layersField}' = ${config.numLayers} layers, but ${weights.source} holds only ${tensorCount} tensors`);
+  }
+  for (const [field, id] of [
+    ['bos_token_id', config.bosTokenId],
+    ['eos_token_id', config.eosTokenId],
+  ] as const) {
+    if (id !== null && (id < 0 || id >= config.vocabSize)) {
+      throw new Error(`${configSource}: field '${spell(field)}' = ${id} is outside the vocabulary (${spell('vocab_size')} = ${config.vocabSize})`);
+    }
+  }
   const problems: string[] = [];
   for (const t of expectedTensors(config)) {
     if (!weights.has(t.name)) {
@@ -106,6 +121,9 @@ const GGUF_LLAMA_FIELDS: ConfigFieldNames = {
   num_attention_heads: 'llama.attention.head_count',
   num_key_value_heads: 'llama.attention.head_count_kv',
   head_dim: 'llama.attention.key_length',
+  num_hidden_layers: 'llama.block_count',
+  bos_token_id: 'tokenizer.ggml.bos_token_id',
+  eos_token_id: 'tokenizer.ggml.eos_token_id',
 };
 
 /** The typed config of a GGUF file with general.architecture = llama (Llama, Mistral, TinyLlama...). */
@@ -206,6 +224,7 @@ const LLAMA2C_FIELDS: ConfigFieldNames = {
   num_attention_heads: 'n_heads',
   num_key_value_heads: 'n_kv_heads',
   head_dim: 'dim / n_heads',
+  num_hidden_layers: 'n_layers',
 };
 
 /**
