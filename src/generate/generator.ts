@@ -7,7 +7,7 @@ import { KvCache } from '../attention/kv-cache.js';
 import { createAttentionPolicy, type AttentionSpec, type DecodeAttention } from '../attention/policy.js';
 import type { WasmAttention } from '../backend/wasm/attention.js';
 import type { CausalLM } from '../models/decoder-common.js';
-import type { KvCacheHook } from '../nn/decoder.js';
+import type { KvCacheHook } from '../nn/attention.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Sampler, type SamplerOptions } from './sampler.js';
 

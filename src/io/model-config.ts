@@ -47,6 +47,64 @@ export interface LlmConfig {
   readonly eosTokenId: number | null;
 }
 
+/** What distinguishes one Llama-family model from another; the rest is the family's (RMSNorm, SwiGLU, sequential residual). */
+export interface LlamaFields {
+  readonly vocabSize: number;
+  readonly hiddenSize: number;
+  readonly intermediateSize: number;
+  readonly numLayers: number;
+  readonly numHeads: number;
+  /** Default numHeads (multi-head attention). */
+  readonly numKvHeads?: number | undefined;
+  /** Default hiddenSize / numHeads. */
+  readonly headDim?: number | undefined;
+  readonly maxPositions: number;
+  readonly normEps: number;
+  readonly ropeLayout: RopeLayout;
+  /** Default 10000. */
+  readonly ropeTheta?: number | undefined;
+  /** Default the head dimension. */
+  readonly rotaryDim?: number | undefined;
+  readonly ropeScaling?: Readonly<Record<string, unknown>> | null | undefined;
+  /** Default 'silu'. */
+  readonly activation?: LlmActivation | undefined;
+  readonly attentionBias?: boolean | undefined;
+  readonly mlpBias?: boolean | undefined;
+  readonly tieWordEmbeddings: boolean;
+  readonly slidingWindow?: number | null | undefined;
+  readonly bosTokenId?: number | null | undefined;
+  readonly eosTokenId?: number | null | undefined;
+}
+
+/** The frozen LlmConfig of a Llama-family model (every reader and llamaConfig build it here). */
+export function llamaFamilyConfig(fields: LlamaFields): LlmConfig {
+  const headDim = fields.headDim ?? fields.hiddenSize / fields.numHeads;
+  return Object.freeze({
+    architecture: 'llama',
+    vocabSize: fields.vocabSize,
+    hiddenSize: fields.hiddenSize,
+    intermediateSize: fields.intermediateSize,
+    numLayers: fields.numLayers,
+    numHeads: fields.numHeads,
+    numKvHeads: fields.numKvHeads ?? fields.numHeads,
+    headDim,
+    maxPositions: fields.maxPositions,
+    norm: 'rms',
+    normEps: fields.normEps,
+    rope: { layout: fields.ropeLayout, rotaryDim: fields.rotaryDim ?? headDim, theta: fields.ropeTheta ?? 10000 },
+    ropeScaling: fields.ropeScaling ?? null,
+    parallelResidual: false,
+    activation: fields.activation ?? 'silu',
+    gatedMlp: true,
+    attentionBias: fields.attentionBias ?? false,
+    mlpBias: fields.mlpBias ?? false,
+    tieWordEmbeddings: fields.tieWordEmbeddings,
+    slidingWindow: fields.slidingWindow ?? null,
+    bosTokenId: fields.bosTokenId ?? null,
+    eosTokenId: fields.eosTokenId ?? null,
+  });
+}
+
 type Json = Record<string, unknown>;
 
 /** The largest count or size a config may hold (int32). */
@@ -161,8 +219,7 @@ export function llmConfigFromHf(json: unknown, source: string): LlmConfig {
       const attentionBias = r.bool('attention_bias', false);
       const slidingWindow = r.has('sliding_window') ? r.positiveInt('sliding_window') : null;
       return checkHeads(
-        {
-          architecture: 'llama',
+        llamaFamilyConfig({
           vocabSize: r.positiveInt('vocab_size'),
           hiddenSize,
           intermediateSize: r.positiveInt('intermediate_size'),
@@ -171,20 +228,18 @@ export function llmConfigFromHf(json: unknown, source: string): LlmConfig {
           numKvHeads: r.positiveInt('num_key_value_heads', numHeads),
           headDim,
           maxPositions: r.positiveInt('max_position_embeddings', 2048),
-          norm: 'rms',
           normEps: r.positiveNumber('rms_norm_eps', 1e-6),
-          rope: { layout: 'half', rotaryDim: headDim, theta: r.positiveNumber('rope_theta', 10000) },
+          ropeLayout: 'half',
+          ropeTheta: r.positiveNumber('rope_theta', 10000),
           ropeScaling: r.object('rope_scaling'),
-          parallelResidual: false,
           activation: activationOf(r.string('hidden_act', 'silu'), 'hidden_act', source),
-          gatedMlp: true,
           attentionBias,
           mlpBias: r.bool('mlp_bias', false),
           tieWordEmbeddings: r.bool('tie_word_embeddings', false),
           slidingWindow,
           bosTokenId,
           eosTokenId,
-        },
+        }),
         source,
         { heads: 'num_attention_heads', kvHeads: 'num_key_value_heads', hidden: 'hidden_size' },
       );

@@ -8,7 +8,7 @@ import { type ByteSource } from './byte-source.js';
 import { ggufInteger, ggufMetadataToJson, ggufNumber, ggufString, readGgufHeader, type GgufHeader } from './gguf.js';
 import { tokenizerFromGguf } from './gguf-tokenizer.js';
 import { llama2cTokenizer, LLAMA2C_HEADER_BYTES, parseLlama2cCheckpoint } from './llama2c.js';
-import { expectedTensors, type LlmConfig } from './model-config.js';
+import { expectedTensors, llamaFamilyConfig, type LlmConfig } from './model-config.js';
 import { ggufEntries, TableWeightSource, type WeightSource } from './weights.js';
 import { type Tokenizer } from '../text/tokenizer.js';
 import { floatsFromBytes } from '../tensor/dtype.js';
@@ -163,8 +163,7 @@ export function llmConfigFromGguf(header: GgufHeader): LlmConfig {
   const scalingType = ggufString(header, `${p}rope.scaling.type`, 'none');
   const bos = header.metadata.has('tokenizer.ggml.bos_token_id') ? ggufInteger(header, 'tokenizer.ggml.bos_token_id') : null;
   const eos = header.metadata.has('tokenizer.ggml.eos_token_id') ? ggufInteger(header, 'tokenizer.ggml.eos_token_id') : null;
-  const config: LlmConfig = {
-    architecture: 'llama',
+  return llamaFamilyConfig({
     vocabSize,
     hiddenSize,
     intermediateSize: positive(`${p}feed_forward_length`, ggufInteger(header, `${p}feed_forward_length`)),
@@ -173,25 +172,20 @@ export function llmConfigFromGguf(header: GgufHeader): LlmConfig {
     numKvHeads,
     headDim,
     maxPositions: positive(`${p}context_length`, ggufInteger(header, `${p}context_length`, 2048)),
-    norm: 'rms',
     normEps: positive(`${p}attention.layer_norm_rms_epsilon`, ggufNumber(header, `${p}attention.layer_norm_rms_epsilon`, 1e-5)),
     // llama.cpp's converters keep (or restore) Meta's interleaved q/k row order for this architecture.
-    rope: { layout: 'interleaved', rotaryDim, theta: positive(`${p}rope.freq_base`, ggufNumber(header, `${p}rope.freq_base`, 10000)) },
+    ropeLayout: 'interleaved',
+    rotaryDim,
+    ropeTheta: positive(`${p}rope.freq_base`, ggufNumber(header, `${p}rope.freq_base`, 10000)),
     ropeScaling:
       scalingType === 'none'
         ? null
         : { type: scalingType, factor: ggufNumber(header, `${p}rope.scaling.factor`, 1) },
-    parallelResidual: false,
-    activation: 'silu',
-    gatedMlp: true,
     attentionBias: header.tensors.has('blk.0.attn_q.bias'),
-    mlpBias: false,
     tieWordEmbeddings: !header.tensors.has('output.weight'),
-    slidingWindow: null,
     bosTokenId: bos === 0xffffffff ? null : bos,
     eosTokenId: eos === 0xffffffff ? null : eos,
-  };
-  return Object.freeze(config);
+  });
 }
 
 /**
@@ -241,32 +235,20 @@ export async function openLlama2cModel(
   const parsed = parseLlama2cCheckpoint(prefix, checkpoint.byteLength, checkpoint.name);
   const c = parsed.config;
   const tokenizer = llama2cTokenizer(tokenizerBytes, c.vocabSize, tokenizerSource);
-  const headDim = c.dim / c.nHeads;
-  const config: LlmConfig = {
-    architecture: 'llama',
+  const config = llamaFamilyConfig({
     vocabSize: c.vocabSize,
     hiddenSize: c.dim,
     intermediateSize: c.hiddenDim,
     numLayers: c.nLayers,
     numHeads: c.nHeads,
     numKvHeads: c.nKvHeads,
-    headDim,
     maxPositions: c.seqLen,
-    norm: 'rms',
     normEps: 1e-5,
-    rope: { layout: 'interleaved', rotaryDim: headDim, theta: 10000 },
-    ropeScaling: null,
-    parallelResidual: false,
-    activation: 'silu',
-    gatedMlp: true,
-    attentionBias: false,
-    mlpBias: false,
+    ropeLayout: 'interleaved',
     tieWordEmbeddings: c.sharedClassifier,
-    slidingWindow: null,
     bosTokenId: 1,
     eosTokenId: 2,
-  };
-  Object.freeze(config);
+  });
   const entries = [...parsed.tensors.values()].map((t) => ({
     name: t.name,
     fileName: t.name,

@@ -5,7 +5,7 @@
 // out as config.json or GGUF metadata.
 
 import { ggufValue, type GgufValue } from '../io/gguf.js';
-import type { LlmConfig } from '../io/model-config.js';
+import { llamaFamilyConfig, type LlmConfig } from '../io/model-config.js';
 
 export type { LlmActivation, LlmArchitecture, LlmConfig, RopeLayout } from '../io/model-config.js';
 export { llmConfigFromHf } from '../io/model-config.js';
@@ -33,33 +33,14 @@ export interface LlamaShape {
 
 /** A Llama-family config for a model made here (not read from a file). */
 export function llamaConfig(shape: LlamaShape): LlmConfig {
-  const headDim = shape.hiddenSize / shape.numHeads;
-  const config: LlmConfig = {
-    architecture: 'llama',
-    vocabSize: shape.vocabSize,
-    hiddenSize: shape.hiddenSize,
-    intermediateSize: shape.intermediateSize,
-    numLayers: shape.numLayers,
-    numHeads: shape.numHeads,
-    numKvHeads: shape.numKvHeads ?? shape.numHeads,
-    headDim,
-    maxPositions: shape.maxPositions,
-    norm: 'rms',
+  const config = llamaFamilyConfig({
+    ...shape,
     normEps: shape.normEps ?? 1e-5,
-    rope: { layout: shape.ropeLayout ?? 'half', rotaryDim: headDim, theta: shape.ropeTheta ?? 10000 },
-    ropeScaling: null,
-    parallelResidual: false,
-    activation: 'silu',
-    gatedMlp: true,
-    attentionBias: false,
-    mlpBias: false,
+    ropeLayout: shape.ropeLayout ?? 'half',
     tieWordEmbeddings: shape.tieWordEmbeddings ?? true,
-    slidingWindow: null,
-    bosTokenId: shape.bosTokenId ?? null,
-    eosTokenId: shape.eosTokenId ?? null,
-  };
+  });
   checkSupported(config, 'llamaConfig');
-  return Object.freeze(config);
+  return config;
 }
 
 /** Throws, naming `source`, for configs the model files do not implement. */

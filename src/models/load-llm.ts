@@ -5,14 +5,15 @@
 
 import type { WeightSource } from '../io/weights.js';
 import { formatShape, shapesEqual } from '../tensor/shape.js';
-import type { CausalLM, ModelBuildOptions } from './decoder-common.js';
+import type { CausalLM } from './decoder-common.js';
 import { Gpt2LMHeadModel } from './gpt2.js';
 import { GptNeoxForCausalLM } from './gpt-neox.js';
 import { LlamaForCausalLM } from './llama.js';
 import type { LlmConfig } from './llm-config.js';
+import type { ModelInitOptions } from './model-init.js';
 
 /** The model class for a config, with fresh (random or zero) weights. */
-export function createCausalLM(config: LlmConfig, init: ModelBuildOptions = {}): CausalLM {
+export function createCausalLM(config: LlmConfig, init: ModelInitOptions = {}): CausalLM {
   switch (config.architecture) {
     case 'llama':
       return new LlamaForCausalLM(config, init);
@@ -67,7 +68,7 @@ export async function loadWeights(model: CausalLM, source: WeightSource): Promis
 }
 
 /** A model built from `config` and filled from `source` (weights in arena memory when init.alloc is given). */
-export async function loadCausalLM(config: LlmConfig, source: WeightSource, init: ModelBuildOptions = {}): Promise<CausalLM> {
+export async function loadCausalLM(config: LlmConfig, source: WeightSource, init: ModelInitOptions = {}): Promise<CausalLM> {
   const model = createCausalLM(config, { ...init, rng: undefined });
   await loadWeights(model, source);
   return model.eval();

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { memoryByteSource } from '../../src/io/byte-source.js';
 import { readSafetensorsTensorF32, readSafetensorsTensorI32 } from '../../src/io/safetensors.js';
 import { readSafetensorsHeader, safetensorsEntries, TableWeightSource } from '../../src/io/weights.js';
-import type { CausalLM, ModelBuildOptions } from '../../src/models/decoder-common.js';
+import type { CausalLM } from '../../src/models/decoder-common.js';
+import type { ModelInitOptions } from '../../src/models/model-init.js';
 import { llmConfigFromHf } from '../../src/models/llm-config.js';
 import { loadCausalLM } from '../../src/models/load-llm.js';
 import { readSafetensorsFile } from '../../src/node/files.js';
@@ -23,7 +24,7 @@ export interface LlmFixture {
   readonly vocab: number;
 }
 
-export async function loadLlmFixture(name: string, init: ModelBuildOptions = {}): Promise<LlmFixture> {
+export async function loadLlmFixture(name: string, init: ModelInitOptions = {}): Promise<LlmFixture> {
   const dir = fixtureDir(name);
   const config = llmConfigFromHf(JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')), join(dir, 'config.json'));
   const weightsPath = join(dir, 'model.safetensors');
