@@ -36,7 +36,7 @@ test('the runner trains every (activation, L2, seed) in worker threads, writes r
     // A worker's record equals the same run in this thread.
     const data = generateIb12();
     const split = authorsSplit(data.n);
-    const local = runInfoplane({ name: 'ib12', ...data, numClasses: 2, train: split.train, test: split.test, infoRows: null, splitDescription: first.records[0]!.split }, CONFIG, { activation: 'tanh', l2: 0, seed: 1 });
+    const local = await runInfoplane({ name: 'ib12', ...data, numClasses: 2, train: split.train, test: split.test, infoRows: null, splitDescription: first.records[0]!.split }, CONFIG, { activation: 'tanh', l2: 0, seed: 1 });
     const fromWorker = JSON.parse(readFileSync(join(out, 'runs', runFileName('ib12', { activation: 'tanh', l2: 0, seed: 1 })), 'utf8')) as typeof local;
     assert.deepEqual(fromWorker.records, JSON.parse(JSON.stringify(local.records)));
 
