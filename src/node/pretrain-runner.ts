@@ -21,7 +21,7 @@ import { trainWordPiece } from '../text/wordpiece-trainer.js';
 import type { WordPieceTokenizer } from '../text/wordpiece.js';
 import { Rng } from '../tensor/rng.js';
 import { initNodeBackend, type NodeBackend } from './backend.js';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { loadCheckpointWithFallback, removeStaleCheckpointTemps, saveCheckpoint } from './checkpoint.js';
 import { loadWordPieceVocab, readCorpusFiles, saveWordPieceVocab } from './corpus-files.js';
 import { writeFileAtomic } from './files.js';
 import { MetricsLog, readMetricsLog, type MetricValue } from './metrics-log.js';
@@ -187,6 +187,7 @@ export async function runPretraining(options: PretrainRunOptions): Promise<Pretr
   const checkpointPath = join(options.out, CHECKPOINT_FILE);
   const metricsPath = join(options.out, METRICS_FILE);
   const runPath = join(options.out, RUN_FILE);
+  await removeStaleCheckpointTemps(checkpointPath);
   const hasCheckpoint = existsSync(checkpointPath);
   if (hasCheckpoint && !options.resume) throw new Error(`${options.out} already holds a run (${CHECKPOINT_FILE}); pass --resume to continue it or choose another --out`);
   if (!hasCheckpoint && !options.resume && existsSync(metricsPath)) await rm(metricsPath);
@@ -236,7 +237,9 @@ export async function runPretraining(options: PretrainRunOptions): Promise<Pretr
   });
   let resumedFrom: number | null = null;
   if (hasCheckpoint) {
-    trainer.restore(await loadCheckpoint(checkpointPath), checkpointPath);
+    // A latest checkpoint that fails its checksums (or restore) falls back to the previous one kept.
+    const loaded = await loadCheckpointWithFallback(checkpointPath, undefined, (contents, from) => trainer.restore(contents, from));
+    if (loaded.fallbackReason !== null) (options.progressStream ?? process.stderr).write(`${loaded.fallbackReason}\nresuming from the previous checkpoint ${loaded.path}\n`);
     resumedFrom = trainer.counters.step;
     await truncateMetrics(metricsPath, resumedFrom);
   }
@@ -255,7 +258,7 @@ export async function runPretraining(options: PretrainRunOptions): Promise<Pretr
     trainSeconds: trainer.counters.trainMs / 1000,
   });
   const save = async (): Promise<void> => {
-    await saveCheckpoint(checkpointPath, trainer.checkpoint({ runSettings: settings }));
+    await saveCheckpoint(checkpointPath, trainer.checkpoint({ runSettings: settings }), { keepPrevious: true });
   };
   let interrupted = false;
   const onSignal = (): void => {
