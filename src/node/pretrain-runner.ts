@@ -22,7 +22,7 @@ import { trainWordPiece } from '../text/wordpiece-trainer.js';
 import type { WordPieceTokenizer } from '../text/wordpiece.js';
 import { Rng } from '../tensor/rng.js';
 import { initNodeBackend, type NodeBackend } from './backend.js';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { loadCheckpointWithFallback, removeStaleCheckpointTemps, saveCheckpoint } from './checkpoint.js';
 import { loadWordPieceVocab, readCorpusFiles, saveWordPieceVocab } from './corpus-files.js';
 import { writeFileAtomic } from './files.js';
 import { MetricsLog, truncateMetricsLog, type MetricValue } from './metrics-log.js';
@@ -193,6 +193,7 @@ export async function runPretraining(options: PretrainRunOptions, signal?: Abort
   const checkpointPath = join(options.out, CHECKPOINT_FILE);
   const metricsPath = join(options.out, METRICS_FILE);
   const runPath = join(options.out, RUN_FILE);
+  await removeStaleCheckpointTemps(checkpointPath);
   const hasCheckpoint = existsSync(checkpointPath);
   if (hasCheckpoint && !options.resume) throw new Error(`${options.out} already holds a run (${CHECKPOINT_FILE}); pass --resume to continue it or choose another --out`);
   if (!hasCheckpoint && !options.resume && existsSync(metricsPath)) await rm(metricsPath);
@@ -248,7 +249,9 @@ export async function runPretraining(options: PretrainRunOptions, signal?: Abort
   });
   let resumedFrom: number | null = null;
   if (hasCheckpoint) {
-    trainer.restore(await loadCheckpoint(checkpointPath), checkpointPath);
+    // A latest checkpoint that fails its checksums (or restore) falls back to the previous one kept.
+    const loaded = await loadCheckpointWithFallback(checkpointPath, undefined, (contents, from) => trainer.restore(contents, from));
+    if (loaded.fallbackReason !== null) (options.progressStream ?? process.stderr).write(`${loaded.fallbackReason}\nresuming from the previous checkpoint ${loaded.path}\n`);
     resumedFrom = trainer.counters.step;
     await truncateMetricsLog(metricsPath, resumedFrom);
   }
@@ -269,7 +272,7 @@ export async function runPretraining(options: PretrainRunOptions, signal?: Abort
   const save = async (): Promise<void> => {
     const contents = trainer.checkpoint({ runSettings: settings });
     assertFiniteCheckpoint(contents);
-    await saveCheckpoint(checkpointPath, contents);
+    await saveCheckpoint(checkpointPath, contents, { keepPrevious: true });
   };
   let lastTrain: StepResult | null = null;
   let lastValidation: ValidationResult | null = null;

@@ -202,7 +202,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
 }
 
 /** Drops operations one at a time while the outcome stays the same; saves the smallest input found. */
-async function minimizeAndSave(seed: FuzzSeed, failure: FuzzFailure, work: string, saveDir: string, options: { timeoutMs: number; heapMb: number }): Promise<FuzzFailure> {
+export async function minimizeAndSave(seed: FuzzSeed, failure: FuzzFailure, work: string, saveDir: string, options: { timeoutMs: number; heapMb: number }): Promise<FuzzFailure> {
   let ops = [...failure.ops];
   let message = failure.message;
   for (let i = ops.length - 1; i >= 0 && ops.length > 1; i--) {
