@@ -59,5 +59,6 @@ export * from './models/pretraining.js';
 export * from './models/flops.js';
 export * from './generate/generator.js';
 export * from './generate/sampler.js';
+export { LanguageModel, createLanguageModel, openModelBytes, defaultEngine, wasmEngine, describeWasmKernels, defaultDecodeThreads, SMALL_MODEL_PARAMETERS, type LanguageModelEngine, type LanguageModelOptions, type ModelBytes, type GenerateOptions, type GenerationOutput, type GenerationProgress } from './generate/language-model.js';
 // Information plane
 export * from './info/index.js';
