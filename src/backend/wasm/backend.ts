@@ -290,10 +290,25 @@ export function createWasmBackend(wasm: WasmKernels, options: WasmBackendOptions
     return new Tensor(dw, 'f32', weightShape);
   };
 
+  /** The storage of a contiguous f32 tensor, for kernels that write in place. */
+  const inPlaceF32 = (t: Tensor): Float32Array | null =>
+    t.dtype === 'f32' && t.isContiguous() && t.data instanceof Float32Array ? t.data.subarray(t.offset, t.offset + t.size) : null;
+
+  const adamUpdate: KernelTable['adamUpdate'] = (param, grad, m, v, step) => {
+    const p = inPlaceF32(param);
+    const ms = inPlaceF32(m);
+    const vs = inPlaceF32(v);
+    if (!p || !ms || !vs || grad.dtype !== 'f32' || grad.size !== p.length || ms.length !== p.length || vs.length !== p.length
+      || !worthIt('exp', p.length)) {
+      return ref.adamUpdate(param, grad, m, v, step);
+    }
+    wasm.adamUpdate(p, f32Data(grad), ms, vs, step.decay, step.l2, step.beta1, step.beta2, step.stepSize, step.bias2Sqrt, step.eps);
+  };
+
   // rmsNormGrad stays the reference's (a single pass over the rows; the LLMs are not trained here).
   const kernels: BackendKernels = {
     ...ref, matmul, unary, unaryGrad, binary, conv1d, conv1dGradInput, conv1dGradWeight,
-    softmax, softmaxGrad, logSoftmax, logSoftmaxGrad, layerNorm, layerNormGrad, rmsNorm,
+    softmax, softmaxGrad, logSoftmax, logSoftmaxGrad, layerNorm, layerNormGrad, rmsNorm, adamUpdate,
   };
   return defineBackend({ name: `wasm-${wasm.simd}`, kernels, floatDType: 'f32' });
 }

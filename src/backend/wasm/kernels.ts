@@ -548,6 +548,34 @@ export class WasmKernels {
     if (partG && dgamma) sumRows(partG, threads, cols, dgamma);
   }
 
+  /**
+   * One Adam / AdamW step in place on p, m and v (all of length n, like g); the scalars as in
+   * AdamStep (src/ops/kernels.ts).
+   */
+  adamUpdate(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
+    decay: number, l2: number, beta1: number, beta2: number, stepSize: number, bias2Sqrt: number, eps: number): void {
+    const n = p.length;
+    checkLength('g', g, n); checkLength('m', m, n); checkLength('v', v, n);
+    if (n === 0) return;
+    this.beginStage();
+    const ip = this.inPlace(this.stage(p, n, IN));
+    const ig = this.stage(g, n, IN);
+    const im = this.inPlace(this.stage(m, n, IN));
+    const iv = this.inPlace(this.stage(v, n, IN));
+    const arena = this.chooseArena();
+    this.commit(arena, 0);
+    const s = this.sPtrs;
+    const [pp, gp, mp, vp] = [s[ip]!, s[ig]!, s[im]!, s[iv]!];
+    const threads = this.threadsFor(n, PARALLEL_MIN_TRANSCENDENTAL);
+    if (threads === 1) {
+      arena.exports.adam_update(n, pp, gp, mp, vp, decay, l2, beta1, 1 - beta1, beta2, 1 - beta2, stepSize, bias2Sqrt, eps);
+    } else {
+      this.runSplit(arena, 'adam_update', n, threads, 16, (i0, cnt) => [cnt, pp + i0 * 4, gp + i0 * 4, mp + i0 * 4, vp + i0 * 4,
+        decay, l2, beta1, 1 - beta1, beta2, 1 - beta2, stepSize, bias2Sqrt, eps]);
+    }
+    this.endStage(arena);
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Bandwidth probe
 
