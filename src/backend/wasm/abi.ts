@@ -32,6 +32,11 @@ export interface KernelExports {
   layernorm_rows(rows: number, cols: number, x: number, gamma: number, beta: number, y: number, eps: number,
     meanOut: number, rstdOut: number): void;
   rmsnorm_rows(rows: number, cols: number, x: number, gamma: number, y: number, eps: number, rstdOut: number): void;
+  adam_update(n: number, p: number, g: number, m: number, v: number, decay: number, l2: number, beta1: number,
+    oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, stepSize: number, bias2Sqrt: number, eps: number): void;
+  softmax_grad_rows(rows: number, cols: number, y: number, dy: number, dx: number, log: number): void;
+  layernorm_grad_rows(rows: number, cols: number, x: number, gamma: number, mean: number, rstd: number, dy: number,
+    dx: number, dgamma: number, dbeta: number): void;
   // Decode attention (assembly/attention.ts; wrapped by src/backend/wasm/attention.ts).
   attn_dense_work_bytes(maxLen: number, group: number): number;
   attn_dense(desc: number, count: number, headDim: number, group: number, work: number): void;
@@ -47,6 +52,7 @@ export const TASK_FUNCTIONS = [
   'gemm', 'gemm_nt_small', 'gemm_nn_small', 'gemm_batched', 'gemv', 'gemv_t',
   'unary', 'unary_grad', 'binary', 'binary_row', 'binary_scalar', 'stream_sum',
   'softmax_rows', 'log_softmax_rows', 'layernorm_rows', 'rmsnorm_rows',
+  'softmax_grad_rows', 'layernorm_grad_rows', 'adam_update',
   'attn_dense', 'attn_sparq',
 ] as const;
 export type TaskFunction = (typeof TASK_FUNCTIONS)[number];
