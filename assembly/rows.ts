@@ -61,25 +61,42 @@ function scaleRow(y: usize, cols: i32, s: f32, shift: f32): void {
   }
 }
 
-/** y[r, :] = softmax(x[r, :]) (max-subtracted). */
+// @ts-ignore: decorator
+@inline
+function fillRow(y: usize, cols: i32, value: f32): void {
+  for (let j = 0; j < cols; j++) store<f32>(y + (<usize>j << 2), value);
+}
+
+/**
+ * y[r, :] = softmax(x[r, :]) (max-subtracted). A fully masked row (all -inf) gives zeros, as the
+ * reference and composite kernels (see src/ops/composite.ts).
+ */
 export function softmax_rows(rows: i32, cols: i32, x: usize, y: usize): void {
   const rb = <usize>cols << 2;
   for (let r = 0; r < rows; r++) {
     const xr = x + <usize>r * rb;
     const yr = y + <usize>r * rb;
     const mx = rowMax(xr, cols);
+    if (mx == -Infinity) {
+      fillRow(yr, cols, 0);
+      continue;
+    }
     const sum = expShiftSum(xr, yr, cols, mx, true);
     scaleRow(yr, cols, <f32>(1.0 / sum), 0);
   }
 }
 
-/** y[r, :] = x[r, :] - max - log(sum exp(x - max)). */
+/** y[r, :] = x[r, :] - max - log(sum exp(x - max)); a fully masked row (all -inf) stays -inf. */
 export function log_softmax_rows(rows: i32, cols: i32, x: usize, y: usize): void {
   const rb = <usize>cols << 2;
   for (let r = 0; r < rows; r++) {
     const xr = x + <usize>r * rb;
     const yr = y + <usize>r * rb;
     const mx = rowMax(xr, cols);
+    if (mx == -Infinity) {
+      fillRow(yr, cols, -Infinity);
+      continue;
+    }
     const sum = expShiftSum(xr, yr, cols, mx, false);
     // vlog on a splat keeps the module free of the libm tables (no data segments to re-initialise
     // in shared memory on each instantiation).

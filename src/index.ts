@@ -50,6 +50,7 @@ export * from './models/llm-config.js';
 export * from './models/llm-config-readers.js';
 export * from './models/registry.js';
 export * from './models/model-init.js';
+export * from './models/model-files.js';
 export * from './models/llama.js';
 export * from './models/gpt-neox.js';
 export * from './models/gpt2.js';
@@ -61,5 +62,6 @@ export * from './models/pretraining.js';
 export * from './models/flops.js';
 export * from './generate/generator.js';
 export * from './generate/sampler.js';
+export { LanguageModel, createLanguageModel, openModelBytes, defaultEngine, wasmEngine, describeWasmKernels, defaultDecodeThreads, SMALL_MODEL_PARAMETERS, type LanguageModelEngine, type LanguageModelOptions, type ModelBytes, type GenerateOptions, type GenerationOutput, type GenerationProgress } from './generate/language-model.js';
 // Information plane
 export * from './info/index.js';

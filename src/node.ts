@@ -3,6 +3,8 @@
 export * from './index.js';
 export { initNodeBackend, type NodeBackend, type NodeBackendOptions } from './node/backend.js';
 export { createNodeWasmKernels, enableRelaxedSimd } from './node/wasm-pool.js';
+export { loadLanguageModel, type LoadLanguageModelOptions } from './node/language-model.js';
+export { bundledModelDir } from './node/bundled-model.js';
 export * from './node/files.js';
 export * from './node/checkpoint.js';
 export * from './node/progress.js';

@@ -38,6 +38,12 @@ export interface GenerationOptions {
 
 export type StopReason = 'length' | 'stop-token' | 'context';
 
+/** A token as Generator.steps yields it. */
+export interface GeneratedToken {
+  readonly sequence: number;
+  readonly token: number;
+}
+
 export interface AttentionTraffic {
   readonly policy: string;
   /** KV-cache elements moved (read and written) per decode step and sequence (all layers and KV heads). */
@@ -176,6 +182,20 @@ export class Generator {
 
   /** Generates from each prompt (one per sequence, at most `sequences`), streaming through onToken. */
   generate(prompts: readonly (readonly number[])[], options: GenerationOptions): GenerationResult {
+    const steps = this.steps(prompts, options);
+    for (;;) {
+      const next = steps.next();
+      if (next.done) return next.value;
+      options.onToken?.(next.value.sequence, next.value.token);
+    }
+  }
+
+  /**
+   * The same generation one token at a time: yields each token as soon as it is chosen and returns
+   * the result, so a caller can give the event loop a turn between tokens (see LanguageModel.stream).
+   * Time spent by the caller between tokens is not counted in the statistics. `onToken` is not called.
+   */
+  *steps(prompts: readonly (readonly number[])[], options: GenerationOptions): Iterator<GeneratedToken, GenerationResult, undefined> {
     const count = prompts.length;
     if (count === 0 || count > this.sequences) throw new Error(`generate: ${count} prompts for a generator of ${this.sequences} sequences`);
     if (!Number.isInteger(options.maxNewTokens) || options.maxNewTokens < 0) throw new Error(`generate: max new tokens must be a non-negative integer, got ${options.maxNewTokens}`);
@@ -191,6 +211,17 @@ export class Generator {
     const tokens: number[][] = prompts.map(() => []);
     const stopReasons: StopReason[] = prompts.map(() => 'length');
     const active: number[] = [];
+    // Tokens accepted but not yet yielded, and the time the caller held the generator.
+    const emitted: GeneratedToken[] = [];
+    let pausedMs = 0;
+    function* flush(): Iterable<GeneratedToken, void, undefined> {
+      for (const token of emitted) {
+        const paused = now();
+        yield token;
+        pausedMs += now() - paused;
+      }
+      emitted.length = 0;
+    }
 
     // Accepts a sampled token for sequence s; false when the sequence is finished.
     const accept = (s: number, id: number): boolean => {
@@ -199,7 +230,7 @@ export class Generator {
         return false;
       }
       tokens[s]!.push(id);
-      options.onToken?.(s, id);
+      emitted.push({ sequence: s, token: id });
       if (tokens[s]!.length >= options.maxNewTokens) return false;
       if (this.cache.length(s) + 1 > this.model.contextLength) {
         stopReasons[s] = 'context';
@@ -216,10 +247,12 @@ export class Generator {
         if (accept(s, samplers[s]!.sample(logits))) active.push(s);
       });
     }
+    yield* flush();
 
     let decodeSteps = 0;
     let decodeTokens = 0;
     const decodeStart = now();
+    pausedMs = 0;
     while (active.length > 0) {
       const logits = this.decode(active, active.map((s) => tokens[s]!.at(-1)!));
       decodeSteps++;
@@ -229,8 +262,9 @@ export class Generator {
         if (accept(s, samplers[s]!.sample(logits.subarray(row * vocab, (row + 1) * vocab)))) still.push(s);
       });
       active.splice(0, active.length, ...still);
+      yield* flush();
     }
-    const decodeSeconds = (now() - decodeStart) / 1000;
+    const decodeSeconds = (now() - decodeStart - pausedMs) / 1000;
     const promptTokens = prompts.reduce((n, p) => n + p.length, 0);
     const summary = this.policy.counters.summary();
     return {

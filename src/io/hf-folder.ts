@@ -6,6 +6,7 @@
 // the files opened so far are closed.
 
 import { type ByteSource } from './byte-source.js';
+import { parseJsonBounded } from '../text/bounded-json.js';
 import type { OpenedModelFiles } from './model-files.js';
 import { checkEntryRanges, readSafetensorsHeader, safetensorsEntries, type WeightEntry } from './weights.js';
 import { loadGpt2Tokenizer, loadHfTokenizer } from '../text/hf-tokenizer.js';
@@ -27,11 +28,7 @@ export const HF_WEIGHTS_INDEX_FILE = 'model.safetensors.index.json';
 export const HF_TOKENIZER_FILE = 'tokenizer.json';
 
 function parseJson(text: string, source: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new Error(`${source}: not valid JSON (${(error as Error).message})`);
-  }
+  return parseJsonBounded(text, source);
 }
 
 /** The shard of every tensor from model.safetensors.index.json; shard names must stay inside the folder. */
@@ -50,6 +47,9 @@ export function parseSafetensorsIndex(text: string, source: string): Map<string,
   return out;
 }
 
+/** The largest count or size a config may hold (int32). */
+export const MAX_CONFIG_INT = 0x7fffffff;
+
 /**
  * A token id field of config.json (bos_token_id, eos_token_id): null when absent, the first id
  * when it lists several.
@@ -58,7 +58,7 @@ export function configTokenId(json: Readonly<Record<string, unknown>>, key: stri
   const v = json[key];
   if (v === undefined || v === null) return null;
   const first = Array.isArray(v) ? v[0] : v;
-  if (typeof first !== 'number' || !Number.isInteger(first) || first < 0) {
+  if (typeof first !== 'number' || !Number.isInteger(first) || first < 0 || first > MAX_CONFIG_INT) {
     throw new Error(`${source}: field '${key}' must be a token id (or a list of them), got ${JSON.stringify(v)}`);
   }
   return first;
@@ -76,7 +76,8 @@ async function loadTokenizer(folder: FolderAccess, config: Readonly<Record<strin
   throw new Error(`${folder.name}: no ${HF_TOKENIZER_FILE} (nor vocab.json + merges.txt) in the model folder`);
 }
 
-export async function openHfFolder(folder: FolderAccess): Promise<OpenedModelFiles> {
+/** Reads a model folder (src/models/model-files.ts's openHfFolder resolves it as its family). */
+export async function readHfFolder(folder: FolderAccess): Promise<OpenedModelFiles> {
   const configPath = `${folder.name}/${HF_CONFIG_FILE}`;
   if (!(await folder.exists(HF_CONFIG_FILE))) throw new Error(`${folder.name}: no ${HF_CONFIG_FILE} in the model folder`);
   const rawConfig = parseJson(await folder.readText(HF_CONFIG_FILE), configPath);

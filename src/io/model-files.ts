@@ -1,8 +1,8 @@
-// Opening a decoder LLM's files, whatever the format: the raw config, the tensor table and the
-// tokenizer (OpenedModelFiles). Openers for GGUF and llama2.c live here; Hugging Face folders in
-// src/io/hf-folder.ts; Node's path/hub front end in src/node/model-files.ts (loadModelFiles).
-// Opening validates headers, sizes and dtypes; what the tensors mean (names, shapes, the typed
-// config) is the model family's, in src/models/registry.ts.
+// Reading a decoder LLM's files, whatever the format: the raw config, the tensor table and the
+// tokenizer (OpenedModelFiles). Readers for GGUF and llama2.c live here; Hugging Face folders in
+// src/io/hf-folder.ts. They validate headers, sizes and dtypes; what the tensors mean (names,
+// shapes, the typed config) is the model family's: src/models/model-files.ts opens a model
+// (openGgufModel, openLlama2cModel, openHfFolder) by reading it here and resolving it there.
 
 import { type ByteSource } from './byte-source.js';
 import { ggufMetadataToJson, readGgufHeader, type GgufHeader } from './gguf.js';
@@ -16,8 +16,8 @@ export type ModelFormat = 'gguf' | 'hf' | 'llama2c';
 
 /**
  * A model's files as opened, before a model family reads them: the raw config, the weights under
- * the file's own tensor names, and the tokenizer. src/models/registry.ts turns it into ModelFiles
- * (typed config, weights under the model's parameter names).
+ * the file's own tensor names, and the tokenizer. src/models/model-files.ts turns it into ModelFiles
+ * (typed config, weights under the model's parameter names, every check against the module tree).
  */
 export type OpenedModelFiles =
   | (OpenedFilesCommon & { readonly format: 'hf' })
@@ -41,10 +41,10 @@ interface OpenedFilesCommon {
 // ---------- GGUF ----------
 
 /**
- * Opens a GGUF model: the header, the embedded tokenizer and the tensor table, all validated.
+ * Reads a GGUF model: the header, the embedded tokenizer and the tensor table, all validated.
  * `onClose` releases the file (Node passes its handle's close).
  */
-export async function openGgufModel(file: ByteSource, onClose: () => Promise<void> = () => Promise.resolve()): Promise<OpenedModelFiles> {
+export async function readGgufModel(file: ByteSource, onClose: () => Promise<void> = () => Promise.resolve()): Promise<OpenedModelFiles> {
   const header = await readGgufHeader(file);
   return {
     format: 'gguf',
@@ -61,10 +61,10 @@ export async function openGgufModel(file: ByteSource, onClose: () => Promise<voi
 // ---------- llama2.c ----------
 
 /**
- * Opens a llama2.c checkpoint with its tokenizer.bin (read whole: it is small). The checkpoint is
+ * Reads a llama2.c checkpoint with its tokenizer.bin (read whole: it is small). The checkpoint is
  * read lazily through `checkpoint`.
  */
-export async function openLlama2cModel(
+export async function readLlama2cModel(
   checkpoint: ByteSource,
   tokenizerBytes: Uint8Array,
   tokenizerSource: string,

@@ -3,7 +3,7 @@
 // take; errors name the file and the field in the file's own spelling.
 
 import { ggufInteger, ggufNumber, ggufString, type GgufHeader } from '../io/gguf.js';
-import { configTokenId } from '../io/hf-folder.js';
+import { configTokenId, MAX_CONFIG_INT } from '../io/hf-folder.js';
 import type { Llama2cConfig } from '../io/llama2c.js';
 import { llamaFamilyConfig, type LlmActivation, type LlmConfig } from './llm-config.js';
 
@@ -22,7 +22,9 @@ class ConfigReader {
   positiveInt(key: string, fallback?: number): number {
     const v = this.json[key];
     if ((v === undefined || v === null) && fallback !== undefined) return fallback;
+    // int32, as in every reference implementation: 1e300 is an integer too, and no model has 2^31 of anything.
     if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) this.fail(key, 'a positive integer', v);
+    if (v > MAX_CONFIG_INT) this.fail(key, `a positive integer of at most ${MAX_CONFIG_INT}`, v);
     return v;
   }
 

@@ -1,15 +1,13 @@
 // The model registry: one entry per family, holding everything that family knows about files:
 // how its config.json reads into the typed config, how checkpoint (and GGUF) tensor names map onto
 // its parameter names, and the class. What a checkpoint must contain is not listed anywhere: it is
-// the module tree's state dict (expectedTensors), so names and shapes are written once, in the
-// model file. src/io opens files (OpenedModelFiles); resolveModelFiles reads them as a family.
+// the module tree's state dict (familyTensors), so names and shapes are written once, in the model
+// file. src/io reads files (OpenedModelFiles); model-files.ts opens them as a family's model.
 
 import type { GgufHeader } from '../io/gguf.js';
-import type { OpenedModelFiles } from '../io/model-files.js';
-import { renameEntries, TableWeightSource, type WeightEntry, type WeightSource } from '../io/weights.js';
+import { renameEntries, TableWeightSource, type WeightEntry } from '../io/weights.js';
 import type { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Tokenizer } from '../text/tokenizer.js';
 import { BertForPreTraining, type BertConfig } from './bert.js';
 import type { CausalLM } from './decoder-common.js';
 import { Gpt2LMHeadModel } from './gpt2.js';
@@ -17,7 +15,7 @@ import { GptNeoxForCausalLM } from './gpt-neox.js';
 import { groupBertConfigFromJson, GroupBertForPreTraining, type GroupBertConfig } from './groupbert.js';
 import { bertConfigFromHf, normalizeHfBertKey } from './hf-bert.js';
 import { LlamaForCausalLM } from './llama.js';
-import { gpt2ConfigFromHf, gptNeoxConfigFromHf, llamaConfigFromGguf, llamaConfigFromHf, llamaConfigFromLlama2c } from './llm-config-readers.js';
+import { gpt2ConfigFromHf, gptNeoxConfigFromHf, llamaConfigFromGguf, llamaConfigFromHf } from './llm-config-readers.js';
 import type { LlmArchitecture, LlmConfig } from './llm-config.js';
 import type { ModelInitOptions } from './model-init.js';
 
@@ -39,6 +37,8 @@ export interface ModelFamily<C, M extends Module = Module> {
   /** A checkpoint's tensor name -> the parameter name, or null for tensors that are not weights (derived buffers). */
   checkpointName(fileName: string): string | null;
   readonly gguf: GgufFamily<C> | null;
+  /** How the file formats spell the config fields named in messages (HF's spelling is the default). */
+  readonly fieldNames?: Readonly<Partial<Record<'gguf' | 'llama2c' | 'hf', Readonly<Record<string, string>>>>>;
   /** The model, with random (options.rng) or zero weights. */
   create(config: C, options?: ModelInitOptions): M;
 }
@@ -100,6 +100,10 @@ export const LLAMA: ModelFamily<LlmConfig, CausalLM> = {
   // Older transformers versions saved the RoPE frequencies.
   checkpointName: dropping(/\.rotary_emb\.inv_freq$/),
   gguf: { architecture: 'llama', configFromHeader: llamaConfigFromGguf, tensorName: ggufLlamaTensorName },
+  fieldNames: {
+    gguf: { vocab_size: 'llama.vocab_size', num_hidden_layers: 'llama.block_count', bos_token_id: 'tokenizer.ggml.bos_token_id', eos_token_id: 'tokenizer.ggml.eos_token_id' },
+    llama2c: { num_hidden_layers: 'n_layers' },
+  },
   create: (config, options) => new LlamaForCausalLM(config, options),
 };
 
@@ -119,6 +123,7 @@ export const GPT2: ModelFamily<LlmConfig, CausalLM> = {
   configFromJson: gpt2ConfigFromHf,
   checkpointName: gpt2CheckpointName,
   gguf: null,
+  fieldNames: { hf: { num_hidden_layers: 'n_layer' } },
   create: (config, options) => new Gpt2LMHeadModel(config, options),
 };
 
@@ -179,12 +184,18 @@ export interface ExpectedTensor {
 
 /**
  * Every tensor a checkpoint of `config` must hold, under the parameter names, with its shape:
- * the state dict of the family's module tree (built with zero weights), each tensor once. A tied
- * output projection that is not registered (Llama's tied lm_head) is not listed.
+ * the state dict of the family's module tree, each tensor once. A tied output projection that is
+ * not registered (Llama's tied lm_head) is not listed. The tree is built over one shared scratch
+ * buffer (its largest tensor, never written but for norm scales), so a large model costs no memory.
  */
-export function expectedTensors<C>(family: ModelFamily<C>, config: C): ExpectedTensor[] {
+export function familyTensors<C>(family: ModelFamily<C>, config: C): ExpectedTensor[] {
+  let scratch = new Float32Array(0);
+  const alloc = (n: number): Float32Array => {
+    if (n > scratch.length) scratch = new Float32Array(n);
+    return scratch.subarray(0, n);
+  };
   const byTensor = new Map<Tensor, { name: string; shape: readonly number[]; aliases: string[] }>();
-  for (const [name, t] of family.create(config).stateDict()) {
+  for (const [name, t] of family.create(config, { alloc }).stateDict()) {
     const known = byTensor.get(t);
     if (known) known.aliases.push(name);
     else byTensor.set(t, { name, shape: t.shape, aliases: [] });
@@ -192,72 +203,12 @@ export function expectedTensors<C>(family: ModelFamily<C>, config: C): ExpectedT
   return [...byTensor.values()];
 }
 
+/** familyTensors of a decoder LLM's family. */
+export function expectedTensors(config: LlmConfig): ExpectedTensor[] {
+  return familyTensors(DECODER_FAMILIES[config.architecture], config);
+}
+
 /** A WeightSource over a checkpoint's tensors, under the family's parameter names. */
 export function checkpointWeights<C>(family: ModelFamily<C>, source: string, entries: readonly WeightEntry[], onClose?: () => Promise<void>): TableWeightSource {
   return new TableWeightSource(source, renameEntries(entries, (n) => family.checkpointName(n)), onClose);
-}
-
-/** Everything a decoder LLM needs from its files: the typed config, the weights under parameter names, the tokenizer. */
-export interface ModelFiles {
-  readonly format: OpenedModelFiles['format'];
-  /** The path (or other origin) of the model, for messages. */
-  readonly source: string;
-  readonly family: ModelFamily<LlmConfig, CausalLM>;
-  readonly config: LlmConfig;
-  /** config.json as parsed, GGUF metadata (long arrays cut), or the llama2.c header fields. */
-  readonly rawConfig: Readonly<Record<string, unknown>>;
-  /** Tensors under the model's parameter names; loadCausalLM checks them against the module tree. */
-  readonly weights: WeightSource;
-  readonly tokenizer: Tokenizer;
-  /** Closes the files behind `weights`. */
-  close(): Promise<void>;
-}
-
-function resolveFamily(opened: OpenedModelFiles): { family: ModelFamily<LlmConfig, CausalLM>; config: LlmConfig; rename: (fileName: string) => string | null } {
-  switch (opened.format) {
-    case 'hf': {
-      const config = llmConfigFromHf(opened.rawConfig, opened.configSource);
-      const family = DECODER_FAMILIES[config.architecture];
-      return { family, config, rename: (n) => family.checkpointName(n) };
-    }
-    case 'gguf': {
-      const arch = opened.rawConfig['general.architecture'];
-      const family = Object.values(DECODER_FAMILIES).find((f) => f.gguf?.architecture === arch);
-      if (!family?.gguf) {
-        const supported = Object.values(DECODER_FAMILIES).flatMap((f) => (f.gguf ? [f.gguf.architecture] : []));
-        throw new Error(`${opened.source}: metadata 'general.architecture' = '${String(arch)}' is not supported for GGUF models (supported: ${supported.join(', ')})`);
-      }
-      const gguf = family.gguf;
-      return { family, config: gguf.configFromHeader(opened.header), rename: (n) => gguf.tensorName(n) };
-    }
-    case 'llama2c':
-      return { family: LLAMA, config: llamaConfigFromLlama2c(opened.header), rename: same };
-  }
-}
-
-/**
- * Reads opened model files as the family their config names: the typed config, the weights under
- * parameter names, and a tokenizer that fits the vocabulary. On any error the files are closed.
- */
-export async function resolveModelFiles(opened: OpenedModelFiles): Promise<ModelFiles> {
-  try {
-    const { family, config, rename } = resolveFamily(opened);
-    if (opened.tokenizer.vocabSize > config.vocabSize) {
-      throw new Error(`${opened.source}: the tokenizer has ${opened.tokenizer.vocabSize} tokens, more than the ${config.vocabSize} of ${opened.configSource}`);
-    }
-    const weights = new TableWeightSource(opened.source, renameEntries(opened.entries, rename), () => opened.close());
-    return {
-      format: opened.format,
-      source: opened.source,
-      family,
-      config,
-      rawConfig: opened.rawConfig,
-      weights,
-      tokenizer: opened.tokenizer,
-      close: () => weights.close(),
-    };
-  } catch (error) {
-    await opened.close().catch(() => undefined);
-    throw error;
-  }
 }

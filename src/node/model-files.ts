@@ -9,9 +9,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { openFileByteSource, type FileByteSource } from './file-source.js';
 import { downloadHubModel, type HubOptions } from './hub.js';
 import { asBytes } from './files.js';
-import { openHfFolder, type FolderAccess } from '../io/hf-folder.js';
-import { openGgufModel, openLlama2cModel } from '../io/model-files.js';
-import { resolveModelFiles, type ModelFiles } from '../models/registry.js';
+import type { FolderAccess } from '../io/hf-folder.js';
+import { openGgufModel, openHfFolder, openLlama2cModel, type ModelFiles } from '../models/model-files.js';
 
 /** A FolderAccess over a local directory. */
 export function nodeFolderAccess(dir: string): FolderAccess {
@@ -66,14 +65,14 @@ export async function loadModelFiles(spec: string, options: LoadModelOptions = {
   } catch {
     throw new Error(`${path}: no such file or folder`);
   }
-  if (info.isDirectory()) return resolveModelFiles(await openHfFolder(nodeFolderAccess(path)));
+  if (info.isDirectory()) return openHfFolder(nodeFolderAccess(path));
   const lower = basename(path).toLowerCase();
-  if (lower.endsWith('.gguf')) return resolveModelFiles(await withFile(path, (file) => openGgufModel(file, () => file.close())));
+  if (lower.endsWith('.gguf')) return withFile(path, (file) => openGgufModel(file, () => file.close()));
   if (lower.endsWith('.bin')) {
     const tokenizerPath = options.tokenizerPath ? resolve(options.tokenizerPath) : await findLlama2cTokenizer(path);
     const tokenizerBytes = asBytes(await readFile(tokenizerPath));
-    return resolveModelFiles(await withFile(path, (file) => openLlama2cModel(file, tokenizerBytes, tokenizerPath, () => file.close())));
+    return withFile(path, (file) => openLlama2cModel(file, tokenizerBytes, tokenizerPath, () => file.close()));
   }
-  if (lower === 'config.json') return resolveModelFiles(await openHfFolder(nodeFolderAccess(dirname(path))));
+  if (lower === 'config.json') return openHfFolder(nodeFolderAccess(dirname(path)));
   throw new Error(`${path}: not a model: expected a .gguf file, a llama2.c .bin checkpoint, or a Hugging Face folder with config.json`);
 }

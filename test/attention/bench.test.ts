@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type AttentionBenchRow, benchAttention } from '../../bench/attention.js';
+import { type AttentionBenchRow, benchAttention } from '../../src/bench/attention.js';
 import { Command } from 'commander';
 import { registerBenchAttentionCommand } from '../../src/cli/commands/bench-attention.js';
 

@@ -9,7 +9,7 @@ import { test, type TestContext } from 'node:test';
 
 import { runGenerate, type GenerateCommandOptions } from '../../src/cli/commands/generate.js';
 import { buildProgram } from '../../src/cli/main.js';
-import { dataFileOrSkip } from '../helpers/data.js';
+import { dataFileOrSkip, skipForMissingData } from '../helpers/data.js';
 
 const BASE: GenerateCommandOptions = {
   prompt: '', maxTokens: 200, temperature: 0, topP: 0.9, sampleTopK: 0, seed: 0, attention: 'dense', batch: 1, stats: 'none', threads: 2,
@@ -88,7 +88,7 @@ test('without --model: the bundled model continues a prompt; SparQ at r = d_h, k
   const { existsSync } = await import('node:fs');
   const dir = await bundledModelDir();
   if (!existsSync(join(dir, 'config.json'))) {
-    t.skip(`no bundled model at ${dir}`);
+    skipForMissingData(t, `no bundled model at ${dir}`);
     return;
   }
   const dense = await generate({ prompt: 'ROMEO:', maxTokens: 48 });

@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { openHfFolder } from '../../src/io/hf-folder.js';
 import type { LlmConfig } from '../../src/models/llm-config.js';
 import { loadCausalLM } from '../../src/models/load-llm.js';
-import { DECODER_FAMILIES, expectedTensors, llmConfigFromHf, resolveModelFiles } from '../../src/models/registry.js';
+import { openHfFolder } from '../../src/models/model-files.js';
+import { expectedTensors, familyTensors, llmConfigFromHf } from '../../src/models/registry.js';
 import { serializeSafetensors, type SafetensorsTensorInput } from '../../src/io/safetensors.js';
 import { loadModelFiles, nodeFolderAccess } from '../../src/node/model-files.js';
 import { trainByteLevelBpe } from '../../src/text/bpe-trainer.js';
@@ -50,7 +50,7 @@ after(async () => {
 
 /** Tensors for `config` (as its module tree names them) with values i * 0.001 + k (k = tensor index), some stored as F16 and BF16. */
 function weightsFor(config: LlmConfig, rename: (name: string) => string = (n) => n): SafetensorsTensorInput[] {
-  return expectedTensors(DECODER_FAMILIES[config.architecture], config)
+  return expectedTensors(config)
     .map((t, k) => {
       const n = t.shape.reduce((a, b) => a * b, 1);
       const values = Float32Array.from({ length: n }, (_, i) => i * 0.001 + k);
@@ -113,12 +113,12 @@ describe('Hugging Face model folders', () => {
       'model-00002-of-00002.safetensors': serializeSafetensors(second),
       'tokenizer.json': tokenizerJson,
     });
-    const model = await resolveModelFiles(await openHfFolder(nodeFolderAccess(dir)));
+    const model = await openHfFolder(nodeFolderAccess(dir));
     assert.equal(model.weights.tensorNames().length, tensors.length);
     const norm = second.find((t) => t.name === 'model.layers.1.input_layernorm.weight')!;
     assert.deepEqual(await model.weights.getF32(norm.name, [8]), norm.data);
     assert.match(model.weights.info(norm.name).file, /model-00002-of-00002\.safetensors$/);
-    const loaded = await model.weights.loadAll(expectedTensors(model.family, model.config));
+    const loaded = await model.weights.loadAll(familyTensors(model.family, model.config));
     assert.equal(loaded.size, tensors.length);
     await model.close();
   });
@@ -135,16 +135,15 @@ describe('Hugging Face model folders', () => {
     await assert.rejects(openHfFolder(nodeFolderAccess(dir)), /weight_map\['x'\] = '\.\.\/escape\.safetensors' must name a file inside the folder/);
   });
 
-  it('rejects weights that contradict config.json before reading any, naming the tensor and the shapes', async () => {
+  it('rejects weights that contradict config.json at open, naming the tensor and the shapes', async () => {
     const wrongKv = llmConfigFromHf({ ...LLAMA_CONFIG, num_key_value_heads: 2 }, 'x');
     const dir = await folder({
       'config.json': JSON.stringify(LLAMA_CONFIG),
       'model.safetensors': serializeSafetensors(weightsFor(wrongKv)),
       'tokenizer.json': tokenizerJson,
     });
-    const files = await loadModelFiles(dir);
-    await assert.rejects(loadCausalLM(files.config, files.weights), (error: Error) => {
-      assert.match(error.message, /model\.safetensors: tensor 'model\.layers\.0\.self_attn\.k_proj\.weight' has shape \[8, 8\], the config needs \[4, 8\]/);
+    await assert.rejects(loadModelFiles(dir), (error: Error) => {
+      assert.match(error.message, /model\.safetensors: tensor 'model\.layers\.0\.self_attn\.k_proj\.weight' has shape \[8, 8\], but .*config\.json implies \[4, 8\]/);
       assert.match(error.message, /model\.layers\.1\.self_attn\.v_proj\.weight/, 'every mismatch is listed');
       return true;
     });

@@ -4,8 +4,7 @@ import { describe, it } from 'node:test';
 
 import { memoryByteSource } from '../../src/io/byte-source.js';
 import { LLAMA2C_MAGIC, parseLlama2cCheckpoint, parseLlama2cTokenizer } from '../../src/io/llama2c.js';
-import { openGgufModel, openLlama2cModel } from '../../src/io/model-files.js';
-import { resolveModelFiles } from '../../src/models/registry.js';
+import { openGgufModel, openLlama2cModel } from '../../src/models/model-files.js';
 import { dataFileOrSkip } from '../helpers/data.js';
 
 // A tiny model: dim 4, hidden_dim 6, 2 layers, 2 heads of size 2, 1 KV head, vocab 5, seq_len 3.
@@ -64,7 +63,7 @@ const range = (start: number, count: number): number[] => Array.from({ length: c
 describe('llama2.c checkpoints', () => {
   it('lays out the legacy format under Hugging Face names with [out, in] shapes', async () => {
     const bytes = legacyCheckpoint();
-    const model = await resolveModelFiles(await openLlama2cModel(memoryByteSource(bytes, 'tiny.bin'), tokenizerBin(TINY_TOKENS, [0, 0, 0, -1, -2]), 'tok.bin'));
+    const model = await openLlama2cModel(memoryByteSource(bytes, 'tiny.bin'), tokenizerBin(TINY_TOKENS, [0, 0, 0, -1, -2]), 'tok.bin');
     const w = model.weights;
     assert.deepEqual([...(await w.getF32('model.embed_tokens.weight', [5, 4]))], range(0, 20));
     assert.deepEqual([...(await w.getF32('model.layers.1.input_layernorm.weight', [4]))], range(24, 4));
@@ -88,7 +87,7 @@ describe('llama2.c checkpoints', () => {
   });
 
   it('reads an unshared classifier after the RoPE tables (negative vocab_size)', async () => {
-    const model = await resolveModelFiles(await openLlama2cModel(memoryByteSource(legacyCheckpoint({ shared: false }), 'tiny.bin'), tokenizerBin(TINY_TOKENS, [0, 0, 0, 0, 0]), 'tok.bin'));
+    const model = await openLlama2cModel(memoryByteSource(legacyCheckpoint({ shared: false }), 'tiny.bin'), tokenizerBin(TINY_TOKENS, [0, 0, 0, 0, 0]), 'tok.bin');
     assert.equal(model.config.tieWordEmbeddings, false);
     assert.equal(model.config.vocabSize, 5);
     assert.deepEqual([...(await model.weights.getF32('lm_head.weight', [5, 4]))], range(286, 20));
@@ -148,8 +147,8 @@ describe('stories260K in both formats', () => {
     const tokPath = dataFileOrSkip(t, 'llm/stories260K/tok512.bin');
     const ggufPath = dataFileOrSkip(t, 'llm/stories260K/stories260K.gguf');
     if (!binPath || !tokPath || !ggufPath) return;
-    const bin = await resolveModelFiles(await openLlama2cModel(memoryByteSource(new Uint8Array(readFileSync(binPath)), binPath), new Uint8Array(readFileSync(tokPath)), tokPath));
-    const gguf = await resolveModelFiles(await openGgufModel(memoryByteSource(new Uint8Array(readFileSync(ggufPath)), ggufPath)));
+    const bin = await openLlama2cModel(memoryByteSource(new Uint8Array(readFileSync(binPath)), binPath), new Uint8Array(readFileSync(tokPath)), tokPath);
+    const gguf = await openGgufModel(memoryByteSource(new Uint8Array(readFileSync(ggufPath)), ggufPath));
     assert.deepEqual(bin.rawConfig, { version: 0, dim: 64, hidden_dim: 172, n_layers: 5, n_heads: 8, n_kv_heads: 4, vocab_size: 512, seq_len: 512, shared_classifier: true });
     const c = gguf.config;
     assert.deepEqual([c.hiddenSize, c.intermediateSize, c.numLayers, c.numHeads, c.numKvHeads, c.headDim, c.vocabSize], [64, 172, 5, 8, 4, 8, 512]);

@@ -20,9 +20,8 @@ function swapLast(t: Tensor): Tensor {
 const matmulOp = defineOp<Record<string, never>>({
   name: 'matmul',
   forward: (k, [a, b]) => ({ outputs: [k.matmul(a!, b!)], saved: undefined }),
-  backward: ({ inputs: [a, b], needsGrad }, [dy]) => {
+  backward: ({ kernels: k, inputs: [a, b], needsGrad }, [dy]) => {
     if (!dy) return [null, null];
-    const k = kernels();
     // dA = dY · Bᵀ, dB = Aᵀ · dY; transposes are views, summed over broadcast batch axes.
     const da = needsGrad(0) ? sumToShape(k.matmul(dy, swapLast(b!)), a!.shape) : null;
     const db = needsGrad(1) ? sumToShape(k.matmul(swapLast(a!), dy), b!.shape) : null;

@@ -2,6 +2,7 @@
 // It is complete (a total map of the kernel table) and serves as the oracle for every fast kernel.
 
 import type { Backend, KernelTable } from '../../ops/kernels.js';
+import { defineBackend } from '../../ops/composite.js';
 import { binary, unary, unaryGrad, where } from './elementwise.js';
 import { matmul } from './linalg.js';
 import { concat, copy, copyInto } from './movement.js';
@@ -42,4 +43,5 @@ export const referenceKernels: KernelTable = {
   concat,
 };
 
-export const referenceBackend: Backend = { name: 'reference', kernels: referenceKernels, floatDType: 'f32' };
+/** Supplies every fused kernel itself: the oracle for both the fast kernels and the composites. */
+export const referenceBackend: Backend = defineBackend({ name: 'reference', kernels: referenceKernels, floatDType: 'f32' });

@@ -3,14 +3,16 @@
 // itself. Everything else (f64 gradient checks, integer tensors, odd layouts, small calls) falls
 // through to the reference kernel, which stays the oracle for the routed cases.
 
-import type { Backend, BinaryKind, KernelTable, NormResult, UnaryKind } from '../../ops/kernels.js';
+import type { Backend, BackendKernels, BinaryKind, KernelTable, NormResult, UnaryKind } from '../../ops/kernels.js';
+import { defineBackend } from '../../ops/composite.js';
 import { broadcastShapes, numel, shapesEqual } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { referenceKernels } from '../reference/index.js';
 import { UNARY_GRAD_KINDS, type BinaryKind as WasmBinaryKind, type UnaryKind as WasmUnaryKind } from './abi.js';
 import { WasmKernels } from './kernels.js';
 
-const WASM_UNARY: Partial<Record<UnaryKind, WasmUnaryKind>> = {
+/** Unary kinds with a wasm kernel (forward; the backward where UNARY_GRAD_KINDS has it). */
+export const WASM_UNARY: Partial<Record<UnaryKind, WasmUnaryKind>> = {
   exp: 'exp',
   log: 'log',
   tanh: 'tanh',
@@ -29,7 +31,7 @@ const WASM_UNARY: Partial<Record<UnaryKind, WasmUnaryKind>> = {
   square: 'square',
 };
 
-const WASM_BINARY: Partial<Record<BinaryKind, WasmBinaryKind>> = {
+export const WASM_BINARY: Partial<Record<BinaryKind, WasmBinaryKind>> = {
   add: 'add',
   sub: 'sub',
   mul: 'mul',
@@ -117,8 +119,19 @@ function f32Data(t: Tensor): Float32Array {
   return t.toArray() as Float32Array;
 }
 
-export function createWasmBackend(wasm: WasmKernels): Backend {
+export interface WasmBackendOptions {
+  /**
+   * Route every call the wasm kernels can take, however small (default false: small calls stay on
+   * the reference kernels, whose call overhead is lower). Tests use it to run special values,
+   * size-1 and empty inputs through the wasm kernels themselves.
+   */
+  routeAll?: boolean;
+}
+
+export function createWasmBackend(wasm: WasmKernels, options: WasmBackendOptions = {}): Backend {
   const ref = referenceKernels;
+  const routeAll = options.routeAll ?? false;
+  const worthIt = (kind: Parameters<typeof WasmKernels.worthIt>[0], length: number): boolean => routeAll || WasmKernels.worthIt(kind, length, false);
 
   const matmul: KernelTable['matmul'] = (a, b) => {
     if (a.dtype !== 'f32' || b.dtype !== 'f32' || a.rank < 2 || b.rank < 2) return ref.matmul(a, b);
@@ -128,7 +141,7 @@ export function createWasmBackend(wasm: WasmKernels): Backend {
     if (b.shape[b.rank - 2] !== k) return ref.matmul(a, b);
     const batchShape = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
     const batch = numel(batchShape);
-    if (batch * m * n * k < MATMUL_MIN_MACS) return ref.matmul(a, b);
+    if (!routeAll && batch * m * n * k < MATMUL_MIN_MACS) return ref.matmul(a, b);
     const la = gemmOperand(a, batchShape, m, k);
     const lb = gemmOperand(b, batchShape, k, n);
     const out = new Float32Array(batch * m * n);
@@ -139,7 +152,7 @@ export function createWasmBackend(wasm: WasmKernels): Backend {
 
   const unary: KernelTable['unary'] = (kind, x, alpha) => {
     const wasmKind = WASM_UNARY[kind];
-    if (x.dtype !== 'f32' || !wasmKind || !WasmKernels.worthIt(wasmKind, x.size, false)) return ref.unary(kind, x, alpha);
+    if (x.dtype !== 'f32' || !wasmKind || !worthIt(wasmKind, x.size)) return ref.unary(kind, x, alpha);
     const out = new Float32Array(x.size);
     wasm.unary(wasmKind, f32Data(x), out, alpha);
     return new Tensor(out, 'f32', x.shape);
@@ -150,7 +163,7 @@ export function createWasmBackend(wasm: WasmKernels): Backend {
     if (!wasmKind || !UNARY_GRAD_KINDS.has(wasmKind) || x.dtype !== 'f32' || dy.dtype !== 'f32' || !shapesEqual(x.shape, dy.shape)) {
       return ref.unaryGrad(kind, x, y, dy, alpha);
     }
-    if (!WasmKernels.worthIt(wasmKind, x.size, false)) return ref.unaryGrad(kind, x, y, dy, alpha);
+    if (!worthIt(wasmKind, x.size)) return ref.unaryGrad(kind, x, y, dy, alpha);
     const out = new Float32Array(x.size);
     wasm.unaryGrad(wasmKind, f32Data(x), f32Data(dy), out, alpha);
     return new Tensor(out, 'f32', x.shape);
@@ -165,7 +178,7 @@ export function createWasmBackend(wasm: WasmKernels): Backend {
       [full, small] = [b, a];
     }
     const outShape = broadcastShapes(a.shape, b.shape);
-    if (!shapesEqual(outShape, full.shape) || !trailingBroadcast(full, small) || !WasmKernels.worthIt(wasmKind, full.size, false)) {
+    if (!shapesEqual(outShape, full.shape) || !trailingBroadcast(full, small) || !worthIt(wasmKind, full.size)) {
       return ref.binary(kind, a, b);
     }
     const out = new Float32Array(full.size);
@@ -174,7 +187,7 @@ export function createWasmBackend(wasm: WasmKernels): Backend {
   };
 
   const rowsKernel = (x: Tensor, axis: number): boolean =>
-    x.dtype === 'f32' && axis === x.rank - 1 && WasmKernels.worthIt('rows', x.size, false);
+    x.dtype === 'f32' && axis === x.rank - 1 && worthIt('rows', x.size);
 
   const softmax: KernelTable['softmax'] = (x, axis) => {
     if (!rowsKernel(x, axis)) return ref.softmax(x, axis);
@@ -220,7 +233,7 @@ export function createWasmBackend(wasm: WasmKernels): Backend {
   // conv1d as grouped matmuls over unfolded windows (im2col): for group g,
   // out_g [B*L, Og] = cols_g [B*L, Cg*K] . W_g^T, W_g = w[g*Og .. (g+1)*Og] viewed [Og, Cg*K].
   const conv1d: KernelTable['conv1d'] = (x, w, groups, padLeft) => {
-    const dims = convDims(x.shape, w.shape, groups);
+    const dims = convDims(x.shape, w.shape, groups, routeAll);
     if (!dims || x.dtype !== 'f32' || w.dtype !== 'f32') return ref.conv1d(x, w, groups, padLeft);
     const { batch, length, cout, cg, og, kernel } = dims;
     const rows = batch * length;
@@ -231,7 +244,7 @@ export function createWasmBackend(wasm: WasmKernels): Backend {
   };
 
   const conv1dGradInput: KernelTable['conv1dGradInput'] = (dy, w, groups, padLeft, inputShape) => {
-    const dims = convDims(inputShape, w.shape, groups);
+    const dims = convDims(inputShape, w.shape, groups, routeAll);
     if (!dims || dy.dtype !== 'f32' || w.dtype !== 'f32') return ref.conv1dGradInput(dy, w, groups, padLeft, inputShape);
     const { batch, length, cg, og, kernel } = dims;
     const rows = batch * length;
@@ -242,7 +255,7 @@ export function createWasmBackend(wasm: WasmKernels): Backend {
   };
 
   const conv1dGradWeight: KernelTable['conv1dGradWeight'] = (dy, x, groups, padLeft, weightShape) => {
-    const dims = convDims(x.shape, weightShape, groups);
+    const dims = convDims(x.shape, weightShape, groups, routeAll);
     if (!dims || dy.dtype !== 'f32' || x.dtype !== 'f32') return ref.conv1dGradWeight(dy, x, groups, padLeft, weightShape);
     const { batch, length, cg, og, kernel } = dims;
     const rows = batch * length;
@@ -254,8 +267,9 @@ export function createWasmBackend(wasm: WasmKernels): Backend {
     return new Tensor(dw, 'f32', weightShape);
   };
 
-  const kernels: KernelTable = { ...ref, matmul, unary, unaryGrad, binary, conv1d, conv1dGradInput, conv1dGradWeight, softmax, logSoftmax, layerNorm, rmsNorm };
-  return { name: `wasm-${wasm.simd}`, kernels, floatDType: 'f32' };
+  // The reference's fused backward kernels (softmax, norms) stay: they are single passes over the rows.
+  const kernels: BackendKernels = { ...ref, matmul, unary, unaryGrad, binary, conv1d, conv1dGradInput, conv1dGradWeight, softmax, logSoftmax, layerNorm, rmsNorm };
+  return defineBackend({ name: `wasm-${wasm.simd}`, kernels, floatDType: 'f32' });
 }
 
 interface ConvDims {
@@ -271,13 +285,13 @@ interface ConvDims {
 }
 
 /** Shapes of a grouped conv1d (x [B, L, Cin], w [Cout, Cin/G, K]), or null to leave it to the reference kernel. */
-function convDims(xs: readonly number[], ws: readonly number[], groups: number): ConvDims | null {
+function convDims(xs: readonly number[], ws: readonly number[], groups: number, routeAll: boolean): ConvDims | null {
   if (xs.length !== 3 || ws.length !== 3 || groups < 1) return null;
   const [batch, length, cin] = xs as [number, number, number];
   const [cout, cg, kernel] = ws as [number, number, number];
   if (cin % groups !== 0 || cout % groups !== 0 || cg !== cin / groups) return null;
   // Too small to pay for the unfolding and the calls.
-  if (batch * length * cout * cg * kernel < 1 << 14) return null;
+  if (!routeAll && batch * length * cout * cg * kernel < 1 << 14) return null;
   return { batch, length, cin, cout, cg, og: cout / groups, kernel, groups };
 }
 

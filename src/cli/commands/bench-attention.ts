@@ -1,5 +1,5 @@
 // `thrifty bench attention`: decode attention per step, dense against SparQ (K stored twice and
-// once), with the streaming bandwidth measured in the same run. See bench/attention.ts.
+// once), with the streaming bandwidth measured in the same run. See src/bench/attention.ts.
 
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
@@ -62,7 +62,7 @@ export function registerBenchAttentionCommand(program: Command): void {
     .option('--max-memory-gib <x>', 'skip configurations whose KV cache needs more (default: min(6, 60% of free memory))', parseGiB)
     .option('--json', 'one JSON object per line instead of a table')
     .action(async (opts: BenchAttentionFlags) => {
-      const { benchAttention } = await import('../../../bench/attention.js');
+      const { benchAttention } = await import('../../bench/attention.js');
       await benchAttention({
         seq: opts.seq,
         headDim: opts.headDim,

@@ -1,6 +1,6 @@
 // `thrifty bench decode`: end-to-end decode tokens/s of a Llama-shaped model (random weights,
 // written as GGUF), dense against SparQ, and llama.cpp on the same file when node-llama-cpp is
-// installed. See bench/decode.ts for the method.
+// installed. See src/bench/decode.ts for the method.
 
 import type { Command } from 'commander';
 import { parseCompression } from '../../attention/planner.js';
@@ -31,7 +31,7 @@ export function registerBenchDecodeCommand(program: Command): void {
     .description('end-to-end decode tokens/s after long prefills: dense vs SparQ, and llama.cpp (node-llama-cpp) on the same GGUF')
     .option('--seq <list>', 'cached positions before decoding', parseIntList('--seq'), [4096, 16384])
     .option('--batch <list>', 'sequences decoded together (llama.cpp: batch 1 only)', parseIntList('--batch'), [1])
-    .option('--hidden <n>', 'd_model (the issue\'s larger setting: 2048)', parsePositiveInt('--hidden'), 1024)
+    .option('--hidden <n>', 'd_model (2048 for a model twice as wide)', parsePositiveInt('--hidden'), 1024)
     .option('--heads <n>', 'attention heads (head dim = hidden / heads)', parsePositiveInt('--heads'), 8)
     .option('--layers <n>', 'transformer blocks', parsePositiveInt('--layers'), 8)
     .option('--intermediate <n>', 'SwiGLU hidden width', parsePositiveInt('--intermediate'), 2816)
@@ -46,7 +46,7 @@ export function registerBenchDecodeCommand(program: Command): void {
     .option('--json', 'one JSON object per line instead of a table', false)
     .action(async (flags: BenchDecodeFlags) => {
       if (flags.prefill !== 'synthetic' && flags.prefill !== 'real') throw new Error(`--prefill expects synthetic or real, got '${flags.prefill}'`);
-      const { benchDecode } = await import('../../../bench/decode.js');
+      const { benchDecode } = await import('../../bench/decode.js');
       await benchDecode({
         seq: flags.seq,
         batch: flags.batch,

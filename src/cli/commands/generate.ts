@@ -4,7 +4,9 @@
 
 import type { Command } from 'commander';
 import { parseCompression } from '../../attention/planner.js';
+import { bundledModelDir } from '../../node/bundled-model.js';
 import { parseNonNegativeInt, parseNumber, parsePositiveInt } from '../args.js';
+import { stdoutSink } from '../output.js';
 
 export interface GenerateCommandOptions {
   /** A .gguf file, a llama2.c .bin, a Hugging Face folder, or hf:ORG/NAME[@revision]; default: the bundled model. */
@@ -38,32 +40,8 @@ export interface TextSink {
   write(text: string): unknown;
 }
 
-/** The folder of the model bundled with thrifty: models/default in the package root. */
-export async function bundledModelDir(): Promise<string> {
-  const { existsSync, readFileSync } = await import('node:fs');
-  const { dirname, join } = await import('node:path');
-  const { fileURLToPath } = await import('node:url');
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'thrifty') return join(dir, 'models', 'default');
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('the bundled model was not found: no thrifty package.json above this module');
-    dir = parent;
-  }
-}
-
-/**
- * Below this many parameters one thread decodes faster: a token's matrix products take tens of
- * microseconds, less than handing work to other threads costs (much less on a busy machine).
- */
-export const SMALL_MODEL_PARAMETERS = 16_000_000;
-
-/** Threads when --threads is not given: one for small models, else all cores. */
-function defaultThreads(config: { vocabSize: number; hiddenSize: number; intermediateSize: number; numLayers: number }): number | undefined {
-  const perLayer = 4 * config.hiddenSize * config.hiddenSize + 3 * config.hiddenSize * config.intermediateSize;
-  return perLayer * config.numLayers + config.vocabSize * config.hiddenSize < SMALL_MODEL_PARAMETERS ? 1 : undefined;
-}
+// The bundled model's folder is found in src/node (the API's loader uses it too); re-exported for tests.
+export { bundledModelDir };
 
 function formatCount(n: number): string {
   return Math.round(n).toLocaleString('en-US');
@@ -85,7 +63,8 @@ export async function runGenerate(options: GenerateCommandOptions, out: TextSink
   let generator: InstanceType<typeof Generator> | null = null;
   try {
     const { tokenizer, config } = files;
-    engine = await initNodeBackend({ threads: options.threads ?? defaultThreads(config) });
+    const { defaultDecodeThreads } = await import('../../generate/language-model.js');
+    engine = await initNodeBackend({ threads: options.threads ?? defaultDecodeThreads(config) });
     const wasm = engine.wasm;
     const model = await loadCausalLM(config, files.weights, { alloc: (n) => wasm.allocF32(n), trainable: false });
     let prompt = tokenizer.encode(options.prompt, { allowSpecial: false });
@@ -225,7 +204,7 @@ export function registerGenerateCommand(program: Command): void {
           stats: flags.stats,
           threads: flags.threads,
         },
-        process.stdout,
+        stdoutSink(),
         process.stderr,
       );
     });

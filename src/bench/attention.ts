@@ -10,15 +10,15 @@
 // Usage: thrifty bench attention [--seq 4096,16384] [--batch 1] [--compression 1/2,1/4,1/8] [--json]
 
 import { availableParallelism, freemem } from 'node:os';
-import { KvCache } from '../src/attention/kv-cache.js';
-import { planCompression, type CompressionRecipe } from '../src/attention/planner.js';
-import { createAttentionPolicy } from '../src/attention/policy.js';
-import { buildHeadTasks } from '../src/attention/tasks.js';
-import { WasmAttention } from '../src/backend/wasm/attention.js';
-import type { WasmArena } from '../src/backend/wasm/arena.js';
-import type { WasmKernels } from '../src/backend/wasm/kernels.js';
-import { createNodeWasmKernels } from '../src/node/wasm-pool.js';
-import { Rng } from '../src/tensor/rng.js';
+import { KvCache } from '../attention/kv-cache.js';
+import { planCompression, type CompressionRecipe } from '../attention/planner.js';
+import { createAttentionPolicy } from '../attention/policy.js';
+import { buildHeadTasks } from '../attention/tasks.js';
+import { WasmAttention } from '../backend/wasm/attention.js';
+import type { WasmArena } from '../backend/wasm/arena.js';
+import type { WasmKernels } from '../backend/wasm/kernels.js';
+import { createNodeWasmKernels } from '../node/wasm-pool.js';
+import { Rng } from '../tensor/rng.js';
 import { median } from './stats.js';
 
 export interface AttentionBenchOptions {

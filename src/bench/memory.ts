@@ -6,8 +6,8 @@
 
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { WasmKernels } from '../src/backend/wasm/kernels.js';
-import { createNodeThreadPool } from '../src/node/wasm-pool.js';
+import { WasmKernels } from '../backend/wasm/kernels.js';
+import { createNodeThreadPool } from '../node/wasm-pool.js';
 import { JsThreads, jsSum } from './reference-matmul.js';
 import { median } from './stats.js';
 

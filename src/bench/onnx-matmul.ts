@@ -100,7 +100,7 @@ export async function loadOrt(): Promise<OrtLoader> {
     ort = mod;
     version = mod.env?.versions?.node ?? version;
   } catch (err) {
-    const note = `onnxruntime-node unavailable (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`;
+    const note = `onnxruntime-node unavailable (${err instanceof Error ? err.message.split('\n')[0] : String(err)}; npm run bench:peers installs it)`;
     return {
       available: false, note, version,
       create: () => Promise.reject(new Error(note)),

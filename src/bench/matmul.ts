@@ -10,8 +10,8 @@
 
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { WasmKernels } from '../src/backend/wasm/kernels.js';
-import { createNodeThreadPool, enableRelaxedSimd, type NodeThreadPool } from '../src/node/wasm-pool.js';
+import { WasmKernels } from '../backend/wasm/kernels.js';
+import { createNodeThreadPool, enableRelaxedSimd, type NodeThreadPool } from '../node/wasm-pool.js';
 import { loadOrt, type OrtLoader, type OrtMatmul } from './onnx-matmul.js';
 import { JsThreads, sharedF32 } from './reference-matmul.js';
 import { median } from './stats.js';

@@ -7,18 +7,18 @@
 
 import { pathToFileURL } from 'node:url';
 
-import { backward } from '../src/autograd/engine.js';
-import { tanh } from '../src/autograd/ops/elementwise.js';
-import { linear } from '../src/autograd/ops/linalg.js';
-import { crossEntropy } from '../src/autograd/ops/loss.js';
-import { authorsSplit, generateIb12 } from '../src/data/ib12.js';
-import { ebabInformation } from '../src/info/binning.js';
-import { adaptiveKdeVariance, kdeInformation } from '../src/info/kde.js';
-import { activations, labels, type Activations, type Labels } from '../src/info/types.js';
-import { Adam } from '../src/optim/adam.js';
-import { Rng } from '../src/tensor/rng.js';
-import { fromArray, type Tensor } from '../src/tensor/tensor.js';
-import { FusedAdam, FusedMlp } from '../src/train/infoplane/mlp.js';
+import { backward } from '../autograd/engine.js';
+import { tanh } from '../autograd/ops/elementwise.js';
+import { linear } from '../autograd/ops/linalg.js';
+import { crossEntropy } from '../autograd/ops/loss.js';
+import { authorsSplit, generateIb12 } from '../data/ib12.js';
+import { ebabInformation } from '../info/binning.js';
+import { adaptiveKdeVariance, kdeInformation } from '../info/kde.js';
+import { activations, labels, type Activations, type Labels } from '../info/types.js';
+import { Adam } from '../optim/adam.js';
+import { Rng } from '../tensor/rng.js';
+import { fromArray, type Tensor } from '../tensor/tensor.js';
+import { FusedAdam, FusedMlp } from '../train/infoplane/mlp.js';
 import { median } from './stats.js';
 
 export interface BenchmarkRow {

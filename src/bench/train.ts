@@ -16,13 +16,13 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { backward } from '../src/autograd/engine.js';
-import { createPreTrainingModel, modelConfig, sizePreset, type Architecture } from '../src/models/bert-presets.js';
-import { IGNORE_LABEL, preTrainingLoss, type PreTrainingBatch } from '../src/models/pretraining.js';
-import { initNodeBackend } from '../src/node/backend.js';
-import { clipGradNorm } from '../src/optim/clip.js';
-import { createOptimizer } from '../src/train/pretrain.js';
-import { Rng } from '../src/tensor/rng.js';
+import { backward } from '../autograd/engine.js';
+import { createPreTrainingModel, modelConfig, sizePreset, type Architecture } from '../models/bert-presets.js';
+import { IGNORE_LABEL, preTrainingLoss, type PreTrainingBatch } from '../models/pretraining.js';
+import { initNodeBackend } from '../node/backend.js';
+import { clipGradNorm } from '../optim/clip.js';
+import { createOptimizer } from '../train/pretrain.js';
+import { Rng } from '../tensor/rng.js';
 import { median } from './stats.js';
 
 export interface TrainBenchOptions {

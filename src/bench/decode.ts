@@ -20,16 +20,16 @@ import { freemem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stat } from 'node:fs/promises';
 
-import { attentionSpecFromSettings } from '../src/attention/planner.js';
-import { WasmAttention } from '../src/backend/wasm/attention.js';
-import { Generator } from '../src/generate/generator.js';
-import { ggufValue, type GgufTensorInput, type GgufValue } from '../src/io/gguf.js';
-import { llamaConfig, llmConfigToGgufMetadata, type LlmConfig } from '../src/models/llm-config.js';
-import { createCausalLM, loadCausalLM } from '../src/models/load-llm.js';
-import { initNodeBackend } from '../src/node/backend.js';
-import { writeGgufFile } from '../src/node/file-source.js';
-import { loadModelFiles } from '../src/node/model-files.js';
-import { Rng } from '../src/tensor/rng.js';
+import { attentionSpecFromSettings } from '../attention/planner.js';
+import { WasmAttention } from '../backend/wasm/attention.js';
+import { Generator } from '../generate/generator.js';
+import { ggufValue, type GgufTensorInput, type GgufValue } from '../io/gguf.js';
+import { llamaConfig, llmConfigToGgufMetadata, type LlmConfig } from '../models/llm-config.js';
+import { createCausalLM, loadCausalLM } from '../models/load-llm.js';
+import { initNodeBackend } from '../node/backend.js';
+import { writeGgufFile } from '../node/file-source.js';
+import { loadModelFiles } from '../node/model-files.js';
+import { Rng } from '../tensor/rng.js';
 import { median } from './stats.js';
 
 export interface DecodeBenchOptions {
@@ -235,7 +235,7 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
     say(`node ${process.versions.node}, ${engine.description}; Llama-shaped model, random f32 weights (${(weightBytes / 2 ** 20).toFixed(0)} MiB read per step): d_model ${hiddenSize}, `
       + `${config.numLayers} layers, ${heads} heads of ${config.headDim}, FFN ${config.intermediateSize}, vocab ${config.vocabSize}; GGUF ${path}`);
     say(`${prefillMode} prefill; ${steps} decode steps x ${rounds} rounds per engine, medians; SparQ ${compression === 1 / 8 ? '1/8' : compression} by the paper recipe, K stored twice`);
-    if (!peer && options.peer !== false) say('llama.cpp skipped: node-llama-cpp is not installed (npm install -D node-llama-cpp@3.21.1)');
+    if (!peer && options.peer !== false) say('llama.cpp skipped: node-llama-cpp is not installed (npm run bench:peers installs it)');
     const files = await loadModelFiles(path);
     const model = await loadCausalLM(files.config, files.weights, { alloc: (n) => engine.wasm.allocF32(n), trainable: false });
     await files.close();
