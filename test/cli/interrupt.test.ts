@@ -148,7 +148,7 @@ test('pretrain: a diverging run exits 1 with one line naming the step', async ()
     const corpus = await writeCorpus(dir);
     const run = await thrifty([...pretrainArgs(corpus, join(dir, 'run'), 6), '--lr', '1e308']);
     assert.equal(run.code, 1);
-    assert.match(run.stderr, /^thrifty: training diverged at step \d: the loss is NaN .*\n$/);
+    assert.match(run.stderr, /^thrifty: error: training diverged at step \d: the loss is NaN .*\n$/);
     assert.equal(run.stdout, '');
   });
 });
