@@ -29,7 +29,6 @@ export * from './io/byte-source.js';
 export * from './io/gguf.js';
 export * from './io/gguf-tokenizer.js';
 export * from './io/llama2c.js';
-export * from './io/model-config.js';
 export * from './io/weights.js';
 export * from './io/model-files.js';
 export * from './io/hf-folder.js';
@@ -48,6 +47,10 @@ export * from './attention/index.js';
 export { WasmAttention } from './backend/wasm/attention.js';
 // Models
 export * from './models/llm-config.js';
+export * from './models/llm-config-readers.js';
+export * from './models/registry.js';
+export * from './models/model-init.js';
+export * from './models/model-files.js';
 export * from './models/llama.js';
 export * from './models/gpt-neox.js';
 export * from './models/gpt2.js';

@@ -9,8 +9,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { openFileByteSource, type FileByteSource } from './file-source.js';
 import { downloadHubModel, type HubOptions } from './hub.js';
 import { asBytes } from './files.js';
-import { openHfFolder, type FolderAccess } from '../io/hf-folder.js';
-import { openGgufModel, openLlama2cModel, type ModelFiles } from '../io/model-files.js';
+import type { FolderAccess } from '../io/hf-folder.js';
+import { openGgufModel, openHfFolder, openLlama2cModel, type ModelFiles } from '../models/model-files.js';
 
 /** A FolderAccess over a local directory. */
 export function nodeFolderAccess(dir: string): FolderAccess {

@@ -11,7 +11,7 @@ import { asBytes } from '../files.js';
 import { loadModelFiles } from '../model-files.js';
 import { parseSafetensors, readSafetensorsTensorF32, readSafetensorsTensorI32 } from '../../io/safetensors.js';
 import { llama2cTokenizer } from '../../io/llama2c.js';
-import { expectedTensors } from '../../io/model-config.js';
+import { expectedTensors } from '../../models/registry.js';
 import { loadHfTokenizer } from '../../text/hf-tokenizer.js';
 import { wordPieceFromVocabText } from '../../text/wordpiece.js';
 import { LLAMA2C_VOCAB, seedCheckpointContents, type FuzzFormat } from './seeds.js';
@@ -63,7 +63,7 @@ export async function loadFuzzInput(format: FuzzFormat, dir: string, fileName: s
         const weights = await files.weights.loadAll(expectedTensors(config));
         for (const t of expectedTensors(config)) {
           const data = weights.get(t.name);
-          if (!data && !t.optional) throw new WrongResult(`tensor ${t.name} missing after a successful load`);
+          if (!data) throw new WrongResult(`tensor ${t.name} missing after a successful load`);
           if (data && data.length !== t.shape.reduce((a, b) => a * b, 1)) throw new WrongResult(`tensor ${t.name} has ${data.length} values for shape [${t.shape.join(', ')}]`);
         }
         for (const id of [config.bosTokenId, config.eosTokenId]) {

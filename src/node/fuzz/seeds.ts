@@ -6,7 +6,7 @@
 
 import { encodeCheckpoint, type CheckpointContents } from '../../io/checkpoint.js';
 import { writeGguf, type GgmlType, type GgufTensorInput, type GgufValue, ggufValue } from '../../io/gguf.js';
-import { expectedTensors, llmConfigFromHf } from '../../io/model-config.js';
+import { expectedTensors, llmConfigFromHf } from '../../models/registry.js';
 import { serializeSafetensors, type SafetensorsTensorInput } from '../../io/safetensors.js';
 import { BYTE_TO_CHAR } from '../../text/byte-level.js';
 import { Rng } from '../../tensor/rng.js';
