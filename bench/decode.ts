@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { stat } from 'node:fs/promises';
 
 import { attentionSpecFromSettings } from '../src/attention/planner.js';
+import type { AttentionSpec } from '../src/attention/policy.js';
 import { WasmAttention } from '../src/backend/wasm/attention.js';
 import { Generator } from '../src/generate/generator.js';
 import { ggufValue, type GgufTensorInput, type GgufValue } from '../src/io/gguf.js';
@@ -252,7 +253,7 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
           say(`seq ${seq} batch ${batch} skipped: needs ~${((weightBytes + cacheBytes) / 2 ** 30).toFixed(1)} GiB, over the limit of ${(maxMemory / 2 ** 30).toFixed(1)} GiB`);
           continue;
         }
-        const spec = attentionSpecFromSettings({ attention: 'sparq', compression }, { headDim: config.headDim, seqLen: seq });
+        const spec = sparqSpecFor(compression, config.headDim, seq, say);
         const engines = [
           { name: 'thrifty-dense' as const, generator: new Generator(model, { attention: { kind: 'dense' }, sequences: batch, kernels, initialCapacity: seq + 64 }) },
           { name: 'thrifty-sparq' as const, generator: new Generator(model, { attention: spec, sequences: batch, kernels, initialCapacity: seq + 64, storeKTransposed: true }) },
@@ -336,6 +337,16 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
     engine.dispose();
   }
   return rows;
+}
+
+/** SparQ at the target ratio by the paper recipe (k = 128), or by the even split where k = 128 cannot reach it. */
+function sparqSpecFor(compression: number, headDim: number, seq: number, say: (note: string) => void): AttentionSpec {
+  try {
+    return attentionSpecFromSettings({ attention: 'sparq', compression }, { headDim, seqLen: seq });
+  } catch (err) {
+    say(`seq ${seq}: ${(err as Error).message}; using the even split`);
+    return attentionSpecFromSettings({ attention: 'sparq', compression, recipe: 'even' }, { headDim, seqLen: seq });
+  }
 }
 
 /** Appends `seq` random positions to every layer of each sequence (the synthetic prefill). */

@@ -3,6 +3,7 @@
 // backend is the oracle for every fast one. Differentiable ops (src/autograd/ops) are built on it.
 
 import type { DType, FloatDType } from '../tensor/dtype.js';
+import type { AttentionKernels } from './attention-kernels.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 export const UNARY_KINDS = [
@@ -112,6 +113,8 @@ export type KernelName = keyof KernelTable;
 export interface Backend {
   readonly name: string;
   readonly kernels: KernelTable;
+  /** Decode-attention kernels of this backend, if it has fast ones (src/attention has the reference). */
+  readonly attention?: AttentionKernels | undefined;
   /** Default float dtype of new tensors made by this backend. */
   readonly floatDType: FloatDType;
 }

@@ -8,6 +8,7 @@ import { broadcastShapes, numel, shapesEqual } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { referenceKernels } from '../reference/index.js';
 import { UNARY_GRAD_KINDS, type BinaryKind as WasmBinaryKind, type UnaryKind as WasmUnaryKind } from './abi.js';
+import { WasmAttention } from './attention.js';
 import { WasmKernels } from './kernels.js';
 
 const WASM_UNARY: Partial<Record<UnaryKind, WasmUnaryKind>> = {
@@ -255,7 +256,7 @@ export function createWasmBackend(wasm: WasmKernels): Backend {
   };
 
   const kernels: KernelTable = { ...ref, matmul, unary, unaryGrad, binary, conv1d, conv1dGradInput, conv1dGradWeight, softmax, logSoftmax, layerNorm, rmsNorm };
-  return { name: `wasm-${wasm.simd}`, kernels, floatDType: 'f32' };
+  return { name: `wasm-${wasm.simd}`, kernels, floatDType: 'f32', attention: new WasmAttention(wasm) };
 }
 
 interface ConvDims {
