@@ -20,11 +20,11 @@
 
 import { hmax, hsum, madd } from './vmath';
 
-// Task descriptor: 8 i32 fields.
+// Task descriptor: 8 i32 fields (src/backend/wasm/attention.ts writes them).
 const D_BLOCK: usize = 0; // the KV block (layout below)
 const D_CAP: usize = 4; // its capacity (positions)
 const D_LEN: usize = 8; // positions stored
-const D_HAS_KT: usize = 12; // 1 when the block holds K transposed
+// 12: unused (0)
 const D_Q: usize = 16; // q rows [g, d]
 const D_OUT: usize = 20; // out rows [g, d]
 const D_SCORES: usize = 24; // H2O: the score vector [>= len] (-inf = evicted), else 0

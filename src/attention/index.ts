@@ -2,6 +2,7 @@
 // (reference here; fast ones supplied by a backend), transfer accounting and the planner.
 
 export { KvCache, type KvCacheOptions, type KvHeadBlock } from './kv-cache.js';
+export { buildHeadTasks, notResident } from './decode-policy.js';
 export {
   ATTENTION_KINDS, createAttentionPolicy, defaultReallocation,
   type AttentionKind, type AttentionOptions, type AttentionShape, type AttentionSpec, type DecodeAttention,

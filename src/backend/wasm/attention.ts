@@ -222,7 +222,7 @@ export class WasmAttention implements AttentionKernels {
       i32[o] = b.data.byteOffset;
       i32[o + 1] = b.capacity;
       i32[o + 2] = b.length;
-      i32[o + 3] = b.transposedOffset >= 0 ? 1 : 0;
+      i32[o + 3] = 0;
       i32[o + 4] = qPtr + j * rowFloats * 4;
       i32[o + 5] = outPtr + j * rowFloats * 4;
       i32[o + 6] = fn === 'attn_h2o' ? (task as H2oHeadTask).scores.byteOffset : 0;
