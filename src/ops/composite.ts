@@ -34,11 +34,13 @@ export interface BackendSpec {
   readonly name: string;
   readonly kernels: BackendKernels;
   readonly floatDType: Backend['floatDType'];
+  /** Fast decode-attention kernels, if the backend has them. */
+  readonly attention?: Backend['attention'];
 }
 
 /** A backend from its primitives and any fused fast paths; the missing fused kernels are composites. */
 export function defineBackend(spec: BackendSpec): Backend {
-  return { name: spec.name, kernels: completeKernels(spec.kernels), floatDType: spec.floatDType };
+  return { name: spec.name, kernels: completeKernels(spec.kernels), floatDType: spec.floatDType, ...(spec.attention ? { attention: spec.attention } : {}) };
 }
 
 /** The complete kernel table: the given kernels, with composites for every fused kernel left out. */

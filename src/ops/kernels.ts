@@ -6,6 +6,7 @@
 // the oracle for every fast kernel.
 
 import type { DType, FloatDType } from '../tensor/dtype.js';
+import type { AttentionKernels } from './attention-kernels.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 export const UNARY_KINDS = [
@@ -186,6 +187,8 @@ export interface Backend {
   readonly name: string;
   /** Complete: the backend's own kernels, with composites for the fused kernels it does not supply. */
   readonly kernels: KernelTable;
+  /** Decode-attention kernels of this backend, if it has fast ones (src/attention has the reference). */
+  readonly attention?: AttentionKernels | undefined;
   /** Default float dtype of new tensors made by this backend. */
   readonly floatDType: FloatDType;
 }

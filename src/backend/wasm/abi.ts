@@ -45,6 +45,10 @@ export interface KernelExports {
     localWindow: number, reallocation: number, transposed: number, work: number): void;
   attn_topk_work_bytes(n: number): number;
   attn_topk(vals: number, n: number, want: number, out: number, work: number): number;
+  attn_lminf(desc: number, count: number, headDim: number, group: number, topK: number, sinks: number, work: number): void;
+  attn_exact(desc: number, count: number, headDim: number, group: number, topK: number, maxLen: number, work: number): void;
+  attn_h2o(desc: number, count: number, headDim: number, group: number, topK: number, localWindow: number, maxLen: number, work: number): void;
+  kv_block_offset(part: number, headDim: number, capacity: number): number;
 }
 
 /** Exports that worker threads may be asked to run, by index (the pool protocol sends the index). */
@@ -53,7 +57,7 @@ export const TASK_FUNCTIONS = [
   'unary', 'unary_grad', 'binary', 'binary_row', 'binary_scalar', 'stream_sum',
   'softmax_rows', 'log_softmax_rows', 'layernorm_rows', 'rmsnorm_rows',
   'softmax_grad_rows', 'layernorm_grad_rows', 'adam_update',
-  'attn_dense', 'attn_sparq',
+  'attn_dense', 'attn_sparq', 'attn_lminf', 'attn_exact', 'attn_h2o',
 ] as const;
 export type TaskFunction = (typeof TASK_FUNCTIONS)[number];
 

@@ -9,6 +9,7 @@ import { broadcastShapes, numel, shapesEqual } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { referenceKernels } from '../reference/index.js';
 import { UNARY_GRAD_KINDS, type BinaryKind as WasmBinaryKind, type UnaryKind as WasmUnaryKind } from './abi.js';
+import { WasmAttention } from './attention.js';
 import { WasmKernels } from './kernels.js';
 
 /** Unary kinds with a wasm kernel (forward; the backward where UNARY_GRAD_KINDS has it). */
@@ -310,7 +311,7 @@ export function createWasmBackend(wasm: WasmKernels, options: WasmBackendOptions
     ...ref, matmul, unary, unaryGrad, binary, conv1d, conv1dGradInput, conv1dGradWeight,
     softmax, softmaxGrad, logSoftmax, logSoftmaxGrad, layerNorm, layerNormGrad, rmsNorm, adamUpdate,
   };
-  return defineBackend({ name: `wasm-${wasm.simd}`, kernels, floatDType: 'f32' });
+  return defineBackend({ name: `wasm-${wasm.simd}`, kernels, floatDType: 'f32', attention: new WasmAttention(wasm) });
 }
 
 interface ConvDims {
