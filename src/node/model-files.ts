@@ -7,7 +7,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
 import { openFileByteSource, type FileByteSource } from './file-source.js';
-import { downloadHubModel, type HubOptions } from './hub.js';
+import { downloadHubModel, removeCachedHubModel, type HubOptions } from './hub.js';
 import { asBytes } from './files.js';
 import { openHfFolder, type FolderAccess } from '../io/hf-folder.js';
 import { openGgufModel, openLlama2cModel, type ModelFiles } from '../io/model-files.js';
@@ -56,9 +56,29 @@ async function findLlama2cTokenizer(checkpointPath: string): Promise<string> {
   );
 }
 
-/** Opens the model files named by `spec`: a path, or hf:ORG/NAME[@revision][/file]. */
+/**
+ * Opens the model files named by `spec`: a path, or hf:ORG/NAME[@revision][/file]. A cached hub
+ * model that fails to open (a file corrupted in the cache, or cached by an older, less careful
+ * version) is removed from the cache and fetched once more before the error is believed.
+ */
 export async function loadModelFiles(spec: string, options: LoadModelOptions = {}): Promise<ModelFiles> {
-  const path = spec.startsWith('hf:') ? await downloadHubModel(spec, options.hub) : resolve(spec);
+  if (!spec.startsWith('hf:')) return openModelPath(resolve(spec), options);
+  try {
+    return await openModelPath(await downloadHubModel(spec, options.hub), options);
+  } catch (error) {
+    const offline = options.hub?.offline ?? (process.env['HF_HUB_OFFLINE'] === '1' || process.env['HF_HUB_OFFLINE'] === 'true');
+    if (offline || !isParseError(error)) throw error;
+    await removeCachedHubModel(spec, options.hub);
+    return openModelPath(await downloadHubModel(spec, options.hub), options);
+  }
+}
+
+/** Errors of the files' contents, not of the network or the spec (those would fail the same way twice). */
+function isParseError(error: unknown): boolean {
+  return error instanceof Error && !/^hf:/.test(error.message) && (error as NodeJS.ErrnoException).code === undefined;
+}
+
+async function openModelPath(path: string, options: LoadModelOptions): Promise<ModelFiles> {
   let info;
   try {
     info = await stat(path);

@@ -132,6 +132,7 @@ async function evaluate(
     }),
   );
   let rest = items;
+  let quietExits = 0;
   while (rest.length > 0) {
     const jobFile = join(work, 'job.json');
     await writeFile(jobFile, JSON.stringify({ format: seed.format, fileName: seed.fileName, items: rest }));
@@ -139,8 +140,13 @@ async function evaluate(
     out.push(...results);
     rest = rest.slice(results.length);
     if (rest.length === 0) break;
-    // The child stopped at rest[0]: that input hung or crashed it (or, with no failure, it exited early).
-    const f = failure ?? { outcome: 'crash' as const, message: 'child exited before reporting' };
+    // A child that exits cleanly without reporting an input is retried once from that input before
+    // the input is blamed (seen rarely under heavy machine load; a loader at fault does it again).
+    if (results.length > 0) quietExits = 0;
+    if (failure === null && quietExits++ === 0) continue;
+    quietExits = 0;
+    // The child stopped at rest[0]: that input hung or crashed it (or exited early twice).
+    const f = failure ?? { outcome: 'crash' as const, message: 'child exited twice before reporting this input' };
     out.push({ index: rest[0]!.index, outcome: f.outcome, message: f.message });
     rest = rest.slice(1);
   }
