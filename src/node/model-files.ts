@@ -3,7 +3,8 @@
 //   tokenizer.bin or the single tok*.bin beside it); a Hugging Face folder; or hf:ORG/NAME[@rev][/file],
 //   fetched into the hub cache first (src/node/hub.ts).
 
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
 import { openFileByteSource, type FileByteSource } from './file-source.js';
@@ -63,13 +64,23 @@ async function findLlama2cTokenizer(checkpointPath: string): Promise<string> {
  */
 export async function loadModelFiles(spec: string, options: LoadModelOptions = {}): Promise<ModelFiles> {
   if (!spec.startsWith('hf:')) return openModelPath(resolve(spec), options);
+  const path = await downloadHubModel(spec, options.hub);
+  // Beside the cached model: written when a fresh copy failed as well, so the next run does not
+  // download it again for an error that is the model's own (an unsupported architecture, say).
+  const marker = (await stat(path)).isDirectory() ? join(path, '.thrifty-refetched') : `${path}.thrifty-refetched`;
   try {
-    return await openModelPath(await downloadHubModel(spec, options.hub), options);
+    return await openModelPath(path, options);
   } catch (error) {
     const offline = options.hub?.offline ?? (process.env['HF_HUB_OFFLINE'] === '1' || process.env['HF_HUB_OFFLINE'] === 'true');
-    if (offline || !isParseError(error)) throw error;
+    if (offline || !isParseError(error) || existsSync(marker)) throw error;
     await removeCachedHubModel(spec, options.hub);
-    return openModelPath(await downloadHubModel(spec, options.hub), options);
+    const fresh = await downloadHubModel(spec, options.hub);
+    try {
+      return await openModelPath(fresh, options);
+    } catch (freshError) {
+      await writeFile(marker, `${(freshError as Error).message.split('\n')[0]}\n`).catch(() => undefined);
+      throw freshError;
+    }
   }
 }
 

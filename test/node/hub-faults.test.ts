@@ -206,4 +206,24 @@ describe('hub download faults', () => {
       await server.stop();
     }
   });
+
+  it('fetches a model whose own files fail once more, then no longer', async () => {
+    const seed = fuzzSeed('config-json');
+    const config = JSON.parse(new TextDecoder().decode(seed.bytes)) as Record<string, unknown>;
+    const files: Record<string, Uint8Array> = { 'config.json': new TextEncoder().encode(JSON.stringify({ ...config, model_type: 'mamba' })), ...seed.companions };
+    const server = await serve((req, res) => {
+      const body = files[/\/resolve\/main\/(.+)$/.exec(req.url ?? '')?.[1] ?? ''];
+      res.writeHead(body ? 200 : 404, body ? { 'content-length': String(body.length) } : {});
+      res.end(body);
+    });
+    try {
+      const gets = (): number => server.requests.filter((r) => r.includes('config.json')).length;
+      await assert.rejects(loadModelFiles('hf:org/mamba', { hub: quiet(server.url) }), /config\.json: field 'model_type' = 'mamba' is not supported/);
+      assert.equal(gets(), 2, 'fetched, then fetched once more');
+      await assert.rejects(loadModelFiles('hf:org/mamba', { hub: quiet(server.url) }), /'mamba' is not supported/);
+      assert.equal(gets(), 2, 'not fetched a third time');
+    } finally {
+      await server.stop();
+    }
+  });
 });
