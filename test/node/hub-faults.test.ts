@@ -10,7 +10,6 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 
 import { downloadHubFile, hubRevisionDir, type HubOptions } from '../../src/node/hub.js';
@@ -72,7 +71,16 @@ describe('hub download faults', () => {
     });
     try {
       // A second process, as two `generate --model hf:...` started together.
-      const script = fileURLToPath(new URL('./hub-fetch-child.js', import.meta.url));
+      // Written at run time: a script under test/ would be taken for a test file by `node --test`.
+      const script = join(cacheDir, 'fetch-child.mjs');
+      await writeFile(
+        script,
+        [
+          `import { downloadHubFile } from ${JSON.stringify(new URL('../../src/node/hub.js', import.meta.url).href)};`,
+          `const [cacheDir, endpoint] = process.argv.slice(2);`,
+          `await downloadHubFile('org/model', 'main', 'weights.bin', { cacheDir, endpoint, progress: null });`,
+        ].join('\n'),
+      );
       const other = fork(script, [cacheDir, server.url], { stdio: 'pipe' });
       const otherDone = new Promise<number>((resolve) => other.on('exit', (code) => resolve(code ?? -1)));
       const mine = downloadHubFile('org/model', 'main', 'weights.bin', quiet(server.url));
