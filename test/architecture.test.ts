@@ -24,6 +24,7 @@ const RANK: Readonly<Record<string, number>> = {
   train: 8,
   report: 9,
   node: 10,
+  web: 10, // the browser's leaf (Web Workers), the twin of node
   cli: 11,
 };
 
