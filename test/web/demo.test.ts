@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 
 import { runGenerate, type GenerateCommandOptions } from '../../src/cli/commands/generate.js';
 import { repoRoot } from '../../src/node/data-dir.js';
@@ -16,29 +16,10 @@ import { startDemoServer, type DemoServer } from '../../tools/demo-server.js';
 import { chromiumMissing, generateInPage, launchChromium, openDemo, type Chromium, type PageSettings } from '../../tools/web-driver.js';
 import { skipForMissingData } from '../helpers/data.js';
 
-const missing = chromiumMissing();
-let browser: Chromium | null = null;
-let isolated: DemoServer | null = null;
-let plain: DemoServer | null = null;
-
-before(async () => {
-  if (missing) return;
-  isolated = await startDemoServer({ port: 0 });
-  plain = await startDemoServer({ port: 0, isolation: false });
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await isolated?.close();
-  await plain?.close();
-});
-
-function ready(t: TestContext): { browser: Chromium; isolated: DemoServer; plain: DemoServer } | null {
-  if (missing || !browser || !isolated || !plain) {
-    skipForMissingData(t, missing ?? 'the browser did not start');
-    return null;
-  }
-  return { browser, isolated, plain };
+interface Env {
+  readonly browser: Chromium;
+  readonly isolated: DemoServer;
+  readonly plain: DemoServer;
 }
 
 async function cliText(settings: PageSettings, threads: number): Promise<string> {
@@ -54,9 +35,7 @@ async function cliText(settings: PageSettings, threads: number): Promise<string>
 
 const SPARQ: PageSettings = { prompt: 'ROMEO:', attention: 'sparq', compression: '1/4', recipe: 'even', maxTokens: 60, temperature: 1, seed: 1 };
 
-test('cross-origin isolated: the worker pool generates the CLI\'s text for the same seed (SparQ 1/4, 2 threads); screenshot kept', async (t) => {
-  const env = ready(t);
-  if (!env) return;
+async function pooled(t: TestContext, env: Env): Promise<void> {
   const { page, model, errors } = await openDemo(env.browser.context, env.isolated.url, { threads: '2' });
   try {
     assert.equal(model.isolated, true);
@@ -81,11 +60,9 @@ test('cross-origin isolated: the worker pool generates the CLI\'s text for the s
   } finally {
     await page.close();
   }
-});
+}
 
-test('greedy dense and H2O on one thread: the CLI\'s text', async (t) => {
-  const env = ready(t);
-  if (!env) return;
+async function oneThread(env: Env): Promise<void> {
   const { page } = await openDemo(env.browser.context, env.isolated.url, { threads: '1' });
   try {
     for (const settings of [
@@ -98,11 +75,9 @@ test('greedy dense and H2O on one thread: the CLI\'s text', async (t) => {
   } finally {
     await page.close();
   }
-});
+}
 
-test('without isolation headers: one thread, said on the page, the same text', async (t) => {
-  const env = ready(t);
-  if (!env) return;
+async function notIsolated(env: Env): Promise<void> {
   const { page, model } = await openDemo(env.browser.context, env.plain.url, { threads: '2' });
   try {
     assert.equal(model.isolated, false);
@@ -114,11 +89,9 @@ test('without isolation headers: one thread, said on the page, the same text', a
   } finally {
     await page.close();
   }
-});
+}
 
-test('the information-plane tab runs a small experiment in the page and shows the report', async (t) => {
-  const env = ready(t);
-  if (!env) return;
+async function infoplaneTab(env: Env): Promise<void> {
   const { page } = await openDemo(env.browser.context, env.isolated.url, { threads: '1' });
   try {
     await page.click('#tab-infoplane');
@@ -131,5 +104,28 @@ test('the information-plane tab runs a small experiment in the page and shows th
     assert.ok(await frame.locator('svg').count() > 0, 'the report has its plots');
   } finally {
     await page.close();
+  }
+}
+
+test('the browser demo in headless Chromium', async (t) => {
+  const missing = chromiumMissing();
+  if (missing) {
+    skipForMissingData(t, missing);
+    return;
+  }
+  const isolated = await startDemoServer({ port: 0 });
+  const plain = await startDemoServer({ port: 0, isolation: false });
+  let browser: Chromium | null = null;
+  try {
+    browser = await launchChromium();
+    const env: Env = { browser, isolated, plain };
+    await t.test('cross-origin isolated: the worker pool generates the CLI\'s text for the same seed (SparQ 1/4, 2 threads); screenshot kept', (st) => pooled(st, env));
+    await t.test('greedy dense and H2O on one thread: the CLI\'s text', () => oneThread(env));
+    await t.test('without isolation headers: one thread, said on the page, the same text', () => notIsolated(env));
+    await t.test('the information-plane tab runs a small experiment in the page and shows the report', () => infoplaneTab(env));
+  } finally {
+    await browser?.close();
+    await isolated.close();
+    await plain.close();
   }
 });
