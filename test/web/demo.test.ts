@@ -6,7 +6,7 @@
 // THRIFTY_REQUIRE_DATA=1, fails instead; .ci/run installs it).
 
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 
@@ -14,7 +14,7 @@ import { runGenerate, type GenerateCommandOptions } from '../../src/cli/commands
 import { repoRoot } from '../../src/node/data-dir.js';
 import { startDemoServer, type DemoServer } from '../../tools/demo-server.js';
 import { chromiumMissing, generateInPage, launchChromium, openDemo, type Chromium, type PageSettings } from '../../tools/web-driver.js';
-import { skipForMissingData } from '../helpers/data.js';
+import { dataFileOrSkip, skipForMissingData } from '../helpers/data.js';
 
 interface Env {
   readonly browser: Chromium;
@@ -107,6 +107,21 @@ async function infoplaneTab(env: Env): Promise<void> {
   }
 }
 
+/** A GGUF chosen with the page's file input replaces the bundled model: stories260K greedy is llama2.c's text. */
+async function droppedGguf(t: TestContext, env: Env): Promise<void> {
+  const expectedPath = dataFileOrSkip(t, 'llm/stories260K/expected_greedy_t0_n200.txt');
+  if (!expectedPath) return;
+  const { page } = await openDemo(env.browser.context, env.isolated.url, { threads: '1' });
+  try {
+    await page.setInputFiles('#file', join(expectedPath, '..', 'stories260K.gguf'));
+    await page.waitForFunction(() => document.getElementById('engine')?.textContent?.includes('stories260K.gguf') === true, null, { timeout: 60_000 });
+    const run = await generateInPage(page, { prompt: '', attention: 'dense', compression: '1/4', recipe: 'even', maxTokens: 200, temperature: 0, seed: 0 });
+    assert.equal(`${run.text}\n`, await readFile(expectedPath, 'utf8'));
+  } finally {
+    await page.close();
+  }
+}
+
 test('the browser demo in headless Chromium', async (t) => {
   const missing = chromiumMissing();
   if (missing) {
@@ -122,6 +137,7 @@ test('the browser demo in headless Chromium', async (t) => {
     await t.test('cross-origin isolated: the worker pool generates the CLI\'s text for the same seed (SparQ 1/4, 2 threads); screenshot kept', (st) => pooled(st, env));
     await t.test('greedy dense and H2O on one thread: the CLI\'s text', () => oneThread(env));
     await t.test('without isolation headers: one thread, said on the page, the same text', () => notIsolated(env));
+    await t.test('a GGUF chosen on the page (stories260K, greedy, 200 tokens from BOS): llama2.c\'s text', (st) => droppedGguf(st, env));
     await t.test('the information-plane tab runs a small experiment in the page and shows the report', () => infoplaneTab(env));
   } finally {
     await browser?.close();
