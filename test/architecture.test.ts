@@ -25,6 +25,7 @@ const RANK: Readonly<Record<string, number>> = {
   train: 8,
   report: 9,
   node: 10,
+  web: 10, // the browser's leaf (Web Workers), the twin of node
   bench: 10.5, // benchmarks run Node jobs; the CLI reaches them
   cli: 11,
 };
