@@ -22,6 +22,7 @@ const RANK: Readonly<Record<string, number>> = {
   models: 7,
   generate: 8,
   train: 8,
+  eval: 8.5, // evaluation tasks and driver: above generate, below report
   report: 9,
   node: 10,
   cli: 11,
