@@ -171,7 +171,8 @@ export function squadSamples(questions: readonly SquadQuestion[], options: Squad
     const title = q.title.replaceAll('_', ' ');
     const context = `${contexts.join('\n')}\nFrom what you've just read about ${title}, please answer the following questions.`;
     const sameContext = rng.shuffle((byContext.get(q.context) ?? []).filter((i) => questions[i]!.id !== q.id));
-    const others = Array.from({ length: shots + 1 }, () => rng.int(questions.length)).filter((i) => questions[i]!.id !== q.id);
+    // The reference lists 5 examples (of which the prompt uses `shots`): 6 random draws, this question left out.
+    const others = Array.from({ length: Math.max(5, shots) + 1 }, () => rng.int(questions.length)).filter((i) => questions[i]!.id !== q.id);
     const examples = [...sameContext, ...others].slice(0, shots).map((i) => questions[i]!);
     if (examples.length < shots) throw new Error(`squad: cannot form a ${shots}-shot prompt for question ${q.id}`);
     return {
@@ -212,7 +213,8 @@ export function triviaSamples(questions: readonly TriviaQuestion[], options: Tri
   return shuffledIndices(usable.length, options.count, options.shuffleSeed ?? 487523).map((index) => {
     const q = usable[index]!;
     const rng = sampleRng(seed, index);
-    const examples = Array.from({ length: shots + 2 }, () => questions[rng.int(questions.length)]!).filter((e) => e.id !== q.id).slice(0, shots);
+    // As the reference: 5 + 2 random draws (a question id can appear twice in TriviaQA), this question left out.
+    const examples = Array.from({ length: Math.max(5, shots) + 2 }, () => questions[rng.int(questions.length)]!).filter((e) => e.id !== q.id).slice(0, shots);
     if (examples.length < shots) throw new Error(`triviaqa: cannot form a ${shots}-shot prompt for question ${q.id}`);
     const prompt = fewShotPrompt(q.question, examples);
     let text = prompt;
