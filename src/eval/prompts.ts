@@ -19,6 +19,16 @@ import type { CnnArticle, SquadQuestion, TriviaQuestion } from './datasets.js';
 import { exactMatch, needleMatch, NEEDLE_REFERENCE, repetitionMatchLength } from './metrics.js';
 import { rougeL } from './rouge.js';
 
+/** The reference's seeds (sample draws, dataset shuffle); a run's --seed S adds S to both. */
+export const TASK_SEEDS = {
+  squad: { seed: 82735235, shuffleSeed: 945237 },
+  triviaqa: { seed: 2751584, shuffleSeed: 487523 },
+  cnndm: { shuffleSeed: 2353669 },
+  'wikitext-bpc': { shuffleSeed: 2353669 },
+  repetition: { shuffleSeed: 544085 },
+  needle: { seed: 4852341 },
+} as const;
+
 /** What prompt construction needs of a tokenizer: ids of a text without BOS/EOS (the reference's tok_encode). */
 export interface TokenCounter {
   encode(text: string): readonly number[];
@@ -158,12 +168,12 @@ export function squadContext(q: Pick<SquadQuestion, 'title' | 'context'>): strin
 export function squadSamples(questions: readonly SquadQuestion[], options: SquadOptions): GenerationSample[] {
   const confusion = options.confusionContexts ?? 7;
   const shots = options.shots ?? 1;
-  const seed = options.seed ?? 82735235;
+  const seed = options.seed ?? TASK_SEEDS.squad.seed;
   if (!Number.isInteger(confusion) || confusion < 0) throw new Error(`squad: confusion contexts must be a non-negative integer, got ${confusion}`);
   const allContexts = [...new Set(questions.map(squadContext))].sort();
   const byContext = new Map<string, number[]>();
   questions.forEach((q, i) => byContext.set(q.context, [...(byContext.get(q.context) ?? []), i]));
-  return shuffledIndices(questions.length, options.count, options.shuffleSeed ?? 945237).map((index) => {
+  return shuffledIndices(questions.length, options.count, options.shuffleSeed ?? TASK_SEEDS.squad.shuffleSeed).map((index) => {
     const q = questions[index]!;
     const rng = sampleRng(seed, index);
     const contexts = [squadContext(q), ...Array.from({ length: confusion }, () => allContexts[rng.int(allContexts.length)]!)];
@@ -205,12 +215,12 @@ export interface TriviaOptions {
  */
 export function triviaSamples(questions: readonly TriviaQuestion[], options: TriviaOptions): GenerationSample[] {
   const shots = options.shots ?? 1;
-  const seed = options.seed ?? 2751584;
+  const seed = options.seed ?? TASK_SEEDS.triviaqa.seed;
   const [lo, hi] = options.charsRange ?? [4000, 8000];
   const openBook = questions.some((q) => q.contexts.length > 0);
   const usable = openBook ? questions.filter((q) => q.contexts.some((c) => c.length >= lo && c.length <= hi)) : [...questions];
   if (usable.length === 0) throw new Error(`triviaqa: no question has an evidence text of ${lo}..${hi} characters`);
-  return shuffledIndices(usable.length, options.count, options.shuffleSeed ?? 487523).map((index) => {
+  return shuffledIndices(usable.length, options.count, options.shuffleSeed ?? TASK_SEEDS.triviaqa.shuffleSeed).map((index) => {
     const q = usable[index]!;
     const rng = sampleRng(seed, index);
     // As the reference: 5 + 2 random draws (a question id can appear twice in TriviaQA), this question left out.
@@ -253,7 +263,7 @@ export function cnnSamples(articles: readonly CnnArticle[], options: CnnOptions)
   const [lo, hi] = options.charsRange ?? [4000, 8000];
   const kept = articles.filter((a) => a.article.length >= lo && a.article.length <= hi);
   if (kept.length === 0) throw new Error(`cnndm: no article has ${lo}..${hi} characters`);
-  return shuffledIndices(kept.length, options.count, options.shuffleSeed ?? 2353669).map((index) => {
+  return shuffledIndices(kept.length, options.count, options.shuffleSeed ?? TASK_SEEDS.cnndm.shuffleSeed).map((index) => {
     const a = kept[index]!;
     const referenceTokens = options.tokenizer.encode(a.highlights).length;
     return {
@@ -311,7 +321,7 @@ export interface RepetitionOptions {
 export function repetitionSamples(text: string, options: RepetitionOptions): GenerationSample[] {
   const examples = repetitionExamples(text, options.contextLength ?? 6000);
   if (examples.length === 0) throw new Error(`repetition: the text (${text.length} characters) yields no examples`);
-  return shuffledIndices(examples.length, options.count, options.shuffleSeed ?? 544085).map((index) => {
+  return shuffledIndices(examples.length, options.count, options.shuffleSeed ?? TASK_SEEDS.repetition.shuffleSeed).map((index) => {
     const e = examples[index]!;
     const referenceTokens = options.tokenizer.encode(e.reference).length;
     return {
@@ -350,7 +360,7 @@ export function wikitextBpcSamples(pages: readonly string[], options: BpcOptions
     if (m) examples.push({ page: i, prefill: m[1]!, reference: m[2]! });
   });
   if (examples.length === 0) throw new Error(`wikitext-bpc: no article has ${prefillChars + referenceChars} characters`);
-  return shuffledIndices(examples.length, options.count, options.shuffleSeed ?? 2353669).map((index) => {
+  return shuffledIndices(examples.length, options.count, options.shuffleSeed ?? TASK_SEEDS['wikitext-bpc'].shuffleSeed).map((index) => {
     const e = examples[index]!;
     return { task: 'wikitext-bpc', id: `page-${e.page}`, prefill: e.prefill, reference: e.reference, maxReferenceTokens: options.maxReferenceTokens ?? 256 };
   });
@@ -396,7 +406,7 @@ export function needleSamples(documents: readonly string[], options: NeedleOptio
   if (lengths.length === 0) throw new Error('needle: no lengths (is the model context under 1024 tokens? pass lengths)');
   if (!Number.isInteger(depthSteps) || depthSteps < 2) throw new Error(`needle: depth steps must be an integer >= 2, got ${depthSteps}`);
   const longest = Math.max(...lengths);
-  const docs = new Rng(options.seed ?? 4852341).shuffle([...documents]);
+  const docs = new Rng(options.seed ?? TASK_SEEDS.needle.seed).shuffle([...documents]);
   const filler = tokenizer.encode(docs.join('\n\n').slice(0, options.characterLimit ?? 8 * longest));
   if (filler.length < longest) throw new Error(`needle: insufficient tokens in the filler (expected: ${longest}, actual: ${filler.length})`);
   const prefix = tokenizer.encode(NEEDLE_PREFIX);

@@ -1,7 +1,7 @@
 // The evaluation stack on the bundled model (models/default, context 512, heads of 32): dense
 // prefill gives the first token whatever the policy, teacher-forced BPC equals a direct
-// computation from one cache-free forward, and a 2-sample grid (repetition and WikiText BPC x
-// dense and SparQ at 1/8) runs, records measured transfers and resumes without redoing work.
+// computation from one cache-free forward, and a 2-sample grid (every task x dense and SparQ at
+// 1/8) runs, records measured transfers and resumes without redoing work.
 
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -15,6 +15,8 @@ import { runTeacherForcedSample } from '../../src/eval/driver.js';
 import { evalTokenizer, GeneratorEvalModel } from '../../src/eval/generator-model.js';
 import { tokenNll } from '../../src/eval/metrics.js';
 import { loadCausalLM } from '../../src/models/load-llm.js';
+import type { TaskName } from '../../src/eval/prompts.js';
+import { EVAL_DATA_FILES } from '../../src/node/eval-data.js';
 import { runEvalGrid } from '../../src/node/eval-runner.js';
 import { EvalStore } from '../../src/node/eval-store.js';
 import { loadModelFiles } from '../../src/node/model-files.js';
@@ -76,40 +78,49 @@ describe('eval on the bundled model', () => {
     }
   });
 
-  it('a 2-sample grid of repetition and BPC, dense and SparQ 1/8: records, measured ratios, resume', async (t) => {
+  it('a 2-sample grid of every task, dense and SparQ 1/8: records, measured ratios, resume without redoing work', async (t) => {
     const dir = await bundledModel(t);
     if (!dir) return;
-    if (!dataFileOrSkip(t, 'text/tinyshakespeare/input.txt') || !dataFileOrSkip(t, 'text/wikitext-2-raw/wiki.test.raw')) return;
+    for (const file of Object.values(EVAL_DATA_FILES)) if (!dataFileOrSkip(t, file)) return;
     const out = await mkdtemp(join(tmpdir(), 'thrifty-eval-grid-'));
     try {
       const options = {
         model: dir,
-        tasks: ['repetition', 'wikitext-bpc'] as const,
+        tasks: ['squad', 'triviaqa', 'cnndm', 'wikitext-bpc', 'repetition', 'needle'] as TaskName[],
         methods: [{ attention: 'dense', compression: 1 }, { attention: 'sparq', compression: 1 / 8 }],
         samples: 2,
         outDir: out,
       };
-      const first = await runEvalGrid({ ...options, tasks: [...options.tasks] });
-      assert.equal(first.length, 4);
+      const first = await runEvalGrid(options);
+      assert.equal(first.length, 12);
       const store = new EvalStore(out);
       for (const { cell, result } of first) {
         const records = await store.read(cell);
-        assert.equal(records.length, 2, `${cell.task} ${cell.method}`);
+        const label = `${cell.task} ${cell.method}`;
+        assert.equal(records.length, 2, label);
         assert.equal(result.n, 2);
         for (const r of records) {
-          assert.ok(r.prefillTokens > 200 && r.prefillTokens <= 512 - 256, `prefill ${r.prefillTokens}`);
-          if (cell.task === 'repetition') assert.ok(Number.isInteger(r.score) && r.score >= 0 && r.output.length > 0);
-          else assert.ok(r.score > 0.3 && r.score < 10, `bpc ${r.score}`);
-          if (cell.method === 'dense') assert.equal(r.achievedRatio, 1);
-          else assert.ok(r.achievedRatio !== null && r.achievedRatio > 0 && r.achievedRatio < 0.6, `ratio ${r.achievedRatio}`);
-          assert.equal(r.transfers.steps, r.generatedTokens - 1); // the first token came from the prefill
+          assert.ok(r.prefillTokens > 10 && r.prefillTokens <= 512 - 20, `${label}: prefill ${r.prefillTokens}`);
+          if (cell.task === 'wikitext-bpc') assert.ok(r.score > 0.3 && r.score < 10, `${label}: bpc ${r.score}`);
+          else if (cell.task === 'repetition') assert.ok(Number.isInteger(r.score) && r.score >= 0, label);
+          else if (cell.task === 'cnndm') assert.ok(r.score >= 0 && r.score <= 1, label);
+          else assert.ok(r.score === 0 || r.score === 1, label);
+          if (cell.task !== 'wikitext-bpc') assert.ok(r.output.length > 0, label);
+          if (cell.method === 'dense') assert.equal(r.achievedRatio, 1, label);
+          else {
+            // Measured, so above 1/8 here: the paper recipe's k = 128 is a large part of a 256-token context.
+            assert.ok(r.achievedRatio !== null && r.achievedRatio > 0, `${label}: ratio ${r.achievedRatio}`);
+            if (r.prefillTokens > 200) assert.ok(r.achievedRatio < 0.7, `${label}: ratio ${r.achievedRatio} at ${r.prefillTokens} tokens`);
+          }
+          assert.equal(r.transfers.steps, r.generatedTokens - 1, label); // the first token came from the prefill
         }
+        if (cell.task === 'needle') assert.deepEqual(records.map((r) => r.details), [{ length: 128, depth: 0 }, { length: 128, depth: 1 / 16 }]);
       }
-      const denseRep = first.find((c) => c.cell.task === 'repetition' && c.cell.method === 'dense')!;
-      const contents = await readFile(store.pathOf(denseRep.cell), 'utf8');
-      const again = await runEvalGrid({ ...options, tasks: [...options.tasks] });
+      const dense = first.find((c) => c.cell.task === 'repetition' && c.cell.method === 'dense')!;
+      const contents = await readFile(store.pathOf(dense.cell), 'utf8');
+      const again = await runEvalGrid(options);
       assert.deepEqual(again.map((c) => c.result), first.map((c) => c.result));
-      assert.equal(await readFile(store.pathOf(denseRep.cell), 'utf8'), contents); // nothing redone
+      assert.equal(await readFile(store.pathOf(dense.cell), 'utf8'), contents); // nothing redone
     } finally {
       await rm(out, { recursive: true, force: true });
     }
