@@ -85,6 +85,28 @@ describe('the datasets in ../shared/data', () => {
     assert.ok(docs.length >= 10 && docs.every((d) => d.length > 10_000));
   });
 
+  it('TriviaQA rc: questions with their Wikipedia or web evidence read from the evidence folder', async () => {
+    const { mkdtemp, mkdir, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'thrifty-trivia-'));
+    try {
+      await mkdir(join(dir, 'evidence', 'wikipedia'), { recursive: true });
+      await mkdir(join(dir, 'evidence', 'web', '35'), { recursive: true });
+      await writeFile(join(dir, 'evidence', 'wikipedia', 'A.txt'), 'wiki text');
+      await writeFile(join(dir, 'evidence', 'web', '35', '35_1.txt'), 'web text');
+      const json = { Data: [{ Question: 'q?', QuestionId: 'tc_1', Answer: { Aliases: ['x', 'y'] }, EntityPages: [{ Filename: 'A.txt' }], SearchResults: [{ Filename: '35/35_1.txt' }] }] };
+      await writeFile(join(dir, 'rc.json'), JSON.stringify(json));
+      const { readTriviaQaRc } = await import('../../src/node/eval-data.js');
+      assert.deepEqual(await readTriviaQaRc(join(dir, 'rc.json'), join(dir, 'evidence')), [{ id: 'tc_1', question: 'q?', answers: ['x', 'y'], contexts: ['wiki text'] }]);
+      assert.deepEqual((await readTriviaQaRc(join(dir, 'rc.json'), join(dir, 'evidence'), 'search'))[0]!.contexts, ['web text']);
+      await rm(join(dir, 'evidence', 'wikipedia', 'A.txt'));
+      await assert.rejects(readTriviaQaRc(join(dir, 'rc.json'), join(dir, 'evidence')), /evidence\/wikipedia\/A\.txt: not found/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a missing file names itself and the setting', async () => {
     await assert.rejects(readSquad('/nonexistent-data'), /\/nonexistent-data\/qa\/squad-v1\.1\/dev-v1\.1\.json\.gz: not found \(set THRIFTY_DATA_DIR/);
   });
