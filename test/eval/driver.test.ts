@@ -117,3 +117,42 @@ describe('eval driver: the reference harness rules', () => {
     assert.equal(argmax([-Infinity, -1]), 1);
   });
 });
+
+describe('running a cell', () => {
+  const cell = { model: 'm', task: 'repetition' as const, method: 'dense', compression: 1, variant: '', seed: 0 };
+  const sample = (id: string, text: string): GenerationSample => ({
+    task: 'repetition', id, prompt: { text }, maxNewTokens: 3, keepTokens: 3, reference: { kind: 'continuation', text: 'def' },
+  });
+
+  it('skips done samples, records the rest as they come, and summarises with the standard error', async () => {
+    const { runCell, summariseCell } = await import('../../src/eval/run-cell.js');
+    const model = new CountingModel();
+    const seen: number[] = [];
+    let t = 0;
+    // Against the target 'def': 'ghi' continues j, k, l (0 matched); 'abc' continues d, e, f (3 matched).
+    const records = await runCell(cell, model, tokenizer, [sample('a', 'ghi'), sample('b', 'abc'), sample('c', 'bcd')], {
+      done: new Set([2]),
+      onRecord: (r) => { seen.push(r.index); },
+      clock: () => (t += 0.5),
+    });
+    assert.deepEqual(seen, [0, 1]);
+    assert.deepEqual(records.map((r) => [r.sampleId, r.output, r.score, r.seconds, r.achievedRatio, r.generatedTokens]), [
+      ['a', 'jkl', 0, 0.5, 0.125, 3],
+      ['b', 'def', 3, 0.5, 0.125, 3],
+    ]);
+    const summary = summariseCell(records);
+    assert.equal(summary.mean, 1.5);
+    assert.ok(Math.abs(summary.sem - 1.5) < 1e-12); // sd of {0, 3} is 3/sqrt(2); / sqrt(2)
+    assert.equal(summary.achievedRatio, 0.125);
+    await assert.rejects(runCell({ ...cell, task: 'squad' }, model, tokenizer, [sample('a', 'ghi')]), /sample a is of task repetition, the cell's is squad/);
+  });
+
+  it('binary tasks get the binomial standard error', async () => {
+    const { summariseCell } = await import('../../src/eval/run-cell.js');
+    const base = { ...cell, task: 'needle' as const, sampleId: 's', prefillTokens: 1, generatedTokens: 1, output: '', achievedRatio: null, transfers: { steps: 0, elements: 0, denseElements: 0 }, seconds: 0 };
+    const s = summariseCell([1, 1, 0, 1].map((score, index) => ({ ...base, index, score })));
+    assert.equal(s.mean, 0.75);
+    assert.ok(Math.abs(s.sem - Math.sqrt(0.75 * 0.25 / 4)) < 1e-12);
+    assert.equal(s.achievedRatio, null);
+  });
+});
