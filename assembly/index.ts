@@ -6,6 +6,7 @@ export { gemm, gemm_work_bytes, gemm_nt_small, gemm_nn_small, gemm_batched, gemv
 export { unary, unary_grad, binary, binary_row, binary_scalar, stream_sum } from './elementwise';
 export { softmax_rows, log_softmax_rows, layernorm_rows, rmsnorm_rows } from './rows';
 export { attn_dense, attn_dense_work_bytes, attn_sparq, attn_sparq_work_bytes, attn_topk, attn_topk_work_bytes } from './attention';
+export { bsr_spmm, bsr_transpose, bsr_sddmm } from './block-sparse';
 
 /** First byte JS may allocate from: everything below is reserved for static data. */
 export function heap_base(): usize {

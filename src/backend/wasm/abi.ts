@@ -40,6 +40,12 @@ export interface KernelExports {
     localWindow: number, reallocation: number, transposed: number, work: number): void;
   attn_topk_work_bytes(n: number): number;
   attn_topk(vals: number, n: number, want: number, out: number, work: number): number;
+  // Block-sparse products (assembly/block-sparse.ts; wrapped by src/backend/wasm/block-sparse.ts).
+  bsr_transpose(t0: number, count: number, n: number, f: number, src: number, dstT: number, ld: number): void;
+  bsr_spmm(t0: number, count: number, n: number, fin: number, fout: number, b: number, ptr: number, idx: number, perm: number,
+    values: number, si: number, sj: number, src: number, dst: number, srcT: number, dstT: number, ld: number): void;
+  bsr_sddmm(k0: number, count: number, b: number, ptr: number, blockRows: number, idx: number,
+    dyT: number, xT: number, ld: number, npad: number, out: number): void;
 }
 
 /** Exports that worker threads may be asked to run, by index (the pool protocol sends the index). */
@@ -48,6 +54,7 @@ export const TASK_FUNCTIONS = [
   'unary', 'unary_grad', 'binary', 'binary_row', 'binary_scalar', 'stream_sum',
   'softmax_rows', 'log_softmax_rows', 'layernorm_rows', 'rmsnorm_rows',
   'attn_dense', 'attn_sparq',
+  'bsr_transpose', 'bsr_spmm', 'bsr_sddmm',
 ] as const;
 export type TaskFunction = (typeof TASK_FUNCTIONS)[number];
 
