@@ -4,6 +4,7 @@
 // colIdx = block column, sorted) and their values stored block after block, each block row-major:
 // element (r, c) of block k is values[k b² + r b + c] = W[R b + r, colIdx[k] b + c].
 
+import type { Backend } from '../../ops/kernels.js';
 import type { FloatArray } from '../../tensor/dtype.js';
 
 /** The index part of a block-sparse weight (BlockSparsePattern in src/nn/block-sparse.ts is one). */
@@ -137,4 +138,30 @@ export function blockSparseGradValuesReference(dy: FloatArray, x: FloatArray, n:
       }
     }
   }
+}
+
+/**
+ * The block-sparse products on f32 arrays, as a backend supplies them (WasmBlockSparse is one). The
+ * differentiable op (src/autograd/ops/block-sparse.ts) uses the active backend's, else the
+ * reference kernels (always for f64).
+ */
+export interface BlockSparseProducts {
+  matmul(x: Float32Array, n: number, s: BlockSparseStructure, values: Float32Array, y: Float32Array): void;
+  gradInput(dy: Float32Array, n: number, s: BlockSparseStructure, values: Float32Array, dx: Float32Array): void;
+  gradValues(dy: Float32Array, x: Float32Array, n: number, s: BlockSparseStructure, dValues: Float32Array): void;
+}
+
+/** A backend that carries block-sparse products beside its kernel table. */
+export interface BlockSparseBackend extends Backend {
+  readonly blockSparse?: BlockSparseProducts | undefined;
+}
+
+/** `backend` with block-sparse products attached (e.g. the wasm backend with a WasmBlockSparse over the same kernels). */
+export function withBlockSparse(backend: Backend, products: BlockSparseProducts): BlockSparseBackend {
+  return { name: backend.name, kernels: backend.kernels, floatDType: backend.floatDType, blockSparse: products };
+}
+
+/** The products a backend supplies, or null (then the reference kernels run). */
+export function blockSparseProductsOf(backend: Backend): BlockSparseProducts | null {
+  return (backend as BlockSparseBackend).blockSparse ?? null;
 }
