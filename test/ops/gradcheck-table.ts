@@ -234,7 +234,7 @@ export const GRADCHECK_TABLE: readonly GradRow[] = [
     op: F.blockSparseLinear,
     cases: [
       { shapes: [[2, 3, 8], [3, 2, 2], [6]], fn: (x, v, b) => F.blockSparseLinear(x, v, { rows: 6, cols: 8, block: 2, rowPtr: Int32Array.from([0, 2, 2, 3]), colIdx: Int32Array.from([0, 3, 1]) }, b) },
-      { shapes: [[5, 4], [5]], fn: (x, v) => F.blockSparseLinear(x, v, { rows: 3, cols: 4, block: 1, rowPtr: Int32Array.from([0, 2, 3, 5]), colIdx: Int32Array.from([1, 3, 0, 0, 2]) }) },
+      { shapes: [[1, 4], [5]], fn: (x, v) => F.blockSparseLinear(x, v, { rows: 3, cols: 4, block: 1, rowPtr: Int32Array.from([0, 2, 3, 5]), colIdx: Int32Array.from([1, 3, 0, 0, 2]) }) },
     ],
   },
   {
