@@ -61,3 +61,9 @@ export * from './generate/generator.js';
 export * from './generate/sampler.js';
 // Information plane
 export * from './info/index.js';
+// Block-sparse weights and dynamic sparse training
+export { BLOCK_SIZES, BlockSparsePattern, activeBlockCount, blockNorms, checkBlockSize } from './nn/block-sparse.js';
+export { blockSparseLayout, isBlockSparseLayout, type BlockSparseLayout, type BlockSparseLayoutOptions } from './nn/block-sparse-layout.js';
+export { blockSparseProductsOf, withBlockSparse, type BlockSparseBackend, type BlockSparseProducts, type BlockSparseStructure } from './backend/reference/block-sparse.js';
+export { WasmBlockSparse, type WasmBlockSparseOptions } from './backend/wasm/block-sparse.js';
+export * from './train/dynsparse.js';

@@ -85,11 +85,59 @@ export interface PruneRegrowResult {
   readonly regrown: Int32Array;
 }
 
-/** Indices 0..n-1 ordered by key ascending (ties by index), partially: the first `count` are correct. */
+/** The k-th smallest (0-based) of `a`, which it reorders: iterative quickselect, median-of-three pivots. */
+function kthSmallest(a: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (hi > lo) {
+    const mid = (lo + hi) >>> 1;
+    // Median of three into a[mid].
+    if (a[mid]! < a[lo]!) swap(a, mid, lo);
+    if (a[hi]! < a[lo]!) swap(a, hi, lo);
+    if (a[hi]! < a[mid]!) swap(a, hi, mid);
+    const pivot = a[mid]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) swap(a, i++, j--);
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k]!;
+  }
+  return a[k]!;
+}
+
+function swap(a: Float64Array, i: number, j: number): void {
+  const t = a[i]!;
+  a[i] = a[j]!;
+  a[j] = t;
+}
+
+/**
+ * The indices of the `count` smallest keys (NaN counts as +Infinity; ties toward lower indices),
+ * ascending by index: a quickselect finds the threshold, one pass collects.
+ */
 function smallestFirst(keys: Float64Array, count: number): Int32Array {
-  const order = Int32Array.from({ length: keys.length }, (_, i) => i);
-  order.sort((a, b) => keys[a]! - keys[b]! || a - b);
-  return order.subarray(0, count);
+  const out = new Int32Array(count);
+  if (count === 0) return out;
+  const work = keys.map((k) => (k === k ? k : Infinity));
+  const threshold = kthSmallest(work, count - 1);
+  let below = 0;
+  for (let i = 0; i < keys.length; i++) if (keys[i]! < threshold) below++;
+  let ties = count - below;
+  let j = 0;
+  for (let i = 0; i < keys.length && j < count; i++) {
+    const k = keys[i]! === keys[i]! ? keys[i]! : Infinity;
+    if (k < threshold) out[j++] = i;
+    else if (k === threshold && ties > 0) {
+      out[j++] = i;
+      ties--;
+    }
+  }
+  return out;
 }
 
 /**
@@ -113,11 +161,20 @@ export function pruneAndRegrow(input: PruneRegrowInput): PruneRegrowResult {
   const prunedSlots = smallestFirst(norms, count);
   const pruned = Int32Array.from(prunedSlots, (k) => oldPositions[k]!);
 
-  // Candidates: positions inactive before the prune.
-  const candidates = new Int32Array(total - active);
-  for (let p = 0, j = 0; p < total; p++) if (mask[p] === 0) candidates[j++] = p;
   let regrown: Int32Array;
-  if (input.regrow === 'random') {
+  const free = total - active;
+  if (input.regrow === 'random' && free >= total / 4) {
+    // Rejection sampling over the whole grid: at least 1 in 4 draws is free, and no candidate list is built.
+    regrown = new Int32Array(count);
+    const taken = new Uint8Array(total);
+    for (let i = 0; i < count;) {
+      const p = input.rng.int(total);
+      if (mask[p] !== 0 || taken[p] !== 0) continue;
+      taken[p] = 1;
+      regrown[i++] = p;
+    }
+  } else if (input.regrow === 'random') {
+    const candidates = inactivePositions(mask, free);
     for (let i = 0; i < count; i++) {
       const j = i + input.rng.int(candidates.length - i);
       const tmp = candidates[i]!;
@@ -131,6 +188,7 @@ export function pruneAndRegrow(input: PruneRegrowInput): PruneRegrowResult {
       throw new RangeError(`pruneAndRegrow: gradient regrowth needs the dense gradient [${pattern.rows}, ${pattern.cols}]`);
     }
     // Score = -(sum of |dL/dW| over the block), so that the smallest keys are the largest gradients.
+    const candidates = inactivePositions(mask, free);
     const scores = new Float64Array(candidates.length);
     const { block: b, blockCols, cols } = pattern;
     for (let i = 0; i < candidates.length; i++) {
@@ -156,6 +214,13 @@ export function pruneAndRegrow(input: PruneRegrowInput): PruneRegrowResult {
   const newPositions = pattern.positions();
   const remap = Int32Array.from(newPositions, (p) => oldSlot[p]!);
   return { remap, pruned, regrown };
+}
+
+/** The positions where mask is 0 (there are `count`). */
+function inactivePositions(mask: Uint8Array, count: number): Int32Array {
+  const out = new Int32Array(count);
+  for (let p = 0, j = 0; p < mask.length; p++) if (mask[p] === 0) out[j++] = p;
+  return out;
 }
 
 /** In place: block j becomes old block remap[j], or zeros where remap[j] < 0. */

@@ -119,7 +119,7 @@ export class WasmBlockSparse {
     const outPtr = outResident ? dValues.byteOffset : base + oOut;
     const threads = this.threadsFor(2 * n * valueCount);
     for (const [src, dstT, f] of [[base + oDy, base + oDyT, rows], [base + oX, base + oXT, cols]] as const) {
-      this.run(arena, 'bsr_transpose', n, Math.min(threads, Math.ceil(n / 8)), 8, (t0, count) => [t0, count, n, f, src, dstT, ld]);
+      this.run(arena, 'bsr_transpose', n, Math.min(threads, Math.ceil(n / 16)), 16, (t0, count) => [t0, count, n, f, src, dstT, ld]);
     }
     this.run(arena, 'bsr_sddmm', nnzb, Math.min(threads, nnzb), 1,
       (k0, count) => [k0, count, b, base + oPtr, rows / b, base + oIdx, base + oDyT, base + oXT, ld, npad, outPtr]);
@@ -174,8 +174,8 @@ export class WasmBlockSparse {
     if (!srcResident) heap.set(src.subarray(0, n * fin), srcPtr >>> 2);
     const dstPtr = dstResident ? dst.byteOffset : base + oDst;
     const [si, sj] = transposed ? [1, b] : [b, 1];
-    const threads = Math.min(this.threadsFor(2 * n * valueCount), Math.ceil(n / 8));
-    this.run(arena, 'bsr_spmm', n, threads, 8, (t0, count) => [t0, count, n, fin, fout, b,
+    const threads = Math.min(this.threadsFor(2 * n * valueCount), Math.ceil(n / 16));
+    this.run(arena, 'bsr_spmm', n, threads, 16, (t0, count) => [t0, count, n, fin, fout, b,
       base + oPtr, base + oIdx, t ? base + oPerm : 0, valuesPtr, si, sj, srcPtr, dstPtr, base + oSrcT, base + oDstT, ld]);
     if (!dstResident) dst.set(arena.heap().subarray(dstPtr >>> 2, (dstPtr >>> 2) + n * fout));
     this.calls++;
