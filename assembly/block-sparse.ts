@@ -7,7 +7,7 @@
 // weight element is splatted and multiplied into 4-token vectors. A thread owns a range of tokens
 // and transposes in and out only its own columns, so the parts never touch each other's memory.
 //   Y = X Wᵀ:  Yt[R b + i, :] += W_k[i][j] Xt[C b + j, :]  over the blocks k = (R, C) of block row R
-//   dX = dY W: the same over the block columns of W (CSC, blocks found through perm), W_k read transposed
+//   dX = dY W: the same over the block columns of W (CSC, blocks gathered in that order), W_k read transposed
 //   dW_k[i][j] = Σ_t dYt[R b + i, t] Xt[C b + j, t]  (a sampled dense product, split over blocks)
 // Register tiles: 4 weight rows x 8 tokens (8 accumulators, as the dense gemm's 4x8) for b >= 4;
 // one weight row x 16 tokens for b = 1.
@@ -78,7 +78,7 @@ export function bsr_transpose(t0: i32, count: i32, n: i32, f: i32, src: usize, d
 // Yt rows i0..i0+3 of block row `br`, tokens t..t+7, from the blocks k0..k1 (b a multiple of 4).
 // @ts-ignore: decorator
 @inline
-function tile4x8(k0: i32, k1: i32, idx: usize, perm: usize, values: usize, b: i32, i0: i32, si: i32, sj: i32,
+function tile4x8(k0: i32, k1: i32, idx: usize, values: usize, b: i32, i0: i32, si: i32, sj: i32,
   srcT: usize, ldb: usize, t: i32, out: usize): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
@@ -88,8 +88,7 @@ function tile4x8(k0: i32, k1: i32, idx: usize, perm: usize, values: usize, b: i3
   const tOff = <usize>t << 2;
   for (let k = k0; k < k1; k++) {
     const c = <usize>load<i32>(idx + (<usize>k << 2));
-    const slot = perm != 0 ? <usize>load<i32>(perm + (<usize>k << 2)) : <usize>k;
-    let w = values + ((slot * bb + <usize>i0 * <usize>si) << 2);
+    let w = values + ((<usize>k * bb + <usize>i0 * <usize>si) << 2);
     let xp = srcT + c * <usize>b * ldb + tOff;
     for (let j = 0; j < b; j++) {
       const x0 = v128.load(xp);
@@ -116,7 +115,7 @@ function tile4x8(k0: i32, k1: i32, idx: usize, perm: usize, values: usize, b: i3
 // As tile4x8 for 4 tokens.
 // @ts-ignore: decorator
 @inline
-function tile4x4(k0: i32, k1: i32, idx: usize, perm: usize, values: usize, b: i32, i0: i32, si: i32, sj: i32,
+function tile4x4(k0: i32, k1: i32, idx: usize, values: usize, b: i32, i0: i32, si: i32, sj: i32,
   srcT: usize, ldb: usize, t: i32, out: usize): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   const bb = <usize>(b * b);
@@ -125,8 +124,7 @@ function tile4x4(k0: i32, k1: i32, idx: usize, perm: usize, values: usize, b: i3
   const tOff = <usize>t << 2;
   for (let k = k0; k < k1; k++) {
     const c = <usize>load<i32>(idx + (<usize>k << 2));
-    const slot = perm != 0 ? <usize>load<i32>(perm + (<usize>k << 2)) : <usize>k;
-    let w = values + ((slot * bb + <usize>i0 * <usize>si) << 2);
+    let w = values + ((<usize>k * bb + <usize>i0 * <usize>si) << 2);
     let xp = srcT + c * <usize>b * ldb + tOff;
     for (let j = 0; j < b; j++) {
       const x0 = v128.load(xp);
@@ -148,12 +146,12 @@ function tile4x4(k0: i32, k1: i32, idx: usize, perm: usize, values: usize, b: i3
 /**
  * out[t, fout] = in[t, fin] · Sᵀ for the tokens [t0, t0 + count) of n, where S [fout, fin] is
  * block-sparse with blocks of b (1 or a multiple of 4) listed per block row of S: ptr [fout/b + 1],
- * idx (block columns), perm (0: block k's values are slot k; else slot perm[k]), element (i, j) of a
- * block at values[slot b² + i si + j sj] (si = b, sj = 1 for W itself; si = 1, sj = b for Wᵀ).
+ * idx (block columns), element (i, j) of block k at values[k b² + i si + j sj] (si = b, sj = 1 for W
+ * itself; si = 1, sj = b for Wᵀ, its blocks gathered into block-column order by the caller).
  * srcT [fin][ld] and dstT [fout][ld] are workspaces shared by all parts (each uses its columns).
  */
 export function bsr_spmm(t0: i32, count: i32, n: i32, fin: i32, fout: i32, b: i32,
-  ptr: usize, idx: usize, perm: usize, values: usize, si: i32, sj: i32,
+  ptr: usize, idx: usize, values: usize, si: i32, sj: i32,
   src: usize, dst: usize, srcT: usize, dstT: usize, ld: i32): void {
   if (count <= 0) return;
   bsr_transpose(t0, count, n, fin, src, srcT, ld);
@@ -171,8 +169,7 @@ export function bsr_spmm(t0: i32, count: i32, n: i32, fin: i32, fout: i32, b: i3
         const tOff = <usize>t << 2;
         for (let k = k0; k < k1; k++) {
           const c = <usize>load<i32>(idx + (<usize>k << 2));
-          const slot = perm != 0 ? <usize>load<i32>(perm + (<usize>k << 2)) : <usize>k;
-          const w = v128.load32_splat(values + (slot << 2));
+          const w = v128.load32_splat(values + (<usize>k << 2));
           const xp = srcT + c * ldb + tOff;
           a0 = madd(w, v128.load(xp), a0);
           a1 = madd(w, v128.load(xp, 16), a1);
@@ -187,8 +184,7 @@ export function bsr_spmm(t0: i32, count: i32, n: i32, fin: i32, fout: i32, b: i3
         const tOff = <usize>t << 2;
         for (let k = k0; k < k1; k++) {
           const c = <usize>load<i32>(idx + (<usize>k << 2));
-          const slot = perm != 0 ? <usize>load<i32>(perm + (<usize>k << 2)) : <usize>k;
-          a0 = madd(v128.load32_splat(values + (slot << 2)), v128.load(srcT + c * ldb + tOff), a0);
+          a0 = madd(v128.load32_splat(values + (<usize>k << 2)), v128.load(srcT + c * ldb + tOff), a0);
         }
         v128.store(out + tOff, a0);
       }
@@ -196,8 +192,8 @@ export function bsr_spmm(t0: i32, count: i32, n: i32, fin: i32, fout: i32, b: i3
       for (let i0 = 0; i0 < b; i0 += 4) {
         const out = dstT + <usize>(br * b + i0) * ldb;
         let t = t0;
-        for (; t + 8 <= pad; t += 8) tile4x8(k0, k1, idx, perm, values, b, i0, si, sj, srcT, ldb, t, out);
-        for (; t < pad; t += 4) tile4x4(k0, k1, idx, perm, values, b, i0, si, sj, srcT, ldb, t, out);
+        for (; t + 8 <= pad; t += 8) tile4x8(k0, k1, idx, values, b, i0, si, sj, srcT, ldb, t, out);
+        for (; t < pad; t += 4) tile4x4(k0, k1, idx, values, b, i0, si, sj, srcT, ldb, t, out);
       }
     }
   }

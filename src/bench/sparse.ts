@@ -4,8 +4,8 @@
 // after a prune-and-regrow update.
 //
 // eps = (t_sparse / FLOP_sparse) / (t_dense / FLOP_dense): the time per useful FLOP of the sparse
-// product relative to dense (FLOP_sparse = 2 x tokens x active weights). Sparse training wins on
-// wall-clock when eps < 1 / density... of the paper's bar: eps <= 2 (1x1) and eps <= 1.2 (16x16).
+// product relative to dense (FLOP_sparse = 2 x tokens x active weights). The paper's bar for sparse
+// training to win on wall-clock at density 0.1: eps <= 2 (1x1) and eps <= 1.2 (16x16).
 //
 // Method: weights (dense W, sparse values) live in the arena as in training, activations are plain
 // arrays; every variant runs once per round in rotating order after a warm-up; rows give medians.

@@ -42,7 +42,7 @@ export interface KernelExports {
   attn_topk(vals: number, n: number, want: number, out: number, work: number): number;
   // Block-sparse products (assembly/block-sparse.ts; wrapped by src/backend/wasm/block-sparse.ts).
   bsr_transpose(t0: number, count: number, n: number, f: number, src: number, dstT: number, ld: number): void;
-  bsr_spmm(t0: number, count: number, n: number, fin: number, fout: number, b: number, ptr: number, idx: number, perm: number,
+  bsr_spmm(t0: number, count: number, n: number, fin: number, fout: number, b: number, ptr: number, idx: number,
     values: number, si: number, sj: number, src: number, dst: number, srcT: number, dstT: number, ld: number): void;
   bsr_sddmm(k0: number, count: number, b: number, ptr: number, blockRows: number, idx: number,
     dyT: number, xT: number, ld: number, npad: number, out: number): void;

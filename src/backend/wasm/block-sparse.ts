@@ -42,6 +42,18 @@ function checkLength(where: string, name: string, view: Float32Array, needed: nu
   if (view.length < needed) throw new RangeError(`${where}: ${name} has ${view.length} elements, needs ${needed}`);
 }
 
+/** dst[at + i bb ...] = block perm[i] of src, for every i. */
+function gatherBlocks(src: Float32Array, perm: Int32Array, bb: number, dst: Float32Array, at: number): void {
+  if (bb >= 16) {
+    for (let i = 0; i < perm.length; i++) dst.set(src.subarray(perm[i]! * bb, (perm[i]! + 1) * bb), at + i * bb);
+    return;
+  }
+  for (let i = 0, o = at; i < perm.length; i++) {
+    const from = perm[i]! * bb;
+    for (let e = 0; e < bb; e++) dst[o++] = src[from + e]!;
+  }
+}
+
 /** Bump allocator over one scratch region of an arena. */
 class ScratchLayout {
   bytes = 0;
@@ -150,13 +162,13 @@ export class WasmBlockSparse {
     const ld = panelStride(n);
     const arenas = this.kernels.arenas;
     const arena = this.arenaFor(values);
-    const valuesResident = arenas.find(values) === arena;
+    // dX walks W by block columns: the blocks are gathered into that order (values read in sequence, no perm in the kernel).
+    const valuesResident = !t && arenas.find(values) === arena;
     const srcResident = arenas.find(src) === arena;
     const dstResident = arenas.find(dst) === arena;
     const layout = new ScratchLayout();
     const oPtr = layout.take(4 * ptr.length);
     const oIdx = layout.take(4 * nnzb);
-    const oPerm = t ? layout.take(4 * nnzb) : 0;
     const oValues = valuesResident ? 0 : layout.take(4 * valueCount);
     const oSrc = srcResident ? 0 : layout.take(4 * n * fin);
     const oDst = dstResident ? 0 : layout.take(4 * n * fout);
@@ -167,16 +179,16 @@ export class WasmBlockSparse {
     const ints = new Int32Array(heap.buffer, heap.byteOffset, heap.length);
     ints.set(ptr, (base + oPtr) >>> 2);
     ints.set(idx, (base + oIdx) >>> 2);
-    if (t) ints.set(t.perm, (base + oPerm) >>> 2);
     const valuesPtr = valuesResident ? values.byteOffset : base + oValues;
-    if (!valuesResident) heap.set(values.subarray(0, valueCount), valuesPtr >>> 2);
+    if (t) gatherBlocks(values, t.perm, b * b, heap, valuesPtr >>> 2);
+    else if (!valuesResident) heap.set(values.subarray(0, valueCount), valuesPtr >>> 2);
     const srcPtr = srcResident ? src.byteOffset : base + oSrc;
     if (!srcResident) heap.set(src.subarray(0, n * fin), srcPtr >>> 2);
     const dstPtr = dstResident ? dst.byteOffset : base + oDst;
     const [si, sj] = transposed ? [1, b] : [b, 1];
     const threads = Math.min(this.threadsFor(2 * n * valueCount), Math.ceil(n / 16));
     this.run(arena, 'bsr_spmm', n, threads, 16, (t0, count) => [t0, count, n, fin, fout, b,
-      base + oPtr, base + oIdx, t ? base + oPerm : 0, valuesPtr, si, sj, srcPtr, dstPtr, base + oSrcT, base + oDstT, ld]);
+      base + oPtr, base + oIdx, valuesPtr, si, sj, srcPtr, dstPtr, base + oSrcT, base + oDstT, ld]);
     if (!dstResident) dst.set(arena.heap().subarray(dstPtr >>> 2, (dstPtr >>> 2) + n * fout));
     this.calls++;
   }
