@@ -10,6 +10,7 @@ export {
   attn_dense, attn_dense_work_bytes, attn_sparq, attn_sparq_work_bytes, attn_topk, attn_topk_work_bytes,
   attn_lminf, attn_exact, attn_h2o, kv_block_offset,
 } from './attention';
+export { bsr_spmm, bsr_transpose, bsr_sddmm } from './block-sparse';
 
 /** First byte JS may allocate from: everything below is reserved for static data. */
 export function heap_base(): usize {

@@ -49,6 +49,12 @@ export interface KernelExports {
   attn_exact(desc: number, count: number, headDim: number, group: number, topK: number, maxLen: number, work: number): void;
   attn_h2o(desc: number, count: number, headDim: number, group: number, topK: number, localWindow: number, maxLen: number, work: number): void;
   kv_block_offset(part: number, headDim: number, capacity: number): number;
+  // Block-sparse products (assembly/block-sparse.ts; wrapped by src/backend/wasm/block-sparse.ts).
+  bsr_transpose(t0: number, count: number, n: number, f: number, src: number, dstT: number, ld: number): void;
+  bsr_spmm(t0: number, count: number, n: number, fin: number, fout: number, b: number, ptr: number, idx: number,
+    values: number, si: number, sj: number, src: number, dst: number, srcT: number, dstT: number, ld: number): void;
+  bsr_sddmm(k0: number, count: number, b: number, ptr: number, blockRows: number, idx: number,
+    dyT: number, xT: number, ld: number, npad: number, out: number): void;
 }
 
 /** Exports that worker threads may be asked to run, by index (the pool protocol sends the index). */
@@ -58,6 +64,7 @@ export const TASK_FUNCTIONS = [
   'softmax_rows', 'log_softmax_rows', 'layernorm_rows', 'rmsnorm_rows',
   'softmax_grad_rows', 'layernorm_grad_rows', 'adam_update',
   'attn_dense', 'attn_sparq', 'attn_lminf', 'attn_exact', 'attn_h2o',
+  'bsr_transpose', 'bsr_spmm', 'bsr_sddmm',
 ] as const;
 export type TaskFunction = (typeof TASK_FUNCTIONS)[number];
 
