@@ -14,42 +14,77 @@
 
 import { madd, hsum } from './vmath';
 
-// dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols: 4x4 tiles in registers, scalar edges.
-function transpose(src: usize, lds: i32, dst: usize, ldd: i32, rows: i32, cols: i32): void {
-  const r4 = rows & ~3;
-  const c4 = cols & ~3;
-  const ldsb = <usize>lds << 2;
-  const lddb = <usize>ldd << 2;
-  for (let r = 0; r < r4; r += 4) {
-    const s0 = src + <usize>r * ldsb;
-    const d0 = dst + (<usize>r << 2);
-    for (let c = 0; c < c4; c += 4) {
-      const sp = s0 + (<usize>c << 2);
-      const a = v128.load(sp);
-      const b = v128.load(sp + ldsb);
-      const e = v128.load(sp + 2 * ldsb);
-      const f = v128.load(sp + 3 * ldsb);
-      const t0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5);
-      const t1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
-      const t2 = v128.shuffle<f32>(e, f, 0, 4, 1, 5);
-      const t3 = v128.shuffle<f32>(e, f, 2, 6, 3, 7);
-      const dp = d0 + <usize>c * lddb;
-      v128.store(dp, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
-      v128.store(dp + lddb, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
-      v128.store(dp + 2 * lddb, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
-      v128.store(dp + 3 * lddb, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
-    }
-    for (let c = c4; c < cols; c++) {
+// One 4x4 tile: dst[c + i][r + j] = src[r + j][c + i] (byte strides ldsb, lddb).
+// @ts-ignore: decorator
+@inline
+function tile4(src: usize, ldsb: usize, dst: usize, lddb: usize, r: i32, c: i32): void {
+  const sp = src + <usize>r * ldsb + (<usize>c << 2);
+  const a = v128.load(sp);
+  const b = v128.load(sp + ldsb);
+  const e = v128.load(sp + 2 * ldsb);
+  const f = v128.load(sp + 3 * ldsb);
+  const t0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
+  const t2 = v128.shuffle<f32>(e, f, 0, 4, 1, 5);
+  const t3 = v128.shuffle<f32>(e, f, 2, 6, 3, 7);
+  const dp = dst + <usize>c * lddb + (<usize>r << 2);
+  v128.store(dp, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+  v128.store(dp + lddb, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+  v128.store(dp + 2 * lddb, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+  v128.store(dp + 3 * lddb, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+}
+
+// The rectangle [r0, r1) x [c0, c1) of a transpose: 4x4 tiles where they fit, scalar edges.
+function transposeRect(src: usize, ldsb: usize, dst: usize, lddb: usize, r0: i32, r1: i32, c0: i32, c1: i32): void {
+  const r4 = r0 + ((r1 - r0) & ~3);
+  const c4 = c0 + ((c1 - c0) & ~3);
+  for (let r = r0; r < r4; r += 4) {
+    for (let c = c0; c < c4; c += 4) tile4(src, ldsb, dst, lddb, r, c);
+    for (let c = c4; c < c1; c++) {
       for (let i = 0; i < 4; i++) {
-        store<f32>(d0 + <usize>c * lddb + (<usize>i << 2), load<f32>(s0 + <usize>i * ldsb + (<usize>c << 2)));
+        store<f32>(dst + <usize>c * lddb + (<usize>(r + i) << 2), load<f32>(src + <usize>(r + i) * ldsb + (<usize>c << 2)));
       }
     }
   }
-  for (let r = r4; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
+  for (let r = r4; r < r1; r++) {
+    for (let c = c0; c < c1; c++) {
       store<f32>(dst + <usize>c * lddb + (<usize>r << 2), load<f32>(src + <usize>r * ldsb + (<usize>c << 2)));
     }
   }
+}
+
+// dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols, in 16x16 blocks. Rows 1 KiB apart
+// (a multiple of 256 floats, e.g. Y [n, 1024]) share cache sets, so the side with such a stride is
+// walked 4 of its rows at a time, each line completed while hot; the panels' strides never are
+// (panelStride). With one active block (transposes only), the forward of W [1024, 256] at n = 1024
+// fell from ~15 ms to 1.5-4 ms on the loaded development VM.
+function transpose(src: usize, lds: i32, dst: usize, ldd: i32, rows: i32, cols: i32): void {
+  const ldsb = <usize>lds << 2;
+  const lddb = <usize>ldd << 2;
+  const r16 = rows & ~15;
+  const c16 = cols & ~15;
+  const bySource = (lds & 255) == 0;
+  for (let r0 = 0; r0 < r16; r0 += 16) {
+    for (let c0 = 0; c0 < c16; c0 += 16) {
+      if (bySource) {
+        for (let r = r0; r < r0 + 16; r += 4) {
+          tile4(src, ldsb, dst, lddb, r, c0);
+          tile4(src, ldsb, dst, lddb, r, c0 + 4);
+          tile4(src, ldsb, dst, lddb, r, c0 + 8);
+          tile4(src, ldsb, dst, lddb, r, c0 + 12);
+        }
+      } else {
+        for (let c = c0; c < c0 + 16; c += 4) {
+          tile4(src, ldsb, dst, lddb, r0, c);
+          tile4(src, ldsb, dst, lddb, r0 + 4, c);
+          tile4(src, ldsb, dst, lddb, r0 + 8, c);
+          tile4(src, ldsb, dst, lddb, r0 + 12, c);
+        }
+      }
+    }
+  }
+  transposeRect(src, ldsb, dst, lddb, 0, r16, c16, cols);
+  transposeRect(src, ldsb, dst, lddb, r16, rows, 0, cols);
 }
 
 /** End of the padded token range of a part: the last part (ending at n) rounds up to 4. */
