@@ -14,6 +14,9 @@
 
 import { madd, hsum } from './vmath';
 
+/** Tokens per panel of bsr_spmm (a multiple of 16). */
+const PANEL: i32 = 64;
+
 // One 4x4 tile: dst[c + i][r + j] = src[r + j][c + i] (byte strides ldsb, lddb).
 // @ts-ignore: decorator
 @inline
@@ -193,42 +196,46 @@ export function bsr_spmm(t0: i32, count: i32, n: i32, fin: i32, fout: i32, b: i3
   const pad = paddedEnd(t0, count, n);
   const ldb = <usize>ld << 2;
   const blockRows = fout / b;
-  for (let br = 0; br < blockRows; br++) {
-    const k0 = load<i32>(ptr + (<usize>br << 2));
-    const k1 = load<i32>(ptr + (<usize>(br + 1) << 2));
-    if (b == 1) {
-      const out = dstT + <usize>br * ldb;
-      let t = t0;
-      for (; t + 16 <= pad; t += 16) {
-        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-        const tOff = <usize>t << 2;
-        for (let k = k0; k < k1; k++) {
-          const c = <usize>load<i32>(idx + (<usize>k << 2));
-          const w = v128.load32_splat(values + (<usize>k << 2));
-          const xp = srcT + c * ldb + tOff;
-          a0 = madd(w, v128.load(xp), a0);
-          a1 = madd(w, v128.load(xp, 16), a1);
-          a2 = madd(w, v128.load(xp, 32), a2);
-          a3 = madd(w, v128.load(xp, 48), a3);
+  // Token panels keep the input rows the panel reads (fin x PANEL floats) in L2 across all block rows.
+  for (let p0 = t0; p0 < pad; p0 += PANEL) {
+    const p1 = min(p0 + PANEL, pad);
+    for (let br = 0; br < blockRows; br++) {
+      const k0 = load<i32>(ptr + (<usize>br << 2));
+      const k1 = load<i32>(ptr + (<usize>(br + 1) << 2));
+      if (b == 1) {
+        const out = dstT + <usize>br * ldb;
+        let t = p0;
+        for (; t + 16 <= p1; t += 16) {
+          let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+          const tOff = <usize>t << 2;
+          for (let k = k0; k < k1; k++) {
+            const c = <usize>load<i32>(idx + (<usize>k << 2));
+            const w = v128.load32_splat(values + (<usize>k << 2));
+            const xp = srcT + c * ldb + tOff;
+            a0 = madd(w, v128.load(xp), a0);
+            a1 = madd(w, v128.load(xp, 16), a1);
+            a2 = madd(w, v128.load(xp, 32), a2);
+            a3 = madd(w, v128.load(xp, 48), a3);
+          }
+          const o = out + tOff;
+          v128.store(o, a0); v128.store(o, a1, 16); v128.store(o, a2, 32); v128.store(o, a3, 48);
         }
-        const o = out + tOff;
-        v128.store(o, a0); v128.store(o, a1, 16); v128.store(o, a2, 32); v128.store(o, a3, 48);
-      }
-      for (; t < pad; t += 4) {
-        let a0 = f32x4.splat(0);
-        const tOff = <usize>t << 2;
-        for (let k = k0; k < k1; k++) {
-          const c = <usize>load<i32>(idx + (<usize>k << 2));
-          a0 = madd(v128.load32_splat(values + (<usize>k << 2)), v128.load(srcT + c * ldb + tOff), a0);
+        for (; t < p1; t += 4) {
+          let a0 = f32x4.splat(0);
+          const tOff = <usize>t << 2;
+          for (let k = k0; k < k1; k++) {
+            const c = <usize>load<i32>(idx + (<usize>k << 2));
+            a0 = madd(v128.load32_splat(values + (<usize>k << 2)), v128.load(srcT + c * ldb + tOff), a0);
+          }
+          v128.store(out + tOff, a0);
         }
-        v128.store(out + tOff, a0);
-      }
-    } else {
-      for (let i0 = 0; i0 < b; i0 += 4) {
-        const out = dstT + <usize>(br * b + i0) * ldb;
-        let t = t0;
-        for (; t + 8 <= pad; t += 8) tile4x8(k0, k1, idx, values, b, i0, si, sj, srcT, ldb, t, out);
-        for (; t < pad; t += 4) tile4x4(k0, k1, idx, values, b, i0, si, sj, srcT, ldb, t, out);
+      } else {
+        for (let i0 = 0; i0 < b; i0 += 4) {
+          const out = dstT + <usize>(br * b + i0) * ldb;
+          let t = p0;
+          for (; t + 8 <= p1; t += 8) tile4x8(k0, k1, idx, values, b, i0, si, sj, srcT, ldb, t, out);
+          for (; t < p1; t += 4) tile4x4(k0, k1, idx, values, b, i0, si, sj, srcT, ldb, t, out);
+        }
       }
     }
   }
