@@ -65,3 +65,9 @@ export * from './generate/sampler.js';
 export { LanguageModel, createLanguageModel, openModelBytes, defaultEngine, wasmEngine, describeWasmKernels, defaultDecodeThreads, SMALL_MODEL_PARAMETERS, type LanguageModelEngine, type LanguageModelOptions, type ModelBytes, type GenerateOptions, type GenerationOutput, type GenerationProgress } from './generate/language-model.js';
 // Information plane
 export * from './info/index.js';
+// Block-sparse weights and dynamic sparse training
+export { BLOCK_SIZES, BlockSparsePattern, activeBlockCount, blockNorms, checkBlockSize } from './nn/block-sparse.js';
+export { blockSparseLayout, isBlockSparseLayout, type BlockSparseLayout, type BlockSparseLayoutOptions } from './nn/block-sparse-layout.js';
+export { blockSparseProductsOf, withBlockSparse, type BlockSparseBackend, type BlockSparseProducts, type BlockSparseStructure } from './backend/reference/block-sparse.js';
+export { WasmBlockSparse, type WasmBlockSparseOptions } from './backend/wasm/block-sparse.js';
+export * from './train/dynsparse.js';

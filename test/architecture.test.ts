@@ -23,8 +23,10 @@ const RANK: Readonly<Record<string, number>> = {
   models: 7,
   generate: 8,
   train: 8,
+  eval: 8.5, // evaluation tasks and driver: above generate, below report
   report: 9,
   node: 10,
+  web: 10, // the browser's leaf (Web Workers), the twin of node
   bench: 10.5, // benchmarks run Node jobs; the CLI reaches them
   cli: 11,
 };

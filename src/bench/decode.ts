@@ -20,7 +20,8 @@ import { freemem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stat } from 'node:fs/promises';
 
-import { attentionSpecFromSettings } from '../attention/planner.js';
+import { attentionSpecFromSettings, formatRatio } from '../attention/planner.js';
+import type { AttentionSpec } from '../attention/policy.js';
 import { WasmAttention } from '../backend/wasm/attention.js';
 import { Generator } from '../generate/generator.js';
 import { ggufValue, type GgufTensorInput, type GgufValue } from '../io/gguf.js';
@@ -42,8 +43,10 @@ export interface DecodeBenchOptions {
   layers?: number;
   intermediateSize?: number;
   vocabSize?: number;
-  /** SparQ's target transfer ratio (default 1/8), planned with the paper's recipe. */
+  /** The target fraction of dense attention transfers (default 1/8): SparQ by the paper's recipe, the baselines' k solved. */
   compression?: number;
+  /** Policies run against dense (default ['sparq']). */
+  attention?: readonly DecodePolicy[];
   /** Timed decode steps per engine and round (default 8). */
   steps?: number;
   /** Rounds; dense and SparQ alternate (default 3). */
@@ -61,8 +64,11 @@ export interface DecodeBenchOptions {
   log?: (line: string) => void;
 }
 
+/** Policies besides dense that bench decode can run (all at the same target ratio). */
+export type DecodePolicy = 'sparq' | 'h2o' | 'lm-infinite' | 'flexgen' | 'oracle';
+
 export interface DecodeBenchRow {
-  engine: 'thrifty-dense' | 'thrifty-sparq' | 'llama.cpp';
+  engine: 'thrifty-dense' | `thrifty-${DecodePolicy}` | 'llama.cpp';
   seq: number;
   batch: number;
   /** Tokens generated per second over all sequences (median step). */
@@ -75,7 +81,7 @@ export interface DecodeBenchRow {
   theoreticalSpeedup: number | null;
   /** tokens/s over llama.cpp's (batch 1), null without the peer. */
   ratioToLlamaCpp: number | null;
-  /** SparQ settings, or null. */
+  /** The policy's settings, or null. */
   rank: number | null;
   topK: number | null;
   localWindow: number | null;
@@ -220,6 +226,7 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
   const steps = options.steps ?? 8;
   const rounds = options.rounds ?? 3;
   const compression = options.compression ?? 1 / 8;
+  const policies = options.attention ?? ['sparq'];
   const prefillMode = options.prefill ?? 'synthetic';
   const maxMemory = options.maxMemoryBytes ?? 0.7 * freemem();
   const path = options.ggufPath ?? join(tmpdir(), `thrifty-bench-decode-${config.hiddenSize}x${config.numLayers}-${config.numHeads}h-${config.intermediateSize}-${config.vocabSize}-ctx${config.maxPositions}.gguf`);
@@ -234,7 +241,8 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
   try {
     say(`node ${process.versions.node}, ${engine.description}; Llama-shaped model, random f32 weights (${(weightBytes / 2 ** 20).toFixed(0)} MiB read per step): d_model ${hiddenSize}, `
       + `${config.numLayers} layers, ${heads} heads of ${config.headDim}, FFN ${config.intermediateSize}, vocab ${config.vocabSize}; GGUF ${path}`);
-    say(`${prefillMode} prefill; ${steps} decode steps x ${rounds} rounds per engine, medians; SparQ ${compression === 1 / 8 ? '1/8' : compression} by the paper recipe, K stored twice`);
+    say(`${prefillMode} prefill; ${steps} decode steps x ${rounds} rounds per engine, medians; ${policies.join(', ')} at ${formatRatio(compression)} `
+      + 'of dense attention transfers (SparQ by the paper recipe, K stored twice; baselines: k solved), all on the wasm kernels');
     if (!peer && options.peer !== false) say('llama.cpp skipped: node-llama-cpp is not installed (npm run bench:peers installs it)');
     const files = await loadModelFiles(path);
     const model = await loadCausalLM(files.config, files.weights, { alloc: (n) => engine.wasm.allocF32(n), trainable: false });
@@ -246,17 +254,29 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
     }
     for (const seq of seqs) {
       for (const batch of batches) {
-        // Caches: dense K+V, SparQ K twice + V, over all layers and sequences.
-        const cacheBytes = 5 * batch * seq * config.numLayers * config.numKvHeads * config.headDim * 4;
+        // Caches: dense K+V, SparQ K twice + V, the baselines K+V, over all layers and sequences.
+        const cacheBytes = (5 + 2 * policies.filter((p) => p !== 'sparq').length) * batch * seq * config.numLayers * config.numKvHeads * config.headDim * 4;
         if (weightBytes + cacheBytes > maxMemory) {
           say(`seq ${seq} batch ${batch} skipped: needs ~${((weightBytes + cacheBytes) / 2 ** 30).toFixed(1)} GiB, over the limit of ${(maxMemory / 2 ** 30).toFixed(1)} GiB`);
           continue;
         }
-        const spec = attentionSpecFromSettings({ attention: 'sparq', compression }, { headDim: config.headDim, seqLen: seq });
-        const engines = [
-          { name: 'thrifty-dense' as const, generator: new Generator(model, { attention: { kind: 'dense' }, sequences: batch, kernels, initialCapacity: seq + 64 }) },
-          { name: 'thrifty-sparq' as const, generator: new Generator(model, { attention: spec, sequences: batch, kernels, initialCapacity: seq + 64, storeKTransposed: true }) },
+        const engines: Array<{ name: DecodeBenchRow['engine']; spec: AttentionSpec; generator: Generator }> = [
+          { name: 'thrifty-dense', spec: { kind: 'dense' }, generator: new Generator(model, { attention: { kind: 'dense' }, sequences: batch, kernels, initialCapacity: seq + 64 }) },
         ];
+        for (const policy of policies) {
+          let spec: AttentionSpec;
+          try {
+            spec = policy === 'sparq' ? sparqSpecFor(compression, config.headDim, seq, say)
+              : attentionSpecFromSettings({ attention: policy, compression }, { headDim: config.headDim, seqLen: seq });
+          } catch (err) {
+            say(`seq ${seq}: ${(err as Error).message}; ${policy} skipped`);
+            continue;
+          }
+          engines.push({
+            name: `thrifty-${policy}`, spec,
+            generator: new Generator(model, { attention: spec, sequences: batch, kernels, initialCapacity: seq + 64, storeKTransposed: policy === 'sparq' }),
+          });
+        }
         const times = new Map<string, number[]>(engines.map((e) => [e.name, []]));
         const traffic = new Map<string, number>();
         const prefillSeconds = new Map<string, number>();
@@ -299,7 +319,7 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
         }
         const denseMs = median(times.get('thrifty-dense')!);
         const denseBytes = weightBytes + 4 * batch * traffic.get('thrifty-dense')!;
-        for (const { name } of engines) {
+        for (const { name, spec } of engines) {
           const ms = median(times.get(name)!);
           const bytes = weightBytes + 4 * batch * traffic.get(name)!;
           const row: DecodeBenchRow = {
@@ -311,9 +331,9 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
             speedupVsDense: denseMs / ms,
             theoreticalSpeedup: denseBytes / bytes,
             ratioToLlamaCpp: llamaMs !== null ? llamaMs / ms : null,
-            rank: name === 'thrifty-sparq' && spec.kind === 'sparq' ? spec.rank : null,
-            topK: name === 'thrifty-sparq' && spec.kind === 'sparq' ? spec.topK : null,
-            localWindow: name === 'thrifty-sparq' && spec.kind === 'sparq' ? spec.localWindow : null,
+            rank: spec.kind === 'sparq' ? spec.rank : null,
+            topK: 'topK' in spec ? spec.topK : null,
+            localWindow: spec.kind === 'sparq' || spec.kind === 'h2o' ? (spec.localWindow ?? null) : null,
             attentionRatio: traffic.get(name)! / traffic.get('thrifty-dense')!,
             prefill: prefillMode,
             prefillSeconds: prefillSeconds.get(name) ?? null,
@@ -336,6 +356,16 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
     engine.dispose();
   }
   return rows;
+}
+
+/** SparQ at the target ratio by the paper recipe (k = 128), or by the even split where k = 128 cannot reach it. */
+function sparqSpecFor(compression: number, headDim: number, seq: number, say: (note: string) => void): AttentionSpec {
+  try {
+    return attentionSpecFromSettings({ attention: 'sparq', compression }, { headDim, seqLen: seq });
+  } catch (err) {
+    say(`seq ${seq}: ${(err as Error).message}; using the even split`);
+    return attentionSpecFromSettings({ attention: 'sparq', compression, recipe: 'even' }, { headDim, seqLen: seq });
+  }
 }
 
 /** Appends `seq` random positions to every layer of each sequence (the synthetic prefill). */

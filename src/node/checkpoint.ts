@@ -36,6 +36,7 @@ export async function saveCheckpoint(path: string, contents: CheckpointContents,
 async function keepAsPrevious(path: string): Promise<void> {
   const previous = previousCheckpointPath(path);
   const temp = join(dirname(path), `.${basename(previous)}.${process.pid}.link.tmp`);
+  await unlink(temp).catch(() => undefined);
   try {
     await link(path, temp);
   } catch (error) {
@@ -43,6 +44,10 @@ async function keepAsPrevious(path: string): Promise<void> {
     throw error;
   }
   await rename(temp, previous);
+  // rename() does nothing when both names already link one file: after a kill between keeping the
+  // previous checkpoint and writing the new one, `previous` and `path` are the same file, and the
+  // temporary link would stay (and make the next save's link() fail with EEXIST).
+  await unlink(temp).catch(() => undefined);
 }
 
 /** Loads a checkpoint; with `expected`, missing, unexpected and mis-shaped tensors are reported together. */

@@ -196,7 +196,9 @@ export async function runPretraining(options: PretrainRunOptions, signal?: Abort
   await removeStaleCheckpointTemps(checkpointPath);
   const hasCheckpoint = existsSync(checkpointPath);
   if (hasCheckpoint && !options.resume) throw new Error(`${options.out} already holds a run (${CHECKPOINT_FILE}); pass --resume to continue it or choose another --out`);
-  if (!hasCheckpoint && !options.resume && existsSync(metricsPath)) await rm(metricsPath);
+  // No checkpoint: a new run (also under --resume, e.g. after a kill before the first save), so lines
+  // a killed start left in the log must go.
+  if (!hasCheckpoint && existsSync(metricsPath)) await rm(metricsPath);
 
   // Without --quiet, say what the seconds before the first step go into.
   const note = (line: string): void => {

@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import type { JsonValue } from '../io/checkpoint.js';
 import { serializeSafetensors } from '../io/safetensors.js';
 import { llmConfigToHf } from '../models/llm-config.js';
 import { f32ToHalf } from '../tensor/dtype.js';
@@ -49,6 +50,18 @@ export type TrainLmOutcome =
 
 export const LM_CHECKPOINT_FILE = 'checkpoint.safetensors';
 
+/** The options that define a run (data, model, schedule, seed): resuming with others would not continue it. */
+const RUN_DEFINING: ReadonlyArray<keyof TrainLmOptions> = [
+  'data', 'vocabSize', 'hiddenSize', 'layers', 'heads', 'intermediateSize', 'context', 'batch', 'steps', 'lr', 'warmup', 'weightDecay', 'clip', 'seed',
+];
+
+function checkSameRun(options: TrainLmOptions, saved: JsonValue | undefined, source: string): void {
+  if (typeof saved !== 'object' || saved === null || Array.isArray(saved)) throw new Error(`${source}: the checkpoint does not record the options of its run`);
+  const record = saved as Readonly<Record<string, JsonValue>>;
+  const differing = RUN_DEFINING.filter((key) => JSON.stringify(options[key]) !== JSON.stringify(record[key]));
+  if (differing.length > 0) throw new Error(`${source}: --resume with different settings (${differing.join(', ')}); use the original flags or another --out`);
+}
+
 /** Trains, evaluates and writes the model folder. `log` receives progress lines; `signal` stops the run after a step, saving a checkpoint. */
 export async function trainLanguageModel(options: TrainLmOptions, log: (line: string) => void = () => {}, signal?: AbortSignal): Promise<TrainLmOutcome> {
   const started = Date.now();
@@ -70,7 +83,9 @@ export async function trainLanguageModel(options: TrainLmOptions, log: (line: st
   const checkpointPath = join(options.out, LM_CHECKPOINT_FILE);
   const metricsPath = join(options.out, 'metrics.jsonl');
   if (options.resume && existsSync(checkpointPath)) {
-    trainer.restore(await loadCheckpoint(checkpointPath, { model: trainer.modelShapes() }), checkpointPath);
+    const saved = await loadCheckpoint(checkpointPath, { model: trainer.modelShapes() });
+    checkSameRun(options, saved.state.user['options'], checkpointPath);
+    trainer.restore(saved, checkpointPath);
     await truncateMetricsLog(metricsPath, trainer.step);
     log(`resumed from ${checkpointPath} at step ${trainer.step}`);
   }

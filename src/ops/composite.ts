@@ -34,11 +34,13 @@ export interface BackendSpec {
   readonly name: string;
   readonly kernels: BackendKernels;
   readonly floatDType: Backend['floatDType'];
+  /** Fast decode-attention kernels, if the backend has them. */
+  readonly attention?: Backend['attention'];
 }
 
 /** A backend from its primitives and any fused fast paths; the missing fused kernels are composites. */
 export function defineBackend(spec: BackendSpec): Backend {
-  return { name: spec.name, kernels: completeKernels(spec.kernels), floatDType: spec.floatDType };
+  return { name: spec.name, kernels: completeKernels(spec.kernels), floatDType: spec.floatDType, ...(spec.attention ? { attention: spec.attention } : {}) };
 }
 
 /** The complete kernel table: the given kernels, with composites for every fused kernel left out. */
@@ -310,6 +312,20 @@ export function compositeKernels(p: PrimitiveKernels): FusedKernels {
     return reshaped(p, dw, weightShape);
   };
 
+  const adamUpdate: FusedKernels['adamUpdate'] = (param, grad, m, v, step) => {
+    const dt = param.dtype;
+    const c = (value: number): Tensor => scalarOf(value, dt);
+    const p1 = mul(param, c(step.decay));
+    const g1 = step.l2 !== 0 ? add(grad, mul(c(step.l2), p1)) : grad;
+    const m1 = add(mul(c(step.beta1), m), mul(c(1 - step.beta1), g1));
+    const v1 = add(mul(c(step.beta2), v), mul(c(1 - step.beta2), un('square', g1)));
+    const denom = add(div(un('sqrt', v1), c(step.bias2Sqrt)), c(step.eps));
+    const p2 = sub(p1, div(mul(c(step.stepSize), m1), denom));
+    p.copyInto(m, m1);
+    p.copyInto(v, v1);
+    p.copyInto(param, p2);
+  };
+
   return {
     unaryGrad,
     softmax,
@@ -323,5 +339,6 @@ export function compositeKernels(p: PrimitiveKernels): FusedKernels {
     conv1d,
     conv1dGradInput,
     conv1dGradWeight,
+    adamUpdate,
   };
 }

@@ -6,6 +6,7 @@
 // the oracle for every fast kernel.
 
 import type { DType, FloatDType } from '../tensor/dtype.js';
+import type { AttentionKernels } from './attention-kernels.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 export const UNARY_KINDS = [
@@ -42,6 +43,23 @@ export type ArgReduceKind = 'argmax' | 'argmin';
 
 /** Rotary embedding layouts: pairs (2i, 2i+1) as in llama2.c/GGUF, or halves (i, i+d/2) as in Hugging Face. */
 export type RopeLayout = 'interleaved' | 'half';
+
+/**
+ * The scalars of one Adam / AdamW step (torch.optim, amsgrad off), per element:
+ *   p = p * decay;  g = grad + l2 * p;  m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2;
+ *   p = p - stepSize * m / (sqrt(v) / bias2Sqrt + eps)
+ * AdamW: decay = 1 - lr * weightDecay, l2 = 0. Adam: decay = 1, l2 = weightDecay.
+ * stepSize = lr / (1 - beta1^t), bias2Sqrt = sqrt(1 - beta2^t).
+ */
+export interface AdamStep {
+  decay: number;
+  l2: number;
+  beta1: number;
+  beta2: number;
+  stepSize: number;
+  bias2Sqrt: number;
+  eps: number;
+}
 
 export interface NormResult {
   y: Tensor;
@@ -115,6 +133,11 @@ export interface FusedKernels {
   conv1d(x: Tensor, w: Tensor, groups: number, padLeft: number): Tensor;
   conv1dGradInput(dy: Tensor, w: Tensor, groups: number, padLeft: number, inputShape: readonly number[]): Tensor;
   conv1dGradWeight(dy: Tensor, x: Tensor, groups: number, padLeft: number, weightShape: readonly number[]): Tensor;
+  /**
+   * One Adam / AdamW update, in place on param, m and v (contiguous, of grad's shape and dtype): the
+   * only kernels that write their inputs, so that optimizer state stays where it lives (e.g. an arena).
+   */
+  adamUpdate(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, step: AdamStep): void;
 }
 
 export const PRIMITIVE_KERNEL_NAMES = [
@@ -148,6 +171,7 @@ export const FUSED_KERNEL_NAMES = [
   'conv1d',
   'conv1dGradInput',
   'conv1dGradWeight',
+  'adamUpdate',
 ] as const satisfies readonly (keyof FusedKernels)[];
 export type FusedKernelName = (typeof FUSED_KERNEL_NAMES)[number];
 
@@ -163,6 +187,8 @@ export interface Backend {
   readonly name: string;
   /** Complete: the backend's own kernels, with composites for the fused kernels it does not supply. */
   readonly kernels: KernelTable;
+  /** Decode-attention kernels of this backend, if it has fast ones (src/attention has the reference). */
+  readonly attention?: AttentionKernels | undefined;
   /** Default float dtype of new tensors made by this backend. */
   readonly floatDType: FloatDType;
 }

@@ -68,8 +68,12 @@ export function compileSplitPattern(pattern: string, where: string): RegExp {
     return `(?:${expanded.join('')})`;
   });
   // Inside a character class, \s contributes the white-space members; outside, it is a class.
-  source = replaceOutsideClasses(source, '\\s', `[${WHITE_SPACE}]`, WHITE_SPACE);
-  source = replaceOutsideClasses(source, '\\S', `[^${WHITE_SPACE}]`, null);
+  try {
+    source = replaceOutsideClasses(source, '\\s', `[${WHITE_SPACE}]`, WHITE_SPACE);
+    source = replaceOutsideClasses(source, '\\S', `[^${WHITE_SPACE}]`, null);
+  } catch (error) {
+    throw new Error(`${where}: ${(error as Error).message}`);
+  }
   try {
     return new RegExp(source, 'gu');
   } catch (error) {

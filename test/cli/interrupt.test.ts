@@ -128,7 +128,7 @@ test('pretrain: a second Ctrl-C quits at once, without saving', async () => {
     const corpus = await writeCorpus(dir);
     const out = join(dir, 'run');
     // Steps of a second or more: both signals arrive while one step computes, and are handled together after it.
-    const args = pretrainArgs(corpus, out, 100_000).map((a, i, all) => (all[i - 1] === '--batch' ? '16' : all[i - 1] === '--seq' ? '256' : a));
+    const args = pretrainArgs(corpus, out, 100_000).map((a, i, all) => (all[i - 1] === '--batch' ? '8' : all[i - 1] === '--seq' ? '512' : a));
     const quit = await thrifty(args, async (child) => {
       await waitForStep(join(out, 'metrics.jsonl'), 1);
       child.kill('SIGINT');

@@ -74,6 +74,8 @@ test('a resumed run ends with exactly the weights of a straight run', async () =
     await tinyRun(dir, { ...options, resume: true });
     const resumed = await readFile(join(dir, 'out', 'model.safetensors'));
     assert.ok(Buffer.compare(straight, resumed) === 0, 'the resumed weights differ');
+    // Resuming with other settings would not continue the run: refused, naming them.
+    await assert.rejects(tinyRun(dir, { ...options, resume: true, lr: 5e-3, seed: 9 }), /checkpoint\.safetensors: --resume with different settings \(lr, seed\)/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

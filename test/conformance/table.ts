@@ -331,6 +331,35 @@ const convRows: ConformanceRow[] = [
   },
 ];
 
+// ---------------------------------------------------------------------------------------------
+// optimizer updates (in place: the row updates copies and returns them)
+
+function adamRows(): ConformanceRow[] {
+  const clone = (t: Tensor): Tensor => new Tensor(Float32Array.from(t.toArray()), t.dtype, t.shape);
+  const abs = (t: Tensor): Tensor => new Tensor(Float32Array.from(t.toArray(), Math.abs), t.dtype, t.shape);
+  const cases = (rng: Rng): ConformanceCase[] =>
+    [[0], [1], [7], [33, 31], [4099]].map((shape, i) => ({
+      name: `[${shape}]${i === 3 ? ' with special values in the gradient' : ''}`,
+      inputs: [draw(shape, rng), draw(shape, rng, { specials: i === 3 }), draw(shape, rng, { std: 0.1 }), abs(draw(shape, rng, { std: 0.01 }))],
+    }));
+  const settings = {
+    AdamW: { decay: 1 - 1e-3 * 0.01, l2: 0, beta1: 0.9, beta2: 0.999, stepSize: 1e-3 / (1 - 0.9 ** 3), bias2Sqrt: Math.sqrt(1 - 0.999 ** 3), eps: 1e-8 },
+    Adam: { decay: 1, l2: 0.1, beta1: 0.8, beta2: 0.99, stepSize: 0.01 / (1 - 0.8), bias2Sqrt: Math.sqrt(1 - 0.99), eps: 1e-6 },
+  };
+  return Object.entries(settings).map(([label, step]) => ({
+    kernel: 'adamUpdate',
+    label,
+    cases,
+    run: (k, [param, grad, m, v]) => {
+      const [p1, m1, v1] = [clone(param!), clone(m!), clone(v!)];
+      k.adamUpdate(p1, grad!, m1, v1, step);
+      return [p1, m1, v1];
+    },
+    atol: 1e-6,
+    rtol: 1e-5,
+  }));
+}
+
 export const CONFORMANCE_TABLE: readonly ConformanceRow[] = [
   matmulRow,
   ...unaryRows,
@@ -340,4 +369,5 @@ export const CONFORMANCE_TABLE: readonly ConformanceRow[] = [
   ...softmaxRows(true),
   ...normRows(),
   ...convRows,
+  ...adamRows(),
 ];

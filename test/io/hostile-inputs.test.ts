@@ -122,6 +122,8 @@ describe('hostile tokenizer.json', () => {
       '(a|b)?c{1,3}(?:xy)+',
     ];
     for (const good of released) checkBacktracking(good, 'p');
+    // Found by the fuzzer: an untranslatable class is an error naming the field, not a bare message.
+    assert.throws(() => compileSplitPattern('[\\S]+', 'tokenizer.json: pre_tokenizer.pattern.Regex'), /^Error: tokenizer\.json: pre_tokenizer\.pattern\.Regex: pattern uses \\S inside a character class/);
     assert.ok(compileSplitPattern(LLAMA3_SPLIT_PATTERN, 'p') instanceof RegExp);
   });
 

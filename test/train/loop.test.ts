@@ -123,3 +123,21 @@ test('yieldToEventLoop lets pending events run before it resolves', async () => 
   await yieldToEventLoop();
   assert.equal(ran, true);
 });
+
+test('without setImmediate (browsers), yieldToEventLoop still lets pending events run', async () => {
+  const saved = globalThis.setImmediate;
+  let ran = false;
+  const channel = new MessageChannel();
+  channel.port1.onmessage = () => {
+    ran = true;
+    channel.port1.close();
+  };
+  channel.port2.postMessage(null);
+  try {
+    (globalThis as { setImmediate?: unknown }).setImmediate = undefined;
+    await yieldToEventLoop();
+  } finally {
+    globalThis.setImmediate = saved;
+  }
+  assert.equal(ran, true);
+});

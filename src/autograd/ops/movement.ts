@@ -108,7 +108,9 @@ const permuteOp = defineOp<{ perm: number[] }>({
     if (!dy) return [null];
     const inverse = new Array<number>(perm.length);
     perm.forEach((p, i) => (inverse[p] = i));
-    return [k.copy(new Tensor(dy.data, dy.dtype, inverse.map((p) => dy.shape[p]!), inverse.map((p) => dy.strides[p]!), dy.offset), dy.dtype)];
+    const back = new Tensor(dy.data, dy.dtype, inverse.map((p) => dy.shape[p]!), inverse.map((p) => dy.strides[p]!), dy.offset);
+    // A gradient made in the input's layout (matmul's, for a transposed weight) needs no copy.
+    return [back.isContiguous() ? back : k.copy(back, dy.dtype)];
   },
 });
 

@@ -12,6 +12,7 @@ import { conv1d, conv1dGradInput, conv1dGradWeight } from './conv.js';
 import { gather, indexAdd, indexSelect, scatterAdd, topk } from './indexing.js';
 import { layerNorm, layerNormGrad, rmsNorm, rmsNormGrad } from './norm.js';
 import { rope } from './rope.js';
+import { adamUpdate } from './optim.js';
 
 export const referenceKernels: KernelTable = {
   unary,
@@ -41,6 +42,7 @@ export const referenceKernels: KernelTable = {
   rope,
   topk,
   concat,
+  adamUpdate,
 };
 
 /** Supplies every fused kernel itself: the oracle for both the fast kernels and the composites. */

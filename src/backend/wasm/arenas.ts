@@ -5,6 +5,19 @@
 
 import { MAX_ARENA_BYTES, WasmArena } from './arena.js';
 
+// Browsers hide the SharedArrayBuffer constructor on pages that are not cross-origin isolated, yet
+// may still create shared wasm memories (the kernels then run on one thread): take it from one.
+type BufferClass = abstract new (...args: never[]) => ArrayBufferLike;
+function sharedBufferClass(): BufferClass {
+  if (typeof SharedArrayBuffer === 'function') return SharedArrayBuffer;
+  try {
+    return new WebAssembly.Memory({ initial: 0, maximum: 0, shared: true }).buffer.constructor as BufferClass;
+  } catch {
+    return class NoSharedMemory {} as unknown as BufferClass; // no arena can exist here either
+  }
+}
+const SHARED_BUFFER = sharedBufferClass();
+
 export interface WasmArenaSetOptions {
   module: WebAssembly.Module;
   /** Cap per arena (<= 4 GiB). Tests use small caps to exercise spill-over. */
@@ -102,7 +115,7 @@ export class WasmArenaSet {
   find(view: ArrayBufferView): WasmArena | undefined {
     const buffer = view.buffer;
     // Arena memories are always shared: plain ArrayBuffers are rejected without any lookup.
-    if (!(buffer instanceof SharedArrayBuffer)) return undefined;
+    if (!(buffer instanceof SHARED_BUFFER)) return undefined;
     const hit = this.byBuffer.get(buffer);
     if (hit) return hit;
     for (const arena of this.list) {

@@ -9,6 +9,7 @@ import { broadcastShapes, numel, shapesEqual } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { referenceKernels } from '../reference/index.js';
 import { UNARY_GRAD_KINDS, type BinaryKind as WasmBinaryKind, type UnaryKind as WasmUnaryKind } from './abi.js';
+import { WasmAttention } from './attention.js';
 import { WasmKernels } from './kernels.js';
 
 /** Unary kinds with a wasm kernel (forward; the backward where UNARY_GRAD_KINDS has it). */
@@ -205,6 +206,16 @@ export function createWasmBackend(wasm: WasmKernels, options: WasmBackendOptions
     return new Tensor(out, 'f32', x.shape);
   };
 
+  const softmaxGradRows = (log: boolean) => (y: Tensor, dy: Tensor, axis: number): Tensor => {
+    if (!rowsKernel(dy, axis) || y.dtype !== 'f32' || !shapesEqual(y.shape, dy.shape)) return log ? ref.logSoftmaxGrad(y, dy, axis) : ref.softmaxGrad(y, dy, axis);
+    const cols = dy.shape[axis]!;
+    const out = new Float32Array(dy.size);
+    wasm.softmaxGradRows(f32Data(y), f32Data(dy), out, cols ? dy.size / cols : 0, cols, log);
+    return new Tensor(out, 'f32', dy.shape);
+  };
+  const softmaxGrad: KernelTable['softmaxGrad'] = softmaxGradRows(false);
+  const logSoftmaxGrad: KernelTable['logSoftmaxGrad'] = softmaxGradRows(true);
+
   const normRows = (x: Tensor, params: (Tensor | null)[]): boolean =>
     x.dtype === 'f32' && x.rank >= 1 && params.every((p) => !p || p.dtype === 'f32') && rowsKernel(x, x.rank - 1);
 
@@ -218,6 +229,19 @@ export function createWasmBackend(wasm: WasmKernels, options: WasmBackendOptions
     wasm.layerNormRows(f32Data(x), gamma ? f32Data(gamma) : null, beta ? f32Data(beta) : null, y, rows, cols, eps, mean, rstd);
     const stats = x.shape.slice(0, -1);
     return { y: new Tensor(y, 'f32', x.shape), mean: new Tensor(mean, 'f32', stats), rstd: new Tensor(rstd, 'f32', stats) };
+  };
+
+  const layerNormGrad: KernelTable['layerNormGrad'] = (x, gamma, mean, rstd, dy) => {
+    const cols = x.shape[x.rank - 1] ?? 0;
+    const rows = cols ? x.size / cols : 0;
+    if (!normRows(x, [gamma, mean, rstd, dy]) || !shapesEqual(x.shape, dy.shape) || (gamma && gamma.size !== cols) || mean.size !== rows || rstd.size !== rows) {
+      return ref.layerNormGrad(x, gamma, mean, rstd, dy);
+    }
+    const dx = new Float32Array(x.size);
+    const dgamma = gamma ? new Float32Array(cols) : null;
+    const dbeta = new Float32Array(cols);
+    wasm.layerNormGradRows(f32Data(x), gamma ? f32Data(gamma) : null, f32Data(mean), f32Data(rstd), f32Data(dy), dx, dgamma, dbeta, rows, cols);
+    return { dx: new Tensor(dx, 'f32', x.shape), dgamma: dgamma ? new Tensor(dgamma, 'f32', [cols]) : null, dbeta: new Tensor(dbeta, 'f32', [cols]) };
   };
 
   const rmsNorm: KernelTable['rmsNorm'] = (x, gamma, eps): NormResult => {
@@ -267,9 +291,27 @@ export function createWasmBackend(wasm: WasmKernels, options: WasmBackendOptions
     return new Tensor(dw, 'f32', weightShape);
   };
 
-  // The reference's fused backward kernels (softmax, norms) stay: they are single passes over the rows.
-  const kernels: BackendKernels = { ...ref, matmul, unary, unaryGrad, binary, conv1d, conv1dGradInput, conv1dGradWeight, softmax, logSoftmax, layerNorm, rmsNorm };
-  return defineBackend({ name: `wasm-${wasm.simd}`, kernels, floatDType: 'f32' });
+  /** The storage of a contiguous f32 tensor, for kernels that write in place. */
+  const inPlaceF32 = (t: Tensor): Float32Array | null =>
+    t.dtype === 'f32' && t.isContiguous() && t.data instanceof Float32Array ? t.data.subarray(t.offset, t.offset + t.size) : null;
+
+  const adamUpdate: KernelTable['adamUpdate'] = (param, grad, m, v, step) => {
+    const p = inPlaceF32(param);
+    const ms = inPlaceF32(m);
+    const vs = inPlaceF32(v);
+    if (!p || !ms || !vs || grad.dtype !== 'f32' || grad.size !== p.length || ms.length !== p.length || vs.length !== p.length
+      || !worthIt('exp', p.length)) {
+      return ref.adamUpdate(param, grad, m, v, step);
+    }
+    wasm.adamUpdate(p, f32Data(grad), ms, vs, step.decay, step.l2, step.beta1, step.beta2, step.stepSize, step.bias2Sqrt, step.eps);
+  };
+
+  // rmsNormGrad stays the reference's (a single pass over the rows; the LLMs are not trained here).
+  const kernels: BackendKernels = {
+    ...ref, matmul, unary, unaryGrad, binary, conv1d, conv1dGradInput, conv1dGradWeight,
+    softmax, softmaxGrad, logSoftmax, logSoftmaxGrad, layerNorm, layerNormGrad, rmsNorm, adamUpdate,
+  };
+  return defineBackend({ name: `wasm-${wasm.simd}`, kernels, floatDType: 'f32', attention: new WasmAttention(wasm) });
 }
 
 interface ConvDims {

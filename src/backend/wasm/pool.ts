@@ -1,5 +1,6 @@
 // Thread pool interface and its dispatch protocol over a shared control block (platform-neutral:
-// only SharedArrayBuffer and Atomics). The Node implementation lives in src/node/wasm-pool.ts.
+// only SharedArrayBuffer and Atomics). The Node implementation lives in src/node/wasm-pool.ts, the
+// browser's (Web Workers) in src/web/wasm-pool.ts.
 //
 // Why spin: on the project VM a futex wake-up (Atomics.notify -> Atomics.wait returning) costs
 // 80-100 us, while a round trip between two spinning threads costs ~1.4 us
@@ -162,14 +163,20 @@ export type ResolveTasks = (arenaId: number) => ReadonlyArray<(...args: number[]
 /** Worker-side hooks: resolve arenas, and read pending messages (attach / detach) when flagged. */
 export interface WorkerHooks {
   resolve: ResolveTasks;
-  readMail: () => void;
+  /**
+   * Reads the pending messages. Returns false where they cannot be read synchronously (browsers:
+   * no receiveMessageOnPort); serveTasks then returns 'mail' with the task still pending, and the
+   * worker calls it again once its event loop has delivered the messages.
+   */
+  readMail: () => boolean | void;
 }
 
 /**
- * Worker side of the protocol: runs tasks until QUIT. Every exception is reported through the
- * control block (the caller rethrows it), so a failing kernel never leaves the caller waiting.
+ * Worker side of the protocol: runs tasks until QUIT ('quit'), or until messages must be read on
+ * the worker's event loop ('mail'; see WorkerHooks.readMail). Every exception is reported through
+ * the control block (the caller rethrows it), so a failing kernel never leaves the caller waiting.
  */
-export function serveTasks(buffer: SharedArrayBuffer, worker: number, hooks: WorkerHooks): void {
+export function serveTasks(buffer: SharedArrayBuffer, worker: number, hooks: WorkerHooks): 'quit' | 'mail' {
   const i32 = new Int32Array(buffer);
   const f64 = new Float64Array(buffer);
   const u16 = new Uint16Array(buffer);
@@ -192,12 +199,12 @@ export function serveTasks(buffer: SharedArrayBuffer, worker: number, hooks: Wor
     if (fn === QUIT_TASK) {
       Atomics.store(i32, base + I_DONE, s);
       Atomics.notify(i32, base + I_DONE);
-      return;
+      return 'quit';
     }
     try {
       if (Atomics.load(i32, base + I_MAIL) !== 0) {
         Atomics.store(i32, base + I_MAIL, 0);
-        hooks.readMail();
+        if (hooks.readMail() === false) return 'mail';
       }
       const table = hooks.resolve(i32[base + I_ARENA]!);
       const kernel = table[fn];

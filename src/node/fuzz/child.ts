@@ -19,7 +19,14 @@ async function main(): Promise<void> {
   const job = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Job;
   if (!isFuzzFormat(job.format)) throw new Error(`fuzz child: unknown format ${job.format}`);
   process.stdout.write('{"ready":true}\n');
+  let current = -1;
+  // A load whose promise can never settle lets the event loop drain: say so instead of exiting quietly.
+  process.on('beforeExit', () => {
+    process.stderr.write(`Error: the event loop drained while input ${current} was loading (a promise that never settles)\n`);
+    process.exit(4);
+  });
   for (const item of job.items) {
+    current = item.index;
     const start = performance.now();
     const result = await classifyLoad(job.format, item.dir, job.fileName);
     const rss = process.memoryUsage().rss;

@@ -43,7 +43,7 @@ async function main(): Promise<number> {
   for (const format of formats) {
     const report = await runFuzz({ format, count, seed, jobs, timeoutMs, batchSize, saveDir });
     reports.push(report);
-    process.stderr.write(`${format}: ${count} inputs in ${report.seconds.toFixed(1)} s\n`);
+    process.stderr.write(`${format}: ${count} inputs in ${report.seconds.toFixed(1)} s${report.quietExitRetries > 0 ? ` (${report.quietExitRetries} quiet child exits retried)` : ''}\n`);
     for (const f of report.failures.slice(0, 10)) process.stderr.write(`  #${f.index} ${f.outcome}: ${f.message}${f.savedTo ? ` (saved to ${f.savedTo})` : ''}\n`);
   }
   process.stdout.write(`${formatFuzzTable(reports)}\n`);

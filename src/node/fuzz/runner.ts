@@ -49,6 +49,8 @@ export interface FuzzReport {
   /** Every input whose outcome is not 'clean' or 'harmless'. */
   readonly failures: readonly FuzzFailure[];
   readonly seconds: number;
+  /** Children that exited cleanly without reporting an input, retried (see evaluate). */
+  readonly quietExitRetries: number;
 }
 
 /** Outcomes that fail a run. */
@@ -122,6 +124,7 @@ async function evaluate(
   work: string,
   options: { timeoutMs: number; heapMb: number },
   companionsWritten: Set<string>,
+  stats: { quietExitRetries: number } = { quietExitRetries: 0 },
 ): Promise<ItemResult[]> {
   const out: ItemResult[] = [];
   const items = await Promise.all(
@@ -132,6 +135,7 @@ async function evaluate(
     }),
   );
   let rest = items;
+  let quietExits = 0;
   while (rest.length > 0) {
     const jobFile = join(work, 'job.json');
     await writeFile(jobFile, JSON.stringify({ format: seed.format, fileName: seed.fileName, items: rest }));
@@ -139,8 +143,16 @@ async function evaluate(
     out.push(...results);
     rest = rest.slice(results.length);
     if (rest.length === 0) break;
-    // The child stopped at rest[0]: that input hung or crashed it (or, with no failure, it exited early).
-    const f = failure ?? { outcome: 'crash' as const, message: 'child exited before reporting' };
+    // A child that exits cleanly without reporting an input is retried once from that input before
+    // the input is blamed (seen rarely under heavy machine load; a loader at fault does it again).
+    if (results.length > 0) quietExits = 0;
+    if (failure === null && quietExits++ === 0) {
+      stats.quietExitRetries++;
+      continue;
+    }
+    quietExits = 0;
+    // The child stopped at rest[0]: that input hung or crashed it (or exited early twice).
+    const f = failure ?? { outcome: 'crash' as const, message: 'child exited twice before reporting this input' };
     out.push({ index: rest[0]!.index, outcome: f.outcome, message: f.message });
     rest = rest.slice(1);
   }
@@ -161,6 +173,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const jobs = Math.max(1, options.jobs ?? 1);
   const root = await mkdtemp(join(tmpdir(), `thrifty-fuzz-${options.format}-`));
   const counts = emptyCounts();
+  const stats = { quietExitRetries: 0 };
   const failures: FuzzFailure[] = [];
   const opsOf = (index: number): MutationOp[] => mutationsFor(seed, options.seed, index);
   try {
@@ -176,7 +189,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
         if (start >= options.count) return;
         next = Math.min(options.count, start + batchSize);
         const inputs = Array.from({ length: next - start }, (_, k) => ({ index: start + k, ops: opsOf(start + k) }));
-        for (const r of await evaluate(seed, inputs, work, { timeoutMs, heapMb }, written)) {
+        for (const r of await evaluate(seed, inputs, work, { timeoutMs, heapMb }, written, stats)) {
           counts[r.outcome]++;
           if (BAD_OUTCOMES.includes(r.outcome)) failures.push({ index: r.index, outcome: r.outcome, message: r.message, ops: opsOf(r.index) });
         }
@@ -195,7 +208,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       }
       saved.push(await minimizeAndSave(seed, f, join(root, 'minimize'), options.saveDir!, { timeoutMs, heapMb }));
     }
-    return { format: options.format, count: options.count, seed: options.seed, counts, failures: saved, seconds: (performance.now() - started) / 1000 };
+    return { format: options.format, count: options.count, seed: options.seed, counts, failures: saved, seconds: (performance.now() - started) / 1000, quietExitRetries: stats.quietExitRetries };
   } finally {
     await rm(root, { recursive: true, force: true, maxRetries: 3 });
   }
