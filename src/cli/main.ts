@@ -14,12 +14,13 @@ import { registerPretrainCommand } from './commands/pretrain.js';
 import { registerExperimentCommand } from './commands/experiment.js';
 import { registerBenchTrainCommand } from './commands/bench-train.js';
 import { registerBenchSparseCommand } from './commands/bench-sparse.js';
+import { registerExportCommand } from './commands/export.js';
 import { registerWordPieceCommand } from './commands/wordpiece.js';
 import { registerInfoplaneCommand } from './commands/infoplane.js';
 import { OutputClosedError } from './output.js';
 
 /** Each command module adds itself to the program; heavy modules are imported inside the action. */
-const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerInfoCommand, registerBenchCommands, registerBenchAttentionCommand, registerGenerateCommand, registerTrainLmCommand, registerBenchDecodeCommand, registerFlopsCommand, registerPretrainCommand, registerExperimentCommand, registerBenchTrainCommand, registerBenchSparseCommand, registerWordPieceCommand, registerInfoplaneCommand];
+const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerInfoCommand, registerBenchCommands, registerBenchAttentionCommand, registerGenerateCommand, registerTrainLmCommand, registerBenchDecodeCommand, registerFlopsCommand, registerPretrainCommand, registerExperimentCommand, registerBenchTrainCommand, registerBenchSparseCommand, registerExportCommand, registerWordPieceCommand, registerInfoplaneCommand];
 
 /** The package's version, read from its package.json (this module is dist/src/cli/main.js, three levels below it). */
 export function packageVersion(): string {
