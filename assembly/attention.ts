@@ -1,6 +1,7 @@
-// Decode-time attention kernels (query length 1) over a KV cache in this memory: dense attention
-// and SparQ. Each call runs a list of head tasks (one KV head of one sequence with its group of g
-// query heads); JS splits the list over threads, each with its own workspace.
+// Decode-time attention kernels (query length 1) over a KV cache in this memory: dense attention,
+// SparQ, and the baselines (LM-Infinite, FlexGen / oracle, H2O). Each call runs a list of head
+// tasks (one KV head of one sequence with its group of g query heads); JS splits the list over
+// threads, each with its own workspace.
 //
 // Memory behaviour, which decides the speed (shared/engine-measurements.md sections 3-4):
 // - dense streams K, then V, one row at a time (a single stream keeps the hardware prefetcher
@@ -19,16 +20,47 @@
 
 import { hmax, hsum, madd } from './vmath';
 
-// Task descriptor: 8 i32 fields.
-const D_K: usize = 0; // K rows [len, d]
-const D_V: usize = 4; // V rows [len, d]
-const D_KT: usize = 8; // K transposed [d, stride], or 0
-const D_KT_STRIDE: usize = 12;
-const D_MEAN: usize = 16; // mean of V [d]
-const D_LEN: usize = 20;
-const D_Q: usize = 24; // q rows [g, d]
-const D_OUT: usize = 28; // out rows [g, d]
+// Task descriptor: 8 i32 fields (src/backend/wasm/attention.ts writes them).
+const D_BLOCK: usize = 0; // the KV block (layout below)
+const D_CAP: usize = 4; // its capacity (positions)
+const D_LEN: usize = 8; // positions stored
+// 12: unused (0)
+const D_Q: usize = 16; // q rows [g, d]
+const D_OUT: usize = 20; // out rows [g, d]
+const D_SCORES: usize = 24; // H2O: the score vector [>= len] (-inf = evicted), else 0
 const DESC_BYTES: usize = 32;
+
+// The KV block layout, in floats from the block's start. It is defined once, in TypeScript
+// (kvBlockLayout, src/ops/attention-kernels.ts); this module cannot import it, so it repeats it
+// and kv_block_offset lets test/attention/wasm-kernels.test.ts check that the two agree.
+//   [ mean of V: d ][ running sum of V: d ][ K rows: cap x d ][ V rows: cap x d ][ K^T: d x cap ]
+const PART_MEAN = 0;
+const PART_SUM = 1;
+const PART_K = 2;
+const PART_V = 3;
+const PART_KT = 4;
+
+// @ts-ignore: decorator
+@inline
+function blockOffset(part: i32, d: i32, cap: i32): i32 {
+  if (part == PART_MEAN) return 0;
+  if (part == PART_SUM) return d;
+  if (part == PART_K) return 2 * d;
+  if (part == PART_V) return 2 * d + cap * d;
+  return 2 * d + 2 * cap * d;
+}
+
+/** Offset (floats) of a part of the block layout: 0 mean, 1 sum, 2 K, 3 V, 4 K^T. */
+export function kv_block_offset(part: i32, d: i32, cap: i32): i32 {
+  return blockOffset(part, d, cap);
+}
+
+/** Byte address of a part of task dp's block. */
+// @ts-ignore: decorator
+@inline
+function partPtr(dp: usize, part: i32, d: i32): usize {
+  return <usize>load<i32>(dp + D_BLOCK) + (<usize>blockOffset(part, d, load<i32>(dp + D_CAP)) << 2);
+}
 
 const FLT_MAX: f32 = 3.4028234663852886e38;
 const SAMPLE = 1024;
@@ -351,8 +383,8 @@ export function attn_dense(desc: usize, count: i32, d: i32, g: i32, work: usize)
   const rowBytes = <usize>d << 2;
   for (let t = 0; t < count; t++) {
     const dp = desc + <usize>t * DESC_BYTES;
-    const kp = <usize>load<i32>(dp + D_K);
-    const vp = <usize>load<i32>(dp + D_V);
+    const kp = partPtr(dp, PART_K, d);
+    const vp = partPtr(dp, PART_V, d);
     const len = load<i32>(dp + D_LEN);
     const qp = <usize>load<i32>(dp + D_Q);
     const op = <usize>load<i32>(dp + D_OUT);
@@ -407,13 +439,105 @@ function touchRows(base: usize, sel: usize, j: i32, rowBytes: usize): f32 {
   return (load<f32>(r0) + load<f32>(r1)) + (load<f32>(r2) + load<f32>(r3));
 }
 
+/**
+ * Step 2, shared by SparQ and the baselines: exact attention of the group's query heads over the
+ * positions sel[0 .. cnt) (ascending, cnt >= 1) in one pass, 4 at a time. Leaves out unnormalised:
+ * the caller scales row h by alpha / lrun[h]. With logits != 0 the scaled logits are kept there
+ * ([g, K] floats, K a multiple of 4 >= cnt) for H2O's weights (exp(logit - mrun[h]) / lrun[h]).
+ */
+function attendSelectedRows(kp: usize, vp: usize, qp: usize, op: usize, sel: usize, cnt: i32, d: i32, g: i32,
+  mrun: usize, lrun: usize, logits: usize, K: i32, sinkp: usize): void {
+  const scale = <f32>(1.0 / Math.sqrt(<f64>d));
+  const rowBytes = <usize>d << 2;
+  let sink: f32 = 0;
+  // Step 2 in one pass over the selected positions, 4 at a time: exact logits from the K rows,
+  // an online softmax (running max and sum, rescaling the accumulator when the max grows), and
+  // the weighted V rows. The K and V rows of a group are independent loads, so 8 rows are in
+  // flight; the rows stay in L1 for the other heads of the group.
+  for (let h = 0; h < g; h++) {
+    setf(mrun, h, -Infinity);
+    setf(lrun, h, 0);
+    memory.fill(op + <usize>h * rowBytes, 0, rowBytes);
+  }
+  const last = idx(sel, cnt - 1);
+  for (let j = 0; j < cnt; j += 4) {
+    if (j + AHEAD + 4 <= cnt) {
+      sink += touchRows(kp, sel, j + AHEAD, rowBytes);
+      sink += touchRows(vp, sel, j + AHEAD, rowBytes);
+    }
+    const n = cnt - j < 4 ? cnt - j : 4;
+    // A short last group repeats the last row with weight 0.
+    const i0 = <usize>idx(sel, j) * rowBytes;
+    const i1 = <usize>(n > 1 ? idx(sel, j + 1) : last) * rowBytes;
+    const i2 = <usize>(n > 2 ? idx(sel, j + 2) : last) * rowBytes;
+    const i3 = <usize>(n > 3 ? idx(sel, j + 3) : last) * rowBytes;
+    for (let h = 0; h < g; h++) {
+      const qh = qp + <usize>h * rowBytes;
+      let a0 = f32x4.splat(0);
+      let a1 = f32x4.splat(0);
+      let a2 = f32x4.splat(0);
+      let a3 = f32x4.splat(0);
+      for (let c = 0; c < d; c += 4) {
+        const o = <usize>c << 2;
+        const qv = v128.load(qh + o);
+        a0 = madd(qv, v128.load(kp + i0 + o), a0);
+        a1 = madd(qv, v128.load(kp + i1 + o), a1);
+        a2 = madd(qv, v128.load(kp + i2 + o), a2);
+        a3 = madd(qv, v128.load(kp + i3 + o), a3);
+      }
+      let sv = f32x4.splat(hsum(a0));
+      sv = f32x4.replace_lane(sv, 1, hsum(a1));
+      sv = f32x4.replace_lane(sv, 2, hsum(a2));
+      sv = f32x4.replace_lane(sv, 3, hsum(a3));
+      sv = clampLogit(f32x4.mul(sv, f32x4.splat(scale)));
+      if (n < 4) {
+        if (n < 2) sv = f32x4.replace_lane(sv, 1, -Infinity);
+        if (n < 3) sv = f32x4.replace_lane(sv, 2, -Infinity);
+        sv = f32x4.replace_lane(sv, 3, -Infinity);
+      }
+      if (logits != 0) v128.store(logits + (<usize>(h * K + j) << 2), sv);
+      const orow = op + <usize>h * rowBytes;
+      const mx = hmax(sv);
+      let m = f(mrun, h);
+      if (mx > m) {
+        const factor = f32x4.extract_lane(softmaxExp(f32x4.splat(m - mx)), 0);
+        const fv = f32x4.splat(factor);
+        for (let c = 0; c < d; c += 4) {
+          const o = <usize>c << 2;
+          v128.store(orow + o, f32x4.mul(v128.load(orow + o), fv));
+        }
+        setf(lrun, h, f(lrun, h) * factor);
+        m = mx;
+        setf(mrun, h, m);
+      }
+      const w = softmaxExp(f32x4.sub(sv, f32x4.splat(m)));
+      setf(lrun, h, f(lrun, h) + hsum(w));
+      const w0 = f32x4.splat(f32x4.extract_lane(w, 0));
+      const w1 = f32x4.splat(f32x4.extract_lane(w, 1));
+      const w2 = f32x4.splat(f32x4.extract_lane(w, 2));
+      const w3 = f32x4.splat(f32x4.extract_lane(w, 3));
+      for (let c = 0; c < d; c += 4) {
+        const o = <usize>c << 2;
+        let acc = v128.load(orow + o);
+        acc = madd(w0, v128.load(vp + i0 + o), acc);
+        acc = madd(w1, v128.load(vp + i1 + o), acc);
+        acc = madd(w2, v128.load(vp + i2 + o), acc);
+        acc = madd(w3, v128.load(vp + i3 + o), acc);
+        v128.store(orow + o, acc);
+      }
+    }
+  }
+  // Keeps the touch loads alive (the value itself is meaningless).
+  store<f32>(sinkp, sink);
+}
+
 // @ts-ignore: decorator
 @inline
 function sparqScoresBytes(L: i32, g: i32): i32 {
   return (g * L) << 2;
 }
 
-/** Bytes of workspace one thread needs for SparQ over up to maxLen positions. */
+/** Bytes of workspace one thread needs for SparQ (and the baselines) over up to maxLen positions. */
 export function attn_sparq_work_bytes(maxLen: i32, g: i32, k: i32, d: i32): i32 {
   const L = align16(maxLen);
   const K = align16(k);
@@ -426,6 +550,7 @@ export function attn_sparq_work_bytes(maxLen: i32, g: i32, k: i32, d: i32): i32 
     + (align16(d) << 2) * 2 // components, |q| sums
     + (g * align16(d)) * 16 // q components splatted (v128)
     + (align16(g) << 2) * 4 // running max and sum of step 2, 1/tau, alpha
+    + ((g * K) << 2) // H2O: the logits of the selected positions
     + 64 // the sink of the touch loads
     + 256;
 }
@@ -436,15 +561,14 @@ export function attn_sparq_work_bytes(maxLen: i32, g: i32, k: i32, d: i32): i32 
  */
 export function attn_sparq(desc: usize, count: i32, d: i32, g: i32, r: i32, k: i32, l: i32,
   realloc: i32, transposed: i32, work: usize): void {
-  const scale = <f32>(1.0 / Math.sqrt(<f64>d));
   const rowBytes = <usize>d << 2;
   for (let t = 0; t < count; t++) {
     const dp = desc + <usize>t * DESC_BYTES;
-    const kp = <usize>load<i32>(dp + D_K);
-    const vp = <usize>load<i32>(dp + D_V);
-    const ktp = <usize>load<i32>(dp + D_KT);
-    const ktStride = load<i32>(dp + D_KT_STRIDE);
-    const meanp = <usize>load<i32>(dp + D_MEAN);
+    const kp = partPtr(dp, PART_K, d);
+    const vp = partPtr(dp, PART_V, d);
+    const ktp = partPtr(dp, PART_KT, d);
+    const ktStride = load<i32>(dp + D_CAP);
+    const meanp = partPtr(dp, PART_MEAN, d);
     const len = load<i32>(dp + D_LEN);
     const qp = <usize>load<i32>(dp + D_Q);
     const op = <usize>load<i32>(dp + D_OUT);
@@ -467,7 +591,6 @@ export function attn_sparq(desc: usize, count: i32, d: i32, g: i32, r: i32, k: i
     const invTau = lrun + (<usize>align16(g) << 2);
     const alpha = invTau + (<usize>align16(g) << 2);
     const sinkp = alpha + (<usize>align16(g) << 2);
-    let sink: f32 = 0;
 
     // i1: top-r components of |q| summed over the group.
     for (let c = 0; c < d; c++) {
@@ -589,82 +712,7 @@ export function attn_sparq(desc: usize, count: i32, d: i32, g: i32, r: i32, k: i
       setf(alpha, h, a);
     }
 
-    // Step 2 in one pass over the selected positions, 4 at a time: exact logits from the K rows,
-    // an online softmax (running max and sum, rescaling the accumulator when the max grows), and
-    // the weighted V rows. The K and V rows of a group are independent loads, so 8 rows are in
-    // flight; the rows stay in L1 for the other heads of the group.
-    for (let h = 0; h < g; h++) {
-      setf(mrun, h, -Infinity);
-      setf(lrun, h, 0);
-      memory.fill(op + <usize>h * rowBytes, 0, rowBytes);
-    }
-    const last = idx(sel, cnt - 1);
-    for (let j = 0; j < cnt; j += 4) {
-      if (j + AHEAD + 4 <= cnt) {
-        sink += touchRows(kp, sel, j + AHEAD, rowBytes);
-        sink += touchRows(vp, sel, j + AHEAD, rowBytes);
-      }
-      const n = cnt - j < 4 ? cnt - j : 4;
-      // A short last group repeats the last row with weight 0.
-      const i0 = <usize>idx(sel, j) * rowBytes;
-      const i1 = <usize>(n > 1 ? idx(sel, j + 1) : last) * rowBytes;
-      const i2 = <usize>(n > 2 ? idx(sel, j + 2) : last) * rowBytes;
-      const i3 = <usize>(n > 3 ? idx(sel, j + 3) : last) * rowBytes;
-      for (let h = 0; h < g; h++) {
-        const qh = qp + <usize>h * rowBytes;
-        let a0 = f32x4.splat(0);
-        let a1 = f32x4.splat(0);
-        let a2 = f32x4.splat(0);
-        let a3 = f32x4.splat(0);
-        for (let c = 0; c < d; c += 4) {
-          const o = <usize>c << 2;
-          const qv = v128.load(qh + o);
-          a0 = madd(qv, v128.load(kp + i0 + o), a0);
-          a1 = madd(qv, v128.load(kp + i1 + o), a1);
-          a2 = madd(qv, v128.load(kp + i2 + o), a2);
-          a3 = madd(qv, v128.load(kp + i3 + o), a3);
-        }
-        let sv = f32x4.splat(hsum(a0));
-        sv = f32x4.replace_lane(sv, 1, hsum(a1));
-        sv = f32x4.replace_lane(sv, 2, hsum(a2));
-        sv = f32x4.replace_lane(sv, 3, hsum(a3));
-        sv = clampLogit(f32x4.mul(sv, f32x4.splat(scale)));
-        if (n < 4) {
-          if (n < 2) sv = f32x4.replace_lane(sv, 1, -Infinity);
-          if (n < 3) sv = f32x4.replace_lane(sv, 2, -Infinity);
-          sv = f32x4.replace_lane(sv, 3, -Infinity);
-        }
-        const orow = op + <usize>h * rowBytes;
-        const mx = hmax(sv);
-        let m = f(mrun, h);
-        if (mx > m) {
-          const factor = f32x4.extract_lane(softmaxExp(f32x4.splat(m - mx)), 0);
-          const fv = f32x4.splat(factor);
-          for (let c = 0; c < d; c += 4) {
-            const o = <usize>c << 2;
-            v128.store(orow + o, f32x4.mul(v128.load(orow + o), fv));
-          }
-          setf(lrun, h, f(lrun, h) * factor);
-          m = mx;
-          setf(mrun, h, m);
-        }
-        const w = softmaxExp(f32x4.sub(sv, f32x4.splat(m)));
-        setf(lrun, h, f(lrun, h) + hsum(w));
-        const w0 = f32x4.splat(f32x4.extract_lane(w, 0));
-        const w1 = f32x4.splat(f32x4.extract_lane(w, 1));
-        const w2 = f32x4.splat(f32x4.extract_lane(w, 2));
-        const w3 = f32x4.splat(f32x4.extract_lane(w, 3));
-        for (let c = 0; c < d; c += 4) {
-          const o = <usize>c << 2;
-          let acc = v128.load(orow + o);
-          acc = madd(w0, v128.load(vp + i0 + o), acc);
-          acc = madd(w1, v128.load(vp + i1 + o), acc);
-          acc = madd(w2, v128.load(vp + i2 + o), acc);
-          acc = madd(w3, v128.load(vp + i3 + o), acc);
-          v128.store(orow + o, acc);
-        }
-      }
-    }
+    attendSelectedRows(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, 0, 0, sinkp);
     // Normalise, with alpha folded in.
     for (let h = 0; h < g; h++) {
       const fv = f32x4.splat(<f32>(<f64>f(alpha, h) / <f64>f(lrun, h)));
@@ -674,8 +722,6 @@ export function attn_sparq(desc: usize, count: i32, d: i32, g: i32, r: i32, k: i
         v128.store(orow + o, f32x4.mul(v128.load(orow + o), fv));
       }
     }
-    // Keeps the touch loads alive (the value itself is meaningless).
-    store<f32>(sinkp, sink);
     // Reallocation: the left-over mass goes to the mean of V.
     if (realloc != 0) {
       for (let h = 0; h < g; h++) {
@@ -685,6 +731,196 @@ export function attn_sparq(desc: usize, count: i32, d: i32, g: i32, r: i32, k: i
           const o = <usize>c << 2;
           v128.store(orow + o, madd(rest, v128.load(meanp + o), v128.load(orow + o)));
         }
+      }
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Baselines: LM-Infinite, FlexGen / oracle, H2O. Same workspace as SparQ (attn_sparq_work_bytes).
+
+/** Scales out row h by alpha / lrun[h] (alpha 1): the end of step 2 without reallocation. */
+function normaliseRows(op: usize, lrun: usize, d: i32, g: i32): void {
+  const rowBytes = <usize>d << 2;
+  for (let h = 0; h < g; h++) {
+    const fv = f32x4.splat(<f32>(1.0 / <f64>f(lrun, h)));
+    const orow = op + <usize>h * rowBytes;
+    for (let c = 0; c < d; c += 4) {
+      const o = <usize>c << 2;
+      v128.store(orow + o, f32x4.mul(v128.load(orow + o), fv));
+    }
+  }
+}
+
+/** LM-Infinite: the first `sinks` positions plus the most recent, min(k, len) in all. */
+export function attn_lminf(desc: usize, count: i32, d: i32, g: i32, k: i32, sinks: i32, work: usize): void {
+  const K = align16(k);
+  const mrun = work;
+  const lrun = mrun + (<usize>align16(g) << 2);
+  const sel = lrun + (<usize>align16(g) << 2);
+  const sinkp = sel + (<usize>K << 2);
+  for (let t = 0; t < count; t++) {
+    const dp = desc + <usize>t * DESC_BYTES;
+    const len = load<i32>(dp + D_LEN);
+    const cnt = k < len ? k : len;
+    const head = sinks < cnt ? sinks : cnt;
+    let c = 0;
+    for (let i = 0; i < head; i++) setIdx(sel, c++, i);
+    for (let i = len - (cnt - head); i < len; i++) setIdx(sel, c++, i);
+    const op = <usize>load<i32>(dp + D_OUT);
+    attendSelectedRows(partPtr(dp, PART_K, d), partPtr(dp, PART_V, d), <usize>load<i32>(dp + D_Q), op, sel, cnt, d, g,
+      mrun, lrun, 0, 0, sinkp);
+    normaliseRows(op, lrun, d, g);
+  }
+}
+
+/**
+ * FlexGen (and the oracle): exact logits of every position, the top k of the softmax
+ * probabilities summed over the group, then attention over those from the same logits (the K
+ * rows are read once).
+ */
+export function attn_exact(desc: usize, count: i32, d: i32, g: i32, k: i32, maxLen: i32, work: usize): void {
+  const scale = <f32>(1.0 / Math.sqrt(<f64>d));
+  const rowBytes = <usize>d << 2;
+  const LM = align16(maxLen);
+  const C = LM > align16(d) ? LM : align16(d);
+  const K = align16(k);
+  const scores = work;
+  const summed = scores + <usize>sparqScoresBytes(LM, g);
+  const candVals = summed + (<usize>LM << 2);
+  const candIdx = candVals + (<usize>C << 2);
+  const sel = candIdx + (<usize>C << 2);
+  const sample = sel + (<usize>K << 2);
+  for (let t = 0; t < count; t++) {
+    const dp = desc + <usize>t * DESC_BYTES;
+    const kp = partPtr(dp, PART_K, d);
+    const vp = partPtr(dp, PART_V, d);
+    const len = load<i32>(dp + D_LEN);
+    const qp = <usize>load<i32>(dp + D_Q);
+    const op = <usize>load<i32>(dp + D_OUT);
+    const L = align16(len);
+    const n4 = (len + 3) & ~3;
+    // Exact logits, one K row at a time (the row stays in L1 across the group).
+    for (let i = 0; i < len; i++) {
+      const kr = kp + <usize>i * rowBytes;
+      for (let h = 0; h < g; h++) {
+        let sc = dot(qp + <usize>h * rowBytes, kr, d) * scale;
+        sc = min(max(sc, -FLT_MAX), FLT_MAX);
+        setf(scores, h * L + i, sc);
+      }
+    }
+    // Selection key: softmax probabilities summed over the group (g = 1: the exponentials, same order).
+    for (let h = 0; h < g; h++) {
+      const sp = scores + (<usize>(h * L) << 2);
+      padTail(sp, len, n4);
+      const mx = maxOf(sp, n4);
+      const tmp = h == 0 ? summed : candVals;
+      memory.copy(tmp, sp, <usize>n4 << 2);
+      const sum = expInPlace(tmp, n4, mx);
+      if (g > 1) scaleInPlace(tmp, n4, <f32>(1.0 / sum));
+      if (h > 0) {
+        for (let i = 0; i < n4; i += 4) {
+          const o = <usize>i << 2;
+          v128.store(summed + o, f32x4.add(v128.load(summed + o), v128.load(tmp + o)));
+        }
+      }
+    }
+    const cnt = topkIndices(summed, len, k < len ? k : len, sel, candVals, candIdx, sample);
+    // Softmax over the selected logits per head, then the weighted V rows, 4 at a time.
+    for (let h = 0; h < g; h++) {
+      const sp = scores + (<usize>(h * L) << 2);
+      let m: f32 = -Infinity;
+      for (let j = 0; j < cnt; j++) m = max(m, f(sp, idx(sel, j)));
+      let l: f64 = 0;
+      for (let j = 0; j < cnt; j++) {
+        const w = f32x4.extract_lane(softmaxExp(f32x4.splat(f(sp, idx(sel, j)) - m)), 0);
+        setf(candVals, j, w);
+        l += <f64>w;
+      }
+      const inv = <f32>(1.0 / l);
+      const orow = op + <usize>h * rowBytes;
+      memory.fill(orow, 0, rowBytes);
+      let j = 0;
+      for (; j + 4 <= cnt; j += 4) {
+        const v0 = vp + <usize>idx(sel, j) * rowBytes;
+        const v1 = vp + <usize>idx(sel, j + 1) * rowBytes;
+        const v2 = vp + <usize>idx(sel, j + 2) * rowBytes;
+        const v3 = vp + <usize>idx(sel, j + 3) * rowBytes;
+        const w0 = f32x4.splat(f(candVals, j) * inv);
+        const w1 = f32x4.splat(f(candVals, j + 1) * inv);
+        const w2 = f32x4.splat(f(candVals, j + 2) * inv);
+        const w3 = f32x4.splat(f(candVals, j + 3) * inv);
+        for (let c = 0; c < d; c += 4) {
+          const o = <usize>c << 2;
+          let acc = v128.load(orow + o);
+          acc = madd(w0, v128.load(v0 + o), acc);
+          acc = madd(w1, v128.load(v1 + o), acc);
+          acc = madd(w2, v128.load(v2 + o), acc);
+          acc = madd(w3, v128.load(v3 + o), acc);
+          v128.store(orow + o, acc);
+        }
+      }
+      for (; j < cnt; j++) {
+        const vr = vp + <usize>idx(sel, j) * rowBytes;
+        const w = f32x4.splat(f(candVals, j) * inv);
+        for (let c = 0; c < d; c += 4) {
+          const o = <usize>c << 2;
+          v128.store(orow + o, madd(w, v128.load(vr + o), v128.load(orow + o)));
+        }
+      }
+    }
+  }
+}
+
+/**
+ * H2O: keeps the last l positions and the top (k - l) live positions by accumulated score
+ * (-inf = evicted), attends over them, then one pass writes every position's score: kept ones
+ * gain this step's attention (the mean over the group), the others are evicted.
+ */
+export function attn_h2o(desc: usize, count: i32, d: i32, g: i32, k: i32, l: i32, maxLen: i32, work: usize): void {
+  const LM = align16(maxLen);
+  const C = LM > align16(d) ? LM : align16(d);
+  const K = align16(k);
+  const candVals = work;
+  const candIdx = candVals + (<usize>C << 2);
+  const sel = candIdx + (<usize>C << 2);
+  const sample = sel + (<usize>K << 2);
+  const mrun = sample + (<usize>SAMPLE << 2);
+  const lrun = mrun + (<usize>align16(g) << 2);
+  const logits = lrun + (<usize>align16(g) << 2);
+  const sinkp = logits + (<usize>(g * K) << 2);
+  for (let t = 0; t < count; t++) {
+    const dp = desc + <usize>t * DESC_BYTES;
+    const len = load<i32>(dp + D_LEN);
+    const sp = <usize>load<i32>(dp + D_SCORES);
+    const op = <usize>load<i32>(dp + D_OUT);
+    const kk = k < len ? k : len;
+    const lw = l < k ? l : k;
+    const localCount = lw < len ? lw : len;
+    const localStart = len - localCount;
+    let live = 0;
+    for (let i = 0; i < localStart; i++) if (f(sp, i) != -Infinity) live++;
+    let want = kk - localCount;
+    if (want > live) want = live;
+    let cnt = topkIndices(sp, localStart, want, sel, candVals, candIdx, sample);
+    for (let i = localStart; i < len; i++) setIdx(sel, cnt++, i);
+    attendSelectedRows(partPtr(dp, PART_K, d), partPtr(dp, PART_V, d), <usize>load<i32>(dp + D_Q), op, sel, cnt, d, g,
+      mrun, lrun, logits, K, sinkp);
+    normaliseRows(op, lrun, d, g);
+    // Score update: kept positions gain the mean over the group of their attention weights.
+    const invG = <f32>1 / <f32>g;
+    let j = 0;
+    for (let i = 0; i < len; i++) {
+      if (j < cnt && idx(sel, j) == i) {
+        let w: f32 = 0;
+        for (let h = 0; h < g; h++) {
+          const e = f32x4.extract_lane(softmaxExp(f32x4.splat(f(logits, h * K + j) - f(mrun, h))), 0);
+          w += e / f(lrun, h);
+        }
+        setf(sp, i, f(sp, i) + w * invG);
+        j++;
+      } else {
+        setf(sp, i, -Infinity);
       }
     }
   }

@@ -4,8 +4,13 @@
 
 export { gemm, gemm_work_bytes, gemm_nt_small, gemm_nn_small, gemm_batched, gemv, gemv_t } from './gemm';
 export { unary, unary_grad, binary, binary_row, binary_scalar, stream_sum } from './elementwise';
-export { softmax_rows, log_softmax_rows, layernorm_rows, rmsnorm_rows } from './rows';
-export { attn_dense, attn_dense_work_bytes, attn_sparq, attn_sparq_work_bytes, attn_topk, attn_topk_work_bytes } from './attention';
+export { softmax_rows, log_softmax_rows, layernorm_rows, rmsnorm_rows, softmax_grad_rows, layernorm_grad_rows } from './rows';
+export { adam_update } from './optim';
+export {
+  attn_dense, attn_dense_work_bytes, attn_sparq, attn_sparq_work_bytes, attn_topk, attn_topk_work_bytes,
+  attn_lminf, attn_exact, attn_h2o, kv_block_offset,
+} from './attention';
+export { bsr_spmm, bsr_transpose, bsr_sddmm } from './block-sparse';
 
 /** First byte JS may allocate from: everything below is reserved for static data. */
 export function heap_base(): usize {

@@ -61,25 +61,42 @@ function scaleRow(y: usize, cols: i32, s: f32, shift: f32): void {
   }
 }
 
-/** y[r, :] = softmax(x[r, :]) (max-subtracted). */
+// @ts-ignore: decorator
+@inline
+function fillRow(y: usize, cols: i32, value: f32): void {
+  for (let j = 0; j < cols; j++) store<f32>(y + (<usize>j << 2), value);
+}
+
+/**
+ * y[r, :] = softmax(x[r, :]) (max-subtracted). A fully masked row (all -inf) gives zeros, as the
+ * reference and composite kernels (see src/ops/composite.ts).
+ */
 export function softmax_rows(rows: i32, cols: i32, x: usize, y: usize): void {
   const rb = <usize>cols << 2;
   for (let r = 0; r < rows; r++) {
     const xr = x + <usize>r * rb;
     const yr = y + <usize>r * rb;
     const mx = rowMax(xr, cols);
+    if (mx == -Infinity) {
+      fillRow(yr, cols, 0);
+      continue;
+    }
     const sum = expShiftSum(xr, yr, cols, mx, true);
     scaleRow(yr, cols, <f32>(1.0 / sum), 0);
   }
 }
 
-/** y[r, :] = x[r, :] - max - log(sum exp(x - max)). */
+/** y[r, :] = x[r, :] - max - log(sum exp(x - max)); a fully masked row (all -inf) stays -inf. */
 export function log_softmax_rows(rows: i32, cols: i32, x: usize, y: usize): void {
   const rb = <usize>cols << 2;
   for (let r = 0; r < rows; r++) {
     const xr = x + <usize>r * rb;
     const yr = y + <usize>r * rb;
     const mx = rowMax(xr, cols);
+    if (mx == -Infinity) {
+      fillRow(yr, cols, -Infinity);
+      continue;
+    }
     const sum = expShiftSum(xr, yr, cols, mx, false);
     // vlog on a splat keeps the module free of the libm tables (no data segments to re-initialise
     // in shared memory on each instantiation).
@@ -201,6 +218,129 @@ export function rmsnorm_rows(
       let v = load<f32>(xr + o) * rstd;
       if (gamma) v *= load<f32>(gamma + o);
       store<f32>(yr + o, v);
+    }
+  }
+}
+
+/**
+ * Softmax backward per row: dx = y * (dy - sum(dy * y)) (log = 0), or for log-softmax
+ * dx = dy - exp(y) * sum(dy) (log = 1). dx may alias dy.
+ */
+export function softmax_grad_rows(rows: i32, cols: i32, y: usize, dy: usize, dx: usize, log: i32): void {
+  const rb = <usize>cols << 2;
+  const c4 = cols & ~3;
+  for (let r = 0; r < rows; r++) {
+    const yr = y + <usize>r * rb;
+    const dr = dy + <usize>r * rb;
+    const xr = dx + <usize>r * rb;
+    let acc = f32x4.splat(0);
+    let j = 0;
+    if (log) {
+      for (; j < c4; j += 4) acc = f32x4.add(acc, v128.load(dr + (<usize>j << 2)));
+    } else {
+      for (; j < c4; j += 4) {
+        const o = <usize>j << 2;
+        acc = f32x4.add(acc, f32x4.mul(v128.load(yr + o), v128.load(dr + o)));
+      }
+    }
+    let s = <f64>hsum(acc);
+    for (; j < cols; j++) {
+      const o = <usize>j << 2;
+      s += log ? <f64>load<f32>(dr + o) : <f64>load<f32>(yr + o) * <f64>load<f32>(dr + o);
+    }
+    const sf = <f32>s;
+    const sv = f32x4.splat(sf);
+    j = 0;
+    if (log) {
+      for (; j < c4; j += 4) {
+        const o = <usize>j << 2;
+        v128.store(xr + o, f32x4.sub(v128.load(dr + o), f32x4.mul(vexp(v128.load(yr + o)), sv)));
+      }
+      for (; j < cols; j++) {
+        const o = <usize>j << 2;
+        const e = f32x4.extract_lane(vexp(f32x4.splat(load<f32>(yr + o))), 0);
+        store<f32>(xr + o, load<f32>(dr + o) - e * sf);
+      }
+    } else {
+      for (; j < c4; j += 4) {
+        const o = <usize>j << 2;
+        v128.store(xr + o, f32x4.mul(v128.load(yr + o), f32x4.sub(v128.load(dr + o), sv)));
+      }
+      for (; j < cols; j++) {
+        const o = <usize>j << 2;
+        store<f32>(xr + o, load<f32>(yr + o) * (load<f32>(dr + o) - sf));
+      }
+    }
+  }
+}
+
+/**
+ * Layer norm backward per row, from the saved statistics: xhat = (x - mean) * rstd, g = dy * gamma,
+ * dx = rstd * (g - mean(g) - xhat * mean(g * xhat)). dgamma (if not 0) and dbeta receive this call's
+ * sums over its rows of dy * xhat and dy (overwritten, not accumulated: each thread has its own).
+ */
+export function layernorm_grad_rows(
+  rows: i32, cols: i32, x: usize, gamma: usize, mean: usize, rstd: usize, dy: usize, dx: usize,
+  dgamma: usize, dbeta: usize,
+): void {
+  const rb = <usize>cols << 2;
+  const c4 = cols & ~3;
+  const inv = <f32>(1.0 / <f64>cols);
+  for (let j = 0; j < cols; j++) {
+    if (dgamma) store<f32>(dgamma + (<usize>j << 2), 0);
+    store<f32>(dbeta + (<usize>j << 2), 0);
+  }
+  for (let r = 0; r < rows; r++) {
+    const xr = x + <usize>r * rb;
+    const dr = dy + <usize>r * rb;
+    const or = dx + <usize>r * rb;
+    const m = load<f32>(mean + (<usize>r << 2));
+    const s = load<f32>(rstd + (<usize>r << 2));
+    const mv = f32x4.splat(m);
+    const sv = f32x4.splat(s);
+    let ag = f32x4.splat(0);
+    let agx = f32x4.splat(0);
+    let j = 0;
+    for (; j < c4; j += 4) {
+      const o = <usize>j << 2;
+      const xhat = f32x4.mul(f32x4.sub(v128.load(xr + o), mv), sv);
+      const d = v128.load(dr + o);
+      const g = gamma ? f32x4.mul(d, v128.load(gamma + o)) : d;
+      ag = f32x4.add(ag, g);
+      agx = f32x4.add(agx, f32x4.mul(g, xhat));
+      if (dgamma) v128.store(dgamma + o, f32x4.add(v128.load(dgamma + o), f32x4.mul(d, xhat)));
+      v128.store(dbeta + o, f32x4.add(v128.load(dbeta + o), d));
+    }
+    let sumG = <f64>hsum(ag);
+    let sumGX = <f64>hsum(agx);
+    for (; j < cols; j++) {
+      const o = <usize>j << 2;
+      const xhat = (load<f32>(xr + o) - m) * s;
+      const d = load<f32>(dr + o);
+      const g = gamma ? d * load<f32>(gamma + o) : d;
+      sumG += <f64>g;
+      sumGX += <f64>(g * xhat);
+      if (dgamma) store<f32>(dgamma + o, load<f32>(dgamma + o) + d * xhat);
+      store<f32>(dbeta + o, load<f32>(dbeta + o) + d);
+    }
+    const meanG = <f32>(sumG * <f64>inv);
+    const meanGX = <f32>(sumGX * <f64>inv);
+    const mgv = f32x4.splat(meanG);
+    const mgxv = f32x4.splat(meanGX);
+    j = 0;
+    for (; j < c4; j += 4) {
+      const o = <usize>j << 2;
+      const xhat = f32x4.mul(f32x4.sub(v128.load(xr + o), mv), sv);
+      const d = v128.load(dr + o);
+      const g = gamma ? f32x4.mul(d, v128.load(gamma + o)) : d;
+      v128.store(or + o, f32x4.mul(sv, f32x4.sub(f32x4.sub(g, mgv), f32x4.mul(xhat, mgxv))));
+    }
+    for (; j < cols; j++) {
+      const o = <usize>j << 2;
+      const xhat = (load<f32>(xr + o) - m) * s;
+      const d = load<f32>(dr + o);
+      const g = gamma ? d * load<f32>(gamma + o) : d;
+      store<f32>(or + o, s * (g - meanG - xhat * meanGX));
     }
   }
 }

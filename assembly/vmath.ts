@@ -221,11 +221,13 @@ function sqLo(a: v128): v128 {
   return f32x4.mul(f32x4.sub(a, hi), f32x4.add(a, hi));
 }
 
-// erfc(|x|) with |x| given.
+// erfc(|x|) with |x| given. |x| is clamped at 12 (erfc(12) underflows to 0 anyway) so that
+// |x| = inf gives 0, not inf - inf = NaN in the split square.
 // @ts-ignore: decorator
 @inline
 export function verfcAbs(ax: v128): v128 {
-  return verfcSplit(ax, sqHi(ax), sqLo(ax));
+  const a = f32x4.min(ax, f32x4.splat(12));
+  return verfcSplit(a, sqHi(a), sqLo(a));
 }
 
 // erfc(|x| / sqrt(2)), with x^2 / 2 split exactly (the halving is exact), for gelu_erf.
@@ -233,7 +235,9 @@ export function verfcAbs(ax: v128): v128 {
 @inline
 export function verfcAbsHalf(ax: v128): v128 {
   const half = f32x4.splat(0.5);
-  return verfcSplit(f32x4.mul(ax, f32x4.splat(0.7071067811865476)), f32x4.mul(sqHi(ax), half), f32x4.mul(sqLo(ax), half));
+  // Clamped as in verfcAbs: erfc(20 / sqrt 2) underflows to 0.
+  const a = f32x4.min(ax, f32x4.splat(20));
+  return verfcSplit(f32x4.mul(a, f32x4.splat(0.7071067811865476)), f32x4.mul(sqHi(a), half), f32x4.mul(sqLo(a), half));
 }
 
 // erf(x): odd Taylor series below 0.8 (9 terms, truncation < 3e-9), 1 - erfc(|x|) above (where

@@ -29,7 +29,6 @@ export * from './io/byte-source.js';
 export * from './io/gguf.js';
 export * from './io/gguf-tokenizer.js';
 export * from './io/llama2c.js';
-export * from './io/model-config.js';
 export * from './io/weights.js';
 export * from './io/model-files.js';
 export * from './io/hf-folder.js';
@@ -48,6 +47,10 @@ export * from './attention/index.js';
 export { WasmAttention } from './backend/wasm/attention.js';
 // Models
 export * from './models/llm-config.js';
+export * from './models/llm-config-readers.js';
+export * from './models/registry.js';
+export * from './models/model-init.js';
+export * from './models/model-files.js';
 export * from './models/llama.js';
 export * from './models/gpt-neox.js';
 export * from './models/gpt2.js';
@@ -62,3 +65,9 @@ export * from './generate/sampler.js';
 export { LanguageModel, createLanguageModel, openModelBytes, defaultEngine, wasmEngine, describeWasmKernels, defaultDecodeThreads, SMALL_MODEL_PARAMETERS, type LanguageModelEngine, type LanguageModelOptions, type ModelBytes, type GenerateOptions, type GenerationOutput, type GenerationProgress } from './generate/language-model.js';
 // Information plane
 export * from './info/index.js';
+// Block-sparse weights and dynamic sparse training
+export { BLOCK_SIZES, BlockSparsePattern, activeBlockCount, blockNorms, checkBlockSize } from './nn/block-sparse.js';
+export { blockSparseLayout, isBlockSparseLayout, type BlockSparseLayout, type BlockSparseLayoutOptions } from './nn/block-sparse-layout.js';
+export { blockSparseProductsOf, withBlockSparse, type BlockSparseBackend, type BlockSparseProducts, type BlockSparseStructure } from './backend/reference/block-sparse.js';
+export { WasmBlockSparse, type WasmBlockSparseOptions } from './backend/wasm/block-sparse.js';
+export * from './train/dynsparse.js';

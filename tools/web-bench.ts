@@ -6,7 +6,7 @@
 
 import { execFileSync } from 'node:child_process';
 
-import { median } from '../bench/stats.js';
+import { median } from '../src/bench/stats.js';
 import { loadLanguageModel } from '../src/node/language-model.js';
 import { startDemoServer } from './demo-server.js';
 import { CHROMIUM_PATH, chromiumMissing, generateInPage, launchChromium, openDemo, type PageSettings } from './web-driver.js';

@@ -1,4 +1,5 @@
-// The baselines SparQ was compared with, as decode-attention policies (plain TypeScript):
+// The baselines SparQ was compared with, as reference kernels for one KV head (plain TypeScript;
+// the policies are in policies.ts):
 //   h2o          k slots: the l most recent positions plus the heavy hitters by accumulated
 //                attention; evicted positions never come back (Zhang et al. 2023)
 //   lm-infinite  the first `sinks` positions plus the most recent k - sinks (Han et al. 2023)
@@ -7,16 +8,10 @@
 // Selections are per KV head; GQA groups sum their query heads' scores (H2O: the mean, as in
 // the SparQ authors' implementation).
 
-import { type AttentionOptions, type AttentionShape, PolicyBase } from './decode-policy.js';
 import {
-  attendSelected, cacheHeadView, exactLogits, type HeadView, softmaxRowsInPlace, sumOverGroup, validCount,
+  attendSelected, exactLogits, type HeadView, softmaxRowsInPlace, sumOverGroup, validCount,
 } from './head.js';
-import type { KvCache } from './kv-cache.js';
 import { SelectWork, topKIndices } from './select.js';
-
-function checkTopK(policy: string, topK: number): void {
-  if (!Number.isInteger(topK) || topK <= 0) throw new RangeError(`${policy}: topK must be a positive integer, got ${topK}`);
-}
 
 // ---------------------------------------------------------------------------------------------
 // LM-Infinite
@@ -52,109 +47,91 @@ export function lmInfiniteHead(view: HeadView, q: Float32Array, qOffset: number,
   return idx;
 }
 
-export class LmInfiniteAttention extends PolicyBase {
-  readonly name = 'lm-infinite' as const;
-  readonly spec: { kind: 'lm-infinite'; topK: number; sinks: number };
-
-  constructor(spec: { topK: number; sinks?: number | undefined }, shape: AttentionShape, options: AttentionOptions = {}) {
-    super(shape, options);
-    checkTopK('lm-infinite', spec.topK);
-    const sinks = spec.sinks ?? 16;
-    if (!Number.isInteger(sinks) || sinks < 0) throw new RangeError(`lm-infinite: sinks must be a non-negative integer, got ${sinks}`);
-    this.spec = { kind: 'lm-infinite', topK: spec.topK, sinks: Math.min(sinks, spec.topK) };
-  }
-
-  protected attendHead(cache: KvCache, layer: number, seq: number, kvHead: number,
-    q: Float32Array, qOffset: number, out: Float32Array, outOffset: number): void {
-    lmInfiniteHead(cacheHeadView(cache, layer, seq, kvHead), q, qOffset, this.group, this.spec.topK, this.spec.sinks, out, outOffset);
-  }
-
-  protected count(layer: number, kvHead: number, S: number): void {
-    const k = Math.min(this.spec.topK, S);
-    this.counters.add(layer, kvHead, 'kRead', k * this.shape.headDim);
-    this.counters.add(layer, kvHead, 'vRead', k * this.shape.headDim);
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // FlexGen and the oracle: top-k of the exact scores
 
-/** Exact top-k for one head: returns the selection; writes the attention over it to out. */
-export function exactTopKHead(view: HeadView, q: Float32Array, qOffset: number, group: number, topK: number,
-  out: Float32Array, outOffset: number, work: SelectWork = new SelectWork()): Int32Array {
+/** The k positions with the largest exact attention probabilities summed over the group, ascending. */
+export function exactTopKSelect(view: HeadView, q: Float32Array, qOffset: number, group: number, topK: number,
+  work: SelectWork = new SelectWork(), logits: Float64Array = exactLogits(view, q, qOffset, group)): Int32Array {
   const S = view.length;
-  const logits = exactLogits(view, q, qOffset, group);
   const probs = logits.slice();
   softmaxRowsInPlace(probs, group, S, view.mask);
   const summed = sumOverGroup(probs, group, S);
   const idx = new Int32Array(Math.min(topK, S));
   const count = topKIndices(summed, S, topK, idx, work, view.mask);
-  attendSelected(view, q, qOffset, group, idx, count, out, outOffset, undefined, undefined, logits);
   return idx.slice(0, count);
 }
 
-export class ExactTopKAttention extends PolicyBase {
-  readonly name: 'flexgen' | 'oracle';
-  readonly spec: { kind: 'flexgen' | 'oracle'; topK: number };
-  private readonly work = new SelectWork();
+/** FlexGen for one head: exact scores of every position, then attention over the top k (reusing them). */
+export function exactTopKHead(view: HeadView, q: Float32Array, qOffset: number, group: number, topK: number,
+  out: Float32Array, outOffset: number, work: SelectWork = new SelectWork()): Int32Array {
+  const logits = exactLogits(view, q, qOffset, group);
+  const idx = exactTopKSelect(view, q, qOffset, group, topK, work, logits);
+  attendSelected(view, q, qOffset, group, idx, idx.length, out, outOffset, undefined, undefined, logits);
+  return idx;
+}
 
-  constructor(kind: 'flexgen' | 'oracle', spec: { topK: number }, shape: AttentionShape, options: AttentionOptions = {}) {
-    super(shape, options);
-    checkTopK(kind, spec.topK);
-    this.name = kind;
-    this.spec = { kind, topK: spec.topK };
-  }
-
-  protected attendHead(cache: KvCache, layer: number, seq: number, kvHead: number,
-    q: Float32Array, qOffset: number, out: Float32Array, outOffset: number): void {
-    exactTopKHead(cacheHeadView(cache, layer, seq, kvHead), q, qOffset, this.group, this.spec.topK, out, outOffset, this.work);
-  }
-
-  protected count(layer: number, kvHead: number, S: number): void {
-    const d = this.shape.headDim;
-    const k = Math.min(this.spec.topK, S);
-    // FlexGen reads every key to score it; the oracle is handed the top-k.
-    this.counters.add(layer, kvHead, 'kRead', (this.name === 'flexgen' ? S : k) * d);
-    this.counters.add(layer, kvHead, 'vRead', k * d);
-  }
+/**
+ * The oracle for one head: handed FlexGen's selection for free (computed from `selectionView`, by
+ * definition not traffic), it reads only the k selected K and V rows of `view`.
+ */
+export function oracleHead(selectionView: HeadView, view: HeadView, q: Float32Array, qOffset: number, group: number,
+  topK: number, out: Float32Array, outOffset: number, work: SelectWork = new SelectWork()): Int32Array {
+  const idx = exactTopKSelect(selectionView, q, qOffset, group, topK, work);
+  attendSelected(view, q, qOffset, group, idx, idx.length, out, outOffset);
+  return idx;
 }
 
 // ---------------------------------------------------------------------------------------------
 // H2O
 
-/** Heavy-hitter state of one (layer, sequence, KV head): accumulated attention and evictions. */
+/**
+ * Heavy-hitter state of one (layer, sequence, KV head): the score vector, one f32 per cached
+ * position, the attention accumulated so far; -Infinity marks an evicted position (evicted for
+ * good). The wasm kernel keeps the same vector in wasm memory.
+ */
 export class HeavyHitterState {
-  scores = new Float64Array(0);
-  evicted = new Uint8Array(0);
+  scores: Float32Array;
+  private readonly allocate: (floats: number) => Float32Array;
+  private readonly release: ((view: Float32Array) => void) | undefined;
 
+  constructor(allocate: (floats: number) => Float32Array = (n) => new Float32Array(n), release?: (view: Float32Array) => void) {
+    this.allocate = allocate;
+    this.release = release;
+    this.scores = allocate(64);
+  }
+
+  /** Room for `length` positions; new positions start at 0 (live). */
   ensure(length: number): void {
     if (this.scores.length >= length) return;
-    const size = Math.max(length, this.scores.length * 2, 64);
-    const scores = new Float64Array(size);
+    const size = Math.max(length, this.scores.length * 2);
+    const scores = this.allocate(size);
+    scores.fill(0);
     scores.set(this.scores);
-    const evicted = new Uint8Array(size);
-    evicted.set(this.evicted);
+    this.release?.(this.scores);
     this.scores = scores;
-    this.evicted = evicted;
   }
 
   clear(): void {
     this.scores.fill(0);
-    this.evicted.fill(0);
+  }
+
+  dispose(): void {
+    this.release?.(this.scores);
+    this.scores = new Float32Array(0);
   }
 }
 
 /**
  * H2O's kept set for this step: the last l valid positions plus the live positions with the
- * largest accumulated scores, min(k, valid) in all; everything else is evicted for good.
+ * largest accumulated scores, min(k, valid) in all, ascending. Reads scores[0 .. S).
  */
-export function h2oSelect(view: HeadView, state: HeavyHitterState, topK: number, localWindow: number,
+export function h2oSelect(view: HeadView, scores: Float32Array, topK: number, localWindow: number,
   work: SelectWork = new SelectWork()): Int32Array {
   const S = view.length;
-  state.ensure(S);
   const l = Math.min(localWindow, topK);
   const live = new Uint8Array(S);
-  for (let i = 0; i < S; i++) live[i] = (view.mask && view.mask[i] === 0) || state.evicted[i] ? 0 : 1;
+  for (let i = 0; i < S; i++) live[i] = (view.mask && view.mask[i] === 0) || scores[i] === -Infinity ? 0 : 1;
   // The local window is always kept (a position enters it before it can be evicted).
   let localStart = S;
   let localCount = 0;
@@ -165,95 +142,36 @@ export function h2oSelect(view: HeadView, state: HeavyHitterState, topK: number,
     live[i] = 0; // taken separately below
   }
   const kept = new Int32Array(Math.min(topK, S));
-  const heavy = topKIndices(state.scores, S, topK - localCount, kept, work, live);
+  const heavy = topKIndices(scores, S, topK - localCount, kept, work, live);
   let c = heavy;
   for (let i = localStart; i < S; i++) if (!view.mask || view.mask[i] !== 0) kept[c++] = i;
-  // Evict the live positions that were not kept.
-  const keep = new Uint8Array(S);
-  for (let j = 0; j < c; j++) keep[kept[j]!] = 1;
-  for (let i = 0; i < localStart; i++) if (live[i] && !keep[i]) state.evicted[i] = 1;
   return kept.slice(0, c).sort();
 }
 
-export class H2oAttention extends PolicyBase {
-  readonly name = 'h2o' as const;
-  readonly spec: { kind: 'h2o'; topK: number; localWindow: number };
-  private readonly states = new Map<number, HeavyHitterState>();
-  private readonly work = new SelectWork();
-
-  constructor(spec: { topK: number; localWindow?: number | undefined }, shape: AttentionShape, options: AttentionOptions = {}) {
-    super(shape, options);
-    checkTopK('h2o', spec.topK);
-    const l = spec.localWindow ?? Math.floor(spec.topK / 4);
-    if (!Number.isInteger(l) || l < 0) throw new RangeError(`h2o: localWindow must be a non-negative integer, got ${l}`);
-    this.spec = { kind: 'h2o', topK: spec.topK, localWindow: Math.min(l, spec.topK) };
-  }
-
-  reset(seq?: number): void {
-    if (seq === undefined) {
-      this.states.clear();
-      return;
-    }
-    for (const [key, state] of this.states) if (this.seqOf(key) === seq) state.clear();
-  }
-
-  observePrefill(layer: number, seq: number, probs: Float32Array, heads: number, rows: number, keyLength: number): void {
-    if (heads !== this.shape.heads) throw new RangeError(`h2o.observePrefill: heads ${heads} differs from the policy's ${this.shape.heads}`);
-    if (probs.length < heads * rows * keyLength) {
-      throw new RangeError(`h2o.observePrefill: probs has ${probs.length} elements, needs ${heads * rows * keyLength}`);
-    }
-    const g = this.group;
-    for (let kv = 0; kv < this.shape.kvHeads; kv++) {
-      const state = this.state(layer, seq, kv);
-      state.ensure(keyLength);
-      for (let h = kv * g; h < (kv + 1) * g; h++) {
-        for (let r = 0; r < rows; r++) {
-          const o = (h * rows + r) * keyLength;
-          for (let i = 0; i < keyLength; i++) state.scores[i]! += probs[o + i]! / g;
-        }
-      }
-    }
-  }
-
-  protected attendHead(cache: KvCache, layer: number, seq: number, kvHead: number,
-    q: Float32Array, qOffset: number, out: Float32Array, outOffset: number): void {
-    const view = cacheHeadView(cache, layer, seq, kvHead);
-    const state = this.state(layer, seq, kvHead);
-    const kept = h2oSelect(view, state, this.spec.topK, this.spec.localWindow, this.work);
-    const { weights } = attendSelected(view, q, qOffset, this.group, kept, kept.length, out, outOffset);
-    // Accumulate this step's attention (mean over the group) into the heavy-hitter scores.
-    const g = this.group;
-    for (let j = 0; j < kept.length; j++) {
+/**
+ * Reference H2O for one KV head: select, attend, then one pass over the score vector writes every
+ * position's new score (kept: + this step's attention, the mean over the group; not kept and before
+ * the local window: evicted). Returns the kept positions.
+ */
+export function h2oHead(view: HeadView, scores: Float32Array, q: Float32Array, qOffset: number, group: number,
+  topK: number, localWindow: number, out: Float32Array, outOffset: number, work: SelectWork = new SelectWork()): Int32Array {
+  const S = view.length;
+  if (scores.length < S) throw new RangeError(`h2o: score vector holds ${scores.length} positions, the cache ${S}`);
+  const kept = h2oSelect(view, scores, topK, localWindow, work);
+  const { weights } = attendSelected(view, q, qOffset, group, kept, kept.length, out, outOffset);
+  const n = kept.length;
+  let j = 0;
+  for (let i = 0; i < S; i++) {
+    if (j < n && kept[j] === i) {
       let w = 0;
-      for (let h = 0; h < g; h++) w += weights[h * kept.length + j]!;
-      state.scores[kept[j]!]! += w / g;
+      for (let h = 0; h < group; h++) w += weights[h * n + j]!;
+      scores[i] = scores[i]! + w / group;
+      j++;
+    } else {
+      // Not kept and valid: evicted (every valid position of the local window is kept).
+      scores[i] = view.mask && view.mask[i] === 0 ? scores[i]! : -Infinity;
     }
   }
-
-  protected count(layer: number, kvHead: number, S: number): void {
-    const d = this.shape.headDim;
-    const k = Math.min(this.spec.topK, S);
-    this.counters.add(layer, kvHead, 'kRead', k * d);
-    this.counters.add(layer, kvHead, 'vRead', k * d);
-    this.counters.add(layer, kvHead, 'scoreRead', S);
-    this.counters.add(layer, kvHead, 'scoreWrite', S);
-  }
-
-  private key(layer: number, seq: number, kvHead: number): number {
-    return (seq * this.shape.layers + layer) * this.shape.kvHeads + kvHead;
-  }
-
-  private seqOf(key: number): number {
-    return Math.floor(key / (this.shape.layers * this.shape.kvHeads));
-  }
-
-  private state(layer: number, seq: number, kvHead: number): HeavyHitterState {
-    const key = this.key(layer, seq, kvHead);
-    let state = this.states.get(key);
-    if (!state) {
-      state = new HeavyHitterState();
-      this.states.set(key, state);
-    }
-    return state;
-  }
+  return kept;
 }
+

@@ -2,9 +2,10 @@
 // that they have in common. Prefill (query length > 1) is not a policy's business: the model does
 // it densely with ordinary ops and appends the prompt's K/V to the cache.
 
-import type { WasmAttention } from '../backend/wasm/attention.js';
+import type { AttentionHeadTask, AttentionKernels } from '../ops/attention-kernels.js';
 import type { KvCache } from './kv-cache.js';
-import { TransferCounters } from './transfers.js';
+import { referenceAttentionKernels } from './reference-kernels.js';
+import { TransferCounters, transferModel } from './transfers.js';
 
 export type AttentionSpec =
   | { kind: 'dense' }
@@ -27,8 +28,11 @@ export interface AttentionShape {
 }
 
 export interface AttentionOptions {
-  /** Wasm SIMD kernels; used when the cache lives in wasm arenas (see WasmAttention.cacheAllocator). */
-  kernels?: WasmAttention | undefined;
+  /**
+   * The kernels that run the policy (default: the reference kernels). A backend supplies fast ones
+   * (Backend.attention); they need the cache allocated with their cacheAllocator.
+   */
+  kernels?: AttentionKernels | undefined;
 }
 
 export interface DecodeAttention {
@@ -52,14 +56,15 @@ export interface DecodeAttention {
   readonly counters: TransferCounters;
 }
 
-/** Shape checks and the per-head loop; subclasses implement one KV head (and optionally a batched fast path). */
+/** Shape checks, the task list and the counting; subclasses pick the kernel. */
 export abstract class PolicyBase implements DecodeAttention {
   abstract readonly name: AttentionKind;
   abstract readonly spec: AttentionSpec;
   readonly shape: AttentionShape;
   readonly counters: TransferCounters;
+  /** The kernels this policy runs on. */
+  readonly kernels: AttentionKernels;
   protected readonly group: number;
-  protected readonly kernels: WasmAttention | undefined;
 
   constructor(shape: AttentionShape, options: AttentionOptions) {
     for (const key of ['layers', 'heads', 'kvHeads', 'headDim'] as const) {
@@ -72,7 +77,10 @@ export abstract class PolicyBase implements DecodeAttention {
     this.shape = { layers: shape.layers, heads: shape.heads, kvHeads: shape.kvHeads, headDim: shape.headDim };
     this.group = shape.heads / shape.kvHeads;
     this.counters = new TransferCounters(shape.layers, shape.kvHeads);
-    this.kernels = options.kernels;
+    this.kernels = options.kernels ?? referenceAttentionKernels;
+    if (!this.kernels.supports(shape.headDim)) {
+      throw new RangeError(`attention: the ${this.kernels.name} kernels do not handle heads of ${shape.headDim}; use the reference kernels`);
+    }
   }
 
   attend(cache: KvCache, layer: number, seqs: readonly number[], q: Float32Array, out: Float32Array, heads: number): void {
@@ -85,48 +93,53 @@ export abstract class PolicyBase implements DecodeAttention {
     const need = seqs.length * heads * headDim;
     if (q.length < need) throw new RangeError(`attention: q has ${q.length} elements, needs ${need} (${seqs.length} seqs x ${heads} heads x ${headDim})`);
     if (out.length < need) throw new RangeError(`attention: out has ${out.length} elements, needs ${need}`);
-    for (const seq of seqs) {
-      if (cache.length(seq, layer) === 0) throw new RangeError(`attention: sequence ${seq} has no cached positions in layer ${layer} (append this step's K/V first)`);
-    }
-    if (this.kernels && this.attendFast(this.kernels, cache, layer, seqs, q, out)) {
-      this.countAll(cache, layer, seqs);
-      return;
-    }
-    const g = this.group;
-    for (let s = 0; s < seqs.length; s++) {
-      const seq = seqs[s]!;
-      for (let h = 0; h < kvHeads; h++) {
-        const offset = (s * heads + h * g) * headDim;
-        this.attendHead(cache, layer, seq, h, q, offset, out, offset);
-      }
-    }
+    const tasks = buildHeadTasks(this.kernels, cache, layer, seqs, heads);
+    this.run(tasks, cache, layer, seqs, q, out);
     this.countAll(cache, layer, seqs);
   }
 
-  /** One KV head with its group of query heads at q[qOffset ...], result to out[outOffset ...]. */
-  protected abstract attendHead(cache: KvCache, layer: number, seq: number, kvHead: number,
-    q: Float32Array, qOffset: number, out: Float32Array, outOffset: number): void;
-
-  /** Batched wasm path; returns false when it does not apply (then the reference loop runs). */
-  protected attendFast(_kernels: WasmAttention, _cache: KvCache, _layer: number, _seqs: readonly number[],
-    _q: Float32Array, _out: Float32Array): boolean {
-    return false;
-  }
-
-  /** Adds one head-step's transfers for a KV head attended over seqLen positions. */
-  protected abstract count(layer: number, kvHead: number, seqLen: number, cache: KvCache): void;
+  /** Runs the policy's kernel on the tasks (one per sequence and KV head, in order). */
+  protected abstract run(tasks: readonly AttentionHeadTask[], cache: KvCache, layer: number, seqs: readonly number[],
+    q: Float32Array, out: Float32Array): void;
 
   private countAll(cache: KvCache, layer: number, seqs: readonly number[]): void {
     for (const seq of seqs) {
       const S = cache.length(seq, layer);
       for (let h = 0; h < this.shape.kvHeads; h++) {
         this.counters.beginStep(layer, h, S, this.shape.headDim);
-        this.count(layer, h, S, cache);
-        // The current position's K and V were written to the cache for this step.
-        this.counters.add(layer, h, 'kWrite', this.shape.headDim);
-        this.counters.add(layer, h, 'vWrite', this.shape.headDim);
+        // The model includes the current position's K and V, written to the cache for this step.
+        this.counters.addModel(layer, h, transferModel(this.spec, S, this.shape.headDim));
         if (cache.storeKTransposed) this.counters.add(layer, h, 'kTransposedWrite', this.shape.headDim);
       }
     }
   }
+}
+
+/**
+ * One task per (sequence, KV head) of `layer`, in that order, with the offsets of its query-head
+ * group in q/out ([seqs.length, heads, headDim]). Throws when a block is not where the kernels can
+ * read it.
+ */
+export function buildHeadTasks(kernels: AttentionKernels, cache: KvCache, layer: number, seqs: readonly number[],
+  heads: number): AttentionHeadTask[] {
+  const { kvHeads, headDim } = cache;
+  const group = heads / kvHeads;
+  const tasks: AttentionHeadTask[] = [];
+  for (let s = 0; s < seqs.length; s++) {
+    const seq = seqs[s]!;
+    if (cache.length(seq, layer) === 0) throw new RangeError(`attention: sequence ${seq} has no cached positions in layer ${layer} (append this step's K/V first)`);
+    for (let h = 0; h < kvHeads; h++) {
+      const block = cache.head(layer, seq, h);
+      if (!kernels.isResident(block.data)) throw notResident(kernels, `sequence ${seq}, layer ${layer}`);
+      const offset = (s * heads + h * group) * headDim;
+      tasks.push({ block, qOffset: offset, outOffset: offset });
+    }
+  }
+  return tasks;
+}
+
+/** The error for storage a fast implementation cannot read in place (no silent copy, no slow path). */
+export function notResident(kernels: AttentionKernels, what: string): Error {
+  return new Error(`attention: the KV cache (${what}) is not in the ${kernels.name} kernels' memory; `
+    + 'create the KvCache with their cacheAllocator and cacheRelease (the Generator does)');
 }

@@ -2,6 +2,7 @@
 // (oracle) that the wasm kernels are tested against, and the fallback when no wasm is in use.
 // Arithmetic is in f64; inputs and outputs are f32.
 
+import type { KvBlock } from '../ops/attention-kernels.js';
 import type { KvCache } from './kv-cache.js';
 
 /** What the reference kernels read for one (sequence, KV head). */
@@ -22,7 +23,11 @@ export interface HeadView {
 }
 
 export function cacheHeadView(cache: KvCache, layer: number, seq: number, kvHead: number): HeadView {
-  const block = cache.head(layer, seq, kvHead);
+  return blockHeadView(cache.head(layer, seq, kvHead));
+}
+
+/** The reference kernels' view of one cache block (transposed: use K^T when the block has it). */
+export function blockHeadView(block: KvBlock, transposed = true): HeadView {
   const d = block.headDim;
   const data = block.data;
   return {
@@ -31,7 +36,7 @@ export function cacheHeadView(cache: KvCache, layer: number, seq: number, kvHead
     keys: data.subarray(block.keyOffset, block.keyOffset + block.length * d),
     values: data.subarray(block.valueOffset, block.valueOffset + block.length * d),
     valueMean: data.subarray(block.meanOffset, block.meanOffset + d),
-    keysTransposed: block.transposedOffset >= 0
+    keysTransposed: transposed && block.transposedOffset >= 0
       ? { data: data.subarray(block.transposedOffset, block.transposedOffset + d * block.capacity), stride: block.capacity }
       : null,
   };

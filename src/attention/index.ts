@@ -1,26 +1,33 @@
-// Decode-time attention: the KV cache, SparQ and its baselines behind one interface, transfer
-// accounting and the ratio planner.
+// Decode-time attention: the KV cache, SparQ and its baselines behind one interface, their kernels
+// (reference here; fast ones supplied by a backend), transfer accounting and the planner.
 
 export { KvCache, type KvCacheOptions, type KvHeadBlock } from './kv-cache.js';
+export { buildHeadTasks, notResident } from './decode-policy.js';
 export {
   ATTENTION_KINDS, createAttentionPolicy, defaultReallocation,
   type AttentionKind, type AttentionOptions, type AttentionShape, type AttentionSpec, type DecodeAttention,
 } from './policy.js';
-export { DenseAttention, denseAttentionHead } from './dense.js';
+export { denseAttentionHead } from './dense.js';
 export {
-  SparqAttention, sparqApproxLogits, sparqAttentionHead, selectWithLocalWindow,
-  type SparqHeadResult, type SparqParams, type SparqStep1,
+  sparqApproxLogits, sparqAttentionHead, selectWithLocalWindow, type SparqHeadResult, type SparqParams, type SparqStep1,
 } from './sparq.js';
 export {
-  ExactTopKAttention, H2oAttention, HeavyHitterState, LmInfiniteAttention, exactTopKHead, h2oSelect, lmInfiniteHead, lmInfiniteSelect,
+  HeavyHitterState, exactTopKHead, exactTopKSelect, h2oHead, h2oSelect, lmInfiniteHead, lmInfiniteSelect, oracleHead,
 } from './baselines.js';
-export { cacheHeadView, type HeadView } from './head.js';
+export {
+  DenseAttention, ExactTopKAttention, H2oAttention, LmInfiniteAttention, SparqAttention, type SparqSpec,
+} from './policies.js';
+export { ReferenceAttentionKernels, referenceAttentionKernels } from './reference-kernels.js';
+export {
+  type AttentionHeadTask, type AttentionKernels, type H2oHeadTask, type KvBlock, type KvBlockLayout, type SparqKernelParams, kvBlockLayout,
+} from '../ops/attention-kernels.js';
+export { blockHeadView, cacheHeadView, type HeadView } from './head.js';
 export { SelectWork, nthLargest, topKIndices } from './select.js';
 export {
-  TRANSFER_KINDS, TransferCounters, denseTransfers, sparqTransfers,
-  type TransferCounts, type TransferKind, type TransferSummary,
+  TRANSFER_KINDS, TransferCounters, denseTransfers, sparqTransfers, transferModel, transferRatio, transferTotal,
+  type TransferBreakdown, type TransferCounts, type TransferKind, type TransferSpec, type TransferSummary,
 } from './transfers.js';
 export {
-  PAPER_RANKS, PAPER_TOP_K, attentionSpecFromSettings, parseCompression, planCompression,
-  type AttentionSettings, type CompressionPlan, type CompressionRecipe,
+  PAPER_TOP_K, attentionSpecFromSettings, formatRatio, parseCompression, planCompression, planTopK, plannedRatio, sparqBreakEven,
+  type AttentionSettings, type CompressionPlan, type CompressionRecipe, type PlanShape,
 } from './planner.js';

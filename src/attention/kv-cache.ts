@@ -1,11 +1,12 @@
 // The KV cache for decoding: the caller owns it and passes it to the model and the attention policy.
 //
 // Storage is one block per (layer, sequence, KV head), preallocated for `capacity` positions and
-// doubled when full (amortised: no reallocation per step):
-//   [ mean of V: d ][ running sum of V (f32): d ][ K rows: capacity x d ][ V rows: capacity x d ]
-//   [ K transposed: d x capacity ]   (only with storeKTransposed)
-// Per-head blocks keep each head's K and V together (a kernel call touches one block per head) and
+// doubled when full (amortised: no reallocation per step), laid out as kvBlockLayout
+// (src/ops/attention-kernels.ts) defines: mean of V, running sum of V, K rows, V rows, and K
+// transposed when K is stored twice. Per-head blocks keep each head's K and V together (a kernel call touches one block per head) and
 // let a cache larger than one 4 GiB wasm memory spread over several arenas.
+
+import { type KvBlock, type KvBlockLayout, kvBlockLayout } from '../ops/attention-kernels.js';
 
 export interface KvCacheOptions {
   layers: number;
@@ -25,18 +26,8 @@ export interface KvCacheOptions {
   release?: (view: Float32Array) => void;
 }
 
-/** Where one (layer, sequence, KV head) lives: offsets (in floats) into `data`. */
-export interface KvHeadBlock {
-  readonly data: Float32Array;
-  readonly capacity: number;
-  readonly length: number;
-  readonly headDim: number;
-  readonly meanOffset: number;
-  readonly keyOffset: number;
-  readonly valueOffset: number;
-  /** -1 when K is stored once. Row c (component) starts at transposedOffset + c * capacity. */
-  readonly transposedOffset: number;
-}
+/** Where one (layer, sequence, KV head) lives: the block layout's offsets (in floats) into `data`. */
+export type KvHeadBlock = KvBlock;
 
 const DEFAULT_CAPACITY = 256;
 /** Capacities are multiples of this, so that transposed rows start 64-byte aligned. */
@@ -136,9 +127,11 @@ export class KvCache {
       const block = this.ensureCapacity(ls * H + h, start, end);
       const data = block.data;
       const cap = block.capacity;
-      const kOff = 2 * d + start * d;
-      const vOff = 2 * d + cap * d + start * d;
-      const sumOff = d;
+      const layout = this.layout(cap);
+      const kOff = layout.keyOffset + start * d;
+      const vOff = layout.valueOffset + start * d;
+      const sumOff = layout.sumOffset;
+      const meanOff = layout.meanOffset;
       for (let t = 0; t < positions; t++) {
         const src = (t * H + h) * d;
         data.set(k.subarray(src, src + d), kOff + t * d);
@@ -146,14 +139,14 @@ export class KvCache {
         for (let c = 0; c < d; c++) data[sumOff + c] = Math.fround(data[sumOff + c]! + v[src + c]!);
       }
       if (this.storeKTransposed) {
-        const tOff = 2 * d + 2 * cap * d;
+        const tOff = layout.transposedOffset;
         for (let c = 0; c < d; c++) {
           const row = tOff + c * cap + start;
           for (let t = 0; t < positions; t++) data[row + t] = k[(t * H + h) * d + c]!;
         }
       }
       const inv = 1 / end;
-      for (let c = 0; c < d; c++) data[c] = data[sumOff + c]! * inv;
+      for (let c = 0; c < d; c++) data[meanOff + c] = data[sumOff + c]! * inv;
     }
     this.lengths[ls] = end;
   }
@@ -192,18 +185,7 @@ export class KvCache {
     }
     const slot = ls * this.kvHeads + kvHead;
     const block = this.blocks[slot] ?? this.ensureCapacity(slot, 0, 0);
-    const d = this.headDim;
-    const cap = block.capacity;
-    return {
-      data: block.data,
-      capacity: cap,
-      length: this.lengths[ls]!,
-      headDim: d,
-      meanOffset: 0,
-      keyOffset: 2 * d,
-      valueOffset: 2 * d + cap * d,
-      transposedOffset: this.storeKTransposed ? 2 * d + 2 * cap * d : -1,
-    };
+    return { ...this.layout(block.capacity), data: block.data, capacity: block.capacity, length: this.lengths[ls]!, headDim: this.headDim };
   }
 
   /** Forgets the positions of one sequence (or all); keeps the memory for reuse. */
@@ -216,6 +198,7 @@ export class KvCache {
         if (seq !== undefined && s !== seq) continue;
         const ls = layer * this.batch + s;
         this.lengths[ls] = 0;
+        // The mean and the running sum (the first 2 d floats of the layout).
         for (let h = 0; h < this.kvHeads; h++) this.blocks[ls * this.kvHeads + h]?.data.fill(0, 0, 2 * d);
       }
     }
@@ -233,9 +216,12 @@ export class KvCache {
     this.allocatedFloats = 0;
   }
 
+  private layout(capacity: number): KvBlockLayout {
+    return kvBlockLayout(this.headDim, capacity, this.storeKTransposed);
+  }
+
   private blockFloats(capacity: number): number {
-    const d = this.headDim;
-    return 2 * d + 2 * capacity * d + (this.storeKTransposed ? d * capacity : 0);
+    return this.layout(capacity).floats;
   }
 
   // Makes sure block `slot` holds positions [0, end); copies the first `keep` positions on growth.
@@ -255,13 +241,15 @@ export class KvCache {
       const d = this.headDim;
       const oc = old.capacity;
       const src = old.data;
-      data.set(src.subarray(0, 2 * d), 0);
-      data.set(src.subarray(2 * d, 2 * d + keep * d), 2 * d);
-      data.set(src.subarray(2 * d + oc * d, 2 * d + oc * d + keep * d), 2 * d + capacity * d);
+      const from = this.layout(oc);
+      const to = this.layout(capacity);
+      data.set(src.subarray(0, 2 * d), 0); // mean and running sum
+      data.set(src.subarray(from.keyOffset, from.keyOffset + keep * d), to.keyOffset);
+      data.set(src.subarray(from.valueOffset, from.valueOffset + keep * d), to.valueOffset);
       if (this.storeKTransposed) {
         for (let c = 0; c < d; c++) {
-          const from = 2 * d + 2 * oc * d + c * oc;
-          data.set(src.subarray(from, from + keep), 2 * d + 2 * capacity * d + c * capacity);
+          const row = from.transposedOffset + c * oc;
+          data.set(src.subarray(row, row + keep), to.transposedOffset + c * capacity);
         }
       }
       this.release?.(src);

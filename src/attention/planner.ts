@@ -1,13 +1,15 @@
-// The ratio planner: SparQ settings (r, k, l) for a target compression of attention transfers,
-// and the conversion of command-line style settings into an AttentionSpec.
+// The planner: settings for a target fraction of dense attention transfers, for every policy,
+// solved on the policies' one transfer model (transfers.ts), so that `--compression R` means the
+// fraction the counters will measure: SparQ's r (paper recipe) or k (even split), the baselines' k
+// (H2O's score traffic included). A target a policy cannot reach is a one-line error.
 
 import { ATTENTION_KINDS, type AttentionKind, type AttentionSpec } from './decode-policy.js';
-import { denseTransfers, sparqTransfers } from './transfers.js';
+import { type TransferSpec, transferModel, transferTotal } from './transfers.js';
 
 /**
- * 'paper': k = 128, l = k/4 and r in {8, 16, 32, 64}, the r whose transfers come closest to the
- * target (the settings swept in the SparQ paper). 'even': half the budget to each step,
- * r = d/R and k = S/(2R), l = k/4.
+ * 'paper': k = 128, l = k/4 and the largest r that keeps the transfers within the target (the
+ * paper fixes k and sweeps r). 'even': r = d R, l = k/4 and the largest k within the target
+ * (about half the budget to each step).
  */
 export type CompressionRecipe = 'paper' | 'even';
 
@@ -15,42 +17,121 @@ export interface CompressionPlan {
   readonly rank: number;
   readonly topK: number;
   readonly localWindow: number;
-  /** SparQ transfers / dense transfers at seqLen with these settings (the paper's formulas). */
+  /** SparQ transfers / dense transfers over the planned lengths (the transfer model). */
   readonly achievedRatio: number;
 }
 
+/**
+ * The decode steps planned for: attention over seqLen cached positions, or over every length from
+ * firstSeqLen to seqLen (a generation: the ratio the counters measure is summed over its steps).
+ */
+export interface PlanShape {
+  readonly headDim: number;
+  readonly seqLen: number;
+  readonly firstSeqLen?: number | undefined;
+}
+
 export const PAPER_TOP_K = 128;
-export const PAPER_RANKS: readonly number[] = [8, 16, 32, 64];
 
-const clamp = (v: number, lo: number, hi: number): number => Math.max(lo, Math.min(hi, v));
-
-export function planCompression(target: number, shape: { headDim: number; seqLen: number },
-  recipe: CompressionRecipe = 'paper'): CompressionPlan {
-  if (!(target > 0 && target <= 1)) throw new RangeError(`planCompression: target must be in (0, 1], e.g. 1/8; got ${target}`);
+function checkShape(shape: PlanShape, who: string): { d: number; first: number; last: number } {
   const { headDim: d, seqLen: S } = shape;
-  if (!Number.isInteger(d) || d <= 0) throw new RangeError(`planCompression: headDim must be a positive integer, got ${d}`);
-  if (!Number.isInteger(S) || S <= 0) throw new RangeError(`planCompression: seqLen must be a positive integer, got ${S}`);
-  const ratio = (r: number, k: number): number => sparqTransfers(S, d, r, k) / denseTransfers(S, d);
+  if (!Number.isInteger(d) || d <= 0) throw new RangeError(`${who}: headDim must be a positive integer, got ${d}`);
+  if (!Number.isInteger(S) || S <= 0) throw new RangeError(`${who}: seqLen must be a positive integer, got ${S}`);
+  const first = shape.firstSeqLen ?? S;
+  if (!Number.isInteger(first) || first <= 0 || first > S) throw new RangeError(`${who}: firstSeqLen must be an integer in [1, seqLen], got ${first}`);
+  return { d, first, last: S };
+}
+
+/** The model's transfers of `spec` over dense's, summed over the planned lengths. */
+export function plannedRatio(spec: TransferSpec, shape: PlanShape): number {
+  const { d, first, last } = checkShape(shape, 'plannedRatio');
+  let moved = 0;
+  let dense = 0;
+  for (let S = first; S <= last; S++) {
+    moved += transferTotal(transferModel(spec, S, d));
+    dense += transferTotal(transferModel({ kind: 'dense' }, S, d));
+  }
+  return moved / dense;
+}
+
+/** Largest integer x in [lo, hi] with ratio(x) <= target (ratio non-decreasing in x); lo - 1 if none. */
+function largestWithin(lo: number, hi: number, target: number, ratio: (x: number) => number): number {
+  const within = (x: number): boolean => ratio(x) <= target * (1 + 1e-12);
+  if (!within(lo)) return lo - 1;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (within(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+const percent = (x: number): string => `${(100 * x).toFixed(1)}%`;
+
+export function formatRatio(r: number): string {
+  const inv = 1 / r;
+  return Math.abs(inv - Math.round(inv)) < 1e-9 ? `1/${Math.round(inv)}` : String(r);
+}
+
+function unreachable(kind: string, target: number, shape: PlanShape, least: number, with_: string): RangeError {
+  const span = shape.firstSeqLen !== undefined && shape.firstSeqLen !== shape.seqLen ? `${shape.firstSeqLen}-${shape.seqLen}` : `${shape.seqLen}`;
+  return new RangeError(`--compression ${formatRatio(target)} is out of reach for ${kind} at ${span} cached positions with heads of ${shape.headDim}: `
+    + `it moves at least ${percent(least)} of dense attention's transfers (${with_})`);
+}
+
+function checkTarget(target: number, who: string): void {
+  if (!(target > 0 && target <= 1)) throw new RangeError(`${who}: target must be in (0, 1], e.g. 1/8; got ${target}`);
+}
+
+/** SparQ's (r, k, l) for a target fraction of dense transfers; throws when it cannot be reached. */
+export function planCompression(target: number, shape: PlanShape, recipe: CompressionRecipe = 'paper'): CompressionPlan {
+  checkTarget(target, 'planCompression');
+  const { d, last } = checkShape(shape, 'planCompression');
   if (recipe === 'paper') {
-    const k = Math.min(PAPER_TOP_K, S);
-    const candidates = [...new Set(PAPER_RANKS.map((r) => Math.min(r, d)))];
-    let best = candidates[0]!;
-    let bestErr = Infinity;
-    for (const r of candidates) {
-      const err = Math.abs(Math.log(ratio(r, k) / target));
-      if (err < bestErr) {
-        best = r;
-        bestErr = err;
-      }
-    }
-    return { rank: best, topK: k, localWindow: Math.floor(k / 4), achievedRatio: ratio(best, k) };
+    const k = Math.min(PAPER_TOP_K, last);
+    const ratio = (r: number): number => plannedRatio({ kind: 'sparq', rank: r, topK: k }, shape);
+    const r = largestWithin(1, d, target, ratio);
+    if (r < 1) throw unreachable('sparq (paper recipe)', target, shape, ratio(1), `r = 1, k = ${k}; --recipe even lowers k`);
+    return { rank: r, topK: k, localWindow: Math.floor(k / 4), achievedRatio: ratio(r) };
   }
   if (recipe === 'even') {
-    const r = clamp(Math.round(d * target), 1, d);
-    const k = clamp(Math.round((S * target) / 2), 1, S);
-    return { rank: r, topK: k, localWindow: Math.floor(k / 4), achievedRatio: ratio(r, k) };
+    const r = Math.max(1, Math.min(d, Math.round(d * target)));
+    const ratio = (k: number): number => plannedRatio({ kind: 'sparq', rank: r, topK: k }, shape);
+    const k = largestWithin(1, last, target, ratio);
+    if (k < 1) throw unreachable('sparq (even recipe)', target, shape, ratio(1), `r = ${r}, k = 1`);
+    return { rank: r, topK: k, localWindow: Math.floor(k / 4), achievedRatio: ratio(k) };
   }
   throw new RangeError(`planCompression: unknown recipe '${String(recipe)}' (expected paper or even)`);
+}
+
+/** A baseline's k for a target fraction of dense transfers (its own traffic model); throws when out of reach. */
+export function planTopK(kind: 'h2o' | 'lm-infinite' | 'flexgen' | 'oracle', target: number, shape: PlanShape): { topK: number; achievedRatio: number } {
+  checkTarget(target, 'planTopK');
+  const { last } = checkShape(shape, 'planTopK');
+  const ratio = (k: number): number => plannedRatio({ kind, topK: k }, shape);
+  const k = largestWithin(1, last, target, ratio);
+  if (k < 1) throw unreachable(kind, target, shape, ratio(1), 'k = 1');
+  return { topK: k, achievedRatio: ratio(k) };
+}
+
+/**
+ * The fewest cached positions at which SparQ with these settings moves less than dense attention
+ * (Infinity if never): below it, e.g. at the start of a short generation, it moves more.
+ */
+export function sparqBreakEven(spec: { rank: number; topK: number }, headDim: number): number {
+  const more = (S: number): boolean => transferTotal(transferModel({ kind: 'sparq', ...spec }, S, headDim))
+    >= transferTotal(transferModel({ kind: 'dense' }, S, headDim));
+  // Beyond k the excess shrinks with S; below k SparQ reads at least the dense rows.
+  const hi = Math.max(spec.topK, 1) * 64 + 64;
+  if (more(hi)) return Infinity;
+  let lo = 1;
+  let top = hi;
+  while (lo < top) {
+    const mid = Math.floor((lo + top) / 2);
+    if (more(mid)) lo = mid + 1;
+    else top = mid;
+  }
+  return lo;
 }
 
 /** Parses '1/8', '0.125' (a fraction in (0, 1]); the error names the flag. */
@@ -77,31 +158,50 @@ export interface AttentionSettings {
 }
 
 /**
- * The AttentionSpec for command-line style settings. seqLen is the context length the settings
- * are planned for (prompt plus generated tokens). Explicit rank/top-k win over compression.
- * Baselines get k = round(S * compression) unless topK is given.
+ * The AttentionSpec for command-line style settings, planned for `shape` (the decode lengths of the
+ * run). Explicit rank/top-k win over compression; otherwise every policy's free setting is solved
+ * so that its transfers are at most `compression` of dense (default 1/8) by the transfer model.
  */
-export function attentionSpecFromSettings(settings: AttentionSettings, shape: { headDim: number; seqLen: number }): AttentionSpec {
+export function attentionSpecFromSettings(settings: AttentionSettings, shape: PlanShape): AttentionSpec {
   const kind = (settings.attention ?? 'dense') as AttentionKind;
   if (!ATTENTION_KINDS.includes(kind)) {
     throw new RangeError(`--attention must be one of ${ATTENTION_KINDS.join(', ')}; got '${settings.attention}'`);
   }
   if (kind === 'dense') return { kind };
   const compression = settings.compression ?? 1 / 8;
-  const S = Math.max(1, shape.seqLen);
+  const planShape: PlanShape = { ...shape, seqLen: Math.max(1, shape.seqLen) };
   if (kind === 'sparq') {
     const explicit = settings.rank !== undefined || settings.topK !== undefined;
-    const plan = planCompression(compression, { headDim: shape.headDim, seqLen: S }, settings.recipe ?? 'paper');
-    const rank = settings.rank ?? plan.rank;
-    const topK = settings.topK ?? plan.topK;
-    const localWindow = settings.localWindow ?? (explicit ? Math.floor(topK / 4) : plan.localWindow);
+    let rank = settings.rank;
+    let topK = settings.topK;
+    let localWindow = settings.localWindow;
+    if (!explicit) {
+      const plan = planCompression(compression, planShape, settings.recipe ?? 'paper');
+      rank = plan.rank;
+      topK = plan.topK;
+      localWindow ??= plan.localWindow;
+    } else if (rank === undefined || topK === undefined) {
+      // One of r, k given: solve the other for the target (the given one held fixed).
+      const d = planShape.headDim;
+      const last = planShape.seqLen;
+      if (rank === undefined) {
+        const k = topK!;
+        const r = largestWithin(1, d, compression, (x) => plannedRatio({ kind: 'sparq', rank: x, topK: k }, planShape));
+        if (r < 1) throw unreachable(`sparq with k = ${k}`, compression, planShape, plannedRatio({ kind: 'sparq', rank: 1, topK: k }, planShape), 'r = 1');
+        rank = r;
+      } else {
+        const r = rank;
+        const k = largestWithin(1, last, compression, (x) => plannedRatio({ kind: 'sparq', rank: r, topK: x }, planShape));
+        if (k < 1) throw unreachable(`sparq with r = ${r}`, compression, planShape, plannedRatio({ kind: 'sparq', rank: r, topK: 1 }, planShape), 'k = 1');
+        topK = k;
+      }
+    }
     return {
-      kind, rank, topK, localWindow,
+      kind, rank: rank!, topK: topK!, localWindow: localWindow ?? Math.floor(topK! / 4),
       ...(settings.reallocation !== undefined ? { reallocation: settings.reallocation } : {}),
     };
   }
-  const topK = settings.topK ?? Math.max(1, Math.round(S * compression));
+  const topK = settings.topK ?? planTopK(kind, compression, planShape).topK;
   if (kind === 'h2o') return settings.localWindow !== undefined ? { kind, topK, localWindow: settings.localWindow } : { kind, topK };
-  if (kind === 'lm-infinite') return { kind, topK };
   return { kind, topK };
 }

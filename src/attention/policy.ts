@@ -1,9 +1,7 @@
 // createAttentionPolicy: one entry point for every decode-attention policy.
 
-import { ExactTopKAttention, H2oAttention, LmInfiniteAttention } from './baselines.js';
 import type { AttentionOptions, AttentionShape, AttentionSpec, DecodeAttention } from './decode-policy.js';
-import { DenseAttention } from './dense.js';
-import { SparqAttention } from './sparq.js';
+import { DenseAttention, ExactTopKAttention, H2oAttention, LmInfiniteAttention, SparqAttention } from './policies.js';
 
 export type { AttentionKind, AttentionOptions, AttentionShape, AttentionSpec, DecodeAttention } from './decode-policy.js';
 export { ATTENTION_KINDS } from './decode-policy.js';

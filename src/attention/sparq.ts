@@ -10,12 +10,8 @@
 // Selection is O(S) (quickselect). Reallocation defaults to on for MHA and off for GQA models,
 // the paper's choice.
 
-import type { WasmAttention } from '../backend/wasm/attention.js';
-import { type AttentionOptions, type AttentionShape, PolicyBase } from './decode-policy.js';
-import { attendSelected, cacheHeadView, type HeadView, meanValue, softmaxRowsInPlace, sumOverGroup } from './head.js';
-import type { KvCache } from './kv-cache.js';
+import { attendSelected, type HeadView, meanValue, softmaxRowsInPlace, sumOverGroup } from './head.js';
 import { SelectWork, topKIndices } from './select.js';
-import { buildHeadTasks } from './tasks.js';
 
 export interface SparqParams {
   /** r: query components used for the approximate scores (clamped to headDim). */
@@ -126,60 +122,3 @@ export function sparqAttentionHead(view: HeadView, q: Float32Array, qOffset: num
   return { components: step1.components, selected, alpha, weights };
 }
 
-export interface SparqSpec {
-  readonly rank: number;
-  readonly topK: number;
-  readonly localWindow: number;
-  readonly reallocation?: boolean | undefined;
-}
-
-export class SparqAttention extends PolicyBase {
-  readonly name = 'sparq' as const;
-  readonly spec: { kind: 'sparq'; rank: number; topK: number; localWindow: number; reallocation: boolean };
-  private readonly work = new SelectWork();
-
-  constructor(spec: SparqSpec, shape: AttentionShape, options: AttentionOptions = {}) {
-    super(shape, options);
-    for (const key of ['rank', 'topK'] as const) {
-      if (!Number.isInteger(spec[key]) || spec[key] <= 0) throw new RangeError(`sparq: ${key} must be a positive integer, got ${spec[key]}`);
-    }
-    if (!Number.isInteger(spec.localWindow) || spec.localWindow < 0) {
-      throw new RangeError(`sparq: localWindow must be a non-negative integer, got ${spec.localWindow}`);
-    }
-    this.spec = {
-      kind: 'sparq',
-      rank: Math.min(spec.rank, shape.headDim),
-      topK: spec.topK,
-      localWindow: Math.min(spec.localWindow, spec.topK),
-      reallocation: spec.reallocation ?? shape.heads === shape.kvHeads,
-    };
-  }
-
-  protected attendHead(cache: KvCache, layer: number, seq: number, kvHead: number,
-    q: Float32Array, qOffset: number, out: Float32Array, outOffset: number): void {
-    sparqAttentionHead(cacheHeadView(cache, layer, seq, kvHead), q, qOffset, this.group, this.spec, out, outOffset, this.work);
-  }
-
-  protected override attendFast(kernels: WasmAttention, cache: KvCache, layer: number, seqs: readonly number[],
-    q: Float32Array, out: Float32Array): boolean {
-    const tasks = buildHeadTasks(kernels, cache, layer, seqs, this.shape.heads);
-    if (!tasks) return false;
-    kernels.sparq(tasks, q, out, this.shape.headDim, this.group, {
-      rank: this.spec.rank,
-      topK: this.spec.topK,
-      localWindow: this.spec.localWindow,
-      reallocation: this.spec.reallocation,
-      transposed: cache.storeKTransposed,
-    });
-    return true;
-  }
-
-  protected count(layer: number, kvHead: number, S: number): void {
-    const d = this.shape.headDim;
-    const k = Math.min(this.spec.topK, S);
-    this.counters.add(layer, kvHead, 'kRead', S * this.spec.rank + k * d);
-    this.counters.add(layer, kvHead, 'vRead', k * d);
-    this.counters.add(layer, kvHead, 'meanRead', d);
-    this.counters.add(layer, kvHead, 'meanWrite', d);
-  }
-}

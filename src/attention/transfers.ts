@@ -1,18 +1,23 @@
 // Transfer accounting: the KV-cache elements each decode-attention policy reads and writes, per
 // layer and KV head (GQA heads sharing a KV head are counted once, as the data moves once).
 //
-// The accounting model is the SparQ paper's (Ribar et al. 2024, table 1 plus the 2 d_h written
-// per step), per KV head and step with S cached positions, head dim d, rank r, k selected:
+// One transfer model per policy (transferModel below), used by the counters (every attend adds the
+// model's counts), the planner (solving k, and r, for a target ratio) and the docs. It is the SparQ
+// paper's (Ribar et al. 2024, table 1, plus the 2 d written per step), per KV head and step with
+// S cached positions, head dim d, rank r, k selected (k = min(k, S): no policy reads more rows than
+// exist):
 //   dense        K: S d read, V: S d read, new k and v: 2 d written              = 2 S d + 2 d
 //   sparq        K: S r (step 1) + k d (step 2), V: k d, mean V: d read + d written (running
-//                mean update), new k, v: 2 d                                     = S r + 2 k d + 4 d
+//                mean update; without reallocation neither), new k, v: 2 d      = S r + 2 k d + 4 d
 //   h2o          K, V: k d each, score vector: S read + S written, new k, v: 2 d  = 2 k d + 2 d + 2 S
 //   lm-infinite  K, V: k d each, new k, v: 2 d                                   = 2 k d + 2 d
 //   flexgen      K: S d (exact scores), V: k d, new k, v: 2 d                    = S d + k d + 2 d
 //   oracle       (exact top-k at no cost) K, V: k d each, new k, v: 2 d          = 2 k d + 2 d
-// with k replaced by min(k, S) (a policy never reads more rows than exist). Writing the second,
-// transposed copy of K (SparQ "K twice") is a layout choice outside the model: it is counted in
-// kTransposedWrite and reported, but not part of the totals.
+// test/attention/transfers.test.ts counts the elements the reference kernels really touch (a
+// counting head view) and checks them against this model. Writing the second, transposed copy of K
+// (SparQ "K twice") is a layout choice outside the model: it is counted in kTransposedWrite and
+// reported, but not part of the totals; so is the running mean of V that the cache keeps for every
+// policy (only SparQ needs it, and the model charges it to SparQ alone, as the paper does).
 
 export const TRANSFER_KINDS = [
   'kRead', 'vRead', 'meanRead', 'scoreRead', 'kWrite', 'vWrite', 'meanWrite', 'scoreWrite', 'kTransposedWrite',
@@ -23,8 +28,8 @@ const KIND_INDEX: { readonly [K in TransferKind]: number } = Object.freeze(
   Object.fromEntries(TRANSFER_KINDS.map((kind, i) => [kind, i])) as { [K in TransferKind]: number },
 );
 const KINDS = TRANSFER_KINDS.length;
-const READS: readonly TransferKind[] = ['kRead', 'vRead', 'meanRead', 'scoreRead'];
-const WRITES: readonly TransferKind[] = ['kWrite', 'vWrite', 'meanWrite', 'scoreWrite'];
+const READS = ['kRead', 'vRead', 'meanRead', 'scoreRead'] as const;
+const WRITES = ['kWrite', 'vWrite', 'meanWrite', 'scoreWrite'] as const;
 
 export type TransferCounts = { readonly [K in TransferKind]: number } & {
   /** Elements read (K, V, mean, scores). */
@@ -51,16 +56,61 @@ export interface TransferSummary {
   readonly ratio: number;
 }
 
+/** The settings a transfer model needs: AttentionSpec (policy.ts) without the optional fields. */
+export type TransferSpec =
+  | { readonly kind: 'dense' }
+  | { readonly kind: 'sparq'; readonly rank: number; readonly topK: number; readonly reallocation?: boolean | undefined }
+  | { readonly kind: 'h2o' | 'lm-infinite' | 'flexgen' | 'oracle'; readonly topK: number };
+
+/** Elements of each kind one head-step moves (kTransposedWrite excluded: a layout choice). */
+export type TransferBreakdown = { readonly [K in Exclude<TransferKind, 'kTransposedWrite'>]: number };
+
+/** The transfer model: elements per KV head and decode step over seqLen cached positions. */
+export function transferModel(spec: TransferSpec, seqLen: number, headDim: number): TransferBreakdown {
+  const S = seqLen;
+  const d = headDim;
+  const k = spec.kind === 'dense' ? S : Math.min(spec.topK, S);
+  const none = { kRead: 0, vRead: 0, meanRead: 0, scoreRead: 0, kWrite: d, vWrite: d, meanWrite: 0, scoreWrite: 0 };
+  switch (spec.kind) {
+    case 'dense':
+      return { ...none, kRead: S * d, vRead: S * d };
+    case 'sparq':
+      // The mean of V is read (and kept up to date) for reallocation only; unknown counts as on.
+      return { ...none, kRead: S * Math.min(spec.rank, d) + k * d, vRead: k * d, meanRead: spec.reallocation === false ? 0 : d, meanWrite: spec.reallocation === false ? 0 : d };
+    case 'h2o':
+      return { ...none, kRead: k * d, vRead: k * d, scoreRead: S, scoreWrite: S };
+    case 'lm-infinite':
+    case 'oracle':
+      return { ...none, kRead: k * d, vRead: k * d };
+    case 'flexgen':
+      return { ...none, kRead: S * d, vRead: k * d };
+    default: {
+      const unknown: never = spec;
+      throw new RangeError(`transferModel: unknown kind '${String((unknown as { kind: unknown }).kind)}'`);
+    }
+  }
+}
+
+/** Total elements (read + written) of a breakdown. */
+export function transferTotal(model: TransferBreakdown): number {
+  let total = 0;
+  for (const kind of [...READS, ...WRITES]) total += model[kind];
+  return total;
+}
+
 /** Elements per KV head and step of dense decode attention over S positions. */
 export function denseTransfers(seqLen: number, headDim: number): number {
-  return 2 * seqLen * headDim + 2 * headDim;
+  return transferTotal(transferModel({ kind: 'dense' }, seqLen, headDim));
 }
 
 /** Elements per KV head and step of SparQ (r components, k positions) over S positions. */
 export function sparqTransfers(seqLen: number, headDim: number, rank: number, topK: number): number {
-  const r = Math.min(rank, headDim);
-  const k = Math.min(topK, seqLen);
-  return seqLen * r + 2 * k * headDim + 4 * headDim;
+  return transferTotal(transferModel({ kind: 'sparq', rank, topK }, seqLen, headDim));
+}
+
+/** A policy's transfers over dense's at seqLen positions (the model's ratio). */
+export function transferRatio(spec: TransferSpec, seqLen: number, headDim: number): number {
+  return transferTotal(transferModel(spec, seqLen, headDim)) / denseTransfers(seqLen, headDim);
 }
 
 export class TransferCounters {
@@ -89,6 +139,12 @@ export class TransferCounters {
 
   add(layer: number, kvHead: number, kind: TransferKind, elements: number): void {
     this.counts[this.slot(layer, kvHead) * KINDS + KIND_INDEX[kind]]! += elements;
+  }
+
+  /** Adds every kind of a transfer model's head-step. */
+  addModel(layer: number, kvHead: number, model: TransferBreakdown): void {
+    const base = this.slot(layer, kvHead) * KINDS;
+    for (const kind of [...READS, ...WRITES]) this.counts[base + KIND_INDEX[kind]]! += model[kind];
   }
 
   /** Counts of one layer and KV head, or summed over everything when both are omitted. */

@@ -2,11 +2,13 @@
 // (on the active backend's kernels) and its backward side by side. Calling an op while gradients
 // are enabled and some input requires one records a GradNode on the outputs; `backward` walks
 // the recorded graph in reverse topological order (the tape) and accumulates leaf gradients.
+// A node's backward runs on the backend its forward ran on (whichever backend is active when
+// `backward` is called), so a model run under withBackend(b, ...) is differentiated on b too.
 
-import { kernels } from '../backend/backend.js';
+import { getBackend, withBackend } from '../backend/backend.js';
 import { isFloat } from '../tensor/dtype.js';
 import { Tensor, type GradNode } from '../tensor/tensor.js';
-import type { KernelTable } from '../ops/kernels.js';
+import type { Backend, KernelTable } from '../ops/kernels.js';
 import { formatShape, shapesEqual } from '../tensor/shape.js';
 
 let gradEnabled = true;
@@ -42,6 +44,10 @@ export interface OpContext<A, S> {
   readonly outputs: readonly Tensor[];
   readonly attrs: A;
   readonly saved: S;
+  /** The backend the forward ran on; backward computes with its kernels (and runs with it active). */
+  readonly backend: Backend;
+  /** Shorthand for backend.kernels. */
+  readonly kernels: KernelTable;
   /** Whether input i needs a gradient (others may be returned as null). */
   needsGrad(i: number): boolean;
 }
@@ -56,23 +62,28 @@ export interface OpSpec<A, S> {
 
 export type OpFn<A> = (inputs: readonly Tensor[], attrs: A) => Tensor[];
 
+/** The backend each recorded node's forward ran on (gradient sums for its inputs use it too). */
+const nodeBackends = new WeakMap<GradNode, Backend>();
+
 /** Defines a differentiable op: the returned function runs it and records it for backward. */
 export function defineOp<A, S = undefined>(spec: OpSpec<A, S>): OpFn<A> {
   return (inputs, attrs) => {
-    const { outputs, saved } = spec.forward(kernels(), inputs, attrs);
+    const backend = getBackend();
+    const { outputs, saved } = spec.forward(backend.kernels, inputs, attrs);
     // An output that is an input object would get this op's history attached to the input itself.
     if (outputs.some((out) => inputs.includes(out))) throw new Error(`${spec.name}: forward returned an input as an output; return a view instead`);
     if (!gradEnabled || !spec.backward) return outputs;
     const needs = inputs.map((t) => t.requiresGrad);
     if (!needs.some(Boolean)) return outputs;
     const backward = spec.backward;
-    const ctx: OpContext<A, S> = { inputs, outputs, attrs, saved, needsGrad: (i) => needs[i] === true };
+    const ctx: OpContext<A, S> = { inputs, outputs, attrs, saved, backend, kernels: backend.kernels, needsGrad: (i) => needs[i] === true };
     const node: GradNode = {
       opName: spec.name,
       inputs,
       outputCount: outputs.length,
-      backward: (gradOutputs) => backward(ctx, gradOutputs),
+      backward: (gradOutputs) => withBackend(backend, () => backward(ctx, gradOutputs)),
     };
+    nodeBackends.set(node, backend);
     outputs.forEach((out, i) => {
       if (!isFloat(out.dtype)) return;
       out.requiresGrad = true;
@@ -105,8 +116,11 @@ export function backward(root: Tensor, gradRoot?: Tensor): void {
 }
 
 function runBackward(root: Tensor, seed: Tensor): void {
-  const k = kernels();
-  const add = (a: Tensor | undefined | null, b: Tensor): Tensor => (a ? k.binary('add', a, b) : b);
+  // Sums of gradients run on the backend of the node that produced them; leaves and a root without
+  // history use the active backend.
+  const active = getBackend().kernels;
+  const kernelsOf = (node: GradNode): KernelTable => nodeBackends.get(node)?.kernels ?? active;
+  const add = (a: Tensor | undefined | null, b: Tensor, k: KernelTable = active): Tensor => (a ? k.binary('add', a, b) : b);
   if (!root.gradNode) {
     root.grad = add(root.grad, seed);
     return;
@@ -121,6 +135,7 @@ function runBackward(root: Tensor, seed: Tensor): void {
     nodeGrads.delete(node);
     if (!gradOutputs || gradOutputs.every((g) => g === null)) continue;
     const gradInputs = node.backward(gradOutputs);
+    const k = kernelsOf(node);
     node.inputs.forEach((input, j) => {
       const g = gradInputs[j];
       if (!g || !input.requiresGrad) return;
@@ -132,12 +147,12 @@ function runBackward(root: Tensor, seed: Tensor): void {
         slots[input.outputIndex] = slots[input.outputIndex] ? k.binary('add', slots[input.outputIndex]!, g) : g;
         nodeGrads.set(input.gradNode, slots);
       } else {
-        leafGrads.set(input, add(leafGrads.get(input), g));
+        leafGrads.set(input, add(leafGrads.get(input), g, k));
       }
     });
   }
   for (const [leaf, g] of leafGrads) {
-    leaf.grad = leaf.grad ? k.binary('add', leaf.grad, g) : g.dtype === leaf.dtype ? g : k.copy(g, leaf.dtype);
+    leaf.grad = leaf.grad ? active.binary('add', leaf.grad, g) : g.dtype === leaf.dtype ? g : active.copy(g, leaf.dtype);
   }
 }
 

@@ -5,9 +5,11 @@
 import { noGrad } from '../autograd/engine.js';
 import { KvCache } from '../attention/kv-cache.js';
 import { createAttentionPolicy, type AttentionSpec, type DecodeAttention } from '../attention/policy.js';
-import type { WasmAttention } from '../backend/wasm/attention.js';
+import { getBackend } from '../backend/backend.js';
+import type { AttentionKernels } from '../ops/attention-kernels.js';
+import { referenceAttentionKernels } from '../attention/reference-kernels.js';
 import type { CausalLM } from '../models/decoder-common.js';
-import type { KvCacheHook } from '../nn/decoder.js';
+import type { KvCacheHook } from '../nn/attention.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Sampler, type SamplerOptions } from './sampler.js';
 
@@ -15,8 +17,12 @@ export interface GeneratorOptions {
   readonly attention: AttentionSpec;
   /** Sequences decoded together (the KV cache's batch). Default 1. */
   readonly sequences?: number | undefined;
-  /** Wasm attention kernels; also places the cache in wasm arenas. Without: the reference kernels. */
-  readonly kernels?: WasmAttention | undefined;
+  /**
+   * Decode-attention kernels; the cache is allocated where they read it. Default: the active
+   * backend's (Backend.attention), else the reference kernels; kernels that cannot handle the
+   * model's head size are replaced by the reference ones (see Generator.kernelsNote).
+   */
+  readonly kernels?: AttentionKernels | undefined;
   /** Keep K twice (row- and component-major; SparQ's step 1 streams the second). Default: true for sparq. */
   readonly storeKTransposed?: boolean | undefined;
   /** Prompt tokens per prefill forward (bounds activation memory). Default 512. */
@@ -117,6 +123,10 @@ export class Generator {
   readonly policy: DecodeAttention;
   readonly sequences: number;
   readonly prefillChunk: number;
+  /** The kernels decode attention runs on. */
+  readonly kernels: AttentionKernels;
+  /** Why the kernels differ from the ones asked for (null when they do not). */
+  readonly kernelsNote: string | null;
 
   constructor(model: CausalLM, options: GeneratorOptions) {
     const { config } = model;
@@ -125,7 +135,11 @@ export class Generator {
     this.prefillChunk = options.prefillChunk ?? 512;
     if (!Number.isInteger(this.sequences) || this.sequences <= 0) throw new Error(`generate: sequences must be a positive integer, got ${this.sequences}`);
     if (!Number.isInteger(this.prefillChunk) || this.prefillChunk <= 0) throw new Error(`generate: prefill chunk must be a positive integer, got ${this.prefillChunk}`);
-    const kernels = options.kernels;
+    const wanted = options.kernels ?? getBackend().attention ?? referenceAttentionKernels;
+    const kernels = wanted.supports(config.headDim) ? wanted : referenceAttentionKernels;
+    this.kernels = kernels;
+    this.kernelsNote = kernels === wanted ? null
+      : `the ${wanted.name} attention kernels do not handle heads of ${config.headDim}; decode attention runs on the ${kernels.name} kernels`;
     this.cache = new KvCache({
       layers: config.numLayers,
       kvHeads: config.numKvHeads,
@@ -134,10 +148,11 @@ export class Generator {
       maxLength: model.contextLength,
       storeKTransposed: options.storeKTransposed ?? options.attention.kind === 'sparq',
       ...(options.initialCapacity !== undefined ? { initialCapacity: options.initialCapacity } : {}),
-      ...(kernels ? { allocator: kernels.cacheAllocator, release: kernels.cacheRelease } : {}),
+      ...(kernels.cacheAllocator ? { allocator: kernels.cacheAllocator } : {}),
+      ...(kernels.cacheRelease ? { release: kernels.cacheRelease } : {}),
     });
     const shape = { layers: config.numLayers, heads: config.numHeads, kvHeads: config.numKvHeads, headDim: config.headDim };
-    this.policy = createAttentionPolicy(options.attention, shape, kernels ? { kernels } : {});
+    this.policy = createAttentionPolicy(options.attention, shape, { kernels });
   }
 
   /** Empties the cache and the policy's state (and its counters). */
@@ -148,6 +163,7 @@ export class Generator {
   }
 
   dispose(): void {
+    this.policy.reset?.();
     this.cache.dispose();
   }
 

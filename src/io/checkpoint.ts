@@ -2,14 +2,21 @@
 // tensors as `optim.<name>` (e.g. `optim.exp_avg.<param>`), and everything else (step, RNG states,
 // optimizer scalars, user metadata) as JSON under `__metadata__.thrifty`. All tensors are F32 and
 // all numbers round-trip exactly through JSON, so a resumed run continues bit for bit.
-// Platform-neutral; src/node/checkpoint.ts adds the atomic file save/load.
+// Integrity (format version 2): `__metadata__.thrifty.crc32` holds the CRC-32 of every tensor's
+// stored bytes and of the state JSON; a load verifies each one and refuses a corrupt checkpoint
+// naming the tensor. Version-1 files (no checksums) are still read.
+// Platform-neutral; src/node/checkpoint.ts adds the atomic file save/load and the fallback.
 
 import type { RngState } from '../tensor/rng.js';
 import type { Shape } from '../tensor/shape.js';
+import { crc32Hex } from './crc32.js';
+import { checkJsonLimits } from '../text/bounded-json.js';
 import { parseSafetensors, readSafetensorsTensorF32, serializeSafetensors, type SafetensorsTensorInput } from './safetensors.js';
 
-export const CHECKPOINT_FORMAT_VERSION = 1;
+export const CHECKPOINT_FORMAT_VERSION = 2;
 export const CHECKPOINT_METADATA_KEY = 'thrifty';
+/** JSON {state: crc, tensors: {name: crc}}, each crc 8 hex digits. */
+export const CHECKPOINT_CHECKSUM_KEY = 'thrifty.crc32';
 const MODEL_PREFIX = 'model.';
 const OPTIMIZER_PREFIX = 'optim.';
 
@@ -51,14 +58,53 @@ export function encodeCheckpoint(contents: CheckpointContents): Uint8Array {
   ] as const) {
     for (const [name, tensor] of group) tensors.push({ name: prefix + name, dtype: 'F32', shape: tensor.shape, data: tensor.data });
   }
-  const stored = { formatVersion: CHECKPOINT_FORMAT_VERSION, ...contents.state };
-  return serializeSafetensors(tensors, { [CHECKPOINT_METADATA_KEY]: JSON.stringify(stored) });
+  const stored = JSON.stringify({ formatVersion: CHECKPOINT_FORMAT_VERSION, ...contents.state });
+  const checksums = {
+    state: crc32Hex(new TextEncoder().encode(stored)),
+    tensors: Object.fromEntries(tensors.map((t) => [t.name, crc32Hex(f32Bytes(t.data as Float32Array))])),
+  };
+  return serializeSafetensors(tensors, { [CHECKPOINT_METADATA_KEY]: stored, [CHECKPOINT_CHECKSUM_KEY]: JSON.stringify(checksums) });
+}
+
+/** The bytes a F32 tensor is stored as (little-endian; checkpoints are written on little-endian hosts). */
+function f32Bytes(data: Float32Array): Uint8Array {
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+interface Checksums {
+  readonly state: string;
+  readonly tensors: ReadonlyMap<string, string>;
+}
+
+function parseChecksums(json: string, where: string): Checksums {
+  checkJsonLimits(json, where, { maxDepth: 3, maxStringLength: 1 << 16 });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch (error) {
+    throw new Error(`${where} is not valid JSON (${(error as Error).message})`);
+  }
+  const isCrc = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{8}$/.test(v);
+  if (!isRecord(parsed) || !isCrc(parsed['state']) || !isRecord(parsed['tensors'])) throw new Error(`${where} must be {"state": crc, "tensors": {name: crc}} with 8-hex-digit CRCs`);
+  const tensors = new Map<string, string>();
+  for (const [name, crc] of Object.entries(parsed['tensors'])) {
+    if (!isCrc(crc)) throw new Error(`${where}.tensors['${name}'] must be 8 hex digits, got ${JSON.stringify(crc)}`);
+    tensors.set(name, crc);
+  }
+  return { state: parsed['state'], tensors };
 }
 
 export function decodeCheckpoint(bytes: Uint8Array, source: string, expected?: CheckpointExpectation): CheckpointContents {
   const file = parseSafetensors(bytes, source);
   const json = file.metadata[CHECKPOINT_METADATA_KEY];
   if (json === undefined) throw new Error(`${source}: not a thrifty checkpoint (no __metadata__.${CHECKPOINT_METADATA_KEY})`);
+  const checksumJson = file.metadata[CHECKPOINT_CHECKSUM_KEY];
+  const checksums = checksumJson === undefined ? null : parseChecksums(checksumJson, `${source}: __metadata__.${CHECKPOINT_CHECKSUM_KEY}`);
+  // The state is verified before it is parsed: a changed step or RNG word is corruption too.
+  if (checksums && crc32Hex(new TextEncoder().encode(json)) !== checksums.state) {
+    throw new Error(`${source}: __metadata__.${CHECKPOINT_METADATA_KEY} (the training state) fails its CRC-32 check: the checkpoint is corrupt`);
+  }
+  checkJsonLimits(json, `${source}: __metadata__.${CHECKPOINT_METADATA_KEY}`, { maxStringLength: json.length });
   let stored: unknown;
   try {
     stored = JSON.parse(json);
@@ -67,14 +113,25 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string, expected?: C
   }
   if (!isRecord(stored)) throw new Error(`${source}: __metadata__.${CHECKPOINT_METADATA_KEY} must be a JSON object`);
   const { formatVersion, ...state } = stored;
-  if (formatVersion !== CHECKPOINT_FORMAT_VERSION) {
-    throw new Error(`${source}: checkpoint format version ${JSON.stringify(formatVersion)} is not supported (this build reads ${CHECKPOINT_FORMAT_VERSION})`);
+  if (formatVersion !== CHECKPOINT_FORMAT_VERSION && formatVersion !== 1) {
+    throw new Error(`${source}: checkpoint format version ${JSON.stringify(formatVersion)} is not supported (this build reads 1 and ${CHECKPOINT_FORMAT_VERSION})`);
+  }
+  if (formatVersion === CHECKPOINT_FORMAT_VERSION && !checksums) throw new Error(`${source}: __metadata__.${CHECKPOINT_CHECKSUM_KEY} is missing (format version ${CHECKPOINT_FORMAT_VERSION} carries checksums)`);
+  if (checksums) {
+    for (const name of checksums.tensors.keys()) if (!file.tensors.has(name)) throw new Error(`${source}: tensor '${name}' has a checksum but is not in the file: the checkpoint is corrupt`);
   }
   assertState(state, `${source}: __metadata__.${CHECKPOINT_METADATA_KEY}`);
 
   const model = new Map<string, CheckpointTensor>();
   const optimizer = new Map<string, CheckpointTensor>();
   for (const [fullName, entry] of file.tensors) {
+    if (checksums) {
+      const expectedCrc = checksums.tensors.get(fullName);
+      if (expectedCrc === undefined) throw new Error(`${source}: tensor '${fullName}' has no checksum in __metadata__.${CHECKPOINT_CHECKSUM_KEY}: the checkpoint is corrupt`);
+      const actual = crc32Hex(bytes.subarray(entry.byteOffset, entry.byteOffset + entry.byteLength));
+      if (actual !== expectedCrc) throw new Error(`${source}: tensor '${fullName}' fails its CRC-32 check (stored ${expectedCrc}, computed ${actual}): the checkpoint is corrupt`);
+    }
+    if (entry.dtype !== 'F32') throw new Error(`${source}: tensor '${fullName}' has dtype ${entry.dtype}; checkpoints store F32`);
     const tensor = { shape: entry.shape, data: readSafetensorsTensorF32(bytes, entry) };
     if (fullName.startsWith(MODEL_PREFIX)) model.set(fullName.slice(MODEL_PREFIX.length), tensor);
     else if (fullName.startsWith(OPTIMIZER_PREFIX)) optimizer.set(fullName.slice(OPTIMIZER_PREFIX.length), tensor);

@@ -1,13 +1,14 @@
 // A Hugging Face model folder: config.json; model.safetensors, or model.safetensors.index.json
 // (`weight_map`: tensor name -> shard file) with its shards; tokenizer.json (or GPT-2's
 // vocab.json + merges.txt). Platform-neutral: files come through a FolderAccess (Node's is
-// src/node/model-files.ts). Every header, the index and all shapes are checked against the config
-// before the ModelFiles is returned; on any error the files opened so far are closed.
+// src/node/model-files.ts). Every header and the index are checked before the files are returned
+// (the model family reads config.json and names the tensors: src/models/registry.ts); on any error
+// the files opened so far are closed.
 
 import { type ByteSource } from './byte-source.js';
-import { llmConfigFromHf, type LlmConfig } from './model-config.js';
-import { checkWeightsAgainstConfig, type ModelFiles } from './model-files.js';
-import { readSafetensorsHeader, safetensorsEntries, TableWeightSource, type WeightEntry } from './weights.js';
+import { parseJsonBounded } from '../text/bounded-json.js';
+import type { OpenedModelFiles } from './model-files.js';
+import { checkEntryRanges, readSafetensorsHeader, safetensorsEntries, type WeightEntry } from './weights.js';
 import { loadGpt2Tokenizer, loadHfTokenizer } from '../text/hf-tokenizer.js';
 import { type Tokenizer } from '../text/tokenizer.js';
 
@@ -27,11 +28,7 @@ export const HF_WEIGHTS_INDEX_FILE = 'model.safetensors.index.json';
 export const HF_TOKENIZER_FILE = 'tokenizer.json';
 
 function parseJson(text: string, source: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new Error(`${source}: not valid JSON (${(error as Error).message})`);
-  }
+  return parseJsonBounded(text, source);
 }
 
 /** The shard of every tensor from model.safetensors.index.json; shard names must stay inside the folder. */
@@ -50,20 +47,26 @@ export function parseSafetensorsIndex(text: string, source: string): Map<string,
   return out;
 }
 
-/** GPT-2 checkpoints saved from GPT2LMHeadModel prefix the body with 'transformer.'; the model uses the bare names. */
-function hfTensorName(config: LlmConfig): (fileName: string) => string | null {
-  if (config.architecture !== 'gpt2') return (n) => n;
-  return (n) => {
-    const name = n.startsWith('transformer.') ? n.slice('transformer.'.length) : n;
-    // Old checkpoints carry the causal-mask buffers; they are not weights.
-    if (/^h\.\d+\.attn\.(masked_)?bias$/.test(name)) return null;
-    return name;
-  };
+/** The largest count or size a config may hold (int32). */
+export const MAX_CONFIG_INT = 0x7fffffff;
+
+/**
+ * A token id field of config.json (bos_token_id, eos_token_id): null when absent, the first id
+ * when it lists several.
+ */
+export function configTokenId(json: Readonly<Record<string, unknown>>, key: string, source: string): number | null {
+  const v = json[key];
+  if (v === undefined || v === null) return null;
+  const first = Array.isArray(v) ? v[0] : v;
+  if (typeof first !== 'number' || !Number.isInteger(first) || first < 0 || first > MAX_CONFIG_INT) {
+    throw new Error(`${source}: field '${key}' must be a token id (or a list of them), got ${JSON.stringify(v)}`);
+  }
+  return first;
 }
 
-async function loadTokenizer(folder: FolderAccess, config: LlmConfig): Promise<Tokenizer> {
+async function loadTokenizer(folder: FolderAccess, config: Readonly<Record<string, unknown>>, configPath: string): Promise<Tokenizer> {
   const where = (file: string): string => `${folder.name}/${file}`;
-  const ids = { bosId: config.bosTokenId, eosId: config.eosTokenId };
+  const ids = { bosId: configTokenId(config, 'bos_token_id', configPath), eosId: configTokenId(config, 'eos_token_id', configPath) };
   if (await folder.exists(HF_TOKENIZER_FILE)) {
     return loadHfTokenizer(await folder.readText(HF_TOKENIZER_FILE), where(HF_TOKENIZER_FILE), ids);
   }
@@ -73,13 +76,14 @@ async function loadTokenizer(folder: FolderAccess, config: LlmConfig): Promise<T
   throw new Error(`${folder.name}: no ${HF_TOKENIZER_FILE} (nor vocab.json + merges.txt) in the model folder`);
 }
 
-export async function openHfFolder(folder: FolderAccess): Promise<ModelFiles> {
+/** Reads a model folder (src/models/model-files.ts's openHfFolder resolves it as its family). */
+export async function readHfFolder(folder: FolderAccess): Promise<OpenedModelFiles> {
   const configPath = `${folder.name}/${HF_CONFIG_FILE}`;
   if (!(await folder.exists(HF_CONFIG_FILE))) throw new Error(`${folder.name}: no ${HF_CONFIG_FILE} in the model folder`);
   const rawConfig = parseJson(await folder.readText(HF_CONFIG_FILE), configPath);
-  const config = llmConfigFromHf(rawConfig, configPath);
-  const tokenizer = await loadTokenizer(folder, config);
-  const rename = hfTensorName(config);
+  if (typeof rawConfig !== 'object' || rawConfig === null || Array.isArray(rawConfig)) throw new Error(`${configPath}: config must be a JSON object`);
+  const config = rawConfig as Record<string, unknown>;
+  const tokenizer = await loadTokenizer(folder, config, configPath);
 
   const opened: Array<ByteSource & { close(): Promise<void> }> = [];
   const closeAll = async (): Promise<void> => {
@@ -100,27 +104,18 @@ export async function openHfFolder(folder: FolderAccess): Promise<ModelFiles> {
           if (inShard === shard && !header.tensors.has(name)) throw new Error(`${indexPath}: weight_map puts '${name}' in '${shard}', which has no such tensor`);
         }
         // Only the tensors the index assigns to this shard count (a tensor in two shards is the index's choice).
-        entries.push(...safetensorsEntries(file, header, (n) => (weightMap.get(n) === shard ? rename(n) : null)));
+        entries.push(...safetensorsEntries(file, header, (n) => (weightMap.get(n) === shard ? n : null)));
       }
     } else if (await folder.exists(HF_WEIGHTS_FILE)) {
       const file = await folder.open(HF_WEIGHTS_FILE);
       opened.push(file);
-      entries.push(...safetensorsEntries(file, await readSafetensorsHeader(file), rename));
+      entries.push(...safetensorsEntries(file, await readSafetensorsHeader(file)));
     } else {
       const legacy = (await folder.exists('pytorch_model.bin')) ? ' (pytorch_model.bin is not supported: convert it to safetensors)' : '';
       throw new Error(`${folder.name}: no ${HF_WEIGHTS_FILE} or ${HF_WEIGHTS_INDEX_FILE} in the model folder${legacy}`);
     }
-    const weights = new TableWeightSource(folder.name, entries, closeAll);
-    checkWeightsAgainstConfig(weights, config, configPath, tokenizer);
-    return {
-      format: 'hf',
-      source: folder.name,
-      config,
-      rawConfig: rawConfig as Record<string, unknown>,
-      weights,
-      tokenizer,
-      close: () => weights.close(),
-    };
+    checkEntryRanges(entries);
+    return { format: 'hf', source: folder.name, rawConfig: config, configSource: configPath, entries, tokenizer, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

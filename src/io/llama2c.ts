@@ -101,7 +101,9 @@ export function parseLlama2cCheckpoint(prefix: Uint8Array, fileByteLength: numbe
   const kvDim = nKvHeads * headSize;
   const config: Llama2cConfig = { dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen, sharedClassifier, version };
 
-  const tensors = new Map<string, Llama2cTensor>();
+  // The layout is planned as (stacked) ranges first and expanded per layer only after the file size
+  // has been checked: n_layers is taken from the header and may be 2^31 - 1.
+  const planned: Array<{ suffix: string | null; name: string; shape: readonly number[]; base: number; per: number }> = [];
   let offset = headerBytes;
   const take = (count: number): number => {
     const at = offset;
@@ -110,15 +112,11 @@ export function parseLlama2cCheckpoint(prefix: Uint8Array, fileByteLength: numbe
   };
   const addStacked = (suffix: string, shape: readonly number[]): void => {
     const per = shape.reduce((a, b) => a * b, 1);
-    const base = take(per * nLayers);
-    for (let l = 0; l < nLayers; l++) {
-      const name = `model.layers.${l}.${suffix}`;
-      tensors.set(name, { name, shape, byteOffset: base + l * per * 4, byteLength: per * 4 });
-    }
+    planned.push({ suffix, name: suffix, shape, base: take(per * nLayers), per });
   };
   const addSingle = (name: string, shape: readonly number[]): void => {
     const count = shape.reduce((a, b) => a * b, 1);
-    tensors.set(name, { name, shape, byteOffset: take(count), byteLength: count * 4 });
+    planned.push({ suffix: null, name, shape, base: take(count), per: count });
   };
   const embed = (): void => addSingle('model.embed_tokens.weight', [vocabSize, dim]);
   const attention = (): void => {
@@ -158,6 +156,17 @@ export function parseLlama2cCheckpoint(prefix: Uint8Array, fileByteLength: numbe
         : `${source}: the header (${shape}) accounts for ${offset} bytes, but the file has ${fileByteLength} (${fileByteLength - offset} extra bytes: wrong header or not a llama2.c checkpoint)`,
     );
   }
+  const tensors = new Map<string, Llama2cTensor>();
+  for (const p of planned) {
+    if (p.suffix === null) {
+      tensors.set(p.name, { name: p.name, shape: p.shape, byteOffset: p.base, byteLength: p.per * 4 });
+      continue;
+    }
+    for (let l = 0; l < nLayers; l++) {
+      const name = `model.layers.${l}.${p.suffix}`;
+      tensors.set(name, { name, shape: p.shape, byteOffset: p.base + l * p.per * 4, byteLength: p.per * 4 });
+    }
+  }
   return { source, config, tensors };
 }
 
@@ -174,6 +183,10 @@ export function parseLlama2cTokenizer(bytes: Uint8Array, vocabSize: number, sour
   if (bytes.length < 4) throw new Error(`${source}: file is ${bytes.length} bytes, too short for max_token_length (truncated?)`);
   const maxTokenLength = view.getInt32(0, true);
   if (maxTokenLength <= 0) throw new Error(`${source}: max_token_length = ${maxTokenLength} must be positive (not a llama2.c tokenizer?)`);
+  // Each record takes at least 8 bytes: bound the count by the file before allocating for it.
+  if (4 + vocabSize * 8 > bytes.length) {
+    throw new Error(`${source}: ${vocabSize} tokens (the model's vocab_size) need at least ${4 + vocabSize * 8} bytes, but the file has ${bytes.length} (truncated, or the tokenizer does not match the model?)`);
+  }
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   const tokens: string[] = [];
   const scores = new Float32Array(vocabSize);

@@ -3,6 +3,7 @@
 // Platform-neutral (Uint8Array only), so the browser can load weights too. Node file access
 // (whole-file and lazy, by offset) lives in src/node/files.ts.
 
+import { parseJsonBounded } from '../text/bounded-json.js';
 import { floatsFromBytes } from '../tensor/dtype.js';
 
 export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I8' | 'U8' | 'BOOL';
@@ -110,12 +111,8 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, fileByteLength: 
   } catch {
     throw new Error(`${source}: safetensors header is not valid UTF-8`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new Error(`${source}: safetensors header is not valid JSON (${(error as Error).message})`);
-  }
+  // Depth bounded; strings only by the header size (a checkpoint keeps its state as one long string).
+  const json = parseJsonBounded(text, source, 'safetensors header is not valid JSON', { maxStringLength: SAFETENSORS_MAX_HEADER_BYTES });
   if (!isPlainObject(json)) throw new Error(`${source}: safetensors header must be a JSON object, got ${describe(json)}`);
   if (!text.startsWith('{')) throw new Error(`${source}: safetensors header must start with '{'`);
 

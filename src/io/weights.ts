@@ -10,7 +10,7 @@ import { formatShape, shapesEqual } from '../tensor/shape.js';
 import { fromArray, type Tensor } from '../tensor/tensor.js';
 
 export interface WeightInfo {
-  /** The name models use (Hugging Face's; see src/io/model-config.ts). */
+  /** The name models use (Hugging Face's; each family's checkpoint names in src/models/registry.ts). */
   readonly name: string;
   /** The name inside the file (differs for GGUF and llama2.c). */
   readonly fileName: string;
@@ -51,6 +51,22 @@ export interface WeightEntry extends WeightInfo {
   decode(bytes: Uint8Array): Float32Array;
 }
 
+/** Checks that every entry's bytes lie inside its file (a truncated file fails here, naming the tensor). */
+export function checkEntryRanges(entries: readonly WeightEntry[]): readonly WeightEntry[] {
+  for (const entry of entries) checkReadRange(entry.reader, entry.byteOffset, entry.byteLength, `tensor '${entry.fileName}'`);
+  return entries;
+}
+
+/** The entries under new names: `rename` maps a file's tensor name to the model's (null drops the tensor). */
+export function renameEntries(entries: Iterable<WeightEntry>, rename: (fileName: string) => string | null): WeightEntry[] {
+  const out: WeightEntry[] = [];
+  for (const entry of entries) {
+    const name = rename(entry.fileName);
+    if (name !== null) out.push({ ...entry, name });
+  }
+  return out;
+}
+
 /** A WeightSource over a table of entries. */
 export class TableWeightSource implements WeightSource {
   private readonly entries = new Map<string, WeightEntry>();
@@ -61,12 +77,11 @@ export class TableWeightSource implements WeightSource {
     entries: Iterable<WeightEntry>,
     private readonly onClose: () => Promise<void> = () => Promise.resolve(),
   ) {
-    for (const entry of entries) {
+    for (const entry of checkEntryRanges([...entries])) {
       if (this.entries.has(entry.name)) {
         const other = this.entries.get(entry.name)!;
         throw new Error(`${source}: tensor '${entry.name}' appears twice (${other.file}: '${other.fileName}' and ${entry.file}: '${entry.fileName}')`);
       }
-      checkReadRange(entry.reader, entry.byteOffset, entry.byteLength, `tensor '${entry.fileName}'`);
       this.entries.set(entry.name, entry);
     }
   }

@@ -3,9 +3,10 @@
 // to pre-train on two CPU cores in minutes (head size 32, 128 positions, a 4-8k WordPiece vocabulary).
 // Either architecture takes any size: GroupBERT keeps L and H and adds its own modules.
 
-import { BertForPreTraining, type BertConfig, type ModelInitOptions } from './bert.js';
-import { GROUPBERT_DEFAULTS, GroupBertForPreTraining, type GroupBertConfig } from './groupbert.js';
+import type { BertConfig, ModelInitOptions } from './bert.js';
+import { GROUPBERT_DEFAULTS, type GroupBertConfig } from './groupbert.js';
 import type { PreTrainingModel } from './pretraining.js';
+import { BERT, GROUPBERT } from './registry.js';
 
 export interface SizePreset {
   readonly name: string;
@@ -95,7 +96,7 @@ export function isGroupBertConfig(config: BertConfig | GroupBertConfig): config 
 
 /** A fresh pre-training model of either architecture. */
 export function createPreTrainingModel(arch: Architecture, config: BertConfig | GroupBertConfig, options: ModelInitOptions = {}): PreTrainingModel {
-  if (arch === 'bert') return new BertForPreTraining(config, options);
+  if (arch === 'bert') return BERT.create(config, options);
   if (!isGroupBertConfig(config)) throw new Error('createPreTrainingModel: GroupBERT needs a GroupBertConfig (moduleOrder, convKernelSize, ...)');
-  return new GroupBertForPreTraining(config, options);
+  return GROUPBERT.create(config, options);
 }

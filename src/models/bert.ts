@@ -4,10 +4,12 @@
 // Hugging Face's BertForPreTraining names, so its model.safetensors loads with loadStateDict.
 
 import { SelfAttention, paddingMaskBias } from '../nn/attention.js';
-import { activate, DenseResidualNorm, EncoderEmbeddings, Pooler, PreTrainingHeads, type EncoderInit } from '../nn/encoder-heads.js';
-import { Linear } from '../nn/layers.js';
+import { DenseResidualNorm, EncoderEmbeddings, hiddenActivation, Pooler, PreTrainingHeads } from '../nn/encoder-heads.js';
+import type { ParamInit } from '../nn/init.js';
+import { activate, Linear } from '../nn/layers.js';
 import { Module, ModuleList } from '../nn/module.js';
 import { Rng } from '../tensor/rng.js';
+import { familyParamInit, type ModelInitOptions } from './model-init.js';
 import type { Tensor } from '../tensor/tensor.js';
 import {
   PreTrainingModel,
@@ -21,22 +23,18 @@ import {
 
 export type BertConfig = EncoderConfig;
 
-export interface ModelInitOptions {
-  /** Draws the initial weights (N(0, initializerRange²) truncated at 2 std); without it every weight is 0, to be loaded. */
-  readonly rng?: Rng;
-  /** Draws every dropout mask; default a generator seeded with 0, owned by the model (see dropoutRng). */
-  readonly dropoutRng?: Rng;
-}
+export type { ModelInitOptions } from './model-init.js';
 
-export function encoderInit(config: EncoderConfig, options: ModelInitOptions): EncoderInit {
-  return options.rng ? { init: { std: config.initializerRange, truncated: true }, rng: options.rng } : { init: 'zeros' };
+/** The layers' ParamInit of a BERT-family encoder: N(0, initializerRange²) truncated at 2 std. */
+export function encoderInit(config: EncoderConfig, options: ModelInitOptions): ParamInit {
+  return familyParamInit(options, { std: config.initializerRange, truncated: true });
 }
 
 class BertAttention extends Module {
   readonly self: SelfAttention;
   readonly output: DenseResidualNorm;
 
-  constructor(config: BertConfig, init: EncoderInit, dropoutRng: Rng) {
+  constructor(config: BertConfig, init: ParamInit, dropoutRng: Rng) {
     super();
     const { hiddenSize: h } = config;
     this.self = this.module('self', new SelfAttention(h, config.numHeads, { attentionDropout: config.attentionDropout, dropoutRng, ...init }));
@@ -51,9 +49,9 @@ class BertAttention extends Module {
 class BertIntermediate extends Module {
   readonly dense: Linear;
 
-  constructor(config: BertConfig, init: EncoderInit) {
+  constructor(config: BertConfig, init: ParamInit) {
     super();
-    this.dense = this.module('dense', new Linear(config.hiddenSize, config.intermediateSize, { init: init.init, rng: init.rng }));
+    this.dense = this.module('dense', new Linear(config.hiddenSize, config.intermediateSize, init));
   }
 }
 
@@ -63,7 +61,7 @@ export class BertLayer extends Module {
   readonly intermediate: BertIntermediate;
   readonly output: DenseResidualNorm;
 
-  constructor(config: BertConfig, init: EncoderInit, dropoutRng: Rng) {
+  constructor(config: BertConfig, init: ParamInit, dropoutRng: Rng) {
     super();
     this.config = config;
     this.attention = this.module('attention', new BertAttention(config, init, dropoutRng));
@@ -75,7 +73,7 @@ export class BertLayer extends Module {
   /** [B, S, H] -> [B, S, H] */
   forward(x: Tensor, maskBias: Tensor | null): Tensor {
     const attended = this.attention.forward(x, maskBias);
-    const inner = activate(this.intermediate.dense.forward(attended), this.config.hiddenAct); // [B, S, I]
+    const inner = activate(this.intermediate.dense.forward(attended), hiddenActivation(this.config.hiddenAct)); // [B, S, I]
     return this.output.forward(inner, attended);
   }
 }
@@ -83,7 +81,7 @@ export class BertLayer extends Module {
 class BertEncoder extends Module {
   readonly layer: ModuleList<BertLayer>;
 
-  constructor(config: BertConfig, init: EncoderInit, dropoutRng: Rng) {
+  constructor(config: BertConfig, init: ParamInit, dropoutRng: Rng) {
     super();
     this.layer = this.module('layer', new ModuleList<BertLayer>());
     for (let i = 0; i < config.numLayers; i++) this.layer.push(new BertLayer(config, init, dropoutRng));
@@ -96,7 +94,7 @@ export class BertModel extends Module {
   readonly encoder: BertEncoder;
   readonly pooler: Pooler;
 
-  constructor(config: BertConfig, init: EncoderInit, dropoutRng: Rng) {
+  constructor(config: BertConfig, init: ParamInit, dropoutRng: Rng) {
     super();
     this.embeddings = this.module('embeddings', new EncoderEmbeddings(config, init, dropoutRng));
     this.encoder = this.module('encoder', new BertEncoder(config, init, dropoutRng));

@@ -1,13 +1,17 @@
-// What the three model families share: the forward loop of a decoder-only language model (embed,
-// blocks, final norm, output head) and the options that thread a KV cache through it. A family
-// file supplies its blocks under its checkpoint's names.
+// What the decoder-only families share: the forward loop of a causal language model (embed,
+// blocks, final norm, output head), the options that thread a KV cache through it, and causal
+// self-attention over the projections' [B, T, heads, hd] layout. A family file supplies its
+// blocks under its checkpoint's names.
 
-import { narrow } from '../autograd/ops/movement.js';
-import { rotaryPositions, type AttentionContext, type BlockInit, type KvCacheHook } from '../nn/decoder.js';
+import { narrow, permute } from '../autograd/ops/movement.js';
+import { attention, type KvCacheHook } from '../nn/attention.js';
+import type { ParamInit } from '../nn/init.js';
 import { Module } from '../nn/module.js';
+import { headsFirst, rotaryPositions, type RotaryPositions } from '../nn/rotary.js';
 import { formatShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkSupported, contextLength, type LlmConfig } from './llm-config.js';
+import { familyParamInit, type ModelInitOptions } from './model-init.js';
 
 export interface ForwardOptions {
   /** Position of each batch row's first token (default 0 for every row). */
@@ -20,13 +24,34 @@ export interface ForwardOptions {
   readonly maxScoreElements?: number | undefined;
 }
 
+/** What every layer's attention needs in one forward call. */
+export interface AttentionContext {
+  /** Position of each batch row's first token in this call. */
+  readonly startPositions: readonly number[];
+  readonly rotary: RotaryPositions | null;
+  readonly cache: KvCacheHook | null;
+  /** Bound on the elements of one block of attention scores; longer prefills are split over query rows. */
+  readonly maxScoreElements: number;
+}
+
+/**
+ * Causal (grouped-query) self-attention of layer `layer`: q [B, T, H, hd], k and v [B, T, KV, hd],
+ * any strides, before RoPE. Returns [B, T, H * hd].
+ */
+export function causalSelfAttention(q: Tensor, k: Tensor, v: Tensor, layer: number, ctx: AttentionContext): Tensor {
+  const cache = ctx.cache ? { hook: ctx.cache, layer, startPositions: ctx.startPositions } : null;
+  return attention(headsFirst(q, ctx.rotary), headsFirst(k, ctx.rotary), permute(v, [0, 2, 1, 3]), { causal: true, cache, maxScoreElements: ctx.maxScoreElements });
+}
+
 /** One transformer block: h [B, T, D] -> [B, T, D]. */
 export interface DecoderBlock {
   forward(h: Tensor, layer: number, ctx: AttentionContext): Tensor;
 }
 
-/** Random initialisation (rng, std), arena placement (alloc), frozen weights (trainable: false). */
-export type ModelBuildOptions = BlockInit;
+/** The layers' ParamInit of a decoder LLM: N(0, 0.02²) weights (GPT-2 / Llama initialisation). */
+export function decoderParamInit(options: ModelInitOptions): ParamInit {
+  return familyParamInit(options, { std: 0.02 });
+}
 
 export abstract class CausalLM extends Module {
   readonly config: LlmConfig;

@@ -5,21 +5,23 @@
 import { add } from '../autograd/ops/elementwise.js';
 import { linear } from '../autograd/ops/linalg.js';
 import { narrow, reshape } from '../autograd/ops/movement.js';
-import { activate, DenseProjection, Norm, selfAttention, Table, type AttentionContext } from '../nn/decoder.js';
+import { activate, createNorm, Embedding, Linear, type LayerNorm, type RMSNorm } from '../nn/layers.js';
+import type { ParamInit } from '../nn/init.js';
 import { Module, ModuleList } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { CausalLM, type DecoderBlock, type ModelBuildOptions } from './decoder-common.js';
+import { CausalLM, causalSelfAttention, decoderParamInit, type AttentionContext, type DecoderBlock } from './decoder-common.js';
+import type { ModelInitOptions } from './model-init.js';
 import type { LlmConfig } from './llm-config.js';
 
 class NeoxAttention extends Module {
-  readonly queryKeyValue: DenseProjection;
-  readonly dense: DenseProjection;
+  readonly queryKeyValue: Linear;
+  readonly dense: Linear;
 
-  constructor(readonly config: LlmConfig, init: ModelBuildOptions) {
+  constructor(readonly config: LlmConfig, init: ParamInit) {
     super();
     const d = config.hiddenSize;
-    this.queryKeyValue = this.module('query_key_value', new DenseProjection(d, 3 * d, true, init));
-    this.dense = this.module('dense', new DenseProjection(d, d, true, init));
+    this.queryKeyValue = this.module('query_key_value', new Linear(d, 3 * d, { ...init, bias: true }));
+    this.dense = this.module('dense', new Linear(d, d, { ...init, bias: true }));
   }
 
   forward(x: Tensor, layer: number, ctx: AttentionContext): Tensor {
@@ -29,18 +31,18 @@ class NeoxAttention extends Module {
     const q = narrow(qkv, 3, 0, headDim);
     const k = narrow(qkv, 3, headDim, headDim);
     const v = narrow(qkv, 3, 2 * headDim, headDim);
-    return this.dense.forward(selfAttention(q, k, v, layer, ctx));
+    return this.dense.forward(causalSelfAttention(q, k, v, layer, ctx));
   }
 }
 
 class NeoxMlp extends Module {
-  readonly up: DenseProjection;
-  readonly down: DenseProjection;
+  readonly up: Linear;
+  readonly down: Linear;
 
-  constructor(readonly config: LlmConfig, init: ModelBuildOptions) {
+  constructor(readonly config: LlmConfig, init: ParamInit) {
     super();
-    this.up = this.module('dense_h_to_4h', new DenseProjection(config.hiddenSize, config.intermediateSize, true, init));
-    this.down = this.module('dense_4h_to_h', new DenseProjection(config.intermediateSize, config.hiddenSize, true, init));
+    this.up = this.module('dense_h_to_4h', new Linear(config.hiddenSize, config.intermediateSize, { ...init, bias: true }));
+    this.down = this.module('dense_4h_to_h', new Linear(config.intermediateSize, config.hiddenSize, { ...init, bias: true }));
   }
 
   forward(x: Tensor): Tensor {
@@ -49,15 +51,15 @@ class NeoxMlp extends Module {
 }
 
 class NeoxBlock extends Module implements DecoderBlock {
-  readonly inputNorm: Norm;
-  readonly postAttentionNorm: Norm;
+  readonly inputNorm: LayerNorm | RMSNorm;
+  readonly postAttentionNorm: LayerNorm | RMSNorm;
   readonly attention: NeoxAttention;
   readonly mlp: NeoxMlp;
 
-  constructor(readonly config: LlmConfig, init: ModelBuildOptions) {
+  constructor(readonly config: LlmConfig, init: ParamInit) {
     super();
-    this.inputNorm = this.module('input_layernorm', new Norm(config.norm, config.hiddenSize, config.normEps, init));
-    this.postAttentionNorm = this.module('post_attention_layernorm', new Norm(config.norm, config.hiddenSize, config.normEps, init));
+    this.inputNorm = this.module('input_layernorm', createNorm(config.norm, config.hiddenSize, config.normEps, init));
+    this.postAttentionNorm = this.module('post_attention_layernorm', createNorm(config.norm, config.hiddenSize, config.normEps, init));
     this.attention = this.module('attention', new NeoxAttention(config, init));
     this.mlp = this.module('mlp', new NeoxMlp(config, init));
   }
@@ -71,29 +73,30 @@ class NeoxBlock extends Module implements DecoderBlock {
 }
 
 class NeoxBody extends Module {
-  readonly embedIn: Table;
+  readonly embedIn: Embedding;
   readonly layers: ModuleList<NeoxBlock>;
-  readonly finalNorm: Norm;
+  readonly finalNorm: LayerNorm | RMSNorm;
 
-  constructor(config: LlmConfig, init: ModelBuildOptions) {
+  constructor(config: LlmConfig, init: ParamInit) {
     super();
-    this.embedIn = this.module('embed_in', new Table(config.vocabSize, config.hiddenSize, init));
+    this.embedIn = this.module('embed_in', new Embedding(config.vocabSize, config.hiddenSize, init));
     this.layers = this.module('layers', new ModuleList(Array.from({ length: config.numLayers }, () => new NeoxBlock(config, init))));
-    this.finalNorm = this.module('final_layer_norm', new Norm(config.norm, config.hiddenSize, config.normEps, init));
+    this.finalNorm = this.module('final_layer_norm', createNorm(config.norm, config.hiddenSize, config.normEps, init));
   }
 }
 
 /** GPTNeoXForCausalLM: `gpt_neox.*` and `embed_out.weight` (absent when tied). */
 export class GptNeoxForCausalLM extends CausalLM {
   readonly gptNeox: NeoxBody;
-  readonly embedOut: DenseProjection | null;
+  readonly embedOut: Linear | null;
   readonly #blocks: readonly NeoxBlock[];
 
-  constructor(config: LlmConfig, init: ModelBuildOptions = {}) {
+  constructor(config: LlmConfig, options: ModelInitOptions = {}) {
     super(config);
+    const init = decoderParamInit(options);
     if (config.architecture !== 'gpt-neox') throw new Error(`GptNeoxForCausalLM: config is for ${config.architecture}`);
     this.gptNeox = this.module('gpt_neox', new NeoxBody(config, init));
-    this.embedOut = config.tieWordEmbeddings ? null : this.module('embed_out', new DenseProjection(config.hiddenSize, config.vocabSize, false, init));
+    this.embedOut = config.tieWordEmbeddings ? null : this.module('embed_out', new Linear(config.hiddenSize, config.vocabSize, { ...init, bias: false }));
     this.#blocks = [...this.gptNeox.layers];
   }
 

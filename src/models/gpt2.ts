@@ -5,21 +5,24 @@
 import { add } from '../autograd/ops/elementwise.js';
 import { linear } from '../autograd/ops/linalg.js';
 import { narrow, reshape } from '../autograd/ops/movement.js';
-import { activate, Conv1dProjection, Norm, selfAttention, Table, type AttentionContext } from '../nn/decoder.js';
+import { activate, createNorm, Embedding, Linear, type LayerNorm, type RMSNorm } from '../nn/layers.js';
+import type { ParamInit } from '../nn/init.js';
+import { inputMajorLayout } from '../nn/weight-layout.js';
 import { Module, ModuleList } from '../nn/module.js';
 import { Tensor } from '../tensor/tensor.js';
-import { CausalLM, type DecoderBlock, type ModelBuildOptions } from './decoder-common.js';
+import { CausalLM, causalSelfAttention, decoderParamInit, type AttentionContext, type DecoderBlock } from './decoder-common.js';
+import type { ModelInitOptions } from './model-init.js';
 import type { LlmConfig } from './llm-config.js';
 
 class Gpt2Attention extends Module {
-  readonly cAttn: Conv1dProjection;
-  readonly cProj: Conv1dProjection;
+  readonly cAttn: Linear;
+  readonly cProj: Linear;
 
-  constructor(readonly config: LlmConfig, init: ModelBuildOptions) {
+  constructor(readonly config: LlmConfig, init: ParamInit) {
     super();
     const d = config.hiddenSize;
-    this.cAttn = this.module('c_attn', new Conv1dProjection(d, 3 * d, init));
-    this.cProj = this.module('c_proj', new Conv1dProjection(d, d, init));
+    this.cAttn = this.module('c_attn', new Linear(d, 3 * d, { ...init, layout: inputMajorLayout }));
+    this.cProj = this.module('c_proj', new Linear(d, d, { ...init, layout: inputMajorLayout }));
   }
 
   forward(x: Tensor, layer: number, ctx: AttentionContext): Tensor {
@@ -30,18 +33,18 @@ class Gpt2Attention extends Module {
     const q = narrow(qkv, 2, 0, heads);
     const k = narrow(qkv, 2, heads, heads);
     const v = narrow(qkv, 2, 2 * heads, heads);
-    return this.cProj.forward(selfAttention(q, k, v, layer, ctx));
+    return this.cProj.forward(causalSelfAttention(q, k, v, layer, ctx));
   }
 }
 
 class Gpt2Mlp extends Module {
-  readonly cFc: Conv1dProjection;
-  readonly cProj: Conv1dProjection;
+  readonly cFc: Linear;
+  readonly cProj: Linear;
 
-  constructor(readonly config: LlmConfig, init: ModelBuildOptions) {
+  constructor(readonly config: LlmConfig, init: ParamInit) {
     super();
-    this.cFc = this.module('c_fc', new Conv1dProjection(config.hiddenSize, config.intermediateSize, init));
-    this.cProj = this.module('c_proj', new Conv1dProjection(config.intermediateSize, config.hiddenSize, init));
+    this.cFc = this.module('c_fc', new Linear(config.hiddenSize, config.intermediateSize, { ...init, layout: inputMajorLayout }));
+    this.cProj = this.module('c_proj', new Linear(config.intermediateSize, config.hiddenSize, { ...init, layout: inputMajorLayout }));
   }
 
   forward(x: Tensor): Tensor {
@@ -50,16 +53,16 @@ class Gpt2Mlp extends Module {
 }
 
 class Gpt2Block extends Module implements DecoderBlock {
-  readonly ln1: Norm;
+  readonly ln1: LayerNorm | RMSNorm;
   readonly attn: Gpt2Attention;
-  readonly ln2: Norm;
+  readonly ln2: LayerNorm | RMSNorm;
   readonly mlp: Gpt2Mlp;
 
-  constructor(config: LlmConfig, init: ModelBuildOptions) {
+  constructor(config: LlmConfig, init: ParamInit) {
     super();
-    this.ln1 = this.module('ln_1', new Norm(config.norm, config.hiddenSize, config.normEps, init));
+    this.ln1 = this.module('ln_1', createNorm(config.norm, config.hiddenSize, config.normEps, init));
     this.attn = this.module('attn', new Gpt2Attention(config, init));
-    this.ln2 = this.module('ln_2', new Norm(config.norm, config.hiddenSize, config.normEps, init));
+    this.ln2 = this.module('ln_2', createNorm(config.norm, config.hiddenSize, config.normEps, init));
     this.mlp = this.module('mlp', new Gpt2Mlp(config, init));
   }
 
@@ -70,17 +73,17 @@ class Gpt2Block extends Module implements DecoderBlock {
 }
 
 class Gpt2Body extends Module {
-  readonly wte: Table;
-  readonly wpe: Table;
+  readonly wte: Embedding;
+  readonly wpe: Embedding;
   readonly h: ModuleList<Gpt2Block>;
-  readonly lnF: Norm;
+  readonly lnF: LayerNorm | RMSNorm;
 
-  constructor(config: LlmConfig, init: ModelBuildOptions) {
+  constructor(config: LlmConfig, init: ParamInit) {
     super();
-    this.wte = this.module('wte', new Table(config.vocabSize, config.hiddenSize, init));
-    this.wpe = this.module('wpe', new Table(config.maxPositions, config.hiddenSize, init));
+    this.wte = this.module('wte', new Embedding(config.vocabSize, config.hiddenSize, init));
+    this.wpe = this.module('wpe', new Embedding(config.maxPositions, config.hiddenSize, init));
     this.h = this.module('h', new ModuleList(Array.from({ length: config.numLayers }, () => new Gpt2Block(config, init))));
-    this.lnF = this.module('ln_f', new Norm(config.norm, config.hiddenSize, config.normEps, init));
+    this.lnF = this.module('ln_f', createNorm(config.norm, config.hiddenSize, config.normEps, init));
   }
 }
 
@@ -89,8 +92,9 @@ export class Gpt2LMHeadModel extends CausalLM {
   readonly transformer: Gpt2Body;
   readonly #blocks: readonly Gpt2Block[];
 
-  constructor(config: LlmConfig, init: ModelBuildOptions = {}) {
+  constructor(config: LlmConfig, options: ModelInitOptions = {}) {
     super(config);
+    const init = decoderParamInit(options);
     if (config.architecture !== 'gpt2') throw new Error(`Gpt2LMHeadModel: config is for ${config.architecture}`);
     this.transformer = this.module('transformer', new Gpt2Body(config, init));
     this.#blocks = [...this.transformer.h];

@@ -9,7 +9,8 @@ import { add } from '../autograd/ops/elementwise.js';
 import { cast, reshape } from '../autograd/ops/movement.js';
 import { paddingMaskBias, SelfAttention } from '../nn/attention.js';
 import { GluConvolution, GroupedFeedForward } from '../nn/blocks.js';
-import { EncoderEmbeddings, modelDropout, Pooler, PreTrainingHeads, type EncoderInit } from '../nn/encoder-heads.js';
+import { EncoderEmbeddings, modelDropout, Pooler, PreTrainingHeads } from '../nn/encoder-heads.js';
+import type { ParamInit } from '../nn/init.js';
 import { LayerNorm, Linear } from '../nn/layers.js';
 import { Module, ModuleList } from '../nn/module.js';
 import { Rng } from '../tensor/rng.js';
@@ -79,11 +80,11 @@ class AttentionBody extends Module {
   readonly self: SelfAttention;
   readonly output: Linear;
 
-  constructor(config: GroupBertConfig, init: EncoderInit, dropoutRng: Rng) {
+  constructor(config: GroupBertConfig, init: ParamInit, dropoutRng: Rng) {
     super();
     const h = config.hiddenSize;
     this.self = this.module('self', new SelfAttention(h, config.numHeads, { attentionDropout: config.attentionDropout, dropoutRng, ...init }));
-    this.output = this.module('output', new Linear(h, h, { init: init.init, rng: init.rng }));
+    this.output = this.module('output', new Linear(h, h, init));
   }
 }
 
@@ -95,11 +96,11 @@ class ResidualModule extends Module {
   readonly norm: LayerNorm;
   readonly body: Body;
 
-  constructor(kind: GroupBertModuleKind, config: GroupBertConfig, init: EncoderInit, dropoutRng: Rng) {
+  constructor(kind: GroupBertModuleKind, config: GroupBertConfig, init: ParamInit, dropoutRng: Rng) {
     super();
     this.kind = kind;
     const h = config.hiddenSize;
-    this.norm = this.module('norm', new LayerNorm(h, { eps: config.layerNormEps }));
+    this.norm = this.module('norm', new LayerNorm(h, { ...init, eps: config.layerNormEps }));
     if (kind === 'attention') this.body = this.module('body', new AttentionBody(config, init, dropoutRng));
     else if (kind === 'conv') {
       const options = { kernelSize: config.convKernelSize, groupSize: config.convGroupSize, layerNormEps: config.layerNormEps, ...init };
@@ -130,7 +131,7 @@ export class GroupBertLayer extends Module {
   readonly residuals: ResidualModule[] = [];
   readonly dropoutRng: Rng;
 
-  constructor(config: GroupBertConfig, init: EncoderInit, dropoutRng: Rng) {
+  constructor(config: GroupBertConfig, init: ParamInit, dropoutRng: Rng) {
     super();
     this.config = config;
     this.dropoutRng = dropoutRng;
@@ -165,11 +166,11 @@ class GroupBertEncoder extends Module {
   /** After the last layer of a pre-norm stack (which otherwise leaves the residual stream unnormalised). */
   readonly finalNorm: LayerNorm | null;
 
-  constructor(config: GroupBertConfig, init: EncoderInit, dropoutRng: Rng) {
+  constructor(config: GroupBertConfig, init: ParamInit, dropoutRng: Rng) {
     super();
     this.layer = this.module('layer', new ModuleList<GroupBertLayer>());
     for (let i = 0; i < config.numLayers; i++) this.layer.push(new GroupBertLayer(config, init, dropoutRng));
-    this.finalNorm = config.norm === 'pre' ? this.module('final_norm', new LayerNorm(config.hiddenSize, { eps: config.layerNormEps })) : null;
+    this.finalNorm = config.norm === 'pre' ? this.module('final_norm', new LayerNorm(config.hiddenSize, { ...init, eps: config.layerNormEps })) : null;
   }
 }
 
@@ -179,7 +180,7 @@ export class GroupBertModel extends Module {
   readonly encoder: GroupBertEncoder;
   readonly pooler: Pooler;
 
-  constructor(config: GroupBertConfig, init: EncoderInit, dropoutRng: Rng) {
+  constructor(config: GroupBertConfig, init: ParamInit, dropoutRng: Rng) {
     super();
     this.embeddings = this.module('embeddings', new EncoderEmbeddings(config, init, dropoutRng));
     this.encoder = this.module('encoder', new GroupBertEncoder(config, init, dropoutRng));

@@ -5,27 +5,29 @@
 
 import { linear } from '../autograd/ops/linalg.js';
 import { reshape } from '../autograd/ops/movement.js';
-import { add } from '../autograd/ops/elementwise.js';
-import { DenseProjection, gatedMlp, Norm, selfAttention, Table, type AttentionContext } from '../nn/decoder.js';
+import { add, mul } from '../autograd/ops/elementwise.js';
+import { activate, createNorm, Embedding, Linear, type LayerNorm, type RMSNorm } from '../nn/layers.js';
+import type { ParamInit } from '../nn/init.js';
 import { Module, ModuleList } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { CausalLM, type DecoderBlock, type ModelBuildOptions } from './decoder-common.js';
+import { CausalLM, causalSelfAttention, decoderParamInit, type AttentionContext, type DecoderBlock } from './decoder-common.js';
+import type { ModelInitOptions } from './model-init.js';
 import type { LlmConfig } from './llm-config.js';
 
 class LlamaAttention extends Module {
-  readonly q: DenseProjection;
-  readonly k: DenseProjection;
-  readonly v: DenseProjection;
-  readonly o: DenseProjection;
+  readonly q: Linear;
+  readonly k: Linear;
+  readonly v: Linear;
+  readonly o: Linear;
 
-  constructor(readonly config: LlmConfig, init: ModelBuildOptions) {
+  constructor(readonly config: LlmConfig, init: ParamInit) {
     super();
     const { hiddenSize: d, numHeads: heads, numKvHeads: kvHeads, headDim } = config;
     const bias = config.attentionBias;
-    this.q = this.module('q_proj', new DenseProjection(d, heads * headDim, bias, init));
-    this.k = this.module('k_proj', new DenseProjection(d, kvHeads * headDim, bias, init));
-    this.v = this.module('v_proj', new DenseProjection(d, kvHeads * headDim, bias, init));
-    this.o = this.module('o_proj', new DenseProjection(heads * headDim, d, bias, init));
+    this.q = this.module('q_proj', new Linear(d, heads * headDim, { ...init, bias: bias }));
+    this.k = this.module('k_proj', new Linear(d, kvHeads * headDim, { ...init, bias: bias }));
+    this.v = this.module('v_proj', new Linear(d, kvHeads * headDim, { ...init, bias: bias }));
+    this.o = this.module('o_proj', new Linear(heads * headDim, d, { ...init, bias: bias }));
   }
 
   forward(x: Tensor, layer: number, ctx: AttentionContext): Tensor {
@@ -34,39 +36,40 @@ class LlamaAttention extends Module {
     const q = reshape(this.q.forward(x), [batch, tokens, heads, headDim]);
     const k = reshape(this.k.forward(x), [batch, tokens, kvHeads, headDim]);
     const v = reshape(this.v.forward(x), [batch, tokens, kvHeads, headDim]);
-    return this.o.forward(selfAttention(q, k, v, layer, ctx));
+    return this.o.forward(causalSelfAttention(q, k, v, layer, ctx));
   }
 }
 
 class LlamaMlp extends Module {
-  readonly gate: DenseProjection;
-  readonly up: DenseProjection;
-  readonly down: DenseProjection;
+  readonly gate: Linear;
+  readonly up: Linear;
+  readonly down: Linear;
 
-  constructor(readonly config: LlmConfig, init: ModelBuildOptions) {
+  constructor(readonly config: LlmConfig, init: ParamInit) {
     super();
     const { hiddenSize, intermediateSize, mlpBias } = config;
-    this.gate = this.module('gate_proj', new DenseProjection(hiddenSize, intermediateSize, mlpBias, init));
-    this.up = this.module('up_proj', new DenseProjection(hiddenSize, intermediateSize, mlpBias, init));
-    this.down = this.module('down_proj', new DenseProjection(intermediateSize, hiddenSize, mlpBias, init));
+    this.gate = this.module('gate_proj', new Linear(hiddenSize, intermediateSize, { ...init, bias: mlpBias }));
+    this.up = this.module('up_proj', new Linear(hiddenSize, intermediateSize, { ...init, bias: mlpBias }));
+    this.down = this.module('down_proj', new Linear(intermediateSize, hiddenSize, { ...init, bias: mlpBias }));
   }
 
   forward(x: Tensor): Tensor {
-    return gatedMlp(x, this.gate, this.up, this.down, this.config.activation);
+    // SwiGLU with silu: down(act(gate(x)) * up(x)).
+    return this.down.forward(mul(activate(this.gate.forward(x), this.config.activation), this.up.forward(x)));
   }
 }
 
 class LlamaBlock extends Module implements DecoderBlock {
-  readonly attentionNorm: Norm;
+  readonly attentionNorm: LayerNorm | RMSNorm;
   readonly attention: LlamaAttention;
-  readonly mlpNorm: Norm;
+  readonly mlpNorm: LayerNorm | RMSNorm;
   readonly mlp: LlamaMlp;
 
-  constructor(config: LlmConfig, init: ModelBuildOptions) {
+  constructor(config: LlmConfig, init: ParamInit) {
     super();
-    this.attentionNorm = this.module('input_layernorm', new Norm(config.norm, config.hiddenSize, config.normEps, init));
+    this.attentionNorm = this.module('input_layernorm', createNorm(config.norm, config.hiddenSize, config.normEps, init));
     this.attention = this.module('self_attn', new LlamaAttention(config, init));
-    this.mlpNorm = this.module('post_attention_layernorm', new Norm(config.norm, config.hiddenSize, config.normEps, init));
+    this.mlpNorm = this.module('post_attention_layernorm', createNorm(config.norm, config.hiddenSize, config.normEps, init));
     this.mlp = this.module('mlp', new LlamaMlp(config, init));
   }
 
@@ -77,29 +80,30 @@ class LlamaBlock extends Module implements DecoderBlock {
 }
 
 class LlamaBody extends Module {
-  readonly embedTokens: Table;
+  readonly embedTokens: Embedding;
   readonly layers: ModuleList<LlamaBlock>;
-  readonly norm: Norm;
+  readonly norm: LayerNorm | RMSNorm;
 
-  constructor(config: LlmConfig, init: ModelBuildOptions) {
+  constructor(config: LlmConfig, init: ParamInit) {
     super();
-    this.embedTokens = this.module('embed_tokens', new Table(config.vocabSize, config.hiddenSize, init));
+    this.embedTokens = this.module('embed_tokens', new Embedding(config.vocabSize, config.hiddenSize, init));
     this.layers = this.module('layers', new ModuleList(Array.from({ length: config.numLayers }, () => new LlamaBlock(config, init))));
-    this.norm = this.module('norm', new Norm(config.norm, config.hiddenSize, config.normEps, init));
+    this.norm = this.module('norm', createNorm(config.norm, config.hiddenSize, config.normEps, init));
   }
 }
 
 /** LlamaForCausalLM: `model.*` and `lm_head.weight` (absent when tied to the embedding). */
 export class LlamaForCausalLM extends CausalLM {
   readonly model: LlamaBody;
-  readonly lmHead: DenseProjection | null;
+  readonly lmHead: Linear | null;
   readonly #blocks: readonly LlamaBlock[];
 
-  constructor(config: LlmConfig, init: ModelBuildOptions = {}) {
+  constructor(config: LlmConfig, options: ModelInitOptions = {}) {
     super(config);
+    const init = decoderParamInit(options);
     if (config.architecture !== 'llama') throw new Error(`LlamaForCausalLM: config is for ${config.architecture}`);
     this.model = this.module('model', new LlamaBody(config, init));
-    this.lmHead = config.tieWordEmbeddings ? null : this.module('lm_head', new DenseProjection(config.hiddenSize, config.vocabSize, false, init));
+    this.lmHead = config.tieWordEmbeddings ? null : this.module('lm_head', new Linear(config.hiddenSize, config.vocabSize, { ...init, bias: false }));
     this.#blocks = [...this.model.layers];
   }
 

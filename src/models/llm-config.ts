@@ -1,14 +1,108 @@
-// Language-model configs. The typed, frozen record and its readers (Hugging Face config.json, GGUF
-// metadata, llama2.c headers) live with the file formats in src/io/model-config.ts; this module
-// adds what the models side needs on top: building a config for a new model (train-lm, the decode
-// benchmark), checking that a config is one the model files implement, and writing a config back
-// out as config.json or GGUF metadata.
+// Decoder language-model configs: the typed, frozen record the Llama, GPT-NeoX and GPT-2 families
+// share (discriminated by `architecture`), the one builder of Llama-family configs, checking that
+// a config is one the model files implement, and writing a config back out as config.json or GGUF
+// metadata. Reading them from files is in llm-config-readers.ts.
 
 import { ggufValue, type GgufValue } from '../io/gguf.js';
-import type { LlmConfig } from '../io/model-config.js';
+export type LlmArchitecture = 'llama' | 'gpt-neox' | 'gpt2';
 
-export type { LlmActivation, LlmArchitecture, LlmConfig, RopeLayout } from '../io/model-config.js';
-export { llmConfigFromHf } from '../io/model-config.js';
+/** RoPE pairing: 'interleaved' rotates (x[2i], x[2i+1]) (Meta, llama2.c, GGUF); 'half' rotates (x[i], x[i + d/2]) (HF Llama, NeoX). */
+export type RopeLayout = 'interleaved' | 'half';
+
+export type LlmActivation = 'silu' | 'gelu-erf' | 'gelu-tanh' | 'relu';
+
+export interface LlmConfig {
+  readonly architecture: LlmArchitecture;
+  readonly vocabSize: number;
+  readonly hiddenSize: number;
+  readonly intermediateSize: number;
+  readonly numLayers: number;
+  readonly numHeads: number;
+  /** Equal to numHeads without GQA. */
+  readonly numKvHeads: number;
+  readonly headDim: number;
+  /** The context length the model was configured for (llama2.c: seq_len; GGUF: context_length). */
+  readonly maxPositions: number;
+  /** RMSNorm (Llama) or LayerNorm with bias (NeoX, GPT-2). */
+  readonly norm: 'rms' | 'layer';
+  readonly normEps: number;
+  /** null for learned absolute positions (GPT-2). */
+  readonly rope: { readonly layout: RopeLayout; readonly rotaryDim: number; readonly theta: number } | null;
+  /** The raw rope_scaling object (e.g. Llama 3.1's), null when absent; the model decides what it supports. */
+  readonly ropeScaling: Readonly<Record<string, unknown>> | null;
+  /** NeoX: attention and MLP both read the block input (x + attn(ln1 x) + mlp(ln2 x)). */
+  readonly parallelResidual: boolean;
+  readonly activation: LlmActivation;
+  /** Llama: SwiGLU (gate_proj, up_proj, down_proj); NeoX/GPT-2: one hidden layer. */
+  readonly gatedMlp: boolean;
+  readonly attentionBias: boolean;
+  readonly mlpBias: boolean;
+  readonly tieWordEmbeddings: boolean;
+  /** Mistral's sliding window, null when absent. */
+  readonly slidingWindow: number | null;
+  readonly bosTokenId: number | null;
+  /** The first EOS id when the config lists several. */
+  readonly eosTokenId: number | null;
+}
+
+/** What distinguishes one Llama-family model from another; the rest is the family's (RMSNorm, SwiGLU, sequential residual). */
+export interface LlamaFields {
+  readonly vocabSize: number;
+  readonly hiddenSize: number;
+  readonly intermediateSize: number;
+  readonly numLayers: number;
+  readonly numHeads: number;
+  /** Default numHeads (multi-head attention). */
+  readonly numKvHeads?: number | undefined;
+  /** Default hiddenSize / numHeads. */
+  readonly headDim?: number | undefined;
+  readonly maxPositions: number;
+  readonly normEps: number;
+  readonly ropeLayout: RopeLayout;
+  /** Default 10000. */
+  readonly ropeTheta?: number | undefined;
+  /** Default the head dimension. */
+  readonly rotaryDim?: number | undefined;
+  readonly ropeScaling?: Readonly<Record<string, unknown>> | null | undefined;
+  /** Default 'silu'. */
+  readonly activation?: LlmActivation | undefined;
+  readonly attentionBias?: boolean | undefined;
+  readonly mlpBias?: boolean | undefined;
+  readonly tieWordEmbeddings: boolean;
+  readonly slidingWindow?: number | null | undefined;
+  readonly bosTokenId?: number | null | undefined;
+  readonly eosTokenId?: number | null | undefined;
+}
+
+/** The frozen LlmConfig of a Llama-family model (every reader and llamaConfig build it here). */
+export function llamaFamilyConfig(fields: LlamaFields): LlmConfig {
+  const headDim = fields.headDim ?? fields.hiddenSize / fields.numHeads;
+  return Object.freeze({
+    architecture: 'llama',
+    vocabSize: fields.vocabSize,
+    hiddenSize: fields.hiddenSize,
+    intermediateSize: fields.intermediateSize,
+    numLayers: fields.numLayers,
+    numHeads: fields.numHeads,
+    numKvHeads: fields.numKvHeads ?? fields.numHeads,
+    headDim,
+    maxPositions: fields.maxPositions,
+    norm: 'rms',
+    normEps: fields.normEps,
+    rope: { layout: fields.ropeLayout, rotaryDim: fields.rotaryDim ?? headDim, theta: fields.ropeTheta ?? 10000 },
+    ropeScaling: fields.ropeScaling ?? null,
+    parallelResidual: false,
+    activation: fields.activation ?? 'silu',
+    gatedMlp: true,
+    attentionBias: fields.attentionBias ?? false,
+    mlpBias: fields.mlpBias ?? false,
+    tieWordEmbeddings: fields.tieWordEmbeddings,
+    slidingWindow: fields.slidingWindow ?? null,
+    bosTokenId: fields.bosTokenId ?? null,
+    eosTokenId: fields.eosTokenId ?? null,
+  });
+}
+
 
 export interface LlamaShape {
   readonly vocabSize: number;
@@ -33,33 +127,14 @@ export interface LlamaShape {
 
 /** A Llama-family config for a model made here (not read from a file). */
 export function llamaConfig(shape: LlamaShape): LlmConfig {
-  const headDim = shape.hiddenSize / shape.numHeads;
-  const config: LlmConfig = {
-    architecture: 'llama',
-    vocabSize: shape.vocabSize,
-    hiddenSize: shape.hiddenSize,
-    intermediateSize: shape.intermediateSize,
-    numLayers: shape.numLayers,
-    numHeads: shape.numHeads,
-    numKvHeads: shape.numKvHeads ?? shape.numHeads,
-    headDim,
-    maxPositions: shape.maxPositions,
-    norm: 'rms',
+  const config = llamaFamilyConfig({
+    ...shape,
     normEps: shape.normEps ?? 1e-5,
-    rope: { layout: shape.ropeLayout ?? 'half', rotaryDim: headDim, theta: shape.ropeTheta ?? 10000 },
-    ropeScaling: null,
-    parallelResidual: false,
-    activation: 'silu',
-    gatedMlp: true,
-    attentionBias: false,
-    mlpBias: false,
+    ropeLayout: shape.ropeLayout ?? 'half',
     tieWordEmbeddings: shape.tieWordEmbeddings ?? true,
-    slidingWindow: null,
-    bosTokenId: shape.bosTokenId ?? null,
-    eosTokenId: shape.eosTokenId ?? null,
-  };
+  });
   checkSupported(config, 'llamaConfig');
-  return Object.freeze(config);
+  return config;
 }
 
 /** Throws, naming `source`, for configs the model files do not implement. */

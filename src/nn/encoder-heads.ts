@@ -3,7 +3,7 @@
 // (dense, dropout, add, LayerNorm), the pooler, and the pre-training heads (masked-LM prediction
 // with its transform and a decoder tied to the word embeddings; next-sentence classifier).
 
-import { add, gelu, tanh } from '../autograd/ops/elementwise.js';
+import { add, tanh } from '../autograd/ops/elementwise.js';
 import { embedding } from '../autograd/ops/indexing.js';
 import { linear } from '../autograd/ops/linalg.js';
 import { narrow, reshape } from '../autograd/ops/movement.js';
@@ -11,19 +11,16 @@ import { dropout } from '../autograd/ops/dropout.js';
 import type { Rng } from '../tensor/rng.js';
 import { formatShape } from '../tensor/shape.js';
 import { arange, zeros, type Tensor } from '../tensor/tensor.js';
-import { Embedding, LayerNorm, Linear, type WeightInit } from './layers.js';
+import { parameterTensor, type ParamInit } from './init.js';
+import { activate, Embedding, LayerNorm, Linear, type Activation } from './layers.js';
 import { Module } from './module.js';
 
 /** Hugging Face's hidden_act values: 'gelu' is the exact (erf) form, 'gelu_new' the tanh approximation. */
 export type HiddenActivation = 'gelu' | 'gelu_new';
 
-export function activate(x: Tensor, act: HiddenActivation): Tensor {
-  return gelu(x, act === 'gelu_new' ? 'tanh' : 'erf');
-}
-
-export interface EncoderInit {
-  readonly init: WeightInit;
-  readonly rng?: Rng | undefined;
+/** The activation a config's hidden_act names. */
+export function hiddenActivation(act: HiddenActivation): Activation {
+  return act === 'gelu_new' ? 'gelu-tanh' : 'gelu-erf';
 }
 
 /** Inverted dropout driven by the model's shared generator; the identity when p = 0 or not training. */
@@ -49,14 +46,13 @@ export class EncoderEmbeddings extends Module {
   readonly layerNorm: LayerNorm;
   readonly dropoutRng: Rng;
 
-  constructor(config: EmbeddingsConfig, init: EncoderInit, dropoutRng: Rng) {
+  constructor(config: EmbeddingsConfig, init: ParamInit, dropoutRng: Rng) {
     super();
     this.config = config;
-    const options = { init: init.init, rng: init.rng };
-    this.wordEmbeddings = this.module('word_embeddings', new Embedding(config.vocabSize, config.hiddenSize, options));
-    this.positionEmbeddings = this.module('position_embeddings', new Embedding(config.maxPositions, config.hiddenSize, options));
-    this.tokenTypeEmbeddings = this.module('token_type_embeddings', new Embedding(config.typeVocabSize, config.hiddenSize, options));
-    this.layerNorm = this.module('LayerNorm', new LayerNorm(config.hiddenSize, { eps: config.layerNormEps }));
+    this.wordEmbeddings = this.module('word_embeddings', new Embedding(config.vocabSize, config.hiddenSize, init));
+    this.positionEmbeddings = this.module('position_embeddings', new Embedding(config.maxPositions, config.hiddenSize, init));
+    this.tokenTypeEmbeddings = this.module('token_type_embeddings', new Embedding(config.typeVocabSize, config.hiddenSize, init));
+    this.layerNorm = this.module('LayerNorm', new LayerNorm(config.hiddenSize, { ...init, eps: config.layerNormEps }));
     this.dropoutRng = dropoutRng;
   }
 
@@ -81,10 +77,10 @@ export class DenseResidualNorm extends Module {
   readonly dropoutP: number;
   readonly dropoutRng: Rng;
 
-  constructor(inFeatures: number, hiddenSize: number, layerNormEps: number, dropoutP: number, dropoutRng: Rng, init: EncoderInit) {
+  constructor(inFeatures: number, hiddenSize: number, layerNormEps: number, dropoutP: number, dropoutRng: Rng, init: ParamInit) {
     super();
-    this.dense = this.module('dense', new Linear(inFeatures, hiddenSize, { init: init.init, rng: init.rng }));
-    this.layerNorm = this.module('LayerNorm', new LayerNorm(hiddenSize, { eps: layerNormEps }));
+    this.dense = this.module('dense', new Linear(inFeatures, hiddenSize, init));
+    this.layerNorm = this.module('LayerNorm', new LayerNorm(hiddenSize, { ...init, eps: layerNormEps }));
     this.dropoutP = dropoutP;
     this.dropoutRng = dropoutRng;
   }
@@ -99,9 +95,9 @@ export class DenseResidualNorm extends Module {
 export class Pooler extends Module {
   readonly dense: Linear;
 
-  constructor(hiddenSize: number, init: EncoderInit) {
+  constructor(hiddenSize: number, init: ParamInit) {
     super();
-    this.dense = this.module('dense', new Linear(hiddenSize, hiddenSize, { init: init.init, rng: init.rng }));
+    this.dense = this.module('dense', new Linear(hiddenSize, hiddenSize, init));
   }
 
   /** [B, S, H] -> [B, H] */
@@ -141,10 +137,10 @@ export class MaskedLmHead extends Module {
   readonly transform: MaskedLmTransform;
   readonly decoder: TiedLinear;
 
-  constructor(config: MaskedLmHeadConfig, wordEmbeddings: Tensor, init: EncoderInit) {
+  constructor(config: MaskedLmHeadConfig, wordEmbeddings: Tensor, init: ParamInit) {
     super();
     this.config = config;
-    this.bias = this.param('bias', zeros([config.vocabSize]));
+    this.bias = this.param('bias', parameterTensor([config.vocabSize], init), { requiresGrad: init.trainable ?? true });
     this.transform = this.module('transform', new MaskedLmTransform(config, init));
     this.decoder = this.module('decoder', new TiedLinear(wordEmbeddings, this.bias));
   }
@@ -160,15 +156,15 @@ class MaskedLmTransform extends Module {
   readonly layerNorm: LayerNorm;
   readonly act: HiddenActivation;
 
-  constructor(config: MaskedLmHeadConfig, init: EncoderInit) {
+  constructor(config: MaskedLmHeadConfig, init: ParamInit) {
     super();
-    this.dense = this.module('dense', new Linear(config.hiddenSize, config.hiddenSize, { init: init.init, rng: init.rng }));
-    this.layerNorm = this.module('LayerNorm', new LayerNorm(config.hiddenSize, { eps: config.layerNormEps }));
+    this.dense = this.module('dense', new Linear(config.hiddenSize, config.hiddenSize, init));
+    this.layerNorm = this.module('LayerNorm', new LayerNorm(config.hiddenSize, { ...init, eps: config.layerNormEps }));
     this.act = config.hiddenAct;
   }
 
   forward(h: Tensor): Tensor {
-    return this.layerNorm.forward(activate(this.dense.forward(h), this.act));
+    return this.layerNorm.forward(activate(this.dense.forward(h), hiddenActivation(this.act)));
   }
 }
 
@@ -177,9 +173,9 @@ export class PreTrainingHeads extends Module {
   readonly predictions: MaskedLmHead;
   readonly seqRelationship: Linear;
 
-  constructor(config: MaskedLmHeadConfig, wordEmbeddings: Tensor, init: EncoderInit) {
+  constructor(config: MaskedLmHeadConfig, wordEmbeddings: Tensor, init: ParamInit) {
     super();
     this.predictions = this.module('predictions', new MaskedLmHead(config, wordEmbeddings, init));
-    this.seqRelationship = this.module('seq_relationship', new Linear(config.hiddenSize, 2, { init: init.init, rng: init.rng }));
+    this.seqRelationship = this.module('seq_relationship', new Linear(config.hiddenSize, 2, init));
   }
 }

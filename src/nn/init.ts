@@ -2,10 +2,10 @@
 // and returns the tensor, mirroring torch.nn.init (trailing underscore = in place). Fans follow
 // PyTorch's weight layout [out, in, ...kernel], so fanIn = in * receptive field.
 
-import { isFloat } from '../tensor/dtype.js';
-import { formatShape } from '../tensor/shape.js';
+import { isFloat, type FloatDType } from '../tensor/dtype.js';
+import { formatShape, numel } from '../tensor/shape.js';
 import type { Rng } from '../tensor/rng.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor, zeros } from '../tensor/tensor.js';
 
 export type Nonlinearity = 'linear' | 'identity' | 'sigmoid' | 'tanh' | 'relu' | 'leakyRelu' | 'selu';
 export type FanMode = 'fanIn' | 'fanOut';
@@ -162,4 +162,71 @@ export function kaimingUniform_(t: Tensor, rng: Rng, options: KaimingOptions = {
 /** N(0, std²) with std = gain / sqrt(fan). */
 export function kaimingNormal_(t: Tensor, rng: Rng, options: KaimingOptions = {}): Tensor {
   return normal_(t, rng, { std: kaimingStd(t, options) });
+}
+
+// ------------------------------------------------------------------------------------------------
+// How layers create their parameters: one type for every layer and model.
+
+/**
+ * How a weight is filled at construction:
+ * - 'torch': PyTorch's default for the layer (Linear: U(±1/sqrt(in)) for weight and bias; Embedding: N(0, 1));
+ * - 'xavierUniform': Glorot uniform, bias 0;
+ * - { std, truncated }: N(0, std²), optionally truncated at ±2 std (BERT: std 0.02, truncated), bias 0;
+ * - 'zeros': everything 0, no Rng needed (for weights about to be loaded).
+ * Norm scales start at 1 and biases at 0 whatever the init.
+ */
+export type WeightInit = 'torch' | 'xavierUniform' | 'zeros' | NormalInit;
+
+export interface NormalInit {
+  readonly std: number;
+  readonly truncated?: boolean | undefined;
+}
+
+/** Storage for a parameter of `floats` elements, zero-filled (e.g. WasmKernels.allocF32: a wasm arena). */
+export type FloatAllocator = (floats: number) => Float32Array;
+
+/** How a layer creates its parameters (Linear, Embedding, LayerNorm, RMSNorm and the blocks built from them). */
+export interface ParamInit {
+  /** Default 'torch'. */
+  readonly init?: WeightInit | undefined;
+  /** Draws random weights; required for every init but 'zeros'. */
+  readonly rng?: Rng | undefined;
+  /** Where f32 parameters live (e.g. a wasm arena); default ordinary memory. */
+  readonly alloc?: FloatAllocator | undefined;
+  /** False registers frozen parameters (inference): no gradient. Default true. */
+  readonly trainable?: boolean | undefined;
+  /** Default 'f32'. */
+  readonly dtype?: FloatDType | undefined;
+}
+
+/** A zero-filled parameter tensor of `shape`, stored where `init.alloc` says. */
+export function parameterTensor(shape: readonly number[], init: ParamInit): Tensor {
+  const dtype = init.dtype ?? 'f32';
+  if (!init.alloc) return zeros(shape, { dtype });
+  if (dtype !== 'f32') throw new Error(`an allocator gives f32 storage, not ${dtype} (parameter ${formatShape(shape)})`);
+  const n = numel(shape);
+  const data = init.alloc(n);
+  if (data.length !== n) throw new Error(`allocator returned ${data.length} floats for a ${formatShape(shape)} parameter`);
+  return new Tensor(data, 'f32', shape);
+}
+
+/** The generator for a random init, or null for 'zeros'; throws naming the layer when it is missing. */
+export function initRng(layer: string, init: ParamInit): Rng | null {
+  if ((init.init ?? 'torch') === 'zeros') return null;
+  if (!init.rng) throw new Error(`${layer}: pass options.rng for random initialisation (or init: 'zeros' for weights to be loaded)`);
+  return init.rng;
+}
+
+/** N(0, std²), truncated at ±2 std when asked. */
+export function fillNormal_(t: Tensor, rng: Rng, init: NormalInit): Tensor {
+  return init.truncated ? truncatedNormal_(t, rng, { std: init.std }) : normal_(t, rng, { std: init.std });
+}
+
+/** 'torch' and 'xavierUniform': U(±1/sqrt(fanIn)) (nn.Conv1d's default); a normal init as given. */
+export function fanInInit_(weight: Tensor, init: Exclude<WeightInit, 'zeros'>, rng: Rng, fanIn: number): Tensor {
+  if (init === 'torch' || init === 'xavierUniform') {
+    const bound = 1 / Math.sqrt(fanIn);
+    return uniform_(weight, rng, { low: -bound, high: bound });
+  }
+  return fillNormal_(weight, rng, init);
 }

@@ -1,50 +1,32 @@
-// Thin layers: each holds its parameters under PyTorch's names (weight, bias) and calls the
-// functional op. Random initialisation always takes a seeded Rng; a layer whose weights will be
-// loaded from a checkpoint can skip it with init 'zeros'.
+// The one layer family every model is built from: Linear (its weight format in a layout slot),
+// Embedding, LayerNorm, RMSNorm, Dropout and the activations. Each holds its parameters under
+// PyTorch's names (weight, bias) and calls the functional op; all take one ParamInit (random init
+// from a seeded Rng, or 'zeros' for weights to be loaded; storage; trainable).
 
 import { dropout } from '../autograd/ops/dropout.js';
+import { gelu, relu, silu } from '../autograd/ops/elementwise.js';
 import { embedding } from '../autograd/ops/indexing.js';
-import { linear } from '../autograd/ops/linalg.js';
 import { layerNorm, rmsNorm } from '../autograd/ops/norm.js';
-import type { FloatDType } from '../tensor/dtype.js';
 import type { Rng } from '../tensor/rng.js';
-import { full, zeros, type Tensor } from '../tensor/tensor.js';
-import { kaimingUniform_, normal_, truncatedNormal_, uniform_, xavierUniform_ } from './init.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { fillNormal_, initRng, normal_, parameterTensor, xavierUniform_, type ParamInit } from './init.js';
 import { Module } from './module.js';
+import { denseLayout, type WeightLayout } from './weight-layout.js';
 
-/**
- * How a weight is filled at construction:
- * - 'torch': PyTorch's default for the layer (Linear: U(±1/sqrt(in)) for weight and bias; Embedding: N(0, 1));
- * - 'xavierUniform': Glorot uniform, bias 0;
- * - { std, truncated }: N(0, std²), optionally truncated at ±2 std (BERT: std 0.02, truncated), bias 0;
- * - 'zeros': everything 0, no Rng needed (for weights about to be loaded).
- */
-export type WeightInit = 'torch' | 'xavierUniform' | 'zeros' | { readonly std: number; readonly truncated?: boolean };
+export type { FloatAllocator, ParamInit, WeightInit } from './init.js';
 
-function requireRng(layer: string, init: WeightInit, rng: Rng | undefined): Rng | null {
-  if (init === 'zeros') return null;
-  if (!rng) throw new Error(`${layer}: pass options.rng for random initialisation (or init: 'zeros' for weights to be loaded)`);
-  return rng;
-}
-
-function fillNormal(weight: Tensor, rng: Rng, init: { readonly std: number; readonly truncated?: boolean }): void {
-  if (init.truncated) truncatedNormal_(weight, rng, { std: init.std });
-  else normal_(weight, rng, { std: init.std });
-}
-
-export interface LinearOptions {
+export interface LinearOptions extends ParamInit {
   /** Default true. */
-  bias?: boolean;
-  rng?: Rng;
-  /** Default 'torch'. */
-  init?: WeightInit;
-  dtype?: FloatDType;
+  readonly bias?: boolean | undefined;
+  /** How the weight is stored and multiplied; default denseLayout (nn.Linear's [out, in]). */
+  readonly layout?: WeightLayout | undefined;
 }
 
-/** y = x Wᵀ + b with weight [out, in] (PyTorch's nn.Linear layout). */
+/** y = x Wᵀ + b; the weight's storage and product are the layout's (dense: weight [out, in], PyTorch's nn.Linear). */
 export class Linear extends Module {
   readonly inFeatures: number;
   readonly outFeatures: number;
+  readonly layout: WeightLayout;
   readonly weight: Tensor;
   readonly bias: Tensor | null;
 
@@ -52,54 +34,39 @@ export class Linear extends Module {
     super();
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
-    const dtype = options.dtype ?? 'f32';
+    this.layout = options.layout ?? denseLayout;
+    const rng = initRng('Linear', options);
+    const requiresGrad = options.trainable ?? true;
+    this.weight = this.param('weight', parameterTensor(this.layout.weightShape(inFeatures, outFeatures), options), { requiresGrad });
+    this.bias = (options.bias ?? true) ? this.param('bias', parameterTensor([outFeatures], options), { requiresGrad }) : null;
+    for (const [name, tensor] of this.layout.buffers?.(inFeatures, outFeatures) ?? []) this.buffer(name, tensor);
     const init = options.init ?? 'torch';
-    const rng = requireRng('Linear', init, options.rng);
-    this.weight = this.param('weight', zeros([outFeatures, inFeatures], { dtype }));
-    this.bias = (options.bias ?? true) ? this.param('bias', zeros([outFeatures], { dtype })) : null;
-    if (!rng) return;
-    if (init === 'torch') {
-      // nn.Linear.reset_parameters: kaiming_uniform(a = sqrt(5)) is U(±1/sqrt(in)), and the bias the same.
-      kaimingUniform_(this.weight, rng, { a: Math.sqrt(5) });
-      const bound = inFeatures > 0 ? 1 / Math.sqrt(inFeatures) : 0;
-      if (this.bias) uniform_(this.bias, rng, { low: -bound, high: bound });
-    } else if (init === 'xavierUniform') {
-      xavierUniform_(this.weight, rng);
-    } else if (init !== 'zeros') {
-      fillNormal(this.weight, rng, init);
-    }
+    if (rng && init !== 'zeros') this.layout.initialize(this.weight, this.bias, init, rng, inFeatures);
   }
 
   /** x [..., in] -> [..., out] */
   forward(x: Tensor): Tensor {
-    return linear(x, this.weight, this.bias);
+    return this.layout.forward(x, this.weight, this.bias);
   }
 }
 
-export interface EmbeddingOptions {
-  rng?: Rng;
-  /** Default 'torch' (N(0, 1)); BERT uses { std: 0.02, truncated: true }. */
-  init?: WeightInit;
-  dtype?: FloatDType;
-}
-
-/** A lookup table weight [num, dim]. */
+/** A lookup table weight [num, dim]; init 'torch' is N(0, 1) (BERT: { std: 0.02, truncated: true }). */
 export class Embedding extends Module {
   readonly numEmbeddings: number;
   readonly embeddingDim: number;
   readonly weight: Tensor;
 
-  constructor(numEmbeddings: number, embeddingDim: number, options: EmbeddingOptions = {}) {
+  constructor(numEmbeddings: number, embeddingDim: number, options: ParamInit = {}) {
     super();
     this.numEmbeddings = numEmbeddings;
     this.embeddingDim = embeddingDim;
     const init = options.init ?? 'torch';
-    const rng = requireRng('Embedding', init, options.rng);
-    this.weight = this.param('weight', zeros([numEmbeddings, embeddingDim], { dtype: options.dtype ?? 'f32' }));
+    const rng = initRng('Embedding', options);
+    this.weight = this.param('weight', parameterTensor([numEmbeddings, embeddingDim], options), { requiresGrad: options.trainable ?? true });
     if (!rng) return;
     if (init === 'torch') normal_(this.weight, rng);
     else if (init === 'xavierUniform') xavierUniform_(this.weight, rng);
-    else if (init !== 'zeros') fillNormal(this.weight, rng, init);
+    else if (init !== 'zeros') fillNormal_(this.weight, rng, init);
   }
 
   /** ids i32 [...] -> [..., dim] */
@@ -108,12 +75,18 @@ export class Embedding extends Module {
   }
 }
 
-export interface LayerNormOptions {
+/** A norm scale (ones) or shift (zeros) [dim]; norms need no Rng. */
+function normParameter(dim: number, value: 0 | 1, options: ParamInit): Tensor {
+  const t = parameterTensor([dim], options);
+  if (value === 1) t.data.fill(1);
+  return t;
+}
+
+export interface LayerNormOptions extends Omit<ParamInit, 'init' | 'rng'> {
   /** Default 1e-5 (PyTorch); BERT checkpoints use 1e-12. */
-  eps?: number;
+  readonly eps?: number | undefined;
   /** Learnable weight (ones) and bias (zeros); default true. */
-  affine?: boolean;
-  dtype?: FloatDType;
+  readonly affine?: boolean | undefined;
 }
 
 /** Layer norm over the last axis. */
@@ -125,10 +98,10 @@ export class LayerNorm extends Module {
   constructor(dim: number, options: LayerNormOptions = {}) {
     super();
     this.eps = options.eps ?? 1e-5;
-    const dtype = options.dtype ?? 'f32';
     const affine = options.affine ?? true;
-    this.weight = affine ? this.param('weight', full([dim], 1, { dtype })) : null;
-    this.bias = affine ? this.param('bias', zeros([dim], { dtype })) : null;
+    const requiresGrad = options.trainable ?? true;
+    this.weight = affine ? this.param('weight', normParameter(dim, 1, options), { requiresGrad }) : null;
+    this.bias = affine ? this.param('bias', normParameter(dim, 0, options), { requiresGrad }) : null;
   }
 
   forward(x: Tensor): Tensor {
@@ -136,10 +109,9 @@ export class LayerNorm extends Module {
   }
 }
 
-export interface RMSNormOptions {
+export interface RMSNormOptions extends Omit<ParamInit, 'init' | 'rng'> {
   /** Default 1e-6. */
-  eps?: number;
-  dtype?: FloatDType;
+  readonly eps?: number | undefined;
 }
 
 /** RMS norm over the last axis with a learnable scale (ones). */
@@ -150,7 +122,7 @@ export class RMSNorm extends Module {
   constructor(dim: number, options: RMSNormOptions = {}) {
     super();
     this.eps = options.eps ?? 1e-6;
-    this.weight = this.param('weight', full([dim], 1, { dtype: options.dtype ?? 'f32' }));
+    this.weight = this.param('weight', normParameter(dim, 1, options), { requiresGrad: options.trainable ?? true });
   }
 
   forward(x: Tensor): Tensor {
@@ -172,5 +144,24 @@ export class Dropout extends Module {
 
   forward(x: Tensor): Tensor {
     return dropout(x, this.p, this.rng, this.training);
+  }
+}
+
+/** RMSNorm (Llama) or LayerNorm with bias (GPT-NeoX, GPT-2), as a config names it. */
+export function createNorm(kind: 'rms' | 'layer', dim: number, eps: number, options: Omit<ParamInit, 'init' | 'rng'> = {}): LayerNorm | RMSNorm {
+  return kind === 'rms' ? new RMSNorm(dim, { ...options, eps }) : new LayerNorm(dim, { ...options, eps });
+}
+
+/** The activations of every model ('gelu-erf' is exact GELU, 'gelu-tanh' its tanh approximation). */
+export type Activation = 'silu' | 'gelu-tanh' | 'gelu-erf' | 'relu';
+
+export function activate(x: Tensor, kind: Activation): Tensor {
+  switch (kind) {
+    case 'silu':
+      return silu(x);
+    case 'relu':
+      return relu(x);
+    default:
+      return gelu(x, kind === 'gelu-tanh' ? 'tanh' : 'erf');
   }
 }

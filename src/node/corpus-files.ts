@@ -1,7 +1,7 @@
 // Reading corpora and WordPiece vocabularies from disk.
 
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, join, relative } from 'node:path';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join, relative } from 'node:path';
 
 import { splitDocuments, type CorpusDocument, type CorpusOptions } from '../data/corpus.js';
 import { formatVocabText, parseVocabText, WordPieceTokenizer, type WordPieceOptions } from '../text/wordpiece.js';
@@ -75,5 +75,7 @@ export async function loadWordPieceVocab(path: string, options: WordPieceOptions
 
 /** Writes a vocabulary as vocab.txt (atomically). */
 export async function saveWordPieceVocab(path: string, vocab: readonly string[]): Promise<void> {
+  // `--out newdir/vocab.txt` creates the folder, as train-lm and pretrain do for theirs.
+  await mkdir(dirname(path), { recursive: true });
   await writeFileAtomic(path, formatVocabText(vocab));
 }

@@ -7,7 +7,12 @@
 //   the partial file and fails.
 // - Atomic: a file appears under its name only once complete and verified (fsync, then rename).
 // - Offline: a file already in the cache is never fetched again, so a complete cache works with no
-//   network; HF_HUB_OFFLINE=1 (or `offline`) forbids the network outright.
+//   network; HF_HUB_OFFLINE=1 (or `offline`) forbids the network outright. A cached model that
+//   fails to open is fetched again once (src/node/model-files.ts, removeCachedHubModel).
+// - Bounded: one process at a time writes a file's partial (a `<file>.lock` beside it; others
+//   wait, then use the finished file); the size is checked on the file on disk, a body longer than
+//   announced is cut at the announced size and refused; connect and idle timeouts; redirects only
+//   to http(s), and one to another host only with the hub's x-linked-size.
 // Cache layout: `${cacheDir}/models--ORG--NAME/${revision}/${file}`. A moving revision (`main`)
 // is pinned to what was fetched first; delete the folder to refresh it.
 // Settings: THRIFTY_HUB_CACHE (default ~/.cache/thrifty/hub), HF_ENDPOINT (default
@@ -15,7 +20,7 @@
 
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, rename, stat, truncate, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, truncate, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -79,6 +84,12 @@ export interface HubOptions {
   readonly progress?: ProgressStream | null;
   /** One line per file fetched; default silent. */
   readonly log?: (line: string) => void;
+  /** Until the response headers arrive (default 30 s). */
+  readonly connectTimeoutMs?: number;
+  /** Between two pieces of a body (default 60 s). */
+  readonly idleTimeoutMs?: number;
+  /** How long to wait for another process downloading the same file (default 30 min). */
+  readonly lockTimeoutMs?: number;
 }
 
 interface ResolvedOptions {
@@ -90,6 +101,9 @@ interface ResolvedOptions {
   readonly retryDelayMs: number;
   readonly progress: ProgressStream | null;
   readonly log: (line: string) => void;
+  readonly connectTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly lockTimeoutMs: number;
 }
 
 export function defaultHubCacheDir(): string {
@@ -107,6 +121,9 @@ function resolveOptions(options: HubOptions): ResolvedOptions {
     retryDelayMs: options.retryDelayMs ?? 500,
     progress: options.progress === undefined ? process.stderr : options.progress,
     log: options.log ?? (() => undefined),
+    connectTimeoutMs: options.connectTimeoutMs ?? 30_000,
+    idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
+    lockTimeoutMs: options.lockTimeoutMs ?? 30 * 60_000,
   };
 }
 
@@ -171,7 +188,7 @@ async function fetchFollowing(url: string, headers: Record<string, string>, o: R
     const sameHost = new URL(current).host === endpointHost;
     const h: Record<string, string> = { ...headers };
     if (o.token && sameHost) h['authorization'] = `Bearer ${o.token}`;
-    const response = await fetch(current, { headers: h, redirect: 'manual' });
+    const response = await fetchWithConnectTimeout(current, h, o.connectTimeoutMs);
     // The hub's own responses carry the LFS metadata; a CDN's (after a cross-host redirect) do not.
     if (sameHost) {
       const size = response.headers.get('x-linked-size');
@@ -182,9 +199,40 @@ async function fetchFollowing(url: string, headers: Record<string, string>, o: R
     const location = response.headers.get('location');
     await response.body?.cancel();
     if (!location) throw new Error(`${current}: HTTP ${response.status} redirect without a Location header`);
-    current = new URL(location, current).toString();
+    const next = new URL(location, current);
+    if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new HubRefusedError(`${current}: redirect to a ${next.protocol} URL refused (only http and https)`);
+    // Another host (a CDN) is trusted only with the hub's own record of the file's size.
+    if (next.host !== endpointHost && linkedSize === null) throw new HubRefusedError(`${current}: redirect to another host (${next.host}) without the hub's x-linked-size refused`);
+    current = next.toString();
   }
   throw new Error(`${url}: too many redirects`);
+}
+
+/** A fetch that gives up when the response headers take longer than `timeoutMs`. */
+async function fetchWithConnectTimeout(url: string, headers: Record<string, string>, timeoutMs: number): Promise<Response> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error(`no response within ${timeoutMs} ms`)), timeoutMs);
+  try {
+    return await fetch(url, { headers, redirect: 'manual', signal: controller.signal });
+  } catch (error) {
+    if (controller.signal.aborted) throw new Error(`no response within ${timeoutMs} ms (connect timeout)`);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The next piece of a body, or a rejection after `timeoutMs` of silence. */
+async function nextWithin<T>(iterator: AsyncIterator<T>, timeoutMs: number): Promise<IteratorResult<T>> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no data for ${timeoutMs} ms (idle timeout)`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([iterator.next(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** fetch() reports 'fetch failed'; the reason (ECONNREFUSED, ENOTFOUND...) is down its cause chain. */
@@ -207,6 +255,9 @@ function describeNetworkError(error: unknown): string {
 
 class RetryableError extends Error {}
 
+/** A response the client will not follow or keep (a bad redirect, a body past its size): not retried. */
+class HubRefusedError extends Error {}
+
 /**
  * Makes sure `file` of `repo@revision` is in the cache and returns its path. A cached file is
  * returned without touching the network.
@@ -222,20 +273,78 @@ export async function downloadHubFile(repo: string, revision: string, file: stri
     throw new Error(`${label}: not in the cache (${dest}) and offline mode is on (HF_HUB_OFFLINE); run once with network access to fetch it`);
   }
   await mkdir(dirname(dest), { recursive: true });
-  const partial = `${dest}.partial`;
-  let lastError: unknown = null;
-  for (let attempt = 1; attempt <= o.attempts; attempt++) {
-    try {
-      await downloadOnce(url, partial, label, o);
-      await rename(partial, dest);
-      return dest;
-    } catch (error) {
-      if (!(error instanceof RetryableError)) throw error;
-      lastError = error;
-      if (attempt < o.attempts) await new Promise((r) => setTimeout(r, o.retryDelayMs * attempt));
+  const release = await acquireFileLock(`${dest}.lock`, dest, label, o.lockTimeoutMs);
+  if (release === null) return dest; // another process finished it while we waited
+  try {
+    if (await exists(dest)) return dest;
+    const partial = `${dest}.partial`;
+    let lastError: unknown = null;
+    for (let attempt = 1; attempt <= o.attempts; attempt++) {
+      try {
+        await downloadOnce(url, partial, label, o);
+        await rename(partial, dest);
+        return dest;
+      } catch (error) {
+        if (error instanceof HubRefusedError) {
+          await unlink(partial).catch(() => undefined);
+          throw new Error(`${label}: ${error.message}`);
+        }
+        if (!(error instanceof RetryableError)) throw error;
+        lastError = error;
+        if (attempt < o.attempts) await new Promise((r) => setTimeout(r, o.retryDelayMs * attempt));
+      }
     }
+    throw new Error(`${label}: download failed after ${o.attempts} attempts: ${(lastError as Error).message}${(await exists(partial)) ? ` (the partial file ${partial} is kept; run again to resume)` : ''}`);
+  } finally {
+    await release();
   }
-  throw new Error(`${label}: download failed after ${o.attempts} attempts: ${(lastError as Error).message}${(await exists(partial)) ? ` (the partial file ${partial} is kept; run again to resume)` : ''}`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes `lockPath` (created exclusively, holding our pid), so one process at a time writes the
+ * partial file. While another live process holds it, waits; returns null when `dest` appears
+ * meanwhile. A lock whose process is gone (killed mid-download) is taken over.
+ */
+async function acquireFileLock(lockPath: string, dest: string, label: string, timeoutMs: number): Promise<(() => Promise<void>) | null> {
+  const started = Date.now();
+  for (let wait = 20; ; wait = Math.min(wait * 2, 500)) {
+    try {
+      const handle = await open(lockPath, 'wx');
+      await handle.writeFile(`${process.pid}\n`);
+      await handle.close();
+      return () => unlink(lockPath).catch(() => undefined);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    if (await exists(dest)) return null;
+    const holder = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
+    if (Number.isSafeInteger(holder) && holder > 0 && holder !== process.pid && !processAlive(holder)) {
+      await unlink(lockPath).catch(() => undefined); // stale: its process died
+      continue;
+    }
+    if (Date.now() - started > timeoutMs) throw new Error(`${label}: another process (pid ${holder || '?'}) has been downloading it for over ${timeoutMs} ms (lock ${lockPath})`);
+    await new Promise((r) => setTimeout(r, wait));
+  }
+}
+
+/**
+ * Removes what the cache holds for `spec` (the file, or the revision folder of a model) so the
+ * next download fetches it again: for a cached model that no longer opens.
+ */
+export async function removeCachedHubModel(spec: HubModelSpec | string, options: HubOptions = {}): Promise<void> {
+  const s = typeof spec === 'string' ? parseHubSpec(spec) : spec;
+  const dir = hubRevisionDir(s.repo, s.revision, options.cacheDir ?? defaultHubCacheDir());
+  if (s.file !== null) await unlink(join(dir, ...s.file.split('/'))).catch(() => undefined);
+  else await rm(dir, { recursive: true, force: true });
 }
 
 async function downloadOnce(url: string, partial: string, label: string, o: ResolvedOptions): Promise<void> {
@@ -246,6 +355,7 @@ async function downloadOnce(url: string, partial: string, label: string, o: Reso
   try {
     result = await fetchFollowing(url, headers, o);
   } catch (error) {
+    if (error instanceof HubRefusedError) throw error;
     throw new RetryableError(`could not reach ${url}: ${describeNetworkError(error)}`);
   }
   const { response } = result;
@@ -296,15 +406,24 @@ async function downloadOnce(url: string, partial: string, label: string, o: Reso
   let received = have;
   try {
     if (!response.body) throw new RetryableError(`empty response body from ${url}`);
+    const iterator = (response.body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
     try {
-      for await (const chunk of response.body) {
-        const bytes = chunk as Uint8Array;
+      for (;;) {
+        const next = await nextWithin(iterator, o.idleTimeoutMs);
+        if (next.done) break;
+        let bytes = next.value;
+        // Never write past the announced size: an endless body stops here, not at a full disk.
+        const over = total !== null && received + bytes.length > total;
+        if (over) bytes = bytes.subarray(0, total! - received);
         let written = 0;
         while (written < bytes.length) written += (await handle.write(bytes, written, bytes.length - written)).bytesWritten;
         received += bytes.length;
         bar?.update(received, { tokens: bytes.length });
+        if (over) throw new HubRefusedError(`the server sent more than the ${total} bytes announced; the partial file was removed`);
       }
     } catch (error) {
+      await iterator.return?.().catch(() => undefined);
+      if (error instanceof HubRefusedError) throw error;
       throw new RetryableError(`the connection broke after ${formatBytes(received)}: ${describeNetworkError(error)}`);
     }
     await handle.sync();
@@ -312,7 +431,8 @@ async function downloadOnce(url: string, partial: string, label: string, o: Reso
     bar?.stop();
     await handle.close();
   }
-  await verify(partial, received, total, result.linkedSha256, label);
+  // The file on disk, not this process's count: what matters is what the next step will read.
+  await verify(partial, await fileSize(partial), total, result.linkedSha256, label);
 }
 
 async function verify(partial: string, received: number, total: number | null, sha256: string | null, label: string): Promise<void> {

@@ -118,6 +118,7 @@ export interface InfoplaneExperimentOptions {
 }
 
 export interface InfoplaneExperimentResult {
+  readonly interrupted: false;
   readonly records: RunRecord[];
   readonly summaries: InfoplaneSummary[];
   readonly reportPath: string;
@@ -151,7 +152,16 @@ async function readRecord(path: string): Promise<RunRecord | null> {
   }
 }
 
-/** Runs the jobs on `threads` workers; resolves with the records in job order. */
+/** Stopped by the signal: finished networks are saved in runs/, and rerunning the command reuses them. */
+export interface InfoplaneExperimentInterrupted {
+  readonly interrupted: true;
+  /** Networks with a saved record (reused ones included), of `total`. */
+  readonly finished: number;
+  readonly total: number;
+  readonly runsDir: string;
+}
+
+/** Runs the jobs on `threads` workers; resolves with the records in job order, or null when the signal stopped them. */
 function runJobs(
   dataset: InfoplaneDataset,
   config: ExperimentConfig,
@@ -159,7 +169,8 @@ function runJobs(
   threads: number,
   onProgress: (index: number, epochs: number) => void,
   onDone: (index: number, record: RunRecord) => Promise<void>,
-): Promise<RunRecord[]> {
+  signal?: AbortSignal,
+): Promise<RunRecord[] | null> {
   return new Promise((resolve, reject) => {
     const results = new Array<RunRecord | undefined>(specs.length);
     const workers: Worker[] = [];
@@ -175,6 +186,15 @@ function runJobs(
       stopAll();
       reject(error);
     };
+    // A network is minutes at most: on the signal, the workers stop at once and finished records stay.
+    const onAbort = (): void => {
+      if (failed) return;
+      failed = true;
+      stopAll();
+      resolve(null);
+    };
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
     const feed = (worker: Worker): void => {
       if (next >= specs.length) return;
       const index = next++;
@@ -202,6 +222,7 @@ function runJobs(
               finished++;
               if (finished === specs.length) {
                 stopAll();
+                signal?.removeEventListener('abort', onAbort);
                 resolve(results as RunRecord[]);
               } else feed(worker);
             },
@@ -218,7 +239,8 @@ function runJobs(
   });
 }
 
-export async function runInfoplaneExperiment(options: InfoplaneExperimentOptions): Promise<InfoplaneExperimentResult> {
+/** Runs the experiment; an aborted `signal` (Ctrl-C) stops the workers, keeping the records of finished networks. */
+export async function runInfoplaneExperiment(options: InfoplaneExperimentOptions, signal?: AbortSignal): Promise<InfoplaneExperimentResult | InfoplaneExperimentInterrupted> {
   const started = performance.now();
   validateConfig(options.config);
   if (!Number.isInteger(options.seeds) || options.seeds < 1) throw new Error(`infoplane: seeds must be a positive integer, got ${options.seeds}`);
@@ -249,6 +271,7 @@ export async function runInfoplaneExperiment(options: InfoplaneExperimentOptions
     const done = new Array<number>(pending.length).fill(0);
     let total = 0;
     const threads = options.threads ?? Math.min(pending.length, availableParallelism());
+    let saved = 0;
     try {
       const fresh = await runJobs(
         dataset,
@@ -267,8 +290,11 @@ export async function runInfoplaneExperiment(options: InfoplaneExperimentOptions
           done[index] = epochs;
           progress.update(total, { tokens: delta });
           await writeFileAtomic(join(runsDir, runFileName(dataset.name, specs[pending[index]!]!)), JSON.stringify(record));
+          saved++;
         },
+        signal,
       );
+      if (fresh === null) return { interrupted: true, finished: reused + saved, total: specs.length, runsDir };
       fresh.forEach((record, k) => (records[pending[k]!] = record));
     } finally {
       progress.stop();
@@ -298,5 +324,5 @@ export async function runInfoplaneExperiment(options: InfoplaneExperimentOptions
   );
   const reportPath = join(options.outDir, 'report.html');
   await writeFileAtomic(reportPath, renderInfoplaneReport({ records: all, summaries, command: options.command ?? '', title: `Information plane: ${dataset.name}` }));
-  return { records: all, summaries, reportPath, summaryPath, reused, wallMs: performance.now() - started };
+  return { interrupted: false, records: all, summaries, reportPath, summaryPath, reused, wallMs: performance.now() - started };
 }

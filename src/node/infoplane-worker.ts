@@ -30,18 +30,16 @@ if (port) {
   port.on('message', (message: InfoplaneJobMessage) => {
     if (message.type !== 'job') return;
     let lastPost = 0;
-    try {
-      const record = runInfoplane(dataset, message.config, message.spec, {
-        onEpoch: (done, total) => {
-          const now = performance.now();
-          if (now - lastPost < PROGRESS_INTERVAL_MS && done < total) return;
-          lastPost = now;
-          port.postMessage({ type: 'progress', index: message.index, epochs: done } satisfies InfoplaneWorkerMessage);
-        },
-      });
-      port.postMessage({ type: 'done', index: message.index, record } satisfies InfoplaneWorkerMessage);
-    } catch (error) {
-      port.postMessage({ type: 'error', index: message.index, message: error instanceof Error ? error.message : String(error) } satisfies InfoplaneWorkerMessage);
-    }
+    runInfoplane(dataset, message.config, message.spec, {
+      onEpoch: (done, total) => {
+        const now = performance.now();
+        if (now - lastPost < PROGRESS_INTERVAL_MS && done < total) return;
+        lastPost = now;
+        port.postMessage({ type: 'progress', index: message.index, epochs: done } satisfies InfoplaneWorkerMessage);
+      },
+    }).then(
+      (record) => port.postMessage({ type: 'done', index: message.index, record } satisfies InfoplaneWorkerMessage),
+      (error: unknown) => port.postMessage({ type: 'error', index: message.index, message: error instanceof Error ? error.message : String(error) } satisfies InfoplaneWorkerMessage),
+    );
   });
 }

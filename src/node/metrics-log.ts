@@ -1,9 +1,11 @@
 // Training metrics as JSON lines: one `{"step":..,"time":..,...}` object per line, appended as it
 // happens so a crashed run keeps everything logged before the crash.
 
-import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+
+import { writeFileAtomic } from './files.js';
 
 export type MetricValue = number | string | boolean | null;
 
@@ -73,4 +75,13 @@ export async function readMetricsLog(path: string): Promise<MetricsRecord[]> {
     records.push(record as MetricsRecord);
   });
   return records;
+}
+
+/** Drops records after `step`: a run killed after its last checkpoint logged steps it will redo. */
+export async function truncateMetricsLog(path: string, step: number): Promise<void> {
+  if (!existsSync(path)) return;
+  const records = await readMetricsLog(path);
+  const kept = records.filter((r) => r.step <= step);
+  if (kept.length === records.length) return;
+  await writeFileAtomic(path, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
 }

@@ -3,14 +3,15 @@
 //   tokenizer.bin or the single tok*.bin beside it); a Hugging Face folder; or hf:ORG/NAME[@rev][/file],
 //   fetched into the hub cache first (src/node/hub.ts).
 
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
 import { openFileByteSource, type FileByteSource } from './file-source.js';
-import { downloadHubModel, type HubOptions } from './hub.js';
+import { downloadHubModel, removeCachedHubModel, type HubOptions } from './hub.js';
 import { asBytes } from './files.js';
-import { openHfFolder, type FolderAccess } from '../io/hf-folder.js';
-import { openGgufModel, openLlama2cModel, type ModelFiles } from '../io/model-files.js';
+import type { FolderAccess } from '../io/hf-folder.js';
+import { openGgufModel, openHfFolder, openLlama2cModel, type ModelFiles } from '../models/model-files.js';
 
 /** A FolderAccess over a local directory. */
 export function nodeFolderAccess(dir: string): FolderAccess {
@@ -56,9 +57,39 @@ async function findLlama2cTokenizer(checkpointPath: string): Promise<string> {
   );
 }
 
-/** Opens the model files named by `spec`: a path, or hf:ORG/NAME[@revision][/file]. */
+/**
+ * Opens the model files named by `spec`: a path, or hf:ORG/NAME[@revision][/file]. A cached hub
+ * model that fails to open (a file corrupted in the cache, or cached by an older, less careful
+ * version) is removed from the cache and fetched once more before the error is believed.
+ */
 export async function loadModelFiles(spec: string, options: LoadModelOptions = {}): Promise<ModelFiles> {
-  const path = spec.startsWith('hf:') ? await downloadHubModel(spec, options.hub) : resolve(spec);
+  if (!spec.startsWith('hf:')) return openModelPath(resolve(spec), options);
+  const path = await downloadHubModel(spec, options.hub);
+  // Beside the cached model: written when a fresh copy failed as well, so the next run does not
+  // download it again for an error that is the model's own (an unsupported architecture, say).
+  const marker = (await stat(path)).isDirectory() ? join(path, '.thrifty-refetched') : `${path}.thrifty-refetched`;
+  try {
+    return await openModelPath(path, options);
+  } catch (error) {
+    const offline = options.hub?.offline ?? (process.env['HF_HUB_OFFLINE'] === '1' || process.env['HF_HUB_OFFLINE'] === 'true');
+    if (offline || !isParseError(error) || existsSync(marker)) throw error;
+    await removeCachedHubModel(spec, options.hub);
+    const fresh = await downloadHubModel(spec, options.hub);
+    try {
+      return await openModelPath(fresh, options);
+    } catch (freshError) {
+      await writeFile(marker, `${(freshError as Error).message.split('\n')[0]}\n`).catch(() => undefined);
+      throw freshError;
+    }
+  }
+}
+
+/** Errors of the files' contents, not of the network or the spec (those would fail the same way twice). */
+function isParseError(error: unknown): boolean {
+  return error instanceof Error && !/^hf:/.test(error.message) && (error as NodeJS.ErrnoException).code === undefined;
+}
+
+async function openModelPath(path: string, options: LoadModelOptions): Promise<ModelFiles> {
   let info;
   try {
     info = await stat(path);

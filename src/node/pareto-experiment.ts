@@ -17,6 +17,7 @@ import { trainWordPiece } from '../text/wordpiece-trainer.js';
 import { readCorpusFiles, saveWordPieceVocab } from './corpus-files.js';
 import { writeFileAtomic } from './files.js';
 import { readMetricsLog } from './metrics-log.js';
+import type { PretrainChildStop } from './pretrain-child.js';
 import { METRICS_FILE, runPretraining, type PretrainRunOptions, type PretrainSummary } from './pretrain-runner.js';
 
 export interface ParetoExperimentOptions {
@@ -53,6 +54,8 @@ export interface ParetoExperimentResult {
   readonly reportPath: string;
   readonly summaryPath: string;
   readonly runs: readonly PlannedRun[];
+  /** Stopped by the signal: unfinished runs keep their checkpoints, and rerunning continues them. */
+  readonly interrupted: boolean;
 }
 
 /** Steps for a token budget: every run sees batch * seq * steps >= tokensPerRun tokens (padding included). */
@@ -119,13 +122,21 @@ async function isFinished(run: PlannedRun): Promise<boolean> {
   return log.some((r) => r['kind'] === 'validation' && r.step >= run.options.steps);
 }
 
-/** Runs one pre-training run in a child process (the wasm backend and JS kernels then use another core). */
-function runInChild(options: PretrainRunOptions): Promise<PretrainSummary> {
+/**
+ * Runs one pre-training run in a child process (the wasm backend and JS kernels then use another
+ * core). The signal is passed on as a 'stop' message: the child stops after its step, with a checkpoint.
+ */
+function runInChild(options: PretrainRunOptions, signal?: AbortSignal): Promise<PretrainSummary> {
   return new Promise((resolve, reject) => {
     const child = fork(new URL('./pretrain-child.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let settled = false;
+    const stop = (): void => {
+      if (child.connected) child.send({ type: 'stop' } satisfies PretrainChildStop);
+    };
+    signal?.addEventListener('abort', stop, { once: true });
     child.on('message', (message: { ok: boolean; summary?: PretrainSummary; error?: string }) => {
       settled = true;
+      signal?.removeEventListener('abort', stop);
       if (message.ok && message.summary) resolve(message.summary);
       else reject(new Error(`${options.out}: ${message.error ?? 'the run failed'}`));
     });
@@ -181,7 +192,8 @@ export async function writeParetoReport(options: ParetoExperimentOptions, runs: 
   return { reportPath, summaryPath };
 }
 
-export async function runParetoExperiment(options: ParetoExperimentOptions): Promise<ParetoExperimentResult> {
+/** Runs (or continues) the experiment; an aborted `signal` (Ctrl-C) stops the runs under way after their step, with checkpoints. */
+export async function runParetoExperiment(options: ParetoExperimentOptions, signal?: AbortSignal): Promise<ParetoExperimentResult> {
   if (options.archs.length === 0 || options.sizes.length === 0) throw new Error('experiment pareto: needs at least one architecture and one size');
   for (const [flag, v] of [['--seeds', options.seeds], ['--tokens', options.tokensPerRun], ['--eval-points', options.evalPoints], ['--jobs', options.jobs]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${flag} must be a positive integer, got ${v}`);
@@ -199,18 +211,22 @@ export async function runParetoExperiment(options: ParetoExperimentOptions): Pro
     }
   }
   const runs = planRuns(options, vocab);
-  if (options.reportOnly) return { ...(await writeParetoReport(options, runs)), runs };
+  if (options.reportOnly) return { ...(await writeParetoReport(options, runs)), runs, interrupted: false };
   let next = 0;
   let done = 0;
   const worker = async (): Promise<void> => {
-    while (next < runs.length) {
+    while (next < runs.length && signal?.aborted !== true) {
       const run = runs[next++]!;
       if (await isFinished(run)) {
         done++;
         continue;
       }
       const started = Date.now();
-      const summary = options.jobs > 1 ? await runInChild(run.options) : await runPretraining(run.options);
+      const summary = options.jobs > 1 ? await runInChild(run.options, signal) : await runPretraining(run.options, signal);
+      if (!summary.finished) {
+        log(`${run.arch} ${run.size} seed ${run.seed}: stopped at step ${summary.step} of ${run.options.steps} (checkpoint kept)`);
+        continue;
+      }
       done++;
       const loss = summary.lastValidation?.mlmLoss;
       log(
@@ -223,5 +239,5 @@ export async function runParetoExperiment(options: ParetoExperimentOptions): Pro
   };
   await Promise.all(Array.from({ length: Math.min(options.jobs, runs.length) }, worker));
   const { reportPath, summaryPath } = await writeParetoReport(options, runs);
-  return { reportPath, summaryPath, runs };
+  return { reportPath, summaryPath, runs, interrupted: signal?.aborted === true };
 }

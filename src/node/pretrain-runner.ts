@@ -15,16 +15,17 @@ import type { JsonValue } from '../io/checkpoint.js';
 import { createPreTrainingModel, modelConfig, sizePreset, type Architecture, type ConfigOverrides } from '../models/bert-presets.js';
 import type { GroupBertConfig } from '../models/groupbert.js';
 import { createValidationBatches, MlmBatcher, mlmVocabOf, type MlmBatcherState } from '../data/mlm.js';
-import { splitTrainValidation, type TokenizedCorpus } from '../data/corpus.js';
+import { numDocuments, splitTrainValidation, type TokenizedCorpus } from '../data/corpus.js';
+import { assertFiniteCheckpoint, runTrainingLoop, type StopReason } from '../train/loop.js';
 import { PreTrainer, type MlmBatchSource, type OptimizerKind, type StepResult, type ValidationResult } from '../train/pretrain.js';
 import { trainWordPiece } from '../text/wordpiece-trainer.js';
 import type { WordPieceTokenizer } from '../text/wordpiece.js';
 import { Rng } from '../tensor/rng.js';
 import { initNodeBackend, type NodeBackend } from './backend.js';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { loadCheckpointWithFallback, removeStaleCheckpointTemps, saveCheckpoint } from './checkpoint.js';
 import { loadWordPieceVocab, readCorpusFiles, saveWordPieceVocab } from './corpus-files.js';
 import { writeFileAtomic } from './files.js';
-import { MetricsLog, readMetricsLog, type MetricValue } from './metrics-log.js';
+import { MetricsLog, truncateMetricsLog, type MetricValue } from './metrics-log.js';
 import { ProgressBar, type ProgressStream } from './progress.js';
 import { tokenizeCorpusCached } from './token-cache.js';
 
@@ -75,6 +76,10 @@ export interface PretrainSummary {
   readonly out: string;
   readonly step: number;
   readonly finished: boolean;
+  /** Why the session ended: the run finished, Ctrl-C (the signal), or --stop-after. */
+  readonly stoppedBy: StopReason;
+  /** The checkpoint that continues the run. */
+  readonly checkpoint: string;
   readonly resumedFrom: number | null;
   readonly lastTrain: StepResult | null;
   readonly lastValidation: ValidationResult | null;
@@ -152,11 +157,13 @@ class BatcherSource implements MlmBatchSource {
   }
 }
 
-async function prepareTokenizer(options: PretrainRunOptions): Promise<{ tokenizer: WordPieceTokenizer; vocabPath: string }> {
+async function prepareTokenizer(options: PretrainRunOptions, note: (line: string) => void): Promise<{ tokenizer: WordPieceTokenizer; vocabPath: string }> {
   if (options.vocab) return { tokenizer: await loadWordPieceVocab(options.vocab), vocabPath: options.vocab };
   const vocabPath = join(options.out, 'vocab.txt');
   if (!existsSync(vocabPath)) {
     const files = await readCorpusFiles(options.corpus);
+    const chars = files.reduce((sum, f) => sum + f.text.length, 0);
+    note(`training a ${options.vocabSize}-token WordPiece vocabulary on ${options.corpus} (${files.length} file${files.length === 1 ? '' : 's'}, ${formatCount(chars)} characters)...`);
     const trained = trainWordPiece(
       files.map((f) => f.text),
       { vocabSize: options.vocabSize },
@@ -166,33 +173,41 @@ async function prepareTokenizer(options: PretrainRunOptions): Promise<{ tokenize
   return { tokenizer: await loadWordPieceVocab(vocabPath), vocabPath };
 }
 
-/** Drops log records after `step` (a run killed after its last checkpoint logged steps it will redo). */
-async function truncateMetrics(path: string, step: number): Promise<void> {
-  if (!existsSync(path)) return;
-  const records = await readMetricsLog(path);
-  const kept = records.filter((r) => r.step <= step);
-  if (kept.length === records.length) return;
-  await writeFileAtomic(path, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+/** 1234567 -> '1,234,567'. */
+function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
 }
 
 function sameJson(a: JsonValue, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-/** Runs (or resumes) pre-training as configured; returns where it stopped. */
-export async function runPretraining(options: PretrainRunOptions): Promise<PretrainSummary> {
+/**
+ * Runs (or resumes) pre-training as configured; returns where it stopped. An aborted `signal` (Ctrl-C)
+ * stops the run after the step under way, with a checkpoint.
+ */
+export async function runPretraining(options: PretrainRunOptions, signal?: AbortSignal): Promise<PretrainSummary> {
   checkOptions(options);
   const size = sizePreset(options.size);
   await mkdir(options.out, { recursive: true });
   const checkpointPath = join(options.out, CHECKPOINT_FILE);
   const metricsPath = join(options.out, METRICS_FILE);
   const runPath = join(options.out, RUN_FILE);
+  await removeStaleCheckpointTemps(checkpointPath);
   const hasCheckpoint = existsSync(checkpointPath);
   if (hasCheckpoint && !options.resume) throw new Error(`${options.out} already holds a run (${CHECKPOINT_FILE}); pass --resume to continue it or choose another --out`);
-  if (!hasCheckpoint && !options.resume && existsSync(metricsPath)) await rm(metricsPath);
+  // No checkpoint: a new run (also under --resume, e.g. after a kill before the first save), so lines
+  // a killed start left in the log must go.
+  if (!hasCheckpoint && existsSync(metricsPath)) await rm(metricsPath);
 
-  const { tokenizer, vocabPath } = await prepareTokenizer(options);
-  const { corpus } = await tokenizeCorpusCached({ corpusPath: options.corpus, tokenizer, cacheDir: options.cacheDir ?? join(options.out, 'cache') });
+  // Without --quiet, say what the seconds before the first step go into.
+  const note = (line: string): void => {
+    if (!options.quiet) (options.progressStream ?? process.stderr).write(`${line}\n`);
+  };
+  const { tokenizer, vocabPath } = await prepareTokenizer(options, note);
+  note(`tokenizing ${options.corpus}...`);
+  const { corpus, fromCache } = await tokenizeCorpusCached({ corpusPath: options.corpus, tokenizer, cacheDir: options.cacheDir ?? join(options.out, 'cache') });
+  note(`${formatCount(corpus.tokens.length)} tokens in ${formatCount(numDocuments(corpus))} documents${fromCache ? ' (from the token cache)' : ''}`);
   const split: { train: TokenizedCorpus; validation: TokenizedCorpus } = splitTrainValidation(corpus, { validationFraction: options.validationFraction, seed: 0 });
   const vocab = mlmVocabOf(tokenizer);
   const mlm = { seqLength: options.seqLength, nsp: options.nsp, wholeWordMask: options.wholeWordMask };
@@ -236,9 +251,11 @@ export async function runPretraining(options: PretrainRunOptions): Promise<Pretr
   });
   let resumedFrom: number | null = null;
   if (hasCheckpoint) {
-    trainer.restore(await loadCheckpoint(checkpointPath), checkpointPath);
+    // A latest checkpoint that fails its checksums (or restore) falls back to the previous one kept.
+    const loaded = await loadCheckpointWithFallback(checkpointPath, undefined, (contents, from) => trainer.restore(contents, from));
+    if (loaded.fallbackReason !== null) (options.progressStream ?? process.stderr).write(`${loaded.fallbackReason}\nresuming from the previous checkpoint ${loaded.path}\n`);
     resumedFrom = trainer.counters.step;
-    await truncateMetrics(metricsPath, resumedFrom);
+    await truncateMetricsLog(metricsPath, resumedFrom);
   }
 
   let engine: NodeBackend | null = null;
@@ -255,13 +272,10 @@ export async function runPretraining(options: PretrainRunOptions): Promise<Pretr
     trainSeconds: trainer.counters.trainMs / 1000,
   });
   const save = async (): Promise<void> => {
-    await saveCheckpoint(checkpointPath, trainer.checkpoint({ runSettings: settings }));
+    const contents = trainer.checkpoint({ runSettings: settings });
+    assertFiniteCheckpoint(contents);
+    await saveCheckpoint(checkpointPath, contents, { keepPrevious: true });
   };
-  let interrupted = false;
-  const onSignal = (): void => {
-    interrupted = true;
-  };
-  process.once('SIGINT', onSignal);
   let lastTrain: StepResult | null = null;
   let lastValidation: ValidationResult | null = null;
   const validate = (): void => {
@@ -274,32 +288,36 @@ export async function runPretraining(options: PretrainRunOptions): Promise<Pretr
       ...countersRecord(),
     });
   };
+  let stoppedBy: StopReason;
   try {
     if (trainer.counters.step === 0) validate();
-    let sessionSteps = 0;
-    while (trainer.counters.step < options.steps) {
-      lastTrain = trainer.step();
-      sessionSteps++;
-      log.append(lastTrain.step, {
-        kind: 'train',
-        loss: lastTrain.loss,
-        mlmLoss: lastTrain.mlmLoss,
-        nspLoss: lastTrain.nspLoss,
-        mlmAccuracy: lastTrain.mlmAccuracy,
-        lr: lastTrain.lr,
-        gradNorm: lastTrain.gradNorm,
-        ...countersRecord(),
-      });
-      progress?.update(lastTrain.step, { loss: lastTrain.loss, tokens: lastTrain.tokens });
-      const step = trainer.counters.step;
-      const done = step >= options.steps;
-      if (step % options.evalEvery === 0 || done) validate();
-      const stopping = interrupted || (options.stopAfter !== undefined && sessionSteps >= options.stopAfter);
-      if (step % options.checkpointEvery === 0 || done || stopping) await save();
-      if (stopping) break;
-    }
+    const loop = await runTrainingLoop({
+      total: options.steps,
+      start: trainer.counters.step,
+      step: () => trainer.step(),
+      afterStep: (_step, report) => {
+        lastTrain = report;
+        log.append(report.step, {
+          kind: 'train',
+          loss: report.loss,
+          mlmLoss: report.mlmLoss,
+          nspLoss: report.nspLoss,
+          mlmAccuracy: report.mlmAccuracy,
+          lr: report.lr,
+          gradNorm: report.gradNorm,
+          ...countersRecord(),
+        });
+      },
+      progress,
+      signal,
+      maxSessionSteps: options.stopAfter,
+      periodic: [
+        { name: 'validation', every: options.evalEvery, atEnd: true, run: validate },
+        { name: 'checkpoint', every: options.checkpointEvery, atEnd: true, onStop: true, run: save },
+      ],
+    });
+    stoppedBy = loop.reason;
   } finally {
-    process.removeListener('SIGINT', onSignal);
     progress?.stop();
     log.close();
     engine?.dispose();
@@ -309,6 +327,8 @@ export async function runPretraining(options: PretrainRunOptions): Promise<Pretr
     out: options.out,
     step: c.step,
     finished: c.step >= options.steps,
+    stoppedBy,
+    checkpoint: checkpointPath,
     resumedFrom,
     lastTrain,
     lastValidation,

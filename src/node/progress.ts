@@ -62,12 +62,13 @@ export class ProgressBar {
       const prefix = this.label ? `${this.label} ` : '';
       this.bar = new SingleBar({
         stream: this.stream,
-        format: `${prefix}[{bar}] {value}/{total} | loss {loss} | {rate} ${this.unit}/s | ETA {eta_formatted}`,
+        // The ETA is ours (the injectable clock, and formatDuration: cli-progress's own formatter
+        // rounds the seconds to a multiple of 5 after splitting off the minutes, printing 2m60s).
+        format: `${prefix}[{bar}] {value}/{total} | loss {loss} | {rate} ${this.unit}/s | ETA {etaText}`,
         barsize: 30,
         hideCursor: false,
         // cli-progress's own SIGINT handler would swallow Ctrl-C and keep a training run alive.
         gracefulExit: false,
-        etaBuffer: 50,
       });
       this.bar.start(this.total, this.startStep, this.payload());
     } else {
@@ -101,20 +102,21 @@ export class ProgressBar {
     return seconds > 0 ? this.processed / seconds : 0;
   }
 
-  private payload(): { loss: string; rate: string } {
-    return { loss: this.loss === undefined ? '-' : formatLoss(this.loss), rate: formatRate(this.rate()) };
+  /** Milliseconds left at this session's average pace; NaN before the first step. */
+  private etaMs(): number {
+    const done = this.step - this.startStep;
+    return done > 0 ? ((this.clock() - this.startTime) / done) * Math.max(0, this.total - this.step) : NaN;
+  }
+
+  private payload(): { loss: string; rate: string; etaText: string } {
+    return { loss: this.loss === undefined ? '-' : formatLoss(this.loss), rate: formatRate(this.rate()), etaText: formatDuration(this.etaMs()) };
   }
 
   private writeLine(): void {
     const now = this.clock();
-    const elapsedMs = now - this.startTime;
-    const done = this.step - this.startStep;
-    const etaMs = done > 0 ? (elapsedMs / done) * Math.max(0, this.total - this.step) : NaN;
-    const { loss, rate } = this.payload();
+    const { loss, rate, etaText } = this.payload();
     const prefix = this.label ? `${this.label} ` : '';
-    this.stream.write(
-      `${prefix}step ${this.step}/${this.total} | loss ${loss} | ${rate} ${this.unit}/s | elapsed ${formatDuration(elapsedMs)} | ETA ${formatDuration(etaMs)}\n`,
-    );
+    this.stream.write(`${prefix}step ${this.step}/${this.total} | loss ${loss} | ${rate} ${this.unit}/s | elapsed ${formatDuration(now - this.startTime)} | ETA ${etaText}\n`);
     this.lastLogTime = now;
     this.loggedStep = this.step;
   }
@@ -128,11 +130,15 @@ function formatRate(rate: number): string {
   return rate >= 100 ? Math.round(rate).toString() : rate.toFixed(1);
 }
 
-function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms)) return '-';
-  const seconds = Math.round(ms / 1000);
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(s).padStart(2, '0')}s` : `${s}s`;
+/**
+ * A duration for people: `42s`, `2m59s`, `1h05m` (hours drop the seconds). It rounds the total
+ * first, then splits it, so no field can read 60 (not `2m60s` or `1h60m`).
+ */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '-';
+  const totalSeconds = Math.round(ms / 1000);
+  if (totalSeconds < 60) return `${totalSeconds}s`;
+  if (totalSeconds < 3600) return `${Math.floor(totalSeconds / 60)}m${String(totalSeconds % 60).padStart(2, '0')}s`;
+  const totalMinutes = Math.round(totalSeconds / 60);
+  return `${Math.floor(totalMinutes / 60)}h${String(totalMinutes % 60).padStart(2, '0')}m`;
 }

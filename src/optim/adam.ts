@@ -5,8 +5,9 @@
 //   m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g²
 //   p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 
+import { kernels } from '../backend/backend.js';
 import type { FloatArray } from '../tensor/dtype.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 import { Optimizer, withDefaults, type BaseHyperparameters, type OptimizerParams, type ParamState } from './optimizer.js';
 
 export interface AdamHyperparameters extends BaseHyperparameters {
@@ -38,22 +39,24 @@ abstract class AdamFamily extends Optimizer<AdamHyperparameters> {
     validateAdamHyperparameters(this.kind, h);
   }
 
-  protected update(p: FloatArray, grad: ArrayLike<number>, state: ParamState, h: AdamHyperparameters, tensor: Tensor): void {
+  // The update is the backend's adamUpdate kernel (the reference loop, or wasm SIMD), in place on the
+  // parameter's storage and the moments.
+  protected update(p: FloatArray, _grad: ArrayLike<number>, state: ParamState, h: AdamHyperparameters, tensor: Tensor): void {
     const { lr, beta1, beta2, eps, weightDecay } = h;
     const m = this.buffer(state, 'exp_avg', tensor);
     const v = this.buffer(state, 'exp_avg_sq', tensor);
-    const stepSize = lr / (1 - beta1 ** state.step);
-    const bias2Sqrt = Math.sqrt(1 - beta2 ** state.step);
-    const decay = this.#decoupledWeightDecay ? 1 - lr * weightDecay : 1;
-    const l2 = this.#decoupledWeightDecay ? 0 : weightDecay;
-    const n = p.length;
-    for (let i = 0; i < n; i++) {
-      if (decay !== 1) p[i] = p[i]! * decay;
-      const g = l2 !== 0 ? grad[i]! + l2 * p[i]! : grad[i]!;
-      m[i] = beta1 * m[i]! + (1 - beta1) * g;
-      v[i] = beta2 * v[i]! + (1 - beta2) * g * g;
-      p[i] = p[i]! - (stepSize * m[i]!) / (Math.sqrt(v[i]!) / bias2Sqrt + eps);
-    }
+    const k = kernels();
+    const like = (data: FloatArray): Tensor => new Tensor(data, tensor.dtype, tensor.shape);
+    const grad = tensor.grad!;
+    k.adamUpdate(like(p), grad.dtype === tensor.dtype ? grad : k.copy(grad, tensor.dtype), like(m), like(v), {
+      decay: this.#decoupledWeightDecay ? 1 - lr * weightDecay : 1,
+      l2: this.#decoupledWeightDecay ? 0 : weightDecay,
+      beta1,
+      beta2,
+      stepSize: lr / (1 - beta1 ** state.step),
+      bias2Sqrt: Math.sqrt(1 - beta2 ** state.step),
+      eps,
+    });
   }
 }
 

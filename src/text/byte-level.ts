@@ -57,6 +57,7 @@ export const LLAMA3_SPLIT_PATTERN =
  * (Node 20's regex engine has no inline flags). Anything else it cannot translate is an error.
  */
 export function compileSplitPattern(pattern: string, where: string): RegExp {
+  checkBacktracking(pattern, where);
   let source = pattern.replace(/\(\?i:([^()]*)\)/g, (_match, body: string) => {
     if (/[\\[\]{}*+?.^$]/.test(body)) throw new Error(`${where}: case-insensitive group '(?i:${body})' is too complex to translate`);
     const expanded = [...body].map((ch) => {
@@ -67,12 +68,101 @@ export function compileSplitPattern(pattern: string, where: string): RegExp {
     return `(?:${expanded.join('')})`;
   });
   // Inside a character class, \s contributes the white-space members; outside, it is a class.
-  source = replaceOutsideClasses(source, '\\s', `[${WHITE_SPACE}]`, WHITE_SPACE);
-  source = replaceOutsideClasses(source, '\\S', `[^${WHITE_SPACE}]`, null);
+  try {
+    source = replaceOutsideClasses(source, '\\s', `[${WHITE_SPACE}]`, WHITE_SPACE);
+    source = replaceOutsideClasses(source, '\\S', `[^${WHITE_SPACE}]`, null);
+  } catch (error) {
+    throw new Error(`${where}: ${(error as Error).message}`);
+  }
   try {
     return new RegExp(source, 'gu');
   } catch (error) {
     throw new Error(`${where}: pattern ${JSON.stringify(pattern)} is not supported (${(error as Error).message})`);
+  }
+}
+
+/** Unbounded repeats allowed in one top-level alternative (Llama 3's pattern uses 2). */
+const MAX_REPEATS_PER_ALTERNATIVE = 2;
+/** A counted repeat {n,m} with m above this counts as unbounded. */
+const SMALL_REPEAT = 16;
+
+/**
+ * The guard for patterns read from tokenizer files, which JavaScript's backtracking engine runs:
+ * it refuses the shapes that make backtracking exponential (a repeated group that contains a
+ * repeat, `(a+)+`, or an alternation, `(a|aa)+`; backreferences) and bounds the polynomial case
+ * (adjacent repeats) by allowing at most MAX_REPEATS_PER_ALTERNATIVE unbounded repeats in one
+ * top-level alternative. Every pattern of a released tokenizer we know passes (GPT-2, Llama 3,
+ * Qwen 2, GPT-4o, DeepSeek). A structural check, rather than a time limit: a regex cannot be
+ * interrupted in JavaScript, and a timing test would make loading depend on machine load.
+ */
+export function checkBacktracking(pattern: string, where: string): void {
+  interface Frame {
+    repeats: number; // repeats anywhere inside
+    alternation: boolean;
+  }
+  const stack: Frame[] = [{ repeats: 0, alternation: false }];
+  let topRepeats = 0; // unbounded repeats in the current top-level alternative
+  let lastAtom: Frame | 'atom' | null = null; // what a quantifier would apply to
+  const fail = (why: string): never => {
+    throw new Error(`${where}: pattern ${JSON.stringify(pattern.length > 80 ? `${pattern.slice(0, 80)}...` : pattern)} is refused: ${why} (catastrophic backtracking)`);
+  };
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i]!;
+    const top = stack[stack.length - 1]!;
+    if (ch === '\\') {
+      const next = pattern[i + 1] ?? '';
+      if (/[1-9]/.test(next) || next === 'k') fail('backreferences are not supported');
+      if ((next === 'p' || next === 'P' || next === 'u' || next === 'x') && pattern[i + 2] === '{') i = Math.max(i + 1, pattern.indexOf('}', i));
+      else i++;
+      lastAtom = 'atom';
+    } else if (ch === '[') {
+      for (i++; i < pattern.length && pattern[i] !== ']'; i++) if (pattern[i] === '\\') i++;
+      lastAtom = 'atom';
+    } else if (ch === '(') {
+      stack.push({ repeats: 0, alternation: false });
+      if (pattern[i + 1] === '?') {
+        // (?:  (?=  (?!  (?<=  (?<!  (?<name>
+        i++;
+        if (pattern[i + 1] === '<' && pattern[i + 2] !== '=' && pattern[i + 2] !== '!') i = Math.max(i, pattern.indexOf('>', i));
+      }
+      lastAtom = null;
+    } else if (ch === ')') {
+      const frame = stack.pop();
+      if (!frame || stack.length === 0) return; // unbalanced: the RegExp constructor reports it
+      const parent = stack[stack.length - 1]!;
+      parent.repeats += frame.repeats;
+      parent.alternation ||= frame.alternation && stack.length > 1;
+      lastAtom = frame;
+    } else if (ch === '|') {
+      top.alternation = true;
+      if (stack.length === 1) topRepeats = 0;
+      lastAtom = null;
+    } else if (ch === '*' || ch === '+' || ch === '?' || ch === '{') {
+      let max = Infinity;
+      if (ch === '?') max = 1;
+      else if (ch === '{') {
+        const m = /^\{(\d+)(,(\d*))?\}/.exec(pattern.slice(i));
+        if (!m) {
+          lastAtom = 'atom';
+          continue;
+        }
+        max = m[2] === undefined ? Number(m[1]) : m[3] === '' ? Infinity : Number(m[3]);
+        i += m[0].length - 1;
+      }
+      if (pattern[i + 1] === '?') i++; // lazy
+      if (lastAtom === null) continue;
+      if (max > 1 && lastAtom !== 'atom') {
+        if (lastAtom.repeats > 0) fail('a repeated group contains a repeat');
+        if (lastAtom.alternation) fail('a repeated group contains an alternation');
+      }
+      if (max > SMALL_REPEAT) {
+        top.repeats++;
+        if (++topRepeats > MAX_REPEATS_PER_ALTERNATIVE) fail(`more than ${MAX_REPEATS_PER_ALTERNATIVE} unbounded repeats in one alternative`);
+      }
+      lastAtom = null;
+    } else {
+      lastAtom = 'atom';
+    }
   }
 }
 

@@ -9,6 +9,7 @@
 import { BpeTokenizer, type AddedToken, type BpeDecoderSpec, type BpeTokenizerSpec, type PreTokenizer } from './bpe-tokenizer.js';
 import { bytesToByteLevel, compileSplitPattern, GPT2_SPLIT_PATTERN, splitIsolated } from './byte-level.js';
 import { utf8Bytes } from './tokenizer.js';
+import { parseJsonBounded } from './bounded-json.js';
 
 export interface HfTokenizerOptions {
   /** From config.json / tokenizer_config.json; otherwise guessed from the post-processor and common names. */
@@ -50,13 +51,7 @@ function describe(v: unknown): string {
 
 /** Parses tokenizer.json text; errors name `source` and the field. */
 export function loadHfTokenizer(jsonText: string, source: string, options: HfTokenizerOptions = {}): BpeTokenizer {
-  let json: unknown;
-  try {
-    json = JSON.parse(jsonText);
-  } catch (error) {
-    throw new Error(`${source}: not valid JSON (${(error as Error).message})`);
-  }
-  return hfTokenizerFromJson(json, source, options);
+  return hfTokenizerFromJson(parseJsonBounded(jsonText, source), source, options);
 }
 
 /** Builds a tokenizer from a parsed tokenizer.json object. */
@@ -73,9 +68,20 @@ export function hfTokenizerFromJson(json: unknown, source: string, options: HfTo
   }
 
   const vocabJson = field(model, 'vocab', isObject, modelWhere, 'an object of token ids');
+  const vocabEntries = Object.entries(vocabJson);
+  const addedJson = optional(json, 'added_tokens', isArray, source, 'an array', []);
+  // Ids index arrays sized by the largest: bound them by the entries present (gaps allowed, up to
+  // as many again), so an id of 2^32 is an error here, not an allocation failure or a wrapped id later.
+  const idLimit = Math.min(MAX_TOKEN_ID, 2 * (vocabEntries.length + addedJson.length) + 256);
   const vocab = new Map<string, number>();
-  for (const [token, id] of Object.entries(vocabJson)) {
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) throw new Error(`${modelWhere}.vocab[${JSON.stringify(token)}] must be a non-negative integer id, got ${describe(id)}`);
+  const tokenOfId = new Map<number, string>();
+  for (const [token, id] of vocabEntries) {
+    const at = `${modelWhere}.vocab[${JSON.stringify(token.length > 40 ? `${token.slice(0, 40)}...` : token)}]`;
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) throw new Error(`${at} must be a non-negative integer id, got ${describe(id)}`);
+    if (id >= idLimit) throw new Error(`${at} = ${id} is out of range: ${vocabEntries.length} tokens allow ids below ${idLimit}`);
+    const other = tokenOfId.get(id);
+    if (other !== undefined) throw new Error(`${at} = ${id} is also the id of ${JSON.stringify(other)}`);
+    tokenOfId.set(id, token);
     vocab.set(token, id);
   }
   const mergesJson = field(model, 'merges', isArray, modelWhere, 'an array');
@@ -89,11 +95,16 @@ export function hfTokenizerFromJson(json: unknown, source: string, options: HfTo
     throw new Error(`${modelWhere}.merges[${i}] must be "left right" or [left, right], got ${describe(m)}`);
   });
 
-  const addedTokens: AddedToken[] = optional(json, 'added_tokens', isArray, source, 'an array', []).map((t, i) => {
+  const addedIds = new Set<number>();
+  const addedTokens: AddedToken[] = addedJson.map((t, i) => {
     const where = `${source}: added_tokens[${i}]`;
     if (!isObject(t)) throw new Error(`${where} must be an object`);
+    const id = field(t, 'id', (v): v is number => isNumber(v) && Number.isInteger(v) && v >= 0, where, 'a non-negative integer');
+    if (id >= idLimit) throw new Error(`${where}.id = ${id} is out of range: ${vocabEntries.length} tokens allow ids below ${idLimit}`);
+    if (addedIds.has(id)) throw new Error(`${where}.id = ${id} is the id of an earlier added token`);
+    addedIds.add(id);
     return {
-      id: field(t, 'id', (v): v is number => isNumber(v) && Number.isInteger(v) && v >= 0, where, 'a non-negative integer'),
+      id,
       content: field(t, 'content', isString, where, 'a string'),
       special: optional(t, 'special', isBool, where, 'a boolean', false),
       normalized: optional(t, 'normalized', isBool, where, 'a boolean', false),
@@ -121,7 +132,7 @@ export function hfTokenizerFromJson(json: unknown, source: string, options: HfTo
     vocab,
     merges,
     addedTokens,
-    normalizer: buildNormalizer(json['normalizer'], `${source}: normalizer`),
+    normalizer: boundedNormalizer(json['normalizer'], `${source}: normalizer`),
     preTokenizer: buildPreTokenizer(json['pre_tokenizer'], `${source}: pre_tokenizer`),
     byteFallback: optional(model, 'byte_fallback', isBool, modelWhere, 'a boolean', false),
     unkToken: optional<string | null>(model, 'unk_token', (v): v is string | null => typeof v === 'string', modelWhere, 'a string', null),
@@ -136,7 +147,28 @@ export function hfTokenizerFromJson(json: unknown, source: string, options: HfTo
   return new BpeTokenizer(spec);
 }
 
-function buildNormalizer(config: unknown, where: string): ((text: string) => string) | null {
+/** Ids above this are refused whatever the vocabulary (2^31 - 1: ids are stored as int32). */
+export const MAX_TOKEN_ID = 0x7fffffff;
+
+/**
+ * How much a normalizer may grow a text: `Replace` "" -> "ab" triples it, and 20 chained steps
+ * would ask for 3^20 times the input. Real normalizers add a prefix or swap single characters.
+ */
+export function normalizerOutputLimit(inputLength: number): number {
+  return 4 * inputLength + 1024;
+}
+
+function boundedNormalizer(config: unknown, where: string): ((text: string) => string) | null {
+  const budget = { limit: Infinity };
+  const normalize = buildNormalizer(config, where, budget);
+  if (!normalize) return null;
+  return (text) => {
+    budget.limit = normalizerOutputLimit(text.length);
+    return normalize(text);
+  };
+}
+
+function buildNormalizer(config: unknown, where: string, budget: { limit: number }): ((text: string) => string) | null {
   if (config === null || config === undefined) return null;
   if (!isObject(config)) throw new Error(`${where} must be an object or null, got ${describe(config)}`);
   const type = field(config, 'type', isString, where, 'a string');
@@ -154,7 +186,18 @@ function buildNormalizer(config: unknown, where: string): ((text: string) => str
     }
     case 'Replace': {
       const { pattern, content } = replaceArgs(config, where);
-      return (text) => text.replace(pattern, content);
+      return (text) => {
+        // Growth per step is at most (matches + 1) * content: check before building the string.
+        if (content.length > 0 && (text.length + 1) * (content.length + 1) > budget.limit) {
+          let matches = 0;
+          pattern.lastIndex = 0;
+          for (const _ of text.matchAll(pattern)) matches++;
+          if (text.length + matches * content.length > budget.limit) {
+            throw new Error(`${where}: Replace grows the text past ${budget.limit} characters (normalizers may grow a text at most 4x + 1024)`);
+          }
+        }
+        return text.replace(pattern, content);
+      };
     }
     case 'Strip': {
       const left = optional(config, 'strip_left', isBool, where, 'a boolean', true);
@@ -162,7 +205,7 @@ function buildNormalizer(config: unknown, where: string): ((text: string) => str
       return (text) => (left && right ? text.trim() : left ? text.trimStart() : right ? text.trimEnd() : text);
     }
     case 'Sequence': {
-      const steps = field(config, 'normalizers', isArray, where, 'an array').map((n, i) => buildNormalizer(n, `${where}.normalizers[${i}]`));
+      const steps = field(config, 'normalizers', isArray, where, 'an array').map((n, i) => buildNormalizer(n, `${where}.normalizers[${i}]`, budget));
       return (text) => steps.reduce((t, step) => (step ? step(t) : t), text);
     }
     default:
@@ -328,12 +371,7 @@ function postProcessorTemplate(config: unknown, where: string): { bos: string | 
  * merge "left right" per line). `<|endoftext|>` is the special BOS/EOS token, as in Hugging Face's gpt2.
  */
 export function loadGpt2Tokenizer(encoderJson: string, vocabBpe: string, source: string): BpeTokenizer {
-  let encoder: unknown;
-  try {
-    encoder = JSON.parse(encoderJson);
-  } catch (error) {
-    throw new Error(`${source}: encoder.json is not valid JSON (${(error as Error).message})`);
-  }
+  const encoder = parseJsonBounded(encoderJson, source, 'encoder.json is not valid JSON');
   if (!isObject(encoder)) throw new Error(`${source}: encoder.json must be an object of token ids`);
   const merges = vocabBpe
     .split('\n')

@@ -69,7 +69,7 @@ export function decodeViaBytes(tokenizer: Tokenizer, ids: readonly number[], opt
     all.set(part, p);
     p += part.length;
   }
-  return new TextDecoder('utf-8').decode(all);
+  return new TextDecoder('utf-8', { ignoreBOM: true }).decode(all);
 }
 
 /**
@@ -77,7 +77,7 @@ export function decodeViaBytes(tokenizer: Tokenizer, ids: readonly number[], opt
  * of an unfinished UTF-8 sequence wait for the next token (or `end()`).
  */
 export class TokenTextStream {
-  private readonly decoder = new TextDecoder('utf-8');
+  private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   private previous: number | null;
   private readonly skipSpecial: boolean;
 

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { lmInfiniteSelect } from '../../src/attention/baselines.js';
-import { DenseAttention } from '../../src/attention/dense.js';
+import { DenseAttention } from '../../src/attention/policies.js';
 import { createAttentionPolicy } from '../../src/attention/policy.js';
 import { KvCache } from '../../src/attention/kv-cache.js';
 import { Rng } from '../../src/tensor/rng.js';

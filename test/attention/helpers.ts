@@ -1,6 +1,7 @@
 // Shared test helpers: random caches, literal (sort-based) implementations of the policies
 // written from the issue text, independent of src/attention.
 
+import type { HeadView } from '../../src/attention/head.js';
 import { KvCache } from '../../src/attention/kv-cache.js';
 import { Rng } from '../../src/tensor/rng.js';
 
@@ -135,4 +136,62 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 function assertSameLength(a: ArrayLike<number>, b: ArrayLike<number>): void {
   if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+}
+
+/** Distinct elements of one array read and written (each element counts once per kind). */
+export class ElementCounter {
+  readonly read: Uint8Array;
+  readonly written: Uint8Array;
+
+  constructor(length: number) {
+    this.read = new Uint8Array(length);
+    this.written = new Uint8Array(length);
+  }
+
+  get reads(): number {
+    return this.read.reduce((n, x) => n + x, 0);
+  }
+
+  get writes(): number {
+    return this.written.reduce((n, x) => n + x, 0);
+  }
+
+  /** The array seen through a proxy that records every element index read or written. */
+  wrap(array: Float32Array): Float32Array {
+    const isIndex = (p: string | symbol): p is string => typeof p === 'string' && /^\d+$/.test(p);
+    return new Proxy(array, {
+      get: (target, p) => {
+        if (isIndex(p)) this.read[Number(p)] = 1;
+        const value = Reflect.get(target, p, target) as unknown;
+        // Methods run on the real array; a test that needs them is not counting element reads.
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+      set: (target, p, value) => {
+        if (isIndex(p)) this.written[Number(p)] = 1;
+        return Reflect.set(target, p, value, target);
+      },
+    });
+  }
+}
+
+/**
+ * A counting head view: every K, V, K^T and mean element the reference kernels touch is recorded
+ * (K and K^T are both K traffic).
+ */
+export function countingHeadView(view: HeadView): { view: HeadView; keys: ElementCounter; keysT: ElementCounter; values: ElementCounter; mean: ElementCounter } {
+  const keys = new ElementCounter(view.keys.length);
+  const values = new ElementCounter(view.values.length);
+  const kt = view.keysTransposed ?? null;
+  const keysT = new ElementCounter(kt ? kt.data.length : 0);
+  const mean = new ElementCounter(view.headDim);
+  return {
+    view: {
+      ...view,
+      keys: keys.wrap(view.keys),
+      values: values.wrap(view.values),
+      valueMean: view.valueMean ? mean.wrap(view.valueMean) : undefined,
+      keysTransposed: kt ? { data: keysT.wrap(kt.data), stride: kt.stride } : null,
+    },
+    keys, keysT, values, mean,
+  };
 }

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { DenseAttention } from '../../src/attention/dense.js';
+import { DenseAttention } from '../../src/attention/policies.js';
 import { type HeadView } from '../../src/attention/head.js';
 import { createAttentionPolicy } from '../../src/attention/policy.js';
 import { sparqApproxLogits, sparqAttentionHead } from '../../src/attention/sparq.js';

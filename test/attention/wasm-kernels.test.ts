@@ -1,13 +1,16 @@
 // Conformance of the wasm decode-attention kernels (assembly/attention.ts) with the reference
-// policies on awkward shapes: S = 1, 3, 17, 127 (and one long case for the sampled selection),
-// head dims 8, 64, 128, GQA groups 1, 2, 4; plain and relaxed SIMD, 1 and 2 threads; caches
-// spanning several arenas.
+// kernels, for every policy (dense, SparQ, LM-Infinite, FlexGen, oracle, H2O over many steps), on
+// awkward shapes: S = 1, 3, 17, 127 (not multiples of the SIMD width; and long cases for the
+// sampled selection), k >= S, head dims 8, 64, 128, GQA groups 1, 2, 4; plain and relaxed SIMD,
+// 1 and 2 threads; caches spanning several arenas. Also: the kernels' block layout is
+// kvBlockLayout's, and a cache outside the arenas is an error, not a slow path.
 
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { KvCache } from '../../src/attention/kv-cache.js';
 import { type AttentionSpec, createAttentionPolicy } from '../../src/attention/policy.js';
 import { SelectWork, topKIndices } from '../../src/attention/select.js';
+import { kvBlockLayout } from '../../src/ops/attention-kernels.js';
 import { WasmAttention } from '../../src/backend/wasm/attention.js';
 import { WasmKernels } from '../../src/backend/wasm/kernels.js';
 import { createNodeThreadPool, enableRelaxedSimd } from '../../src/node/wasm-pool.js';
@@ -66,6 +69,10 @@ function specsFor(S: number, d: number): AttentionSpec[] {
     }
   }
   specs.push({ kind: 'sparq', rank: 3, topK: Math.max(1, S - 1), localWindow: Math.max(1, S - 1), reallocation: true });
+  for (const topK of [1, Math.max(1, S >> 1), S + 1]) {
+    specs.push({ kind: 'lm-infinite', topK, sinks: topK >> 1 }, { kind: 'flexgen', topK }, { kind: 'oracle', topK },
+      { kind: 'h2o', topK, localWindow: topK >> 2 });
+  }
   return specs;
 }
 
@@ -85,7 +92,7 @@ function compare(v: Variant, cache: KvCache, spec: AttentionSpec, heads: number,
 
 describe('wasm decode attention vs reference', () => {
   for (const v of variants) {
-    test(`${v.name}: dense and SparQ (K twice and once) on awkward shapes`, () => {
+    test(`${v.name}: every policy (SparQ with K twice and once) on awkward shapes`, () => {
       const rng = new Rng(42);
       for (const { S, d, g } of CASES) {
         const kvHeads = 2;
@@ -98,7 +105,7 @@ describe('wasm decode attention vs reference', () => {
           });
           const q = Float32Array.from({ length: 2 * heads * d }, () => rng.normal());
           for (const spec of specsFor(S, d)) {
-            if (spec.kind === 'dense' && !storeKTransposed) continue;
+            if (spec.kind !== 'sparq' && !storeKTransposed) continue;
             compare(v, cache, spec, heads, q, `S=${S} d=${d} g=${g} kt=${storeKTransposed}`);
           }
           cache.dispose();
@@ -130,6 +137,108 @@ describe('wasm decode attention vs reference', () => {
       extreme.dispose();
     });
   }
+});
+
+describe('wasm baselines over many decode steps', () => {
+  for (const v of variants) {
+    test(`${v.name}: H2O (state carried between steps, prefill observed), LM-Infinite, FlexGen, oracle`, () => {
+      const rng = new Rng(11);
+      for (const [g, d] of [[1, 8], [2, 12], [4, 64]] as const) {
+        const kvHeads = 2;
+        const heads = kvHeads * g;
+        const shape = { layers: 1, heads, kvHeads, headDim: d };
+        const specs: AttentionSpec[] = [
+          { kind: 'h2o', topK: 9, localWindow: 2 }, { kind: 'h2o', topK: 16, localWindow: 0 },
+          { kind: 'lm-infinite', topK: 7, sinks: 3 }, { kind: 'flexgen', topK: 6 }, { kind: 'oracle', topK: 5 },
+        ];
+        for (const spec of specs) {
+          const refCache = filledCache(new Rng(d), { layers: 1, kvHeads, headDim: d, lengths: [20, 5] });
+          const fastCache = filledCache(new Rng(d), {
+            layers: 1, kvHeads, headDim: d, lengths: [20, 5], allocator: v.attention.cacheAllocator, release: v.attention.cacheRelease,
+          });
+          const ref = createAttentionPolicy(spec, shape);
+          const fast = createAttentionPolicy(spec, shape, { kernels: v.attention });
+          // The prompt's attention seeds H2O's scores in both.
+          const probs = Float32Array.from({ length: heads * 19 * 19 }, () => rng.uniform() / 19);
+          for (const p of [ref, fast]) p.observePrefill?.(0, 0, probs, heads, 19, 19);
+          for (let step = 0; step < 40; step++) {
+            const q = Float32Array.from({ length: 2 * heads * d }, () => rng.normal() * 2);
+            const want = new Float32Array(q.length);
+            const got = new Float32Array(q.length).fill(Number.NaN);
+            ref.attend(refCache, 0, [0, 1], q, want, heads);
+            fast.attend(fastCache, 0, [0, 1], q, got, heads);
+            assertClose(`${v.name} ${JSON.stringify(spec)} g=${g} d=${d} step ${step}`, got, want, 2e-5);
+            const k = Float32Array.from({ length: kvHeads * d }, () => rng.normal());
+            const val = Float32Array.from({ length: kvHeads * d }, () => rng.normal());
+            for (const seq of [0, 1]) {
+              refCache.append(0, seq, k, val, 1);
+              fastCache.append(0, seq, k, val, 1);
+            }
+          }
+          assert.deepEqual(fast.counters.get(), ref.counters.get(), 'the same transfers counted');
+          fast.reset?.();
+          refCache.dispose();
+          fastCache.dispose();
+        }
+      }
+    });
+
+    test(`${v.name}: long sequences (sampled selection) for FlexGen and H2O`, () => {
+      const rng = new Rng(17);
+      const cache = filledCache(rng, {
+        layers: 1, kvHeads: 1, headDim: 16, lengths: [6000], storeKTransposed: true,
+        allocator: v.attention.cacheAllocator, release: v.attention.cacheRelease,
+      });
+      const q = Float32Array.from({ length: 2 * 16 }, () => rng.normal());
+      compare(v, cache, { kind: 'flexgen', topK: 300 }, 2, q, 'S=6000');
+      compare(v, cache, { kind: 'h2o', topK: 500, localWindow: 100 }, 2, q, 'S=6000');
+      compare(v, cache, { kind: 'lm-infinite', topK: 700 }, 2, q, 'S=6000');
+      cache.dispose();
+    });
+  }
+});
+
+describe('one block layout', () => {
+  test('the wasm kernels find mean, sum, K, V and K^T where kvBlockLayout puts them', () => {
+    const exports = variants[0]!.kernels.arenas.primary.exports;
+    for (const d of [4, 8, 64, 128]) {
+      for (const cap of [16, 32, 4096]) {
+        const layout = kvBlockLayout(d, cap, true);
+        const parts = [layout.meanOffset, layout.sumOffset, layout.keyOffset, layout.valueOffset, layout.transposedOffset];
+        assert.deepEqual(parts.map((_, part) => exports.kv_block_offset(part, d, cap)), parts, `d=${d} cap=${cap}`);
+        assert.equal(layout.floats, layout.transposedOffset + d * cap);
+      }
+    }
+  });
+
+  test('the cache lays its blocks out by kvBlockLayout', () => {
+    const cache = filledCache(new Rng(1), { layers: 1, kvHeads: 1, headDim: 8, lengths: [40], storeKTransposed: true });
+    const b = cache.head(0, 0, 0);
+    const layout = kvBlockLayout(8, b.capacity, true);
+    assert.deepEqual({ ...b, data: null, length: 0, capacity: 0, headDim: 0 }, { ...layout, data: null, length: 0, capacity: 0, headDim: 0 });
+    assert.equal(b.data.length, layout.floats);
+    // Row 5 of K and V, component 3 of K^T, as the layout says.
+    assert.deepEqual(cache.keys(0, 0, 0).subarray(40, 48), b.data.subarray(layout.keyOffset + 40, layout.keyOffset + 48));
+    assert.equal(cache.keysTransposed(0, 0, 0)!.data[3 * b.capacity + 5], b.data[layout.transposedOffset + 3 * b.capacity + 5]);
+    assert.equal(b.data[layout.keyOffset + 5 * 8 + 3], b.data[layout.transposedOffset + 3 * b.capacity + 5]);
+    cache.dispose();
+  });
+});
+
+describe('no silent slow path', () => {
+  test('a cache outside the wasm arenas is an error naming the fix; an unsupported head size is refused', () => {
+    const v = variants[0]!;
+    const shape = { layers: 1, heads: 2, kvHeads: 1, headDim: 8 };
+    const plain = filledCache(new Rng(2), { layers: 1, kvHeads: 1, headDim: 8, lengths: [10] });
+    for (const spec of [{ kind: 'dense' }, { kind: 'sparq', rank: 2, topK: 4, localWindow: 1 }, { kind: 'h2o', topK: 4 }] as const) {
+      const policy = createAttentionPolicy(spec, shape, { kernels: v.attention });
+      assert.throws(() => policy.attend(plain, 0, [0], new Float32Array(16), new Float32Array(16), 2),
+        /^Error: attention: the KV cache \(sequence 0, layer 0\) is not in the wasm kernels' memory; create the KvCache with their cacheAllocator/);
+    }
+    assert.throws(() => createAttentionPolicy({ kind: 'dense' }, { ...shape, headDim: 6 }, { kernels: v.attention }),
+      /the wasm kernels do not handle heads of 6/);
+    plain.dispose();
+  });
 });
 
 describe('wasm top-k selection', () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { benchDecode } from '../../bench/decode.js';
+import { benchDecode } from '../../src/bench/decode.js';
 
 test('bench decode: dense and SparQ rows with consistent ratios (tiny model, JSON lines)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'thrifty-bench-decode-'));

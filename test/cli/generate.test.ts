@@ -96,3 +96,32 @@ test('without --model: the bundled model continues a prompt; SparQ at r = d_h, k
   const sparq = await generate({ prompt: 'ROMEO:', maxTokens: 48, attention: 'sparq', rank: 32, topK: 512, localWindow: 8 });
   assert.equal(sparq.out, dense.out);
 });
+
+test('--compression R is the measured fraction of dense transfers for every policy; out of reach is one line', async (t) => {
+  const { bundledModelDir } = await import('../../src/cli/commands/generate.js');
+  const { existsSync } = await import('node:fs');
+  const dir = await bundledModelDir();
+  if (!existsSync(join(dir, 'config.json'))) {
+    t.skip(`no bundled model at ${dir}`);
+    return;
+  }
+  const run = async (attention: string, extra: Partial<GenerateCommandOptions> = {}): Promise<{ ratio: number; notes: string[] }> => {
+    const { err } = await generate({ prompt: 'ROMEO:', maxTokens: 120, attention, compression: 1 / 4, stats: 'json', ...extra });
+    const stats = JSON.parse(err) as { attention: { ratio: number }; notes: string[] };
+    return { ratio: stats.attention.ratio, notes: stats.notes };
+  };
+  for (const [attention, extra] of [['h2o', {}], ['lm-infinite', {}], ['oracle', {}], ['sparq', { recipe: 'even' }]] as const) {
+    const { ratio } = await run(attention, extra);
+    // Measured by the counters over the run's decode steps; the largest k within the target.
+    assert.ok(ratio <= 0.25 && ratio > 0.2, `${attention}: measured ${ratio}`);
+  }
+  // FlexGen reads every key: a quarter is out of reach; so is the paper recipe's k = 128 on a short run.
+  await assert.rejects(run('flexgen'), /^RangeError: --compression 1\/4 is out of reach for flexgen at \d+-\d+ cached positions with heads of 32: it moves at least [0-9.]+% of dense attention's transfers \(k = 1\)$/);
+  await assert.rejects(run('sparq'), /out of reach for sparq \(paper recipe\).*--recipe even lowers k/);
+  // Explicit settings that move more than dense at the start of the run: said on stderr.
+  const { notes } = await run('sparq', { rank: 2, topK: 16 });
+  assert.equal(notes.length, 1);
+  assert.match(notes[0]!, /^sparq r=2 k=16 moves more KV-cache data than dense attention below \d+ cached positions; this run starts at \d+$/);
+  const text = await generate({ prompt: 'ROMEO:', maxTokens: 30, attention: 'sparq', rank: 2, topK: 16, stats: 'text' });
+  assert.match(text.err, /^note: sparq r=2 k=16 moves more/m);
+});

@@ -8,13 +8,14 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { runGenerate } from '../../src/cli/commands/generate.js';
-import { trainLanguageModel, TRAIN_LM_DEFAULTS, type TrainLmOptions } from '../../src/cli/commands/train-lm.js';
+import { TRAIN_LM_DEFAULTS } from '../../src/cli/commands/train-lm.js';
+import { trainLanguageModel, type TrainLmOptions, type TrainLmResult } from '../../src/node/train-lm-runner.js';
 import { readMetricsLog } from '../../src/node/metrics-log.js';
 
 const TEXT = Array.from({ length: 400 }, (_, i) => `The cat sat on the mat number ${i % 7}. The dog ran to the log.\n`).join('');
 
-async function tinyRun(dir: string, overrides: Partial<TrainLmOptions> = {}): Promise<Awaited<ReturnType<typeof trainLanguageModel>>> {
-  return trainLanguageModel({
+async function tinyRun(dir: string, overrides: Partial<TrainLmOptions> = {}): Promise<TrainLmResult> {
+  const outcome = await trainLanguageModel({
     ...TRAIN_LM_DEFAULTS,
     data: join(dir, 'text.txt'),
     out: join(dir, 'out'),
@@ -33,6 +34,8 @@ async function tinyRun(dir: string, overrides: Partial<TrainLmOptions> = {}): Pr
     dtype: 'f32',
     ...overrides,
   });
+  assert.equal(outcome.status, 'finished');
+  return outcome as TrainLmResult;
 }
 
 test('train-lm learns a repetitive text and writes a folder that generate runs', async () => {
@@ -71,6 +74,8 @@ test('a resumed run ends with exactly the weights of a straight run', async () =
     await tinyRun(dir, { ...options, resume: true });
     const resumed = await readFile(join(dir, 'out', 'model.safetensors'));
     assert.ok(Buffer.compare(straight, resumed) === 0, 'the resumed weights differ');
+    // Resuming with other settings would not continue the run: refused, naming them.
+    await assert.rejects(tinyRun(dir, { ...options, resume: true, lr: 5e-3, seed: 9 }), /checkpoint\.safetensors: --resume with different settings \(lr, seed\)/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -83,6 +88,7 @@ test('bad options are refused, naming the option', async () => {
     await assert.rejects(tinyRun(dir, { hiddenSize: 30, heads: 4 }), /--hidden 30 is not a multiple of --heads 4/);
     await assert.rejects(tinyRun(dir, { data: join(dir, 'nope.txt') }), /--data .*nope\.txt/);
     await assert.rejects(tinyRun(dir, { context: 100000 }), /--context 100000/);
+    await assert.rejects(tinyRun(dir, { lr: 1e308 }), /training diverged at step \d+: the loss is NaN/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -38,7 +38,8 @@ async function thrifty(...args: string[]): Promise<string> {
 test('wordpiece train writes a vocab.txt that wordpiece encode uses', async () => {
   const corpus = join(dir, 'corpus.txt');
   await writeFile(corpus, 'The cat sat on the mat.\n\nThe cats sat on the mats!\n'.repeat(5));
-  const vocab = join(dir, 'vocab.txt');
+  // A folder that does not exist yet is created.
+  const vocab = join(dir, 'new', 'folder', 'vocab.txt');
   const summary = await thrifty('wordpiece', 'train', '--corpus', corpus, '--out', vocab, '--vocab-size', '60');
   assert.match(summary, /vocab\.txt: \d+ tokens \(\d+ alphabet, \d+ merges\) from 9 distinct words in 1 file\(s\)/);
   const lines = (await readFile(vocab, 'utf8')).split('\n');

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import type { AttentionSpec } from '../../src/attention/policy.js';
+import type { AttentionKernels } from '../../src/ops/attention-kernels.js';
 import { Generator } from '../../src/generate/generator.js';
 import { LLM_FIXTURES, loadLlmFixture, maxAbsDifference, referenceRow, type LlmFixture } from '../models/llm-fixture-models.js';
 
@@ -133,7 +134,10 @@ test('with the wasm backend: weights in arenas, cache and attention in wasm kern
     const fixture = await loadLlmFixture('llama-tiny', { alloc: (n) => engine.wasm.allocF32(n), trainable: false });
     const kernels = new WasmAttention(engine.wasm);
     const sparq: AttentionSpec = { kind: 'sparq', rank: fixture.model.config.headDim, topK: 64, localWindow: 4 };
-    const runs: Array<[AttentionSpec, boolean]> = [[{ kind: 'dense' }, false], [sparq, true], [sparq, false]];
+    // The baselines in their exact limits (k >= S) on their wasm kernels.
+    const runs: Array<[AttentionSpec, boolean]> = [[{ kind: 'dense' }, false], [sparq, true], [sparq, false],
+      [{ kind: 'h2o', topK: 64, localWindow: 4 }, false], [{ kind: 'lm-infinite', topK: 64 }, false],
+      [{ kind: 'flexgen', topK: 64 }, false], [{ kind: 'oracle', topK: 64 }, false]];
     for (const [spec, storeKTransposed] of runs) {
       const generator = new Generator(fixture.model, { attention: spec, kernels, storeKTransposed });
       const before = kernels.calls;
@@ -141,7 +145,29 @@ test('with the wasm backend: weights in arenas, cache and attention in wasm kern
       assert.ok(kernels.calls > before, `${spec.kind}: the wasm attention kernels did not run`);
       generator.dispose();
     }
+    // Without kernels: the active backend's (the wasm ones), cache in its arenas.
+    const byDefault = new Generator(fixture.model, { attention: { kind: 'dense' } });
+    assert.equal(byDefault.kernels.name, 'wasm');
+    assert.equal(byDefault.kernelsNote, null);
+    assert.ok(byDefault.kernels.isResident(byDefault.cache.head(0, 0, 0).data));
+    checkIncremental(fixture, byDefault, 0, 3, 'wasm by default');
+    byDefault.dispose();
   } finally {
     engine.dispose();
   }
+});
+
+test('kernels that cannot handle the head size are replaced by the reference kernels, and the generator says so', async () => {
+  const { referenceAttentionKernels } = await import('../../src/attention/reference-kernels.js');
+  const fixture = await loadLlmFixture('llama-tiny');
+  const r = referenceAttentionKernels;
+  const picky: AttentionKernels = {
+    name: 'picky', needsResidentCache: false, isResident: () => true, supports: () => false,
+    dense: r.dense.bind(r), sparq: r.sparq.bind(r), lmInfinite: r.lmInfinite.bind(r), exactTopK: r.exactTopK.bind(r), h2o: r.h2o.bind(r),
+  };
+  const generator = new Generator(fixture.model, { attention: { kind: 'dense' }, kernels: picky });
+  assert.equal(generator.kernels, referenceAttentionKernels);
+  assert.equal(generator.kernelsNote, `the picky attention kernels do not handle heads of ${fixture.model.config.headDim}; decode attention runs on the reference kernels`);
+  checkIncremental(fixture, generator, 0, 3, 'reference instead');
+  generator.dispose();
 });

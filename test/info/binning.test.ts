@@ -150,7 +150,7 @@ test('independent variables: the binning estimates are ~0 up to their Miller-Mad
 });
 
 test('EBAB agrees with the plain implementation of the benchmark (string keys, Set of distinct values)', async () => {
-  const { plainEbab } = await import('../../bench/infoplane.js');
+  const { plainEbab } = await import('../../src/bench/infoplane.js');
   const rng = new Rng(4);
   // Saturating, rectified and quantised layers: many repeated values and zeros.
   const layers = [

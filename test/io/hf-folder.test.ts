@@ -6,8 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { openHfFolder } from '../../src/io/hf-folder.js';
-import { expectedTensors, llmConfigFromHf, type LlmConfig } from '../../src/io/model-config.js';
+import type { LlmConfig } from '../../src/models/llm-config.js';
+import { loadCausalLM } from '../../src/models/load-llm.js';
+import { openHfFolder } from '../../src/models/model-files.js';
+import { expectedTensors, familyTensors, llmConfigFromHf } from '../../src/models/registry.js';
 import { serializeSafetensors, type SafetensorsTensorInput } from '../../src/io/safetensors.js';
 import { loadModelFiles, nodeFolderAccess } from '../../src/node/model-files.js';
 import { trainByteLevelBpe } from '../../src/text/bpe-trainer.js';
@@ -46,10 +48,9 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-/** Tensors for `config` with values i * 0.001 + k (k = tensor index), some stored as F16 and BF16. */
+/** Tensors for `config` (as its module tree names them) with values i * 0.001 + k (k = tensor index), some stored as F16 and BF16. */
 function weightsFor(config: LlmConfig, rename: (name: string) => string = (n) => n): SafetensorsTensorInput[] {
   return expectedTensors(config)
-    .filter((t) => !t.optional)
     .map((t, k) => {
       const n = t.shape.reduce((a, b) => a * b, 1);
       const values = Float32Array.from({ length: n }, (_, i) => i * 0.001 + k);
@@ -117,7 +118,7 @@ describe('Hugging Face model folders', () => {
     const norm = second.find((t) => t.name === 'model.layers.1.input_layernorm.weight')!;
     assert.deepEqual(await model.weights.getF32(norm.name, [8]), norm.data);
     assert.match(model.weights.info(norm.name).file, /model-00002-of-00002\.safetensors$/);
-    const loaded = await model.weights.loadAll(expectedTensors(model.config));
+    const loaded = await model.weights.loadAll(familyTensors(model.family, model.config));
     assert.equal(loaded.size, tensors.length);
     await model.close();
   });
@@ -134,7 +135,7 @@ describe('Hugging Face model folders', () => {
     await assert.rejects(openHfFolder(nodeFolderAccess(dir)), /weight_map\['x'\] = '\.\.\/escape\.safetensors' must name a file inside the folder/);
   });
 
-  it('rejects weights that contradict config.json, naming the tensor and the config fields', async () => {
+  it('rejects weights that contradict config.json at open, naming the tensor and the shapes', async () => {
     const wrongKv = llmConfigFromHf({ ...LLAMA_CONFIG, num_key_value_heads: 2 }, 'x');
     const dir = await folder({
       'config.json': JSON.stringify(LLAMA_CONFIG),
@@ -142,7 +143,7 @@ describe('Hugging Face model folders', () => {
       'tokenizer.json': tokenizerJson,
     });
     await assert.rejects(loadModelFiles(dir), (error: Error) => {
-      assert.match(error.message, /model\.safetensors: tensor 'model\.layers\.0\.self_attn\.k_proj\.weight' has shape \[8, 8\], but .*config\.json \(num_key_value_heads \* head_dim, hidden_size\) implies \[4, 8\]/);
+      assert.match(error.message, /model\.safetensors: tensor 'model\.layers\.0\.self_attn\.k_proj\.weight' has shape \[8, 8\], but .*config\.json implies \[4, 8\]/);
       assert.match(error.message, /model\.layers\.1\.self_attn\.v_proj\.weight/, 'every mismatch is listed');
       return true;
     });
@@ -175,7 +176,7 @@ describe('Hugging Face model folders', () => {
     assert.equal(config.intermediateSize, 32);
     assert.equal(config.rope, null);
     assert.equal(config.activation, 'gelu-tanh');
-    const tensors = weightsFor(config, (n) => `transformer.${n}`);
+    const tensors = weightsFor(config);
     tensors.push({ name: 'transformer.h.0.attn.bias', dtype: 'F32', shape: [1, 1, 16, 16], data: new Float32Array(256) });
     const trained = JSON.parse(tokenizerJson) as { model: { vocab: Record<string, number>; merges: string[] } };
     const dir = await folder({
@@ -185,10 +186,10 @@ describe('Hugging Face model folders', () => {
       'merges.txt': `#version: 0.2\n${trained.model.merges.join('\n')}\n`,
     });
     const model = await loadModelFiles(join(dir, 'config.json'));
-    assert.ok(model.weights.has('h.0.attn.c_attn.weight'));
-    assert.deepEqual(model.weights.info('h.0.attn.c_attn.weight').shape, [8, 24], 'Conv1D layout [in, out]');
-    assert.equal(model.weights.info('wte.weight').fileName, 'transformer.wte.weight');
-    assert.equal(model.weights.has('h.0.attn.bias'), false);
+    assert.ok(model.weights.has('transformer.h.0.attn.c_attn.weight'));
+    assert.deepEqual(model.weights.info('transformer.h.0.attn.c_attn.weight').shape, [8, 24], 'Conv1D layout [in, out]');
+    assert.equal(model.weights.has('transformer.h.0.attn.bias'), false);
+    assert.equal((await loadCausalLM(model.config, model.weights)).numParameters(), tensors.slice(0, -1).reduce((n, t) => n + t.data.length, 0));
     assert.equal(model.tokenizer.decode(model.tokenizer.encode('the rat')), 'the rat');
     await model.close();
   });

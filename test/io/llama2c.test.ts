@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 
 import { memoryByteSource } from '../../src/io/byte-source.js';
 import { LLAMA2C_MAGIC, parseLlama2cCheckpoint, parseLlama2cTokenizer } from '../../src/io/llama2c.js';
-import { openGgufModel, openLlama2cModel } from '../../src/io/model-files.js';
+import { openGgufModel, openLlama2cModel } from '../../src/models/model-files.js';
 import { dataFileOrSkip } from '../helpers/data.js';
 
 // A tiny model: dim 4, hidden_dim 6, 2 layers, 2 heads of size 2, 1 KV head, vocab 5, seq_len 3.

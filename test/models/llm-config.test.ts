@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { parseGguf, writeGguf } from '../../src/io/gguf.js';
-import { llmConfigFromGguf } from '../../src/io/model-files.js';
-import { checkSupported, contextLength, llamaConfig, llmConfigFromHf, llmConfigToGgufMetadata, llmConfigToHf } from '../../src/models/llm-config.js';
+import { llamaConfigFromGguf } from '../../src/models/llm-config-readers.js';
+import { checkSupported, contextLength, llamaConfig, llmConfigToGgufMetadata, llmConfigToHf } from '../../src/models/llm-config.js';
+import { llmConfigFromHf } from '../../src/models/registry.js';
 
 const SHAPE = { vocabSize: 300, hiddenSize: 64, intermediateSize: 96, numLayers: 3, numHeads: 4, numKvHeads: 2, maxPositions: 128, bosTokenId: 0, eosTokenId: 0 };
 
@@ -36,7 +37,7 @@ test('GGUF metadata written by llmConfigToGgufMetadata reads back (interleaved R
       { name: 'output.weight', shape: [300, 64], type: 'F32', data: new Float32Array(300 * 64) },
     ],
   });
-  const back = llmConfigFromGguf(parseGguf(bytes, 'test.gguf'));
+  const back = llamaConfigFromGguf(parseGguf(bytes, 'test.gguf'));
   for (const key of ['vocabSize', 'hiddenSize', 'intermediateSize', 'numLayers', 'numHeads', 'numKvHeads', 'headDim', 'maxPositions', 'tieWordEmbeddings', 'bosTokenId', 'eosTokenId'] as const) {
     assert.equal(back[key], c[key], key);
   }

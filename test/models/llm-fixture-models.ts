@@ -5,9 +5,10 @@ import { join } from 'node:path';
 
 import { memoryByteSource } from '../../src/io/byte-source.js';
 import { readSafetensorsTensorF32, readSafetensorsTensorI32 } from '../../src/io/safetensors.js';
-import { readSafetensorsHeader, safetensorsEntries, TableWeightSource } from '../../src/io/weights.js';
-import type { CausalLM, ModelBuildOptions } from '../../src/models/decoder-common.js';
-import { llmConfigFromHf } from '../../src/models/llm-config.js';
+import { readSafetensorsHeader, safetensorsEntries } from '../../src/io/weights.js';
+import type { CausalLM } from '../../src/models/decoder-common.js';
+import type { ModelInitOptions } from '../../src/models/model-init.js';
+import { checkpointWeights, DECODER_FAMILIES, llmConfigFromHf } from '../../src/models/registry.js';
 import { loadCausalLM } from '../../src/models/load-llm.js';
 import { readSafetensorsFile } from '../../src/node/files.js';
 import { fixtureDir } from './fixtures.js';
@@ -23,12 +24,12 @@ export interface LlmFixture {
   readonly vocab: number;
 }
 
-export async function loadLlmFixture(name: string, init: ModelBuildOptions = {}): Promise<LlmFixture> {
+export async function loadLlmFixture(name: string, init: ModelInitOptions = {}): Promise<LlmFixture> {
   const dir = fixtureDir(name);
   const config = llmConfigFromHf(JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')), join(dir, 'config.json'));
   const weightsPath = join(dir, 'model.safetensors');
   const file = memoryByteSource(new Uint8Array(await readFile(weightsPath)), weightsPath);
-  const weights = new TableWeightSource(weightsPath, safetensorsEntries(file, await readSafetensorsHeader(file)));
+  const weights = checkpointWeights(DECODER_FAMILIES[config.architecture], weightsPath, safetensorsEntries(file, await readSafetensorsHeader(file)));
   const model = await loadCausalLM(config, weights, init);
   const expected = await readSafetensorsFile(join(dir, 'expected.safetensors'));
   const idsEntry = expected.tensors.get('input_ids')!;

@@ -6,15 +6,17 @@ import { test } from 'node:test';
 
 import { memoryByteSource } from '../../src/io/byte-source.js';
 import { parseSafetensors, serializeSafetensors, type SafetensorsTensorInput } from '../../src/io/safetensors.js';
-import { safetensorsEntries, TableWeightSource } from '../../src/io/weights.js';
-import { llamaConfig, llmConfigFromHf } from '../../src/models/llm-config.js';
+import { safetensorsEntries, type TableWeightSource } from '../../src/io/weights.js';
+import { llamaConfig, type LlmConfig } from '../../src/models/llm-config.js';
+import { checkpointWeights, GPT2, LLAMA, llmConfigFromHf, type ModelFamily } from '../../src/models/registry.js';
 import { createCausalLM, loadWeights } from '../../src/models/load-llm.js';
 import { Rng } from '../../src/tensor/rng.js';
 
-function sourceOf(tensors: SafetensorsTensorInput[], name: string): TableWeightSource {
+/** The tensors as a checkpoint file of `family`, read under its parameter names. */
+function sourceOf(tensors: SafetensorsTensorInput[], name: string, family: ModelFamily<LlmConfig> = LLAMA): TableWeightSource {
   const bytes = serializeSafetensors(tensors);
   const file = memoryByteSource(bytes, name);
-  return new TableWeightSource(name, safetensorsEntries(file, parseSafetensors(bytes, name)));
+  return checkpointWeights(family, name, safetensorsEntries(file, parseSafetensors(bytes, name)));
 }
 
 const CONFIG = llamaConfig({ vocabSize: 20, hiddenSize: 8, intermediateSize: 12, numLayers: 2, numHeads: 2, maxPositions: 16 });
@@ -53,7 +55,7 @@ test('GPT-2 loads from GPT2LMHeadModel names (transformer.*) and from the hub\'s
   const bare = prefixed.map((t) => ({ ...t, name: t.name.replace(/^transformer\./, '') }));
   for (const [label, tensors] of [['prefixed', prefixed], ['bare', bare]] as const) {
     const model = createCausalLM(config);
-    await loadWeights(model, sourceOf([...tensors], `${label}.safetensors`));
+    await loadWeights(model, sourceOf([...tensors], `${label}.safetensors`, GPT2));
     assert.deepEqual(model.stateDict().get('transformer.h.0.attn.c_attn.weight')!.toArray(), prefixed.find((t) => t.name === 'transformer.h.0.attn.c_attn.weight')!.data);
   }
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 
-import { ProgressBar } from '../../src/node/progress.js';
+import { formatDuration, ProgressBar } from '../../src/node/progress.js';
 
 function fakeStream(isTTY: boolean): { stream: Writable & { isTTY?: boolean; columns?: number }; written: () => string } {
   const chunks: string[] = [];
@@ -55,5 +55,41 @@ describe('ProgressBar', () => {
     bar.update(2, { loss: 0.125, tokens: 64 });
     bar.stop();
     assert.match(written(), /2\/4 \| loss 0\.1250 \| [\d.]+ tokens\/s/);
+  });
+
+  it('on a TTY the ETA comes from its clock and never reads 60 in a field (cli-progress printed 2m60s)', () => {
+    const { stream, written } = fakeStream(true);
+    let now = 0;
+    const bar = new ProgressBar({ total: 180, stream, clock: () => now });
+    now = 1000;
+    bar.update(1, { loss: 1, tokens: 8 }); // 1 s per step, 179 steps left: cli-progress printed 2m60s
+    bar.stop();
+    const text = written();
+    assert.match(text, /1\/180 \| loss 1\.0000 \| 8\.0 tokens\/s \| ETA 2m59s/);
+    assert.doesNotMatch(text, /m60s|h60m/);
+  });
+});
+
+describe('formatDuration', () => {
+  it('rounds the total before splitting it, so no field reads 60', () => {
+    const cases: Array<[number, string]> = [
+      [0, '0s'],
+      [400, '0s'],
+      [59_400, '59s'],
+      [59_600, '1m00s'],
+      [179_000, '2m59s'],
+      [179_600, '3m00s'],
+      [3_599_000, '59m59s'],
+      [3_599_600, '1h00m'],
+      [3_659_000, '1h01m'],
+      [7_170_000, '2h00m'], // 119.5 min: rounds up to the hour, not 1h60m
+      [7_169_000, '1h59m'],
+      [90_000_000, '25h00m'],
+    ];
+    for (const [ms, text] of cases) assert.equal(formatDuration(ms), text, `${ms} ms`);
+  });
+
+  it('prints - for an unknown duration', () => {
+    for (const ms of [Number.NaN, Number.POSITIVE_INFINITY, -1]) assert.equal(formatDuration(ms), '-');
   });
 });

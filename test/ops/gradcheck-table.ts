@@ -229,6 +229,15 @@ export const GRADCHECK_TABLE: readonly GradRow[] = [
     ],
   },
   {
+    // Block-sparse linear (src/autograd/ops/block-sparse.ts): x [..., 8], values of 3 active 2x2 blocks of W [6, 8]
+    // (block row 1 empty), bias [6]; 1x1 blocks: 5 active entries of W [3, 4].
+    op: F.blockSparseLinear,
+    cases: [
+      { shapes: [[2, 3, 8], [3, 2, 2], [6]], fn: (x, v, b) => F.blockSparseLinear(x, v, { rows: 6, cols: 8, block: 2, rowPtr: Int32Array.from([0, 2, 2, 3]), colIdx: Int32Array.from([0, 3, 1]) }, b) },
+      { shapes: [[1, 4], [5]], fn: (x, v) => F.blockSparseLinear(x, v, { rows: 3, cols: 4, block: 1, rowPtr: Int32Array.from([0, 2, 3, 5]), colIdx: Int32Array.from([1, 3, 0, 0, 2]) }) },
+    ],
+  },
+  {
     op: F.groupedMatmul,
     fn: (x, w) => F.groupedMatmul(x, w),
     cases: [{ shapes: [[3, 4], [2, 2, 3]] }, { shapes: [[2, 1, 2], [2, 1, 1]] }],

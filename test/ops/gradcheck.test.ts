@@ -1,11 +1,15 @@
 // The gradcheck conformance suite: every row of the table, every case, with contiguous and with
-// strided leaves; plus a coverage check so that a newly exported op without a row fails the suite.
+// strided leaves, on the reference backend and on the primitives-only backend (every fused kernel
+// composed from primitives); plus a coverage check so that a newly exported op without a row fails
+// the suite.
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import * as F from '../../src/autograd/ops/index.js';
 import { gradcheck } from '../../src/autograd/gradcheck.js';
+import { referenceBackend, withBackend } from '../../src/backend/backend.js';
+import { primitivesOnlyBackend } from '../conformance/primitives-only.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { formatShape } from '../../src/tensor/shape.js';
 import { makeLeaf, type LeafInit, type LeafLayout } from './helpers.js';
@@ -28,9 +32,11 @@ function initFor(row: GradRow, leafIndex: number): LeafInit {
 
 const LAYOUTS: readonly LeafLayout[] = ['contiguous', 'strided'];
 
-GRADCHECK_TABLE.forEach((row, rowIndex) => {
+const BACKENDS = [referenceBackend, primitivesOnlyBackend()];
+
+for (const backend of BACKENDS) GRADCHECK_TABLE.forEach((row, rowIndex) => {
   const title = row.label ? `${opName(row.op)} (${row.label})` : opName(row.op);
-  describe(`gradcheck ${title}`, () => {
+  describe(`gradcheck ${title}${backend === referenceBackend ? '' : ` on ${backend.name}`}`, () => {
     row.cases.forEach((c: GradCase, caseIndex) => {
       for (const layout of LAYOUTS) {
         test(`${c.shapes.map(formatShape).join(' ')} ${layout}`, () => {
@@ -40,7 +46,7 @@ GRADCHECK_TABLE.forEach((row, rowIndex) => {
           const rng = new Rng(1000 * rowIndex + caseIndex);
           const leaves = c.shapes.map((shape, i) => makeLeaf(shape, rng, initFor(row, i), layout));
           const options = { ...(row.eps !== undefined ? { eps: row.eps } : {}), ...(row.atol !== undefined ? { atol: row.atol } : {}), ...(row.rtol !== undefined ? { rtol: row.rtol } : {}) };
-          const result = gradcheck(fn, leaves, options);
+          const result = withBackend(backend, () => gradcheck(fn, leaves, options));
           assert.ok(result.ok, `max error ${result.maxAbsError}\n${result.failures.join('\n')}`);
         });
       }

@@ -9,19 +9,19 @@ import { runInfoplane, type ExperimentConfig, type InfoplaneDataset, type RunRec
 
 const CONFIG: ExperimentConfig = { hidden: [10, 7, 5, 4, 3], epochs: 30, batchSize: 256, lr: 4e-3, logSamples: 8, estimators: ['ebab', 'kde'], shuffleBatches: false };
 
-function runs(): RunRecord[] {
+async function runs(): Promise<RunRecord[]> {
   const data = generateIb12();
   const split = authorsSplit(data.n);
   // The estimators see 512 of the 4096 inputs: enough for the plots, and KDE stays cheap.
   const infoRows = new Rng(1).permutation(data.n).slice(0, 512).sort();
   const dataset: InfoplaneDataset = { name: 'ib12', ...data, numClasses: 2, train: split.train, test: split.test, infoRows, splitDescription: 'authors 80/20' };
   const out: RunRecord[] = [];
-  for (const l2 of [0, 0.05]) for (const activation of ['tanh', 'relu'] as const) for (const seed of [0, 1, 2]) out.push(runInfoplane(dataset, CONFIG, { activation, l2, seed }));
+  for (const l2 of [0, 0.05]) for (const activation of ['tanh', 'relu'] as const) for (const seed of [0, 1, 2]) out.push(await runInfoplane(dataset, CONFIG, { activation, l2, seed }));
   return out;
 }
 
-test('the report is one self-contained HTML file with every section and plot', () => {
-  const records = runs();
+test('the report is one self-contained HTML file with every section and plot', async () => {
+  const records = await runs();
   const summaries = CONFIG.estimators.map((e) => summarizeRuns(records, e));
   const html = renderInfoplaneReport({ title: 'test <report>', command: 'thrifty infoplane --out "<x>"', records, summaries });
   assert.ok(html.startsWith('<!DOCTYPE html>'));

@@ -1,11 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { runParetoExperiment, stepsForTokens, type ParetoExperimentOptions } from '../../src/node/pareto-experiment.js';
 import { readMetricsLog } from '../../src/node/metrics-log.js';
+import { loadCheckpoint } from '../../src/node/checkpoint.js';
 
 const WORDS = ['river', 'stone', 'light', 'window', 'garden', 'winter', 'letter', 'soldier', 'village', 'evening'];
 
@@ -70,6 +72,54 @@ test('experiment pareto at a tiny size: every arch x size x seed trains the same
     const again = await runParetoExperiment({ ...options, jobs: 1 });
     assert.equal(again.runs.every((r) => r.options.resume), true);
     assert.equal((await stat(join(result.runs[0]!.options.out, 'metrics.jsonl'))).mtimeMs, before);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('experiment pareto stops on the signal: runs in child processes stop after their step with checkpoints, none is started after', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'thrifty-pareto-'));
+  try {
+    const corpus = join(dir, 'corpus');
+    await mkdir(corpus);
+    for (let d = 0; d < 12; d++) await writeFile(join(corpus, `d${d}.txt`), documentText(d));
+    const steps = 400;
+    const options: ParetoExperimentOptions = {
+      archs: ['bert'],
+      sizes: ['micro-xs'],
+      seeds: 3,
+      tokensPerRun: 4 * 32 * steps,
+      evalPoints: 2,
+      out: join(dir, 'exp'),
+      jobs: 2,
+      log: () => undefined,
+      run: {
+        corpus, vocabSize: 100, batchSize: 4, seqLength: 32, optimizer: 'adamw', lr: 2e-3, weightDecay: 0.01, clipNorm: 1, dropout: 0,
+        nsp: true, wholeWordMask: false, evalSequences: 8, validationFraction: 0.25, threads: 'reference', warmupFraction: 0.1,
+      },
+    };
+    const first = join(options.out, 'bert-micro-xs-seed0', 'metrics.jsonl');
+    const controller = new AbortController();
+    const watch = (async () => {
+      for (;;) {
+        if (existsSync(first) && (await readMetricsLog(first)).some((r) => r['kind'] === 'train')) return controller.abort();
+        await new Promise((done) => setTimeout(done, 10));
+      }
+    })();
+    const result = await runParetoExperiment(options, controller.signal);
+    await watch;
+    assert.equal(result.interrupted, true);
+    // Seeds 0 and 1 ran in two children and stopped early with a checkpoint; seed 2 never started.
+    // (seed 1's child may still have been preparing its data: then it stops at step 0, saved too).
+    for (const seed of [0, 1]) {
+      const checkpoint = await loadCheckpoint(join(options.out, `bert-micro-xs-seed${seed}`, 'checkpoint.safetensors'));
+      assert.ok(checkpoint.state.step >= 1 - seed && checkpoint.state.step < steps, `seed ${seed} stopped at ${checkpoint.state.step}`);
+    }
+    assert.ok(!existsSync(join(options.out, 'bert-micro-xs-seed2')));
+    // An already aborted signal starts nothing.
+    const none = await runParetoExperiment({ ...options, out: join(dir, 'other') }, AbortSignal.abort());
+    assert.equal(none.interrupted, true);
+    assert.ok(!existsSync(join(dir, 'other', 'bert-micro-xs-seed0')));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -147,3 +147,18 @@ test('Adam and LAMB runs train too, and their checkpoints name the optimizer', a
     }
   });
 });
+
+test('a diverging run stops with an error naming the step, and saves nothing of the diverged state', async () => {
+  await withCorpus(async (dir, corpus) => {
+    // lr 1e308: the first update makes the weights infinite; the loss of step 2 is still finite (it
+    // is computed before step 2's update), so the state guard refuses step 2's checkpoint.
+    await assert.rejects(runPretraining(options(dir, corpus, { lr: 1e308, steps: 6, checkpointEvery: 1 })), /training diverged at step 2: '.*' holds non-finite values/);
+    const checkpoint = await loadCheckpoint(join(dir, 'run', 'checkpoint.safetensors'));
+    assert.equal(checkpoint.state.step, 1);
+    for (const [, t] of checkpoint.model) assert.ok(t.data.every(Number.isFinite));
+    // Without a checkpoint at step 2, the loss of step 3 is the first that is NaN.
+    await assert.rejects(runPretraining(options(dir, corpus, { out: join(dir, 'run2'), lr: 1e308, steps: 6 })), /training diverged at step 3: the loss is NaN/);
+    const log = await readMetricsLog(join(dir, 'run2', 'metrics.jsonl'));
+    assert.deepEqual(log.filter((r) => r['kind'] === 'train').map((r) => r.step), [1, 2]);
+  });
+});

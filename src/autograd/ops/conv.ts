@@ -1,7 +1,6 @@
 // 1-D convolution over the sequence axis, channels last, output as long as the input (stride 1,
 // dilation 1): the token mixers of Hyena/Mamba-style blocks and depthwise convolutions in conformers.
 
-import { kernels } from '../../backend/backend.js';
 import { formatShape } from '../../tensor/shape.js';
 import { assertFloat, Tensor } from '../../tensor/tensor.js';
 import { defineOp } from '../engine.js';
@@ -15,9 +14,8 @@ interface ConvAttrs {
 const conv1dOp = defineOp<ConvAttrs>({
   name: 'conv1d',
   forward: (k, [x, w], { groups, padLeft }) => ({ outputs: [k.conv1d(x!, w!, groups, padLeft)], saved: undefined }),
-  backward: ({ inputs: [x, w], attrs: { groups, padLeft }, needsGrad }, [dy]) => {
+  backward: ({ kernels: k, inputs: [x, w], attrs: { groups, padLeft }, needsGrad }, [dy]) => {
     if (!dy) return [null, null];
-    const k = kernels();
     return [
       needsGrad(0) ? k.conv1dGradInput(dy, w!, groups, padLeft, x!.shape) : null,
       needsGrad(1) ? k.conv1dGradWeight(dy, x!, groups, padLeft, w!.shape) : null,

@@ -14,7 +14,7 @@ interface UnaryAttrs {
 const unaryOp = defineOp<UnaryAttrs>({
   name: 'unary',
   forward: (k, [x], { kind, alpha }) => ({ outputs: [k.unary(kind, x!, alpha)], saved: undefined }),
-  backward: ({ inputs: [x], outputs: [y], attrs: { kind, alpha } }, [dy]) => [dy ? kernels().unaryGrad(kind, x!, y!, dy, alpha) : null],
+  backward: ({ kernels: k, inputs: [x], outputs: [y], attrs: { kind, alpha } }, [dy]) => [dy ? k.unaryGrad(kind, x!, y!, dy, alpha) : null],
 });
 
 
@@ -58,9 +58,8 @@ export function prelu(x: Tensor, slope: Tensor): Tensor {
 const binaryOp = defineOp<{ kind: BinaryKind }>({
   name: 'binary',
   forward: (k, [a, b], { kind }) => ({ outputs: [k.binary(kind, a!, b!)], saved: undefined }),
-  backward: ({ inputs: [a, b], outputs: [y], attrs: { kind }, needsGrad }, [dy]) => {
+  backward: ({ kernels: k, inputs: [a, b], outputs: [y], attrs: { kind }, needsGrad }, [dy]) => {
     if (!dy) return [null, null];
-    const k = kernels();
     const ga = needsGrad(0);
     const gb = needsGrad(1);
     let da: Tensor | null = null;
@@ -128,9 +127,8 @@ export const ge = (a: TensorLike, b: TensorLike): Tensor => applyBinary('ge', a,
 const whereOp = defineOp<Record<string, never>>({
   name: 'where',
   forward: (k, [c, a, b]) => ({ outputs: [k.where(c!, a!, b!)], saved: undefined }),
-  backward: ({ inputs: [c, a, b], needsGrad }, [dy]) => {
+  backward: ({ kernels: k, inputs: [c, a, b], needsGrad }, [dy]) => {
     if (!dy) return [null, null, null];
-    const k = kernels();
     const zero = asTensor(0, dy.dtype);
     const da = needsGrad(1) ? sumToShape(k.where(c!, dy, zero), a!.shape) : null;
     const db = needsGrad(2) ? sumToShape(k.where(c!, zero, dy), b!.shape) : null;

@@ -13,3 +13,4 @@ export * from './indexing.js';
 export * from './rope.js';
 export * from './loss.js';
 export * from './dropout.js';
+export * from './block-sparse.js';

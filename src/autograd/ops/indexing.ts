@@ -31,7 +31,7 @@ const indexSelectOp = defineOp<AxisIndexAttrs>({
   name: 'indexSelect',
   forward: (k, [x], { axis, index }) => ({ outputs: [k.indexSelect(x!, axis, index)], saved: undefined }),
   // Repeated indices pick the same slice twice, so their gradients add up (indexAdd accumulates).
-  backward: ({ inputs: [x], attrs: { axis, index } }, [dy]) => [dy ? kernels().indexAdd(x!.shape, axis, index, dy) : null],
+  backward: ({ kernels: k, inputs: [x], attrs: { axis, index } }, [dy]) => [dy ? k.indexAdd(x!.shape, axis, index, dy) : null],
 });
 
 /** Whole slices of x along `axis` picked by a 1-D i32 index (repeats allowed). */
@@ -53,7 +53,7 @@ export function embedding(weight: Tensor, ids: Tensor): Tensor {
 const gatherOp = defineOp<AxisIndexAttrs>({
   name: 'gather',
   forward: (k, [x], { axis, index }) => ({ outputs: [k.gather(x!, axis, index)], saved: undefined }),
-  backward: ({ inputs: [x], attrs: { axis, index } }, [dy]) => [dy ? kernels().scatterAdd(zerosOf(x!.shape, dy.dtype), axis, index, dy) : null],
+  backward: ({ kernels: k, inputs: [x], attrs: { axis, index } }, [dy]) => [dy ? k.scatterAdd(zerosOf(x!.shape, dy.dtype), axis, index, dy) : null],
 });
 
 /** out[i][j] = x[index[i][j]][j] (axis 0) or x[i][index[i][j]] (axis 1), and so on: torch.gather. */
@@ -66,16 +66,16 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
 const scatterAddOp = defineOp<AxisIndexAttrs>({
   name: 'scatterAdd',
   forward: (k, [x, src], { axis, index }) => ({ outputs: [k.scatterAdd(x!, axis, index, src!)], saved: undefined }),
-  backward: ({ inputs: [, src], attrs: { axis, index }, needsGrad }, [dy]) => {
+  backward: ({ kernels: k, inputs: [, src], attrs: { axis, index }, needsGrad }, [dy]) => {
     if (!dy) return [null, null];
     let dsrc: Tensor | null = null;
     if (needsGrad(1)) {
-      const picked = kernels().gather(dy, axis, index);
+      const picked = k.gather(dy, axis, index);
       // src may be larger than index: its elements outside the index's block were never read.
       if (src!.shape.every((d, i) => d === index.shape[i])) dsrc = picked;
       else {
         dsrc = zerosOf(src!.shape, picked.dtype);
-        kernels().copyInto(new Tensor(dsrc.data, dsrc.dtype, index.shape, dsrc.strides, 0), picked);
+        k.copyInto(new Tensor(dsrc.data, dsrc.dtype, index.shape, dsrc.strides, 0), picked);
       }
     }
     return [needsGrad(0) ? dy : null, dsrc];
@@ -106,9 +106,9 @@ const topkOp = defineOp<TopkAttrs>({
     const { values, indices } = kt.topk(x!, k, axis, largest);
     return { outputs: [values, indices], saved: undefined };
   },
-  backward: ({ inputs: [x], outputs: [, indices], attrs: { axis } }, [dValues]) => {
+  backward: ({ kernels: k, inputs: [x], outputs: [, indices], attrs: { axis } }, [dValues]) => {
     if (!dValues) return [null];
-    return [kernels().scatterAdd(zerosOf(x!.shape, dValues.dtype), axis, indices!, dValues)];
+    return [k.scatterAdd(zerosOf(x!.shape, dValues.dtype), axis, indices!, dValues)];
   },
 });
 

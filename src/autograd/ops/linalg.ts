@@ -17,15 +17,22 @@ function swapLast(t: Tensor): Tensor {
   return new Tensor(t.data, t.dtype, shape, strides, t.offset);
 }
 
+/**
+ * A rank-2 view of a row-major matrix stored transposed (x . W^T with W [out, in]): its gradient is
+ * computed in the same layout, (dY^T . A)^T, so that the transpose's backward needs no strided copy.
+ */
+function isTransposedMatrix(t: Tensor): boolean {
+  return t.rank === 2 && t.strides[0] === 1 && t.strides[1] === t.shape[0] && t.shape[0]! > 1 && t.shape[1]! > 1;
+}
+
 const matmulOp = defineOp<Record<string, never>>({
   name: 'matmul',
   forward: (k, [a, b]) => ({ outputs: [k.matmul(a!, b!)], saved: undefined }),
-  backward: ({ inputs: [a, b], needsGrad }, [dy]) => {
+  backward: ({ kernels: k, inputs: [a, b], needsGrad }, [dy]) => {
     if (!dy) return [null, null];
-    const k = kernels();
     // dA = dY · Bᵀ, dB = Aᵀ · dY; transposes are views, summed over broadcast batch axes.
     const da = needsGrad(0) ? sumToShape(k.matmul(dy, swapLast(b!)), a!.shape) : null;
-    const db = needsGrad(1) ? sumToShape(k.matmul(swapLast(a!), dy), b!.shape) : null;
+    const db = needsGrad(1) ? (isTransposedMatrix(b!) && a!.rank === 2 ? swapLast(k.matmul(swapLast(dy), a!)) : sumToShape(k.matmul(swapLast(a!), dy), b!.shape)) : null;
     return [da, db];
   },
 });

@@ -46,9 +46,8 @@ const crossEntropyOp = defineOp<CrossEntropyAttrs, { logProbs: Tensor }>({
     }
     return { outputs: [out], saved: { logProbs } };
   },
-  backward: ({ inputs: [logits], attrs: { safeTargets, valid, validCount, labelSmoothing, reduction }, saved: { logProbs } }, [dy]) => {
+  backward: ({ kernels: k, inputs: [logits], attrs: { safeTargets, valid, validCount, labelSmoothing, reduction }, saved: { logProbs } }, [dy]) => {
     if (!dy) return [null];
-    const k = kernels();
     const rows = safeTargets.size;
     const classes = logProbs.shape[1]!;
     const dtype = dy.dtype;

@@ -104,12 +104,13 @@ const permuteOp = defineOp<{ perm: number[] }>({
     outputs: [new Tensor(x!.data, x!.dtype, perm.map((p) => x!.shape[p]!), perm.map((p) => x!.strides[p]!), x!.offset)],
     saved: undefined,
   }),
-  backward: (_ctx, [dy]) => {
+  backward: ({ kernels: k, attrs: { perm } }, [dy]) => {
     if (!dy) return [null];
-    const perm = _ctx.attrs.perm;
     const inverse = new Array<number>(perm.length);
     perm.forEach((p, i) => (inverse[p] = i));
-    return [kernels().copy(new Tensor(dy.data, dy.dtype, inverse.map((p) => dy.shape[p]!), inverse.map((p) => dy.strides[p]!), dy.offset), dy.dtype)];
+    const back = new Tensor(dy.data, dy.dtype, inverse.map((p) => dy.shape[p]!), inverse.map((p) => dy.strides[p]!), dy.offset);
+    // A gradient made in the input's layout (matmul's, for a transposed weight) needs no copy.
+    return [back.isContiguous() ? back : k.copy(back, dy.dtype)];
   },
 });
 
@@ -148,7 +149,7 @@ const sliceOp = defineOp<SliceAttrs>({
     });
     return { outputs: [new Tensor(x!.data, x!.dtype, shape, strides, offset)], saved: undefined };
   },
-  backward: ({ inputs: [x], attrs: { starts, steps, shape } }, [dy]) => {
+  backward: ({ kernels: k, inputs: [x], attrs: { starts, steps, shape } }, [dy]) => {
     if (!dy) return [null];
     // Zeros of x's shape in the gradient's dtype (dy has the slice's, smaller, shape).
     const full = new Tensor(allocArray(dy.dtype, x!.size), dy.dtype, x!.shape);
@@ -157,7 +158,7 @@ const sliceOp = defineOp<SliceAttrs>({
       offset += starts[i]! * s;
       return s * steps[i]!;
     });
-    kernels().copyInto(new Tensor(full.data, full.dtype, shape, strides, offset), dy);
+    k.copyInto(new Tensor(full.data, full.dtype, shape, strides, offset), dy);
     return [full];
   },
 });
@@ -233,7 +234,7 @@ export function contiguous(x: Tensor): Tensor {
 const castOp = defineOp<{ dtype: DType }>({
   name: 'cast',
   forward: (k, [x], { dtype }) => ({ outputs: [k.copy(x!, dtype)], saved: undefined }),
-  backward: ({ inputs: [x] }, [dy]) => [dy ? kernels().copy(dy, x!.dtype) : null],
+  backward: ({ kernels: k, inputs: [x] }, [dy]) => [dy ? k.copy(dy, x!.dtype) : null],
 });
 
 /** Converts to another dtype (f16/bf16/i8 storage to f32 on load, f32 to f64 for checks). */
@@ -245,14 +246,14 @@ export function cast(x: Tensor, dtype: DType): Tensor {
 const concatOp = defineOp<{ axis: number }>({
   name: 'concat',
   forward: (k, xs, { axis }) => ({ outputs: [k.concat(xs, axis)], saved: undefined }),
-  backward: ({ inputs, attrs: { axis } }, [dy]) => {
+  backward: ({ kernels: k, inputs, attrs: { axis } }, [dy]) => {
     if (!dy) return inputs.map(() => null);
     let start = 0;
     return inputs.map((x) => {
       const len = x.shape[axis]!;
       const view = sliceView(dy, axis, start, len);
       start += len;
-      return kernels().copy(view, dy.dtype);
+      return k.copy(view, dy.dtype);
     });
   },
 });

@@ -1,7 +1,6 @@
 // Normalisation over the last axis: layer norm and RMS norm, with optional per-feature gain (gamma)
 // and bias (beta). The kernels save per-row statistics, so backward does not recompute them.
 
-import { kernels } from '../../backend/backend.js';
 import { formatShape } from '../../tensor/shape.js';
 import { assertFloat, Tensor } from '../../tensor/tensor.js';
 import { defineOp } from '../engine.js';
@@ -47,17 +46,17 @@ const layerNormOp = defineOp<NormAttrs, NormSaved>({
     const { y, mean, rstd } = k.layerNorm(x, gamma, beta, eps);
     return { outputs: [y], saved: { mean, rstd } };
   },
-  backward: ({ inputs, attrs: { hasGamma, hasBeta }, saved: { mean, rstd }, needsGrad }, [dy]) => {
+  backward: ({ kernels: k, inputs, attrs: { hasGamma, hasBeta }, saved: { mean, rstd }, needsGrad }, [dy]) => {
     if (!dy) return inputs.map(() => null);
     const x = inputs[0]!;
     const gamma = hasGamma ? inputs[1]! : null;
-    const { dx, dgamma, dbeta } = kernels().layerNormGrad(x, gamma ? asVector(gamma) : null, mean!, rstd, dy);
+    const { dx, dgamma, dbeta } = k.layerNormGrad(x, gamma ? asVector(gamma) : null, mean!, rstd, dy);
     const grads: (Tensor | null)[] = [needsGrad(0) ? dx : null];
     if (gamma) grads.push(needsGrad(1) && dgamma ? reshapeContiguous(dgamma, gamma.shape) : null);
     if (hasBeta) {
       const i = hasGamma ? 2 : 1;
       // dbeta = dy summed over rows; a backend may skip it when there is no gamma, so recompute then.
-      const db = needsGrad(i) ? (dbeta ?? kernels().reduce('sum', dy, [...Array(dy.rank - 1).keys()], false)) : null;
+      const db = needsGrad(i) ? (dbeta ?? k.reduce('sum', dy, [...Array(dy.rank - 1).keys()], false)) : null;
       grads.push(db ? reshapeContiguous(db, inputs[i]!.shape) : null);
     }
     return grads;
@@ -81,11 +80,11 @@ const rmsNormOp = defineOp<NormAttrs, NormSaved>({
     const { y, rstd } = k.rmsNorm(x, gamma, eps);
     return { outputs: [y], saved: { mean: null, rstd } };
   },
-  backward: ({ inputs, attrs: { hasGamma }, saved: { rstd }, needsGrad }, [dy]) => {
+  backward: ({ kernels: k, inputs, attrs: { hasGamma }, saved: { rstd }, needsGrad }, [dy]) => {
     if (!dy) return inputs.map(() => null);
     const x = inputs[0]!;
     const gamma = hasGamma ? inputs[1]! : null;
-    const { dx, dgamma } = kernels().rmsNormGrad(x, gamma ? asVector(gamma) : null, rstd, dy);
+    const { dx, dgamma } = k.rmsNormGrad(x, gamma ? asVector(gamma) : null, rstd, dy);
     const grads: (Tensor | null)[] = [needsGrad(0) ? dx : null];
     if (gamma) grads.push(needsGrad(1) && dgamma ? reshapeContiguous(dgamma, gamma.shape) : null);
     return grads;

@@ -20,11 +20,11 @@ function keptShape(shape: readonly number[], axes: readonly number[]): number[] 
 const sumOp = defineOp<ReduceAttrs>({
   name: 'sum',
   forward: (k, [x], { axes, keepDims }) => ({ outputs: [k.reduce('sum', x!, axes, keepDims)], saved: undefined }),
-  backward: ({ inputs: [x], attrs: { axes } }, [dy]) => {
+  backward: ({ kernels: k, inputs: [x], attrs: { axes } }, [dy]) => {
     if (!dy) return [null];
     const g = reshapeContiguous(dy, keptShape(x!.shape, axes));
     const out = new Tensor(g.data, g.dtype, x!.shape, g.shape.map((d, i) => (d === 1 ? 0 : g.strides[i]!)), g.offset);
-    return [kernels().copy(out, dy.dtype)];
+    return [k.copy(out, dy.dtype)];
   },
 });
 
@@ -32,9 +32,8 @@ const sumOp = defineOp<ReduceAttrs>({
 const extremeOp = defineOp<ReduceAttrs & { kind: 'max' | 'min' }>({
   name: 'max/min',
   forward: (k, [x], { axes, keepDims, kind }) => ({ outputs: [k.reduce(kind, x!, axes, keepDims)], saved: undefined }),
-  backward: ({ inputs: [x], outputs: [y], attrs: { axes } }, [dy]) => {
+  backward: ({ kernels: k, inputs: [x], outputs: [y], attrs: { axes } }, [dy]) => {
     if (!dy) return [null];
-    const k = kernels();
     const yk = reshapeContiguous(y!, keptShape(x!.shape, axes));
     const mask = k.binary('eq', x!, yk);
     const count = k.reduce('sum', mask, axes, true);

@@ -45,7 +45,7 @@ interface RopeAttrs {
 const ropeOp = defineOp<RopeAttrs>({
   name: 'rope',
   forward: (k, [x], { cos, sin, layout, rotaryDim }) => ({ outputs: [k.rope(x!, cos, sin, layout, rotaryDim, false)], saved: undefined }),
-  backward: ({ attrs: { cos, sin, layout, rotaryDim } }, [dy]) => [dy ? kernels().rope(dy, cos, sin, layout, rotaryDim, true) : null],
+  backward: ({ kernels: k, attrs: { cos, sin, layout, rotaryDim } }, [dy]) => [dy ? k.rope(dy, cos, sin, layout, rotaryDim, true) : null],
 });
 
 export interface RopeOptions {

@@ -1,6 +1,5 @@
 // Softmax and log-softmax along an axis, with an optional additive mask (0 keeps, -inf drops).
 
-import { kernels } from '../../backend/backend.js';
 import { normalizeAxis } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { defineOp } from '../engine.js';
@@ -9,9 +8,8 @@ import { add } from './elementwise.js';
 const softmaxOp = defineOp<{ axis: number; log: boolean }>({
   name: 'softmax',
   forward: (k, [x], { axis, log }) => ({ outputs: [log ? k.logSoftmax(x!, axis) : k.softmax(x!, axis)], saved: undefined }),
-  backward: ({ outputs: [y], attrs: { axis, log } }, [dy]) => {
+  backward: ({ kernels: k, outputs: [y], attrs: { axis, log } }, [dy]) => {
     if (!dy) return [null];
-    const k = kernels();
     return [log ? k.logSoftmaxGrad(y!, dy, axis) : k.softmaxGrad(y!, dy, axis)];
   },
 });

@@ -35,7 +35,8 @@ export function unaryScalar(kind: UnaryKind, alpha: number, f32 = false): (x: nu
     case 'sigmoid':
       return sigmoid;
     case 'relu':
-      return (x) => (x > 0 ? x : 0);
+      // NaN stays NaN, as in PyTorch and the wasm kernel.
+      return (x) => (x > 0 || Number.isNaN(x) ? x : 0);
     case 'leakyRelu':
       return (x) => (x > 0 ? x : alpha * x);
     case 'elu':

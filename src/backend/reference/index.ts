@@ -2,6 +2,7 @@
 // It is complete (a total map of the kernel table) and serves as the oracle for every fast kernel.
 
 import type { Backend, KernelTable } from '../../ops/kernels.js';
+import { defineBackend } from '../../ops/composite.js';
 import { binary, unary, unaryGrad, where } from './elementwise.js';
 import { matmul } from './linalg.js';
 import { concat, copy, copyInto } from './movement.js';
@@ -11,6 +12,7 @@ import { conv1d, conv1dGradInput, conv1dGradWeight } from './conv.js';
 import { gather, indexAdd, indexSelect, scatterAdd, topk } from './indexing.js';
 import { layerNorm, layerNormGrad, rmsNorm, rmsNormGrad } from './norm.js';
 import { rope } from './rope.js';
+import { adamUpdate } from './optim.js';
 
 export const referenceKernels: KernelTable = {
   unary,
@@ -40,6 +42,8 @@ export const referenceKernels: KernelTable = {
   rope,
   topk,
   concat,
+  adamUpdate,
 };
 
-export const referenceBackend: Backend = { name: 'reference', kernels: referenceKernels, floatDType: 'f32' };
+/** Supplies every fused kernel itself: the oracle for both the fast kernels and the composites. */
+export const referenceBackend: Backend = defineBackend({ name: 'reference', kernels: referenceKernels, floatDType: 'f32' });

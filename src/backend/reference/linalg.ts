@@ -18,6 +18,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const batch = numel(batchShape);
   const dtype = resultDType(a.dtype, b.dtype);
   const out = allocArray(dtype, batch * m * n);
+  // Nothing to compute (and empty operands cannot be viewed): an empty product, or zeros when k = 0.
+  if (out.length === 0 || k === 0) return new Tensor(out, dtype, [...batchShape, m, n]);
   const aBatch = new Tensor(a.data, a.dtype, a.shape.slice(0, -2), a.strides.slice(0, -2), a.offset);
   const bBatch = new Tensor(b.data, b.dtype, b.shape.slice(0, -2), b.strides.slice(0, -2), b.offset);
   const sa = broadcastStridesTo(aBatch, batchShape);

@@ -32,6 +32,11 @@ export interface KernelExports {
   layernorm_rows(rows: number, cols: number, x: number, gamma: number, beta: number, y: number, eps: number,
     meanOut: number, rstdOut: number): void;
   rmsnorm_rows(rows: number, cols: number, x: number, gamma: number, y: number, eps: number, rstdOut: number): void;
+  adam_update(n: number, p: number, g: number, m: number, v: number, decay: number, l2: number, beta1: number,
+    oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, stepSize: number, bias2Sqrt: number, eps: number): void;
+  softmax_grad_rows(rows: number, cols: number, y: number, dy: number, dx: number, log: number): void;
+  layernorm_grad_rows(rows: number, cols: number, x: number, gamma: number, mean: number, rstd: number, dy: number,
+    dx: number, dgamma: number, dbeta: number): void;
   // Decode attention (assembly/attention.ts; wrapped by src/backend/wasm/attention.ts).
   attn_dense_work_bytes(maxLen: number, group: number): number;
   attn_dense(desc: number, count: number, headDim: number, group: number, work: number): void;
@@ -40,6 +45,16 @@ export interface KernelExports {
     localWindow: number, reallocation: number, transposed: number, work: number): void;
   attn_topk_work_bytes(n: number): number;
   attn_topk(vals: number, n: number, want: number, out: number, work: number): number;
+  attn_lminf(desc: number, count: number, headDim: number, group: number, topK: number, sinks: number, work: number): void;
+  attn_exact(desc: number, count: number, headDim: number, group: number, topK: number, maxLen: number, work: number): void;
+  attn_h2o(desc: number, count: number, headDim: number, group: number, topK: number, localWindow: number, maxLen: number, work: number): void;
+  kv_block_offset(part: number, headDim: number, capacity: number): number;
+  // Block-sparse products (assembly/block-sparse.ts; wrapped by src/backend/wasm/block-sparse.ts).
+  bsr_transpose(t0: number, count: number, n: number, f: number, src: number, dstT: number, ld: number): void;
+  bsr_spmm(t0: number, count: number, n: number, fin: number, fout: number, b: number, ptr: number, idx: number,
+    values: number, si: number, sj: number, src: number, dst: number, srcT: number, dstT: number, ld: number): void;
+  bsr_sddmm(k0: number, count: number, b: number, ptr: number, blockRows: number, idx: number,
+    dyT: number, xT: number, ld: number, npad: number, out: number): void;
 }
 
 /** Exports that worker threads may be asked to run, by index (the pool protocol sends the index). */
@@ -47,7 +62,9 @@ export const TASK_FUNCTIONS = [
   'gemm', 'gemm_nt_small', 'gemm_nn_small', 'gemm_batched', 'gemv', 'gemv_t',
   'unary', 'unary_grad', 'binary', 'binary_row', 'binary_scalar', 'stream_sum',
   'softmax_rows', 'log_softmax_rows', 'layernorm_rows', 'rmsnorm_rows',
-  'attn_dense', 'attn_sparq',
+  'softmax_grad_rows', 'layernorm_grad_rows', 'adam_update',
+  'attn_dense', 'attn_sparq', 'attn_lminf', 'attn_exact', 'attn_h2o',
+  'bsr_transpose', 'bsr_spmm', 'bsr_sddmm',
 ] as const;
 export type TaskFunction = (typeof TASK_FUNCTIONS)[number];
 

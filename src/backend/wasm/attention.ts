@@ -1,43 +1,24 @@
-// WasmAttention: decode-time attention kernels (assembly/attention.ts) over KV-cache blocks that
-// live in wasm arenas. A raw Float32Array API, like kernels.ts: the caller describes one task per
-// (sequence, KV head) with the block's offsets and the rows of its query-head group in q/out.
+// WasmAttention: the wasm backend's decode-attention kernels (assembly/attention.ts) over KV-cache
+// blocks that live in wasm arenas, behind the AttentionKernels interface (src/ops/attention-kernels.ts).
+// Each task is one (sequence, KV head): its block, laid out as kvBlockLayout defines, and the rows
+// of its query-head group in q/out.
 //
 // Tasks are grouped by arena (a cache larger than one 4 GiB memory spans several; each kernel
 // call runs inside one). Per arena this keeps one staging region: the task descriptors, copies of
 // q and out, and one workspace per thread. Tasks are split over threads in contiguous ranges.
+// A block (or H2O score vector) outside the arenas is an error, never a slow path.
 
+import {
+  type AttentionHeadTask, type AttentionKernels, type H2oHeadTask, type KvBlock, kvBlockLayout, type SparqKernelParams,
+} from '../../ops/attention-kernels.js';
 import type { WasmArena } from './arena.js';
 import type { WasmKernels } from './kernels.js';
 
-/** The storage of one (sequence, KV head): structurally a KvHeadBlock of src/attention/kv-cache.ts. */
-export interface AttentionBlock {
-  /** The whole block; must live in a wasm arena of the kernels. */
-  readonly data: Float32Array;
-  readonly capacity: number;
-  readonly length: number;
-  readonly keyOffset: number;
-  readonly valueOffset: number;
-  /** -1 when K is stored once. */
-  readonly transposedOffset: number;
-  readonly meanOffset: number;
-}
+/** The storage of one (sequence, KV head). */
+export type AttentionBlock = KvBlock;
+export type { AttentionHeadTask, SparqKernelParams };
 
-export interface AttentionHeadTask {
-  readonly block: AttentionBlock;
-  /** Where the group's query rows [group, headDim] start in q (elements). */
-  readonly qOffset: number;
-  /** Where the group's output rows start in out. */
-  readonly outOffset: number;
-}
-
-export interface SparqKernelParams {
-  readonly rank: number;
-  readonly topK: number;
-  readonly localWindow: number;
-  readonly reallocation: boolean;
-  /** Read step 1 from the transposed copy of K (every block must have one). */
-  readonly transposed: boolean;
-}
+type AttentionFunction = 'attn_dense' | 'attn_sparq' | 'attn_lminf' | 'attn_exact' | 'attn_h2o';
 
 const DESC_INTS = 8;
 const ALIGN = 64;
@@ -48,7 +29,9 @@ interface Staging {
   bytes: number;
 }
 
-export class WasmAttention {
+export class WasmAttention implements AttentionKernels {
+  readonly name = 'wasm';
+  readonly needsResidentCache = true;
   readonly kernels: WasmKernels;
   /** KvCacheOptions.allocator: cache blocks in the kernels' arenas (zero-filled). */
   readonly cacheAllocator: (floats: number) => Float32Array;
@@ -70,9 +53,13 @@ export class WasmAttention {
     };
   }
 
-  /** Whether the kernels handle this head dim (multiples of 4; others use the reference kernels). */
+  /** Whether the kernels handle this head dim (multiples of 4). */
   static supports(headDim: number): boolean {
-    return headDim > 0 && headDim % 4 === 0;
+    return Number.isInteger(headDim) && headDim > 0 && headDim % 4 === 0;
+  }
+
+  supports(headDim: number): boolean {
+    return WasmAttention.supports(headDim);
   }
 
   /** Whether a block lives in one of the kernels' arenas (then it is used in place). */
@@ -83,7 +70,34 @@ export class WasmAttention {
   /** Dense attention: every task's group of query heads over all its cached positions. */
   dense(tasks: readonly AttentionHeadTask[], q: Float32Array, out: Float32Array, headDim: number, group: number): void {
     this.run(tasks, q, out, headDim, group, (arena, maxLen) => arena.exports.attn_dense_work_bytes(maxLen, group),
-      (arena, desc, count, work) => [desc, count, headDim, group, work], 'attn_dense', false);
+      (desc, count, work) => [desc, count, headDim, group, work], 'attn_dense', false);
+  }
+
+  /** LM-Infinite: the first `sinks` positions and the most recent, topK in all. */
+  lmInfinite(tasks: readonly AttentionHeadTask[], q: Float32Array, out: Float32Array, headDim: number, group: number,
+    params: { readonly topK: number; readonly sinks: number }): void {
+    const { topK, sinks } = params;
+    checkCounts('lmInfinite', { topK, sinks });
+    this.run(tasks, q, out, headDim, group, (arena, maxLen) => arena.exports.attn_sparq_work_bytes(maxLen, group, topK, headDim),
+      (desc, count, work) => [desc, count, headDim, group, topK, Math.min(sinks, topK), work], 'attn_lminf', false);
+  }
+
+  /** FlexGen and the oracle: top-k of the exact probabilities summed over the group. */
+  exactTopK(tasks: readonly AttentionHeadTask[], q: Float32Array, out: Float32Array, headDim: number, group: number,
+    params: { readonly topK: number }): void {
+    const { topK } = params;
+    checkCounts('exactTopK', { topK });
+    this.run(tasks, q, out, headDim, group, (arena, maxLen) => arena.exports.attn_sparq_work_bytes(maxLen, group, topK, headDim),
+      (desc, count, work, maxLen) => [desc, count, headDim, group, topK, maxLen, work], 'attn_exact', false);
+  }
+
+  /** H2O: local window plus heavy hitters; every task's score vector is updated in place. */
+  h2o(tasks: readonly H2oHeadTask[], q: Float32Array, out: Float32Array, headDim: number, group: number,
+    params: { readonly topK: number; readonly localWindow: number }): void {
+    const { topK, localWindow } = params;
+    checkCounts('h2o', { topK, localWindow });
+    this.run(tasks, q, out, headDim, group, (arena, maxLen) => arena.exports.attn_sparq_work_bytes(maxLen, group, topK, headDim),
+      (desc, count, work, maxLen) => [desc, count, headDim, group, topK, Math.min(localWindow, topK), maxLen, work], 'attn_h2o', false);
   }
 
   /** SparQ attention with the given (r, k, l, reallocation) for every task. */
@@ -96,7 +110,7 @@ export class WasmAttention {
     if (rank < 1 || topK < 1) throw new RangeError(`WasmAttention.sparq: rank and topK must be at least 1 (got ${rank}, ${topK})`);
     const r = Math.min(rank, headDim);
     this.run(tasks, q, out, headDim, group, (arena, maxLen) => arena.exports.attn_sparq_work_bytes(maxLen, group, topK, headDim),
-      (arena, desc, count, work) => [desc, count, headDim, group, r, topK, localWindow, +params.reallocation, +params.transposed, work],
+      (desc, count, work) => [desc, count, headDim, group, r, topK, localWindow, +params.reallocation, +params.transposed, work],
       'attn_sparq', params.transposed);
   }
 
@@ -130,10 +144,10 @@ export class WasmAttention {
   }
 
   private run(
-    tasks: readonly AttentionHeadTask[], q: Float32Array, out: Float32Array, headDim: number, group: number,
+    tasks: readonly (AttentionHeadTask | H2oHeadTask)[], q: Float32Array, out: Float32Array, headDim: number, group: number,
     workBytes: (arena: WasmArena, maxLen: number) => number,
-    args: (arena: WasmArena, desc: number, count: number, work: number) => number[],
-    fn: 'attn_dense' | 'attn_sparq', needsTransposed: boolean,
+    args: (desc: number, count: number, work: number, maxLen: number) => number[],
+    fn: AttentionFunction, needsTransposed: boolean,
   ): void {
     if (!WasmAttention.supports(headDim)) throw new RangeError(`WasmAttention: head dim ${headDim} is not a multiple of 4`);
     if (!Number.isInteger(group) || group < 1) throw new RangeError(`WasmAttention: group must be a positive integer, got ${group}`);
@@ -147,6 +161,19 @@ export class WasmAttention {
       const arena = this.kernels.arenas.find(b.data);
       if (!arena) throw new RangeError(`WasmAttention: task ${t}: the cache block is not in a wasm arena (allocate the KvCache with cacheAllocator)`);
       if (b.length <= 0) throw new RangeError(`WasmAttention: task ${t}: the cache holds no positions`);
+      if (b.headDim !== headDim) throw new RangeError(`WasmAttention: task ${t}: block of head dim ${b.headDim}, call for ${headDim}`);
+      const layout = kvBlockLayout(headDim, b.capacity, b.transposedOffset >= 0);
+      if (b.keyOffset !== layout.keyOffset || b.valueOffset !== layout.valueOffset || b.meanOffset !== layout.meanOffset
+        || b.transposedOffset !== layout.transposedOffset || b.data.length < layout.floats) {
+        throw new RangeError(`WasmAttention: task ${t}: the block is not laid out as kvBlockLayout (the kernels assume that layout)`);
+      }
+      if (fn === 'attn_h2o') {
+        const scores = (task as H2oHeadTask).scores;
+        if (this.kernels.arenas.find(scores) !== arena) {
+          throw new RangeError(`WasmAttention: task ${t}: the H2O score vector is not in the wasm memory of its cache block (allocate it with cacheAllocator)`);
+        }
+        if (scores.length < b.length) throw new RangeError(`WasmAttention: task ${t}: score vector of ${scores.length} for ${b.length} positions`);
+      }
       if (needsTransposed && b.transposedOffset < 0) throw new RangeError(`WasmAttention: task ${t}: no transposed K (create the KvCache with storeKTransposed)`);
       if (task.qOffset < 0 || task.qOffset + rowFloats > q.length) throw new RangeError(`WasmAttention: task ${t}: q rows out of range`);
       if (task.outOffset < 0 || task.outOffset + rowFloats > out.length) throw new RangeError(`WasmAttention: task ${t}: out rows out of range`);
@@ -164,11 +191,11 @@ export class WasmAttention {
   }
 
   private runArena(
-    arena: WasmArena, list: readonly number[], tasks: readonly AttentionHeadTask[], q: Float32Array, out: Float32Array,
+    arena: WasmArena, list: readonly number[], tasks: readonly (AttentionHeadTask | H2oHeadTask)[], q: Float32Array, out: Float32Array,
     headDim: number, rowFloats: number,
     workBytes: (arena: WasmArena, maxLen: number) => number,
-    args: (arena: WasmArena, desc: number, count: number, work: number) => number[],
-    fn: 'attn_dense' | 'attn_sparq',
+    args: (desc: number, count: number, work: number, maxLen: number) => number[],
+    fn: AttentionFunction,
   ): void {
     const count = list.length;
     const threads = Math.max(1, Math.min(this.kernels.threads, count));
@@ -189,22 +216,23 @@ export class WasmAttention {
     for (let j = 0; j < count; j++) {
       const task = tasks[list[j]!]!;
       const b = task.block;
-      const blockPtr = b.data.byteOffset;
+      // The kernels find K, V, K^T and the mean from the block's start by the same layout (checked by
+      // test/attention/wasm-kernels.test.ts); the block's own offsets must be that layout.
       const o = (descPtr >>> 2) + j * DESC_INTS;
-      i32[o] = blockPtr + b.keyOffset * 4;
-      i32[o + 1] = blockPtr + b.valueOffset * 4;
-      i32[o + 2] = b.transposedOffset >= 0 ? blockPtr + b.transposedOffset * 4 : 0;
-      i32[o + 3] = b.capacity;
-      i32[o + 4] = blockPtr + b.meanOffset * 4;
-      i32[o + 5] = b.length;
-      i32[o + 6] = qPtr + j * rowFloats * 4;
-      i32[o + 7] = outPtr + j * rowFloats * 4;
+      i32[o] = b.data.byteOffset;
+      i32[o + 1] = b.capacity;
+      i32[o + 2] = b.length;
+      i32[o + 3] = 0;
+      i32[o + 4] = qPtr + j * rowFloats * 4;
+      i32[o + 5] = outPtr + j * rowFloats * 4;
+      i32[o + 6] = fn === 'attn_h2o' ? (task as H2oHeadTask).scores.byteOffset : 0;
+      i32[o + 7] = 0;
       heap.set(q.subarray(task.qOffset, task.qOffset + rowFloats), (qPtr >>> 2) + j * rowFloats);
     }
     // Contiguous task ranges per thread, balanced by positions (each task costs ~ its length).
     const parts: number[][] = [];
     if (threads === 1) {
-      parts.push(args(arena, descPtr, count, workPtr));
+      parts.push(args(descPtr, count, workPtr, maxLen));
     } else {
       let total = 0;
       for (const t of list) total += tasks[t]!.block.length;
@@ -221,7 +249,7 @@ export class WasmAttention {
       for (let p = 0; p < threads; p++) {
         const b0 = bounds[p]!;
         const b1 = bounds[p + 1]!;
-        if (b1 > b0) parts.push(args(arena, descPtr + b0 * DESC_INTS * 4, b1 - b0, workPtr + parts.length * perThread));
+        if (b1 > b0) parts.push(args(descPtr + b0 * DESC_INTS * 4, b1 - b0, workPtr + parts.length * perThread, maxLen));
       }
     }
     this.kernels.runTasks(arena, fn, parts);
@@ -245,4 +273,11 @@ export class WasmAttention {
     this.staging.set(arena, { ptr, bytes: arena.sizeOf(ptr) ?? bytes });
     return ptr;
   }
+}
+
+function checkCounts(who: string, values: Record<string, number>): void {
+  for (const [name, v] of Object.entries(values)) {
+    if (!Number.isInteger(v) || v < 0) throw new RangeError(`WasmAttention.${who}: ${name} must be a non-negative integer, got ${v}`);
+  }
+  if ((values.topK ?? 1) < 1) throw new RangeError(`WasmAttention.${who}: topK must be at least 1`);
 }

@@ -3,14 +3,17 @@
 // itself. Everything else (f64 gradient checks, integer tensors, odd layouts, small calls) falls
 // through to the reference kernel, which stays the oracle for the routed cases.
 
-import type { Backend, BinaryKind, KernelTable, NormResult, UnaryKind } from '../../ops/kernels.js';
+import type { Backend, BackendKernels, BinaryKind, KernelTable, NormResult, UnaryKind } from '../../ops/kernels.js';
+import { defineBackend } from '../../ops/composite.js';
 import { broadcastShapes, numel, shapesEqual } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { referenceKernels } from '../reference/index.js';
 import { UNARY_GRAD_KINDS, type BinaryKind as WasmBinaryKind, type UnaryKind as WasmUnaryKind } from './abi.js';
+import { WasmAttention } from './attention.js';
 import { WasmKernels } from './kernels.js';
 
-const WASM_UNARY: Partial<Record<UnaryKind, WasmUnaryKind>> = {
+/** Unary kinds with a wasm kernel (forward; the backward where UNARY_GRAD_KINDS has it). */
+export const WASM_UNARY: Partial<Record<UnaryKind, WasmUnaryKind>> = {
   exp: 'exp',
   log: 'log',
   tanh: 'tanh',
@@ -29,7 +32,7 @@ const WASM_UNARY: Partial<Record<UnaryKind, WasmUnaryKind>> = {
   square: 'square',
 };
 
-const WASM_BINARY: Partial<Record<BinaryKind, WasmBinaryKind>> = {
+export const WASM_BINARY: Partial<Record<BinaryKind, WasmBinaryKind>> = {
   add: 'add',
   sub: 'sub',
   mul: 'mul',
@@ -117,8 +120,19 @@ function f32Data(t: Tensor): Float32Array {
   return t.toArray() as Float32Array;
 }
 
-export function createWasmBackend(wasm: WasmKernels): Backend {
+export interface WasmBackendOptions {
+  /**
+   * Route every call the wasm kernels can take, however small (default false: small calls stay on
+   * the reference kernels, whose call overhead is lower). Tests use it to run special values,
+   * size-1 and empty inputs through the wasm kernels themselves.
+   */
+  routeAll?: boolean;
+}
+
+export function createWasmBackend(wasm: WasmKernels, options: WasmBackendOptions = {}): Backend {
   const ref = referenceKernels;
+  const routeAll = options.routeAll ?? false;
+  const worthIt = (kind: Parameters<typeof WasmKernels.worthIt>[0], length: number): boolean => routeAll || WasmKernels.worthIt(kind, length, false);
 
   const matmul: KernelTable['matmul'] = (a, b) => {
     if (a.dtype !== 'f32' || b.dtype !== 'f32' || a.rank < 2 || b.rank < 2) return ref.matmul(a, b);
@@ -128,7 +142,7 @@ export function createWasmBackend(wasm: WasmKernels): Backend {
     if (b.shape[b.rank - 2] !== k) return ref.matmul(a, b);
     const batchShape = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
     const batch = numel(batchShape);
-    if (batch * m * n * k < MATMUL_MIN_MACS) return ref.matmul(a, b);
+    if (!routeAll && batch * m * n * k < MATMUL_MIN_MACS) return ref.matmul(a, b);
     const la = gemmOperand(a, batchShape, m, k);
     const lb = gemmOperand(b, batchShape, k, n);
     const out = new Float32Array(batch * m * n);
@@ -139,7 +153,7 @@ export function createWasmBackend(wasm: WasmKernels): Backend {
 
   const unary: KernelTable['unary'] = (kind, x, alpha) => {
     const wasmKind = WASM_UNARY[kind];
-    if (x.dtype !== 'f32' || !wasmKind || !WasmKernels.worthIt(wasmKind, x.size, false)) return ref.unary(kind, x, alpha);
+    if (x.dtype !== 'f32' || !wasmKind || !worthIt(wasmKind, x.size)) return ref.unary(kind, x, alpha);
     const out = new Float32Array(x.size);
     wasm.unary(wasmKind, f32Data(x), out, alpha);
     return new Tensor(out, 'f32', x.shape);
@@ -150,7 +164,7 @@ export function createWasmBackend(wasm: WasmKernels): Backend {
     if (!wasmKind || !UNARY_GRAD_KINDS.has(wasmKind) || x.dtype !== 'f32' || dy.dtype !== 'f32' || !shapesEqual(x.shape, dy.shape)) {
       return ref.unaryGrad(kind, x, y, dy, alpha);
     }
-    if (!WasmKernels.worthIt(wasmKind, x.size, false)) return ref.unaryGrad(kind, x, y, dy, alpha);
+    if (!worthIt(wasmKind, x.size)) return ref.unaryGrad(kind, x, y, dy, alpha);
     const out = new Float32Array(x.size);
     wasm.unaryGrad(wasmKind, f32Data(x), f32Data(dy), out, alpha);
     return new Tensor(out, 'f32', x.shape);
@@ -165,7 +179,7 @@ export function createWasmBackend(wasm: WasmKernels): Backend {
       [full, small] = [b, a];
     }
     const outShape = broadcastShapes(a.shape, b.shape);
-    if (!shapesEqual(outShape, full.shape) || !trailingBroadcast(full, small) || !WasmKernels.worthIt(wasmKind, full.size, false)) {
+    if (!shapesEqual(outShape, full.shape) || !trailingBroadcast(full, small) || !worthIt(wasmKind, full.size)) {
       return ref.binary(kind, a, b);
     }
     const out = new Float32Array(full.size);
@@ -174,7 +188,7 @@ export function createWasmBackend(wasm: WasmKernels): Backend {
   };
 
   const rowsKernel = (x: Tensor, axis: number): boolean =>
-    x.dtype === 'f32' && axis === x.rank - 1 && WasmKernels.worthIt('rows', x.size, false);
+    x.dtype === 'f32' && axis === x.rank - 1 && worthIt('rows', x.size);
 
   const softmax: KernelTable['softmax'] = (x, axis) => {
     if (!rowsKernel(x, axis)) return ref.softmax(x, axis);
@@ -192,6 +206,16 @@ export function createWasmBackend(wasm: WasmKernels): Backend {
     return new Tensor(out, 'f32', x.shape);
   };
 
+  const softmaxGradRows = (log: boolean) => (y: Tensor, dy: Tensor, axis: number): Tensor => {
+    if (!rowsKernel(dy, axis) || y.dtype !== 'f32' || !shapesEqual(y.shape, dy.shape)) return log ? ref.logSoftmaxGrad(y, dy, axis) : ref.softmaxGrad(y, dy, axis);
+    const cols = dy.shape[axis]!;
+    const out = new Float32Array(dy.size);
+    wasm.softmaxGradRows(f32Data(y), f32Data(dy), out, cols ? dy.size / cols : 0, cols, log);
+    return new Tensor(out, 'f32', dy.shape);
+  };
+  const softmaxGrad: KernelTable['softmaxGrad'] = softmaxGradRows(false);
+  const logSoftmaxGrad: KernelTable['logSoftmaxGrad'] = softmaxGradRows(true);
+
   const normRows = (x: Tensor, params: (Tensor | null)[]): boolean =>
     x.dtype === 'f32' && x.rank >= 1 && params.every((p) => !p || p.dtype === 'f32') && rowsKernel(x, x.rank - 1);
 
@@ -207,6 +231,19 @@ export function createWasmBackend(wasm: WasmKernels): Backend {
     return { y: new Tensor(y, 'f32', x.shape), mean: new Tensor(mean, 'f32', stats), rstd: new Tensor(rstd, 'f32', stats) };
   };
 
+  const layerNormGrad: KernelTable['layerNormGrad'] = (x, gamma, mean, rstd, dy) => {
+    const cols = x.shape[x.rank - 1] ?? 0;
+    const rows = cols ? x.size / cols : 0;
+    if (!normRows(x, [gamma, mean, rstd, dy]) || !shapesEqual(x.shape, dy.shape) || (gamma && gamma.size !== cols) || mean.size !== rows || rstd.size !== rows) {
+      return ref.layerNormGrad(x, gamma, mean, rstd, dy);
+    }
+    const dx = new Float32Array(x.size);
+    const dgamma = gamma ? new Float32Array(cols) : null;
+    const dbeta = new Float32Array(cols);
+    wasm.layerNormGradRows(f32Data(x), gamma ? f32Data(gamma) : null, f32Data(mean), f32Data(rstd), f32Data(dy), dx, dgamma, dbeta, rows, cols);
+    return { dx: new Tensor(dx, 'f32', x.shape), dgamma: dgamma ? new Tensor(dgamma, 'f32', [cols]) : null, dbeta: new Tensor(dbeta, 'f32', [cols]) };
+  };
+
   const rmsNorm: KernelTable['rmsNorm'] = (x, gamma, eps): NormResult => {
     const cols = x.shape[x.rank - 1] ?? 0;
     if (!normRows(x, [gamma]) || (gamma && gamma.size !== cols)) return ref.rmsNorm(x, gamma, eps);
@@ -220,7 +257,7 @@ export function createWasmBackend(wasm: WasmKernels): Backend {
   // conv1d as grouped matmuls over unfolded windows (im2col): for group g,
   // out_g [B*L, Og] = cols_g [B*L, Cg*K] . W_g^T, W_g = w[g*Og .. (g+1)*Og] viewed [Og, Cg*K].
   const conv1d: KernelTable['conv1d'] = (x, w, groups, padLeft) => {
-    const dims = convDims(x.shape, w.shape, groups);
+    const dims = convDims(x.shape, w.shape, groups, routeAll);
     if (!dims || x.dtype !== 'f32' || w.dtype !== 'f32') return ref.conv1d(x, w, groups, padLeft);
     const { batch, length, cout, cg, og, kernel } = dims;
     const rows = batch * length;
@@ -231,7 +268,7 @@ export function createWasmBackend(wasm: WasmKernels): Backend {
   };
 
   const conv1dGradInput: KernelTable['conv1dGradInput'] = (dy, w, groups, padLeft, inputShape) => {
-    const dims = convDims(inputShape, w.shape, groups);
+    const dims = convDims(inputShape, w.shape, groups, routeAll);
     if (!dims || dy.dtype !== 'f32' || w.dtype !== 'f32') return ref.conv1dGradInput(dy, w, groups, padLeft, inputShape);
     const { batch, length, cg, og, kernel } = dims;
     const rows = batch * length;
@@ -242,7 +279,7 @@ export function createWasmBackend(wasm: WasmKernels): Backend {
   };
 
   const conv1dGradWeight: KernelTable['conv1dGradWeight'] = (dy, x, groups, padLeft, weightShape) => {
-    const dims = convDims(x.shape, weightShape, groups);
+    const dims = convDims(x.shape, weightShape, groups, routeAll);
     if (!dims || dy.dtype !== 'f32' || x.dtype !== 'f32') return ref.conv1dGradWeight(dy, x, groups, padLeft, weightShape);
     const { batch, length, cg, og, kernel } = dims;
     const rows = batch * length;
@@ -254,8 +291,27 @@ export function createWasmBackend(wasm: WasmKernels): Backend {
     return new Tensor(dw, 'f32', weightShape);
   };
 
-  const kernels: KernelTable = { ...ref, matmul, unary, unaryGrad, binary, conv1d, conv1dGradInput, conv1dGradWeight, softmax, logSoftmax, layerNorm, rmsNorm };
-  return { name: `wasm-${wasm.simd}`, kernels, floatDType: 'f32' };
+  /** The storage of a contiguous f32 tensor, for kernels that write in place. */
+  const inPlaceF32 = (t: Tensor): Float32Array | null =>
+    t.dtype === 'f32' && t.isContiguous() && t.data instanceof Float32Array ? t.data.subarray(t.offset, t.offset + t.size) : null;
+
+  const adamUpdate: KernelTable['adamUpdate'] = (param, grad, m, v, step) => {
+    const p = inPlaceF32(param);
+    const ms = inPlaceF32(m);
+    const vs = inPlaceF32(v);
+    if (!p || !ms || !vs || grad.dtype !== 'f32' || grad.size !== p.length || ms.length !== p.length || vs.length !== p.length
+      || !worthIt('exp', p.length)) {
+      return ref.adamUpdate(param, grad, m, v, step);
+    }
+    wasm.adamUpdate(p, f32Data(grad), ms, vs, step.decay, step.l2, step.beta1, step.beta2, step.stepSize, step.bias2Sqrt, step.eps);
+  };
+
+  // rmsNormGrad stays the reference's (a single pass over the rows; the LLMs are not trained here).
+  const kernels: BackendKernels = {
+    ...ref, matmul, unary, unaryGrad, binary, conv1d, conv1dGradInput, conv1dGradWeight,
+    softmax, softmaxGrad, logSoftmax, logSoftmaxGrad, layerNorm, layerNormGrad, rmsNorm, adamUpdate,
+  };
+  return defineBackend({ name: `wasm-${wasm.simd}`, kernels, floatDType: 'f32', attention: new WasmAttention(wasm) });
 }
 
 interface ConvDims {
@@ -271,13 +327,13 @@ interface ConvDims {
 }
 
 /** Shapes of a grouped conv1d (x [B, L, Cin], w [Cout, Cin/G, K]), or null to leave it to the reference kernel. */
-function convDims(xs: readonly number[], ws: readonly number[], groups: number): ConvDims | null {
+function convDims(xs: readonly number[], ws: readonly number[], groups: number, routeAll: boolean): ConvDims | null {
   if (xs.length !== 3 || ws.length !== 3 || groups < 1) return null;
   const [batch, length, cin] = xs as [number, number, number];
   const [cout, cg, kernel] = ws as [number, number, number];
   if (cin % groups !== 0 || cout % groups !== 0 || cg !== cin / groups) return null;
   // Too small to pay for the unfolding and the calls.
-  if (batch * length * cout * cg * kernel < 1 << 14) return null;
+  if (!routeAll && batch * length * cout * cg * kernel < 1 << 14) return null;
   return { batch, length, cin, cout, cg, og: cout / groups, kernel, groups };
 }
 

@@ -465,6 +465,117 @@ export class WasmKernels {
     this.endStage(arena);
   }
 
+  /**
+   * Softmax backward per row: out = y * (dy - sum(dy * y)), or with `log` (y = logSoftmax(x))
+   * out = dy - exp(y) * sum(dy). out may be dy.
+   */
+  softmaxGradRows(y: Float32Array, dy: Float32Array, out: Float32Array, rows: number, cols: number, log: boolean): void {
+    checkDim('rows', rows); checkDim('cols', cols);
+    const n = rows * cols;
+    checkLength('y', y, n); checkLength('dy', dy, n); checkLength('out', out, n);
+    if (n === 0) return;
+    this.beginStage();
+    const iy = this.stage(y, n, IN);
+    const id = this.stage(dy, n, IN);
+    const io = out === dy ? this.inPlace(id) : this.stage(out, n, OUT);
+    const arena = this.chooseArena();
+    this.commit(arena, 0);
+    const p = this.sPtrs;
+    const [yp, dp, op] = [p[iy]!, p[id]!, p[io]!];
+    const threads = Math.min(rows, this.threadsFor(n, log ? PARALLEL_MIN_TRANSCENDENTAL * 4 : PARALLEL_MIN_ELEMENTWISE));
+    if (threads <= 1) {
+      arena.exports.softmax_grad_rows(rows, cols, yp, dp, op, +log);
+    } else {
+      this.runSplit(arena, 'softmax_grad_rows', rows, threads, 1, (r0, cnt) => [cnt, cols, yp + r0 * cols * 4, dp + r0 * cols * 4,
+        op + r0 * cols * 4, +log]);
+    }
+    this.endStage(arena);
+  }
+
+  /**
+   * Layer norm backward per row from the forward's statistics (mean, rstd of length rows):
+   * dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * gamma, xhat = (x - mean) * rstd;
+   * dgamma = sum over rows of dy * xhat (skipped when gamma is null), dbeta = sum over rows of dy.
+   */
+  layerNormGradRows(
+    x: Float32Array, gamma: Float32Array | null, mean: Float32Array, rstd: Float32Array, dy: Float32Array,
+    dx: Float32Array, dgamma: Float32Array | null, dbeta: Float32Array, rows: number, cols: number,
+  ): void {
+    checkDim('rows', rows); checkDim('cols', cols);
+    const n = rows * cols;
+    checkLength('x', x, n); checkLength('dy', dy, n); checkLength('dx', dx, n);
+    checkLength('mean', mean, rows); checkLength('rstd', rstd, rows); checkLength('dbeta', dbeta, cols);
+    if (gamma) checkLength('gamma', gamma, cols);
+    if (dgamma) checkLength('dgamma', dgamma, cols);
+    if (n === 0) {
+      dbeta.fill(0);
+      dgamma?.fill(0);
+      return;
+    }
+    const threads = Math.min(rows, this.threadsFor(n, PARALLEL_MIN_ELEMENTWISE));
+    // One row of parameter-gradient sums per thread, added up here (in f64) after the call.
+    const partG = gamma && dgamma ? new Float32Array(threads * cols) : null;
+    const partB = new Float32Array(threads * cols);
+    this.beginStage();
+    const ix = this.stage(x, n, IN);
+    const ig = this.stage(gamma, cols, IN);
+    const im = this.stage(mean, rows, IN);
+    const ir = this.stage(rstd, rows, IN);
+    const id = this.stage(dy, n, IN);
+    const io = this.stage(dx, n, OUT);
+    const ipg = this.stage(partG, threads * cols, OUT);
+    const ipb = this.stage(partB, threads * cols, OUT);
+    const arena = this.chooseArena();
+    this.commit(arena, 0);
+    const p = this.sPtrs;
+    const [xp, gp, mp, rp, dp, op, pgp, pbp] = [p[ix]!, p[ig]!, p[im]!, p[ir]!, p[id]!, p[io]!, p[ipg]!, p[ipb]!];
+    if (threads <= 1) {
+      arena.exports.layernorm_grad_rows(rows, cols, xp, gp, mp, rp, dp, op, pgp, pbp);
+    } else {
+      const bounds = splitBounds(rows, threads, 1);
+      const parts: number[][] = [];
+      for (let t = 0; t < threads; t++) {
+        const r0 = bounds[t]!;
+        const cnt = bounds[t + 1]! - r0;
+        // Every thread's partial row is written, even an empty share's (zeros).
+        parts.push([cnt, cols, xp + r0 * cols * 4, gp, mp + r0 * 4, rp + r0 * 4, dp + r0 * cols * 4, op + r0 * cols * 4,
+          pgp ? pgp + t * cols * 4 : 0, pbp + t * cols * 4]);
+      }
+      this.runParts(arena, 'layernorm_grad_rows', parts);
+    }
+    this.endStage(arena);
+    sumRows(partB, threads, cols, dbeta);
+    if (partG && dgamma) sumRows(partG, threads, cols, dgamma);
+  }
+
+  /**
+   * One Adam / AdamW step in place on p, m and v (all of length n, like g); the scalars as in
+   * AdamStep (src/ops/kernels.ts).
+   */
+  adamUpdate(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
+    decay: number, l2: number, beta1: number, beta2: number, stepSize: number, bias2Sqrt: number, eps: number): void {
+    const n = p.length;
+    checkLength('g', g, n); checkLength('m', m, n); checkLength('v', v, n);
+    if (n === 0) return;
+    this.beginStage();
+    const ip = this.inPlace(this.stage(p, n, IN));
+    const ig = this.stage(g, n, IN);
+    const im = this.inPlace(this.stage(m, n, IN));
+    const iv = this.inPlace(this.stage(v, n, IN));
+    const arena = this.chooseArena();
+    this.commit(arena, 0);
+    const s = this.sPtrs;
+    const [pp, gp, mp, vp] = [s[ip]!, s[ig]!, s[im]!, s[iv]!];
+    const threads = this.threadsFor(n, PARALLEL_MIN_TRANSCENDENTAL);
+    if (threads === 1) {
+      arena.exports.adam_update(n, pp, gp, mp, vp, decay, l2, beta1, 1 - beta1, beta2, 1 - beta2, stepSize, bias2Sqrt, eps);
+    } else {
+      this.runSplit(arena, 'adam_update', n, threads, 16, (i0, cnt) => [cnt, pp + i0 * 4, gp + i0 * 4, mp + i0 * 4, vp + i0 * 4,
+        decay, l2, beta1, 1 - beta1, beta2, 1 - beta2, stepSize, bias2Sqrt, eps]);
+    }
+    this.endStage(arena);
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Bandwidth probe
 
@@ -917,5 +1028,14 @@ export class WasmKernels {
     }
     this.freeF32(arenaA);
     this.freeF32(arenaC);
+  }
+}
+
+/** out[j] = sum over t of parts[t * cols + j], accumulated in f64. */
+function sumRows(parts: Float32Array, count: number, cols: number, out: Float32Array): void {
+  for (let j = 0; j < cols; j++) {
+    let acc = 0;
+    for (let t = 0; t < count; t++) acc += parts[t * cols + j]!;
+    out[j] = acc;
   }
 }

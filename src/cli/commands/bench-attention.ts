@@ -1,5 +1,7 @@
 // `thrifty bench attention`: decode attention per step, dense against SparQ (K stored twice and
-// once), with the streaming bandwidth measured in the same run. See bench/attention.ts.
+// once) and the baselines, all on the wasm kernels, each at the settings that move the target
+// fraction of dense transfers, with the streaming bandwidth measured in the same run. See
+// src/bench/attention.ts.
 
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
@@ -15,6 +17,18 @@ function parseCompressionList(value: string): number[] {
       throw new InvalidArgumentError(`--compression expects fractions in (0, 1] separated by commas, such as 1/2,1/4,1/8; got '${value}'`);
     }
     return v;
+  });
+}
+
+const POLICIES = ['sparq', 'h2o', 'lm-infinite', 'flexgen', 'oracle'] as const;
+type Policy = (typeof POLICIES)[number];
+
+function parsePolicies(value: string): Policy[] {
+  return value.split(',').map((part) => {
+    const v = part.trim();
+    const policy = POLICIES.find((p) => p === v);
+    if (!policy) throw new InvalidArgumentError(`--attention expects policies among ${POLICIES.join(', ')} separated by commas; got '${value}'`);
+    return policy;
   });
 }
 
@@ -40,6 +54,7 @@ interface BenchAttentionFlags {
   batch: number[];
   compression: number[];
   recipe: Array<'even' | 'paper'>;
+  attention: Policy[];
   threads?: number;
   rounds: number;
   maxMemoryGib?: number;
@@ -49,20 +64,21 @@ interface BenchAttentionFlags {
 export function registerBenchAttentionCommand(program: Command): void {
   benchGroup(program)
     .command('attention')
-    .description('decode attention per step: dense vs SparQ (K stored twice and once), wasm SIMD, with the streaming bandwidth of this machine')
+    .description('decode attention per step: dense vs SparQ (K stored twice and once) and the baselines at the same measured transfer ratio, wasm SIMD, with the streaming bandwidth of this machine')
     .option('--seq <list>', 'cached positions per sequence, comma-separated', parseIntList('--seq'), [4096, 16384])
     .option('--head-dim <n>', 'head dimension', parsePositiveInt('--head-dim'), 128)
     .option('--heads <n>', 'query heads', parsePositiveInt('--heads'), 32)
     .option('--kv-heads <n>', 'KV heads (default: --heads, i.e. multi-head attention)', parsePositiveInt('--kv-heads'))
     .option('--batch <list>', 'sequences decoded together, comma-separated', parseIntList('--batch'), [1])
-    .option('--compression <list>', 'target transfer ratios, comma-separated', parseCompressionList, [1 / 2, 1 / 4, 1 / 8])
+    .option('--compression <list>', 'target fractions of dense transfers, comma-separated (each policy solved for them)', parseCompressionList, [1 / 2, 1 / 4, 1 / 8])
     .option('--recipe <list>', "how a ratio sets SparQ's (r, k, l): 'paper' (k = 128, l = 32, r in {8, 16, 32, 64}), 'even' (r = d/R, k = S/2R, l = k/4), or both", parseRecipes, ['paper', 'even'])
+    .option('--attention <list>', 'policies compared with dense, comma-separated', parsePolicies, [...POLICIES])
     .option('--threads <n>', 'threads including the main one (default: all cores)', parsePositiveInt('--threads'))
     .option('--rounds <n>', 'timed rounds per configuration (medians are reported)', parsePositiveInt('--rounds'), 7)
     .option('--max-memory-gib <x>', 'skip configurations whose KV cache needs more (default: min(6, 60% of free memory))', parseGiB)
     .option('--json', 'one JSON object per line instead of a table')
     .action(async (opts: BenchAttentionFlags) => {
-      const { benchAttention } = await import('../../../bench/attention.js');
+      const { benchAttention } = await import('../../bench/attention.js');
       await benchAttention({
         seq: opts.seq,
         headDim: opts.headDim,
@@ -70,6 +86,7 @@ export function registerBenchAttentionCommand(program: Command): void {
         batch: opts.batch,
         compression: opts.compression,
         recipes: opts.recipe,
+        attention: opts.attention,
         rounds: opts.rounds,
         json: opts.json ?? false,
         log: (line) => process.stdout.write(`${line}\n`),

@@ -1,11 +1,23 @@
 // `thrifty bench decode`: end-to-end decode tokens/s of a Llama-shaped model (random weights,
 // written as GGUF), dense against SparQ, and llama.cpp on the same file when node-llama-cpp is
-// installed. See bench/decode.ts for the method.
+// installed. See src/bench/decode.ts for the method.
 
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { parseCompression } from '../../attention/planner.js';
 import { parseIntList, parsePositiveInt } from '../args.js';
 import { benchGroup } from '../groups.js';
+
+const POLICIES = ['sparq', 'h2o', 'lm-infinite', 'flexgen', 'oracle'] as const;
+type Policy = (typeof POLICIES)[number];
+
+function parsePolicies(value: string): Policy[] {
+  return value.split(',').map((part) => {
+    const v = part.trim();
+    const policy = POLICIES.find((p) => p === v);
+    if (!policy) throw new InvalidArgumentError(`--attention expects policies among ${POLICIES.join(', ')} separated by commas; got '${value}'`);
+    return policy;
+  });
+}
 
 interface BenchDecodeFlags {
   seq: number[];
@@ -16,6 +28,7 @@ interface BenchDecodeFlags {
   intermediate: number;
   vocabSize: number;
   compression: number;
+  attention: Policy[];
   steps: number;
   rounds: number;
   prefill: string;
@@ -31,12 +44,13 @@ export function registerBenchDecodeCommand(program: Command): void {
     .description('end-to-end decode tokens/s after long prefills: dense vs SparQ, and llama.cpp (node-llama-cpp) on the same GGUF')
     .option('--seq <list>', 'cached positions before decoding', parseIntList('--seq'), [4096, 16384])
     .option('--batch <list>', 'sequences decoded together (llama.cpp: batch 1 only)', parseIntList('--batch'), [1])
-    .option('--hidden <n>', 'd_model (the issue\'s larger setting: 2048)', parsePositiveInt('--hidden'), 1024)
+    .option('--hidden <n>', 'd_model (2048 for a model twice as wide)', parsePositiveInt('--hidden'), 1024)
     .option('--heads <n>', 'attention heads (head dim = hidden / heads)', parsePositiveInt('--heads'), 8)
     .option('--layers <n>', 'transformer blocks', parsePositiveInt('--layers'), 8)
     .option('--intermediate <n>', 'SwiGLU hidden width', parsePositiveInt('--intermediate'), 2816)
     .option('--vocab-size <n>', 'vocabulary size', parsePositiveInt('--vocab-size'), 8192)
-    .option('--compression <ratio>', "SparQ's target transfer ratio", (v: string) => parseCompression(v), 1 / 8)
+    .option('--compression <ratio>', 'target fraction of dense attention transfers (SparQ: paper recipe; baselines: k solved)', (v: string) => parseCompression(v), 1 / 8)
+    .option('--attention <list>', 'policies run against dense, comma-separated', parsePolicies, ['sparq'])
     .option('--steps <n>', 'timed decode steps per engine and round', parsePositiveInt('--steps'), 8)
     .option('--rounds <n>', 'rounds (dense and SparQ alternate)', parsePositiveInt('--rounds'), 3)
     .option('--prefill <mode>', 'synthetic (random cache contents) or real (run the prompt through the model)', 'synthetic')
@@ -46,7 +60,7 @@ export function registerBenchDecodeCommand(program: Command): void {
     .option('--json', 'one JSON object per line instead of a table', false)
     .action(async (flags: BenchDecodeFlags) => {
       if (flags.prefill !== 'synthetic' && flags.prefill !== 'real') throw new Error(`--prefill expects synthetic or real, got '${flags.prefill}'`);
-      const { benchDecode } = await import('../../../bench/decode.js');
+      const { benchDecode } = await import('../../bench/decode.js');
       await benchDecode({
         seq: flags.seq,
         batch: flags.batch,
@@ -56,6 +70,7 @@ export function registerBenchDecodeCommand(program: Command): void {
         intermediateSize: flags.intermediate,
         vocabSize: flags.vocabSize,
         compression: flags.compression,
+        attention: flags.attention,
         steps: flags.steps,
         rounds: flags.rounds,
         prefill: flags.prefill,

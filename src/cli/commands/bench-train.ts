@@ -1,5 +1,5 @@
 // `thrifty bench train`: tokens/s of a full BERT/GroupBERT pre-training step against PyTorch CPU.
-// See bench/train.ts for the method.
+// See src/bench/train.ts for the method.
 
 import type { Command } from 'commander';
 import { parseIntList, parsePositiveInt } from '../args.js';
@@ -34,7 +34,7 @@ export function registerBenchTrainCommand(program: Command): void {
     .option('--json', 'one JSON object per line instead of a table', false)
     .action(async (flags: BenchTrainFlags) => {
       const { parseArchitecture } = await import('../../models/bert-presets.js');
-      const { benchTrain } = await import('../../../bench/train.js');
+      const { benchTrain } = await import('../../bench/train.js');
       await benchTrain({
         arch: parseArchitecture(flags.arch, '--arch'),
         size: flags.size,

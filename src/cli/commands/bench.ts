@@ -19,7 +19,7 @@ export function registerBenchCommands(program: Command): void {
     .option('--repeats <n>', 'timed runs per case (median reported)', parsePositiveInt('--repeats'))
     .option('--no-reference', 'skip the slow plain-JS reference rows')
     .action(async (opts: { json?: boolean; threads?: number[]; repeats?: number; reference: boolean }) => {
-      const { benchMatmul } = await import('../../../bench/matmul.js');
+      const { benchMatmul } = await import('../../bench/matmul.js');
       await benchMatmul({ json: opts.json ?? false, threads: opts.threads, repeats: opts.repeats, reference: opts.reference, log: print });
     });
   bench
@@ -29,7 +29,7 @@ export function registerBenchCommands(program: Command): void {
     .option('--threads <list>', 'thread counts to run (default: 1 and all cores)', parseIntList('--threads'))
     .option('--mib <n>', 'buffer size in MiB (default 512)', parsePositiveInt('--mib'))
     .action(async (opts: { json?: boolean; threads?: number[]; mib?: number }) => {
-      const { benchMemory } = await import('../../../bench/memory.js');
+      const { benchMemory } = await import('../../bench/memory.js');
       await benchMemory({ json: opts.json ?? false, threads: opts.threads, mib: opts.mib, log: print });
     });
 }

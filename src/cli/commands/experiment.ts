@@ -46,6 +46,8 @@ export function registerExperimentCommand(program: Command): void {
     // The per-run options: validated by the same code as `thrifty pretrain`.
     const base = await runnerOptions({ ...flags, size: sizes[0]!, steps: 1, seed: 0, resume: false }, archs[0]!, sizes[0]!, 0, flags.out);
     const { arch: _a, size: _s, seed: _seed, steps: _steps, out: _out, resume: _r, evalEvery: _e, checkpointEvery: _c, warmupSteps: _w, stopAfter: _stop, vocab, ...run } = base;
+    const { interruptOnSigint, interruptedMessage, resumeCommand, INTERRUPTED_EXIT_CODE } = await import('../../node/interrupt.js');
+    const interrupt = interruptOnSigint({ stopping: 'the runs after their current step, saving checkpoints' });
     const result = await runParetoExperiment({
       archs,
       sizes,
@@ -56,7 +58,12 @@ export function registerExperimentCommand(program: Command): void {
       jobs: flags.jobs,
       run: { ...run, vocab, warmupFraction: flags.warmupFraction },
       reportOnly: flags.reportOnly,
-    });
+    }, interrupt.signal).finally(() => interrupt.dispose());
     process.stdout.write(`${JSON.stringify({ report: result.reportPath, summary: result.summaryPath, runs: result.runs.length })}\n`);
+    if (result.interrupted) {
+      // Finished runs are kept and unfinished ones continue from their checkpoints: the same command resumes.
+      process.stderr.write(interruptedMessage(`finished runs and the checkpoints of unfinished ones are in ${flags.out}`, resumeCommand(process.argv.slice(2))));
+      process.exitCode = INTERRUPTED_EXIT_CODE;
+    }
   });
 }

@@ -51,8 +51,7 @@ function formatCount(n: number): string {
 export async function runGenerate(options: GenerateCommandOptions, out: TextSink, err: TextSink): Promise<void> {
   const { loadModelFiles } = await import('../../node/model-files.js');
   const { initNodeBackend } = await import('../../node/backend.js');
-  const { WasmAttention } = await import('../../backend/wasm/attention.js');
-  const { attentionSpecFromSettings } = await import('../../attention/planner.js');
+  const { attentionSpecFromSettings, sparqBreakEven } = await import('../../attention/planner.js');
   const { loadCausalLM } = await import('../../models/load-llm.js');
   const { Generator } = await import('../../generate/generator.js');
   const { TokenTextStream } = await import('../../text/tokenizer.js');
@@ -86,15 +85,26 @@ export async function runGenerate(options: GenerateCommandOptions, out: TextSink
         recipe: options.recipe,
         reallocation: options.reallocation,
       },
-      { headDim: config.headDim, seqLen: prompt.length + maxTokens },
+      // The decode steps of this run: the first token comes from the prefill, then the policy
+      // attends over prompt + 1 ... prompt + maxTokens - 1 positions.
+      { headDim: config.headDim, firstSeqLen: prompt.length + 1, seqLen: prompt.length + Math.max(1, maxTokens - 1) },
     );
-    const kernels = new WasmAttention(wasm);
+    const notes: string[] = [];
+    if (spec.kind === 'sparq') {
+      const breakEven = sparqBreakEven(spec, config.headDim);
+      if (prompt.length + 1 < breakEven) {
+        notes.push(`sparq r=${spec.rank} k=${spec.topK} moves more KV-cache data than dense attention below `
+          + `${Number.isFinite(breakEven) ? `${breakEven} cached positions` : 'any length'}; this run starts at ${prompt.length + 1}`);
+      }
+    }
+
     generator = new Generator(model, {
       attention: spec,
       sequences: options.batch,
-      kernels,
       storeKTransposed: spec.kind === 'sparq' && !options.kOnce,
     });
+    if (generator.kernelsNote) notes.push(generator.kernelsNote);
+    if (options.stats === 'text') for (const note of notes) err.write(`note: ${note}\n`);
     const prompts = Array.from({ length: options.batch }, () => prompt);
     const streaming = options.batch === 1;
     const stream = new TokenTextStream(tokenizer, { previous: prompt.at(-1)! });
@@ -117,7 +127,7 @@ export async function runGenerate(options: GenerateCommandOptions, out: TextSink
       : spec.kind === 'sparq' ? `sparq r=${spec.rank} k=${spec.topK} l=${spec.localWindow}${spec.reallocation === false ? ' no-reallocation' : ''}`
         : `${spec.kind} k=${spec.topK}`;
     if (options.stats === 'json') {
-      err.write(`${JSON.stringify({ model: files.source, engine: engine.description, attentionSpec: spec, stopReasons: result.stopReasons, ...s })}\n`);
+      err.write(`${JSON.stringify({ model: files.source, engine: engine.description, attentionSpec: spec, stopReasons: result.stopReasons, notes, ...s })}\n`);
     } else if (options.stats === 'text') {
       err.write(`model: ${files.source} (${config.architecture}, ${config.numLayers} layers, ${config.numHeads} heads of ${config.headDim}); ${engine.description}\n`);
       err.write(`prefill: ${s.promptTokens} tokens in ${s.prefillSeconds.toFixed(3)} s (${s.prefillTokensPerSecond.toFixed(1)} tokens/s)\n`);

@@ -113,6 +113,8 @@ export function registerInfoplaneCommand(program: Command): void {
     .option('--no-reuse', 'recompute runs whose records already exist')
     .action(async (opts: InfoplaneOptions) => {
       const { runInfoplaneExperiment } = await import('../../node/infoplane-runner.js');
+      const { interruptOnSigint, interruptedMessage, resumeCommand, INTERRUPTED_EXIT_CODE } = await import('../../node/interrupt.js');
+      const interrupt = interruptOnSigint({ stopping: 'now, keeping the records of finished networks' });
       const base = opts.protocol === 'full' ? INFOPLANE_DEFAULTS.full : INFOPLANE_DEFAULTS.short;
       const estimators = opts.estimator ?? base.estimators;
       const hidden = opts.hidden ?? (opts.dataset === 'ib12' ? INFOPLANE_DEFAULTS.ib12Hidden : INFOPLANE_DEFAULTS.mnistHidden);
@@ -136,7 +138,13 @@ export function registerInfoplaneCommand(program: Command): void {
         threads: opts.threads,
         reuse: opts.reuse,
         command: `thrifty ${process.argv.slice(2).join(' ')}`.trim(),
-      });
+      }, interrupt.signal).finally(() => interrupt.dispose());
+      if (result.interrupted) {
+        const kept = `${result.finished} of ${result.total} networks finished, their records are in ${result.runsDir}`;
+        process.stderr.write(interruptedMessage(kept, resumeCommand(process.argv.slice(2))));
+        process.exitCode = INTERRUPTED_EXIT_CODE;
+        return;
+      }
       const lines = [
         `${result.records.length} networks (${result.reused} reused) in ${(result.wallMs / 1000).toFixed(1)} s`,
         `report:  ${result.reportPath}`,
@@ -156,7 +164,7 @@ export function registerInfoplaneCommand(program: Command): void {
     .option('--repeats <n>', 'timed repetitions per measurement (medians are reported)', parsePositiveInt('--repeats'), 7)
     .option('--json', 'one JSON object per line instead of a table', false)
     .action(async (opts: { repeats: number; json: boolean }) => {
-      const { runInfoplaneBenchmark, formatBenchmarkTable } = await import('../../../bench/infoplane.js');
+      const { runInfoplaneBenchmark, formatBenchmarkTable } = await import('../../bench/infoplane.js');
       const rows = runInfoplaneBenchmark({ repeats: opts.repeats });
       process.stdout.write(opts.json ? rows.map((r) => JSON.stringify(r)).join('\n') + '\n' : formatBenchmarkTable(rows));
     });

@@ -2,6 +2,7 @@
 
 import { InvalidArgumentError, type Command } from 'commander';
 import { parseNonNegativeInt, parseNumber, parsePositiveInt } from '../args.js';
+import type { PretrainSummary } from '../../node/pretrain-runner.js';
 
 export interface PretrainFlags {
   arch: string;
@@ -38,6 +39,7 @@ export interface PretrainFlags {
   norm?: string;
   moduleOrder?: string;
   quiet: boolean;
+  json?: boolean;
 }
 
 function parseFraction(flag: string): (value: string) => number {
@@ -143,11 +145,20 @@ export function registerPretrainCommand(program: Command): void {
     .option('--seed <n>', 'seed of initialisation, data order, masking and dropout', parseNonNegativeInt('--seed'), 0)
     .option('--out <dir>', 'output folder (default runs/pretrain-<arch>-<size>-seed<seed>)')
     .option('--resume', 'continue the run in --out from its checkpoint', false)
-    .option('--stop-after <n>', 'stop (checkpointing) after n steps of this session', parsePositiveInt('--stop-after'));
+    .option('--stop-after <n>', 'stop (checkpointing) after n steps of this session', parsePositiveInt('--stop-after'))
+    .option('--json', 'print the summary as one JSON line', false);
   addTrainingOptions(command).action(async (flags: PretrainFlags) => {
     const { runPretraining } = await import('../../node/pretrain-runner.js');
+    const { interruptOnSigint, interruptedMessage, resumeCommand, INTERRUPTED_EXIT_CODE } = await import('../../node/interrupt.js');
     const out = flags.out ?? `runs/pretrain-${flags.arch}-${flags.size}-seed${flags.seed}`;
-    const summary = await runPretraining(await runnerOptions(flags, flags.arch, flags.size, flags.seed, out));
+    const options = await runnerOptions(flags, flags.arch, flags.size, flags.seed, out);
+    const interrupt = interruptOnSigint({ stopping: 'after this step, saving a checkpoint' });
+    let summary: PretrainSummary;
+    try {
+      summary = await runPretraining(options, interrupt.signal);
+    } finally {
+      interrupt.dispose();
+    }
     const result = {
       out: summary.out,
       step: summary.step,
@@ -160,6 +171,31 @@ export function registerPretrainCommand(program: Command): void {
       trainSeconds: summary.trainSeconds,
       tokens: summary.tokens,
     };
-    process.stdout.write(`${JSON.stringify(result)}\n`);
+    process.stdout.write(flags.json ? `${JSON.stringify(result)}\n` : formatPretrainSummary(summary, options.steps, `${flags.arch} ${flags.size}`));
+    if (summary.stoppedBy === 'interrupted') {
+      const kept = `step ${summary.step} of ${options.steps}, checkpoint saved to ${summary.checkpoint}`;
+      process.stderr.write(interruptedMessage(kept, resumeCommand(process.argv.slice(2), ['--resume'])));
+      process.exitCode = INTERRUPTED_EXIT_CODE;
+    }
   });
+}
+
+/** The end-of-run summary for people (--json gives the same numbers as one JSON line). */
+export function formatPretrainSummary(summary: PretrainSummary, steps: number, model: string): string {
+  const state = summary.finished ? 'finished' : summary.stoppedBy === 'interrupted' ? 'interrupted' : 'paused';
+  const resumed = summary.resumedFrom !== null ? ` (resumed at step ${summary.resumedFrom})` : '';
+  const number = (x: number | null | undefined, digits = 4): string => (x === null || x === undefined ? '-' : x.toFixed(digits));
+  const rows: Array<[string, string]> = [
+    ['train loss', number(summary.lastTrain?.loss)],
+    ['validation MLM loss', number(summary.lastValidation?.mlmLoss)],
+    ['validation MLM accuracy', number(summary.lastValidation?.mlmAccuracy)],
+    ['tokens trained', summary.tokens.toLocaleString('en-US')],
+    ['FLOPs (non-embedding)', summary.nonEmbeddingFlops.toExponential(3)],
+    ['FLOPs (total)', summary.totalFlops.toExponential(3)],
+    ['training time', `${summary.trainSeconds.toFixed(1)} s`],
+    ['checkpoint', summary.checkpoint],
+    ['metrics', `${summary.out}/metrics.jsonl`],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  return [`pretrain ${model}: ${state} at step ${summary.step} of ${steps}${resumed}`, ...rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`)].join('\n') + '\n';
 }

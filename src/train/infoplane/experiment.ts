@@ -1,10 +1,12 @@
-// One information-plane run: train an MLP with the fused trainer and, at log-spaced epochs, record
-// every layer's activity for all inputs and estimate I(X;T) and I(T;Y) per layer. Platform-neutral:
-// the Node runner (src/node/infoplane-runner.ts) runs many of these in worker threads.
+// One information-plane run: train an MLP with the fused trainer through the training loop (one
+// step = one epoch) and, at log-spaced epochs, record every layer's activity for all inputs and
+// estimate I(X;T) and I(T;Y) per layer. Platform-neutral: the Node runner
+// (src/node/infoplane-runner.ts) runs many of these in worker threads.
 
 import { estimateLayerInformation, type EstimatorName, type EstimatorSettings, type LayerInformation } from '../../info/estimators.js';
 import { activations as makeActivations, labels as makeLabels, type Activations, type Labels } from '../../info/types.js';
 import { Rng } from '../../tensor/rng.js';
+import { runTrainingLoop } from '../loop.js';
 import type { ActivationName } from './activations.js';
 import { FusedAdam, FusedMlp } from './mlp.js';
 import { logSpacedEpochs } from './schedule.js';
@@ -148,7 +150,7 @@ export function estimateNetworkInformation(
 }
 
 /** Trains one network and records its information plane. */
-export function runInfoplane(data: InfoplaneDataset, config: ExperimentConfig, spec: RunSpec, hooks: RunHooks = {}): RunRecord {
+export async function runInfoplane(data: InfoplaneDataset, config: ExperimentConfig, spec: RunSpec, hooks: RunHooks = {}): Promise<RunRecord> {
   validateConfig(config);
   if (!(spec.l2 >= 0)) throw new Error(`infoplane: L2 penalty must be >= 0, got ${spec.l2}`);
   const clock = hooks.clock ?? (() => performance.now());
@@ -163,25 +165,35 @@ export function runInfoplane(data: InfoplaneDataset, config: ExperimentConfig, s
   const records: EpochRecord[] = [];
   let trainMs = 0;
   let infoMs = 0;
-  for (let epoch = 0; epoch < config.epochs; epoch++) {
-    if (recordAt.has(epoch)) {
+  await runTrainingLoop({
+    total: config.epochs,
+    // Epoch e is recorded before it is trained: "after e epochs" (0 = the initialisation).
+    beforeStep: (step) => {
+      const epoch = step - 1;
+      if (!recordAt.has(epoch)) return;
       const start = clock();
       const info = estimateNetworkInformation(mlp, data, config.estimators, config.estimatorSettings, view);
       records.push({ epoch, ...metrics(mlp, data), info });
       infoMs += clock() - start;
-    }
-    const start = clock();
-    if (config.shuffleBatches) {
-      const p = batchRng.permutation(order.length);
-      for (let i = 0; i < p.length; i++) order[i] = data.train[p[i]!]!;
-    }
-    for (let b = 0; b < order.length; b += config.batchSize) {
-      mlp.lossAndGradients(data.inputs, data.labels, order, b, Math.min(order.length, b + config.batchSize), spec.l2);
-      adam.step();
-    }
-    trainMs += clock() - start;
-    hooks.onEpoch?.(epoch + 1, config.epochs);
-  }
+    },
+    step: () => {
+      const start = clock();
+      if (config.shuffleBatches) {
+        const p = batchRng.permutation(order.length);
+        for (let i = 0; i < p.length; i++) order[i] = data.train[p[i]!]!;
+      }
+      let lossSum = 0;
+      let batches = 0;
+      for (let b = 0; b < order.length; b += config.batchSize) {
+        lossSum += mlp.lossAndGradients(data.inputs, data.labels, order, b, Math.min(order.length, b + config.batchSize), spec.l2);
+        batches++;
+        adam.step();
+      }
+      trainMs += clock() - start;
+      return { loss: lossSum / batches, tokens: order.length };
+    },
+    afterStep: (step) => hooks.onEpoch?.(step, config.epochs),
+  });
   return {
     format: RUN_RECORD_FORMAT,
     dataset: data.name,

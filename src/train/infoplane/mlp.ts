@@ -1,17 +1,24 @@
-// A fused trainer for small dense MLPs: forward, softmax cross-entropy, backward and Adam as plain
-// loops over Float64Array, with no tensor objects or tape. The 12-10-7-5-4-3-2 network of the
-// information-plane experiments trains an epoch in a few milliseconds this way, where the generic
-// autograd engine spends most of its time in per-op overhead. It is a fast kernel with an
-// oracle: test/train/infoplane/mlp.test.ts checks its loss, gradients and Adam steps against
-// src/autograd + src/optim.
+// The information-plane network. InfoPlaneMlp is the model, built from src/nn layers (f64 Linear
+// layers, PReLU slopes) with an autograd forward and loss: the reference. FusedMlp is its fast
+// kernel: forward, softmax cross-entropy and backward as plain loops over the same parameter
+// storage, with no tensor objects or tape (the 12-10-7-5-4-3-2 network trains an epoch in a few
+// milliseconds this way, where the engine spends most of its time in per-op overhead); FusedAdam
+// is src/optim's Adam as loops. test/train/infoplane/mlp.test.ts checks the kernels against the
+// reference and src/optim.
 //
 // Layer l maps sizes[l] -> sizes[l + 1]; weights are [out, in] as nn.Linear. Hidden layers apply the
 // activation; the last layer gives logits. Loss = mean cross-entropy + (l2 / 2) Σ |W|² over the
 // non-output weights (the paper's code adds l2 · tf.nn.l2_loss(W) for those layers).
 
+import { add, elu, leakyRelu, mul, prelu, relu, silu, softplus, softsign, sub, tanh } from '../../autograd/ops/elementwise.js';
+import { crossEntropy } from '../../autograd/ops/loss.js';
+import { sum } from '../../autograd/ops/reduce.js';
+import { Linear } from '../../nn/layers.js';
+import { Module, ModuleList } from '../../nn/module.js';
 import type { FloatArray } from '../../tensor/dtype.js';
 import type { Rng } from '../../tensor/rng.js';
-import { activationBackward, applyActivation, initGain, PRELU_INITIAL_SLOPE, type ActivationName } from './activations.js';
+import { full, type Tensor } from '../../tensor/tensor.js';
+import { activationBackward, applyActivation, initGain, LEAKY_RELU_SLOPE, PRELU_INITIAL_SLOPE, type ActivationName } from './activations.js';
 
 export interface MlpParameter {
   /** Checkpoint-style name, e.g. `layers.0.weight`. */
@@ -28,12 +35,84 @@ export interface EvaluateResult {
   readonly accuracy: number;
 }
 
-/** N(0, sd²) truncated at ±2 sd by redrawing, as tf.truncated_normal_initializer. */
-export function truncatedNormal(out: Float64Array, sd: number, rng: Rng): void {
-  for (let i = 0; i < out.length; i++) {
-    let v = rng.normal();
-    while (v < -2 || v > 2) v = rng.normal();
-    out[i] = sd * v;
+/** The activation as an autograd op (the reference for activations.ts's loops). */
+export function activationOp(name: ActivationName, z: Tensor, slope: Tensor | null): Tensor {
+  switch (name) {
+    case 'tanh':
+      return tanh(z);
+    case 'relu':
+      return relu(z);
+    case 'elu':
+      return elu(z);
+    case 'softsign':
+      return softsign(z);
+    case 'softplus':
+      return softplus(z);
+    case 'centered-softplus':
+      return sub(softplus(z), Math.LN2);
+    case 'leaky-relu':
+      return leakyRelu(z, LEAKY_RELU_SLOPE);
+    case 'prelu':
+      if (!slope) throw new Error('activationOp: prelu needs its slopes');
+      return prelu(z, slope);
+    case 'swish':
+      return silu(z);
+    case 'linear':
+      return z;
+  }
+}
+
+/** PReLU's learnable negative slopes [units], starting at PRELU_INITIAL_SLOPE (torch's nn.PReLU: `weight`). */
+class PReluSlopes extends Module {
+  readonly weight: Tensor;
+
+  constructor(units: number) {
+    super();
+    this.weight = this.param('weight', full([units], PRELU_INITIAL_SLOPE, { dtype: 'f64' }));
+  }
+}
+
+/**
+ * The network as a module (f64): `layers.{l}` are Linear layers with the paper's initialisation
+ * (truncated normal, sd = gain / sqrt(fan_in), zero biases), `prelu.{l}.weight` PReLU's slopes.
+ */
+export class InfoPlaneMlp extends Module {
+  readonly sizes: readonly number[];
+  readonly activation: ActivationName;
+  readonly layers: ModuleList<Linear>;
+  /** PReLU's slopes for each hidden layer; null for other activations. */
+  readonly slopes: ModuleList<PReluSlopes> | null;
+
+  constructor(sizes: readonly number[], activation: ActivationName, rng: Rng) {
+    super();
+    if (sizes.length < 2) throw new Error(`FusedMlp: need at least input and output sizes, got [${sizes.join(', ')}]`);
+    for (const s of sizes) if (!Number.isInteger(s) || s <= 0) throw new Error(`FusedMlp: layer sizes must be positive integers, got [${sizes.join(', ')}]`);
+    if (sizes[sizes.length - 1]! < 2) throw new Error(`FusedMlp: the output layer needs at least 2 classes, got ${sizes[sizes.length - 1]}`);
+    this.sizes = [...sizes];
+    this.activation = activation;
+    const gain = initGain(activation);
+    const linears = sizes.slice(0, -1).map((fanIn, l) => new Linear(fanIn, sizes[l + 1]!, { dtype: 'f64', rng, init: { std: gain / Math.sqrt(fanIn), truncated: true } }));
+    this.layers = this.module('layers', new ModuleList(linears));
+    this.slopes = activation === 'prelu' ? this.module('prelu', new ModuleList(sizes.slice(1, -1).map((units) => new PReluSlopes(units)))) : null;
+  }
+
+  /** x [n, sizes[0]] -> logits [n, classes] */
+  forward(x: Tensor): Tensor {
+    let h = x;
+    const last = this.layers.length - 1;
+    for (let l = 0; l <= last; l++) {
+      const z = this.layers.at(l).forward(h);
+      h = l < last ? activationOp(this.activation, z, this.slopes ? this.slopes.at(l).weight : null) : z;
+    }
+    return h;
+  }
+
+  /** Mean cross-entropy of x against labels y (i32 [n]) + (l2 / 2) Σ |W|² over the hidden layers' weights. */
+  loss(x: Tensor, y: Tensor, l2 = 0): Tensor {
+    const ce = crossEntropy(this.forward(x), y);
+    if (l2 === 0 || this.layers.length < 2) return ce;
+    const hidden = [...this.layers].slice(0, -1).map((layer) => sum(mul(layer.weight, layer.weight)));
+    return add(ce, mul(hidden.reduce((a, b) => add(a, b)), 0.5 * l2));
   }
 }
 
@@ -53,40 +132,37 @@ export class FusedMlp {
   private z: Float64Array[] = [];
   private g: Float64Array[] = [];
 
-  /** A network with the paper's initialisation: truncated normal, sd = gain / sqrt(fan_in), zero biases. */
+  /** The model whose parameter storage the kernel reads and updates in place (its reference twin). */
+  readonly model: InfoPlaneMlp;
+
+  /** A network with the paper's initialisation (see InfoPlaneMlp). */
   constructor(sizes: readonly number[], activation: ActivationName, rng: Rng) {
-    if (sizes.length < 2) throw new Error(`FusedMlp: need at least input and output sizes, got [${sizes.join(', ')}]`);
-    for (const s of sizes) if (!Number.isInteger(s) || s <= 0) throw new Error(`FusedMlp: layer sizes must be positive integers, got [${sizes.join(', ')}]`);
-    if (sizes[sizes.length - 1]! < 2) throw new Error(`FusedMlp: the output layer needs at least 2 classes, got ${sizes[sizes.length - 1]}`);
-    this.sizes = [...sizes];
+    this.model = new InfoPlaneMlp(sizes, activation, rng);
+    this.sizes = this.model.sizes;
     this.activation = activation;
-    const gain = initGain(activation);
-    for (let l = 0; l < sizes.length - 1; l++) {
-      const fanIn = sizes[l]!;
-      const out = sizes[l + 1]!;
-      const w = new Float64Array(out * fanIn);
-      truncatedNormal(w, gain / Math.sqrt(fanIn), rng);
-      this.weights.push(w);
-      this.biases.push(new Float64Array(out));
-      const hidden = l < sizes.length - 2;
-      this.slopes.push(hidden && activation === 'prelu' ? new Float64Array(out).fill(PRELU_INITIAL_SLOPE) : new Float64Array(0));
-      this.weightGrads.push(new Float64Array(out * fanIn));
-      this.biasGrads.push(new Float64Array(out));
+    const f64 = (t: Tensor): Float64Array => t.data as Float64Array;
+    [...this.model.layers].forEach((layer, l) => {
+      this.weights.push(f64(layer.weight));
+      this.biases.push(f64(layer.bias!));
+      const hidden = l < this.model.layers.length - 1;
+      this.slopes.push(this.model.slopes && hidden ? f64(this.model.slopes.at(l).weight) : new Float64Array(0));
+      this.weightGrads.push(new Float64Array(layer.weight.size));
+      this.biasGrads.push(new Float64Array(layer.bias!.size));
       this.slopeGrads.push(new Float64Array(this.slopes[l]!.length));
-    }
+    });
   }
 
   get numLayers(): number {
     return this.sizes.length - 1;
   }
 
-  /** Every trainable array with its gradient, in a fixed order. */
+  /** Every trainable array with its gradient, under the model's parameter names, in a fixed order. */
   parameters(): MlpParameter[] {
     const params: MlpParameter[] = [];
     for (let l = 0; l < this.numLayers; l++) {
       params.push({ name: `layers.${l}.weight`, data: this.weights[l]!, grad: this.weightGrads[l]!, shape: [this.sizes[l + 1]!, this.sizes[l]!] });
       params.push({ name: `layers.${l}.bias`, data: this.biases[l]!, grad: this.biasGrads[l]!, shape: [this.sizes[l + 1]!] });
-      if (this.slopes[l]!.length > 0) params.push({ name: `layers.${l}.slope`, data: this.slopes[l]!, grad: this.slopeGrads[l]!, shape: [this.sizes[l + 1]!] });
+      if (this.slopes[l]!.length > 0) params.push({ name: `prelu.${l}.weight`, data: this.slopes[l]!, grad: this.slopeGrads[l]!, shape: [this.sizes[l + 1]!] });
     }
     return params;
   }

@@ -24,7 +24,7 @@ export async function runInfoplaneDemo(epochs: number, status: (text: string) =>
     status(`training the ${activation} network (${epochs} epochs) and estimating its information plane`);
     // Let the status message out before the run blocks this worker.
     await new Promise((resolve) => setTimeout(resolve, 0));
-    records.push(runInfoplane(dataset, config, { activation, l2: 0, seed: 0 }));
+    records.push(await runInfoplane(dataset, config, { activation, l2: 0, seed: 0 }));
   }
   const summaries = config.estimators.map((estimator) => summarizeRuns(records, estimator));
   return renderInfoplaneReport({

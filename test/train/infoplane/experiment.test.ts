@@ -25,9 +25,9 @@ const TINY: ExperimentConfig = {
   shuffleBatches: false,
 };
 
-test('a tiny run: records at the log-spaced epochs, learns, and is reproducible from its seed', () => {
+test('a tiny run: records at the log-spaced epochs, learns, and is reproducible from its seed', async () => {
   const data = ib12();
-  const a = runInfoplane(data, TINY, { activation: 'tanh', l2: 0, seed: 3 });
+  const a = await runInfoplane(data, TINY, { activation: 'tanh', l2: 0, seed: 3 });
   assert.deepEqual(a.sizes, [12, 10, 7, 5, 4, 3, 2]);
   assert.deepEqual(
     a.records.map((r) => r.epoch),
@@ -42,16 +42,16 @@ test('a tiny run: records at the log-spaced epochs, learns, and is reproducible 
   }
   assert.ok(a.final.trainLoss < a.records[0]!.trainLoss, `loss ${a.records[0]!.trainLoss} -> ${a.final.trainLoss}`);
   assert.ok(a.final.trainAccuracy > 0.6, `train accuracy ${a.final.trainAccuracy}`);
-  const b = runInfoplane(data, TINY, { activation: 'tanh', l2: 0, seed: 3 });
+  const b = await runInfoplane(data, TINY, { activation: 'tanh', l2: 0, seed: 3 });
   assert.deepEqual(b.records, a.records);
-  const c = runInfoplane(data, TINY, { activation: 'tanh', l2: 0, seed: 4 });
+  const c = await runInfoplane(data, TINY, { activation: 'tanh', l2: 0, seed: 4 });
   assert.notDeepEqual(c.records[0]!.info, a.records[0]!.info);
 });
 
-test('the recorded EBAB estimates are those of the network at that epoch', () => {
+test('the recorded EBAB estimates are those of the network at that epoch', async () => {
   // Re-create the initial network from the same seed path and estimate its first layer directly.
   const data = ib12();
-  const record = runInfoplane(data, { ...TINY, epochs: 1, logSamples: 1 }, { activation: 'relu', l2: 0, seed: 9 });
+  const record = await runInfoplane(data, { ...TINY, epochs: 1, logSamples: 1 }, { activation: 'relu', l2: 0, seed: 9 });
   const rng = new Rng(9);
   const mlp = new FusedMlp(record.sizes, 'relu', rng.fork());
   const layers = mlp.layerActivations(data.inputs, data.n);
@@ -61,10 +61,10 @@ test('the recorded EBAB estimates are those of the network at that epoch', () =>
   }
 });
 
-test('the summary computes compression per layer, the L2 effect and the correlations', () => {
+test('the summary computes compression per layer, the L2 effect and the correlations', async () => {
   const data = ib12();
   const runs: RunRecord[] = [];
-  for (const l2 of [0, 0.05]) for (const seed of [1, 2, 3]) runs.push(runInfoplane(data, { ...TINY, estimators: ['ebab'] }, { activation: 'relu', l2, seed }));
+  for (const l2 of [0, 0.05]) for (const seed of [1, 2, 3]) runs.push(await runInfoplane(data, { ...TINY, estimators: ['ebab'] }, { activation: 'relu', l2, seed }));
   const summary = summarizeRuns(runs, 'ebab');
   assert.equal(summary.groups.length, 2);
   assert.equal(summary.l2Effects.length, 1);

@@ -1,70 +1,21 @@
-// The fused MLP trainer against its oracle, the autograd engine and src/optim's Adam (f64).
+// The fused MLP kernels against their reference twin, InfoPlaneMlp (src/nn layers through the
+// autograd engine, f64), and src/optim's Adam.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { backward } from '../../../src/autograd/engine.js';
-import { add, elu, leakyRelu, mul, prelu, relu, silu, softplus, softsign, sub, tanh } from '../../../src/autograd/ops/elementwise.js';
-import { linear } from '../../../src/autograd/ops/linalg.js';
-import { crossEntropy } from '../../../src/autograd/ops/loss.js';
-import { sum } from '../../../src/autograd/ops/reduce.js';
 import { Adam } from '../../../src/optim/adam.js';
 import { Rng } from '../../../src/tensor/rng.js';
 import { fromArray, type Tensor } from '../../../src/tensor/tensor.js';
-import { ACTIVATION_NAMES, initGain, LEAKY_RELU_SLOPE, type ActivationName } from '../../../src/train/infoplane/activations.js';
-import { FusedAdam, FusedMlp } from '../../../src/train/infoplane/mlp.js';
+import { ACTIVATION_NAMES, initGain } from '../../../src/train/infoplane/activations.js';
+import { FusedAdam, FusedMlp, InfoPlaneMlp } from '../../../src/train/infoplane/mlp.js';
 
 const SIZES = [12, 10, 7, 5, 4, 3, 2];
 
-function engineActivation(name: ActivationName, z: Tensor, slope: Tensor | null): Tensor {
-  switch (name) {
-    case 'tanh':
-      return tanh(z);
-    case 'relu':
-      return relu(z);
-    case 'elu':
-      return elu(z);
-    case 'softsign':
-      return softsign(z);
-    case 'softplus':
-      return softplus(z);
-    case 'centered-softplus':
-      return sub(softplus(z), Math.LN2);
-    case 'leaky-relu':
-      return leakyRelu(z, LEAKY_RELU_SLOPE);
-    case 'prelu':
-      return prelu(z, slope!);
-    case 'swish':
-      return silu(z);
-    case 'linear':
-      return z;
-  }
-}
-
-/** The same network in the engine: parameters as f64 leaf tensors, named as FusedMlp names them. */
-function engineParams(mlp: FusedMlp): Map<string, Tensor> {
-  const params = new Map<string, Tensor>();
-  for (const p of mlp.parameters()) params.set(p.name, fromArray(Float64Array.from(p.data), p.shape, { dtype: 'f64', requiresGrad: true }));
-  return params;
-}
-
-function engineLoss(mlp: FusedMlp, params: Map<string, Tensor>, x: Float64Array, y: Int32Array, rows: number, l2: number): Tensor {
-  let h = fromArray(x, [rows, SIZES[0]!], { dtype: 'f64' });
-  const layers = SIZES.length - 1;
-  let penalty: Tensor | null = null;
-  for (let l = 0; l < layers; l++) {
-    const w = params.get(`layers.${l}.weight`)!;
-    const z = linear(h, w, params.get(`layers.${l}.bias`)!);
-    if (l < layers - 1) {
-      h = engineActivation(mlp.activation, z, params.get(`layers.${l}.slope`) ?? null);
-      const sq = sum(mul(w, w));
-      penalty = penalty ? add(penalty, sq) : sq;
-    } else {
-      h = z;
-    }
-  }
-  const ce = crossEntropy(h, fromArray(y, [rows], { dtype: 'i32' }));
-  return l2 > 0 && penalty ? add(ce, mul(penalty, 0.5 * l2)) : ce;
+/** The reference's loss on a batch (x [rows, 12] f64, labels i32). */
+function referenceLoss(model: InfoPlaneMlp, x: Float64Array, y: Int32Array, rows: number, l2: number): Tensor {
+  return model.loss(fromArray(x, [rows, SIZES[0]!], { dtype: 'f64' }), fromArray(y, [rows], { dtype: 'i32' }), l2);
 }
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -82,15 +33,19 @@ function batch(rows: number, seed: number): { x: Float64Array; y: Int32Array } {
 }
 
 for (const activation of ACTIVATION_NAMES) {
-  test(`fused MLP (${activation}): loss and gradients equal the autograd engine's, and 3 Adam steps match src/optim`, () => {
+  test(`fused MLP (${activation}): loss and gradients equal the reference model's, and 3 Adam steps match src/optim`, () => {
     const rows = 37;
     const l2 = 0.015;
     const mlp = new FusedMlp(SIZES, activation, new Rng(7));
-    const params = engineParams(mlp);
+    // An independent twin from the same seed: the same initial weights, its own storage.
+    const reference = new InfoPlaneMlp(SIZES, activation, new Rng(7));
+    const params = new Map(reference.namedParameters());
+    assert.deepEqual(mlp.parameters().map((p) => p.name).sort(), [...params.keys()].sort(), 'the kernel names its arrays as the model does');
+    for (const p of mlp.parameters()) assert.deepEqual(Array.from(p.data), params.get(p.name)!.toList(), `${p.name}: same initial values`);
     const { x, y } = batch(rows, 11);
 
     const fusedLoss = mlp.lossAndGradients(x, y, null, 0, rows, l2);
-    const loss = engineLoss(mlp, params, x, y, rows, l2);
+    const loss = referenceLoss(reference, x, y, rows, l2);
     backward(loss);
     assert.ok(Math.abs(fusedLoss - loss.item()) < 1e-12, `loss ${fusedLoss} vs ${loss.item()}`);
     for (const p of mlp.parameters()) {
@@ -106,7 +61,7 @@ for (const activation of ACTIVATION_NAMES) {
       const b = batch(rows, 100 + step);
       mlp.lossAndGradients(b.x, b.y, null, 0, rows, l2);
       fusedAdam.step();
-      backward(engineLoss(mlp, params, b.x, b.y, rows, l2));
+      backward(referenceLoss(reference, b.x, b.y, rows, l2));
       adam.step();
       adam.zeroGrad();
     }
@@ -114,6 +69,9 @@ for (const activation of ACTIVATION_NAMES) {
       const diff = maxAbsDiff(p.data, params.get(p.name)!.toArray());
       assert.ok(diff < 1e-9, `${p.name} after 3 Adam steps: max diff ${diff}`);
     }
+    // The kernel trained the model's own storage: the model's loss is the kernel's.
+    const evaluation = mlp.evaluate(x, y, null, rows);
+    assert.ok(Math.abs(referenceLoss(mlp.model, x, y, rows, 0).item() - evaluation.loss) < 1e-12);
   });
 }
 

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { Command } from 'commander';
 
 import { registerInfoplaneCommand } from '../../../src/cli/commands/infoplane.js';
-import { DEBIAN_FASHION_MNIST_DIR, loadInfoplaneDataset, runInfoplaneExperiment, runFileName } from '../../../src/node/infoplane-runner.js';
+import { DEBIAN_FASHION_MNIST_DIR, loadInfoplaneDataset, runInfoplaneExperiment, runFileName, type InfoplaneExperimentResult } from '../../../src/node/infoplane-runner.js';
 import { dataFileOrSkip, skipForMissingData } from '../../helpers/data.js';
 import { authorsSplit, generateIb12 } from '../../../src/data/ib12.js';
 import { runInfoplane, type ExperimentConfig } from '../../../src/train/infoplane/experiment.js';
@@ -20,11 +20,18 @@ const CONFIG: ExperimentConfig = { hidden: [10, 7, 5, 4, 3], epochs: 25, batchSi
 
 const silent = new Writable({ write: (_chunk, _encoding, done) => done() });
 
+/** Runs an experiment that must complete (no signal). */
+async function complete(options: Parameters<typeof runInfoplaneExperiment>[0]): Promise<InfoplaneExperimentResult> {
+  const result = await runInfoplaneExperiment(options);
+  assert.equal(result.interrupted, false);
+  return result as InfoplaneExperimentResult;
+}
+
 test('the runner trains every (activation, L2, seed) in worker threads, writes records, summary and report, and resumes', async () => {
   const out = await mkdtemp(join(tmpdir(), 'thrifty-infoplane-'));
   try {
     const options = { dataset: { name: 'ib12' as const }, config: CONFIG, activations: ['tanh', 'relu'] as const, l2: [0], seeds: 2, outDir: out, threads: 2, progressStream: silent };
-    const first = await runInfoplaneExperiment(options);
+    const first = await complete(options);
     assert.equal(first.records.length, 4);
     assert.equal(first.reused, 0);
     assert.deepEqual(readdirSync(join(out, 'runs')).sort(), ['ib12-relu-l2_0-seed0.json', 'ib12-relu-l2_0-seed1.json', 'ib12-tanh-l2_0-seed0.json', 'ib12-tanh-l2_0-seed1.json']);
@@ -36,18 +43,22 @@ test('the runner trains every (activation, L2, seed) in worker threads, writes r
     // A worker's record equals the same run in this thread.
     const data = generateIb12();
     const split = authorsSplit(data.n);
-    const local = runInfoplane({ name: 'ib12', ...data, numClasses: 2, train: split.train, test: split.test, infoRows: null, splitDescription: first.records[0]!.split }, CONFIG, { activation: 'tanh', l2: 0, seed: 1 });
+    const local = await runInfoplane({ name: 'ib12', ...data, numClasses: 2, train: split.train, test: split.test, infoRows: null, splitDescription: first.records[0]!.split }, CONFIG, { activation: 'tanh', l2: 0, seed: 1 });
     const fromWorker = JSON.parse(readFileSync(join(out, 'runs', runFileName('ib12', { activation: 'tanh', l2: 0, seed: 1 })), 'utf8')) as typeof local;
     assert.deepEqual(fromWorker.records, JSON.parse(JSON.stringify(local.records)));
 
     // Same settings: everything reused. One more seed: only that one runs.
-    const again = await runInfoplaneExperiment(options);
+    const again = await complete(options);
     assert.equal(again.reused, 4);
-    const more = await runInfoplaneExperiment({ ...options, seeds: 3 });
+    const more = await complete({ ...options, seeds: 3 });
     assert.equal(more.reused, 4);
     assert.equal(more.records.length, 6);
     // Different settings are not mixed with old records.
-    const changed = await runInfoplaneExperiment({ ...options, config: { ...CONFIG, epochs: 20 } });
+    const changed = await complete({ ...options, config: { ...CONFIG, epochs: 20 } });
+    // Stopped by the signal (Ctrl-C): nothing new runs and the saved records that match are counted
+    // (seed 2's; seeds 0 and 1 now hold the 20-epoch runs).
+    const stopped = await runInfoplaneExperiment({ ...options, seeds: 4 }, AbortSignal.abort());
+    assert.deepEqual(stopped, { interrupted: true, finished: 2, total: 8, runsDir: join(out, 'runs') });
     assert.equal(changed.reused, 0);
   } finally {
     await rm(out, { recursive: true, force: true });

@@ -1,0 +1,359 @@
+// Decode-attention benchmark: one decode step of attention over a KV cache (all heads of one
+// layer, `batch` sequences), dense against SparQ with K stored twice (step 1 from K^T) and once
+// (step 1 from the K rows) and against the baselines (H2O, LM-Infinite, FlexGen, oracle), all on
+// the wasm SIMD kernels. Every policy gets the settings that move the target fraction of dense
+// transfers by its own transfer model (src/attention/planner.ts); a target a policy cannot reach
+// (FlexGen below about 1/2) is a note. The peer in the same run is dense attention, plus the
+// streaming-read bandwidth of this machine (wasm stream_sum over the cache), which bounds what any
+// kernel can reach.
+//
+// Variants are interleaved per round (the VM is noisy); rows report medians. Theoretical speedup
+// is dense transfers / the policy's (the transfer model, which the policies' counters add up).
+//
+// Usage: thrifty bench attention [--seq 4096,16384] [--batch 1] [--compression 1/2,1/4,1/8]
+//        [--attention sparq,h2o,lm-infinite,flexgen,oracle] [--json]
+
+import { availableParallelism, freemem } from 'node:os';
+import { KvCache } from '../attention/kv-cache.js';
+import { buildHeadTasks } from '../attention/decode-policy.js';
+import { formatRatio, planCompression, planTopK, type CompressionRecipe } from '../attention/planner.js';
+import type { AttentionSpec } from '../attention/policy.js';
+import { transferModel, transferTotal } from '../attention/transfers.js';
+import type { H2oHeadTask } from '../ops/attention-kernels.js';
+import { WasmAttention } from '../backend/wasm/attention.js';
+import type { WasmArena } from '../backend/wasm/arena.js';
+import type { WasmKernels } from '../backend/wasm/kernels.js';
+import { createNodeWasmKernels } from '../node/wasm-pool.js';
+import { Rng } from '../tensor/rng.js';
+import { median } from './stats.js';
+
+export interface AttentionBenchOptions {
+  /** Cached positions per sequence (default [4096, 16384]). */
+  seq?: readonly number[];
+  headDim?: number;
+  /** Query heads (default 32). */
+  heads?: number;
+  /** KV heads (default = heads: multi-head attention, as in the paper's speed tests). */
+  kvHeads?: number;
+  /** Sequences decoded together (default [1]). */
+  batch?: readonly number[];
+  /** Target transfer ratios (default [1/2, 1/4, 1/8]). */
+  compression?: readonly number[];
+  /** How (r, k, l) follow from the ratio (default both: ['paper', 'even']). */
+  recipes?: readonly CompressionRecipe[];
+  /** Policies compared with dense (default all: sparq, h2o, lm-infinite, flexgen, oracle). */
+  attention?: readonly BenchPolicy[];
+  /** Threads including the main one (default: all cores). */
+  threads?: number;
+  /** Timed rounds (default 7) after `warmup` rounds (default 2). */
+  rounds?: number;
+  warmup?: number;
+  /** Skip configurations whose cache needs more (default: min(6 GiB, 60% of free memory)). */
+  maxMemoryBytes?: number;
+  json?: boolean;
+  log?: (line: string) => void;
+}
+
+export const BENCH_POLICIES = ['sparq', 'h2o', 'lm-infinite', 'flexgen', 'oracle'] as const;
+export type BenchPolicy = (typeof BENCH_POLICIES)[number];
+
+export interface AttentionBenchRow {
+  seq: number;
+  batch: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  /** Target fraction of dense transfers. */
+  compression: number;
+  policy: BenchPolicy;
+  /** SparQ: 'even' | 'paper'; baselines: ''. */
+  recipe: string;
+  /** SparQ's r (null for the baselines). */
+  rank: number | null;
+  topK: number;
+  /** SparQ's and H2O's l (null for the others). */
+  localWindow: number | null;
+  /** SparQ step 1 read from the transposed copy of K (false for the baselines). */
+  kTwice: boolean;
+  /** The policy's transfers over dense's by its transfer model (at most `compression`). */
+  achievedRatio: number;
+  /** Median ms per decode step (one layer, all heads, all sequences). */
+  denseMs: number;
+  ms: number;
+  speedup: number;
+  /** Median over rounds of dense / policy time within the round (robust to slow drift in machine load). */
+  pairedSpeedup: number;
+  /** Dense transfers / the policy's (the transfer model, as the policies count). */
+  theoreticalSpeedup: number;
+  /** Modelled bytes moved / time. */
+  denseGBs: number;
+  gbs: number;
+  /** Streaming read of the memory holding the cache, in the same run. */
+  streamGBs: number;
+  threads: number;
+  rounds: number;
+}
+
+
+/** Bytes of a KvCache with K twice for these sizes (capacity = seq rounded to 16). */
+export function attentionCacheBytes(seq: number, batch: number, kvHeads: number, headDim: number): number {
+  const capacity = Math.ceil(seq / 16) * 16;
+  return batch * kvHeads * (3 * capacity * headDim + 2 * headDim) * 4;
+}
+
+/** Fills the cache with `seq` positions of uniform(-1, 1) values per sequence, in chunks. */
+function fillCache(cache: KvCache, seq: number, rng: Rng): void {
+  const rowFloats = cache.kvHeads * cache.headDim;
+  const chunk = 256;
+  const k = new Float32Array(chunk * rowFloats);
+  const v = new Float32Array(chunk * rowFloats);
+  // xorshift32 seeded from the Rng: the fill is ~10^8 values, so it must be cheap.
+  let x = rng.nextU32() | 1;
+  const next = (): number => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 2147483648 - 1;
+  };
+  for (let b = 0; b < cache.batch; b++) {
+    for (let t = 0; t < seq; t += chunk) {
+      const n = Math.min(chunk, seq - t);
+      for (let i = 0; i < n * rowFloats; i++) {
+        k[i] = next();
+        v[i] = next();
+      }
+      cache.append(0, b, k, v, n);
+    }
+  }
+}
+
+export async function benchAttention(options: AttentionBenchOptions = {}): Promise<AttentionBenchRow[]> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const seqs = options.seq ?? [4096, 16384];
+  const headDim = options.headDim ?? 128;
+  const heads = options.heads ?? 32;
+  const kvHeads = options.kvHeads ?? heads;
+  const batches = options.batch ?? [1];
+  const compressions = options.compression ?? [1 / 2, 1 / 4, 1 / 8];
+  const recipes = options.recipes ?? ['paper', 'even'];
+  const policies = options.attention ?? BENCH_POLICIES;
+  const rounds = options.rounds ?? 7;
+  const warmup = options.warmup ?? 2;
+  const maxMemory = options.maxMemoryBytes ?? Math.min(6 * 2 ** 30, 0.6 * freemem());
+  if (heads % kvHeads !== 0) throw new RangeError(`--heads (${heads}) must be a multiple of --kv-heads (${kvHeads})`);
+  if (!WasmAttention.supports(headDim)) throw new RangeError(`--head-dim must be a multiple of 4, got ${headDim}`);
+  const group = heads / kvHeads;
+  const say = (note: string): void => log(options.json ? JSON.stringify({ note }) : `# ${note}`);
+
+  const kernels: WasmKernels = await createNodeWasmKernels({ threads: options.threads ?? availableParallelism() });
+  const attention = new WasmAttention(kernels);
+  const rows: AttentionBenchRow[] = [];
+  const rng = new Rng(1234);
+  try {
+    say(`node ${process.versions.node}, wasm ${kernels.simd}, ${kernels.threads} threads; ${heads} heads (${kvHeads} KV) of ${headDim}, `
+      + `f32 cache, one decode step of one layer; ${policies.join(', ')} against dense; SparQ recipes ${recipes.join(', ')} `
+      + `(paper: k = 128, largest r within the ratio; even: r = d R, largest k); baselines: largest k within the ratio; `
+      + `medians of ${rounds} interleaved rounds`);
+    if (!options.json) {
+      log('| seq | batch | ratio | policy | recipe | r | k | l | K twice | achieved | dense ms | ms | speedup | paired | theoretical | dense GB/s | GB/s | stream GB/s |');
+      log('|---:|---:|---:|:---|:---|---:|---:|---:|:---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    }
+    for (const seq of seqs) {
+      for (const batch of batches) {
+        const bytes = attentionCacheBytes(seq, batch, kvHeads, headDim);
+        if (bytes > maxMemory) {
+          say(`skipped seq ${seq} batch ${batch}: its cache needs ${(bytes / 2 ** 30).toFixed(2)} GiB, over the `
+            + `${(maxMemory / 2 ** 30).toFixed(2)} GiB allowed (raise --max-memory-gib if the machine has room)`);
+          continue;
+        }
+        rows.push(...runConfig(kernels, attention, rng, {
+          seq, batch, heads, kvHeads, headDim, group, compressions, recipes, policies, rounds, warmup,
+        }, (row) => log(options.json ? JSON.stringify(row) : formatRow(row)), say));
+      }
+    }
+  } finally {
+    attention.dispose();
+    kernels.dispose();
+  }
+  return rows;
+}
+
+interface Config {
+  seq: number;
+  batch: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  group: number;
+  compressions: readonly number[];
+  recipes: readonly CompressionRecipe[];
+  policies: readonly BenchPolicy[];
+  rounds: number;
+  warmup: number;
+}
+
+/** One policy at one target: its spec and how the kernels run it on the tasks. */
+interface Plan {
+  ratio: number;
+  policy: BenchPolicy;
+  recipe: string;
+  spec: AttentionSpec;
+  kTwice: boolean;
+  name: string;
+}
+
+function runConfig(kernels: WasmKernels, attention: WasmAttention, rng: Rng, c: Config,
+  emit: (row: AttentionBenchRow) => void, say: (note: string) => void): AttentionBenchRow[] {
+  const cache = new KvCache({
+    layers: 1, kvHeads: c.kvHeads, headDim: c.headDim, batch: c.batch, initialCapacity: c.seq, maxLength: c.seq,
+    storeKTransposed: true, allocator: attention.cacheAllocator, release: attention.cacheRelease,
+  });
+  const scoreVectors: Float32Array[] = [];
+  try {
+    fillCache(cache, c.seq, rng);
+    const seqIds = Array.from({ length: c.batch }, (_, i) => i);
+    const tasks = buildHeadTasks(attention, cache, 0, seqIds, c.heads);
+    const q = Float32Array.from({ length: c.batch * c.heads * c.headDim }, () => rng.normal());
+    const out = new Float32Array(q.length);
+    const planShape = { headDim: c.headDim, seqLen: c.seq };
+
+    // Every policy's settings for every target, by its own transfer model.
+    const plans: Plan[] = [];
+    for (const ratio of c.compressions) {
+      for (const policy of c.policies) {
+        try {
+          if (policy === 'sparq') {
+            for (const recipe of c.recipes) {
+              const p = planCompression(ratio, planShape, recipe);
+              for (const kTwice of [true, false]) {
+                plans.push({ ratio, policy, recipe, kTwice, name: `sparq ${recipe} ${ratio} ${kTwice}`,
+                  spec: { kind: 'sparq', rank: p.rank, topK: p.topK, localWindow: p.localWindow, reallocation: c.group === 1 } });
+              }
+            }
+          } else {
+            const { topK } = planTopK(policy, ratio, planShape);
+            const spec: AttentionSpec = policy === 'h2o' ? { kind: policy, topK, localWindow: Math.floor(topK / 4) }
+              : policy === 'lm-infinite' ? { kind: policy, topK, sinks: Math.min(16, topK) } : { kind: policy, topK };
+            plans.push({ ratio, policy, recipe: '', kTwice: false, name: `${policy} ${ratio}`, spec });
+          }
+        } catch (err) {
+          say(`seq ${c.seq}, ${policy} at ${formatRatio(ratio)}: ${(err as Error).message}`);
+        }
+      }
+    }
+
+    // H2O's score vectors, one per task, in the cache's memory: a used state (uniform scores, no
+    // evictions yet); the first call evicts down to k, later calls run in the steady state.
+    const h2oTasks = (): H2oHeadTask[] => tasks.map((task) => {
+      const scores = attention.cacheAllocator(c.seq);
+      for (let i = 0; i < c.seq; i++) scores[i] = rng.uniform();
+      scoreVectors.push(scores);
+      return { ...task, scores };
+    });
+    const runner = (p: Plan): (() => void) => {
+      const spec = p.spec;
+      switch (spec.kind) {
+        case 'sparq': {
+          const params = { rank: spec.rank, topK: spec.topK, localWindow: spec.localWindow, reallocation: spec.reallocation ?? true, transposed: p.kTwice };
+          return () => attention.sparq(tasks, q, out, c.headDim, c.group, params);
+        }
+        case 'h2o': {
+          const h2o = h2oTasks();
+          const params = { topK: spec.topK, localWindow: spec.localWindow ?? 0 };
+          return () => attention.h2o(h2o, q, out, c.headDim, c.group, params);
+        }
+        case 'lm-infinite': {
+          const params = { topK: spec.topK, sinks: spec.sinks ?? 0 };
+          return () => attention.lmInfinite(tasks, q, out, c.headDim, c.group, params);
+        }
+        case 'flexgen':
+        case 'oracle':
+          return () => attention.exactTopK(tasks, q, out, c.headDim, c.group, { topK: spec.topK });
+        default:
+          throw new Error(`bench attention: no runner for ${spec.kind}`);
+      }
+    };
+
+    // Streaming read over the memory the cache occupies (per arena, from its first block to the
+    // end of its last): the same DRAM, read at the best rate this machine gives wasm.
+    const extents = new Map<WasmArena, { start: number; end: number }>();
+    for (const t of tasks) {
+      const arena = kernels.arenas.find(t.block.data)!;
+      const start = t.block.data.byteOffset;
+      const end = start + t.block.data.byteLength;
+      const e = extents.get(arena);
+      if (!e) extents.set(arena, { start, end });
+      else {
+        e.start = Math.min(e.start, start);
+        e.end = Math.max(e.end, end);
+      }
+    }
+    let streamBytes = 0;
+    for (const e of extents.values()) streamBytes += e.end - e.start;
+    const stream = (): void => {
+      for (const [arena, e] of extents) kernels.streamSum(e.start, (e.end - e.start) / 4, arena);
+    };
+
+    interface Variant { name: string; run: () => void; times: number[] }
+    const variants: Variant[] = [
+      { name: 'stream', run: stream, times: [] },
+      { name: 'dense', run: () => attention.dense(tasks, q, out, c.headDim, c.group), times: [] },
+      ...plans.map((p) => ({ name: p.name, run: runner(p), times: [] as number[] })),
+    ];
+    for (let round = 0; round < c.warmup + c.rounds; round++) {
+      // Rotate the order so that no variant always runs right after the same neighbour.
+      for (let i = 0; i < variants.length; i++) {
+        const v = variants[(i + round) % variants.length]!;
+        const t0 = performance.now();
+        v.run();
+        const dt = performance.now() - t0;
+        if (round >= c.warmup) v.times.push(dt);
+      }
+    }
+    const timesOf = (name: string): number[] => variants.find((v) => v.name === name)!.times;
+    const ms = (name: string): number => median(timesOf(name));
+    const paired = (name: string): number => median(timesOf('dense').map((t, i) => t / timesOf(name)[i]!));
+    const streamMs = ms('stream');
+    const denseMs = ms('dense');
+    // Elements per step over all tasks, by the transfer model.
+    const elements = (spec: AttentionSpec): number => tasks.length * transferTotal(transferModel(spec, c.seq, c.headDim));
+    const denseElements = elements({ kind: 'dense' });
+    const rows: AttentionBenchRow[] = [];
+    for (const p of plans) {
+      const spec = p.spec;
+      const policyMs = ms(p.name);
+      const moved = elements(spec);
+      const row: AttentionBenchRow = {
+        seq: c.seq, batch: c.batch, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
+        compression: p.ratio, policy: p.policy, recipe: p.recipe,
+        rank: spec.kind === 'sparq' ? spec.rank : null,
+        topK: 'topK' in spec ? spec.topK : c.seq,
+        localWindow: spec.kind === 'sparq' || spec.kind === 'h2o' ? (spec.localWindow ?? null) : null,
+        kTwice: p.kTwice,
+        achievedRatio: moved / denseElements,
+        denseMs: round3(denseMs), ms: round3(policyMs), speedup: round3(denseMs / policyMs),
+        pairedSpeedup: round3(paired(p.name)),
+        theoreticalSpeedup: round3(denseElements / moved),
+        denseGBs: round3((denseElements * 4) / (denseMs * 1e6)),
+        gbs: round3((moved * 4) / (policyMs * 1e6)),
+        streamGBs: round3(streamBytes / (streamMs * 1e6)),
+        threads: kernels.threads, rounds: c.rounds,
+      };
+      rows.push(row);
+      emit(row);
+    }
+    return rows;
+  } finally {
+    for (const v of scoreVectors) attention.cacheRelease(v);
+    cache.dispose();
+  }
+}
+
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+function formatRow(r: AttentionBenchRow): string {
+  return `| ${r.seq} | ${r.batch} | ${formatRatio(r.compression)} | ${r.policy} | ${r.recipe || '-'} | ${r.rank ?? '-'} | ${r.topK} | ${r.localWindow ?? '-'} `
+    + `| ${r.policy === 'sparq' ? (r.kTwice ? 'yes' : 'no') : '-'} | ${(100 * r.achievedRatio).toFixed(1)}% `
+    + `| ${r.denseMs.toFixed(2)} | ${r.ms.toFixed(2)} | ${r.speedup.toFixed(2)}x | ${r.pairedSpeedup.toFixed(2)}x | ${r.theoreticalSpeedup.toFixed(2)}x `
+    + `| ${r.denseGBs.toFixed(1)} | ${r.gbs.toFixed(1)} | ${r.streamGBs.toFixed(1)} |`;
+}

@@ -1,0 +1,56 @@
+// EvalModel and EvalTokenizer over today's Generator and Tokenizer. The Generator is built with a
+// prefill chunk of the whole context, so one `prefill` call is one dense forward (its model runs
+// multi-token calls with dense causal attention and sends one-token calls through the policy).
+// The one gap: a one-token prefill call (a needle prompt whose length is 1 past a multiple of 256)
+// goes through the policy, as every chunk of the reference's needle runs under the policy's model
+// context; text prompts are one call of at least BOS + one token.
+
+import type { AttentionSpec } from '../attention/policy.js';
+import type { WasmAttention } from '../backend/wasm/attention.js';
+import { Generator } from '../generate/generator.js';
+import type { CausalLM } from '../models/decoder-common.js';
+import type { Tokenizer } from '../text/tokenizer.js';
+import type { EvalModel, EvalTokenizer, MeasuredTransfers } from './records.js';
+
+export class GeneratorEvalModel implements EvalModel {
+  readonly generator: Generator;
+  readonly contextLength: number;
+  readonly vocabSize: number;
+
+  constructor(model: CausalLM, attention: AttentionSpec, kernels?: WasmAttention) {
+    this.contextLength = model.contextLength;
+    this.vocabSize = model.config.vocabSize;
+    this.generator = new Generator(model, { attention, prefillChunk: model.contextLength, ...(kernels ? { kernels } : {}) });
+  }
+
+  reset(): void {
+    this.generator.reset();
+  }
+
+  prefill(ids: readonly number[]): Float32Array {
+    return this.generator.prefill(0, ids);
+  }
+
+  decode(id: number): Float32Array {
+    return this.generator.decode([0], [id]);
+  }
+
+  transfers(): MeasuredTransfers {
+    const counters = this.generator.policy.counters;
+    const all = counters.get();
+    return { steps: all.steps / (counters.layers * counters.kvHeads), elements: all.total, denseElements: all.dense };
+  }
+
+  dispose(): void {
+    this.generator.dispose();
+  }
+}
+
+/** The reference tokeniser's view: ids without specials, BOS where the model's tokenizer adds one by default. */
+export function evalTokenizer(tokenizer: Tokenizer): EvalTokenizer {
+  return {
+    bos: tokenizer.addBosByDefault ? tokenizer.bosId : null,
+    encode: (text) => tokenizer.encode(text, { addBos: false, addEos: false, allowSpecial: false }),
+    decode: (ids) => tokenizer.decode(ids),
+  };
+}

@@ -1,0 +1,64 @@
+// Runs the samples of one grid cell that are not done yet, one record per sample. Storage is the
+// caller's (src/node/eval-store.ts appends each record as it comes), so a stopped run resumes.
+
+import { runGenerationSample, runTeacherForcedSample, type SampleOutcome } from './driver.js';
+import { binomialSummary, meanAndSem, type CellSummary } from './metrics.js';
+import { isBinaryTask, type GenerationSample, type TeacherForcedSample } from './prompts.js';
+import { achievedRatio, type EvalCell, type EvalModel, type EvalRecord, type EvalTokenizer } from './records.js';
+
+export interface RunCellOptions {
+  /** Sample indices already recorded (skipped). */
+  readonly done?: ReadonlySet<number>;
+  /** Called with each new record as soon as it is scored. */
+  readonly onRecord?: (record: EvalRecord) => void | Promise<void>;
+  /** A clock in seconds (performance.now by default). */
+  readonly clock?: () => number;
+}
+
+export async function runCell(
+  cell: EvalCell,
+  model: EvalModel,
+  tokenizer: EvalTokenizer,
+  samples: readonly (GenerationSample | TeacherForcedSample)[],
+  options: RunCellOptions = {},
+): Promise<EvalRecord[]> {
+  const clock = options.clock ?? ((): number => performance.now() / 1000);
+  const records: EvalRecord[] = [];
+  for (const [index, sample] of samples.entries()) {
+    if (options.done?.has(index)) continue;
+    if (sample.task !== cell.task) throw new Error(`eval: sample ${sample.id} is of task ${sample.task}, the cell's is ${cell.task}`);
+    const start = clock();
+    const outcome: SampleOutcome = 'prefill' in sample ? runTeacherForcedSample(model, tokenizer, sample) : runGenerationSample(model, tokenizer, sample);
+    const details = 'details' in sample ? sample.details : undefined;
+    const record: EvalRecord = {
+      ...cell,
+      sampleId: sample.id,
+      index,
+      prefillTokens: outcome.prefillTokens,
+      generatedTokens: outcome.generated.length,
+      output: outcome.output,
+      score: outcome.score,
+      achievedRatio: achievedRatio(outcome.transfers),
+      transfers: outcome.transfers,
+      ...(details ? { details } : {}),
+      seconds: clock() - start,
+    };
+    records.push(record);
+    await options.onRecord?.(record);
+  }
+  return records;
+}
+
+export interface CellResult extends CellSummary {
+  /** Mean achieved transfer ratio over samples with policy steps (null if none had any). */
+  readonly achievedRatio: number | null;
+}
+
+/** Mean score with its standard error (binomial for binary tasks) and the mean achieved ratio. */
+export function summariseCell(records: readonly EvalRecord[]): CellResult {
+  if (records.length === 0) throw new Error('summariseCell: no records');
+  const task = records[0]!.task;
+  const summary = isBinaryTask(task) ? binomialSummary(records.map((r) => r.score === 1)) : meanAndSem(records.map((r) => r.score));
+  const ratios = records.map((r) => r.achievedRatio).filter((r): r is number => r !== null);
+  return { ...summary, achievedRatio: ratios.length > 0 ? ratios.reduce((a, b) => a + b, 0) / ratios.length : null };
+}

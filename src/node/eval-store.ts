@@ -1,0 +1,79 @@
+// A resumable store of evaluation records: one JSON-lines file per grid cell under a folder. A
+// record is appended (one write of one line, flushed) as soon as its sample is scored, so a run
+// that stops loses at most the sample in progress; a re-run reads what is there and skips the
+// samples (and whole cells) already done. A torn last line (a crash mid-write) is dropped on read
+// and truncated away before the next append.
+
+import { mkdir, open, readFile, truncate } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { cellKey, checkRecord, type EvalCell, type EvalRecord } from '../eval/records.js';
+
+export class EvalStore {
+  constructor(readonly dir: string) {}
+
+  pathOf(cell: EvalCell): string {
+    return join(this.dir, `${cellKey(cell)}.jsonl`);
+  }
+
+  /** The cell's records in file order (a torn last line is ignored; any other bad line is an error). */
+  async read(cell: EvalCell): Promise<EvalRecord[]> {
+    const path = this.pathOf(cell);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    // The piece after the last newline is empty, or a line torn by a crash mid-write.
+    return text.split('\n').slice(0, -1).map((line, i) => {
+      let value: unknown;
+      try {
+        value = JSON.parse(line) as unknown;
+      } catch {
+        throw new Error(`${path}: line ${i + 1} is not valid JSON`);
+      }
+      return checkRecord(value, cell, `${path}: line ${i + 1}`);
+    });
+  }
+
+  /** Sample indices already scored in this cell. */
+  async done(cell: EvalCell): Promise<Set<number>> {
+    return new Set((await this.read(cell)).map((r) => r.index));
+  }
+
+  /** True when the cell holds `samples` records (indices 0..samples-1). */
+  async isComplete(cell: EvalCell, samples: number): Promise<boolean> {
+    const done = await this.done(cell);
+    for (let i = 0; i < samples; i++) if (!done.has(i)) return false;
+    return true;
+  }
+
+  /** Appends one record as one line (after cutting off a torn last line, if any). */
+  async append(record: EvalRecord): Promise<void> {
+    checkRecord(record, record, 'record to append');
+    await mkdir(this.dir, { recursive: true });
+    const path = this.pathOf(record);
+    await this.dropTornTail(path);
+    const handle = await open(path, 'a');
+    try {
+      await handle.write(`${JSON.stringify(record)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private async dropTornTail(path: string): Promise<void> {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    if (text.length === 0 || text.endsWith('\n')) return;
+    await truncate(path, Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1), 'utf8'));
+  }
+}

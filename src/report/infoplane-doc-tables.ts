@@ -1,0 +1,253 @@
+// The tables of docs/infoplane.md, drawn from docs/infoplane-summary.json (the summaries that
+// `thrifty infoplane` writes, kept for the two runs the page reports).
+
+import { studentTTwoSided } from '../train/infoplane/stats.js';
+import { field, fixed, markdownTable, pValue, type DocTable } from './doc-tables.js';
+
+const RECORD = 'docs/infoplane-summary.json';
+
+interface Spread {
+  readonly mean: number;
+  readonly sd: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+interface Group {
+  readonly activation: string;
+  readonly l2: number;
+  readonly runs: number;
+  readonly compression: readonly Spread[];
+  readonly compressedShare: readonly number[];
+  readonly testAccuracy: Spread;
+}
+
+interface Correlation {
+  readonly r: number | null;
+  readonly p: number | null;
+  readonly n: number;
+}
+
+interface CorrelationSet {
+  readonly scope: string;
+  readonly layers: ReadonlyArray<{ readonly layer: number; readonly pearson: Correlation; readonly spearman: Correlation }>;
+}
+
+interface Summary {
+  readonly estimator: string;
+  readonly groups: readonly Group[];
+  readonly correlations: readonly CorrelationSet[];
+}
+
+const ACTIVATION_NAMES: Readonly<Record<string, string>> = {
+  tanh: 'tanh',
+  relu: 'ReLU',
+  elu: 'ELU',
+  softsign: 'softsign',
+  softplus: 'softplus',
+  'centered-softplus': 'centred softplus',
+  'leaky-relu': 'leaky ReLU',
+  prelu: 'PReLU',
+  swish: 'swish',
+  linear: 'linear',
+};
+
+function activationName(id: string): string {
+  return ACTIVATION_NAMES[id] ?? id;
+}
+
+/** The summary of `estimator` in experiment `experiment` ('protocol' or 'akdeCrossCheck'). */
+function summary(record: unknown, experiment: string, estimator: string): Summary {
+  const summaries = field(record, `${experiment}.summaries`, RECORD);
+  if (!Array.isArray(summaries)) throw new Error(`${RECORD}: field '${experiment}.summaries' is not an array`);
+  const found = (summaries as Summary[]).find((s) => s.estimator === estimator);
+  if (!found) throw new Error(`${RECORD}: no '${estimator}' summary in '${experiment}'`);
+  return found;
+}
+
+function groupsAt(s: Summary, l2: number): Group[] {
+  return s.groups.filter((g) => g.l2 === l2);
+}
+
+/** "mean ± sd (share%)" of a layer's compression in a group. */
+function compressionCell(g: Group, layer: number, withShare = true): string {
+  const c = g.compression[layer];
+  if (!c) throw new Error(`${RECORD}: group ${g.activation} (L2 ${g.l2}) has no layer ${layer + 1}`);
+  const share = withShare ? ` (${Math.round((g.compressedShare[layer] ?? NaN) * 100)}%)` : '';
+  return `${fixed(c.mean, 2)} ± ${fixed(c.sd, 2)}${share}`;
+}
+
+function layerName(layer: number, layers: number): string {
+  return layer === layers - 1 ? `${layer + 1} (output)` : String(layer + 1);
+}
+
+function correlationCells(set: CorrelationSet | undefined, layer: number): [string, string] {
+  const row = set?.layers.find((l) => l.layer === layer);
+  if (!row) return ['-', '-'];
+  const cell = (c: Correlation): string => (c.r === null || !Number.isFinite(c.r) ? '-' : `${fixed(c.r, 2)} (${pValue(c.p)})`);
+  return [cell(row.pearson), cell(row.spearman)];
+}
+
+function correlationSet(s: Summary, scopePrefix: string): CorrelationSet {
+  const set = s.correlations.find((c) => c.scope.startsWith(scopePrefix));
+  if (!set) throw new Error(`${RECORD}: no '${scopePrefix}' correlations for ${s.estimator}`);
+  return set;
+}
+
+function runsIn(set: CorrelationSet): number {
+  return set.layers[0]?.pearson.n ?? 0;
+}
+
+/**
+ * Mean, standard deviation and size of the networks of several equal-sized groups, from each
+ * group's mean and sd: the pooled values of all networks, as if the runs were listed one by one.
+ */
+export function poolGroups(groups: ReadonlyArray<{ readonly mean: number; readonly sd: number; readonly n: number }>): { mean: number; sd: number; n: number } {
+  const n = groups.reduce((acc, g) => acc + g.n, 0);
+  const mean = groups.reduce((acc, g) => acc + g.n * g.mean, 0) / n;
+  const squares = groups.reduce((acc, g) => acc + (g.n - 1) * g.sd ** 2 + g.n * (g.mean - mean) ** 2, 0);
+  return { mean, sd: Math.sqrt(squares / (n - 1)), n };
+}
+
+/** Welch's t-test p-value from two samples' means, standard deviations and sizes. */
+export function welchFromMoments(a: { mean: number; sd: number; n: number }, b: { mean: number; sd: number; n: number }): number {
+  const va = a.sd ** 2 / a.n;
+  const vb = b.sd ** 2 / b.n;
+  if (va + vb === 0) return NaN;
+  const t = (a.mean - b.mean) / Math.sqrt(va + vb);
+  const df = (va + vb) ** 2 / (va ** 2 / (a.n - 1) + vb ** 2 / (b.n - 1));
+  return studentTTwoSided(t, df);
+}
+
+/** Two-sided sign test: k of n positive under p = 1/2. */
+export function signTestTwoSided(k: number, n: number): number {
+  let choose = 1;
+  const probabilities: number[] = [];
+  for (let i = 0; i <= n; i++) {
+    probabilities.push(choose / 2 ** n);
+    choose = (choose * (n - i)) / (i + 1);
+  }
+  const tail = (from: number, to: number): number => probabilities.slice(from, to + 1).reduce((a, b) => a + b, 0);
+  return Math.min(1, 2 * Math.min(tail(0, k), tail(k, n)));
+}
+
+const ebabNoL2: DocTable = {
+  id: 'infoplane/ebab-no-l2',
+  record: RECORD,
+  render(record) {
+    const s = summary(record, 'protocol', 'ebab');
+    const groups = groupsAt(s, 0);
+    const layers = groups[0]?.compression.length ?? 0;
+    const headers = ['activation', ...Array.from({ length: layers }, (_, l) => `layer ${layerName(l, layers)}`), 'test accuracy'];
+    const rows = groups.map((g) => [activationName(g.activation), ...Array.from({ length: layers }, (_, l) => compressionCell(g, l)), `${fixed(g.testAccuracy.mean, 3)} ± ${fixed(g.testAccuracy.sd, 3)}`]);
+    return markdownTable(headers, rows);
+  },
+};
+
+const ebabEarlyLayersMax: DocTable = {
+  id: 'infoplane/ebab-no-l2-early-layers',
+  record: RECORD,
+  render(record) {
+    const s = summary(record, 'protocol', 'ebab');
+    const groups = groupsAt(s, 0);
+    const worst = (layer: number): { value: number; who: string } => {
+      let best = { value: -Infinity, who: '' };
+      for (const g of groups) {
+        const c = g.compression[layer]!;
+        if (c.max > best.value) best = { value: c.max, who: activationName(g.activation) };
+      }
+      return best;
+    };
+    const meanMax = (layer: number): number => Math.max(...groups.map((g) => g.compression[layer]!.mean));
+    const l1 = worst(0);
+    const l2 = worst(1);
+    return (
+      `Layers 1 and 2 hardly compress without L2: no network loses more than ${fixed(l1.value, 3)} bits in layer 1 ` +
+      `or ${fixed(l2.value, 3)} bits in layer 2 (${l2.who}), and no activation's mean exceeds ${fixed(Math.max(meanMax(0), meanMax(1)), 3)} bits: ` +
+      'with 10 and 7 units and 30 adaptive bins they keep nearly all 12 bits.\n'
+    );
+  },
+};
+
+const akdeCrossCheck: DocTable = {
+  id: 'infoplane/akde-crosscheck',
+  record: RECORD,
+  render(record) {
+    const ebab = summary(record, 'akdeCrossCheck', 'ebab');
+    const akde = summary(record, 'akdeCrossCheck', 'akde');
+    const kde = summary(record, 'akdeCrossCheck', 'kde');
+    const variance = field(record, 'akdeCrossCheck.config.estimatorSettings.kdeVariance', RECORD);
+    const layers = akde.groups[0]?.compression.length ?? 0;
+    const last = layers - 2;
+    const rows = akde.groups.map((g) => {
+      const find = (s: Summary): Group => {
+        const match = s.groups.find((x) => x.activation === g.activation && x.l2 === g.l2);
+        if (!match) throw new Error(`${RECORD}: ${s.estimator} has no group ${g.activation}`);
+        return match;
+      };
+      return [activationName(g.activation), compressionCell(g, last), compressionCell(g, layers - 1, false), compressionCell(find(kde), last), compressionCell(find(ebab), last, false)];
+    });
+    return markdownTable(['activation', `aKDE layer ${last + 1}`, 'aKDE output', `KDE σ² = ${String(variance)} layer ${last + 1}`, `EBAB layer ${last + 1} (same runs)`], rows);
+  },
+};
+
+const l2Pooled: DocTable = {
+  id: 'infoplane/l2-pooled',
+  record: RECORD,
+  render(record) {
+    const s = summary(record, 'protocol', 'ebab');
+    const l2Values = [...new Set(s.groups.map((g) => g.l2))].sort((a, b) => a - b);
+    if (l2Values.length !== 2) throw new Error(`${RECORD}: the L2 table needs two L2 values, found ${l2Values.length}`);
+    const base = groupsAt(s, l2Values[0]!);
+    const withL2 = groupsAt(s, l2Values[1]!);
+    const layers = base[0]?.compression.length ?? 0;
+    const rows: string[][] = [];
+    for (let l = 0; l < layers; l++) {
+      const pooled = (gs: Group[]): { mean: number; sd: number; n: number } => poolGroups(gs.map((g) => ({ mean: g.compression[l]!.mean, sd: g.compression[l]!.sd, n: g.runs })));
+      const a = pooled(withL2);
+      const b = pooled(base);
+      let increased = 0;
+      for (const g of withL2) {
+        const other = base.find((x) => x.activation === g.activation);
+        if (other && g.compression[l]!.mean > other.compression[l]!.mean) increased++;
+      }
+      const sign = signTestTwoSided(increased, withL2.length);
+      rows.push([layerName(l, layers), fixed(b.mean, 2), fixed(a.mean, 2), `${a.mean - b.mean >= 0 ? '+' : ''}${fixed(a.mean - b.mean, 2)}`, pValue(welchFromMoments(a, b)), `${increased}/${withL2.length} (sign test p = ${pValue(sign)})`]);
+    }
+    return markdownTable(['layer', 'compression without L2', `with L2 = ${l2Values[1]}`, 'difference', 'Welch p', 'activations where L2 increased it'], rows);
+  },
+};
+
+const ebabCorrelations: DocTable = {
+  id: 'infoplane/correlations-ebab',
+  record: RECORD,
+  render(record) {
+    const s = summary(record, 'protocol', 'ebab');
+    const all = correlationSet(s, 'all runs');
+    const learned = correlationSet(s, 'runs with train accuracy');
+    const noL2 = correlationSet(s, 'L2 = 0');
+    const layers = all.layers.length;
+    const rows = all.layers.map((_, l) => [layerName(l, layers), ...correlationCells(all, l), ...correlationCells(learned, l), ...correlationCells(noL2, l)]);
+    return markdownTable(
+      ['layer', `all ${runsIn(all)}: Pearson r (p)`, 'Spearman ρ (p)', `${runsIn(learned)} that learned: r (p)`, 'ρ (p)', `no L2, ${runsIn(noL2)}: r (p)`, 'ρ (p)'],
+      rows,
+    );
+  },
+};
+
+const crossCheckCorrelations: DocTable = {
+  id: 'infoplane/correlations-crosscheck',
+  record: RECORD,
+  render(record) {
+    const variance = field(record, 'akdeCrossCheck.config.estimatorSettings.kdeVariance', RECORD);
+    const sets = ['ebab', 'akde', 'kde'].map((e) => correlationSet(summary(record, 'akdeCrossCheck', e), 'all runs'));
+    const layers = sets[0]!.layers.length;
+    const rows = sets[0]!.layers.map((_, l) => [layerName(l, layers), ...sets.flatMap((set) => correlationCells(set, l))]);
+    return markdownTable(
+      ['layer', `EBAB (${runsIn(sets[0]!)} networks): r (p)`, 'ρ (p)', 'aKDE: r (p)', 'ρ (p)', `KDE σ² = ${String(variance)}: r (p)`, 'ρ (p)'],
+      rows,
+    );
+  },
+};
+
+export const INFOPLANE_DOC_TABLES: readonly DocTable[] = [ebabNoL2, ebabEarlyLayersMax, akdeCrossCheck, l2Pooled, ebabCorrelations, crossCheckCorrelations];

@@ -1,0 +1,187 @@
+// Ctrl-C, for real: spawn the CLI, send SIGINT mid-run, and check the exit code (130), the checkpoint,
+// the message with the command that continues, and that running that command ends exactly where an
+// uninterrupted run does. Also: a second Ctrl-C quits at once, and a diverging run exits 1 naming the step.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { loadCheckpoint } from '../../src/node/checkpoint.js';
+import { readMetricsLog, type MetricsRecord } from '../../src/node/metrics-log.js';
+import { Rng } from '../../src/tensor/rng.js';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const CLI = join(repo, 'bin', 'thrifty.js');
+
+interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the CLI; `whileRunning` gets the child (to signal it) and may wait for it to reach a point. */
+function thrifty(args: readonly string[], whileRunning?: (child: ReturnType<typeof spawn>) => Promise<void>): Promise<Exit> {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<Exit>((done) => child.on('close', (code, signal) => done({ code, signal, stdout, stderr })));
+  return (whileRunning ? whileRunning(child) : Promise.resolve()).then(() => exited);
+}
+
+/** Resolves once the metrics log holds a training record of step >= `step`; returns the step seen. */
+async function waitForStep(path: string, step: number, timeoutMs = 120_000): Promise<number> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (existsSync(path)) {
+      const seen = (await readMetricsLog(path)).filter((r) => typeof r['loss'] === 'number').map((r) => r.step);
+      const last = seen.at(-1);
+      if (last !== undefined && last >= step) return last;
+    }
+    await new Promise((done) => setTimeout(done, 5));
+  }
+  throw new Error(`${path}: no step ${step} within ${timeoutMs} ms`);
+}
+
+/** The command printed after "to continue, run:", as CLI arguments (the test's paths need no quoting). */
+function resumeArgs(stderr: string): string[] {
+  const match = /to continue, run:\n {2}npx thrifty (.+)\n/.exec(stderr);
+  assert.ok(match, `no resume command in:\n${stderr}`);
+  return match[1]!.split(' ');
+}
+
+/** The log without its timings: what a resumed run must repeat exactly. */
+const curve = (records: readonly MetricsRecord[]): string[] =>
+  records.map((r) => JSON.stringify(Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'time' && k !== 'trainSeconds' && k !== 'tokensPerSecond'))));
+
+async function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'thrifty-interrupt-'));
+  try {
+    return await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function writeCorpus(dir: string): Promise<string> {
+  const corpus = join(dir, 'corpus');
+  await mkdir(corpus);
+  const rng = new Rng(7);
+  const words = ['fox', 'dog', 'cat', 'red', 'brown', 'jumps', 'runs', 'over', 'past', 'lazy'];
+  for (let d = 0; d < 16; d++) {
+    const sentences = Array.from({ length: 12 }, () => `The ${Array.from({ length: 6 }, () => words[rng.int(words.length)]).join(' ')}.`);
+    await writeFile(join(corpus, `doc${d}.txt`), sentences.join(' '));
+  }
+  return corpus;
+}
+
+const pretrainArgs = (corpus: string, out: string, steps: number): string[] => [
+  'pretrain', '--arch', 'bert', '--size', 'micro-xs', '--corpus', corpus, '--steps', String(steps), '--batch', '4', '--seq', '32',
+  '--vocab-size', '120', '--eval-every', '10', '--eval-sequences', '8', '--checkpoint-every', '1000', '--threads', '1', '--seed', '3',
+  '--out', out, '--quiet', '--json',
+];
+
+test('pretrain: Ctrl-C stops within a step, saves, prints the resume command, exits 130; resuming ends bit-exactly', async () => {
+  await withDir(async (dir) => {
+    const corpus = await writeCorpus(dir);
+    const steps = 40;
+    const straight = await thrifty(pretrainArgs(corpus, join(dir, 'straight'), steps));
+    assert.equal(straight.code, 0, straight.stderr);
+
+    const out = join(dir, 'interrupted');
+    let seen = 0;
+    const stopped = await thrifty(pretrainArgs(corpus, out, steps), async (child) => {
+      seen = await waitForStep(join(out, 'metrics.jsonl'), 3);
+      child.kill('SIGINT');
+    });
+    assert.equal(stopped.code, 130, stopped.stderr);
+    assert.match(stopped.stderr, /interrupted: stopping after this step, saving a checkpoint \(Ctrl-C again to quit at once\)/);
+    const checkpoint = await loadCheckpoint(join(out, 'checkpoint.safetensors'));
+    const k = checkpoint.state.step;
+    // Within one step of the signal (the log may run a step ahead of what the test saw).
+    assert.ok(k >= seen && k <= seen + 2 && k < steps, `signal after step ${seen}, stopped at step ${k}`);
+    assert.match(stopped.stderr, new RegExp(`stopped: step ${k} of ${steps}, checkpoint saved to ${out}/checkpoint\\.safetensors`));
+    const summary = JSON.parse(stopped.stdout) as { step: number; finished: boolean };
+    assert.deepEqual([summary.step, summary.finished], [k, false]);
+
+    const args = resumeArgs(stopped.stderr);
+    assert.deepEqual(args, [...pretrainArgs(corpus, out, steps), '--resume']);
+    const resumed = await thrifty(args);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal((JSON.parse(resumed.stdout) as { resumedFrom: number }).resumedFrom, k);
+    assert.deepEqual(curve(await readMetricsLog(join(out, 'metrics.jsonl'))), curve(await readMetricsLog(join(dir, 'straight', 'metrics.jsonl'))));
+    const a = await loadCheckpoint(join(out, 'checkpoint.safetensors'));
+    const b = await loadCheckpoint(join(dir, 'straight', 'checkpoint.safetensors'));
+    for (const [name, t] of b.model) assert.deepEqual(a.model.get(name)!.data, t.data, name);
+  });
+});
+
+test('pretrain: a second Ctrl-C quits at once, without saving', async () => {
+  await withDir(async (dir) => {
+    const corpus = await writeCorpus(dir);
+    const out = join(dir, 'run');
+    // Steps of a second or more: both signals arrive while one step computes, and are handled together after it.
+    const args = pretrainArgs(corpus, out, 100_000).map((a, i, all) => (all[i - 1] === '--batch' ? '8' : all[i - 1] === '--seq' ? '512' : a));
+    const quit = await thrifty(args, async (child) => {
+      await waitForStep(join(out, 'metrics.jsonl'), 1);
+      child.kill('SIGINT');
+      // Signals of one kind do not queue: the second must come after the first was taken.
+      await new Promise((done) => setTimeout(done, 200));
+      child.kill('SIGINT');
+    });
+    assert.equal(quit.code, 130, quit.stderr);
+    assert.match(quit.stderr, /interrupted: stopping after this step.*\n\ninterrupted again: quitting now\n$/);
+    assert.ok(!existsSync(join(out, 'checkpoint.safetensors')), 'quitting at once saves nothing');
+    assert.equal(quit.stdout, '');
+  });
+});
+
+test('pretrain: a diverging run exits 1 with one line naming the step', async () => {
+  await withDir(async (dir) => {
+    const corpus = await writeCorpus(dir);
+    const run = await thrifty([...pretrainArgs(corpus, join(dir, 'run'), 6), '--lr', '1e308']);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /^thrifty: error: training diverged at step \d: the loss is NaN .*\n$/);
+    assert.equal(run.stdout, '');
+  });
+});
+
+test('train-lm: Ctrl-C saves a checkpoint and exits 130; the printed command finishes with the weights of a straight run', async () => {
+  await withDir(async (dir) => {
+    const text = Array.from({ length: 400 }, (_, i) => `The cat sat on the mat number ${i % 7}. The dog ran to the log.\n`).join('');
+    await writeFile(join(dir, 'text.txt'), text);
+    const args = (out: string): string[] => [
+      'train-lm', '--data', join(dir, 'text.txt'), '--out', out, '--vocab-size', '300', '--hidden', '32', '--layers', '1', '--heads', '2',
+      '--intermediate', '48', '--context', '32', '--steps', '60', '--checkpoint-every', '0', '--eval-windows', '2', '--threads', '1', '--dtype', 'f32',
+    ];
+    const straight = await thrifty(args(join(dir, 'straight')));
+    assert.equal(straight.code, 0, straight.stderr);
+
+    const out = join(dir, 'interrupted');
+    const stopped = await thrifty(args(out), async (child) => {
+      await waitForStep(join(out, 'metrics.jsonl'), 3);
+      child.kill('SIGINT');
+    });
+    assert.equal(stopped.code, 130, stopped.stderr);
+    const k = (await loadCheckpoint(join(out, 'checkpoint.safetensors'))).state.step;
+    assert.ok(k >= 3 && k < 60, `stopped at step ${k}`);
+    assert.match(stopped.stderr, new RegExp(`stopped: step ${k} of 60, checkpoint saved to ${out}/checkpoint\\.safetensors`));
+    assert.ok(!existsSync(join(out, 'model.safetensors')), 'an interrupted run writes no model folder');
+
+    const resumeWith = resumeArgs(stopped.stderr);
+    assert.deepEqual(resumeWith, [...args(out), '--resume']);
+    const resumed = await thrifty(resumeWith);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr, new RegExp(`resumed from .* at step ${k}`));
+    const [a, b] = await Promise.all([readFile(join(out, 'model.safetensors')), readFile(join(dir, 'straight', 'model.safetensors'))]);
+    assert.ok(Buffer.compare(a, b) === 0, 'the resumed weights differ from the straight run');
+    assert.deepEqual(curve(await readMetricsLog(join(out, 'metrics.jsonl'))), curve(await readMetricsLog(join(dir, 'straight', 'metrics.jsonl'))));
+  });
+});

@@ -1,0 +1,373 @@
+// The conformance table: one row per kernel (per kind for unary and binary), each with an input
+// generator (awkward shapes, empty and size-1 inputs, special values, masked rows, strided views),
+// the call on a backend's kernel table, and a tolerance. conformance.test.ts runs every row on every
+// backend of backends.ts against the reference backend and fails if a kernel the wasm backend routes,
+// or a fused kernel, has no row.
+//
+// To add a row: append a ConformanceRow to TABLE (or to a table of your own run by the same runner,
+// see runConformanceRows in conformance.test.ts). `cases` draws inputs once; `run` must only read its
+// inputs (the runner checks they are unchanged) and return the outputs to compare.
+
+import { UNARY_KINDS, BINARY_KINDS, type BinaryKind, type KernelName, type KernelTable, type UnaryKind } from '../../src/ops/kernels.js';
+import { Tensor } from '../../src/tensor/tensor.js';
+import { draw, maskedRows, Rng, steppedView, transposedView, values } from './inputs.js';
+
+export interface ConformanceCase {
+  readonly name: string;
+  readonly inputs: readonly Tensor[];
+  /** Overrides the row's tolerance for this case (e.g. scaled by a matmul's depth). */
+  readonly atol?: number;
+  readonly rtol?: number;
+}
+
+export interface ConformanceRow {
+  /** The kernel under test. */
+  readonly kernel: KernelName;
+  /** The unary or binary kind, for rows of those kernels. */
+  readonly kind?: UnaryKind | BinaryKind;
+  /** Distinguishes rows of the same kernel (options). */
+  readonly label?: string;
+  /** The cases, drawn from a seeded generator. */
+  cases(rng: Rng): ConformanceCase[];
+  /** Calls the kernel(s) on a backend; every returned tensor is compared with the reference's. */
+  run(k: KernelTable, inputs: readonly Tensor[]): Tensor[];
+  /** Element check: |got - want| <= atol + rtol * |want|; NaN must meet NaN and an infinity the same infinity. */
+  readonly atol: number;
+  readonly rtol: number;
+}
+
+export function rowTitle(row: ConformanceRow): string {
+  return [row.kernel, row.kind, row.label].filter(Boolean).join(' ');
+}
+
+const ALPHA = 0.1;
+
+// ---------------------------------------------------------------------------------------------
+// matmul
+
+const MATMUL_SHAPES: Array<[number[], number[]]> = [
+  [[1, 1], [1, 1]],
+  [[1, 17], [17, 3]],
+  [[127, 3], [3, 17]],
+  [[64, 64], [64, 64]],
+  [[3, 17, 33], [3, 33, 5]],
+  [[2, 3, 17, 33], [33, 5]],
+  [[4, 1, 20, 30], [3, 30, 9]],
+  [[0, 5], [5, 3]],
+  [[4, 0], [0, 3]],
+  [[2, 0, 4], [4, 6]],
+];
+
+const matmulRow: ConformanceRow = {
+  kernel: 'matmul',
+  cases: (rng) => {
+    const out: ConformanceCase[] = [];
+    for (const [sa, sb] of MATMUL_SHAPES) {
+      const a = draw(sa, rng);
+      const b = draw(sb, rng);
+      const k = sa[sa.length - 1]!;
+      const atol = 2e-6 * Math.max(k, 1);
+      out.push({ name: `${sa} x ${sb}`, inputs: [a, b], atol });
+      if (a.rank >= 2 && a.size > 0 && b.size > 0) out.push({ name: `${sa} x ${sb} transposed views`, inputs: [transposedView(a), transposedView(b)], atol });
+    }
+    out.push({ name: 'stepped view x plain', inputs: [steppedView(draw([20, 25], rng)), draw([25, 7], rng)], atol: 1e-4 });
+    out.push({ name: 'special values in both', inputs: [draw([17, 33], rng, { specials: true }), draw([33, 5], rng, { specials: true })], atol: 1e-4 });
+    const f64 = (shape: number[]): Tensor => new Tensor(Float64Array.from(draw(shape, rng).toArray()), 'f64', shape);
+    out.push({ name: 'f64 (falls through to the reference)', inputs: [f64([20, 30]), f64([30, 10])], atol: 1e-12 });
+    return out;
+  },
+  run: (k, [a, b]) => [k.matmul(a!, b!)],
+  atol: 1e-5,
+  rtol: 1e-5,
+};
+
+// ---------------------------------------------------------------------------------------------
+// elementwise
+
+const UNARY_SHAPES = [[0], [1], [1, 1], [3, 17], [127, 65]];
+
+function unaryCases(rng: Rng): ConformanceCase[] {
+  const out: ConformanceCase[] = UNARY_SHAPES.map((shape) => ({ name: `[${shape}] with specials`, inputs: [draw(shape, rng, { std: 3, specials: true }), draw(shape, rng)] }));
+  out.push({ name: 'positive [3, 17]', inputs: [draw([3, 17], rng, { mean: 3 }), draw([3, 17], rng)] });
+  out.push({ name: 'transposed view [17, 33]', inputs: [transposedView(draw([17, 33], rng, { std: 3 })), draw([17, 33], rng)] });
+  return out;
+}
+
+const unaryRows: ConformanceRow[] = UNARY_KINDS.map((kind) => ({
+  kernel: 'unary',
+  kind,
+  cases: unaryCases,
+  run: (k, [x]) => [k.unary(kind, x!, ALPHA)],
+  atol: 2e-6,
+  rtol: 2e-6,
+}));
+
+const unaryGradRows: ConformanceRow[] = UNARY_KINDS.map((kind) => ({
+  kernel: 'unaryGrad',
+  kind,
+  cases: unaryCases,
+  // y from the same backend, as in a real backward pass.
+  run: (k, [x, dy]) => [k.unaryGrad(kind, x!, k.unary(kind, x!, ALPHA), dy!, ALPHA)],
+  atol: 4e-6,
+  rtol: 4e-6,
+}));
+
+const BINARY_SHAPES: Array<[number[], number[]]> = [
+  [[], []],
+  [[1], [1]],
+  [[0], [0]],
+  [[3, 0], [0]],
+  [[300, 17], [300, 17]],
+  [[300, 17], [17]],
+  [[300, 17], [1, 17]],
+  [[17], [300, 17]],
+  [[4, 300, 17], [300, 17]],
+  [[300, 17], []],
+  [[600, 1], [600]],
+  [[1, 600], [600, 1]],
+  [[2, 3, 700], [3, 1]],
+];
+
+const binaryRows: ConformanceRow[] = BINARY_KINDS.map((kind) => ({
+  kernel: 'binary',
+  kind,
+  cases: (rng) => {
+    const out: ConformanceCase[] = BINARY_SHAPES.map(([sa, sb]) => ({ name: `[${sa}] [${sb}]`, inputs: [draw(sa, rng), draw(sb, rng, { mean: 3 })] }));
+    out.push({ name: 'special values in both', inputs: [draw([37, 29], rng, { specials: true }), draw([37, 29], rng, { specials: true, mean: 0.5 })] });
+    out.push({ name: 'special values, row broadcast', inputs: [draw([37, 29], rng, { specials: true }), draw([29], rng, { specials: true })] });
+    out.push({ name: 'stepped view', inputs: [steppedView(draw([40, 30], rng)), draw([30], rng)] });
+    return out;
+  },
+  run: (k, [a, b]) => [k.binary(kind, a!, b!)],
+  atol: 1e-6,
+  rtol: 1e-6,
+}));
+
+// ---------------------------------------------------------------------------------------------
+// softmax
+
+/** [rows, cols] shapes of masked-row inputs, then empty ones and a 3-D one. */
+const ROW_SHAPES: Array<[number, number]> = [[1, 1], [4, 1], [5, 17], [127, 65], [6, 1003]];
+
+function softmaxCases(rng: Rng): ConformanceCase[] {
+  const out: ConformanceCase[] = ROW_SHAPES.map(([r, c]) => ({ name: `[${r}, ${c}] masked, NaN and +inf rows`, inputs: [maskedRows(r, c, rng), draw([r, c], rng)] }));
+  out.push({ name: '[0, 5]', inputs: [draw([0, 5], rng), draw([0, 5], rng)] });
+  out.push({ name: '[3, 0]', inputs: [draw([3, 0], rng), draw([3, 0], rng)] });
+  out.push({ name: '[2, 5, 300]', inputs: [draw([2, 5, 300], rng, { std: 3 }), draw([2, 5, 300], rng)] });
+  out.push({ name: 'all -inf [4, 33]', inputs: [values(new Array(132).fill(-Infinity), [4, 33]), draw([4, 33], rng)] });
+  return out;
+}
+
+function softmaxRows(log: boolean): ConformanceRow[] {
+  const lastAxis = (x: Tensor): number => Math.max(x.rank - 1, 0);
+  const forward = (k: KernelTable, x: Tensor, axis: number): Tensor => (log ? k.logSoftmax(x, axis) : k.softmax(x, axis));
+  return [
+    { kernel: log ? 'logSoftmax' : 'softmax', cases: softmaxCases, run: (k, [x]) => [forward(k, x!, lastAxis(x!))], atol: 2e-6, rtol: 2e-5 },
+    {
+      kernel: log ? 'logSoftmax' : 'softmax',
+      label: 'first axis',
+      cases: (rng) => [{ name: '[17, 5] masked', inputs: [maskedRows(5, 17, rng)] }],
+      run: (k, [x]) => [forward(k, transposedView(x!), 0)],
+      atol: 2e-6,
+      rtol: 2e-5,
+    },
+    {
+      kernel: log ? 'logSoftmaxGrad' : 'softmaxGrad',
+      cases: softmaxCases,
+      run: (k, [x, dy]) => {
+        const axis = lastAxis(x!);
+        const y = forward(k, x!, axis);
+        return [log ? k.logSoftmaxGrad(y, dy!, axis) : k.softmaxGrad(y, dy!, axis)];
+      },
+      atol: 1e-5,
+      rtol: 1e-5,
+    },
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// norms
+
+function normCases(rng: Rng): ConformanceCase[] {
+  const shapes = [[1, 1], [3, 17], [127, 65], [2, 5, 300], [0, 5], [7]];
+  const out: ConformanceCase[] = [];
+  for (const shape of shapes) {
+    const d = shape[shape.length - 1]!;
+    out.push({ name: `[${shape}]`, inputs: [draw(shape, rng, { std: 2, mean: 1 }), draw([d], rng, { mean: 1 }), draw([d], rng), draw(shape, rng)] });
+  }
+  const constant = values(new Array(4 * 33).fill(0).map((_, i) => (i < 33 ? 2.5 : i % 7)), [4, 33]);
+  out.push({ name: 'a constant row', inputs: [constant, draw([33], rng), draw([33], rng), draw([4, 33], rng)] });
+  out.push({ name: 'special values', inputs: [draw([9, 31], rng, { specials: true }), draw([31], rng), draw([31], rng), draw([9, 31], rng)] });
+  return out;
+}
+
+function normRows(): ConformanceRow[] {
+  const rows: ConformanceRow[] = [];
+  for (const affine of [true, false]) {
+    const label = affine ? 'affine' : 'no affine';
+    rows.push({
+      kernel: 'layerNorm',
+      label,
+      cases: normCases,
+      run: (k, [x, g, b]) => {
+        const r = k.layerNorm(x!, affine ? g! : null, affine ? b! : null, 1e-5);
+        return [r.y, r.mean!, r.rstd];
+      },
+      atol: 2e-5,
+      rtol: 2e-5,
+    });
+    rows.push({
+      kernel: 'layerNormGrad',
+      label,
+      cases: normCases,
+      run: (k, [x, g, b, dy]) => {
+        const f = k.layerNorm(x!, affine ? g! : null, affine ? b! : null, 1e-5);
+        const r = k.layerNormGrad(x!, affine ? g! : null, f.mean!, f.rstd, dy!);
+        return [r.dx, ...(r.dgamma ? [r.dgamma] : []), ...(r.dbeta ? [r.dbeta] : [])];
+      },
+      atol: 5e-5,
+      rtol: 5e-5,
+    });
+    rows.push({
+      kernel: 'rmsNorm',
+      label,
+      cases: normCases,
+      run: (k, [x, g]) => {
+        const r = k.rmsNorm(x!, affine ? g! : null, 1e-6);
+        return [r.y, r.rstd];
+      },
+      atol: 2e-5,
+      rtol: 2e-5,
+    });
+    rows.push({
+      kernel: 'rmsNormGrad',
+      label,
+      cases: normCases,
+      run: (k, [x, g, , dy]) => {
+        const f = k.rmsNorm(x!, affine ? g! : null, 1e-6);
+        const r = k.rmsNormGrad(x!, affine ? g! : null, f.rstd, dy!);
+        return [r.dx, ...(r.dgamma ? [r.dgamma] : [])];
+      },
+      atol: 5e-5,
+      rtol: 5e-5,
+    });
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// conv1d
+
+interface ConvShape {
+  b: number;
+  l: number;
+  cin: number;
+  cout: number;
+  groups: number;
+  k: number;
+  pad: number;
+}
+
+const CONV_SHAPES: ConvShape[] = [
+  { b: 2, l: 33, cin: 64, cout: 64, groups: 4, k: 7, pad: 3 },
+  { b: 3, l: 17, cin: 48, cout: 48, groups: 48, k: 7, pad: 3 },
+  { b: 1, l: 40, cin: 32, cout: 64, groups: 1, k: 4, pad: 1 },
+  { b: 2, l: 29, cin: 32, cout: 32, groups: 2, k: 5, pad: 4 },
+  { b: 2, l: 64, cin: 32, cout: 16, groups: 16, k: 3, pad: 0 },
+  { b: 1, l: 1, cin: 1, cout: 1, groups: 1, k: 1, pad: 0 },
+  { b: 1, l: 1, cin: 4, cout: 2, groups: 2, k: 3, pad: 2 },
+  { b: 0, l: 5, cin: 4, cout: 4, groups: 1, k: 3, pad: 1 },
+];
+
+/** Stored with the case so run() knows groups and padding: inputs are [x, w, dy, meta]. */
+function convCases(rng: Rng): ConformanceCase[] {
+  return CONV_SHAPES.map((c, i) => {
+    const depth = (c.cin / c.groups) * c.k;
+    const meta = values([c.groups, c.pad]);
+    const specials = i === 0;
+    return {
+      name: `${JSON.stringify(c)}${specials ? ' with special values' : ''}`,
+      inputs: [draw([c.b, c.l, c.cin], rng, { specials }), draw([c.cout, c.cin / c.groups, c.k], rng), draw([c.b, c.l, c.cout], rng), meta],
+      atol: 2e-6 * Math.max(depth, c.b * c.l),
+    };
+  });
+}
+
+function convMeta(meta: Tensor): { groups: number; pad: number } {
+  const [groups, pad] = meta.toList() as [number, number];
+  return { groups, pad };
+}
+
+const convRows: ConformanceRow[] = [
+  {
+    kernel: 'conv1d',
+    cases: convCases,
+    run: (k, [x, w, , meta]) => {
+      const { groups, pad } = convMeta(meta!);
+      return [k.conv1d(x!, w!, groups, pad)];
+    },
+    atol: 1e-5,
+    rtol: 1e-5,
+  },
+  {
+    kernel: 'conv1dGradInput',
+    cases: convCases,
+    run: (k, [x, w, dy, meta]) => {
+      const { groups, pad } = convMeta(meta!);
+      return [k.conv1dGradInput(dy!, w!, groups, pad, x!.shape)];
+    },
+    atol: 1e-5,
+    rtol: 1e-5,
+  },
+  {
+    kernel: 'conv1dGradWeight',
+    cases: convCases,
+    run: (k, [x, w, dy, meta]) => {
+      const { groups, pad } = convMeta(meta!);
+      return [k.conv1dGradWeight(dy!, x!, groups, pad, w!.shape)];
+    },
+    atol: 1e-5,
+    rtol: 1e-5,
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+// optimizer updates (in place: the row updates copies and returns them)
+
+function adamRows(): ConformanceRow[] {
+  const clone = (t: Tensor): Tensor => new Tensor(Float32Array.from(t.toArray()), t.dtype, t.shape);
+  const abs = (t: Tensor): Tensor => new Tensor(Float32Array.from(t.toArray(), Math.abs), t.dtype, t.shape);
+  const cases = (rng: Rng): ConformanceCase[] =>
+    [[0], [1], [7], [33, 31], [4099]].map((shape, i) => ({
+      name: `[${shape}]${i === 3 ? ' with special values in the gradient' : ''}`,
+      inputs: [draw(shape, rng), draw(shape, rng, { specials: i === 3 }), draw(shape, rng, { std: 0.1 }), abs(draw(shape, rng, { std: 0.01 }))],
+    }));
+  const settings = {
+    AdamW: { decay: 1 - 1e-3 * 0.01, l2: 0, beta1: 0.9, beta2: 0.999, stepSize: 1e-3 / (1 - 0.9 ** 3), bias2Sqrt: Math.sqrt(1 - 0.999 ** 3), eps: 1e-8 },
+    Adam: { decay: 1, l2: 0.1, beta1: 0.8, beta2: 0.99, stepSize: 0.01 / (1 - 0.8), bias2Sqrt: Math.sqrt(1 - 0.99), eps: 1e-6 },
+  };
+  return Object.entries(settings).map(([label, step]) => ({
+    kernel: 'adamUpdate',
+    label,
+    cases,
+    run: (k, [param, grad, m, v]) => {
+      const [p1, m1, v1] = [clone(param!), clone(m!), clone(v!)];
+      k.adamUpdate(p1, grad!, m1, v1, step);
+      return [p1, m1, v1];
+    },
+    atol: 1e-6,
+    rtol: 1e-5,
+  }));
+}
+
+export const CONFORMANCE_TABLE: readonly ConformanceRow[] = [
+  matmulRow,
+  ...unaryRows,
+  ...unaryGradRows,
+  ...binaryRows,
+  ...softmaxRows(false),
+  ...softmaxRows(true),
+  ...normRows(),
+  ...convRows,
+  ...adamRows(),
+];

@@ -1,0 +1,65 @@
+// Published numbers are drawn from committed records: every generated table of README.md and docs/
+// must equal what its record draws today, and the drawing itself is checked on known answers.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { regenerateDocs } from '../../src/node/doc-tables.js';
+import { repoRoot } from '../../src/node/data-dir.js';
+import { fixed, generatedRegions, markdownTable, pValue, regenerateDocument, type DocTable } from '../../src/report/doc-tables.js';
+import { poolGroups, signTestTwoSided, welchFromMoments } from '../../src/report/infoplane-doc-tables.js';
+import { mean, standardDeviation, welchTTest } from '../../src/train/infoplane/stats.js';
+
+test('every generated table in README.md and docs/ matches its committed record (npm run docs:tables)', () => {
+  const docs = regenerateDocs(repoRoot());
+  const regions = docs.flatMap((d) => generatedRegions(d.before));
+  assert.ok(regions.length >= 6, `only ${regions.length} generated tables found`);
+  for (const d of docs) assert.equal(d.after, d.before, `${d.path} differs from its records: run npm run docs:tables`);
+});
+
+const echo: DocTable = { id: 'test/echo', record: 'r.json', render: (r) => `value ${String((r as { v: number }).v)}\n` };
+
+test('a region is redrawn from its record; the text around it is kept; a changed record changes the text', () => {
+  const doc = 'before\n<!-- table:test/echo -->\nstale\n<!-- /table:test/echo -->\nafter\n';
+  assert.equal(regenerateDocument('d.md', doc, [echo], () => ({ v: 1 })), 'before\n<!-- table:test/echo -->\nvalue 1\n<!-- /table:test/echo -->\nafter\n');
+  const current = regenerateDocument('d.md', doc, [echo], () => ({ v: 1 }));
+  assert.notEqual(regenerateDocument('d.md', current, [echo], () => ({ v: 2 })), current);
+});
+
+test('bad markers are errors naming the document', () => {
+  assert.throws(() => regenerateDocument('d.md', '<!-- table:test/none -->\nx\n<!-- /table:test/none -->', [echo], () => ({})), /d\.md: unknown generated table 'test\/none'/);
+  assert.throws(() => regenerateDocument('d.md', '<!-- table:test/echo -->\nx\n', [echo], () => ({})), /d\.md: 1 table markers opened and 0 closed/);
+  assert.throws(() => regenerateDocument('d.md', '<!-- table:test/echo -->\nx\n<!-- /table:test/other -->', [echo], () => ({})), /closed by the end marker of 'test\/other'/);
+});
+
+test('number formats', () => {
+  assert.equal(pValue(0.93), '0.93');
+  assert.equal(pValue(0.3), '0.30');
+  assert.equal(pValue(0.0083341), '0.0083');
+  assert.equal(pValue(0.00011037), '1e-4');
+  assert.equal(pValue(3.7537e-12), '4e-12');
+  assert.equal(pValue(null), '-');
+  assert.equal(fixed(-0.001, 2), '0.00');
+  assert.equal(fixed(-0.006, 2), '-0.01');
+  assert.equal(fixed(Number.NaN, 2), '-');
+  assert.equal(markdownTable(['a', 'b'], [['1', '2']], ['l', 'r']), '| a | b |\n| --- | ---: |\n| 1 | 2 |\n');
+  assert.throws(() => markdownTable(['a'], [['1', '2']]), /2 cells for 1 columns/);
+});
+
+test('pooled statistics from group means and sds equal those of the listed values', () => {
+  const groups = [[0.1, 0.5, 0.9], [2, 2.5, 4], [0, 0, 0.3]];
+  const all = groups.flat();
+  const pooled = poolGroups(groups.map((g) => ({ mean: mean(g), sd: standardDeviation(g), n: g.length })));
+  assert.equal(pooled.n, 9);
+  assert.ok(Math.abs(pooled.mean - mean(all)) < 1e-12);
+  assert.ok(Math.abs(pooled.sd - standardDeviation(all)) < 1e-12);
+  const other = [1, 1.5, 3, 3.5, 2, 2.2, 2.9, 4.1, 0.5];
+  const fromMoments = welchFromMoments({ mean: mean(other), sd: standardDeviation(other), n: other.length }, pooled);
+  assert.ok(Math.abs(fromMoments - welchTTest(other, all).p) < 1e-12);
+});
+
+test('sign test: 10 of 10 gives 2/1024, 4 of 10 gives 2 * 386/1024', () => {
+  assert.ok(Math.abs(signTestTwoSided(10, 10) - 2 / 1024) < 1e-15);
+  assert.ok(Math.abs(signTestTwoSided(4, 10) - (2 * 386) / 1024) < 1e-15);
+  assert.equal(signTestTwoSided(5, 10), 1);
+});
