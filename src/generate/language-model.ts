@@ -11,7 +11,6 @@ import type { AttentionKind, AttentionSpec } from '../attention/policy.js';
 import type { TransferSummary } from '../attention/transfers.js';
 import { withBackend } from '../backend/backend.js';
 import { referenceBackend } from '../backend/reference/index.js';
-import { WasmAttention } from '../backend/wasm/attention.js';
 import { createWasmBackend } from '../backend/wasm/backend.js';
 import { WasmKernels } from '../backend/wasm/kernels.js';
 import { memoryByteSource } from '../io/byte-source.js';
@@ -254,12 +253,14 @@ export class LanguageModel implements AsyncDisposable {
           recipe: options.recipe,
           reallocation: options.reallocation,
         },
-        { headDim: this.config.headDim, seqLen: ids.length + maxTokens },
+        // Planned over this run's decode steps, as `thrifty generate` plans them: the first token
+        // comes from the prefill, then the policy attends over prompt + 1 ... prompt + maxTokens - 1.
+        { headDim: this.config.headDim, firstSeqLen: ids.length + 1, seqLen: ids.length + Math.max(1, maxTokens - 1) },
       );
-      const wasm = this.engine.wasm;
       const created: Generator = new Generator(this.model, {
         attention: spec,
-        ...(wasm ? { kernels: new WasmAttention(wasm) } : {}),
+        // The backend's decode-attention kernels (the wasm ones on a wasm engine); the cache lives where they read it.
+        ...(this.backend.attention ? { kernels: this.backend.attention } : {}),
         storeKTransposed: spec.kind === 'sparq' && !options.kOnce,
       });
       generator = created;
