@@ -20,6 +20,7 @@ import { openGgufModel, openHfFolder, type ModelFiles } from '../models/model-fi
 import type { CausalLM } from '../models/decoder-common.js';
 import { loadCausalLM } from '../models/load-llm.js';
 import type { Backend } from '../ops/kernels.js';
+import { yieldToEventLoop } from '../platform/event-loop.js';
 import { TokenTextStream, type Tokenizer } from '../text/tokenizer.js';
 import { Generator, type GenerationResult, type GenerationStats, type StopReason } from './generator.js';
 
@@ -159,21 +160,6 @@ export interface GenerationOutput {
   readonly attentionSpec: AttentionSpec;
   /** As `thrifty generate --stats json` reports them. */
   readonly stats: GenerationStats;
-}
-
-/** Gives the event loop a turn (a macrotask: timers, I/O, signals and messages get through). */
-function yieldToEventLoop(): Promise<void> {
-  const g = globalThis as { setImmediate?: (callback: () => void) => unknown; scheduler?: { yield?: () => Promise<void> } };
-  if (g.setImmediate) return new Promise((resolve) => g.setImmediate!(resolve));
-  if (g.scheduler?.yield) return g.scheduler.yield();
-  return new Promise((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => {
-      channel.port1.close();
-      resolve();
-    };
-    channel.port2.postMessage(null);
-  });
 }
 
 /** A loaded model with its tokenizer and kernels: `stream` and `generate` continue prompts. */
