@@ -6,7 +6,7 @@
 // src/web/. Each stream runs one Generator (src/generate/generator.ts) a token at a time and gives
 // the event loop a turn between tokens, so Ctrl-C, an AbortSignal and page updates get through.
 
-import { attentionSpecFromSettings, type CompressionRecipe } from '../attention/planner.js';
+import { attentionSpecFromSettings, generationPlanShape, type CompressionRecipe } from '../attention/planner.js';
 import type { AttentionKind, AttentionSpec } from '../attention/policy.js';
 import type { TransferSummary } from '../attention/transfers.js';
 import { withBackend } from '../backend/backend.js';
@@ -239,9 +239,7 @@ export class LanguageModel implements AsyncDisposable {
           recipe: options.recipe,
           reallocation: options.reallocation,
         },
-        // Planned over this run's decode steps, as `thrifty generate` plans them: the first token
-        // comes from the prefill, then the policy attends over prompt + 1 ... prompt + maxTokens - 1.
-        { headDim: this.config.headDim, firstSeqLen: ids.length + 1, seqLen: ids.length + Math.max(1, maxTokens - 1) },
+        generationPlanShape(this.config.headDim, ids.length, maxTokens),
       );
       const created: Generator = new Generator(this.model, {
         attention: spec,
