@@ -7,7 +7,7 @@
 import { mkdir, open, readFile, rename, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import type { AttentionSpec } from '../attention/policy.js';
+import type { GridPlanEntry } from '../eval/grid-summary.js';
 import { cellKey, checkRecord, type EvalCell, type EvalRecord } from '../eval/records.js';
 
 export class EvalStore {
@@ -79,13 +79,7 @@ export class EvalStore {
   }
 }
 
-/** What grid.json keeps of each planned cell: the spec the planner chose, or why the cell was skipped. */
-export interface GridManifestEntry {
-  readonly cell: EvalCell;
-  readonly spec: AttentionSpec | null;
-  readonly plannedRatio: number | null;
-  readonly skipped?: string;
-}
+export type GridManifestEntry = GridPlanEntry;
 
 export const GRID_MANIFEST = 'grid.json';
 
