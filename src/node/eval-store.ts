@@ -119,7 +119,13 @@ export async function writeGridManifest(dir: string, entries: readonly GridManif
 /** Every record under dir (all cells), in file-name order. */
 export async function readAllRecords(dir: string): Promise<EvalRecord[]> {
   const { readdir } = await import('node:fs/promises');
-  const names = (await readdir(dir)).filter((n) => n.endsWith('.jsonl')).sort();
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => n.endsWith('.jsonl')).sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
   const out: EvalRecord[] = [];
   for (const name of names) {
     const text = await readFile(join(dir, name), 'utf8');
