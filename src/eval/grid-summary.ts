@@ -95,3 +95,8 @@ export function formatCompression(value: number): string {
   const inverse = 1 / value;
   return Math.abs(inverse - Math.round(inverse)) < 1e-9 ? (Math.round(inverse) === 1 ? '1' : `1/${Math.round(inverse)}`) : value.toFixed(3);
 }
+
+/** A number of the paper's table as the paper prints it (accuracies to one decimal, characters whole). */
+export function formatPaperValue(task: TaskName, value: number): string {
+  return task === 'repetition' ? String(value) : value.toFixed(1);
+}

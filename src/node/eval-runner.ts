@@ -60,6 +60,8 @@ export interface EvalGridOptions {
   readonly text?: string;
   /** Characters per repetition chunk (default 6000, the reference's). */
   readonly contextChars?: number;
+  /** BPC reference characters (default 400, the reference's; fewer for small vocabularies, whose 400 characters pass 256 tokens). */
+  readonly referenceChars?: number;
   /** Called once the grid is planned: samples in all runnable cells, and how many are already done. */
   readonly onPlan?: (plan: { readonly total: number; readonly done: number; readonly cells: readonly GridEntry[] }) => void;
   /** Called with each new record. */
@@ -96,6 +98,7 @@ interface TaskSetup {
   readonly seed: number;
   readonly text: string | undefined;
   readonly contextChars: number | undefined;
+  readonly referenceChars: number | undefined;
 }
 
 /**
@@ -121,7 +124,9 @@ async function taskSamples(task: TaskName, s: TaskSetup): Promise<(GenerationSam
       return repetitionSamples(text, { tokenizer, count, shuffleSeed: TASK_SEEDS.repetition.shuffleSeed + seed, ...chars });
     }
     case 'wikitext-bpc':
-      return wikitextBpcSamples(await readWikiTextArticles(dataDir), { count, shuffleSeed: TASK_SEEDS['wikitext-bpc'].shuffleSeed + seed });
+      return wikitextBpcSamples(await readWikiTextArticles(dataDir), {
+        count, shuffleSeed: TASK_SEEDS['wikitext-bpc'].shuffleSeed + seed, ...(s.referenceChars === undefined ? {} : { referenceChars: s.referenceChars }),
+      });
     case 'needle': {
       const step = s.contextLength >= 2048 ? 1024 : Math.floor(s.contextLength / 2);
       const lengths = needleLengths(s.contextLength, step);
@@ -141,6 +146,7 @@ function taskVariant(task: TaskName, options: EvalGridOptions): string {
   if (task === 'squad' && (options.confusionContexts ?? 7) !== 7) parts.push(`confusion-${options.confusionContexts}`);
   if (task === 'repetition' && options.text !== undefined) parts.push(options.text.split(/[\\/]/).at(-1)!.replace(/\.[^.]*$/, ''));
   if (task === 'repetition' && options.contextChars !== undefined) parts.push(`chars-${options.contextChars}`);
+  if (task === 'wikitext-bpc' && options.referenceChars !== undefined) parts.push(`reference-${options.referenceChars}`);
   return parts.join('.');
 }
 
@@ -185,7 +191,7 @@ export async function runEvalGrid(options: EvalGridOptions): Promise<EvalGridRes
     const planned: { entry: GridEntry; samples: (GenerationSample | TeacherForcedSample)[]; done: Set<number> }[] = [];
     for (const task of options.tasks) {
       const confusionContexts = options.confusionContexts ?? 7;
-      const setup = { tokenizer, count: options.samples, dataDir, contextLength: model.contextLength, confusionContexts, seed, text: options.text, contextChars: options.contextChars };
+      const setup = { tokenizer, count: options.samples, dataDir, contextLength: model.contextLength, confusionContexts, seed, text: options.text, contextChars: options.contextChars, referenceChars: options.referenceChars };
       const samples = await taskSamples(task, setup);
       const shape = taskPlanShape(samples, tokenizer, model.contextLength, files.config.headDim);
       const variant = taskVariant(task, options);

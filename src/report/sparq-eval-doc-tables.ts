@@ -1,7 +1,7 @@
 // The tables of docs/sparq-eval.md, drawn from the eval.json snapshots that `thrifty eval` writes
 // (every planned cell and every per-sample record), committed under docs/records/.
 
-import { formatCompression, formatScore, PAPER_TABLE2, summariseGrid, TASK_TITLES, type EvalSnapshot } from '../eval/grid-summary.js';
+import { formatCompression, formatPaperValue, formatScore, PAPER_TABLE2, summariseGrid, TASK_TITLES, type EvalSnapshot } from '../eval/grid-summary.js';
 import type { TaskName } from '../eval/prompts.js';
 import { field, markdownTable, type DocTable } from './doc-tables.js';
 
@@ -45,7 +45,7 @@ export function paperComparisonTable(record: unknown, name: string): string {
         && (method === 'sparq' ? r.cell.method.startsWith('sparq') : r.cell.method === method)
         && (method === 'dense' || Math.abs(r.cell.compression - 1 / 8) < 1e-9));
       const ours = mine.map((r) => `${formatScore(task, r.mean)} ± ${formatScore(task, r.sem)} (${r.cell.method}, ${r.achievedRatio?.toFixed(3) ?? '-'})`).join('; ');
-      body.push([TASK_TITLES[task].title, method === 'dense' ? 'dense' : `${method} 1/8`, String(value), ours || '-']);
+      body.push([TASK_TITLES[task].title, method === 'dense' ? 'dense' : `${method} 1/8`, formatPaperValue(task, value), ours || '-']);
     }
   }
   return markdownTable(['task', 'method', 'paper (Llama 2 13B)', 'ours ± s.e. (method, measured ratio)'], body, ['l', 'l', 'r', 'l']);

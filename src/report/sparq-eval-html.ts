@@ -4,7 +4,7 @@
 // Table 2 beside it where the task matches; then the SQuAD sequence-length study and the
 // key-compression ablation when their cells exist. Inline SVG: no scripts, fonts or links.
 
-import { formatCompression, formatScore, PAPER_TABLE2, summariseGrid, TASK_TITLES, type EvalSnapshot, type GridRow } from '../eval/grid-summary.js';
+import { formatCompression, formatPaperValue, formatScore, PAPER_TABLE2, summariseGrid, TASK_TITLES, type EvalSnapshot, type GridRow } from '../eval/grid-summary.js';
 import type { TaskName } from '../eval/prompts.js';
 
 export interface SparqEvalReportInput {
@@ -125,7 +125,7 @@ function cellTable(task: TaskName, rows: readonly GridRow[]): string {
 function paperTable(task: TaskName): string {
   const paper = PAPER_TABLE2[task];
   if (!paper) return '<p class="paper">The paper\'s Table 2 numbers for this task are not held here (only SQuAD, repetition and needle at 1/8 for Llama 2 13B, as quoted in issue 10).</p>';
-  return `<div class="paper"><h4>Ribar et al., Table 2 (${escapeHtml(paper.setting)})</h4>${table(['method', 'score'], Object.entries(paper.values).map(([m, v]) => [m, String(v)]))}</div>`;
+  return `<div class="paper"><h4>Ribar et al., Table 2 (${escapeHtml(paper.setting)})</h4>${table(['method', 'score'], Object.entries(paper.values).map(([m, v]) => [m, formatPaperValue(task, v)]))}</div>`;
 }
 
 function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {

@@ -27,6 +27,7 @@ export interface EvalFlags {
   confusion?: number;
   text?: string;
   contextChars?: number;
+  referenceChars?: number;
   reportOnly: boolean;
 }
 
@@ -84,6 +85,7 @@ export function registerEvalCommand(program: Command): void {
     .option('--confusion <n>', 'SQuAD confusion contexts (default 7; the length study: 3, 15, 31)', parseNonNegativeInt('--confusion'))
     .option('--text <file>', 'repetition reads this text instead of Tiny Shakespeare (e.g. TinyStories for stories260K)')
     .option('--context-chars <n>', 'characters per repetition chunk (default 6000)', parsePositiveInt('--context-chars'))
+    .option('--reference-chars <n>', 'BPC reference characters (default 400; fewer for small vocabularies)', parsePositiveInt('--reference-chars'))
     .option('--report-only', 'redraw eval.json and report.html from the records in --out; run nothing', false)
     .action(async (flags: EvalFlags) => {
       await runEvalCommand(flags);
@@ -131,6 +133,7 @@ export async function runEvalCommand(flags: EvalFlags): Promise<void> {
       ...(flags.confusion !== undefined ? { confusionContexts: flags.confusion } : {}),
       ...(flags.text !== undefined ? { text: flags.text } : {}),
       ...(flags.contextChars !== undefined ? { contextChars: flags.contextChars } : {}),
+      ...(flags.referenceChars !== undefined ? { referenceChars: flags.referenceChars } : {}),
       onPlan: ({ total, done, cells }) => {
         const skipped = cells.filter((c) => c.skipped).length;
         out.write(`eval: ${cells.length} cells (${skipped} skipped: target out of reach), ${total} samples, ${done} already recorded in ${flags.out}\n`);
