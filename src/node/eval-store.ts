@@ -4,7 +4,7 @@
 // samples (and whole cells) already done. A torn last line (a crash mid-write) is dropped on read
 // and truncated away before the next append.
 
-import { mkdir, open, readFile, rename, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import type { GridPlanEntry } from '../eval/grid-summary.js';
@@ -118,7 +118,6 @@ export async function writeGridManifest(dir: string, entries: readonly GridManif
 
 /** Every record under dir (all cells), in file-name order. */
 export async function readAllRecords(dir: string): Promise<EvalRecord[]> {
-  const { readdir } = await import('node:fs/promises');
   let names: string[];
   try {
     names = (await readdir(dir)).filter((n) => n.endsWith('.jsonl')).sort();
