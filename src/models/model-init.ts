@@ -3,6 +3,7 @@
 // Each family turns it into the one ParamInit its layers take.
 
 import type { FloatAllocator, NormalInit, ParamInit } from '../nn/init.js';
+import type { WeightLayout } from '../nn/weight-layout.js';
 import type { Rng } from '../tensor/rng.js';
 
 export interface ModelInitOptions {
@@ -16,10 +17,14 @@ export interface ModelInitOptions {
   readonly trainable?: boolean | undefined;
   /** Encoders: draws every dropout mask; default a generator seeded with 0, owned by the model. */
   readonly dropoutRng?: Rng | undefined;
+  /** The layout of every Linear that does not choose its own (e.g. quantizedLayout for GGUF weights kept as stored). */
+  readonly linearLayout?: WeightLayout | undefined;
 }
 
 /** The layers' ParamInit for a family whose random weights are `normal` (std overridable). */
-export function familyParamInit(options: ModelInitOptions, normal: NormalInit): ParamInit {
+export function familyParamInit(options: ModelInitOptions, normal: NormalInit): ParamInit & { readonly layout?: WeightLayout } {
   const init = options.rng ? { ...normal, std: options.std ?? normal.std } : 'zeros';
-  return { init, rng: options.rng, alloc: options.alloc, trainable: options.trainable };
+  const base: ParamInit = { init, rng: options.rng, alloc: options.alloc, trainable: options.trainable };
+  // Linears take it as their layout (their options spread the ParamInit); other layers ignore it.
+  return options.linearLayout ? { ...base, layout: options.linearLayout } : base;
 }

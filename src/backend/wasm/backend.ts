@@ -11,6 +11,7 @@ import { referenceKernels } from '../reference/index.js';
 import { UNARY_GRAD_KINDS, type BinaryKind as WasmBinaryKind, type UnaryKind as WasmUnaryKind } from './abi.js';
 import { WasmAttention } from './attention.js';
 import { WasmKernels } from './kernels.js';
+import { WasmQuant } from './quant.js';
 
 /** Unary kinds with a wasm kernel (forward; the backward where UNARY_GRAD_KINDS has it). */
 export const WASM_UNARY: Partial<Record<UnaryKind, WasmUnaryKind>> = {
@@ -311,7 +312,7 @@ export function createWasmBackend(wasm: WasmKernels, options: WasmBackendOptions
     ...ref, matmul, unary, unaryGrad, binary, conv1d, conv1dGradInput, conv1dGradWeight,
     softmax, softmaxGrad, logSoftmax, logSoftmaxGrad, layerNorm, layerNormGrad, rmsNorm, adamUpdate,
   };
-  return defineBackend({ name: `wasm-${wasm.simd}`, kernels, floatDType: 'f32', attention: new WasmAttention(wasm) });
+  return { ...defineBackend({ name: `wasm-${wasm.simd}`, kernels, floatDType: 'f32', attention: new WasmAttention(wasm) }), quant: new WasmQuant(wasm) };
 }
 
 interface ConvDims {
