@@ -445,6 +445,9 @@ function touchRows(base: usize, sel: usize, j: i32, rowBytes: usize): f32 {
  * the caller scales row h by alpha / lrun[h]. With logits != 0 the scaled logits are kept there
  * ([g, K] floats, K a multiple of 4 >= cnt) for H2O's weights (exp(logit - mrun[h]) / lrun[h]).
  */
+// Inlined into each kernel, as step 2 was inside attn_sparq before it was shared.
+// @ts-ignore: decorator
+@inline
 function attendSelectedRows(kp: usize, vp: usize, qp: usize, op: usize, sel: usize, cnt: i32, d: i32, g: i32,
   mrun: usize, lrun: usize, logits: usize, K: i32, sinkp: usize): void {
   const scale = <f32>(1.0 / Math.sqrt(<f64>d));

@@ -14,42 +14,80 @@
 
 import { madd, hsum } from './vmath';
 
-// dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols: 4x4 tiles in registers, scalar edges.
-function transpose(src: usize, lds: i32, dst: usize, ldd: i32, rows: i32, cols: i32): void {
-  const r4 = rows & ~3;
-  const c4 = cols & ~3;
-  const ldsb = <usize>lds << 2;
-  const lddb = <usize>ldd << 2;
-  for (let r = 0; r < r4; r += 4) {
-    const s0 = src + <usize>r * ldsb;
-    const d0 = dst + (<usize>r << 2);
-    for (let c = 0; c < c4; c += 4) {
-      const sp = s0 + (<usize>c << 2);
-      const a = v128.load(sp);
-      const b = v128.load(sp + ldsb);
-      const e = v128.load(sp + 2 * ldsb);
-      const f = v128.load(sp + 3 * ldsb);
-      const t0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5);
-      const t1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
-      const t2 = v128.shuffle<f32>(e, f, 0, 4, 1, 5);
-      const t3 = v128.shuffle<f32>(e, f, 2, 6, 3, 7);
-      const dp = d0 + <usize>c * lddb;
-      v128.store(dp, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
-      v128.store(dp + lddb, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
-      v128.store(dp + 2 * lddb, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
-      v128.store(dp + 3 * lddb, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
-    }
-    for (let c = c4; c < cols; c++) {
+/** Tokens per panel of bsr_spmm (a multiple of 16). */
+const PANEL: i32 = 64;
+
+// One 4x4 tile: dst[c + i][r + j] = src[r + j][c + i] (byte strides ldsb, lddb).
+// @ts-ignore: decorator
+@inline
+function tile4(src: usize, ldsb: usize, dst: usize, lddb: usize, r: i32, c: i32): void {
+  const sp = src + <usize>r * ldsb + (<usize>c << 2);
+  const a = v128.load(sp);
+  const b = v128.load(sp + ldsb);
+  const e = v128.load(sp + 2 * ldsb);
+  const f = v128.load(sp + 3 * ldsb);
+  const t0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
+  const t2 = v128.shuffle<f32>(e, f, 0, 4, 1, 5);
+  const t3 = v128.shuffle<f32>(e, f, 2, 6, 3, 7);
+  const dp = dst + <usize>c * lddb + (<usize>r << 2);
+  v128.store(dp, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+  v128.store(dp + lddb, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+  v128.store(dp + 2 * lddb, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+  v128.store(dp + 3 * lddb, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+}
+
+// The rectangle [r0, r1) x [c0, c1) of a transpose: 4x4 tiles where they fit, scalar edges.
+function transposeRect(src: usize, ldsb: usize, dst: usize, lddb: usize, r0: i32, r1: i32, c0: i32, c1: i32): void {
+  const r4 = r0 + ((r1 - r0) & ~3);
+  const c4 = c0 + ((c1 - c0) & ~3);
+  for (let r = r0; r < r4; r += 4) {
+    for (let c = c0; c < c4; c += 4) tile4(src, ldsb, dst, lddb, r, c);
+    for (let c = c4; c < c1; c++) {
       for (let i = 0; i < 4; i++) {
-        store<f32>(d0 + <usize>c * lddb + (<usize>i << 2), load<f32>(s0 + <usize>i * ldsb + (<usize>c << 2)));
+        store<f32>(dst + <usize>c * lddb + (<usize>(r + i) << 2), load<f32>(src + <usize>(r + i) * ldsb + (<usize>c << 2)));
       }
     }
   }
-  for (let r = r4; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
+  for (let r = r4; r < r1; r++) {
+    for (let c = c0; c < c1; c++) {
       store<f32>(dst + <usize>c * lddb + (<usize>r << 2), load<f32>(src + <usize>r * ldsb + (<usize>c << 2)));
     }
   }
+}
+
+// dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols, in 16x16 blocks. Rows 1 KiB apart
+// (a multiple of 256 floats, e.g. Y [n, 1024]) share cache sets, so the side with such a stride is
+// walked 4 of its rows at a time, each line completed while hot; the panels' strides never are
+// (panelStride). With one active block (transposes only), the forward of W [1024, 256] at n = 1024
+// fell from ~15 ms to 1.5-4 ms on the loaded development VM.
+function transpose(src: usize, lds: i32, dst: usize, ldd: i32, rows: i32, cols: i32): void {
+  const ldsb = <usize>lds << 2;
+  const lddb = <usize>ldd << 2;
+  const r16 = rows & ~15;
+  const c16 = cols & ~15;
+  const bySource = (lds & 255) == 0;
+  for (let r0 = 0; r0 < r16; r0 += 16) {
+    for (let c0 = 0; c0 < c16; c0 += 16) {
+      if (bySource) {
+        for (let r = r0; r < r0 + 16; r += 4) {
+          tile4(src, ldsb, dst, lddb, r, c0);
+          tile4(src, ldsb, dst, lddb, r, c0 + 4);
+          tile4(src, ldsb, dst, lddb, r, c0 + 8);
+          tile4(src, ldsb, dst, lddb, r, c0 + 12);
+        }
+      } else {
+        for (let c = c0; c < c0 + 16; c += 4) {
+          tile4(src, ldsb, dst, lddb, r0, c);
+          tile4(src, ldsb, dst, lddb, r0 + 4, c);
+          tile4(src, ldsb, dst, lddb, r0 + 8, c);
+          tile4(src, ldsb, dst, lddb, r0 + 12, c);
+        }
+      }
+    }
+  }
+  transposeRect(src, ldsb, dst, lddb, 0, r16, c16, cols);
+  transposeRect(src, ldsb, dst, lddb, r16, rows, 0, cols);
 }
 
 /** End of the padded token range of a part: the last part (ending at n) rounds up to 4. */
@@ -158,42 +196,46 @@ export function bsr_spmm(t0: i32, count: i32, n: i32, fin: i32, fout: i32, b: i3
   const pad = paddedEnd(t0, count, n);
   const ldb = <usize>ld << 2;
   const blockRows = fout / b;
-  for (let br = 0; br < blockRows; br++) {
-    const k0 = load<i32>(ptr + (<usize>br << 2));
-    const k1 = load<i32>(ptr + (<usize>(br + 1) << 2));
-    if (b == 1) {
-      const out = dstT + <usize>br * ldb;
-      let t = t0;
-      for (; t + 16 <= pad; t += 16) {
-        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-        const tOff = <usize>t << 2;
-        for (let k = k0; k < k1; k++) {
-          const c = <usize>load<i32>(idx + (<usize>k << 2));
-          const w = v128.load32_splat(values + (<usize>k << 2));
-          const xp = srcT + c * ldb + tOff;
-          a0 = madd(w, v128.load(xp), a0);
-          a1 = madd(w, v128.load(xp, 16), a1);
-          a2 = madd(w, v128.load(xp, 32), a2);
-          a3 = madd(w, v128.load(xp, 48), a3);
+  // Token panels keep the input rows the panel reads (fin x PANEL floats) in L2 across all block rows.
+  for (let p0 = t0; p0 < pad; p0 += PANEL) {
+    const p1 = min(p0 + PANEL, pad);
+    for (let br = 0; br < blockRows; br++) {
+      const k0 = load<i32>(ptr + (<usize>br << 2));
+      const k1 = load<i32>(ptr + (<usize>(br + 1) << 2));
+      if (b == 1) {
+        const out = dstT + <usize>br * ldb;
+        let t = p0;
+        for (; t + 16 <= p1; t += 16) {
+          let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+          const tOff = <usize>t << 2;
+          for (let k = k0; k < k1; k++) {
+            const c = <usize>load<i32>(idx + (<usize>k << 2));
+            const w = v128.load32_splat(values + (<usize>k << 2));
+            const xp = srcT + c * ldb + tOff;
+            a0 = madd(w, v128.load(xp), a0);
+            a1 = madd(w, v128.load(xp, 16), a1);
+            a2 = madd(w, v128.load(xp, 32), a2);
+            a3 = madd(w, v128.load(xp, 48), a3);
+          }
+          const o = out + tOff;
+          v128.store(o, a0); v128.store(o, a1, 16); v128.store(o, a2, 32); v128.store(o, a3, 48);
         }
-        const o = out + tOff;
-        v128.store(o, a0); v128.store(o, a1, 16); v128.store(o, a2, 32); v128.store(o, a3, 48);
-      }
-      for (; t < pad; t += 4) {
-        let a0 = f32x4.splat(0);
-        const tOff = <usize>t << 2;
-        for (let k = k0; k < k1; k++) {
-          const c = <usize>load<i32>(idx + (<usize>k << 2));
-          a0 = madd(v128.load32_splat(values + (<usize>k << 2)), v128.load(srcT + c * ldb + tOff), a0);
+        for (; t < p1; t += 4) {
+          let a0 = f32x4.splat(0);
+          const tOff = <usize>t << 2;
+          for (let k = k0; k < k1; k++) {
+            const c = <usize>load<i32>(idx + (<usize>k << 2));
+            a0 = madd(v128.load32_splat(values + (<usize>k << 2)), v128.load(srcT + c * ldb + tOff), a0);
+          }
+          v128.store(out + tOff, a0);
         }
-        v128.store(out + tOff, a0);
-      }
-    } else {
-      for (let i0 = 0; i0 < b; i0 += 4) {
-        const out = dstT + <usize>(br * b + i0) * ldb;
-        let t = t0;
-        for (; t + 8 <= pad; t += 8) tile4x8(k0, k1, idx, values, b, i0, si, sj, srcT, ldb, t, out);
-        for (; t < pad; t += 4) tile4x4(k0, k1, idx, values, b, i0, si, sj, srcT, ldb, t, out);
+      } else {
+        for (let i0 = 0; i0 < b; i0 += 4) {
+          const out = dstT + <usize>(br * b + i0) * ldb;
+          let t = p0;
+          for (; t + 8 <= p1; t += 8) tile4x8(k0, k1, idx, values, b, i0, si, sj, srcT, ldb, t, out);
+          for (; t < p1; t += 4) tile4x4(k0, k1, idx, values, b, i0, si, sj, srcT, ldb, t, out);
+        }
       }
     }
   }

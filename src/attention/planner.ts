@@ -33,6 +33,14 @@ export interface PlanShape {
 
 export const PAPER_TOP_K = 128;
 
+/**
+ * The decode steps of a generation: the first new token comes from the dense prefill, then the policy
+ * attends over prompt + 1 ... prompt + maxTokens - 1 positions. The CLI and the library plan with it.
+ */
+export function generationPlanShape(headDim: number, promptLength: number, maxTokens: number): PlanShape {
+  return { headDim, firstSeqLen: promptLength + 1, seqLen: promptLength + Math.max(1, maxTokens - 1) };
+}
+
 function checkShape(shape: PlanShape, who: string): { d: number; first: number; last: number } {
   const { headDim: d, seqLen: S } = shape;
   if (!Number.isInteger(d) || d <= 0) throw new RangeError(`${who}: headDim must be a positive integer, got ${d}`);

@@ -6,7 +6,7 @@
 // src/web/. Each stream runs one Generator (src/generate/generator.ts) a token at a time and gives
 // the event loop a turn between tokens, so Ctrl-C, an AbortSignal and page updates get through.
 
-import { attentionSpecFromSettings, type CompressionRecipe } from '../attention/planner.js';
+import { attentionSpecFromSettings, generationPlanShape, type CompressionRecipe } from '../attention/planner.js';
 import type { AttentionKind, AttentionSpec } from '../attention/policy.js';
 import type { TransferSummary } from '../attention/transfers.js';
 import { withBackend } from '../backend/backend.js';
@@ -256,7 +256,7 @@ export class LanguageModel implements AsyncDisposable {
           recipe: options.recipe,
           reallocation: options.reallocation,
         },
-        { headDim: this.config.headDim, seqLen: ids.length + maxTokens },
+        generationPlanShape(this.config.headDim, ids.length, maxTokens),
       );
       const wasm = this.engine.wasm;
       const created: Generator = new Generator(this.model, {

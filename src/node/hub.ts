@@ -179,7 +179,7 @@ interface FetchResult {
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
-async function fetchFollowing(url: string, headers: Record<string, string>, o: ResolvedOptions): Promise<FetchResult> {
+async function fetchFollowing(url: string, headers: Record<string, string>, o: ResolvedOptions, abort: AbortController): Promise<FetchResult> {
   const endpointHost = new URL(o.endpoint).host;
   let current = url;
   let linkedSize: number | null = null;
@@ -188,7 +188,7 @@ async function fetchFollowing(url: string, headers: Record<string, string>, o: R
     const sameHost = new URL(current).host === endpointHost;
     const h: Record<string, string> = { ...headers };
     if (o.token && sameHost) h['authorization'] = `Bearer ${o.token}`;
-    const response = await fetchWithConnectTimeout(current, h, o.connectTimeoutMs);
+    const response = await fetchWithConnectTimeout(current, h, o.connectTimeoutMs, abort);
     // The hub's own responses carry the LFS metadata; a CDN's (after a cross-host redirect) do not.
     if (sameHost) {
       const size = response.headers.get('x-linked-size');
@@ -208,25 +208,30 @@ async function fetchFollowing(url: string, headers: Record<string, string>, o: R
   throw new Error(`${url}: too many redirects`);
 }
 
-/** A fetch that gives up when the response headers take longer than `timeoutMs`. */
-async function fetchWithConnectTimeout(url: string, headers: Record<string, string>, timeoutMs: number): Promise<Response> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error(`no response within ${timeoutMs} ms`)), timeoutMs);
+/**
+ * A fetch that gives up when the response headers take longer than `timeoutMs`. `abort` also
+ * governs the body: aborting it later (the idle timeout) errors a read that would wait forever.
+ */
+async function fetchWithConnectTimeout(url: string, headers: Record<string, string>, timeoutMs: number, abort: AbortController): Promise<Response> {
+  const timer = setTimeout(() => abort.abort(new Error(`no response within ${timeoutMs} ms`)), timeoutMs);
   try {
-    return await fetch(url, { headers, redirect: 'manual', signal: controller.signal });
+    return await fetch(url, { headers, redirect: 'manual', signal: abort.signal });
   } catch (error) {
-    if (controller.signal.aborted) throw new Error(`no response within ${timeoutMs} ms (connect timeout)`);
+    if (abort.signal.aborted) throw new Error(`no response within ${timeoutMs} ms (connect timeout)`);
     throw error;
   } finally {
     clearTimeout(timer);
   }
 }
 
-/** The next piece of a body, or a rejection after `timeoutMs` of silence. */
-async function nextWithin<T>(iterator: AsyncIterator<T>, timeoutMs: number): Promise<IteratorResult<T>> {
+/** The next piece of a body, or a rejection after `timeoutMs` of silence (the request is aborted then). */
+async function nextWithin<T>(iterator: AsyncIterator<T>, timeoutMs: number, abort: AbortController): Promise<IteratorResult<T>> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no data for ${timeoutMs} ms (idle timeout)`)), timeoutMs);
+    timer = setTimeout(() => {
+      reject(new Error(`no data for ${timeoutMs} ms (idle timeout)`)); // settles the race first
+      abort.abort();
+    }, timeoutMs);
   });
   try {
     return await Promise.race([iterator.next(), timeout]);
@@ -352,8 +357,9 @@ async function downloadOnce(url: string, partial: string, label: string, o: Reso
   const headers: Record<string, string> = { 'accept-encoding': 'identity' };
   if (have > 0) headers['range'] = `bytes=${have}-`;
   let result: FetchResult;
+  const abort = new AbortController();
   try {
-    result = await fetchFollowing(url, headers, o);
+    result = await fetchFollowing(url, headers, o, abort);
   } catch (error) {
     if (error instanceof HubRefusedError) throw error;
     throw new RetryableError(`could not reach ${url}: ${describeNetworkError(error)}`);
@@ -409,7 +415,7 @@ async function downloadOnce(url: string, partial: string, label: string, o: Reso
     const iterator = (response.body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
     try {
       for (;;) {
-        const next = await nextWithin(iterator, o.idleTimeoutMs);
+        const next = await nextWithin(iterator, o.idleTimeoutMs, abort);
         if (next.done) break;
         let bytes = next.value;
         // Never write past the announced size: an endless body stops here, not at a full disk.
@@ -422,7 +428,9 @@ async function downloadOnce(url: string, partial: string, label: string, o: Reso
         if (over) throw new HubRefusedError(`the server sent more than the ${total} bytes announced; the partial file was removed`);
       }
     } catch (error) {
-      await iterator.return?.().catch(() => undefined);
+      // Abort rather than await return(): return() waits for a read that may never end.
+      abort.abort();
+      iterator.return?.().catch(() => undefined);
       if (error instanceof HubRefusedError) throw error;
       throw new RetryableError(`the connection broke after ${formatBytes(received)}: ${describeNetworkError(error)}`);
     }

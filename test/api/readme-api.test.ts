@@ -32,7 +32,7 @@ test('the README generation snippet runs as written and streams the CLI\'s text'
     assert.equal(run.status, 0, run.stderr);
     let cli = '';
     await runGenerate(
-      { prompt: 'ROMEO:', maxTokens: 60, temperature: 1, topP: 0.9, sampleTopK: 0, seed: 1, attention: 'sparq', compression: 1 / 8, batch: 1, stats: 'none' },
+      { prompt: 'ROMEO:', maxTokens: 120, temperature: 1, topP: 0.9, sampleTopK: 0, seed: 1, attention: 'sparq', compression: 1 / 4, recipe: 'even', batch: 1, stats: 'none' },
       { write: (text: string) => (cli += text) },
       { write: () => true },
     );

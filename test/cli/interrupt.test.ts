@@ -185,3 +185,48 @@ test('train-lm: Ctrl-C saves a checkpoint and exits 130; the printed command fin
     assert.deepEqual(curve(await readMetricsLog(join(out, 'metrics.jsonl'))), curve(await readMetricsLog(join(dir, 'straight', 'metrics.jsonl'))));
   });
 });
+
+/** Resolves once `path` exists. */
+async function waitForFile(path: string, timeoutMs = 120_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!existsSync(path)) {
+    if (Date.now() > until) throw new Error(`${path} did not appear within ${timeoutMs} ms`);
+    await new Promise((done) => setTimeout(done, 5));
+  }
+}
+
+test('experiment pareto: Ctrl-C stops the run under way with its checkpoint, exits 130, and rerunning the command continues', async () => {
+  await withDir(async (dir) => {
+    const corpus = await writeCorpus(dir);
+    const out = join(dir, 'exp');
+    const args = [
+      'experiment', 'pareto', '--arch', 'bert', '--sizes', 'micro-xs', '--corpus', corpus, '--seeds', '2', '--tokens', String(4 * 32 * 2000),
+      '--batch', '4', '--seq', '32', '--vocab-size', '120', '--eval-points', '2', '--eval-sequences', '8', '--threads', '1', '--out', out,
+    ];
+    const stopped = await thrifty(args, async (child) => {
+      await waitForStep(join(out, 'bert-micro-xs-seed0', 'metrics.jsonl'), 2);
+      child.kill('SIGINT');
+    });
+    assert.equal(stopped.code, 130, stopped.stderr);
+    assert.match(stopped.stderr, /interrupted: stopping the runs after their current step, saving checkpoints/);
+    assert.deepEqual(resumeArgs(stopped.stderr), args, 'the same command continues');
+    const step = (await loadCheckpoint(join(out, 'bert-micro-xs-seed0', 'checkpoint.safetensors'))).state.step;
+    assert.ok(step >= 2 && step < 2000, `stopped at step ${step}`);
+    assert.ok(!existsSync(join(out, 'bert-micro-xs-seed1')), 'no run starts after Ctrl-C');
+  });
+});
+
+test('infoplane: Ctrl-C stops the workers, exits 130 and says how to continue', async () => {
+  await withDir(async (dir) => {
+    const out = join(dir, 'ip');
+    const args = ['infoplane', '--epochs', '100000', '--seeds', '2', '--activation', 'tanh', '--threads', '2', '--out', out];
+    const stopped = await thrifty(args, async (child) => {
+      await waitForFile(join(out, 'runs'));
+      child.kill('SIGINT');
+    });
+    assert.equal(stopped.code, 130, stopped.stderr);
+    assert.match(stopped.stderr, new RegExp(`stopped: 0 of 2 networks finished, their records are in ${out}/runs\\n`));
+    assert.deepEqual(resumeArgs(stopped.stderr), args);
+    assert.ok(!existsSync(join(out, 'summary.json')));
+  });
+});

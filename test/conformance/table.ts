@@ -5,7 +5,7 @@
 // or a fused kernel, has no row.
 //
 // To add a row: append a ConformanceRow to TABLE (or to a table of your own run by the same runner,
-// see runConformanceRows in conformance.test.ts). `cases` draws inputs once; `run` must only read its
+// see runConformanceRows in harness.ts). `cases` draws inputs once; `run` must only read its
 // inputs (the runner checks they are unchanged) and return the outputs to compare.
 
 import { UNARY_KINDS, BINARY_KINDS, type BinaryKind, type KernelName, type KernelTable, type UnaryKind } from '../../src/ops/kernels.js';

@@ -11,7 +11,7 @@ import { blockNorms, BlockSparsePattern } from '../../src/nn/block-sparse.js';
 import { blockSparseLayout } from '../../src/nn/block-sparse-layout.js';
 import { Linear } from '../../src/nn/layers.js';
 import { Module } from '../../src/nn/module.js';
-import { Adam } from '../../src/optim/adam.js';
+import { Adam, AdamW } from '../../src/optim/adam.js';
 import { LAMB } from '../../src/optim/lamb.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { randn, Tensor } from '../../src/tensor/tensor.js';
@@ -138,6 +138,7 @@ class TwoLayers extends Module {
 describe('optimizer state re-indexing', () => {
   for (const [name, make] of [
     ['Adam', (m: Module) => new Adam(m.namedParameters(), { lr: 1e-2 })],
+    ['AdamW', (m: Module) => new AdamW(m.namedParameters(), { lr: 1e-2, weightDecay: 0.01 })],
     ['LAMB', (m: Module) => new LAMB(m.namedParameters(), { lr: 1e-2 })],
   ] as const) {
     test(`${name}: kept blocks keep their moments, new blocks start at zero`, () => {

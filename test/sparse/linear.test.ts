@@ -18,6 +18,7 @@ import { linear } from '../../src/autograd/ops/linalg.js';
 import { BlockSparsePattern } from '../../src/nn/block-sparse.js';
 import { blockSparseLayout, isBlockSparseLayout } from '../../src/nn/block-sparse-layout.js';
 import { Linear } from '../../src/nn/layers.js';
+import { decodeCheckpoint, encodeCheckpoint } from '../../src/io/checkpoint.js';
 import { Adam } from '../../src/optim/adam.js';
 import { createNodeThreadPool } from '../../src/node/wasm-pool.js';
 import { Rng } from '../../src/tensor/rng.js';
@@ -135,6 +136,20 @@ describe('Linear with blockSparseLayout', () => {
     const pa = (a.layout as ReturnType<typeof blockSparseLayout>).pattern;
     const pr = (restored.layout as ReturnType<typeof blockSparseLayout>).pattern;
     assert.deepEqual(pr.positions(), pa.positions());
+  });
+
+  test('the pattern survives the training checkpoint codec (F32 tensors: block indices are exact below 2^24)', () => {
+    const a = new Linear(64, 32, { layout: blockSparseLayout({ block: 1, density: 0.3 }), rng: new Rng(6) });
+    const model = new Map([...a.stateDict()].map(([k, t]) => [k, { shape: t.shape, data: Float32Array.from(t.data) }]));
+    const bytes = encodeCheckpoint({ model, optimizer: new Map(), state: { step: 3, rng: {}, optimizer: {}, user: {} } });
+    const decoded = decodeCheckpoint(bytes, 'test.safetensors');
+    const restored = new Linear(64, 32, { layout: blockSparseLayout({ block: 1, density: 0.3 }), init: 'zeros' });
+    restored.loadStateDict(decoded.model);
+    const pattern = (restored.layout as ReturnType<typeof blockSparseLayout>).pattern;
+    pattern.check();
+    assert.deepEqual(pattern.colIdx, (a.layout as ReturnType<typeof blockSparseLayout>).pattern.colIdx);
+    const x = randn([2, 64], new Rng(1));
+    assert.deepEqual(restored.forward(x).data, a.forward(x).data);
   });
 
   test('trains: Adam lowers a regression loss through the sparse weight', () => {

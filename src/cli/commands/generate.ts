@@ -54,7 +54,7 @@ function formatCount(n: number): string {
 export async function runGenerate(options: GenerateCommandOptions, out: TextSink, err: TextSink): Promise<void> {
   const { loadModelFiles } = await import('../../node/model-files.js');
   const { initNodeBackend } = await import('../../node/backend.js');
-  const { attentionSpecFromSettings, sparqBreakEven } = await import('../../attention/planner.js');
+  const { attentionSpecFromSettings, generationPlanShape, sparqBreakEven } = await import('../../attention/planner.js');
   const { loadCausalLM } = await import('../../models/load-llm.js');
   const { Generator } = await import('../../generate/generator.js');
   const { TokenTextStream } = await import('../../text/tokenizer.js');
@@ -88,9 +88,7 @@ export async function runGenerate(options: GenerateCommandOptions, out: TextSink
         recipe: options.recipe,
         reallocation: options.reallocation,
       },
-      // The decode steps of this run: the first token comes from the prefill, then the policy
-      // attends over prompt + 1 ... prompt + maxTokens - 1 positions.
-      { headDim: config.headDim, firstSeqLen: prompt.length + 1, seqLen: prompt.length + Math.max(1, maxTokens - 1) },
+      generationPlanShape(config.headDim, prompt.length, maxTokens),
     );
     const notes: string[] = [];
     if (spec.kind === 'sparq') {

@@ -389,6 +389,39 @@ for (const v of variants) {
       }
     });
 
+    test('adamUpdate: in place, with the parameter and moments resident in the arena or in plain memory', () => {
+      const rng = new Rng(41);
+      for (const n of [1, 3, 17, 1003]) {
+        const p0 = rng.array(n);
+        const g = rng.array(n);
+        const m0 = rng.array(n, -0.1, 0.1);
+        const v0 = rng.array(n, 0, 0.01);
+        const [decay, l2, b1, b2, stepSize, bias2Sqrt, eps] = [0.999, 0.01, 0.9, 0.999, 0.003, 0.05, 1e-8];
+        const want = { p: new Float64Array(n), m: new Float64Array(n), v: new Float64Array(n) };
+        for (let i = 0; i < n; i++) {
+          const pi = p0[i]! * decay;
+          const gi = g[i]! + l2 * pi;
+          want.m[i] = b1 * m0[i]! + (1 - b1) * gi;
+          want.v[i] = b2 * v0[i]! + (1 - b2) * gi * gi;
+          want.p[i] = pi - (stepSize * want.m[i]!) / (Math.sqrt(want.v[i]!) / bias2Sqrt + eps);
+        }
+        for (const where of ['plain', 'arena'] as const) {
+          const place = (x: Float32Array): Float32Array => {
+            if (where === 'plain') return new Float32Array(x);
+            const a = v.k.allocF32(x.length);
+            a.set(x);
+            return a;
+          };
+          const [p, m, vv] = [place(p0), place(m0), place(v0)];
+          v.k.adamUpdate(p, g, m, vv, decay, l2, b1, b2, stepSize, bias2Sqrt, eps);
+          assertClose(`${where} p n=${n}`, p, want.p, null, 1e-6, 1e-7);
+          assertClose(`${where} m n=${n}`, m, want.m, null, 1e-6, 1e-8);
+          assertClose(`${where} v n=${n}`, vv, want.v, null, 1e-6, 1e-9);
+          if (where === 'arena') for (const a of [p, m, vv]) v.k.freeF32(a);
+        }
+      }
+    });
+
     test('argument checks', () => {
       const a = new Float32Array(6);
       assert.throws(() => v.k.matmul(a, a, a, 3, 3, 3, false, false), RangeError);
