@@ -300,6 +300,7 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
         }
         const times = new Map<string, number[]>(engines.map((e) => [e.name, []]));
         const traffic = new Map<string, number>();
+        const trafficBytes = new Map<string, number>();
         const prefillSeconds = new Map<string, number>();
         const rng = new Rng(seq + batch);
         try {
@@ -323,7 +324,9 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
                 generator.decode(seqIds, tokens);
                 times.get(name)!.push(performance.now() - t0);
               }
-              traffic.set(name, generator.policy.counters.summary().totalPerStep);
+              const summary = generator.policy.counters.summary();
+              traffic.set(name, summary.totalPerStep);
+              trafficBytes.set(name, summary.totalBytesPerStep);
             }
             // Positions added by this round are rolled back so every round decodes at the same length.
             for (const { generator } of engines) rollBack(generator, seq, batch, rng, prefillMode === 'synthetic');
@@ -339,10 +342,10 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
           llamaPrefill = result.prefillSeconds;
         }
         const denseMs = median(times.get('thrifty-dense')!);
-        const denseBytes = weightBytes + 4 * batch * traffic.get('thrifty-dense')!;
+        const denseBytes = weightBytes + batch * trafficBytes.get('thrifty-dense')!;
         for (const { name, spec } of engines) {
           const ms = median(times.get(name)!);
-          const bytes = weightBytes + 4 * batch * traffic.get(name)!;
+          const bytes = weightBytes + batch * trafficBytes.get(name)!;
           const row: DecodeBenchRow = {
             engine: name,
             seq,

@@ -1,6 +1,7 @@
 // The quantized-weight rows of the conformance table (QUANT_CONFORMANCE_TABLE) on every backend of
 // backends.ts against the reference kernels; the wasm variants run WasmQuant (both SIMD flavours,
-// 1 and 2 threads, the 2-thread variants splitting every call).
+// 1 and 2 threads, the 2-thread variants splitting every call), compared as the kernel table's
+// rows are (harness.ts's mismatch).
 
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
@@ -10,6 +11,7 @@ import { WasmQuant } from '../../src/backend/wasm/quant.js';
 import type { QuantKernels } from '../../src/ops/quant-kernels.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { createTestBackends } from '../conformance/backends.js';
+import { mismatch } from '../conformance/harness.js';
 import { Rng } from '../conformance/inputs.js';
 import { QUANT_CONFORMANCE_TABLE, runQuantRow } from '../conformance/table.js';
 import { bf16BitsToF32, f16BitsToF32 } from '../../src/tensor/dtype.js';
@@ -18,16 +20,8 @@ const backends = await createTestBackends();
 after(() => backends.dispose());
 
 function close(got: Float32Array, want: Float32Array, atol: number, rtol: number, what: string): void {
-  assert.equal(got.length, want.length, what);
-  for (let i = 0; i < want.length; i++) {
-    const a = got[i]!;
-    const e = want[i]!;
-    if (Number.isNaN(e) || !Number.isFinite(e)) {
-      assert.ok(Object.is(a, e) || (Number.isNaN(a) && Number.isNaN(e)), `${what}: element ${i}: got ${a}, expected ${e}`);
-      continue;
-    }
-    assert.ok(Math.abs(a - e) <= atol + rtol * Math.abs(e), `${what}: element ${i}: got ${a}, expected ${e}`);
-  }
+  const problem = mismatch(new Tensor(got, 'f32', [got.length]), new Tensor(want, 'f32', [want.length]), atol, rtol);
+  if (problem) assert.fail(`${what}: ${problem}`);
 }
 
 QUANT_CONFORMANCE_TABLE.forEach((row, index) => {
