@@ -4,7 +4,7 @@
 
 import { type Command, InvalidArgumentError } from 'commander';
 import { parseCompression } from '../../attention/planner.js';
-import { parseIntList, parsePositiveInt } from '../args.js';
+import { parseIntList, parsePositiveInt, parseThreads } from '../args.js';
 import { benchGroup } from '../groups.js';
 
 const POLICIES = ['sparq', 'h2o', 'lm-infinite', 'flexgen', 'oracle'] as const;
@@ -58,7 +58,7 @@ export function registerBenchDecodeCommand(program: Command): void {
     .option('--no-peer', 'leave out llama.cpp')
     .option('--format <type>', 'storage of the matrices in the GGUF: F32, F16, BF16, Q8_0 or Q4_0', 'F32')
     .option('--gguf <file>', 'where to write (or reuse) the random-weight GGUF (default: the temp folder)')
-    .option('--threads <n>', 'threads including the main one (default: all cores)', parsePositiveInt('--threads'))
+    .option('--threads <n>', 'threads including the main one (default: all cores)', parseThreads('--threads'))
     .option('--json', 'one JSON object per line instead of a table', false)
     .action(async (flags: BenchDecodeFlags) => {
       if (flags.prefill !== 'synthetic' && flags.prefill !== 'real') throw new Error(`--prefill expects synthetic or real, got '${flags.prefill}'`);
