@@ -18,6 +18,8 @@
 // (SparQ "K twice") is a layout choice outside the model: it is counted in kTransposedWrite and
 // reported, but not part of the totals; so is the running mean of V that the cache keeps for every
 // policy (only SparQ needs it, and the model charges it to SparQ alone, as the paper does).
+// Bytes: K and V elements (the transposed copy too) are the cache's element size (4 for an f32
+// cache, 2 for f16); the running mean of V and H2O's scores are f32 whatever the cache holds.
 
 export const TRANSFER_KINDS = [
   'kRead', 'vRead', 'meanRead', 'scoreRead', 'kWrite', 'vWrite', 'meanWrite', 'scoreWrite', 'kTransposedWrite',
@@ -31,6 +33,19 @@ const KINDS = TRANSFER_KINDS.length;
 const READS = ['kRead', 'vRead', 'meanRead', 'scoreRead'] as const;
 const WRITES = ['kWrite', 'vWrite', 'meanWrite', 'scoreWrite'] as const;
 
+/** Bytes of the f32 state beside the cache (mean of V, H2O's scores). */
+const STATE_BYTES = 4;
+const KV_KINDS: ReadonlySet<TransferKind> = new Set<TransferKind>(['kRead', 'vRead', 'kWrite', 'vWrite', 'kTransposedWrite']);
+
+/** Bytes per element of a kind for a cache of kvBytesPerElement (K, V) and f32 state. */
+export function transferKindBytes(kind: TransferKind, kvBytesPerElement: number): number {
+  return KV_KINDS.has(kind) ? kvBytesPerElement : STATE_BYTES;
+}
+
+function checkElementBytes(kvBytesPerElement: number, where: string): void {
+  if (kvBytesPerElement !== 2 && kvBytesPerElement !== 4) throw new RangeError(`${where}: bytes per KV element must be 2 (f16) or 4 (f32), got ${kvBytesPerElement}`);
+}
+
 export type TransferCounts = { readonly [K in TransferKind]: number } & {
   /** Elements read (K, V, mean, scores). */
   readonly read: number;
@@ -42,6 +57,11 @@ export type TransferCounts = { readonly [K in TransferKind]: number } & {
   readonly dense: number;
   /** Head-steps counted: one per (sequence, KV head) per attend call. */
   readonly steps: number;
+  /** The same totals in bytes (K, V at the cache's element size; mean and scores f32). */
+  readonly readBytes: number;
+  readonly writtenBytes: number;
+  readonly totalBytes: number;
+  readonly denseBytes: number;
 };
 
 /** Per-step averages for reports: elements moved per decode step (all layers and KV heads). */
@@ -54,6 +74,9 @@ export interface TransferSummary {
   readonly densePerStep: number;
   /** total / dense: the achieved compression of attention transfers (1 for dense). */
   readonly ratio: number;
+  /** Bytes per step (what memory bandwidth sees) and dense's. */
+  readonly totalBytesPerStep: number;
+  readonly denseBytesPerStep: number;
 }
 
 /** The settings a transfer model needs: AttentionSpec (policy.ts) without the optional fields. */
@@ -98,6 +121,14 @@ export function transferTotal(model: TransferBreakdown): number {
   return total;
 }
 
+/** Bytes (read + written) of a breakdown for a cache of kvBytesPerElement (4: f32, 2: f16). */
+export function transferBytes(model: TransferBreakdown, kvBytesPerElement: number): number {
+  checkElementBytes(kvBytesPerElement, 'transferBytes');
+  let total = 0;
+  for (const kind of [...READS, ...WRITES]) total += model[kind] * transferKindBytes(kind, kvBytesPerElement);
+  return total;
+}
+
 /** Elements per KV head and step of dense decode attention over S positions. */
 export function denseTransfers(seqLen: number, headDim: number): number {
   return transferTotal(transferModel({ kind: 'dense' }, seqLen, headDim));
@@ -119,8 +150,12 @@ export class TransferCounters {
   private readonly counts: Float64Array;
   private readonly dense: Float64Array;
   private readonly steps: Float64Array;
+  /** Bytes of one K or V element in the cache counted (4: f32, 2: f16). */
+  readonly kvBytesPerElement: number;
 
-  constructor(layers: number, kvHeads: number) {
+  constructor(layers: number, kvHeads: number, kvBytesPerElement = 4) {
+    checkElementBytes(kvBytesPerElement, 'TransferCounters');
+    this.kvBytesPerElement = kvBytesPerElement;
     if (!Number.isInteger(layers) || layers <= 0) throw new RangeError(`TransferCounters: layers must be a positive integer, got ${layers}`);
     if (!Number.isInteger(kvHeads) || kvHeads <= 0) throw new RangeError(`TransferCounters: kvHeads must be a positive integer, got ${kvHeads}`);
     this.layers = layers;
@@ -167,7 +202,14 @@ export class TransferCounters {
     for (const kind of READS) read += byKind[kind];
     let written = 0;
     for (const kind of WRITES) written += byKind[kind];
-    return { ...byKind, read, written, total: read + written, dense, steps };
+    const b = (kind: TransferKind): number => byKind[kind] * transferKindBytes(kind, this.kvBytesPerElement);
+    let readBytes = 0;
+    for (const kind of READS) readBytes += b(kind);
+    let writtenBytes = 0;
+    for (const kind of WRITES) writtenBytes += b(kind);
+    // Dense moves K and V only: its elements are all of the cache's size.
+    const denseBytes = dense * this.kvBytesPerElement;
+    return { ...byKind, read, written, total: read + written, dense, steps, readBytes, writtenBytes, totalBytes: readBytes + writtenBytes, denseBytes };
   }
 
   /** Per-decode-step totals over all layers and KV heads, and the ratio to dense. */
@@ -182,6 +224,8 @@ export class TransferCounters {
       totalPerStep: per(all.total),
       densePerStep: per(all.dense),
       ratio: all.dense > 0 ? all.total / all.dense : 0,
+      totalBytesPerStep: per(all.totalBytes),
+      denseBytesPerStep: per(all.denseBytes),
     };
   }
 

@@ -13,8 +13,11 @@
 // theoreticalSpeedup: (weights + dense cache bytes) / (weights + SparQ cache bytes) per step, from
 // the policies' transfer counters.
 //
+// --format writes the matrices as F32 (default), F16, BF16, Q8_0 or Q4_0; thrifty keeps them in that
+// format (quantizedLayout) and llama.cpp reads the same file.
+//
 // Usage: thrifty bench decode [--seq 4096,16384] [--batch 1] [--hidden 1024 --heads 8 --layers 8]
-//        [--compression 1/8] [--steps 8] [--rounds 3] [--json] [--no-peer]
+//        [--format F32] [--compression 1/8] [--steps 8] [--rounds 3] [--json] [--no-peer]
 
 import { freemem, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +27,8 @@ import { attentionSpecFromSettings, formatRatio } from '../attention/planner.js'
 import type { AttentionSpec } from '../attention/policy.js';
 import { WasmAttention } from '../backend/wasm/attention.js';
 import { Generator } from '../generate/generator.js';
-import { ggufValue, type GgufTensorInput, type GgufValue } from '../io/gguf.js';
+import { ggufValue, type GgmlType, type GgufTensorInput, type GgufValue } from '../io/gguf.js';
+import { QUANT_BLOCK, isQuantFormat } from '../ops/quant-kernels.js';
 import { llamaConfig, llmConfigToGgufMetadata, type LlmConfig } from '../models/llm-config.js';
 import { createCausalLM, loadCausalLM } from '../models/load-llm.js';
 import { initNodeBackend } from '../node/backend.js';
@@ -56,12 +60,24 @@ export interface DecodeBenchOptions {
   prefill?: 'synthetic' | 'real';
   /** Include llama.cpp when node-llama-cpp is installed (default true). */
   peer?: boolean;
+  /** Storage of the model's matrices in the GGUF (default 'F32'): F32, F16, BF16, Q8_0 or Q4_0. */
+  format?: BenchWeightFormat;
   /** Where the GGUF goes (default: the system temp folder, reused when present). */
   ggufPath?: string;
   /** Skip sizes needing more (default: 70% of free memory). */
   maxMemoryBytes?: number;
   json?: boolean;
   log?: (line: string) => void;
+}
+
+export const BENCH_WEIGHT_FORMATS = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0'] as const;
+export type BenchWeightFormat = (typeof BENCH_WEIGHT_FORMATS)[number];
+
+/** Bytes per weight of a format (Q8_0: 34 bytes per 32). */
+function bytesPerWeight(format: BenchWeightFormat): number {
+  if (!isQuantFormat(format)) return 4;
+  const { elements, bytes } = QUANT_BLOCK[format];
+  return bytes / elements;
 }
 
 /** Policies besides dense that bench decode can run (all at the same target ratio). */
@@ -117,8 +133,8 @@ function benchVocabulary(size: number): Array<[string, GgufValue]> {
   ];
 }
 
-/** Writes the model with random weights (U(-0.05, 0.05), f32), unless the file exists. */
-export async function writeBenchGguf(path: string, config: LlmConfig, seed = 1): Promise<void> {
+/** Writes the model with random weights (U(-0.05, 0.05); matrices in `format`, norms f32), unless the file exists. */
+export async function writeBenchGguf(path: string, config: LlmConfig, seed = 1, format: GgmlType = 'F32'): Promise<void> {
   if (await stat(path).catch(() => null)) return;
   const rng = new Rng(seed);
   const shapes = createCausalLM(config).stateDict();
@@ -137,7 +153,7 @@ export async function writeBenchGguf(path: string, config: LlmConfig, seed = 1):
   const tensors: GgufTensorInput[] = [...shapes].map(([name, t]) => ({
     name: ggufName(name),
     shape: t.shape,
-    type: 'F32',
+    type: t.shape.length === 2 ? format : 'F32',
     data: () => {
       const values = new Float32Array(t.size);
       if (name.endsWith('norm.weight')) values.fill(1);
@@ -229,17 +245,22 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
   const policies = options.attention ?? ['sparq'];
   const prefillMode = options.prefill ?? 'synthetic';
   const maxMemory = options.maxMemoryBytes ?? 0.7 * freemem();
-  const path = options.ggufPath ?? join(tmpdir(), `thrifty-bench-decode-${config.hiddenSize}x${config.numLayers}-${config.numHeads}h-${config.intermediateSize}-${config.vocabSize}-ctx${config.maxPositions}.gguf`);
-  // Weights read per decode step: everything but the token embedding table (one row of it).
-  const weightBytes = (createCausalLM(config).numParameters() - (config.vocabSize - 1) * config.hiddenSize) * 4;
+  const format = options.format ?? 'F32';
+  const formatTag = format === 'F32' ? '' : `-${format}`;
+  const path = options.ggufPath ?? join(tmpdir(), `thrifty-bench-decode-${config.hiddenSize}x${config.numLayers}-${config.numHeads}h-${config.intermediateSize}-${config.vocabSize}-ctx${config.maxPositions}${formatTag}.gguf`);
+  // Weights read per decode step: the matrices in their format (but one row of the embedding
+  // table, which thrifty keeps in f32), the norms in f32.
+  const normParams = (2 * config.numLayers + 1) * config.hiddenSize;
+  const matrixParams = createCausalLM(config).numParameters() - normParams - config.vocabSize * config.hiddenSize;
+  const weightBytes = matrixParams * bytesPerWeight(format) + (normParams + config.hiddenSize) * 4;
 
-  await writeBenchGguf(path, config);
+  await writeBenchGguf(path, config, 1, format);
   const engine = await initNodeBackend({ threads: options.threads });
   const threads = engine.wasm.threads;
   const peer = options.peer === false ? null : await loadLlamaCpp();
   const rows: DecodeBenchRow[] = [];
   try {
-    say(`node ${process.versions.node}, ${engine.description}; Llama-shaped model, random f32 weights (${(weightBytes / 2 ** 20).toFixed(0)} MiB read per step): d_model ${hiddenSize}, `
+    say(`node ${process.versions.node}, ${engine.description}; Llama-shaped model, random ${format} weights (${(weightBytes / 2 ** 20).toFixed(0)} MiB read per step): d_model ${hiddenSize}, `
       + `${config.numLayers} layers, ${heads} heads of ${config.headDim}, FFN ${config.intermediateSize}, vocab ${config.vocabSize}; GGUF ${path}`);
     say(`${prefillMode} prefill; ${steps} decode steps x ${rounds} rounds per engine, medians; ${policies.join(', ')} at ${formatRatio(compression)} `
       + 'of dense attention transfers (SparQ by the paper recipe, K stored twice; baselines: k solved), all on the wasm kernels');
@@ -279,6 +300,7 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
         }
         const times = new Map<string, number[]>(engines.map((e) => [e.name, []]));
         const traffic = new Map<string, number>();
+        const trafficBytes = new Map<string, number>();
         const prefillSeconds = new Map<string, number>();
         const rng = new Rng(seq + batch);
         try {
@@ -302,7 +324,9 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
                 generator.decode(seqIds, tokens);
                 times.get(name)!.push(performance.now() - t0);
               }
-              traffic.set(name, generator.policy.counters.summary().totalPerStep);
+              const summary = generator.policy.counters.summary();
+              traffic.set(name, summary.totalPerStep);
+              trafficBytes.set(name, summary.totalBytesPerStep);
             }
             // Positions added by this round are rolled back so every round decodes at the same length.
             for (const { generator } of engines) rollBack(generator, seq, batch, rng, prefillMode === 'synthetic');
@@ -318,10 +342,10 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
           llamaPrefill = result.prefillSeconds;
         }
         const denseMs = median(times.get('thrifty-dense')!);
-        const denseBytes = weightBytes + 4 * batch * traffic.get('thrifty-dense')!;
+        const denseBytes = weightBytes + batch * trafficBytes.get('thrifty-dense')!;
         for (const { name, spec } of engines) {
           const ms = median(times.get(name)!);
-          const bytes = weightBytes + 4 * batch * traffic.get(name)!;
+          const bytes = weightBytes + batch * trafficBytes.get(name)!;
           const row: DecodeBenchRow = {
             engine: name,
             seq,

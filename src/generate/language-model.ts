@@ -18,7 +18,7 @@ import type { FolderAccess } from '../io/hf-folder.js';
 import type { LlmConfig } from '../models/llm-config.js';
 import { openGgufModel, openHfFolder, type ModelFiles } from '../models/model-files.js';
 import type { CausalLM } from '../models/decoder-common.js';
-import { loadCausalLM } from '../models/load-llm.js';
+import { loadCausalLM, type WeightDType } from '../models/load-llm.js';
 import type { Backend } from '../ops/kernels.js';
 import { yieldToEventLoop } from '../platform/event-loop.js';
 import { TokenTextStream, type Tokenizer } from '../text/tokenizer.js';
@@ -101,6 +101,8 @@ export async function openModelBytes(model: ModelBytes): Promise<ModelFiles> {
 export interface LanguageModelOptions {
   /** The kernels to run on (default: defaultEngine(), the wasm kernels on this thread). Disposed with the model. */
   readonly engine?: LanguageModelEngine | undefined;
+  /** 'auto' (default): GGUF matrices stay in their Q8_0/Q4_0/F16/BF16 format (less memory, inference only); 'f32': dequantised at load. */
+  readonly dtype?: WeightDType | undefined;
 }
 
 export interface GenerateOptions {
@@ -193,7 +195,7 @@ export class LanguageModel implements AsyncDisposable {
     try {
       engine ??= await defaultEngine();
       const wasm = engine.wasm;
-      const model = await loadCausalLM(files.config, files.weights, wasm ? { alloc: (n) => wasm.allocF32(n), trainable: false } : { trainable: false });
+      const model = await loadCausalLM(files.config, files.weights, { ...(wasm ? { alloc: (n: number) => wasm.allocF32(n) } : {}), trainable: false, dtype: options.dtype });
       return new LanguageModel(model, files, engine);
     } catch (error) {
       engine?.dispose();

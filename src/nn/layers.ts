@@ -37,7 +37,11 @@ export class Linear extends Module {
     this.layout = options.layout ?? options.linearLayout?.() ?? denseLayout;
     const rng = initRng('Linear', options);
     const requiresGrad = options.trainable ?? true;
-    this.weight = this.param('weight', parameterTensor(this.layout.weightShape(inFeatures, outFeatures), options), { requiresGrad });
+    // A weight the layout creates (e.g. quantized bytes) is frozen state: a buffer under the same name.
+    const created = this.layout.createWeight?.(inFeatures, outFeatures, options);
+    this.weight = created
+      ? this.buffer('weight', created)
+      : this.param('weight', parameterTensor(this.layout.weightShape(inFeatures, outFeatures), options), { requiresGrad });
     this.bias = (options.bias ?? true) ? this.param('bias', parameterTensor([outFeatures], options), { requiresGrad }) : null;
     for (const [name, tensor] of this.layout.buffers?.(inFeatures, outFeatures) ?? []) this.buffer(name, tensor);
     const init = options.init ?? 'torch';

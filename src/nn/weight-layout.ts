@@ -8,7 +8,7 @@ import { groupedMatmul, linear, matmul } from '../autograd/ops/linalg.js';
 import { reshape } from '../autograd/ops/movement.js';
 import type { Rng } from '../tensor/rng.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { fanInInit_, fillNormal_, kaimingUniform_, uniform_, xavierUniform_, type WeightInit } from './init.js';
+import { fanInInit_, fillNormal_, kaimingUniform_, uniform_, xavierUniform_, type ParamInit, type WeightInit } from './init.js';
 
 export interface WeightLayout {
   /** Names the format in messages ('dense', 'input-major', 'grouped', ...). */
@@ -21,6 +21,8 @@ export interface WeightLayout {
   forward(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor;
   /** State the format keeps beside the weight (e.g. a block pattern), registered as buffers of the Linear. */
   buffers?(inFeatures: number, outFeatures: number): ReadonlyArray<readonly [string, Tensor]>;
+  /** Creates the weight when it is not an f32 tensor of weightShape (e.g. quantized bytes); throws for options it cannot honour. */
+  createWeight?(inFeatures: number, outFeatures: number, init: ParamInit): Tensor;
 }
 
 /** PyTorch's nn.Linear: weight [out, in]. */

@@ -8,6 +8,7 @@
 import type { DType, FloatDType } from '../tensor/dtype.js';
 import type { AttentionKernels } from './attention-kernels.js';
 import type { BlockSparseProducts } from './block-sparse-kernels.js';
+import type { QuantKernels } from './quant-kernels.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 export const UNARY_KINDS = [
@@ -192,6 +193,8 @@ export interface Backend {
   readonly attention?: AttentionKernels | undefined;
   /** Block-sparse products of this backend, if it has fast ones (src/backend/reference/block-sparse.ts has the reference). */
   readonly blockSparse?: BlockSparseProducts | undefined;
+  /** Products with GGUF-format weights, if it has fast ones (src/backend/reference/quant.ts has the reference). */
+  readonly quant?: QuantKernels | undefined;
   /** Default float dtype of new tensors made by this backend. */
   readonly floatDType: FloatDType;
 }

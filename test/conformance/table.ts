@@ -15,6 +15,9 @@ import {
 import { BlockSparsePattern } from '../../src/nn/block-sparse.js';
 import { UNARY_KINDS, BINARY_KINDS, type Backend, type BinaryKind, type KernelName, type KernelTable, type UnaryKind } from '../../src/ops/kernels.js';
 import { Tensor } from '../../src/tensor/tensor.js';
+import { quantizeQ4_0, quantizeQ8_0 } from '../../src/io/gguf.js';
+import { QUANT_FORMATS, type QuantFormat, type QuantKernels } from '../../src/ops/quant-kernels.js';
+import { f32ToHalf } from '../../src/tensor/dtype.js';
 import { draw, maskedRows, Rng, steppedView, transposedView, values } from './inputs.js';
 
 export interface ConformanceCase {
@@ -460,3 +463,58 @@ export const CONFORMANCE_TABLE: readonly ConformanceRow[] = [
   ...adamRows(),
   ...BLOCK_SPARSE_PRODUCTS.map(blockSparseRow),
 ];
+
+// ---------------------------------------------------------------------------------------------
+// Kernels a backend supplies beside its kernel table (Backend.quant). Run by
+// test/quant/conformance.test.ts on every backend of backends.ts: a backend without its own runs
+// the reference's, and the wasm variants must run theirs.
+
+export interface QuantConformanceRow {
+  readonly format: QuantFormat;
+  /** inputs: x f32 [n, cols], the weight's bytes as i8 [rows, rowBytes]. */
+  cases(rng: Rng): ConformanceCase[];
+  readonly atol: number;
+  readonly rtol: number;
+}
+
+/** y[n, rows] = x Wᵀ with W in `format`, from the case's inputs. */
+export function runQuantRow(quant: QuantKernels, row: QuantConformanceRow, inputs: readonly Tensor[]): Tensor[] {
+  const [x, w] = inputs as [Tensor, Tensor];
+  const n = x.shape[0]!;
+  const cols = x.shape[1]!;
+  const rows = w.shape[0]!;
+  const bytes = new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength);
+  const y = new Float32Array(n * rows);
+  quant.matmul(x.data as Float32Array, n, { format: row.format, rows, cols, bytes }, y);
+  return [new Tensor(y, 'f32', [n, rows])];
+}
+
+function encodeRows(format: QuantFormat, values: Float32Array, rows: number): Tensor {
+  const bytes = format === 'Q8_0' ? quantizeQ8_0(values)
+    : format === 'Q4_0' ? quantizeQ4_0(values)
+      : new Uint8Array(f32ToHalf(values, format === 'F16' ? 'f16' : 'bf16').buffer);
+  return new Tensor(new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), 'i8', [rows, rows === 0 ? 0 : bytes.byteLength / rows]);
+}
+
+function quantRow(format: QuantFormat): QuantConformanceRow {
+  const blocked = format === 'Q8_0' || format === 'Q4_0';
+  // [rows, cols, n]: rows not a multiple of 4, one and several tokens, empty and size-1 inputs; the
+  // halves also take column counts off multiples of 4 and 8.
+  const shapes: Array<[number, number, number]> = blocked
+    ? [[1, 32, 1], [3, 64, 1], [5, 96, 2], [7, 32, 3], [13, 128, 5], [33, 256, 1], [0, 32, 2], [4, 32, 0], [6, 64, 17]]
+    : [[1, 1, 1], [3, 7, 1], [5, 37, 3], [13, 64, 1], [9, 130, 6], [0, 8, 2], [4, 16, 0], [2, 9, 1]];
+  return {
+    format,
+    atol: 1e-5,
+    rtol: 1e-4,
+    cases(rng) {
+      return shapes.map(([rows, cols, n], i) => {
+        const w = draw([rows * cols], rng, { std: 0.5, specials: !blocked && i >= 2 }).data as Float32Array;
+        const x = draw([n, cols], rng, { specials: i === shapes.length - 1 });
+        return { name: `${format} [${rows}, ${cols}] x ${n} tokens`, inputs: [x, encodeRows(format, w, rows)], atol: 1e-5 * Math.sqrt(cols + 1) };
+      });
+    },
+  };
+}
+
+export const QUANT_CONFORMANCE_TABLE: readonly QuantConformanceRow[] = QUANT_FORMATS.map(quantRow);

@@ -55,6 +55,10 @@ export interface KernelExports {
     values: number, si: number, sj: number, src: number, dst: number, srcT: number, dstT: number, ld: number): void;
   bsr_sddmm(k0: number, count: number, b: number, ptr: number, blockRows: number, idx: number,
     dyT: number, xT: number, ld: number, npad: number, out: number): void;
+  // Products with GGUF-format weights (assembly/quant.ts; wrapped by src/backend/wasm/quant.ts).
+  q_matmul_work_bytes(cols: number): number;
+  q_matmul(r0: number, count: number, n: number, cols: number, format: number, w: number, rowBytes: number,
+    x: number, y: number, ldy: number, work: number): void;
 }
 
 /** Exports that worker threads may be asked to run, by index (the pool protocol sends the index). */
@@ -65,6 +69,7 @@ export const TASK_FUNCTIONS = [
   'softmax_grad_rows', 'layernorm_grad_rows', 'adam_update',
   'attn_dense', 'attn_sparq', 'attn_lminf', 'attn_exact', 'attn_h2o',
   'bsr_transpose', 'bsr_spmm', 'bsr_sddmm',
+  'q_matmul',
 ] as const;
 export type TaskFunction = (typeof TASK_FUNCTIONS)[number];
 

@@ -12,6 +12,7 @@ import { UNARY_GRAD_KINDS, type BinaryKind as WasmBinaryKind, type UnaryKind as 
 import { WasmAttention } from './attention.js';
 import { WasmBlockSparse, type WasmBlockSparseOptions } from './block-sparse.js';
 import { WasmKernels } from './kernels.js';
+import { WasmQuant } from './quant.js';
 
 /** Unary kinds with a wasm kernel (forward; the backward where UNARY_GRAD_KINDS has it). */
 export const WASM_UNARY: Partial<Record<UnaryKind, WasmUnaryKind>> = {
@@ -314,8 +315,11 @@ export function createWasmBackend(wasm: WasmKernels, options: WasmBackendOptions
     ...ref, matmul, unary, unaryGrad, binary, conv1d, conv1dGradInput, conv1dGradWeight,
     softmax, softmaxGrad, logSoftmax, logSoftmaxGrad, layerNorm, layerNormGrad, rmsNorm, adamUpdate,
   };
-  return defineBackend({ name: `wasm-${wasm.simd}`, kernels, floatDType: 'f32', attention: new WasmAttention(wasm),
-    blockSparse: new WasmBlockSparse(wasm, options.blockSparse) });
+  return {
+    ...defineBackend({ name: `wasm-${wasm.simd}`, kernels, floatDType: 'f32', attention: new WasmAttention(wasm),
+      blockSparse: new WasmBlockSparse(wasm, options.blockSparse) }),
+    quant: new WasmQuant(wasm),
+  };
 }
 
 interface ConvDims {

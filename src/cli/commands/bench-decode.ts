@@ -34,6 +34,7 @@ interface BenchDecodeFlags {
   prefill: string;
   peer: boolean;
   gguf?: string;
+  format: string;
   threads?: number;
   json: boolean;
 }
@@ -55,12 +56,15 @@ export function registerBenchDecodeCommand(program: Command): void {
     .option('--rounds <n>', 'rounds (dense and SparQ alternate)', parsePositiveInt('--rounds'), 3)
     .option('--prefill <mode>', 'synthetic (random cache contents) or real (run the prompt through the model)', 'synthetic')
     .option('--no-peer', 'leave out llama.cpp')
+    .option('--format <type>', 'storage of the matrices in the GGUF: F32, F16, BF16, Q8_0 or Q4_0', 'F32')
     .option('--gguf <file>', 'where to write (or reuse) the random-weight GGUF (default: the temp folder)')
     .option('--threads <n>', 'threads including the main one (default: all cores)', parseThreads('--threads'))
     .option('--json', 'one JSON object per line instead of a table', false)
     .action(async (flags: BenchDecodeFlags) => {
       if (flags.prefill !== 'synthetic' && flags.prefill !== 'real') throw new Error(`--prefill expects synthetic or real, got '${flags.prefill}'`);
-      const { benchDecode } = await import('../../bench/decode.js');
+      const { benchDecode, BENCH_WEIGHT_FORMATS } = await import('../../bench/decode.js');
+      const format = BENCH_WEIGHT_FORMATS.find((f) => f === flags.format);
+      if (!format) throw new Error(`--format expects one of ${BENCH_WEIGHT_FORMATS.join(', ')}, got '${flags.format}'`);
       await benchDecode({
         seq: flags.seq,
         batch: flags.batch,
@@ -75,6 +79,7 @@ export function registerBenchDecodeCommand(program: Command): void {
         rounds: flags.rounds,
         prefill: flags.prefill,
         peer: flags.peer,
+        format,
         ...(flags.gguf !== undefined ? { ggufPath: flags.gguf } : {}),
         ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
         json: flags.json,

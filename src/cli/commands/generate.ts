@@ -4,6 +4,7 @@
 
 import type { Command } from 'commander';
 import { parseCompression } from '../../attention/planner.js';
+import type { WeightDType } from '../../models/load-llm.js';
 import { bundledModelDir } from '../../node/bundled-model.js';
 import { parseNonNegativeInt, parseNumber, parsePositiveInt, parseThreads } from '../args.js';
 import { stdoutSink } from '../output.js';
@@ -33,6 +34,8 @@ export interface GenerateCommandOptions {
   readonly batch: number;
   readonly stats: 'text' | 'json' | 'none';
   readonly threads?: number | undefined;
+  /** 'auto' (default): GGUF matrices stay in their Q8_0/Q4_0/F16/BF16 format; 'f32': dequantised at load. */
+  readonly dtype?: WeightDType | undefined;
 }
 
 /** Where the output goes (process.stdout / process.stderr in the command; buffers in tests). */
@@ -118,7 +121,7 @@ export async function runGenerate(options: GenerateCommandOptions, out: TextSink
     const { defaultDecodeThreads } = await import('../../generate/language-model.js');
     engine = await initNodeBackend({ threads: options.threads ?? defaultDecodeThreads(config) });
     const wasm = engine.wasm;
-    const model = await loadCausalLM(config, files.weights, { alloc: (n) => wasm.allocF32(n), trainable: false });
+    const model = await loadCausalLM(config, files.weights, { alloc: (n) => wasm.allocF32(n), trainable: false, dtype: options.dtype });
     let prompt = tokenizer.encode(options.prompt, { allowSpecial: false });
     if (prompt.length === 0) {
       // An empty prompt starts from BOS (as llama2.c), or from the end-of-text token of models without one (GPT-2).
@@ -216,6 +219,7 @@ interface GenerateFlags {
   batch: number;
   stats: string;
   threads?: number;
+  dtype: string;
 }
 
 export function registerGenerateCommand(program: Command): void {
@@ -242,7 +246,9 @@ export function registerGenerateCommand(program: Command): void {
     .option('--batch <n>', 'sequences decoded together from the same prompt (seeds seed, seed+1, ...)', parsePositiveInt('--batch'), 1)
     .option('--stats <format>', 'statistics on stderr: text, json or none', 'text')
     .option('--threads <n>', 'threads including the main one (default: 1 for models under 16M parameters, else all cores)', parseThreads('--threads'))
+    .option('--dtype <type>', 'weights in memory: auto (GGUF Q8_0, Q4_0, F16, BF16 matrices kept as stored) or f32', 'auto')
     .action(async (flags: GenerateFlags) => {
+      if (flags.dtype !== 'auto' && flags.dtype !== 'f32') throw new Error(`--dtype expects auto or f32, got '${flags.dtype}'`);
       if (flags.stats !== 'text' && flags.stats !== 'json' && flags.stats !== 'none') throw new Error(`--stats expects text, json or none, got '${flags.stats}'`);
       if (flags.recipe !== undefined && flags.recipe !== 'paper' && flags.recipe !== 'even') throw new Error(`--recipe expects paper or even, got '${flags.recipe}'`);
       if (!(flags.topP > 0 && flags.topP <= 1)) throw new Error(`--top-p expects a number in (0, 1], got ${flags.topP}`);
@@ -268,6 +274,7 @@ export function registerGenerateCommand(program: Command): void {
           batch: flags.batch,
           stats: flags.stats,
           threads: flags.threads,
+          dtype: flags.dtype as WeightDType,
         },
         stdoutSink(),
         process.stderr,

@@ -1,0 +1,72 @@
+// The quantized-weight rows of the conformance table (QUANT_CONFORMANCE_TABLE) on every backend of
+// backends.ts against the reference kernels; the wasm variants run WasmQuant (both SIMD flavours,
+// 1 and 2 threads, the 2-thread variants splitting every call), compared as the kernel table's
+// rows are (harness.ts's mismatch).
+
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+
+import { referenceQuantKernels } from '../../src/backend/reference/quant.js';
+import { WasmQuant } from '../../src/backend/wasm/quant.js';
+import type { QuantKernels } from '../../src/ops/quant-kernels.js';
+import { Tensor } from '../../src/tensor/tensor.js';
+import { createTestBackends } from '../conformance/backends.js';
+import { mismatch } from '../conformance/harness.js';
+import { Rng } from '../conformance/inputs.js';
+import { QUANT_CONFORMANCE_TABLE, runQuantRow } from '../conformance/table.js';
+import { bf16BitsToF32, f16BitsToF32 } from '../../src/tensor/dtype.js';
+
+const backends = await createTestBackends();
+after(() => backends.dispose());
+
+function close(got: Float32Array, want: Float32Array, atol: number, rtol: number, what: string): void {
+  const problem = mismatch(new Tensor(got, 'f32', [got.length]), new Tensor(want, 'f32', [want.length]), atol, rtol);
+  if (problem) assert.fail(`${what}: ${problem}`);
+}
+
+QUANT_CONFORMANCE_TABLE.forEach((row, index) => {
+  describe(`conformance quantMatmul ${row.format}`, () => {
+    const cases = row.cases(new Rng(2000 + index));
+    const expected = cases.map((c) => runQuantRow(referenceQuantKernels, row, c.inputs)[0]!);
+    for (const variant of backends.all) {
+      test(variant.name, () => {
+        const kernels: QuantKernels[] = [variant.backend.quant ?? referenceQuantKernels];
+        if (variant.wasm) {
+          assert.ok(variant.backend.quant instanceof WasmQuant, 'the wasm backend supplies WasmQuant');
+          kernels.push(new WasmQuant(variant.wasm, { forceParallel: variant.wasm.threads > 1 }));
+        }
+        for (const quant of kernels) {
+          const before = quant instanceof WasmQuant ? quant.calls : 0;
+          cases.forEach((c, i) => {
+            const snapshot = c.inputs.map((t) => Array.from(t.data));
+            const [y] = runQuantRow(quant, row, c.inputs) as [Tensor];
+            assert.deepEqual(c.inputs.map((t) => Array.from(t.data)), snapshot, `${c.name}: inputs modified`);
+            close(y.data as Float32Array, expected[i]!.data as Float32Array, c.atol ?? row.atol, c.rtol ?? row.rtol, c.name);
+          });
+          if (quant instanceof WasmQuant) assert.ok(quant.calls > before, 'the wasm kernels ran');
+        }
+      });
+    }
+  });
+});
+
+describe('quantMatmul half conversions', () => {
+  // cols = 1, x = [1]: y[r] = w[r] exactly, for every one of the 65536 bit patterns.
+  for (const format of ['F16', 'BF16'] as const) {
+    test(`${format}: every bit pattern widens exactly on every backend`, () => {
+      const bits = new Uint16Array(65536).map((_, i) => i);
+      const want = Float32Array.from(bits, (h) => (format === 'F16' ? f16BitsToF32(h) : bf16BitsToF32(h)));
+      const w = { format, rows: 65536, cols: 1, bytes: new Uint8Array(bits.buffer) };
+      const ref = new Float32Array(65536);
+      referenceQuantKernels.matmul(new Float32Array([1]), 1, w, ref);
+      close(ref, want, 0, 0, `reference ${format}`);
+      for (const variant of backends.all.filter((b) => b.wasm)) {
+        for (const n of [1, 2]) {
+          const y = new Float32Array(65536 * n);
+          new WasmQuant(variant.wasm!, { forceParallel: true }).matmul(new Float32Array(n).fill(1), n, w, y);
+          close(y.subarray(65536 * (n - 1)), want, 0, 0, `${variant.name} ${format} n=${n}`);
+        }
+      }
+    });
+  }
+});
