@@ -189,3 +189,37 @@ test('a BertForMaskedLM checkpoint (no pooler, no next-sentence head) loads stri
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('loadModel opens a BERT folder as an encoder (eval mode, tokenizer from vocab.txt); loadModelFiles names the loader to use', async () => {
+  const { loadModel, loadModelFiles } = await import('../../src/node/model-files.js');
+  const dir = await mkdtemp(join(tmpdir(), 'bert-folder-'));
+  try {
+    await copyFile(fixturePath('config.json'), join(dir, 'config.json'));
+    await copyFile(fixturePath('model.safetensors'), join(dir, 'model.safetensors'));
+    const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'hello', '##s'];
+    await writeFile(join(dir, 'vocab.txt'), vocab.join('\n') + '\n');
+    const opened = await loadModel(dir);
+    assert.equal(opened.kind, 'encoder');
+    if (opened.kind !== 'encoder') return;
+    assert.equal(opened.source, dir);
+    assert.equal(opened.model.training, false);
+    assert.deepEqual(opened.model.heads, { pooler: true, nsp: true });
+    assert.deepEqual(Array.from(opened.tokenizer!.encode('Hellos') as ArrayLike<number>), [5, 6]);
+    const expected = await readExpected();
+    const inputs = { inputIds: expected.inputIds, tokenTypeIds: expected.tokenTypeIds, attentionMask: expected.attentionMask };
+    assert.ok(maxAbsDiff(noGrad(() => opened.model.forward(inputs).mlmLogits.toArray()), expected.predictionLogits) < 1e-4);
+    // The config.json path works too; loadModelFiles (decoders only) says what to use instead.
+    assert.equal((await loadModel(join(dir, 'config.json'))).kind, 'encoder');
+    await assert.rejects(loadModelFiles(dir), /a BERT encoder \(config\.json model_type 'bert'\), not a decoder LLM: open it with loadModel\(\)/);
+    // A decoder folder comes back as causal-lm files.
+    const { bundledModelDir } = await import('../../src/node/bundled-model.js');
+    const decoder = await loadModel(await bundledModelDir());
+    assert.equal(decoder.kind, 'causal-lm');
+    if (decoder.kind === 'causal-lm') {
+      assert.equal(decoder.files.config.architecture, 'llama');
+      await decoder.files.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
