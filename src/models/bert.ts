@@ -11,6 +11,7 @@ import { Module, ModuleList } from '../nn/module.js';
 import { Rng } from '../tensor/rng.js';
 import { familyParamInit, type ModelInitOptions } from './model-init.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { HiddenState } from './decoder-common.js';
 import {
   PreTrainingModel,
   selectPositions,
@@ -117,11 +118,19 @@ export class BertModel extends Module {
     this.pooler = withPooler ? this.module('pooler', new Pooler(config.hiddenSize, init)) : null;
   }
 
-  /** The last layer's hidden states [B, S, H]. */
-  forward(inputs: EncoderInputs): Tensor {
+  /**
+   * The last layer's hidden states [B, S, H]. `trace` receives 'embeddings' and 'layers.{i}' (each
+   * [B, S, H]), Hugging Face's output_hidden_states in order.
+   */
+  forward(inputs: EncoderInputs, trace: (state: HiddenState) => void = () => undefined): Tensor {
     const maskBias = inputs.attentionMask ? paddingMaskBias(inputs.attentionMask) : null;
     let h = this.embeddings.forward(inputs.inputIds, inputs.tokenTypeIds ?? null);
-    for (const layer of this.encoder.layer) h = layer.forward(h, maskBias);
+    trace({ name: 'embeddings', tensor: h });
+    let i = 0;
+    for (const layer of this.encoder.layer) {
+      h = layer.forward(h, maskBias);
+      trace({ name: `layers.${i++}`, tensor: h });
+    }
     return h;
   }
 }
@@ -163,6 +172,13 @@ export class BertForPreTraining extends PreTrainingModel {
 
   encode(inputs: EncoderInputs): Tensor {
     return this.bert.forward(inputs);
+  }
+
+  /** The encoder's named hidden states (embeddings, layers.0 .. layers.{N-1}); the last is encode()'s output. */
+  traceHiddenStates(inputs: EncoderInputs): HiddenState[] {
+    const states: HiddenState[] = [];
+    this.bert.forward(inputs, (state) => states.push(state));
+    return states;
   }
 
   forward(inputs: EncoderInputs, options: PreTrainingForwardOptions = {}): PreTrainingOutputs {

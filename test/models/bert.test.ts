@@ -223,3 +223,15 @@ test('loadModel opens a BERT folder as an encoder (eval mode, tokenizer from voc
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('BERT trace: embeddings and every layer, the last equal to PyTorch last_hidden_state', async () => {
+  const model = await loadHfBert(fixturePath(''));
+  const expected = await readExpected();
+  const inputs = { inputIds: expected.inputIds, tokenTypeIds: expected.tokenTypeIds, attentionMask: expected.attentionMask };
+  const states = noGrad(() => model.traceHiddenStates(inputs));
+  assert.deepEqual(states.map((s) => s.name), ['embeddings', ...Array.from({ length: model.config.numLayers }, (_, i) => `layers.${i}`)]);
+  const [batch, seq] = expected.inputIds.shape;
+  for (const s of states) assert.deepEqual(s.tensor.shape, [batch, seq, model.config.hiddenSize]);
+  assert.ok(maxAbsDiff(states.at(-1)!.tensor.toArray(), expected.lastHiddenState) < 1e-4);
+  assert.deepEqual(states.at(-1)!.tensor.toArray(), noGrad(() => model.encode(inputs)).toArray());
+});
