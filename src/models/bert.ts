@@ -111,10 +111,14 @@ export class BertModel extends Module {
   /** Null in a checkpoint without one (BertForMaskedLM). */
   readonly pooler: Pooler | null;
 
-  constructor(config: BertConfig, init: ParamInit, dropoutRng: Rng, withPooler = true) {
+  /**
+   * `encoderInit` (default `init`) builds the encoder layers: its linearLayout makes their weights' layouts.
+   * Without `withPooler` the model has no pooler (a BertForMaskedLM checkpoint).
+   */
+  constructor(config: BertConfig, init: ParamInit, dropoutRng: Rng, encoderInit: ParamInit = init, withPooler = true) {
     super();
     this.embeddings = this.module('embeddings', new EncoderEmbeddings(config, init, dropoutRng));
-    this.encoder = this.module('encoder', new BertEncoder(config, init, dropoutRng));
+    this.encoder = this.module('encoder', new BertEncoder(config, encoderInit, dropoutRng));
     this.pooler = withPooler ? this.module('pooler', new Pooler(config.hiddenSize, init)) : null;
   }
 
@@ -166,7 +170,7 @@ export class BertForPreTraining extends PreTrainingModel {
     this.config = Object.freeze({ ...config });
     this.dropoutRng = options.dropoutRng ?? new Rng(0);
     const init = encoderInit(config, options);
-    this.bert = this.module('bert', new BertModel(config, init, this.dropoutRng, heads.pooler));
+    this.bert = this.module('bert', new BertModel(config, init, this.dropoutRng, { ...init, linearLayout: options.encoderLinearLayout }, heads.pooler));
     this.cls = this.module('cls', new BertHeadsModule(config, this.bert.embeddings.wordEmbeddings.weight, init, heads.nsp));
   }
 
