@@ -35,6 +35,7 @@ export * from './io/hf-folder.js';
 export * from './text/tokenizer.js';
 export * from './text/bpe-tokenizer.js';
 export * from './text/hf-tokenizer.js';
+export * from './text/hf-wordpiece.js';
 export * from './text/sentencepiece.js';
 export * from './text/bpe-trainer.js';
 export * from './text/wordpiece.js';

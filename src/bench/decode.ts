@@ -21,7 +21,7 @@
 
 import { freemem, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stat } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
 
 import { attentionSpecFromSettings, formatRatio } from '../attention/planner.js';
 import type { AttentionSpec } from '../attention/policy.js';
@@ -110,6 +110,13 @@ export interface DecodeBenchRow {
 }
 
 
+/** The bench vocabulary's fixed tokens: unk, BOS, EOS, 256 byte tokens and the dummy-prefix space. */
+export const BENCH_MIN_VOCAB = 3 + 256 + 1;
+
+function checkBenchVocabSize(size: number): void {
+  if (!(size >= BENCH_MIN_VOCAB)) throw new Error(`--vocab-size ${size}: the bench vocabulary needs at least ${BENCH_MIN_VOCAB} tokens (unk, BOS, EOS, 256 byte tokens, the space)`);
+}
+
 /** A SentencePiece-style vocabulary (unk, BOS, EOS, 256 byte tokens, fillers) llama.cpp accepts. */
 function benchVocabulary(size: number): Array<[string, GgufValue]> {
   const tokens = ['<unk>', '<s>', '</s>'];
@@ -133,8 +140,13 @@ function benchVocabulary(size: number): Array<[string, GgufValue]> {
   ];
 }
 
-/** Writes the model with random weights (U(-0.05, 0.05); matrices in `format`, norms f32), unless the file exists. */
+/**
+ * Writes the model with random weights (U(-0.05, 0.05); matrices in `format`, norms f32), unless the
+ * file exists. It is written under a temporary name and renamed, so a failed or interrupted write
+ * leaves no file to be reused.
+ */
 export async function writeBenchGguf(path: string, config: LlmConfig, seed = 1, format: GgmlType = 'F32'): Promise<void> {
+  checkBenchVocabSize(config.vocabSize);
   if (await stat(path).catch(() => null)) return;
   const rng = new Rng(seed);
   const shapes = createCausalLM(config).stateDict();
@@ -161,7 +173,13 @@ export async function writeBenchGguf(path: string, config: LlmConfig, seed = 1, 
       return values;
     },
   }));
-  await writeGgufFile(path, { metadata: [...llmConfigToGgufMetadata(config, 'thrifty bench decode (random weights)'), ...benchVocabulary(config.vocabSize)], tensors });
+  const partial = `${path}.${process.pid}.partial`;
+  try {
+    await writeGgufFile(partial, { metadata: [...llmConfigToGgufMetadata(config, 'thrifty bench decode (random weights)'), ...benchVocabulary(config.vocabSize)], tensors });
+    await rename(partial, path);
+  } finally {
+    await rm(partial, { force: true });
+  }
 }
 
 /** The shape of node-llama-cpp 3.x used here (the package is an optional peer). */
@@ -226,6 +244,7 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
   const batches = options.batch ?? [1];
   const heads = options.heads ?? 8;
   const hiddenSize = options.hiddenSize ?? 1024;
+  checkBenchVocabSize(options.vocabSize ?? 8192);
   const config = llamaConfig({
     vocabSize: options.vocabSize ?? 8192,
     hiddenSize,
@@ -265,7 +284,11 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
     say(`${prefillMode} prefill; ${steps} decode steps x ${rounds} rounds per engine, medians; ${policies.join(', ')} at ${formatRatio(compression)} `
       + 'of dense attention transfers (SparQ by the paper recipe, K stored twice; baselines: k solved), all on the wasm kernels');
     if (!peer && options.peer !== false) say('llama.cpp skipped: node-llama-cpp is not installed (npm run bench:peers installs it)');
-    const files = await loadModelFiles(path);
+    // A default-path GGUF that does not load is stale or bad: remove it so the next run rewrites it.
+    const files = await loadModelFiles(path).catch(async (error: unknown) => {
+      if (options.ggufPath === undefined) await rm(path, { force: true });
+      throw error;
+    });
     const model = await loadCausalLM(files.config, files.weights, { alloc: (n) => engine.wasm.allocF32(n), trainable: false });
     await files.close();
     const kernels = new WasmAttention(engine.wasm);

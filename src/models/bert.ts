@@ -4,13 +4,14 @@
 // Hugging Face's BertForPreTraining names, so its model.safetensors loads with loadStateDict.
 
 import { SelfAttention, paddingMaskBias } from '../nn/attention.js';
-import { DenseResidualNorm, EncoderEmbeddings, hiddenActivation, Pooler, PreTrainingHeads } from '../nn/encoder-heads.js';
+import { DenseResidualNorm, EncoderEmbeddings, hiddenActivation, MaskedLmHead, Pooler, type MaskedLmHeadConfig } from '../nn/encoder-heads.js';
 import type { ParamInit } from '../nn/init.js';
 import { activate, Linear } from '../nn/layers.js';
 import { Module, ModuleList } from '../nn/module.js';
 import { Rng } from '../tensor/rng.js';
 import { familyParamInit, type ModelInitOptions } from './model-init.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { HiddenState } from './decoder-common.js';
 import {
   PreTrainingModel,
   selectPositions,
@@ -24,6 +25,21 @@ import {
 export type BertConfig = EncoderConfig;
 
 export type { ModelInitOptions } from './model-init.js';
+
+/**
+ * Which optional parts a BERT has. A BertForMaskedLM checkpoint has neither the pooler nor the
+ * next-sentence classifier; the model is then built without them (nothing is left at 0).
+ */
+export interface BertHeads {
+  readonly pooler: boolean;
+  /** The next-sentence classifier (needs the pooler). */
+  readonly nsp: boolean;
+}
+
+export interface BertInitOptions extends ModelInitOptions {
+  /** Default: both (BertForPreTraining). */
+  readonly heads?: BertHeads;
+}
 
 /** The layers' ParamInit of a BERT-family encoder: N(0, initializerRange²) truncated at 2 std. */
 export function encoderInit(config: EncoderConfig, options: ModelInitOptions): ParamInit {
@@ -92,51 +108,92 @@ class BertEncoder extends Module {
 export class BertModel extends Module {
   readonly embeddings: EncoderEmbeddings;
   readonly encoder: BertEncoder;
-  readonly pooler: Pooler;
+  /** Null in a checkpoint without one (BertForMaskedLM). */
+  readonly pooler: Pooler | null;
 
-  /** `encoderInit` (default `init`) builds the encoder layers: its linearLayout makes their weights' layouts. */
-  constructor(config: BertConfig, init: ParamInit, dropoutRng: Rng, encoderInit: ParamInit = init) {
+  /**
+   * `encoderInit` (default `init`) builds the encoder layers: its linearLayout makes their weights' layouts.
+   * Without `withPooler` the model has no pooler (a BertForMaskedLM checkpoint).
+   */
+  constructor(config: BertConfig, init: ParamInit, dropoutRng: Rng, encoderInit: ParamInit = init, withPooler = true) {
     super();
     this.embeddings = this.module('embeddings', new EncoderEmbeddings(config, init, dropoutRng));
     this.encoder = this.module('encoder', new BertEncoder(config, encoderInit, dropoutRng));
-    this.pooler = this.module('pooler', new Pooler(config.hiddenSize, init));
+    this.pooler = withPooler ? this.module('pooler', new Pooler(config.hiddenSize, init)) : null;
   }
 
-  /** The last layer's hidden states [B, S, H]. */
-  forward(inputs: EncoderInputs): Tensor {
+  /**
+   * The last layer's hidden states [B, S, H]. `trace` receives 'embeddings' and 'layers.{i}' (each
+   * [B, S, H]), Hugging Face's output_hidden_states in order.
+   */
+  forward(inputs: EncoderInputs, trace: (state: HiddenState) => void = () => undefined): Tensor {
     const maskBias = inputs.attentionMask ? paddingMaskBias(inputs.attentionMask) : null;
     let h = this.embeddings.forward(inputs.inputIds, inputs.tokenTypeIds ?? null);
-    for (const layer of this.encoder.layer) h = layer.forward(h, maskBias);
+    trace({ name: 'embeddings', tensor: h });
+    let i = 0;
+    for (const layer of this.encoder.layer) {
+      h = layer.forward(h, maskBias);
+      trace({ name: `layers.${i++}`, tensor: h });
+    }
     return h;
   }
 }
 
-/** BertForPreTraining: `bert` (BertModel) and `cls` (masked-LM and next-sentence heads). */
+/** The masked-LM head and, when the model has one, the next-sentence classifier (Hugging Face's `cls`). */
+export class BertHeadsModule extends Module {
+  readonly predictions: MaskedLmHead;
+  readonly seqRelationship: Linear | null;
+
+  constructor(config: MaskedLmHeadConfig, wordEmbeddings: Tensor, init: ParamInit, withNsp: boolean) {
+    super();
+    this.predictions = this.module('predictions', new MaskedLmHead(config, wordEmbeddings, init));
+    this.seqRelationship = withNsp ? this.module('seq_relationship', new Linear(config.hiddenSize, 2, init)) : null;
+  }
+}
+
+/** BertForPreTraining: `bert` (BertModel) and `cls` (masked-LM and, optionally, next-sentence heads). */
 export class BertForPreTraining extends PreTrainingModel {
   readonly architecture = 'bert' as const;
   readonly config: BertConfig;
   readonly dropoutRng: Rng;
   readonly bert: BertModel;
-  readonly cls: PreTrainingHeads;
+  readonly cls: BertHeadsModule;
+  /** The optional parts this model was built with. */
+  readonly heads: BertHeads;
 
-  constructor(config: BertConfig, options: ModelInitOptions = {}) {
+  constructor(config: BertConfig, options: BertInitOptions = {}) {
     super();
     validateEncoderConfig(config, 'BERT config');
+    const heads = options.heads ?? { pooler: true, nsp: true };
+    if (heads.nsp && !heads.pooler) throw new Error('BERT heads: the next-sentence head needs the pooler');
+    this.heads = Object.freeze({ ...heads });
     this.config = Object.freeze({ ...config });
     this.dropoutRng = options.dropoutRng ?? new Rng(0);
     const init = encoderInit(config, options);
-    this.bert = this.module('bert', new BertModel(config, init, this.dropoutRng, { ...init, linearLayout: options.encoderLinearLayout }));
-    this.cls = this.module('cls', new PreTrainingHeads(config, this.bert.embeddings.wordEmbeddings.weight, init));
+    this.bert = this.module('bert', new BertModel(config, init, this.dropoutRng, { ...init, linearLayout: options.encoderLinearLayout }, heads.pooler));
+    this.cls = this.module('cls', new BertHeadsModule(config, this.bert.embeddings.wordEmbeddings.weight, init, heads.nsp));
   }
 
   encode(inputs: EncoderInputs): Tensor {
     return this.bert.forward(inputs);
   }
 
+  /** The encoder's named hidden states (embeddings, layers.0 .. layers.{N-1}); the last is encode()'s output. */
+  traceHiddenStates(inputs: EncoderInputs): HiddenState[] {
+    const states: HiddenState[] = [];
+    this.bert.forward(inputs, (state) => states.push(state));
+    return states;
+  }
+
   forward(inputs: EncoderInputs, options: PreTrainingForwardOptions = {}): PreTrainingOutputs {
     const sequence = this.encode(inputs);
     const mlmLogits = this.cls.predictions.forward(selectPositions(sequence, options.mlmPositions));
-    const nspLogits = (options.withNsp ?? true) ? this.cls.seqRelationship.forward(this.bert.pooler.forward(sequence)) : null;
+    const withNsp = options.withNsp ?? this.heads.nsp;
+    if (!withNsp) return { mlmLogits, nspLogits: null };
+    const { pooler } = this.bert;
+    const { seqRelationship } = this.cls;
+    if (!pooler || !seqRelationship) throw new Error('BERT: next-sentence logits asked for, but this model has no next-sentence head (heads.nsp is false)');
+    const nspLogits = seqRelationship.forward(pooler.forward(sequence));
     return { mlmLogits, nspLogits };
   }
 }

@@ -22,6 +22,19 @@ export interface ForwardOptions {
   readonly lastOnly?: boolean | undefined;
   /** Bound on one block of attention scores (elements); default 4M. */
   readonly maxScoreElements?: number | undefined;
+  /** Receives the named hidden states as they are computed (see HiddenState); `traceHiddenStates` collects them. */
+  readonly trace?: ((state: HiddenState) => void) | undefined;
+}
+
+/**
+ * One intermediate tensor of a forward, for comparing with PyTorch: 'embeddings' (the blocks' input,
+ * learned positions included), 'layers.{i}' (block i's output, before the final norm), 'final_norm'
+ * (what feeds the output projection), each [B, T, D]. Hugging Face's output_hidden_states gives
+ * embeddings, layers.0 .. layers.{N-2}, then final_norm in place of layers.{N-1}.
+ */
+export interface HiddenState {
+  readonly name: string;
+  readonly tensor: Tensor;
 }
 
 /** What every layer's attention needs in one forward call. */
@@ -69,8 +82,10 @@ export abstract class CausalLM extends Module {
   /** ids i32 [B, T] -> h [B, T, D] (token embedding, plus learned positions where the model has them). */
   protected abstract embed(ids: Tensor, startPositions: readonly number[]): Tensor;
   protected abstract blocks(): readonly DecoderBlock[];
-  /** Final norm and output projection: h [B, T, D] -> logits [B, T, V]. */
-  protected abstract head(h: Tensor): Tensor;
+  /** The final norm: h [B, T, D] -> [B, T, D]. */
+  protected abstract finalNorm(h: Tensor): Tensor;
+  /** The output projection: normed h [B, T, D] -> logits [B, T, V]. */
+  protected abstract project(x: Tensor): Tensor;
 
   /** ids i32 [B, T] -> logits [B, T, V] (or [B, 1, V] with lastOnly). */
   forward(ids: Tensor, options: ForwardOptions = {}): Tensor {
@@ -89,11 +104,23 @@ export abstract class CausalLM extends Module {
       cache: options.cache ?? null,
       maxScoreElements: options.maxScoreElements ?? 1 << 22,
     };
+    const trace = options.trace ?? (() => undefined);
     let h = this.embed(ids, startPositions);
+    trace({ name: 'embeddings', tensor: h });
     this.blocks().forEach((block, layer) => {
       h = block.forward(h, layer, ctx);
+      trace({ name: `layers.${layer}`, tensor: h });
     });
     if (options.lastOnly && tokens > 1) h = narrow(h, 1, tokens - 1, 1);
-    return this.head(h);
+    const normed = this.finalNorm(h);
+    trace({ name: 'final_norm', tensor: normed });
+    return this.project(normed);
+  }
+
+  /** The logits and every named hidden state of one forward (names in HiddenState's order). */
+  traceHiddenStates(ids: Tensor, options: Omit<ForwardOptions, 'trace'> = {}): { logits: Tensor; states: HiddenState[] } {
+    const states: HiddenState[] = [];
+    const logits = this.forward(ids, { ...options, trace: (state) => states.push(state) });
+    return { logits, states };
   }
 }

@@ -108,8 +108,11 @@ export class GptNeoxForCausalLM extends CausalLM {
     return this.#blocks;
   }
 
-  protected head(h: Tensor): Tensor {
-    const x = this.gptNeox.finalNorm.forward(h);
+  protected finalNorm(h: Tensor): Tensor {
+    return this.gptNeox.finalNorm.forward(h);
+  }
+
+  protected project(x: Tensor): Tensor {
     return this.embedOut ? this.embedOut.forward(x) : linear(x, this.gptNeox.embedIn.weight);
   }
 }

@@ -112,7 +112,11 @@ export class Gpt2LMHeadModel extends CausalLM {
     return this.#blocks;
   }
 
-  protected head(h: Tensor): Tensor {
-    return linear(this.transformer.lnF.forward(h), this.transformer.wte.weight);
+  protected finalNorm(h: Tensor): Tensor {
+    return this.transformer.lnF.forward(h);
+  }
+
+  protected project(x: Tensor): Tensor {
+    return linear(x, this.transformer.wte.weight);
   }
 }

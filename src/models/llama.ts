@@ -115,8 +115,11 @@ export class LlamaForCausalLM extends CausalLM {
     return this.#blocks;
   }
 
-  protected head(h: Tensor): Tensor {
-    const x = this.model.norm.forward(h);
+  protected finalNorm(h: Tensor): Tensor {
+    return this.model.norm.forward(h);
+  }
+
+  protected project(x: Tensor): Tensor {
     return this.lmHead ? this.lmHead.forward(x) : linear(x, this.model.embedTokens.weight);
   }
 }

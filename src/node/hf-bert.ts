@@ -1,4 +1,5 @@
-// Loads a Hugging Face BERT folder (config.json + model.safetensors) into BertForPreTraining.
+// Loads a Hugging Face BERT folder (config.json + model.safetensors) into BertForPreTraining, in
+// eval mode like from_pretrained (dropout off; call train() to fine-tune).
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,8 +12,9 @@ import { readSafetensorsFile } from './files.js';
 
 export interface LoadHfBertOptions extends Omit<ModelInitOptions, 'rng'> {
   /**
-   * A checkpoint without the pre-training heads (a bare BertModel, or a fine-tuned one) fails unless
-   * this is false; the missing weights then stay 0.
+   * A checkpoint missing weights the model needs fails unless this is false; the missing weights then
+   * stay 0. The pooler and next-sentence head are optional (a BertForMaskedLM checkpoint has neither):
+   * the model is built with the ones the checkpoint has (see `model.heads`). The masked-LM head is not.
    */
   readonly strict?: boolean;
 }
@@ -36,11 +38,14 @@ export async function loadHfBert(folder: string, options: LoadHfBertOptions = {}
     if (state.has(name)) throw new Error(`${weightsPath}: tensors '${key}' and another map to the same parameter '${name}'`);
     state.set(name, { shape: entry.shape, data: readSafetensorsTensorF32(file.bytes, entry) });
   }
-  const model = new BertForPreTraining(config, { ...(options.dropoutRng ? { dropoutRng: options.dropoutRng } : {}) });
+  const hasPrefix = (prefix: string): boolean => [...state.keys()].some((name) => name.startsWith(prefix));
+  const nsp = hasPrefix('cls.seq_relationship.');
+  const heads = { pooler: nsp || hasPrefix('bert.pooler.'), nsp };
+  const model = new BertForPreTraining(config, { heads, ...(options.dropoutRng ? { dropoutRng: options.dropoutRng } : {}) });
   try {
     model.loadStateDict(state, { strict: options.strict ?? true });
   } catch (error) {
     throw new Error(`${weightsPath}: ${(error as Error).message}`);
   }
-  return model;
+  return model.eval();
 }

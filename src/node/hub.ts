@@ -20,9 +20,9 @@
 
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, truncate, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, rmdir, stat, truncate, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 
 import { ProgressBar, type ProgressStream } from './progress.js';
 import { parseSafetensorsIndex } from '../io/hf-folder.js';
@@ -278,6 +278,28 @@ export async function downloadHubFile(repo: string, revision: string, file: stri
     throw new Error(`${label}: not in the cache (${dest}) and offline mode is on (HF_HUB_OFFLINE); run once with network access to fetch it`);
   }
   await mkdir(dirname(dest), { recursive: true });
+  try {
+    return await downloadLocked(url, dest, label, o);
+  } catch (error) {
+    // A failed download leaves no empty folders in the cache (a kept partial file keeps its folder).
+    await removeEmptyFolders(dirname(dest), o.cacheDir);
+    throw error;
+  }
+}
+
+/** Removes `folder` and its parents up to (not including) `root` while they are empty. */
+async function removeEmptyFolders(folder: string, root: string): Promise<void> {
+  const stop = resolve(root);
+  for (let dir = resolve(folder); dir !== stop && dir.startsWith(`${stop}${sep}`); dir = dirname(dir)) {
+    try {
+      await rmdir(dir);
+    } catch {
+      return; // not empty (or already gone): its parents are not empty either
+    }
+  }
+}
+
+async function downloadLocked(url: string, dest: string, label: string, o: ResolvedOptions): Promise<string> {
   const release = await acquireFileLock(`${dest}.lock`, dest, label, o.lockTimeoutMs);
   if (release === null) return dest; // another process finished it while we waited
   try {
@@ -328,7 +350,13 @@ async function acquireFileLock(lockPath: string, dest: string, label: string, ti
       await handle.close();
       return () => unlink(lockPath).catch(() => undefined);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        // Another process's failed download removed the empty folder just now: make it again.
+        await mkdir(dirname(lockPath), { recursive: true });
+        continue;
+      }
+      if (code !== 'EEXIST') throw error;
     }
     if (await exists(dest)) return null;
     const holder = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());

@@ -2,6 +2,8 @@
 //   a .gguf file; a llama2.c .bin checkpoint (its tokenizer from `tokenizerPath`, else
 //   tokenizer.bin or the single tok*.bin beside it); a Hugging Face folder; or hf:ORG/NAME[@rev][/file],
 //   fetched into the hub cache first (src/node/hub.ts).
+// `loadModel(spec)` is the one loader for every supported folder: a decoder LLM's files, or a BERT
+// encoder (built and loaded, eval mode) with its tokenizer; the result says which.
 
 import { existsSync } from 'node:fs';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
@@ -12,6 +14,60 @@ import { downloadHubModel, removeCachedHubModel, type HubOptions } from './hub.j
 import { asBytes } from './files.js';
 import type { FolderAccess } from '../io/hf-folder.js';
 import { openGgufModel, openHfFolder, openLlama2cModel, type ModelFiles } from '../models/model-files.js';
+import type { BertForPreTraining } from '../models/bert.js';
+import { loadHfTokenizer } from '../text/hf-tokenizer.js';
+import type { HfWordPieceTokenizer } from '../text/hf-wordpiece.js';
+import type { BpeTokenizer } from '../text/bpe-tokenizer.js';
+import { wordPieceFromVocabText, type WordPieceTokenizer } from '../text/wordpiece.js';
+import { loadHfBert } from './hf-bert.js';
+
+/** An encoder's tokenizer: tokenizer.json (WordPiece, or BPE), or vocab.txt (uncased WordPiece). */
+export type EncoderTokenizer = HfWordPieceTokenizer | BpeTokenizer | WordPieceTokenizer;
+
+/** What `loadModel` opened: a decoder LLM's files (for loadCausalLM / generate), or a BERT encoder. */
+export type LoadedModel =
+  | { readonly kind: 'causal-lm'; readonly files: ModelFiles }
+  | {
+      readonly kind: 'encoder';
+      readonly source: string;
+      /** Built and loaded, in eval mode; `model.heads` says which optional heads it has. */
+      readonly model: BertForPreTraining;
+      /** From tokenizer.json, else vocab.txt; null where the folder has neither. */
+      readonly tokenizer: EncoderTokenizer | null;
+    };
+
+/** The model_type of `dir`/config.json, or null where there is none or it cannot be read (the loaders say why). */
+async function folderModelType(dir: string): Promise<unknown> {
+  try {
+    const json = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as unknown;
+    return typeof json === 'object' && json !== null ? (json as Record<string, unknown>)['model_type'] : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The folder `path` names when it is a BERT folder (the folder, or its config.json), else null. */
+async function bertFolder(path: string): Promise<string | null> {
+  const info = await stat(path).catch(() => null);
+  const dir = info?.isDirectory() ? path : basename(path).toLowerCase() === 'config.json' ? dirname(path) : null;
+  return dir !== null && (await folderModelType(dir)) === 'bert' ? dir : null;
+}
+
+/**
+ * Opens any supported model: what loadModelFiles opens (as `causal-lm`), or a Hugging Face BERT
+ * folder (config.json with model_type 'bert', model.safetensors, tokenizer.json or vocab.txt) as
+ * `encoder`. hf: specs are fetched first, as for loadModelFiles.
+ */
+export async function loadModel(spec: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
+  const path = spec.startsWith('hf:') ? await downloadHubModel(spec, options.hub) : resolve(spec);
+  const dir = await bertFolder(path);
+  if (dir === null) return { kind: 'causal-lm', files: spec.startsWith('hf:') ? await loadModelFiles(spec, options) : await openModelPath(path, options) };
+  const model = await loadHfBert(dir);
+  let tokenizer: EncoderTokenizer | null = null;
+  if (existsSync(join(dir, 'tokenizer.json'))) tokenizer = loadHfTokenizer(await readFile(join(dir, 'tokenizer.json'), 'utf8'), join(dir, 'tokenizer.json'));
+  else if (existsSync(join(dir, 'vocab.txt'))) tokenizer = wordPieceFromVocabText(await readFile(join(dir, 'vocab.txt'), 'utf8'), {}, join(dir, 'vocab.txt'));
+  return { kind: 'encoder', source: dir, model, tokenizer };
+}
 
 /** A FolderAccess over a local directory. */
 export function nodeFolderAccess(dir: string): FolderAccess {
@@ -95,6 +151,12 @@ async function openModelPath(path: string, options: LoadModelOptions): Promise<M
     info = await stat(path);
   } catch {
     throw new Error(`${path}: no such file or folder`);
+  }
+  if (info.isDirectory() || basename(path).toLowerCase() === 'config.json') {
+    const dir = info.isDirectory() ? path : dirname(path);
+    if ((await folderModelType(dir)) === 'bert') {
+      throw new Error(`${dir}: a BERT encoder (config.json model_type 'bert'), not a decoder LLM: open it with loadModel(), which returns it as kind 'encoder'`);
+    }
   }
   if (info.isDirectory()) return openHfFolder(nodeFolderAccess(path));
   const lower = basename(path).toLowerCase();

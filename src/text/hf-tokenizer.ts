@@ -1,4 +1,5 @@
-// Hugging Face `tokenizer.json` (and GPT-2's encoder.json + vocab.bpe) to a BpeTokenizer.
+// Hugging Face `tokenizer.json` (and GPT-2's encoder.json + vocab.bpe) to a BpeTokenizer; a
+// WordPiece tokenizer.json (BERT) goes to hf-wordpiece.ts.
 // Supported components, each checked with an error naming the field:
 //   model: BPE (merges as "a b" strings or [a, b] pairs; byte_fallback, unk_token, fuse_unk, ignore_merges)
 //   normalizer: null, NFC/NFD/NFKC/NFKD, Lowercase, Prepend, Replace, Strip, Sequence
@@ -10,6 +11,7 @@ import { BpeTokenizer, type AddedToken, type BpeDecoderSpec, type BpeTokenizerSp
 import { bytesToByteLevel, compileSplitPattern, GPT2_SPLIT_PATTERN, splitIsolated } from './byte-level.js';
 import { utf8Bytes } from './tokenizer.js';
 import { parseJsonBounded } from './bounded-json.js';
+import { hfWordPieceFromJson, type HfWordPieceTokenizer } from './hf-wordpiece.js';
 
 export interface HfTokenizerOptions {
   /** From config.json / tokenizer_config.json; otherwise guessed from the post-processor and common names. */
@@ -49,9 +51,11 @@ function describe(v: unknown): string {
   return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
 }
 
-/** Parses tokenizer.json text; errors name `source` and the field. */
-export function loadHfTokenizer(jsonText: string, source: string, options: HfTokenizerOptions = {}): BpeTokenizer {
-  return hfTokenizerFromJson(parseJsonBounded(jsonText, source), source, options);
+/** Parses tokenizer.json text (a BPE or a WordPiece model); errors name `source` and the field. */
+export function loadHfTokenizer(jsonText: string, source: string, options: HfTokenizerOptions = {}): BpeTokenizer | HfWordPieceTokenizer {
+  const json = parseJsonBounded(jsonText, source);
+  if (isObject(json) && isObject(json['model']) && json['model']['type'] === 'WordPiece') return hfWordPieceFromJson(json, source);
+  return hfTokenizerFromJson(json, source, options);
 }
 
 /** Builds a tokenizer from a parsed tokenizer.json object. */
@@ -61,7 +65,7 @@ export function hfTokenizerFromJson(json: unknown, source: string, options: HfTo
   if (!isObject(model)) throw new Error(`${source}: model must be an object, got ${describe(model)}`);
   const modelWhere = `${source}: model`;
   const modelType = optional(model, 'type', isString, modelWhere, 'a string', 'BPE');
-  if (modelType !== 'BPE') throw new Error(`${modelWhere}.type '${modelType}' is not supported (only BPE)`);
+  if (modelType !== 'BPE') throw new Error(`${modelWhere}.type '${modelType}' is not supported (only BPE here; loadHfTokenizer also reads WordPiece)`);
   for (const key of ['continuing_subword_prefix', 'end_of_word_suffix']) {
     const v = model[key];
     if (v !== undefined && v !== null && v !== '') throw new Error(`${modelWhere}.${key} is not supported (got ${describe(v)})`);

@@ -2,12 +2,14 @@
 // generate path, and reports dense and SparQ rows whose ratios follow from the same run.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { benchDecode } from '../../src/bench/decode.js';
+import { BENCH_MIN_VOCAB, benchDecode, writeBenchGguf } from '../../src/bench/decode.js';
+import { llamaConfig } from '../../src/models/llm-config.js';
+import { loadModelFiles } from '../../src/node/model-files.js';
 
 test('bench decode: dense and SparQ rows with consistent ratios (tiny model, JSON lines)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'thrifty-bench-decode-'));
@@ -29,6 +31,26 @@ test('bench decode: dense and SparQ rows with consistent ratios (tiny model, JSO
       assert.ok(sparq.attentionRatio! < 1 && sparq.theoreticalSpeedup! > 1, JSON.stringify(sparq));
       assert.ok(sparq.rank! > 0 && sparq.topK! > 0);
     }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('bench decode: a vocabulary too small for the bench tokens is a one-line error before any file is written', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'thrifty-bench-decode-'));
+  try {
+    const path = join(dir, 'tiny.gguf');
+    await assert.rejects(
+      benchDecode({ seq: [300], hiddenSize: 64, heads: 2, layers: 1, intermediateSize: 96, vocabSize: 256, steps: 1, rounds: 1, threads: 1, peer: false, json: true, ggufPath: path, log: () => undefined }),
+      (error: Error) => /^--vocab-size 256: the bench vocabulary needs at least 260 tokens/.test(error.message) && !error.message.includes('\n'),
+    );
+    assert.deepEqual(await readdir(dir), []);
+    // The smallest allowed vocabulary works, and the write leaves only the finished file.
+    await writeBenchGguf(path, llamaConfig({ vocabSize: BENCH_MIN_VOCAB, hiddenSize: 32, intermediateSize: 48, numLayers: 1, numHeads: 2, maxPositions: 64 }));
+    assert.deepEqual(await readdir(dir), ['tiny.gguf']);
+    const files = await loadModelFiles(path);
+    assert.equal(files.config.vocabSize, BENCH_MIN_VOCAB);
+    await files.close();
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -156,7 +156,8 @@ describe('Hugging Face model folders', () => {
     dir = await folder({ 'config.json': JSON.stringify({ ...LLAMA_CONFIG, hidden_size: -8 }), 'model.safetensors': good, 'tokenizer.json': tokenizerJson });
     await assert.rejects(loadModelFiles(dir), /config\.json: field 'hidden_size' must be a positive integer, got -8/);
     dir = await folder({ 'config.json': JSON.stringify({ ...LLAMA_CONFIG, model_type: 'bert' }), 'model.safetensors': good, 'tokenizer.json': tokenizerJson });
-    await assert.rejects(loadModelFiles(dir), /config\.json: field 'model_type' = 'bert' is not supported/);
+    // A BERT folder is not a decoder's: loadModelFiles names the loader that opens it (loadModel).
+    await assert.rejects(loadModelFiles(dir), /a BERT encoder \(config\.json model_type 'bert'\), not a decoder LLM: open it with loadModel\(\)/);
     dir = await folder({ 'config.json': '{"model_type": "llama",', 'model.safetensors': good, 'tokenizer.json': tokenizerJson });
     await assert.rejects(loadModelFiles(dir), /config\.json: not valid JSON/);
     const ints = serializeSafetensors([{ name: 'model.norm.weight', dtype: 'I32', shape: [8], data: new Int32Array(8) }]);

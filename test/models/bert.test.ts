@@ -133,16 +133,105 @@ test('a truncated model.safetensors or a missing tensor is refused with the file
     const bytes = await readFile(fixturePath('model.safetensors'));
     await writeFile(join(dir, 'model.safetensors'), bytes.subarray(0, bytes.length - 100));
     await assert.rejects(loadHfBert(dir), /model\.safetensors/);
-    // A checkpoint without the next-sentence head: strict loading lists the missing key.
+    // A missing masked-LM weight: strict loading lists the missing key; lenient loading leaves it 0.
     const file = await readSafetensorsFile(fixturePath('model.safetensors'));
     const { serializeSafetensors } = await import('../../src/io/safetensors.js');
-    const kept = [...file.tensors.values()].filter((e) => !e.name.startsWith('cls.seq_relationship'));
-    const out = serializeSafetensors(kept.map((e) => ({ name: e.name, dtype: 'F32' as const, shape: e.shape, data: readSafetensorsTensorF32(file.bytes, e) })));
-    await writeFile(join(dir, 'model.safetensors'), out);
-    await assert.rejects(loadHfBert(dir), /model\.safetensors: .*missing keys: cls\.seq_relationship\.weight/s);
+    const without = (prefix: string): Uint8Array => {
+      const kept = [...file.tensors.values()].filter((e) => !e.name.startsWith(prefix));
+      return serializeSafetensors(kept.map((e) => ({ name: e.name, dtype: 'F32' as const, shape: e.shape, data: readSafetensorsTensorF32(file.bytes, e) })));
+    };
+    await writeFile(join(dir, 'model.safetensors'), without('cls.predictions.transform.dense.'));
+    await assert.rejects(loadHfBert(dir), /model\.safetensors: .*missing keys: cls\.predictions\.transform\.dense\.weight/s);
     const lenient = await loadHfBert(dir, { strict: false });
-    assert.equal(lenient.cls.seqRelationship.weight.toList().every((v) => v === 0), true);
+    assert.equal(lenient.cls.predictions.transform.dense.weight.toList().every((v) => v === 0), true);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('loadHfBert returns an eval-mode model: two identical calls give identical outputs', async () => {
+  const model = await loadHfBert(fixturePath(''));
+  assert.equal(model.training, false);
+  assert.deepEqual(model.heads, { pooler: true, nsp: true });
+  const expected = await readExpected();
+  const inputs = { inputIds: expected.inputIds, tokenTypeIds: expected.tokenTypeIds, attentionMask: expected.attentionMask };
+  const first = noGrad(() => model.forward(inputs).mlmLogits.toArray());
+  const second = noGrad(() => model.forward(inputs).mlmLogits.toArray());
+  assert.deepEqual(second, first);
+  assert.ok(maxAbsDiff(first, expected.predictionLogits) < 1e-4);
+  // train() turns dropout back on (the fixture's config has dropout 0.1): outputs then differ.
+  model.train();
+  const dropped = noGrad(() => model.forward(inputs).mlmLogits.toArray());
+  assert.notDeepEqual(dropped, first);
+});
+
+test('a BertForMaskedLM checkpoint (no pooler, no next-sentence head) loads strictly and says which heads it has', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'bert-mlm-'));
+  try {
+    await copyFile(fixturePath('config.json'), join(dir, 'config.json'));
+    const file = await readSafetensorsFile(fixturePath('model.safetensors'));
+    const { serializeSafetensors } = await import('../../src/io/safetensors.js');
+    const kept = [...file.tensors.values()].filter((e) => !e.name.startsWith('cls.seq_relationship') && !e.name.startsWith('bert.pooler'));
+    assert.ok(kept.length < file.tensors.size - 2);
+    await writeFile(join(dir, 'model.safetensors'), serializeSafetensors(kept.map((e) => ({ name: e.name, dtype: 'F32' as const, shape: e.shape, data: readSafetensorsTensorF32(file.bytes, e) }))));
+    const model = await loadHfBert(dir);
+    assert.deepEqual(model.heads, { pooler: false, nsp: false });
+    assert.equal(model.bert.pooler, null);
+    assert.equal(model.cls.seqRelationship, null);
+    assert.equal([...model.stateDict().keys()].some((k) => k.includes('pooler') || k.includes('seq_relationship')), false);
+    const expected = await readExpected();
+    const inputs = { inputIds: expected.inputIds, tokenTypeIds: expected.tokenTypeIds, attentionMask: expected.attentionMask };
+    const out = noGrad(() => model.forward(inputs));
+    assert.equal(out.nspLogits, null);
+    assert.ok(maxAbsDiff(out.mlmLogits.toArray(), expected.predictionLogits) < 1e-4);
+    assert.throws(() => model.forward(inputs, { withNsp: true }), /no next-sentence head/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('loadModel opens a BERT folder as an encoder (eval mode, tokenizer from vocab.txt); loadModelFiles names the loader to use', async () => {
+  const { loadModel, loadModelFiles } = await import('../../src/node/model-files.js');
+  const dir = await mkdtemp(join(tmpdir(), 'bert-folder-'));
+  try {
+    await copyFile(fixturePath('config.json'), join(dir, 'config.json'));
+    await copyFile(fixturePath('model.safetensors'), join(dir, 'model.safetensors'));
+    const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'hello', '##s'];
+    await writeFile(join(dir, 'vocab.txt'), vocab.join('\n') + '\n');
+    const opened = await loadModel(dir);
+    assert.equal(opened.kind, 'encoder');
+    if (opened.kind !== 'encoder') return;
+    assert.equal(opened.source, dir);
+    assert.equal(opened.model.training, false);
+    assert.deepEqual(opened.model.heads, { pooler: true, nsp: true });
+    assert.deepEqual(Array.from(opened.tokenizer!.encode('Hellos') as ArrayLike<number>), [5, 6]);
+    const expected = await readExpected();
+    const inputs = { inputIds: expected.inputIds, tokenTypeIds: expected.tokenTypeIds, attentionMask: expected.attentionMask };
+    assert.ok(maxAbsDiff(noGrad(() => opened.model.forward(inputs).mlmLogits.toArray()), expected.predictionLogits) < 1e-4);
+    // The config.json path works too; loadModelFiles (decoders only) says what to use instead.
+    assert.equal((await loadModel(join(dir, 'config.json'))).kind, 'encoder');
+    await assert.rejects(loadModelFiles(dir), /a BERT encoder \(config\.json model_type 'bert'\), not a decoder LLM: open it with loadModel\(\)/);
+    // A decoder folder comes back as causal-lm files.
+    const { bundledModelDir } = await import('../../src/node/bundled-model.js');
+    const decoder = await loadModel(await bundledModelDir());
+    assert.equal(decoder.kind, 'causal-lm');
+    if (decoder.kind === 'causal-lm') {
+      assert.equal(decoder.files.config.architecture, 'llama');
+      await decoder.files.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('BERT trace: embeddings and every layer, the last equal to PyTorch last_hidden_state', async () => {
+  const model = await loadHfBert(fixturePath(''));
+  const expected = await readExpected();
+  const inputs = { inputIds: expected.inputIds, tokenTypeIds: expected.tokenTypeIds, attentionMask: expected.attentionMask };
+  const states = noGrad(() => model.traceHiddenStates(inputs));
+  assert.deepEqual(states.map((s) => s.name), ['embeddings', ...Array.from({ length: model.config.numLayers }, (_, i) => `layers.${i}`)]);
+  const [batch, seq] = expected.inputIds.shape;
+  for (const s of states) assert.deepEqual(s.tensor.shape, [batch, seq, model.config.hiddenSize]);
+  assert.ok(maxAbsDiff(states.at(-1)!.tensor.toArray(), expected.lastHiddenState) < 1e-4);
+  assert.deepEqual(states.at(-1)!.tensor.toArray(), noGrad(() => model.encode(inputs)).toArray());
 });

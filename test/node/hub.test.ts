@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -321,6 +321,21 @@ describe('hub downloads from a local server', () => {
     await assert.rejects(downloadHubFile(REPO, 'main', 'nope.gguf', options), /hf:tiny-org\/tiny-llama@main\/nope\.gguf: not found \(HTTP 404 from .*\/tiny-org\/tiny-llama\/resolve\/main\/nope\.gguf\)/);
     await assert.rejects(downloadHubModel('hf:other-org/missing', options), /hf:other-org\/missing@main: the repository has no config\.json/);
     await assert.rejects(loadModelFiles(`hf:${REPO}@v2`, { hub: options }), /no config\.json/);
+  });
+
+  it('leaves no empty folders in the cache when a download fails', async () => {
+    await assert.rejects(downloadHubFile(REPO, 'main', 'sub/dir/nope.gguf', options), /not found \(HTTP 404/);
+    await assert.rejects(downloadHubModel('hf:other-org/missing@v1', options), /no config\.json/);
+    await assert.rejects(downloadHubModel(`hf:${REPO}`, { ...options, endpoint: await deadEndpoint(), attempts: 1 }), /could not reach/);
+    assert.deepEqual(await readdir(cache), []);
+    // A folder that already holds files is kept; a kept partial file keeps its folder.
+    await downloadHubFile(REPO, 'main', 'config.json', options);
+    await assert.rejects(downloadHubFile(REPO, 'main', 'nope.gguf', options), /HTTP 404/);
+    assert.deepEqual(await readdir(hubRevisionDir(REPO, 'main', cache)), ['config.json']);
+    await rm(hubRevisionDir(REPO, 'main', cache), { recursive: true });
+    hub.behaviour = { cutAfter: 50 };
+    await assert.rejects(downloadHubFile(REPO, 'main', 'model-00001-of-00002.safetensors', { ...options, attempts: 1 }), /partial file .* is kept/);
+    assert.deepEqual(await readdir(hubRevisionDir(REPO, 'main', cache)), ['model-00001-of-00002.safetensors.partial']);
   });
 
   it('falls back to model.safetensors and vocab.json + merges.txt, and finds them offline', async () => {

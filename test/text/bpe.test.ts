@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it, type TestContext } from 'node:test';
 
 import { BpeTokenizer } from '../../src/text/bpe-tokenizer.js';
+import type { HfWordPieceTokenizer } from '../../src/text/hf-wordpiece.js';
 import { BYTE_TO_CHAR, byteLevelToBytes, bytesToByteLevel } from '../../src/text/byte-level.js';
 import { hfTokenizerFromJson, loadGpt2Tokenizer, loadHfTokenizer } from '../../src/text/hf-tokenizer.js';
 import { TokenTextStream } from '../../src/text/tokenizer.js';
@@ -78,7 +79,7 @@ const ROUND_TRIP_TEXTS = [
 ];
 
 let gpt2: BpeTokenizer | null = null;
-let neox: BpeTokenizer | null = null;
+let neox: BpeTokenizer | HfWordPieceTokenizer | null = null;
 
 function loadGpt2(t: TestContext): BpeTokenizer | null {
   const encoder = dataFileOrSkip(t, 'tokenizers/gpt2/encoder.json');
@@ -91,8 +92,9 @@ function loadGpt2(t: TestContext): BpeTokenizer | null {
 function loadNeox(t: TestContext): BpeTokenizer | null {
   const path = dataFileOrSkip(t, 'tokenizers/gpt-neox-20b/20B_tokenizer.json');
   if (!path) return null;
-  neox ??= loadHfTokenizer(readFileSync(path, 'utf8'), path);
-  return neox;
+  const loaded = (neox ??= loadHfTokenizer(readFileSync(path, 'utf8'), path));
+  assert.ok(loaded instanceof BpeTokenizer);
+  return loaded;
 }
 
 describe('byte-level map', () => {

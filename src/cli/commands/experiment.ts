@@ -15,6 +15,17 @@ interface ParetoFlags extends Omit<PretrainFlags, 'arch' | 'size' | 'steps' | 's
   warmupFraction: number;
   out: string;
   reportOnly: boolean;
+  json: boolean;
+}
+
+/** The end-of-run summary for people (--json gives the same fields as one JSON line). */
+export function formatExperimentSummary(result: { readonly reportPath: string; readonly summaryPath: string; readonly runs: readonly unknown[]; readonly interrupted: boolean }): string {
+  const state = result.interrupted ? 'interrupted' : 'done';
+  return [
+    `experiment pareto: ${state}, ${result.runs.length} run${result.runs.length === 1 ? '' : 's'}`,
+    `  report   ${result.reportPath}`,
+    `  summary  ${result.summaryPath}`,
+  ].join('\n') + '\n';
 }
 
 function experimentGroup(program: Command): Command {
@@ -36,7 +47,8 @@ export function registerExperimentCommand(program: Command): void {
     .option('--jobs <n>', 'runs in parallel (child processes)', parsePositiveInt('--jobs'), 1)
     .option('--warmup-fraction <x>', 'warm-up share of the steps', (v: string) => Number(v), 0.1)
     .option('--out <dir>', 'experiment folder (one sub-folder per run; rerun to resume)', 'runs/pareto')
-    .option('--report-only', 'rewrite report.html and summary.json from the runs so far, train nothing', false);
+    .option('--report-only', 'rewrite report.html and summary.json from the runs so far, train nothing', false)
+    .option('--json', 'print the summary as one JSON line', false);
   addTrainingOptions(command).action(async (flags: ParetoFlags) => {
     const { parseArchitecture } = await import('../../models/bert-presets.js');
     const { runParetoExperiment } = await import('../../node/pareto-experiment.js');
@@ -59,7 +71,9 @@ export function registerExperimentCommand(program: Command): void {
       run: { ...run, vocab, warmupFraction: flags.warmupFraction },
       reportOnly: flags.reportOnly,
     }, interrupt.signal).finally(() => interrupt.dispose());
-    process.stdout.write(`${JSON.stringify({ report: result.reportPath, summary: result.summaryPath, runs: result.runs.length })}\n`);
+    process.stdout.write(flags.json
+      ? `${JSON.stringify({ report: result.reportPath, summary: result.summaryPath, runs: result.runs.length })}\n`
+      : formatExperimentSummary(result));
     if (result.interrupted) {
       // Finished runs are kept and unfinished ones continue from their checkpoints: the same command resumes.
       process.stderr.write(interruptedMessage(`finished runs and the checkpoints of unfinished ones are in ${flags.out}`, resumeCommand(process.argv.slice(2))));

@@ -6,7 +6,7 @@
 
 import type { Command } from 'commander';
 import { parseNonNegativeInt, parseNumber, parsePositiveInt, parseThreads } from '../args.js';
-import type { TrainLmOptions, TrainLmOutcome } from '../../node/train-lm-runner.js';
+import type { TrainLmOptions, TrainLmOutcome, TrainLmResult } from '../../node/train-lm-runner.js';
 
 export type { TrainLmOptions, TrainLmOutcome } from '../../node/train-lm-runner.js';
 
@@ -37,6 +37,25 @@ export async function trainLanguageModel(options: TrainLmOptions, log?: (line: s
   return runner.trainLanguageModel(options, log, signal);
 }
 
+/** The end-of-run summary for people (--json gives the same numbers as one JSON line). */
+export function formatTrainLmSummary(result: TrainLmResult, out: string, engine: string): string {
+  const rows: Array<[string, string]> = [
+    ['held-out loss', result.validationLoss.toFixed(4)],
+    ['held-out bits/char', result.validationBitsPerChar.toFixed(4)],
+    ['parameters', result.parameters.toLocaleString('en-US')],
+    ['tokens trained', result.trainTokens.toLocaleString('en-US')],
+    ['time', `${result.seconds.toFixed(1)} s`],
+    ['engine', engine],
+    ['model folder', out],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  return [
+    `train-lm: finished ${result.steps} steps`,
+    ...rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`),
+    `run it: npx thrifty generate --model ${out} --prompt "..."`,
+  ].join('\n') + '\n';
+}
+
 interface TrainLmFlags {
   data?: string;
   out: string;
@@ -59,6 +78,7 @@ interface TrainLmFlags {
   resume: boolean;
   dtype: string;
   threads?: number;
+  json: boolean;
 }
 
 export function registerTrainLmCommand(program: Command): void {
@@ -87,6 +107,7 @@ export function registerTrainLmCommand(program: Command): void {
     .option('--resume', 'continue from <out>/checkpoint.safetensors if present', false)
     .option('--dtype <type>', 'f32 or f16 storage for model.safetensors', d.dtype)
     .option('--threads <n>', 'threads including the main one (default: all cores)', parseThreads('--threads'))
+    .option('--json', 'print the summary as one JSON line', false)
     .action(async (flags: TrainLmFlags) => {
       if (flags.dtype !== 'f32' && flags.dtype !== 'f16') throw new Error(`--dtype expects f32 or f16, got '${flags.dtype}'`);
       const { join } = await import('node:path');
@@ -130,7 +151,9 @@ export function registerTrainLmCommand(program: Command): void {
           return;
         }
         const { status: _status, ...result } = outcome;
-        process.stdout.write(`${JSON.stringify({ ...result, out: flags.out, engine: engine.description })}\n`);
+        process.stdout.write(flags.json
+          ? `${JSON.stringify({ ...result, out: flags.out, engine: engine.description })}\n`
+          : formatTrainLmSummary(result, flags.out, engine.description));
       } finally {
         interrupt.dispose();
         engine.dispose();
