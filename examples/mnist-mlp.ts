@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { backward, noGrad } from '../src/autograd/engine.js';
-import { argmax, crossEntropy, relu, reshape } from '../src/autograd/ops/index.js';
+import { argmax, crossEntropy, relu } from '../src/autograd/ops/index.js';
 import { Linear } from '../src/nn/layers.js';
 import { Module } from '../src/nn/module.js';
 import { AdamW } from '../src/optim/adam.js';

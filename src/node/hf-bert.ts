@@ -36,7 +36,7 @@ export async function loadHfBert(folder: string, options: LoadHfBertOptions = {}
     if (state.has(name)) throw new Error(`${weightsPath}: tensors '${key}' and another map to the same parameter '${name}'`);
     state.set(name, { shape: entry.shape, data: readSafetensorsTensorF32(file.bytes, entry) });
   }
-  const model = new BertForPreTraining(config, { ...(options.dropoutRng ? { dropoutRng: options.dropoutRng } : {}) });
+  const model = new BertForPreTraining(config, options.dropoutRng ? { dropoutRng: options.dropoutRng } : {});
   try {
     model.loadStateDict(state, { strict: options.strict ?? true });
   } catch (error) {

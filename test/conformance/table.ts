@@ -10,7 +10,7 @@
 
 import { UNARY_KINDS, BINARY_KINDS, type BinaryKind, type KernelName, type KernelTable, type UnaryKind } from '../../src/ops/kernels.js';
 import { Tensor } from '../../src/tensor/tensor.js';
-import { draw, maskedRows, Rng, steppedView, transposedView, values } from './inputs.js';
+import { draw, maskedRows, type Rng, steppedView, transposedView, values } from './inputs.js';
 
 export interface ConformanceCase {
   readonly name: string;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it, type TestContext } from 'node:test';
 
-import { BpeTokenizer } from '../../src/text/bpe-tokenizer.js';
+import type { BpeTokenizer } from '../../src/text/bpe-tokenizer.js';
 import { BYTE_TO_CHAR, byteLevelToBytes, bytesToByteLevel } from '../../src/text/byte-level.js';
 import { hfTokenizerFromJson, loadGpt2Tokenizer, loadHfTokenizer } from '../../src/text/hf-tokenizer.js';
 import { TokenTextStream } from '../../src/text/tokenizer.js';

@@ -1,7 +1,6 @@
 // Movement ops. reshape, permute, slice and expand return views sharing storage whenever the
 // strides allow (no copy); their gradients scatter or sum back to the input's shape.
 
-import { kernels } from '../../backend/backend.js';
 import { allocArray, type DType } from '../../tensor/dtype.js';
 import { contiguousStrides, formatShape, normalizeAxis, numel } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
