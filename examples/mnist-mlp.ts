@@ -46,7 +46,7 @@ export interface MnistTrainOptions {
   seed: number;
   trainCount: number;
   heldOutCount: number;
-  logPath?: string;
+  logPath?: string | undefined;
   progress?: boolean;
 }
 
