@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const RANK: Readonly<Record<string, number>> = {
   tensor: 0,
+  platform: 0, // event-loop helpers: no engine knowledge
   io: 1.5, // formats build tokenizers (text)
   text: 1,
   data: 1,

@@ -34,3 +34,19 @@ export function parseNonNegativeInt(flag: string): (value: string) => number {
     return n;
   };
 }
+
+/**
+ * The most threads any command accepts: the worker pool starts one worker per thread, each with its
+ * own wasm instance, so an absurd count would exhaust memory before failing (see issue 12).
+ */
+export const MAX_THREADS = 64;
+
+/** --threads: a positive integer up to MAX_THREADS. */
+export function parseThreads(flag = '--threads'): (value: string) => number {
+  const positive = parsePositiveInt(flag);
+  return (value) => {
+    const n = positive(value);
+    if (n > MAX_THREADS) throw new InvalidArgumentError(`${flag} expects at most ${MAX_THREADS} threads, got ${n}`);
+    return n;
+  };
+}

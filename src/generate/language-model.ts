@@ -11,7 +11,6 @@ import type { AttentionKind, AttentionSpec } from '../attention/policy.js';
 import type { TransferSummary } from '../attention/transfers.js';
 import { withBackend } from '../backend/backend.js';
 import { referenceBackend } from '../backend/reference/index.js';
-import { WasmAttention } from '../backend/wasm/attention.js';
 import { createWasmBackend } from '../backend/wasm/backend.js';
 import { WasmKernels } from '../backend/wasm/kernels.js';
 import { memoryByteSource } from '../io/byte-source.js';
@@ -21,6 +20,7 @@ import { openGgufModel, openHfFolder, type ModelFiles } from '../models/model-fi
 import type { CausalLM } from '../models/decoder-common.js';
 import { loadCausalLM } from '../models/load-llm.js';
 import type { Backend } from '../ops/kernels.js';
+import { yieldToEventLoop } from '../platform/event-loop.js';
 import { TokenTextStream, type Tokenizer } from '../text/tokenizer.js';
 import { Generator, type GenerationResult, type GenerationStats, type StopReason } from './generator.js';
 
@@ -162,21 +162,6 @@ export interface GenerationOutput {
   readonly stats: GenerationStats;
 }
 
-/** Gives the event loop a turn (a macrotask: timers, I/O, signals and messages get through). */
-function yieldToEventLoop(): Promise<void> {
-  const g = globalThis as { setImmediate?: (callback: () => void) => unknown; scheduler?: { yield?: () => Promise<void> } };
-  if (g.setImmediate) return new Promise((resolve) => g.setImmediate!(resolve));
-  if (g.scheduler?.yield) return g.scheduler.yield();
-  return new Promise((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => {
-      channel.port1.close();
-      resolve();
-    };
-    channel.port2.postMessage(null);
-  });
-}
-
 /** A loaded model with its tokenizer and kernels: `stream` and `generate` continue prompts. */
 export class LanguageModel implements AsyncDisposable {
   readonly model: CausalLM;
@@ -256,10 +241,10 @@ export class LanguageModel implements AsyncDisposable {
         },
         generationPlanShape(this.config.headDim, ids.length, maxTokens),
       );
-      const wasm = this.engine.wasm;
       const created: Generator = new Generator(this.model, {
         attention: spec,
-        ...(wasm ? { kernels: new WasmAttention(wasm) } : {}),
+        // The backend's decode-attention kernels (the wasm ones on a wasm engine); the cache lives where they read it.
+        ...(this.backend.attention ? { kernels: this.backend.attention } : {}),
         storeKTransposed: spec.kind === 'sparq' && !options.kOnce,
       });
       generator = created;

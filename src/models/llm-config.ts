@@ -104,26 +104,15 @@ export function llamaFamilyConfig(fields: LlamaFields): LlmConfig {
 }
 
 
-export interface LlamaShape {
-  readonly vocabSize: number;
-  readonly hiddenSize: number;
-  readonly intermediateSize: number;
-  readonly numLayers: number;
-  readonly numHeads: number;
-  /** Default numHeads (multi-head attention). */
-  readonly numKvHeads?: number | undefined;
-  readonly maxPositions: number;
+/** A Llama-family model made here (not read from a file): the shape, with the family's defaults for the rest. */
+export type LlamaShape = Pick<LlamaFields, 'vocabSize' | 'hiddenSize' | 'intermediateSize' | 'numLayers' | 'numHeads' | 'numKvHeads' | 'maxPositions' | 'ropeTheta' | 'bosTokenId' | 'eosTokenId'> & {
   /** Default 1e-5. */
   readonly normEps?: number | undefined;
-  /** Default 10000. */
-  readonly ropeTheta?: number | undefined;
   /** Default 'half' (Hugging Face's layout, what config.json implies). */
-  readonly ropeLayout?: 'half' | 'interleaved' | undefined;
+  readonly ropeLayout?: RopeLayout | undefined;
   /** Default true: the output projection is the token embedding. */
   readonly tieWordEmbeddings?: boolean | undefined;
-  readonly bosTokenId?: number | null | undefined;
-  readonly eosTokenId?: number | null | undefined;
-}
+};
 
 /** A Llama-family config for a model made here (not read from a file). */
 export function llamaConfig(shape: LlamaShape): LlmConfig {

@@ -2,18 +2,16 @@
 // loaded), where its parameters live (a wasm arena), whether they train, and the dropout generator.
 // Each family turns it into the one ParamInit its layers take.
 
-import type { FloatAllocator, NormalInit, ParamInit } from '../nn/init.js';
+import type { NormalInit, ParamInit } from '../nn/init.js';
 import type { Rng } from '../tensor/rng.js';
 
-export interface ModelInitOptions {
-  /** Draws the initial weights, N(0, std²) as the family says; without it every weight is 0, to be loaded. */
-  readonly rng?: Rng | undefined;
+/**
+ * ParamInit's rng (here: without it every weight is 0, to be loaded; with it N(0, std²) as the
+ * family says), alloc and trainable, plus the family-level knobs.
+ */
+export interface ModelInitOptions extends Pick<ParamInit, 'rng' | 'alloc' | 'trainable'> {
   /** Overrides the family's initial standard deviation (LLMs 0.02; BERT: initializer_range). */
   readonly std?: number | undefined;
-  /** Where the f32 parameters live (e.g. WasmKernels.allocF32); default ordinary memory. */
-  readonly alloc?: FloatAllocator | undefined;
-  /** False builds frozen parameters (inference). Default true. */
-  readonly trainable?: boolean | undefined;
   /** Encoders: draws every dropout mask; default a generator seeded with 0, owned by the model. */
   readonly dropoutRng?: Rng | undefined;
 }

@@ -7,6 +7,7 @@
 // checkpoints and signals come in from src/node through the interfaces here.
 
 import type { CheckpointContents } from '../io/checkpoint.js';
+import { yieldToEventLoop } from '../platform/event-loop.js';
 
 /** What every step reports; tasks add their own fields. */
 export interface StepReport {
@@ -98,19 +99,7 @@ export function assertFiniteCheckpoint(contents: CheckpointContents): void {
   }
 }
 
-/** Resolves after pending events have run: setImmediate in Node, a MessageChannel in browsers. */
-export function yieldToEventLoop(): Promise<void> {
-  const immediate = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate;
-  if (immediate) return new Promise((resolve) => immediate(resolve));
-  return new Promise((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => {
-      channel.port1.close();
-      resolve();
-    };
-    channel.port2.postMessage(null);
-  });
-}
+export { yieldToEventLoop };
 
 function checkCount(name: string, value: number, min: number): void {
   if (!Number.isInteger(value) || value < min) throw new Error(`training loop: ${name} must be an integer >= ${min}, got ${value}`);

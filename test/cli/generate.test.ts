@@ -119,7 +119,7 @@ test('--compression R is the measured fraction of dense transfers for every poli
   await assert.rejects(run('flexgen'), /^RangeError: --compression 1\/4 is out of reach for flexgen at \d+-\d+ cached positions with heads of 32: it moves at least [0-9.]+% of dense attention's transfers \(k = 1\)$/);
   await assert.rejects(run('sparq'), /out of reach for sparq \(paper recipe\).*--recipe even lowers k/);
   // Explicit settings that move more than dense at the start of the run: said on stderr.
-  const { notes } = await run('sparq', { rank: 2, topK: 16 });
+  const { notes } = await run('sparq', { rank: 2, topK: 16, compression: undefined });
   assert.equal(notes.length, 1);
   assert.match(notes[0]!, /^sparq r=2 k=16 moves more KV-cache data than dense attention below \d+ cached positions; this run starts at \d+$/);
   const text = await generate({ prompt: 'ROMEO:', maxTokens: 30, attention: 'sparq', rank: 2, topK: 16, stats: 'text' });

@@ -26,7 +26,10 @@ async function cliText(settings: PageSettings, threads: number): Promise<string>
   const [num, den] = settings.compression.split('/').map(Number);
   const options: GenerateCommandOptions = {
     prompt: settings.prompt, maxTokens: settings.maxTokens, temperature: settings.temperature, topP: 0.9, sampleTopK: 0,
-    seed: settings.seed, attention: settings.attention, compression: num! / den!, recipe: settings.recipe, batch: 1, stats: 'none', threads,
+    seed: settings.seed, attention: settings.attention, batch: 1, stats: 'none', threads,
+    // The page always has a compression and a recipe; the CLI takes them only where they apply.
+    ...(settings.attention === 'dense' ? {} : { compression: num! / den! }),
+    ...(settings.attention === 'sparq' ? { recipe: settings.recipe } : {}),
   };
   let out = '';
   await runGenerate(options, { write: (text: string) => (out += text) }, { write: () => true });

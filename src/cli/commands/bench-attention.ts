@@ -5,7 +5,7 @@
 
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { parseIntList, parsePositiveInt } from '../args.js';
+import { parseIntList, parsePositiveInt, parseThreads } from '../args.js';
 import { benchGroup } from '../groups.js';
 
 function parseCompressionList(value: string): number[] {
@@ -73,7 +73,7 @@ export function registerBenchAttentionCommand(program: Command): void {
     .option('--compression <list>', 'target fractions of dense transfers, comma-separated (each policy solved for them)', parseCompressionList, [1 / 2, 1 / 4, 1 / 8])
     .option('--recipe <list>', "how a ratio sets SparQ's (r, k, l): 'paper' (k = 128, l = 32, r in {8, 16, 32, 64}), 'even' (r = d/R, k = S/2R, l = k/4), or both", parseRecipes, ['paper', 'even'])
     .option('--attention <list>', 'policies compared with dense, comma-separated', parsePolicies, [...POLICIES])
-    .option('--threads <n>', 'threads including the main one (default: all cores)', parsePositiveInt('--threads'))
+    .option('--threads <n>', 'threads including the main one (default: all cores)', parseThreads('--threads'))
     .option('--rounds <n>', 'timed rounds per configuration (medians are reported)', parsePositiveInt('--rounds'), 7)
     .option('--max-memory-gib <x>', 'skip configurations whose KV cache needs more (default: min(6, 60% of free memory))', parseGiB)
     .option('--json', 'one JSON object per line instead of a table')

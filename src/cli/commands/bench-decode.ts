@@ -4,7 +4,7 @@
 
 import { type Command, InvalidArgumentError } from 'commander';
 import { parseCompression } from '../../attention/planner.js';
-import { parseIntList, parsePositiveInt } from '../args.js';
+import { parseIntList, parsePositiveInt, parseThreads } from '../args.js';
 import { benchGroup } from '../groups.js';
 
 const POLICIES = ['sparq', 'h2o', 'lm-infinite', 'flexgen', 'oracle'] as const;
@@ -56,7 +56,7 @@ export function registerBenchDecodeCommand(program: Command): void {
     .option('--prefill <mode>', 'synthetic (random cache contents) or real (run the prompt through the model)', 'synthetic')
     .option('--no-peer', 'leave out llama.cpp')
     .option('--gguf <file>', 'where to write (or reuse) the random-weight GGUF (default: the temp folder)')
-    .option('--threads <n>', 'threads including the main one (default: all cores)', parsePositiveInt('--threads'))
+    .option('--threads <n>', 'threads including the main one (default: all cores)', parseThreads('--threads'))
     .option('--json', 'one JSON object per line instead of a table', false)
     .action(async (flags: BenchDecodeFlags) => {
       if (flags.prefill !== 'synthetic' && flags.prefill !== 'real') throw new Error(`--prefill expects synthetic or real, got '${flags.prefill}'`);

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { parseCompression } from '../../attention/planner.js';
 import { bundledModelDir } from '../../node/bundled-model.js';
-import { parseNonNegativeInt, parseNumber, parsePositiveInt } from '../args.js';
+import { parseNonNegativeInt, parseNumber, parsePositiveInt, parseThreads } from '../args.js';
 import { stdoutSink } from '../output.js';
 
 export interface GenerateCommandOptions {
@@ -47,6 +47,58 @@ function formatCount(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
+/** The most sequences one run decodes together (their KV caches are allocated up front). */
+export const MAX_BATCH = 256;
+
+const POLICIES_WITH_K = ['sparq', 'h2o', 'lm-infinite', 'flexgen', 'oracle'];
+
+/**
+ * Settings that cannot apply to the chosen attention are errors, not silently ignored: e.g.
+ * --compression without a compressing --attention, --rank with h2o. Returns nothing; throws one line.
+ */
+export function checkGenerateFlags(options: GenerateCommandOptions): void {
+  const kind = options.attention;
+  const onlyFor = (flag: string, kinds: readonly string[]): Error =>
+    new Error(`${flag} applies to --attention ${kinds.join(', ')}, not ${kind}${kind === 'dense' ? ' (the default)' : ''}`);
+  if (kind !== 'sparq') {
+    if (options.rank !== undefined) throw onlyFor('--rank', ['sparq']);
+    if (options.recipe !== undefined) throw onlyFor('--recipe', ['sparq']);
+    if (options.reallocation !== undefined) throw onlyFor(options.reallocation ? '--reallocation' : '--no-reallocation', ['sparq']);
+    if (options.kOnce) throw onlyFor('--k-once', ['sparq']);
+  }
+  if (!POLICIES_WITH_K.includes(kind)) {
+    if (options.compression !== undefined) throw onlyFor('--compression', POLICIES_WITH_K);
+    if (options.topK !== undefined) throw onlyFor('--top-k', POLICIES_WITH_K);
+  }
+  if (options.localWindow !== undefined && kind !== 'sparq' && kind !== 'h2o') throw onlyFor('--local-window', ['sparq', 'h2o']);
+  if (options.compression !== undefined && (options.rank !== undefined && options.topK !== undefined)) {
+    throw new Error('--compression picks --rank and --top-k: give the target or both settings, not all three');
+  }
+  if (options.batch > MAX_BATCH) throw new Error(`--batch expects at most ${MAX_BATCH} sequences, got ${options.batch}`);
+}
+
+/** Checks against the loaded model (head size, context); returns warnings (one line each). */
+export function checkGenerateAgainstModel(options: GenerateCommandOptions, model: { headDim: number; contextLength: number; promptTokens: number }, cores: number): string[] {
+  const warnings: string[] = [];
+  if (options.rank !== undefined && options.rank > model.headDim) {
+    throw new Error(`--rank ${options.rank} is more than the model's head size of ${model.headDim}`);
+  }
+  if (options.topK !== undefined && options.topK > model.contextLength) {
+    throw new Error(`--top-k ${options.topK} is more than the model's context of ${model.contextLength} positions`);
+  }
+  if (options.localWindow !== undefined && options.localWindow > model.contextLength) {
+    throw new Error(`--local-window ${options.localWindow} is more than the model's context of ${model.contextLength} positions`);
+  }
+  const room = model.contextLength - model.promptTokens;
+  if (options.maxTokens > room && room > 0) {
+    warnings.push(`--max-tokens ${options.maxTokens} does not fit the model's context of ${model.contextLength} after a ${model.promptTokens}-token prompt: generating at most ${room}`);
+  }
+  if (options.threads !== undefined && options.threads > cores) {
+    warnings.push(`--threads ${options.threads} is more than the ${cores} cores of this machine: the extra threads only wait for a core`);
+  }
+  return warnings;
+}
+
 /** Runs the command: continuation text to `out`, statistics to `err`. */
 export async function runGenerate(options: GenerateCommandOptions, out: TextSink, err: TextSink): Promise<void> {
   const { loadModelFiles } = await import('../../node/model-files.js');
@@ -56,6 +108,7 @@ export async function runGenerate(options: GenerateCommandOptions, out: TextSink
   const { Generator } = await import('../../generate/generator.js');
   const { TokenTextStream } = await import('../../text/tokenizer.js');
 
+  checkGenerateFlags(options);
   const modelSpec = options.model ?? (await bundledModelDir());
   const files = await loadModelFiles(modelSpec, options.tokenizer !== undefined ? { tokenizerPath: options.tokenizer } : {});
   let engine: Awaited<ReturnType<typeof initNodeBackend>> | null = null;
@@ -72,6 +125,10 @@ export async function runGenerate(options: GenerateCommandOptions, out: TextSink
       const start = tokenizer.bosId ?? config.bosTokenId ?? tokenizer.eosId ?? config.eosTokenId;
       if (start === null) throw new Error('--prompt is empty and the model has neither a BOS nor an EOS token to start from');
       prompt = [start];
+    }
+    const { availableParallelism } = await import('node:os');
+    for (const warning of checkGenerateAgainstModel(options, { headDim: config.headDim, contextLength: model.contextLength, promptTokens: prompt.length }, availableParallelism())) {
+      err.write(`warning: ${warning}\n`);
     }
     const maxTokens = Math.min(options.maxTokens, model.contextLength - prompt.length);
     if (maxTokens <= 0) throw new Error(`--prompt has ${prompt.length} tokens, which fills the model's context of ${model.contextLength}`);
@@ -184,7 +241,7 @@ export function registerGenerateCommand(program: Command): void {
     .option('--k-once', 'SparQ: store K once (row-major only) instead of twice')
     .option('--batch <n>', 'sequences decoded together from the same prompt (seeds seed, seed+1, ...)', parsePositiveInt('--batch'), 1)
     .option('--stats <format>', 'statistics on stderr: text, json or none', 'text')
-    .option('--threads <n>', 'threads including the main one (default: 1 for models under 16M parameters, else all cores)', parsePositiveInt('--threads'))
+    .option('--threads <n>', 'threads including the main one (default: 1 for models under 16M parameters, else all cores)', parseThreads('--threads'))
     .action(async (flags: GenerateFlags) => {
       if (flags.stats !== 'text' && flags.stats !== 'json' && flags.stats !== 'none') throw new Error(`--stats expects text, json or none, got '${flags.stats}'`);
       if (flags.recipe !== undefined && flags.recipe !== 'paper' && flags.recipe !== 'even') throw new Error(`--recipe expects paper or even, got '${flags.recipe}'`);

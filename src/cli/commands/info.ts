@@ -1,13 +1,13 @@
 // `thrifty info`: which engine this machine gets.
 
 import type { Command } from 'commander';
-import { parsePositiveInt } from '../args.js';
+import { parsePositiveInt, parseThreads } from '../args.js';
 
 export function registerInfoCommand(program: Command): void {
   program
     .command('info')
     .description('the engine in use: backend, SIMD flavour, threads, memory arenas')
-    .option('--threads <n>', 'threads including the main one (default: all cores)', parsePositiveInt('--threads'))
+    .option('--threads <n>', 'threads including the main one (default: all cores)', parseThreads('--threads'))
     .option('--no-relaxed-simd', 'use plain SIMD even where relaxed SIMD (FMA) is available')
     .action(async (opts: { threads?: number; relaxedSimd: boolean }) => {
       const { initNodeBackend } = await import('../../node/backend.js');

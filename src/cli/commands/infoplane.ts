@@ -5,7 +5,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 
 import { ESTIMATOR_NAMES, isEstimatorName, type EstimatorName } from '../../info/estimators.js';
 import { ACTIVATION_NAMES, FULL_PROTOCOL_ACTIVATIONS, isActivationName, type ActivationName } from '../../train/infoplane/activations.js';
-import { parseIntList, parseNonNegativeInt, parseNumber, parsePositiveInt } from '../args.js';
+import { parseIntList, parseNonNegativeInt, parseNumber, parsePositiveInt, parseThreads } from '../args.js';
 import { benchGroup } from '../groups.js';
 
 function parseActivations(value: string): ActivationName[] {
@@ -108,7 +108,7 @@ export function registerInfoplaneCommand(program: Command): void {
     .option('--kde-variance <x>', 'noise variance of the fixed KDE', parsePositiveNumber('--kde-variance'), 0.1)
     .option('--akde-scale <x>', 'aKDE: noise variance = scale x range^2', parsePositiveNumber('--akde-scale'), 0.1)
     .option('--akde-range <rule>', 'aKDE range rule: max-abs, max-minus-min or std', parseChoice('--akde-range', ['max-abs', 'max-minus-min', 'std'] as const), 'max-abs')
-    .option('--threads <n>', 'worker threads (default: one per core, at most one per network)', parsePositiveInt('--threads'))
+    .option('--threads <n>', 'worker threads (default: one per core, at most one per network)', parseThreads('--threads'))
     .option('--data-dir <dir>', 'data folder (default ../shared/data or THRIFTY_DATA_DIR)')
     .option('--no-reuse', 'recompute runs whose records already exist')
     .action(async (opts: InfoplaneOptions) => {

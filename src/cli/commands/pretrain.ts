@@ -1,7 +1,7 @@
 // `thrifty pretrain`: masked-LM pre-training of BERT or GroupBERT on a text corpus, with resume.
 
 import { InvalidArgumentError, type Command } from 'commander';
-import { parseNonNegativeInt, parseNumber, parsePositiveInt } from '../args.js';
+import { parseNonNegativeInt, parseNumber, parsePositiveInt, parseThreads } from '../args.js';
 import type { PretrainSummary } from '../../node/pretrain-runner.js';
 
 export interface PretrainFlags {
@@ -69,7 +69,7 @@ export function addTrainingOptions(command: Command): Command {
     .option('--eval-sequences <n>', 'validation sequences', parsePositiveInt('--eval-sequences'), 256)
     .option('--validation-fraction <x>', 'share of documents held out for validation', parseFraction('--validation-fraction'), 0.05)
     .option('--checkpoint-every <n>', 'checkpoint every n steps', parsePositiveInt('--checkpoint-every'), 100)
-    .option('--threads <n>', 'threads of the wasm backend (default: all cores)', parsePositiveInt('--threads'))
+    .option('--threads <n>', 'threads of the wasm backend (default: all cores)', parseThreads('--threads'))
     .option('--cache-dir <dir>', 'tokenized-corpus cache (default <out>/cache)')
     .option('--no-conv', 'GroupBERT ablation: no convolution module')
     .option('--conv-kernel <k>', 'GroupBERT convolution kernel size (default 7)', parsePositiveInt('--conv-kernel'))

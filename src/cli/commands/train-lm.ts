@@ -5,7 +5,7 @@
 // src/train/language-model.ts, the run on disk in src/node/train-lm-runner.ts.
 
 import type { Command } from 'commander';
-import { parseNonNegativeInt, parseNumber, parsePositiveInt } from '../args.js';
+import { parseNonNegativeInt, parseNumber, parsePositiveInt, parseThreads } from '../args.js';
 import type { TrainLmOptions, TrainLmOutcome } from '../../node/train-lm-runner.js';
 
 export type { TrainLmOptions, TrainLmOutcome } from '../../node/train-lm-runner.js';
@@ -86,7 +86,7 @@ export function registerTrainLmCommand(program: Command): void {
     .option('--checkpoint-every <n>', 'save a resumable checkpoint every n steps (0: never)', parseNonNegativeInt('--checkpoint-every'), d.checkpointEvery)
     .option('--resume', 'continue from <out>/checkpoint.safetensors if present', false)
     .option('--dtype <type>', 'f32 or f16 storage for model.safetensors', d.dtype)
-    .option('--threads <n>', 'threads including the main one (default: all cores)', parsePositiveInt('--threads'))
+    .option('--threads <n>', 'threads including the main one (default: all cores)', parseThreads('--threads'))
     .action(async (flags: TrainLmFlags) => {
       if (flags.dtype !== 'f32' && flags.dtype !== 'f16') throw new Error(`--dtype expects f32 or f16, got '${flags.dtype}'`);
       const { join } = await import('node:path');

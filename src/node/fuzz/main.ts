@@ -1,7 +1,11 @@
 // npm run fuzz -- --format gguf|...|all --count N --seed S [--jobs J] [--timeout-ms T] [--save DIR]
+//   [--record FILE]
 // Prints the outcome table; exits 1 when any input hung, crashed, failed with a generic error or
 // was accepted but wrong (minimized cases saved under --save, default runs/fuzz-failures/).
+// --record writes the run as JSON (the record the docs' fuzz table is drawn from).
 
+import { writeFileAtomic } from '../files.js';
+import { fuzzRecord } from './record.js';
 import { formatFuzzTable, runFuzz, BAD_OUTCOMES, type FuzzReport } from './runner.js';
 import { FUZZ_FORMATS, isFuzzFormat, type FuzzFormat } from './seeds.js';
 
@@ -28,7 +32,7 @@ function intFlag(args: Map<string, string>, name: string, fallback: number, max:
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
-  const known = new Set(['format', 'count', 'seed', 'jobs', 'timeout-ms', 'save', 'batch']);
+  const known = new Set(['format', 'count', 'seed', 'jobs', 'timeout-ms', 'save', 'batch', 'record']);
   for (const key of args.keys()) if (!known.has(key)) throw new Error(`fuzz: unknown flag --${key} (known: ${[...known].join(', ')})`);
   const formatArg = args.get('format') ?? 'all';
   if (formatArg !== 'all' && !isFuzzFormat(formatArg)) throw new Error(`fuzz: --format must be one of ${FUZZ_FORMATS.join(', ')} or all, got '${formatArg}'`);
@@ -47,6 +51,12 @@ async function main(): Promise<number> {
     for (const f of report.failures.slice(0, 10)) process.stderr.write(`  #${f.index} ${f.outcome}: ${f.message}${f.savedTo ? ` (saved to ${f.savedTo})` : ''}\n`);
   }
   process.stdout.write(`${formatFuzzTable(reports)}\n`);
+  const recordPath = args.get('record');
+  if (recordPath !== undefined) {
+    const command = `npm run fuzz -- ${process.argv.slice(2).filter((_, i, all) => all[i] !== '--record' && all[i - 1] !== '--record').join(' ')}`;
+    await writeFileAtomic(recordPath, `${JSON.stringify(fuzzRecord(reports, command, new Date()), null, 2)}\n`);
+    process.stderr.write(`fuzz: record written to ${recordPath}\n`);
+  }
   return reports.some((r) => BAD_OUTCOMES.some((o) => r.counts[o] > 0)) ? 1 : 0;
 }
 
