@@ -1,9 +1,6 @@
-// EvalModel and EvalTokenizer over today's Generator and Tokenizer. The Generator is built with a
-// prefill chunk of the whole context, so one `prefill` call is one dense forward (its model runs
-// multi-token calls with dense causal attention and sends one-token calls through the policy).
-// The one gap: a one-token prefill call (a needle prompt whose length is 1 past a multiple of 256)
-// goes through the policy, as every chunk of the reference's needle runs under the policy's model
-// context; text prompts are one call of at least BOS + one token.
+// EvalModel and EvalTokenizer over the Generator and Tokenizer: Generator.prefill is dense whatever
+// its length and chunking (a one-token call too), Generator.decode goes through the policy, and the
+// policy's counters measure the transfers.
 
 import type { AttentionSpec } from '../attention/policy.js';
 import type { WasmAttention } from '../backend/wasm/attention.js';
@@ -20,7 +17,7 @@ export class GeneratorEvalModel implements EvalModel {
   constructor(model: CausalLM, attention: AttentionSpec, kernels?: WasmAttention) {
     this.contextLength = model.contextLength;
     this.vocabSize = model.config.vocabSize;
-    this.generator = new Generator(model, { attention, prefillChunk: model.contextLength, ...(kernels ? { kernels } : {}) });
+    this.generator = new Generator(model, { attention, ...(kernels ? { kernels } : {}) });
   }
 
   reset(): void {

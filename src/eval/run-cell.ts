@@ -13,6 +13,8 @@ export interface RunCellOptions {
   readonly onRecord?: (record: EvalRecord) => void | Promise<void>;
   /** A clock in seconds (performance.now by default). */
   readonly clock?: () => number;
+  /** When aborted, no further sample starts (the event loop gets a turn before each, to see it). */
+  readonly signal?: AbortSignal;
 }
 
 export async function runCell(
@@ -26,6 +28,10 @@ export async function runCell(
   const records: EvalRecord[] = [];
   for (const [index, sample] of samples.entries()) {
     if (options.done?.has(index)) continue;
+    if (options.signal) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      if (options.signal.aborted) break;
+    }
     if (sample.task !== cell.task) throw new Error(`eval: sample ${sample.id} is of task ${sample.task}, the cell's is ${cell.task}`);
     const start = clock();
     const outcome: SampleOutcome = 'prefill' in sample ? runTeacherForcedSample(model, tokenizer, sample) : runGenerationSample(model, tokenizer, sample);

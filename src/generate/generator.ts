@@ -1,5 +1,5 @@
 // Text generation with a KV cache: each prompt is prefilled densely (batched matmuls over its
-// tokens, in chunks), then every unfinished sequence decodes one token per step together, the
+// tokens, in chunks; dense whatever the chunking, a one-token chunk too), then every unfinished sequence decodes one token per step together, the
 // attention of each step going through the decode-attention policy (dense, SparQ, baselines).
 
 import { noGrad } from '../autograd/engine.js';
@@ -87,13 +87,19 @@ export interface GenerationResult {
 
 const now = (): number => performance.now();
 
-/** The model's view of the cache for one forward call: batch row -> cache sequence. */
+/**
+ * The model's view of the cache for one forward call: batch row -> cache sequence. The model sends
+ * a one-token call to `decode`; in a prefill session (`prefill` true) that token still attends
+ * densely (a prompt whose last chunk is one token, or a one-token prompt appended to a cache), and
+ * its attention probabilities go to the policy as a multi-token prefill's do (H2O's scores).
+ */
 class CacheSession implements KvCacheHook {
   constructor(
     private readonly cache: KvCache,
     private readonly policy: DecodeAttention,
     private readonly seqs: readonly number[],
     private readonly headDim: number,
+    private readonly prefill: boolean,
   ) {}
 
   append(layer: number, row: number, keys: Float32Array, values: Float32Array, tokens: number): void {
@@ -109,7 +115,45 @@ class CacheSession implements KvCacheHook {
   }
 
   decode(layer: number, q: Float32Array, out: Float32Array, heads: number): void {
-    this.policy.attend(this.cache, layer, this.seqs, q, out, heads);
+    if (this.prefill) this.denseOneToken(layer, q, out, heads);
+    else this.policy.attend(this.cache, layer, this.seqs, q, out, heads);
+  }
+
+  /** softmax(q kᵀ / sqrt(d)) v for one query per row over every stored position (a plain loop: rare, small). */
+  private denseOneToken(layer: number, q: Float32Array, out: Float32Array, heads: number): void {
+    const d = this.headDim;
+    const kvHeads = this.cache.kvHeads;
+    const group = heads / kvHeads;
+    const scale = 1 / Math.sqrt(d);
+    this.seqs.forEach((seq, row) => {
+      const length = this.cache.length(seq, layer);
+      const probs = new Float32Array(heads * length);
+      for (let h = 0; h < heads; h++) {
+        const kvHead = Math.floor(h / group);
+        const keys = this.cache.keys(layer, seq, kvHead);
+        const values = this.cache.values(layer, seq, kvHead);
+        const qOff = (row * heads + h) * d;
+        const p = probs.subarray(h * length, (h + 1) * length);
+        let max = -Infinity;
+        for (let j = 0; j < length; j++) {
+          let dot = 0;
+          for (let c = 0; c < d; c++) dot += q[qOff + c]! * keys[j * d + c]!;
+          p[j] = dot * scale;
+          if (p[j]! > max) max = p[j]!;
+        }
+        let sum = 0;
+        for (let j = 0; j < length; j++) {
+          p[j] = Math.exp(p[j]! - max);
+          sum += p[j]!;
+        }
+        for (let c = 0; c < d; c++) out[qOff + c] = 0;
+        for (let j = 0; j < length; j++) {
+          p[j] = p[j]! / sum;
+          for (let c = 0; c < d; c++) out[qOff + c] = out[qOff + c]! + p[j]! * values[j * d + c]!;
+        }
+      }
+      this.policy.observePrefill?.(layer, seq, probs, heads, 1, length);
+    });
   }
 
   observePrefill(layer: number, row: number, probs: Float32Array, heads: number, rows: number, keyLength: number): void {
@@ -173,7 +217,7 @@ export class Generator {
     let logits: Tensor | null = null;
     for (let t0 = 0; t0 < tokens.length; t0 += this.prefillChunk) {
       const chunk = tokens.slice(t0, t0 + this.prefillChunk);
-      logits = this.step([seq], [chunk]);
+      logits = this.step([seq], [chunk], true);
     }
     return logits!.toArray() as Float32Array;
   }
@@ -182,17 +226,20 @@ export class Generator {
   decode(seqs: readonly number[], tokens: readonly number[]): Float32Array {
     if (seqs.length !== tokens.length || seqs.length === 0) throw new Error(`generate: ${tokens.length} tokens for ${seqs.length} sequences`);
     if (new Set(seqs).size !== seqs.length) throw new Error('generate: a sequence appears twice in one decode step');
-    return this.step(seqs, tokens.map((t) => [t])).toArray() as Float32Array;
+    return this.step(seqs, tokens.map((t) => [t]), false).toArray() as Float32Array;
   }
 
-  /** One forward over `ids[row]` (equal lengths) for each sequence in `seqs`: last-position logits [rows, 1, V]. */
-  private step(seqs: readonly number[], ids: readonly (readonly number[])[]): Tensor {
+  /**
+   * One forward over `ids[row]` (equal lengths) for each sequence in `seqs`: last-position logits
+   * [rows, 1, V]. A prefill step attends densely whatever its length; a decode step goes through the policy.
+   */
+  private step(seqs: readonly number[], ids: readonly (readonly number[])[], prefill: boolean): Tensor {
     for (const s of seqs) if (!Number.isInteger(s) || s < 0 || s >= this.sequences) throw new Error(`generate: sequence ${s} is outside 0..${this.sequences - 1}`);
     const tokens = ids[0]!.length;
     const flat = new Int32Array(seqs.length * tokens);
     ids.forEach((row, r) => flat.set(row, r * tokens));
     const startPositions = seqs.map((s) => this.cache.length(s));
-    const session = new CacheSession(this.cache, this.policy, seqs, this.model.config.headDim);
+    const session = new CacheSession(this.cache, this.policy, seqs, this.model.config.headDim, prefill);
     return noGrad(() => this.model.forward(new Tensor(flat, 'i32', [seqs.length, tokens]), { startPositions, cache: session, lastOnly: true }));
   }
 

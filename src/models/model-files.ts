@@ -120,7 +120,10 @@ export async function resolveModelFiles(opened: OpenedModelFiles): Promise<Model
     };
   } catch (error) {
     await opened.close().catch(() => undefined);
-    throw error;
+    // Every error names a file: a check deep in a model class knows only the class's name.
+    const message = error instanceof Error ? error.message : String(error);
+    if (message.includes(opened.configSource) || message.startsWith(`${opened.source}:`) || message.includes(`${opened.source}/`)) throw error;
+    throw new Error(`${opened.configSource}: ${message}`, { cause: error });
   }
 }
 

@@ -188,9 +188,15 @@ export interface ExpectedTensor {
  * not registered (Llama's tied lm_head) is not listed. The tree is built over one shared scratch
  * buffer (its largest tensor, never written but for norm scales), so a large model costs no memory.
  */
+/** The most elements of one tensor (a typed array's index range). */
+export const MAX_TENSOR_ELEMENTS = 2 ** 31 - 1;
+
 export function familyTensors<C>(family: ModelFamily<C>, config: C): ExpectedTensor[] {
   let scratch = new Float32Array(0);
   const alloc = (n: number): Float32Array => {
+    // A hostile or corrupt config (a vocabulary of 2^32, say) must fail here with a reason, not as
+    // an allocation error; no tensor thrifty can hold is that large.
+    if (n > MAX_TENSOR_ELEMENTS) throw new RangeError(`the config implies a tensor of ${n} elements, more than the ${MAX_TENSOR_ELEMENTS} a tensor can hold`);
     if (n > scratch.length) scratch = new Float32Array(n);
     return scratch.subarray(0, n);
   };

@@ -74,6 +74,11 @@ export async function readWikiTextArticles(dataDir = defaultDataDir(), file: str
   return splitWikiTextArticles(path, await readText(path));
 }
 
+/** A UTF-8 text file (e.g. the text `thrifty eval --text` gives the repetition task). */
+export async function readTextFile(path: string): Promise<string> {
+  return readText(path);
+}
+
 export async function readShakespeare(dataDir = defaultDataDir(), file: string = EVAL_DATA_FILES.shakespeare): Promise<string> {
   return readText(join(dataDir, file));
 }

@@ -4,9 +4,10 @@
 // samples (and whole cells) already done. A torn last line (a crash mid-write) is dropped on read
 // and truncated away before the next append.
 
-import { mkdir, open, readFile, truncate } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import type { GridPlanEntry } from '../eval/grid-summary.js';
 import { cellKey, checkRecord, type EvalCell, type EvalRecord } from '../eval/records.js';
 
 export class EvalStore {
@@ -76,4 +77,67 @@ export class EvalStore {
     if (text.length === 0 || text.endsWith('\n')) return;
     await truncate(path, Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1), 'utf8'));
   }
+}
+
+export type GridManifestEntry = GridPlanEntry;
+
+export const GRID_MANIFEST = 'grid.json';
+
+/** Every cell's plan so far: entries from earlier runs are kept, this run's replace theirs. */
+export async function readGridManifest(dir: string): Promise<GridManifestEntry[]> {
+  const path = join(dir, GRID_MANIFEST);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text) as unknown;
+  } catch {
+    throw new Error(`${path}: not valid JSON`);
+  }
+  const cells = (value as { cells?: unknown }).cells;
+  if (!Array.isArray(cells)) throw new Error(`${path}: field 'cells' must be an array`);
+  return cells as GridManifestEntry[];
+}
+
+/** Merges `entries` into dir/grid.json (by cell key), written whole and renamed into place. */
+export async function writeGridManifest(dir: string, entries: readonly GridManifestEntry[]): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const merged = new Map<string, GridManifestEntry>();
+  for (const e of await readGridManifest(dir)) merged.set(cellKey(e.cell), e);
+  for (const e of entries) merged.set(cellKey(e.cell), e);
+  const path = join(dir, GRID_MANIFEST);
+  const sorted = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e);
+  await writeFile(`${path}.tmp`, `${JSON.stringify({ cells: sorted }, null, 1)}\n`);
+  await rename(`${path}.tmp`, path);
+}
+
+/** Every record under dir (all cells), in file-name order. */
+export async function readAllRecords(dir: string): Promise<EvalRecord[]> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => n.endsWith('.jsonl')).sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const out: EvalRecord[] = [];
+  for (const name of names) {
+    const text = await readFile(join(dir, name), 'utf8');
+    text.split('\n').slice(0, -1).forEach((line, i) => {
+      let value: unknown;
+      try {
+        value = JSON.parse(line) as unknown;
+      } catch {
+        throw new Error(`${join(dir, name)}: line ${i + 1} is not valid JSON`);
+      }
+      const r = value as EvalRecord;
+      out.push(checkRecord(value, r, `${join(dir, name)}: line ${i + 1}`));
+    });
+  }
+  return out;
 }

@@ -78,7 +78,7 @@ describe('eval on the bundled model', () => {
     }
   });
 
-  it('a 2-sample grid of every task, dense and SparQ 1/8: records, measured ratios, resume without redoing work', async (t) => {
+  it('a 2-sample grid of every task, dense and SparQ 1/8 (even recipe; the paper recipe is a skipped cell): records, measured ratios, resume without redoing work', async (t) => {
     const dir = await bundledModel(t);
     if (!dir) return;
     for (const file of Object.values(EVAL_DATA_FILES)) if (!dataFileOrSkip(t, file)) return;
@@ -87,18 +87,24 @@ describe('eval on the bundled model', () => {
       const options = {
         model: dir,
         tasks: ['squad', 'triviaqa', 'cnndm', 'wikitext-bpc', 'repetition', 'needle'] as TaskName[],
-        methods: [{ attention: 'dense', compression: 1 }, { attention: 'sparq', compression: 1 / 8 }],
+        methods: [{ attention: 'dense', compression: 1 }, { attention: 'sparq', compression: 1 / 8, recipe: 'even' as const }, { attention: 'sparq', compression: 1 / 8 }],
         samples: 2,
         outDir: out,
       };
-      const first = await runEvalGrid(options);
-      assert.equal(first.length, 12);
+      const grid = await runEvalGrid(options);
+      assert.equal(grid.interrupted, false);
+      assert.equal(grid.cells.length, 18);
+      // k = 128 of the paper recipe cannot reach 1/8 at these lengths: a skipped cell with the planner's reason.
+      const skipped = grid.cells.filter((c) => c.skipped !== undefined);
+      assert.ok(skipped.length > 0 && skipped.every((c) => c.cell.method === 'sparq-paper' && /out of reach/.test(c.skipped!)), JSON.stringify(skipped.map((c) => c.cell)));
+      const first = grid.cells.filter((c) => c.result !== null);
+      assert.equal(first.length + skipped.length, 18);
       const store = new EvalStore(out);
       for (const { cell, result } of first) {
         const records = await store.read(cell);
         const label = `${cell.task} ${cell.method}`;
         assert.equal(records.length, 2, label);
-        assert.equal(result.n, 2);
+        assert.equal(result!.n, 2);
         for (const r of records) {
           assert.ok(r.prefillTokens > 10 && r.prefillTokens <= 512 - 20, `${label}: prefill ${r.prefillTokens}`);
           if (cell.task === 'wikitext-bpc') assert.ok(r.score > 0.3 && r.score < 10, `${label}: bpc ${r.score}`);
@@ -119,7 +125,7 @@ describe('eval on the bundled model', () => {
       const dense = first.find((c) => c.cell.task === 'repetition' && c.cell.method === 'dense')!;
       const contents = await readFile(store.pathOf(dense.cell), 'utf8');
       const again = await runEvalGrid(options);
-      assert.deepEqual(again.map((c) => c.result), first.map((c) => c.result));
+      assert.deepEqual(again.cells.map((c) => c.result), grid.cells.map((c) => c.result));
       assert.equal(await readFile(store.pathOf(dense.cell), 'utf8'), contents); // nothing redone
     } finally {
       await rm(out, { recursive: true, force: true });

@@ -171,3 +171,27 @@ test('kernels that cannot handle the head size are replaced by the reference ker
   checkIncremental(fixture, generator, 0, 3, 'reference instead');
   generator.dispose();
 });
+
+test('prefill is dense whatever the chunking: a last chunk of one token, and a one-token prompt appended to the cache', async () => {
+  const fixture = await loadLlmFixture('llama-tiny');
+  const ids = fixture.ids[0]!;
+  // SparQ with r = 1, k = 1 (and H2O with k = 1) would change these logits if the one-token chunk went through it.
+  const specs: AttentionSpec[] = [{ kind: 'sparq', rank: 1, topK: 1, localWindow: 0 }, { kind: 'h2o', topK: 1, localWindow: 0 }];
+  for (const spec of specs) {
+    const generator = new Generator(fixture.model, { attention: spec, prefillChunk: 4 });
+    // 5 = chunk + 1 tokens: chunks of 4 and 1.
+    const logits = generator.prefill(0, ids.slice(0, 5));
+    let worst = maxAbsDifference(logits, referenceRow(fixture, 0, 4));
+    assert.ok(worst < TOLERANCE, `${spec.kind}: chunk + 1 tokens: max |logit difference| ${worst}`);
+    assert.equal(generator.policy.counters.get().steps, 0, `${spec.kind}: a prefill went through the policy`);
+    // A one-token prefill call appended to what the sequence holds (needle's chunked prefill).
+    const appended = generator.prefill(0, [ids[5]!]);
+    worst = maxAbsDifference(appended, referenceRow(fixture, 0, 5));
+    assert.ok(worst < TOLERANCE, `${spec.kind}: appended one-token prefill: max |logit difference| ${worst}`);
+    // Decode still goes through the policy (and, with k = 1, no longer matches the reference).
+    const decoded = generator.decode([0], [ids[6]!]);
+    assert.ok(generator.policy.counters.get().steps > 0);
+    assert.ok(maxAbsDifference(decoded, referenceRow(fixture, 0, 6)) > TOLERANCE, `${spec.kind}: the policy did not apply at decode`);
+    generator.dispose();
+  }
+});

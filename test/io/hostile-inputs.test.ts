@@ -101,6 +101,24 @@ describe('hostile model files', () => {
     };
     await refusesFast(() => openHfFolder(folder), [/^m\/config\.json: field 'eos_token_id' = 9 is outside the vocabulary \(vocab_size = 4\)/]);
   });
+
+  // Found by the full fuzz run: a huge vocabulary failed as "Invalid typed array length", and a
+  // model class's own check named the class, not the file.
+  it('config.json: a tensor too large to exist, or an unsupported rope_scaling, fails naming config.json', async () => {
+    const base = { model_type: 'llama', vocab_size: 4, hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2 };
+    const folderWith = (config: Record<string, unknown>): FolderAccess => {
+      const files: Record<string, string> = { 'config.json': JSON.stringify(config), 'tokenizer.json': JSON.stringify(tokenizerJson()) };
+      const weights = serializeSafetensors([{ name: 'model.embed_tokens.weight', dtype: 'F32', shape: [4, 8], data: new Float32Array(32) }]);
+      return {
+        name: 'm',
+        exists: (f) => Promise.resolve(f in files || f === 'model.safetensors'),
+        readText: (f) => Promise.resolve(files[f]!),
+        open: () => Promise.resolve({ ...memoryByteSource(weights, 'm/model.safetensors'), close: () => Promise.resolve() }),
+      };
+    };
+    await refusesFast(() => openHfFolder(folderWith({ ...base, vocab_size: 2 ** 31 - 1, hidden_size: 4096, num_attention_heads: 32 })), [/^m\/config\.json: the config implies a tensor of \d+ elements, more than the 2147483647 a tensor can hold/]);
+    await refusesFast(() => openHfFolder(folderWith({ ...base, rope_scaling: { type: 'Sequence' } })), [/^m\/config\.json: .*rope_scaling \{"type":"Sequence"\} is not supported/]);
+  });
 });
 
 describe('hostile tokenizer.json', () => {
