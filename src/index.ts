@@ -182,7 +182,7 @@ export {
 } from './models/llm-config-readers.js';
 export {
   BERT, checkpointWeights, createCausalLM, DECODER_FAMILIES, expectedTensors, familyTensors, ggufLlamaTensorName,
-  GPT_NEOX, GPT2, GROUPBERT, LLAMA, llmConfigFromHf, MODEL_FAMILIES,
+  GPT_NEOX, GPT2, GROUPBERT, LLAMA, llmConfigFromHf, MAX_TENSOR_ELEMENTS, MODEL_FAMILIES,
 } from './models/registry.js';
 export type { ExpectedTensor, GgufFamily, ModelFamily } from './models/registry.js';
 export { familyParamInit } from './models/model-init.js';
