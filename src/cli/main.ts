@@ -13,13 +13,15 @@ import { registerFlopsCommand } from './commands/flops.js';
 import { registerPretrainCommand } from './commands/pretrain.js';
 import { registerExperimentCommand } from './commands/experiment.js';
 import { registerBenchTrainCommand } from './commands/bench-train.js';
+import { registerBenchSparseCommand } from './commands/bench-sparse.js';
+import { registerExportCommand } from './commands/export.js';
 import { registerWordPieceCommand } from './commands/wordpiece.js';
 import { registerInfoplaneCommand } from './commands/infoplane.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { OutputClosedError } from './output.js';
 
 /** Each command module adds itself to the program; heavy modules are imported inside the action. */
-const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerInfoCommand, registerBenchCommands, registerBenchAttentionCommand, registerGenerateCommand, registerTrainLmCommand, registerBenchDecodeCommand, registerFlopsCommand, registerPretrainCommand, registerExperimentCommand, registerBenchTrainCommand, registerWordPieceCommand, registerInfoplaneCommand, registerEvalCommand];
+const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerInfoCommand, registerBenchCommands, registerBenchAttentionCommand, registerGenerateCommand, registerTrainLmCommand, registerBenchDecodeCommand, registerFlopsCommand, registerPretrainCommand, registerExperimentCommand, registerBenchTrainCommand, registerBenchSparseCommand, registerExportCommand, registerWordPieceCommand, registerInfoplaneCommand, registerEvalCommand];
 
 /** The package's version, read from its package.json (this module is dist/src/cli/main.js, three levels below it). */
 export function packageVersion(): string {

@@ -94,10 +94,11 @@ export class BertModel extends Module {
   readonly encoder: BertEncoder;
   readonly pooler: Pooler;
 
-  constructor(config: BertConfig, init: ParamInit, dropoutRng: Rng) {
+  /** `encoderInit` (default `init`) builds the encoder layers: its linearLayout makes their weights' layouts. */
+  constructor(config: BertConfig, init: ParamInit, dropoutRng: Rng, encoderInit: ParamInit = init) {
     super();
     this.embeddings = this.module('embeddings', new EncoderEmbeddings(config, init, dropoutRng));
-    this.encoder = this.module('encoder', new BertEncoder(config, init, dropoutRng));
+    this.encoder = this.module('encoder', new BertEncoder(config, encoderInit, dropoutRng));
     this.pooler = this.module('pooler', new Pooler(config.hiddenSize, init));
   }
 
@@ -124,7 +125,7 @@ export class BertForPreTraining extends PreTrainingModel {
     this.config = Object.freeze({ ...config });
     this.dropoutRng = options.dropoutRng ?? new Rng(0);
     const init = encoderInit(config, options);
-    this.bert = this.module('bert', new BertModel(config, init, this.dropoutRng));
+    this.bert = this.module('bert', new BertModel(config, init, this.dropoutRng, { ...init, linearLayout: options.encoderLinearLayout }));
     this.cls = this.module('cls', new PreTrainingHeads(config, this.bert.embeddings.wordEmbeddings.weight, init));
   }
 

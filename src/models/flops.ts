@@ -6,6 +6,11 @@
 // (arXiv 2108.06277): 6*S*sum_layers(f*12*H^2) + 12*S^2*H*L.
 // Also: a FLOP-counting backend wrapper, to check the formulas against a traced pass.
 
+import {
+  activeBlocks, blockSparseGradInputReference, blockSparseGradValuesReference, blockSparseMatmulReference,
+  type BlockSparseProducts, type BlockSparseStructure,
+} from '../backend/reference/block-sparse.js';
+import { activeBlockCount } from '../nn/block-sparse.js';
 import type { Backend, KernelTable } from '../ops/kernels.js';
 import { broadcastShapes, numel } from '../tensor/shape.js';
 import type { BertConfig } from './bert.js';
@@ -20,6 +25,13 @@ export interface FlopOptions {
   readonly predictedPositions?: number;
   /** Count the pooler and next-sentence classifier (default true). */
   readonly nsp?: boolean;
+  /**
+   * Block edge of a block-sparse model (the encoder's fully connected weights in blockSparseLayout at
+   * `density`): each such weight then counts exactly its active weights, the layout's whole blocks,
+   * and the weights that stay dense there (GroupBERT's grouped FFN down-projection and convolution
+   * kernel) count in full. Without it, `density` scales every encoder weight product.
+   */
+  readonly block?: number;
 }
 
 export interface ModuleFlops {
@@ -50,35 +62,55 @@ export interface FlopReport {
 /** Forward FLOPs per token of a dense weight product with `weights` multiply-adds per token. */
 const productFlops = (weights: number, density: number): number => 2 * density * weights;
 
-function checkOptions(options: FlopOptions): { seq: number; density: number; predicted: number; nsp: boolean } {
+/** How the encoder's weights are counted: a density on every product, or the block-sparse layout's active blocks. */
+interface Sparsity {
+  readonly density: number;
+  readonly block: number | null;
+}
+
+/** Forward FLOPs per token of a fully connected encoder weight [out, in]. */
+function linearFlops(inFeatures: number, outFeatures: number, sparsity: Sparsity): number {
+  const b = sparsity.block;
+  if (b === null) return productFlops(inFeatures * outFeatures, sparsity.density);
+  return 2 * activeBlockCount((inFeatures / b) * (outFeatures / b), sparsity.density) * b * b;
+}
+
+/** Forward FLOPs per token of a weight that a block-sparse model keeps dense (grouped, convolution kernels). */
+function ownLayoutFlops(weights: number, sparsity: Sparsity): number {
+  return productFlops(weights, sparsity.block === null ? sparsity.density : 1);
+}
+
+function checkOptions(options: FlopOptions): { seq: number; density: number; predicted: number; nsp: boolean; block: number | null } {
   const seq = options.seqLength;
   const density = options.density ?? 1;
   const predicted = options.predictedPositions ?? seq;
   if (!Number.isInteger(seq) || seq < 1) throw new Error(`flops: sequence length must be a positive integer, got ${seq}`);
   if (!(density > 0 && density <= 1)) throw new Error(`flops: density must be in (0, 1] (sparsity in [0, 1)), got ${density}`);
   if (!(predicted >= 0 && predicted <= seq)) throw new Error(`flops: predicted positions must be in [0, ${seq}], got ${predicted}`);
-  return { seq, density, predicted, nsp: options.nsp ?? true };
+  const block = options.block ?? null;
+  if (block !== null && !(Number.isInteger(block) && block >= 1)) throw new Error(`flops: block must be a positive integer, got ${block}`);
+  return { seq, density, predicted, nsp: options.nsp ?? true, block };
 }
 
 /** Forward FLOPs per sequence of each residual module kind. */
-function moduleForwardFlops(kind: GroupBertModuleKind | 'bert-ffn', config: BertConfig | GroupBertConfig, seq: number, density: number): number {
+function moduleForwardFlops(kind: GroupBertModuleKind | 'bert-ffn', config: BertConfig | GroupBertConfig, seq: number, sparsity: Sparsity): number {
   const h = config.hiddenSize;
   const inner = config.intermediateSize;
   switch (kind) {
     case 'attention':
-      // Q, K, V and output projections; then q·kᵀ and probs·v, 2*S*H each per token.
-      return seq * (productFlops(4 * h * h, density) + 4 * seq * h);
+      // Q, K, V and output projections; then q·kᵀ and probs·v, 2*S*H each per token (dense whatever the weights).
+      return seq * (4 * linearFlops(h, h, sparsity) + 4 * seq * h);
     case 'bert-ffn':
-      return seq * productFlops(2 * h * inner, density);
+      return seq * (linearFlops(h, inner, sparsity) + linearFlops(inner, h, sparsity));
     case 'ffn': {
       const g = config as GroupBertConfig;
       // up H -> I, grouped down I -> H in G blocks, optional dense mixer H -> H.
-      return seq * productFlops(h * inner + (inner * h) / g.ffnGroups + (g.ffnMixer ? h * h : 0), density);
+      return seq * (linearFlops(h, inner, sparsity) + ownLayoutFlops((inner * h) / g.ffnGroups, sparsity) + (g.ffnMixer ? linearFlops(h, h, sparsity) : 0));
     }
     case 'conv': {
       const g = config as GroupBertConfig;
       // GLU H -> 2H, grouped convolution (each output channel reads groupSize channels at K taps), output H -> H.
-      return seq * productFlops(2 * h * h + h * g.convGroupSize * g.convKernelSize + h * h, density);
+      return seq * (linearFlops(h, 2 * h, sparsity) + ownLayoutFlops(h * g.convGroupSize * g.convKernelSize, sparsity) + linearFlops(h, h, sparsity));
     }
   }
 }
@@ -105,7 +137,7 @@ function moduleParameters(kind: GroupBertModuleKind | 'bert-ffn', config: BertCo
 
 /** FLOPs per training sequence of `config` (BERT when arch is 'bert', GroupBERT otherwise). */
 export function trainingFlops(arch: Architecture, config: BertConfig | GroupBertConfig, options: FlopOptions): FlopReport {
-  const { seq, density, predicted, nsp } = checkOptions(options);
+  const { seq, density, predicted, nsp, block } = checkOptions(options);
   const h = config.hiddenSize;
   const layers = config.numLayers;
   const kinds: readonly (GroupBertModuleKind | 'bert-ffn')[] = arch === 'bert' ? ['attention', 'bert-ffn'] : (config as GroupBertConfig).moduleOrder;
@@ -115,7 +147,7 @@ export function trainingFlops(arch: Architecture, config: BertConfig | GroupBert
   let encoderForward = 0;
   let nonEmbeddingParameters = 0;
   for (const [kind, count] of counts) {
-    const forwardFlops = moduleForwardFlops(kind, config, seq, density);
+    const forwardFlops = moduleForwardFlops(kind, config, seq, { density, block });
     modules.push({ name: kind === 'bert-ffn' ? 'ffn' : kind, forwardFlops, count });
     encoderForward += count * forwardFlops;
     nonEmbeddingParameters += count * moduleParameters(kind, config);
@@ -147,6 +179,8 @@ export function trainingFlops(arch: Architecture, config: BertConfig | GroupBert
 export interface FlopCounts {
   matmul: number;
   conv: number;
+  /** The block-sparse products (forward, input gradient, values gradient): 2 x tokens x active weights each. */
+  blockSparse: number;
 }
 
 export interface FlopCounter {
@@ -158,11 +192,11 @@ export interface FlopCounter {
 }
 
 /**
- * Wraps a backend so that every matmul and convolution kernel call adds its FLOPs (2 per
+ * Wraps a backend so that every matmul, convolution and block-sparse product call adds its FLOPs (2 per
  * multiply-add) to `counts`: the trace that the analytic formulas are checked against.
  */
 export function createFlopCounter(inner: Backend): FlopCounter {
-  const counts: FlopCounts = { matmul: 0, conv: 0 };
+  const counts: FlopCounts = { matmul: 0, conv: 0, blockSparse: 0 };
   const k = inner.kernels;
   const convFlops = (batch: number, length: number, weightShape: readonly number[]): number => 2 * batch * length * numel(weightShape);
   const kernels: KernelTable = {
@@ -185,13 +219,33 @@ export function createFlopCounter(inner: Backend): FlopCounter {
       return k.conv1dGradWeight(dy, x, groups, padLeft, weightShape);
     },
   };
+  // The wrapped backend's block-sparse products, or the reference kernels the op would run without them.
+  const sparse: BlockSparseProducts = inner.blockSparse ?? {
+    matmul: blockSparseMatmulReference, gradInput: blockSparseGradInputReference, gradValues: blockSparseGradValuesReference,
+  };
+  const sparseFlops = (n: number, s: BlockSparseStructure): number => 2 * n * activeBlocks(s) * s.block * s.block;
+  const blockSparse: BlockSparseProducts = {
+    matmul: (x, n, s, values, y) => {
+      counts.blockSparse += sparseFlops(n, s);
+      sparse.matmul(x, n, s, values, y);
+    },
+    gradInput: (dy, n, s, values, dx) => {
+      counts.blockSparse += sparseFlops(n, s);
+      sparse.gradInput(dy, n, s, values, dx);
+    },
+    gradValues: (dy, x, n, s, dValues) => {
+      counts.blockSparse += sparseFlops(n, s);
+      sparse.gradValues(dy, x, n, s, dValues);
+    },
+  };
   return {
-    backend: { name: `${inner.name}+flop-counter`, kernels, floatDType: inner.floatDType },
+    backend: { name: `${inner.name}+flop-counter`, kernels, floatDType: inner.floatDType, attention: inner.attention, blockSparse },
     counts,
     reset: () => {
       counts.matmul = 0;
       counts.conv = 0;
+      counts.blockSparse = 0;
     },
-    total: () => counts.matmul + counts.conv,
+    total: () => counts.matmul + counts.conv + counts.blockSparse,
   };
 }

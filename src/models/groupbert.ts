@@ -180,10 +180,11 @@ export class GroupBertModel extends Module {
   readonly encoder: GroupBertEncoder;
   readonly pooler: Pooler;
 
-  constructor(config: GroupBertConfig, init: ParamInit, dropoutRng: Rng) {
+  /** `encoderInit` (default `init`) builds the encoder layers: its linearLayout makes their weights' layouts. */
+  constructor(config: GroupBertConfig, init: ParamInit, dropoutRng: Rng, encoderInit: ParamInit = init) {
     super();
     this.embeddings = this.module('embeddings', new EncoderEmbeddings(config, init, dropoutRng));
-    this.encoder = this.module('encoder', new GroupBertEncoder(config, init, dropoutRng));
+    this.encoder = this.module('encoder', new GroupBertEncoder(config, encoderInit, dropoutRng));
     this.pooler = this.module('pooler', new Pooler(config.hiddenSize, init));
   }
 
@@ -212,7 +213,7 @@ export class GroupBertForPreTraining extends PreTrainingModel {
     this.config = Object.freeze({ ...config, moduleOrder: Object.freeze([...config.moduleOrder]) });
     this.dropoutRng = options.dropoutRng ?? new Rng(0);
     const init = encoderInit(config, options);
-    this.groupbert = this.module('groupbert', new GroupBertModel(this.config, init, this.dropoutRng));
+    this.groupbert = this.module('groupbert', new GroupBertModel(this.config, init, this.dropoutRng, { ...init, linearLayout: options.encoderLinearLayout }));
     this.cls = this.module('cls', new PreTrainingHeads(config, this.groupbert.embeddings.wordEmbeddings.weight, init));
   }
 

@@ -3,6 +3,7 @@
 // Each family turns it into the one ParamInit its layers take.
 
 import type { NormalInit, ParamInit } from '../nn/init.js';
+import type { WeightLayout } from '../nn/weight-layout.js';
 import type { Rng } from '../tensor/rng.js';
 
 /**
@@ -14,6 +15,12 @@ export interface ModelInitOptions extends Pick<ParamInit, 'rng' | 'alloc' | 'tra
   readonly std?: number | undefined;
   /** Encoders: draws every dropout mask; default a generator seeded with 0, owned by the model. */
   readonly dropoutRng?: Rng | undefined;
+  /**
+   * Encoders: makes the layout of each fully connected encoder weight (Q, K, V, attention output,
+   * FFN and convolution-module maps; e.g. blockSparseLayout for sparse training). Embeddings, heads,
+   * and weights with a layout of their own (grouped, convolution) stay as they are. Default dense.
+   */
+  readonly encoderLinearLayout?: (() => WeightLayout) | undefined;
 }
 
 /** The layers' ParamInit for a family whose random weights are `normal` (std overridable). */

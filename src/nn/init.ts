@@ -6,6 +6,7 @@ import { isFloat, type FloatDType } from '../tensor/dtype.js';
 import { formatShape, numel } from '../tensor/shape.js';
 import type { Rng } from '../tensor/rng.js';
 import { Tensor, zeros } from '../tensor/tensor.js';
+import type { WeightLayout } from './weight-layout.js';
 
 export type Nonlinearity = 'linear' | 'identity' | 'sigmoid' | 'tanh' | 'relu' | 'leakyRelu' | 'selu';
 export type FanMode = 'fanIn' | 'fanOut';
@@ -197,6 +198,11 @@ export interface ParamInit {
   readonly trainable?: boolean | undefined;
   /** Default 'f32'. */
   readonly dtype?: FloatDType | undefined;
+  /**
+   * Makes the weight layout of each Linear built with this init that names none (called once per
+   * Linear: a layout may hold per-layer state, e.g. a block pattern). Default: dense.
+   */
+  readonly linearLayout?: (() => WeightLayout) | undefined;
 }
 
 /** A zero-filled parameter tensor of `shape`, stored where `init.alloc` says. */

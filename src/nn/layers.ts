@@ -34,7 +34,7 @@ export class Linear extends Module {
     super();
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
-    this.layout = options.layout ?? denseLayout;
+    this.layout = options.layout ?? options.linearLayout?.() ?? denseLayout;
     const rng = initRng('Linear', options);
     const requiresGrad = options.trainable ?? true;
     this.weight = this.param('weight', parameterTensor(this.layout.weightShape(inFeatures, outFeatures), options), { requiresGrad });

@@ -17,7 +17,10 @@ import type { GroupBertConfig } from '../models/groupbert.js';
 import { createValidationBatches, MlmBatcher, mlmVocabOf, type MlmBatcherState } from '../data/mlm.js';
 import { numDocuments, splitTrainValidation, type TokenizedCorpus } from '../data/corpus.js';
 import { assertFiniteCheckpoint, runTrainingLoop, type StopReason } from '../train/loop.js';
-import { PreTrainer, type MlmBatchSource, type OptimizerKind, type StepResult, type ValidationResult } from '../train/pretrain.js';
+import {
+  PreTrainer, sparseEncoderLayout, type MlmBatchSource, type OptimizerKind, type SparseTrainingSettings, type StepResult, type ValidationResult,
+} from '../train/pretrain.js';
+import type { UpdateTelemetry } from '../train/dynsparse.js';
 import { trainWordPiece } from '../text/wordpiece-trainer.js';
 import type { WordPieceTokenizer } from '../text/wordpiece.js';
 import { Rng } from '../tensor/rng.js';
@@ -70,6 +73,8 @@ export interface PretrainRunOptions {
   /** Progress output (default process.stderr; a TTY gets a bar, anything else a line every 10 s). */
   readonly progressStream?: ProgressStream | undefined;
   readonly quiet?: boolean | undefined;
+  /** Block-sparse training of every fully connected encoder weight (--sparsity ...); the seed is the run's. */
+  readonly sparse?: Omit<SparseTrainingSettings, 'seed'> | undefined;
 }
 
 export interface PretrainSummary {
@@ -115,6 +120,7 @@ function runSettings(options: PretrainRunOptions, config: JsonValue, vocabPath: 
     evalEvery: options.evalEvery,
     evalSequences: options.evalSequences,
     validationFraction: options.validationFraction,
+    ...(options.sparse ? { sparse: { ...options.sparse } } : {}),
   };
 }
 
@@ -135,6 +141,46 @@ function checkOptions(o: PretrainRunOptions): void {
   if (!(o.clipNorm >= 0)) throw new Error(`--clip must be non-negative, got ${o.clipNorm}`);
   if (o.dropout !== undefined && !(o.dropout >= 0 && o.dropout < 1)) throw new Error(`--dropout must be in [0, 1), got ${o.dropout}`);
   if (o.stopAfter !== undefined && (!Number.isInteger(o.stopAfter) || o.stopAfter < 1)) throw new Error(`--stop-after must be a positive integer, got ${o.stopAfter}`);
+  const sp = o.sparse;
+  if (sp) {
+    if (!(sp.sparsity >= 0 && sp.sparsity < 1)) throw new Error(`--sparsity must be in [0, 1), got ${sp.sparsity}`);
+    if (!Number.isInteger(sp.block) || sp.block < 1) throw new Error(`--block must be a positive integer, got ${sp.block}`);
+    if (!['static', 'dynamic', 'rigl'].includes(sp.regrow)) throw new Error(`--regrow must be dynamic, static or rigl, got '${String(sp.regrow)}'`);
+    if (!Number.isInteger(sp.updates) || sp.updates < 1) throw new Error(`--updates must be a positive integer, got ${sp.updates}`);
+    if (sp.updates > o.steps) throw new Error(`--updates ${sp.updates} is larger than --steps ${o.steps} (at most one pattern update per step)`);
+    if (!(sp.pruneRatio >= 0 && sp.pruneRatio <= 1)) throw new Error(`--prune-ratio must be in [0, 1], got ${sp.pruneRatio}`);
+    if (!(sp.normOrder > 0)) throw new Error(`--block-norm must be l1 or l2 (a positive p), got p = ${sp.normOrder}`);
+  }
+}
+
+/** Throws naming --block when it does not divide a sparse weight's dimensions. */
+function checkBlockDivides(block: number, config: { readonly hiddenSize: number; readonly intermediateSize: number }): void {
+  const { hiddenSize: h, intermediateSize: i } = config;
+  if (h % block !== 0 || i % block !== 0) {
+    throw new Error(`--block ${block} does not divide the encoder's weight dimensions (hidden ${h}, intermediate ${i})`);
+  }
+}
+
+/** One metrics record of a pattern update: the schedule, means over the sparse tensors, and each tensor's explored fraction. */
+function telemetryRecord(t: UpdateTelemetry): Record<string, MetricValue> {
+  const n = t.tensors.length;
+  const mean = (f: (x: UpdateTelemetry['tensors'][number]) => number): number => t.tensors.reduce((acc, x) => acc + f(x), 0) / n;
+  const record: Record<string, MetricValue> = {
+    kind: 'sparse-update',
+    update: t.update,
+    pruneFraction: t.pruneFraction,
+    density: mean((x) => x.density),
+    explored: mean((x) => x.explored),
+    prunedRecentlyRegrown: mean((x) => x.prunedRecentlyRegrown),
+    pruned: t.tensors.reduce((acc, x) => acc + x.pruned, 0),
+    regrown: t.tensors.reduce((acc, x) => acc + x.regrown, 0),
+  };
+  for (const x of t.tensors) {
+    record[`density:${x.name}`] = x.density;
+    record[`explored:${x.name}`] = x.explored;
+    record[`prunedRecentlyRegrown:${x.name}`] = x.prunedRecentlyRegrown;
+  }
+  return record;
 }
 
 /** Adapts the MLM batcher to the trainer's source interface; its state is {epoch, cursor}. */
@@ -222,6 +268,7 @@ export async function runPretraining(options: PretrainRunOptions, signal?: Abort
     dropout: options.dropout,
     groupbert: options.groupbert,
   });
+  if (options.sparse) checkBlockDivides(options.sparse.block, config);
   const settings = runSettings(options, config as unknown as JsonValue, vocabPath);
   if (hasCheckpoint) {
     let saved: unknown;
@@ -237,7 +284,10 @@ export async function runPretraining(options: PretrainRunOptions, signal?: Abort
   }
 
   const initRng = new Rng(options.seed);
-  const model = createPreTrainingModel(options.arch, config, { rng: initRng, dropoutRng: new Rng(options.seed + 1) });
+  const sparse = options.sparse ? { ...options.sparse, seed: options.seed + 2 } : undefined;
+  const model = createPreTrainingModel(options.arch, config, {
+    rng: initRng, dropoutRng: new Rng(options.seed + 1), encoderLinearLayout: sparse ? sparseEncoderLayout(sparse) : undefined,
+  });
   const trainer = new PreTrainer(model, new BatcherSource(batcher), {
     architecture: options.arch,
     optimizer: {
@@ -248,6 +298,7 @@ export async function runPretraining(options: PretrainRunOptions, signal?: Abort
       totalSteps: options.steps,
       clipNorm: options.clipNorm,
     },
+    sparse,
   });
   let resumedFrom: number | null = null;
   if (hasCheckpoint) {
@@ -295,7 +346,8 @@ export async function runPretraining(options: PretrainRunOptions, signal?: Abort
       total: options.steps,
       start: trainer.counters.step,
       step: () => trainer.step(),
-      afterStep: (_step, report) => {
+      beforeStep: (step) => trainer.beforeStep(step),
+      afterStep: (step, report) => {
         lastTrain = report;
         log.append(report.step, {
           kind: 'train',
@@ -307,6 +359,8 @@ export async function runPretraining(options: PretrainRunOptions, signal?: Abort
           gradNorm: report.gradNorm,
           ...countersRecord(),
         });
+        const update = trainer.afterStep(step);
+        if (update) log.append(step, telemetryRecord(update));
       },
       progress,
       ...(signal ? { signal } : {}),

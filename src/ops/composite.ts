@@ -36,11 +36,16 @@ export interface BackendSpec {
   readonly floatDType: Backend['floatDType'];
   /** Fast decode-attention kernels, if the backend has them. */
   readonly attention?: Backend['attention'];
+  /** Fast block-sparse products, if the backend has them. */
+  readonly blockSparse?: Backend['blockSparse'];
 }
 
 /** A backend from its primitives and any fused fast paths; the missing fused kernels are composites. */
 export function defineBackend(spec: BackendSpec): Backend {
-  return { name: spec.name, kernels: completeKernels(spec.kernels), floatDType: spec.floatDType, ...(spec.attention ? { attention: spec.attention } : {}) };
+  return {
+    name: spec.name, kernels: completeKernels(spec.kernels), floatDType: spec.floatDType,
+    ...(spec.attention ? { attention: spec.attention } : {}), ...(spec.blockSparse ? { blockSparse: spec.blockSparse } : {}),
+  };
 }
 
 /** The complete kernel table: the given kernels, with composites for every fused kernel left out. */

@@ -7,6 +7,7 @@
 
 import type { DType, FloatDType } from '../tensor/dtype.js';
 import type { AttentionKernels } from './attention-kernels.js';
+import type { BlockSparseProducts } from './block-sparse-kernels.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 export const UNARY_KINDS = [
@@ -189,6 +190,8 @@ export interface Backend {
   readonly kernels: KernelTable;
   /** Decode-attention kernels of this backend, if it has fast ones (src/attention has the reference). */
   readonly attention?: AttentionKernels | undefined;
+  /** Block-sparse products of this backend, if it has fast ones (src/backend/reference/block-sparse.ts has the reference). */
+  readonly blockSparse?: BlockSparseProducts | undefined;
   /** Default float dtype of new tensors made by this backend. */
   readonly floatDType: FloatDType;
 }

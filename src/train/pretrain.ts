@@ -14,6 +14,8 @@ import { LAMB } from '../optim/lamb.js';
 import { splitParamGroups, type Optimizer, type BaseHyperparameters } from '../optim/optimizer.js';
 import { linearWarmupLinearDecay, type LrSchedule } from '../optim/schedule.js';
 import type { Rng, RngState } from '../tensor/rng.js';
+import { blockSparseLayout, type BlockSparseLayout } from '../nn/block-sparse-layout.js';
+import { DynSparseController, sparseWeightsOf, type DynSparseState, type UpdateTelemetry } from './dynsparse.js';
 
 export type OptimizerKind = 'adamw' | 'adam' | 'lamb';
 export const OPTIMIZER_KINDS: readonly OptimizerKind[] = ['adamw', 'adam', 'lamb'];
@@ -93,6 +95,29 @@ export interface RunCounters {
   trainMs: number;
 }
 
+/** Block-sparse pre-training (Dietrich et al., arXiv 2108.06277): every fully connected encoder weight at one sparsity. */
+export interface SparseTrainingSettings {
+  /** Fraction of blocks inactive, in [0, 1). */
+  readonly sparsity: number;
+  /** Block edge b. */
+  readonly block: number;
+  /** static: the initial random pattern throughout; dynamic: prune and regrow at random; rigl: regrow by dense gradient. */
+  readonly regrow: 'static' | 'dynamic' | 'rigl';
+  /** Pattern updates n over the run (one every T/n steps). */
+  readonly updates: number;
+  /** Initial prune ratio pr of the cosine schedule. */
+  readonly pruneRatio: number;
+  /** p of the Lp block norm that ranks blocks for pruning (1: the paper's L1). */
+  readonly normOrder: number;
+  /** Seed of the random regrowth. */
+  readonly seed: number;
+}
+
+/** The encoder layout factory of a sparse model (ModelInitOptions.encoderLinearLayout): one block-sparse layout per Linear. */
+export function sparseEncoderLayout(settings: Pick<SparseTrainingSettings, 'sparsity' | 'block'>): () => BlockSparseLayout {
+  return () => blockSparseLayout({ block: settings.block, density: 1 - settings.sparsity });
+}
+
 export interface PreTrainerOptions {
   readonly architecture: Architecture;
   readonly optimizer: OptimizerSettings;
@@ -100,6 +125,8 @@ export interface PreTrainerOptions {
   readonly rngs?: Readonly<Record<string, Rng>>;
   /** Milliseconds clock (injectable for tests). */
   readonly clock?: () => number;
+  /** Sparse training: the model's encoder must be built with sparseEncoderLayout of the same settings. */
+  readonly sparse?: SparseTrainingSettings | undefined;
 }
 
 /** Drives one pre-training run: steps, validation, and checkpoint contents. */
@@ -111,6 +138,9 @@ export class PreTrainer {
   readonly settings: OptimizerSettings;
   readonly architecture: Architecture;
   readonly counters: RunCounters = { step: 0, tokens: 0, sequences: 0, nonEmbeddingFlops: 0, totalFlops: 0, trainMs: 0 };
+  /** The prune-and-regrow controller of a sparse run (null: dense). */
+  readonly sparsity: DynSparseController | null;
+  readonly sparseSettings: SparseTrainingSettings | null;
   readonly #rngs: Record<string, Rng>;
   readonly #clock: () => number;
   readonly #flopsBySeq = new Map<number, FlopReport>();
@@ -124,13 +154,39 @@ export class PreTrainer {
     this.schedule = createSchedule(options.optimizer);
     this.#rngs = { ...options.rngs, dropout: model.dropoutRng };
     this.#clock = options.clock ?? (() => performance.now());
+    this.sparseSettings = options.sparse ?? null;
+    const weights = sparseWeightsOf(model);
+    if (this.sparseSettings && weights.length === 0) throw new Error('PreTrainer: sparse settings for a model without block-sparse weights (build it with sparseEncoderLayout)');
+    if (!this.sparseSettings && weights.length > 0) throw new Error('PreTrainer: the model has block-sparse weights; pass the sparse settings');
+    const sparse = this.sparseSettings;
+    this.sparsity = sparse
+      ? new DynSparseController(weights, {
+        mode: sparse.regrow,
+        schedule: { totalSteps: options.optimizer.totalSteps, updates: sparse.updates, pruneRatio: sparse.pruneRatio },
+        normOrder: sparse.normOrder,
+        seed: sparse.seed,
+      })
+      : null;
+  }
+
+  /** Before step `step` (1-based; the loop's beforeStep): on RigL update steps the sparse layers capture the dense gradient in backward. */
+  beforeStep(step: number): void {
+    this.sparsity?.beginStep(step);
+  }
+
+  /** After step `step` (the loop's afterStep): prunes and regrows on update steps; the telemetry, or null. */
+  afterStep(step: number): UpdateTelemetry | null {
+    if (step !== this.counters.step) throw new Error(`PreTrainer.afterStep(${step}) after step ${this.counters.step}`);
+    return this.sparsity?.afterStep(step, this.optimizer) ?? null;
   }
 
   /** FLOPs per sequence at this length (head at no positions: its share is added per masked token). */
   #flops(seqLength: number): FlopReport {
     let report = this.#flopsBySeq.get(seqLength);
     if (!report) {
-      report = trainingFlops(this.architecture, this.model.config, { seqLength, density: 1, predictedPositions: 0, nsp: true });
+      const sparse = this.sparseSettings;
+      const density = sparse ? { density: 1 - sparse.sparsity, block: sparse.block } : { density: 1 };
+      report = trainingFlops(this.architecture, this.model.config, { seqLength, ...density, predictedPositions: 0, nsp: true });
       this.#flopsBySeq.set(seqLength, report);
     }
     return report;
@@ -206,6 +262,8 @@ export class PreTrainer {
   checkpoint(user: Readonly<Record<string, JsonValue>> = {}): CheckpointContents {
     const model = new Map<string, CheckpointTensor>();
     for (const [name, t] of this.model.namedParameters()) model.set(name, { shape: t.shape, data: float32Of(t.toArray(), name) });
+    // Integer buffers (block-sparse patterns) as exact f32 (indices < 2^24).
+    for (const [name, t] of this.model.stateDict()) if (!model.has(name) && t.dtype === 'i32') model.set(name, { shape: t.shape, data: Float32Array.from(t.toArray()) });
     const optimizerState = this.optimizer.stateDict();
     const optimizer = new Map<string, CheckpointTensor>();
     for (const [name, t] of optimizerState.tensors) optimizer.set(name, { shape: t.shape, data: float32Of(t.toArray(), name) });
@@ -218,7 +276,10 @@ export class PreTrainer {
         step: this.counters.step,
         rng,
         optimizer: optimizerState.scalars,
-        user: { ...user, counters: { ...this.counters }, data: this.source.state(), architecture: this.architecture },
+        user: {
+          ...user, counters: { ...this.counters }, data: this.source.state(), architecture: this.architecture,
+          ...(this.sparsity ? { dynsparse: this.sparsity.stateDict() as unknown as JsonValue } : {}),
+        },
       },
     };
   }
@@ -245,6 +306,15 @@ export class PreTrainer {
     if (counters.step !== state.step) throw new Error(`${source}: user.counters.step ${counters.step} differs from step ${state.step}`);
     Object.assign(this.counters, counters);
     this.source.restore(state.user['data'] ?? null);
+    if (this.sparsity) {
+      const saved = state.user['dynsparse'];
+      if (typeof saved !== 'object' || saved === null || Array.isArray(saved)) throw new Error(`${source}: user.dynsparse (the sparsity controller's state) is missing`);
+      try {
+        this.sparsity.loadStateDict(saved as unknown as DynSparseState);
+      } catch (error) {
+        throw new Error(`${source}: ${(error as Error).message}`);
+      }
+    }
   }
 }
 

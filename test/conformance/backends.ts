@@ -40,7 +40,7 @@ export async function createTestBackends(): Promise<TestBackends> {
     for (const threads of [1, 2]) {
       const k = await WasmKernels.create({ relaxedSimd: flavor === 'relaxed', pool, threads, forceParallel: threads > 1, initialArenaBytes: 1 << 22 });
       kernels.push(k);
-      all.push({ name: `wasm ${flavor} ${threads}T`, backend: createWasmBackend(k, { routeAll: true }), wasm: k });
+      all.push({ name: `wasm ${flavor} ${threads}T`, backend: createWasmBackend(k, { routeAll: true, blockSparse: { forceParallel: threads > 1 } }), wasm: k });
       if (flavor === 'relaxed' && threads === 2) all.push({ name: `wasm ${flavor} ${threads}T default routing`, backend: createWasmBackend(k), wasm: k });
     }
   }

@@ -9,11 +9,12 @@ import { after, describe, test } from 'node:test';
 import { referenceKernels } from '../../src/backend/reference/index.js';
 import { UNARY_GRAD_KINDS } from '../../src/backend/wasm/abi.js';
 import { WASM_BINARY, WASM_UNARY } from '../../src/backend/wasm/backend.js';
+import { WasmBlockSparse } from '../../src/backend/wasm/block-sparse.js';
 import { FUSED_KERNEL_NAMES, type BinaryKind, type KernelName, type UnaryKind } from '../../src/ops/kernels.js';
 import { createTestBackends } from './backends.js';
 import { runConformanceRows } from './harness.js';
 import { Rng } from './inputs.js';
-import { CONFORMANCE_TABLE } from './table.js';
+import { BLOCK_SPARSE_PRODUCTS, CONFORMANCE_TABLE } from './table.js';
 
 const backends = await createTestBackends();
 after(() => backends.dispose());
@@ -44,6 +45,11 @@ describe('conformance table coverage', () => {
       if (UNARY_GRAD_KINDS.has(wasmKind as never)) assert.ok(hasRow('unaryGrad', kind), `unaryGrad ${kind}`);
     }
     for (const kind of Object.keys(WASM_BINARY) as BinaryKind[]) assert.ok(hasRow('binary', kind), `binary ${kind}`);
+  });
+
+  test('every wasm backend supplies the wasm block-sparse products, each with a row', () => {
+    for (const variant of backends.all.filter((b) => b.wasm)) assert.ok(variant.backend.blockSparse instanceof WasmBlockSparse, variant.name);
+    for (const product of BLOCK_SPARSE_PRODUCTS) assert.ok(CONFORMANCE_TABLE.some((row) => row.kernel === `blockSparse.${product}`), product);
   });
 
   test('every fused kernel has a row (its composite runs on the primitives-only backend)', () => {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { referenceKernels } from '../../src/backend/reference/index.js';
+import { referenceBackend, referenceKernels } from '../../src/backend/reference/index.js';
 import { formatShape } from '../../src/tensor/shape.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import type { TestBackend } from './backends.js';
@@ -43,13 +43,13 @@ export function runConformanceRows(rows: readonly ConformanceRow[], variants: re
   rows.forEach((row, index) => {
     describe(`conformance ${rowTitle(row)}`, () => {
       const cases = row.cases(new Rng(seed + index));
-      const expected = cases.map((c) => row.run(referenceKernels, c.inputs));
+      const expected = cases.map((c) => row.run(referenceKernels, c.inputs, referenceBackend));
       for (const variant of variants) {
         if (variant.backend.kernels === referenceKernels) continue;
         test(variant.name, () => {
           cases.forEach((c, i) => {
             const before = snapshot(c.inputs);
-            const outputs = row.run(variant.backend.kernels, c.inputs);
+            const outputs = row.run(variant.backend.kernels, c.inputs, variant.backend);
             assert.deepEqual(snapshot(c.inputs), before, `${c.name}: the inputs were modified`);
             const want = expected[i]!;
             assert.equal(outputs.length, want.length, `${c.name}: ${outputs.length} outputs, expected ${want.length}`);

@@ -8,7 +8,12 @@
 // see runConformanceRows in harness.ts). `cases` draws inputs once; `run` must only read its
 // inputs (the runner checks they are unchanged) and return the outputs to compare.
 
-import { UNARY_KINDS, BINARY_KINDS, type BinaryKind, type KernelName, type KernelTable, type UnaryKind } from '../../src/ops/kernels.js';
+import {
+  blockSparseGradInputReference, blockSparseGradValuesReference, blockSparseMatmulReference, blockSparseProductsOf,
+  type BlockSparseProducts, type BlockSparseStructure,
+} from '../../src/backend/reference/block-sparse.js';
+import { BlockSparsePattern } from '../../src/nn/block-sparse.js';
+import { UNARY_KINDS, BINARY_KINDS, type Backend, type BinaryKind, type KernelName, type KernelTable, type UnaryKind } from '../../src/ops/kernels.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { draw, maskedRows, type Rng, steppedView, transposedView, values } from './inputs.js';
 
@@ -20,17 +25,20 @@ export interface ConformanceCase {
   readonly rtol?: number;
 }
 
+/** Kernels a backend supplies beside its kernel table (Backend.blockSparse). */
+export type BlockSparseKernelName = `blockSparse.${keyof BlockSparseProducts}`;
+
 export interface ConformanceRow {
   /** The kernel under test. */
-  readonly kernel: KernelName;
+  readonly kernel: KernelName | BlockSparseKernelName;
   /** The unary or binary kind, for rows of those kernels. */
   readonly kind?: UnaryKind | BinaryKind;
   /** Distinguishes rows of the same kernel (options). */
   readonly label?: string;
   /** The cases, drawn from a seeded generator. */
   cases(rng: Rng): ConformanceCase[];
-  /** Calls the kernel(s) on a backend; every returned tensor is compared with the reference's. */
-  run(k: KernelTable, inputs: readonly Tensor[]): Tensor[];
+  /** Calls the kernel(s) on a backend (its table k, or its other parts); every returned tensor is compared with the reference's. */
+  run(k: KernelTable, inputs: readonly Tensor[], backend: Backend): Tensor[];
   /** Element check: |got - want| <= atol + rtol * |want|; NaN must meet NaN and an infinity the same infinity. */
   readonly atol: number;
   readonly rtol: number;
@@ -360,6 +368,86 @@ function adamRows(): ConformanceRow[] {
   }));
 }
 
+// ---------------------------------------------------------------------------------------------
+// block-sparse products (Backend.blockSparse; a backend without them runs the reference kernels).
+// Inputs: [rows, cols, block] (i32), rowPtr, colIdx, x [n, cols], values [active, b, b], dy [n, rows].
+
+const REFERENCE_BLOCK_SPARSE: BlockSparseProducts = {
+  matmul: blockSparseMatmulReference,
+  gradInput: blockSparseGradInputReference,
+  gradValues: blockSparseGradValuesReference,
+};
+
+function blockSparseCase(name: string, pattern: BlockSparsePattern, n: number, rng: Rng, zeroEvery = 0): ConformanceCase {
+  const { rows, cols, block: b } = pattern;
+  const active = pattern.rowPtr[pattern.rowPtr.length - 1]!;
+  const weights = draw([active, b, b], rng);
+  // All-zero blocks: every zeroEvery-th active block.
+  if (zeroEvery > 0) for (let k = 0; k < active; k += zeroEvery) weights.data.fill(0, k * b * b, (k + 1) * b * b);
+  const i32 = (a: ArrayLike<number>): Tensor => new Tensor(Int32Array.from(a), 'i32', [a.length]);
+  return {
+    name: `${name}: [${rows}, ${cols}] b=${b}, ${active} blocks, n=${n}`,
+    inputs: [i32([rows, cols, b]), i32(pattern.rowPtr), i32(pattern.colIdx.subarray(0, active)), draw([n, cols], rng), weights, draw([n, rows], rng)],
+    atol: 2e-6 * Math.max(cols, rows, n, 1),
+  };
+}
+
+function blockSparseCases(rng: Rng): ConformanceCase[] {
+  const out: ConformanceCase[] = [];
+  for (const b of [1, 4, 8, 16, 3]) {
+    const rows = 4 * b;
+    const cols = 6 * b;
+    const blocks = 24;
+    out.push(blockSparseCase('random 30%', BlockSparsePattern.random(rows, cols, b, 7, rng), 13, rng));
+    out.push(blockSparseCase('random 30%, odd n', BlockSparsePattern.random(rows, cols, b, 7, rng), 33, rng));
+    const mask = new Uint8Array(blocks);
+    mask[1 * 6 + 2] = 1;
+    out.push(blockSparseCase('a single block', BlockSparsePattern.fromMask(rows, cols, b, mask), 5, rng));
+    // Block rows 0 and 2 empty, row 3 full.
+    const gaps = new Uint8Array(blocks);
+    for (let c = 0; c < 6; c++) gaps[3 * 6 + c] = 1;
+    gaps[1 * 6 + 0] = 1;
+    gaps[1 * 6 + 5] = 1;
+    out.push(blockSparseCase('empty block rows, all-zero blocks', BlockSparsePattern.fromMask(rows, cols, b, gaps), 9, rng, 2));
+    out.push(blockSparseCase('every block', BlockSparsePattern.fromMask(rows, cols, b, new Uint8Array(blocks).fill(1)), 4, rng));
+    out.push(blockSparseCase('no block', BlockSparsePattern.fromMask(rows, cols, b, new Uint8Array(blocks)), 4, rng));
+  }
+  out.push(blockSparseCase('no tokens', BlockSparsePattern.random(32, 16, 8, 3, rng), 0, rng));
+  out.push(blockSparseCase('one token, 1x1', BlockSparsePattern.random(1, 1, 1, 1, rng), 1, rng));
+  return out;
+}
+
+function blockSparseRow(product: keyof BlockSparseProducts): ConformanceRow {
+  return {
+    kernel: `blockSparse.${product}`,
+    cases: blockSparseCases,
+    run: (_k, [meta, rowPtr, colIdx, x, weights, dy], backend) => {
+      const [rows, cols, block] = Array.from(meta!.data);
+      const s: BlockSparseStructure = { rows: rows!, cols: cols!, block: block!, rowPtr: rowPtr!.data as Int32Array, colIdx: colIdx!.data as Int32Array };
+      const n = x!.shape[0]!;
+      const products = blockSparseProductsOf(backend) ?? REFERENCE_BLOCK_SPARSE;
+      const f32 = (t: Tensor): Float32Array => t.data as Float32Array;
+      if (product === 'matmul') {
+        const y = new Float32Array(n * s.rows).fill(NaN);
+        products.matmul(f32(x!), n, s, f32(weights!), y);
+        return [new Tensor(y, 'f32', [n, s.rows])];
+      }
+      if (product === 'gradInput') {
+        const dx = new Float32Array(n * s.cols).fill(NaN);
+        products.gradInput(f32(dy!), n, s, f32(weights!), dx);
+        return [new Tensor(dx, 'f32', [n, s.cols])];
+      }
+      const dValues = new Float32Array(weights!.size).fill(NaN);
+      products.gradValues(f32(dy!), f32(x!), n, s, dValues);
+      return [new Tensor(dValues, 'f32', weights!.shape)];
+    },
+    atol: 1e-5,
+    rtol: 1e-5,
+  };
+}
+
+export const BLOCK_SPARSE_PRODUCTS: readonly (keyof BlockSparseProducts)[] = ['matmul', 'gradInput', 'gradValues'];
+
 export const CONFORMANCE_TABLE: readonly ConformanceRow[] = [
   matmulRow,
   ...unaryRows,
@@ -370,4 +458,5 @@ export const CONFORMANCE_TABLE: readonly ConformanceRow[] = [
   ...normRows(),
   ...convRows,
   ...adamRows(),
+  ...BLOCK_SPARSE_PRODUCTS.map(blockSparseRow),
 ];

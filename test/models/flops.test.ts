@@ -10,6 +10,7 @@ import { createFlopCounter, trainingFlops } from '../../src/models/flops.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { fromArray } from '../../src/tensor/tensor.js';
 import { registerFlopsCommand } from '../../src/cli/commands/flops.js';
+import { blockSparseLayout, type BlockSparseLayout } from '../../src/nn/block-sparse-layout.js';
 
 const close = (actual: number, expected: number, rel: number, what: string): void =>
   assert.ok(Math.abs(actual - expected) <= rel * expected, `${what}: ${actual.toExponential(4)} vs ${expected.toExponential(4)}`);
@@ -66,6 +67,40 @@ for (const arch of ['bert', 'groupbert'] as Architecture[]) {
     withBackend(counter.backend, () => model.forward({ inputIds: ids }, { mlmPositions: positions }));
     const total = trainingFlops(arch, config, { seqLength: seq, predictedPositions: 5 });
     assert.equal(counter.total(), batch * total.totalForwardFlopsPerSequence);
+  });
+}
+
+for (const arch of ['bert', 'groupbert'] as Architecture[]) {
+  test(`${arch} block-sparse (8x8, density 0.1): a traced forward and backward count 3 x 2 x tokens x active weights, attention scores dense`, () => {
+    const config = modelConfig(arch, sizePreset('micro-xs'), { vocabSize: 97, dropout: 0 });
+    const [block, density] = [8, 0.1];
+    const layouts: BlockSparseLayout[] = [];
+    const encoderLinearLayout = (): BlockSparseLayout => {
+      const layout = blockSparseLayout({ block, density });
+      layouts.push(layout);
+      return layout;
+    };
+    const model = createPreTrainingModel(arch, config, { rng: new Rng(5), encoderLinearLayout });
+    assert.equal(layouts.length, arch === 'bert' ? 6 * config.numLayers : (2 * 2 + 2 + 4) * config.numLayers, 'every encoder Linear is sparse');
+    const [batch, seq] = [2, 16];
+    const rng = new Rng(9);
+    const ids = fromArray(Array.from({ length: batch * seq }, () => rng.int(97)), [batch, seq], { dtype: 'i32' });
+    const counter = createFlopCounter(getBackend());
+    const expected = trainingFlops(arch, config, { seqLength: seq, density, block });
+    // The active weights of the encoder's sparse layers, from the patterns themselves.
+    const active = layouts.reduce((acc, l) => acc + l.pattern.rowPtr[l.pattern.rowPtr.length - 1]! * block * block, 0);
+    const attentionScores = 4 * seq * seq * config.hiddenSize * config.numLayers;
+    const ownLayout = expected.nonEmbeddingForwardFlopsPerSequence - 2 * seq * active - attentionScores;
+    if (arch === 'bert') assert.equal(ownLayout, 0, 'BERT: the formula is 2 x tokens x active weights + attention scores');
+    const hidden = withBackend(counter.backend, () => model.encode({ inputIds: ids }));
+    assert.equal(counter.total(), batch * expected.nonEmbeddingForwardFlopsPerSequence);
+    assert.equal(counter.counts.blockSparse, batch * 2 * seq * active);
+    counter.reset();
+    withBackend(counter.backend, () => backward(sum(hidden)));
+    assert.equal(counter.total(), 2 * batch * expected.nonEmbeddingForwardFlopsPerSequence, 'backward = 2 x forward');
+    assert.equal(counter.counts.blockSparse, 2 * batch * 2 * seq * active);
+    assert.equal(expected.nonEmbeddingTrainFlopsPerSequence, 3 * expected.nonEmbeddingForwardFlopsPerSequence);
+    assert.ok(expected.nonEmbeddingTrainFlopsPerSequence < trainingFlops(arch, config, { seqLength: seq }).nonEmbeddingTrainFlopsPerSequence / 2);
   });
 }
 

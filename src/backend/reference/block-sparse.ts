@@ -4,22 +4,11 @@
 // colIdx = block column, sorted) and their values stored block after block, each block row-major:
 // element (r, c) of block k is values[k b² + r b + c] = W[R b + r, colIdx[k] b + c].
 
+import type { BlockSparseProducts, BlockSparseStructure } from '../../ops/block-sparse-kernels.js';
 import type { Backend } from '../../ops/kernels.js';
 import type { FloatArray } from '../../tensor/dtype.js';
 
-/** The index part of a block-sparse weight (BlockSparsePattern in src/nn/block-sparse.ts is one). */
-export interface BlockSparseStructure {
-  /** Output features (rows of W). */
-  readonly rows: number;
-  /** Input features (columns of W). */
-  readonly cols: number;
-  /** Block edge b. */
-  readonly block: number;
-  /** [rows / b + 1] offsets into colIdx. */
-  readonly rowPtr: Int32Array;
-  /** [active blocks] block column of each active block, ascending within a block row. */
-  readonly colIdx: Int32Array;
-}
+export type { BlockSparseProducts, BlockSparseStructure } from '../../ops/block-sparse-kernels.js';
 
 /** The same blocks listed per block column (CSC): blocks of column C are perm[colPtr[C] .. colPtr[C + 1]), at block rows rowIdx[..]. */
 export interface TransposedStructure {
@@ -140,28 +129,15 @@ export function blockSparseGradValuesReference(dy: FloatArray, x: FloatArray, n:
   }
 }
 
-/**
- * The block-sparse products on f32 arrays, as a backend supplies them (WasmBlockSparse is one). The
- * differentiable op (src/autograd/ops/block-sparse.ts) uses the active backend's, else the
- * reference kernels (always for f64).
- */
-export interface BlockSparseProducts {
-  matmul(x: Float32Array, n: number, s: BlockSparseStructure, values: Float32Array, y: Float32Array): void;
-  gradInput(dy: Float32Array, n: number, s: BlockSparseStructure, values: Float32Array, dx: Float32Array): void;
-  gradValues(dy: Float32Array, x: Float32Array, n: number, s: BlockSparseStructure, dValues: Float32Array): void;
-}
+/** A backend that carries block-sparse products (every Backend may: Backend.blockSparse). */
+export type BlockSparseBackend = Backend;
 
-/** A backend that carries block-sparse products beside its kernel table. */
-export interface BlockSparseBackend extends Backend {
-  readonly blockSparse?: BlockSparseProducts | undefined;
-}
-
-/** `backend` with block-sparse products attached (e.g. the wasm backend with a WasmBlockSparse over the same kernels). */
+/** `backend` with block-sparse products attached (its other parts, e.g. attention, kept). */
 export function withBlockSparse(backend: Backend, products: BlockSparseProducts): BlockSparseBackend {
-  return { name: backend.name, kernels: backend.kernels, floatDType: backend.floatDType, blockSparse: products };
+  return { ...backend, blockSparse: products };
 }
 
 /** The products a backend supplies, or null (then the reference kernels run). */
 export function blockSparseProductsOf(backend: Backend): BlockSparseProducts | null {
-  return (backend as BlockSparseBackend).blockSparse ?? null;
+  return backend.blockSparse ?? null;
 }

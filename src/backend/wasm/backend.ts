@@ -10,6 +10,7 @@ import { Tensor } from '../../tensor/tensor.js';
 import { referenceKernels } from '../reference/index.js';
 import { UNARY_GRAD_KINDS, type BinaryKind as WasmBinaryKind, type UnaryKind as WasmUnaryKind } from './abi.js';
 import { WasmAttention } from './attention.js';
+import { WasmBlockSparse, type WasmBlockSparseOptions } from './block-sparse.js';
 import { WasmKernels } from './kernels.js';
 
 /** Unary kinds with a wasm kernel (forward; the backward where UNARY_GRAD_KINDS has it). */
@@ -127,6 +128,8 @@ export interface WasmBackendOptions {
    * size-1 and empty inputs through the wasm kernels themselves.
    */
   routeAll?: boolean;
+  /** Options of the block-sparse products (tests force the thread splits). */
+  blockSparse?: WasmBlockSparseOptions;
 }
 
 export function createWasmBackend(wasm: WasmKernels, options: WasmBackendOptions = {}): Backend {
@@ -311,7 +314,8 @@ export function createWasmBackend(wasm: WasmKernels, options: WasmBackendOptions
     ...ref, matmul, unary, unaryGrad, binary, conv1d, conv1dGradInput, conv1dGradWeight,
     softmax, softmaxGrad, logSoftmax, logSoftmaxGrad, layerNorm, layerNormGrad, rmsNorm, adamUpdate,
   };
-  return defineBackend({ name: `wasm-${wasm.simd}`, kernels, floatDType: 'f32', attention: new WasmAttention(wasm) });
+  return defineBackend({ name: `wasm-${wasm.simd}`, kernels, floatDType: 'f32', attention: new WasmAttention(wasm),
+    blockSparse: new WasmBlockSparse(wasm, options.blockSparse) });
 }
 
 interface ConvDims {

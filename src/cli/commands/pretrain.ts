@@ -11,7 +11,7 @@ export interface PretrainFlags {
   steps: number;
   batch: number;
   seq: number;
-  lr: number;
+  lr?: number;
   warmup?: number;
   optimizer: string;
   weightDecay: number;
@@ -40,7 +40,16 @@ export interface PretrainFlags {
   moduleOrder?: string;
   quiet: boolean;
   json?: boolean;
+  sparsity?: number;
+  block: number;
+  regrow: string;
+  updates?: number;
+  pruneRatio: number;
+  blockNorm: string;
 }
+
+/** Peak learning rate of a dense run when --lr is not given; a sparse run scales it by the sparse rule. */
+export const DEFAULT_LR = 1e-3;
 
 function parseFraction(flag: string): (value: string) => number {
   return (value) => {
@@ -55,7 +64,7 @@ export function addTrainingOptions(command: Command): Command {
   return command
     .option('--batch <n>', 'sequences per step', parsePositiveInt('--batch'), 32)
     .option('--seq <n>', 'sequence length', parsePositiveInt('--seq'), 128)
-    .option('--lr <x>', 'peak learning rate', parseNumber('--lr'), 1e-3)
+    .option('--lr <x>', `peak learning rate (default ${DEFAULT_LR}; with --sparsity s, ${DEFAULT_LR} x exp(1.969 s² + 0.2905 s))`, parseNumber('--lr'))
     .option('--warmup <n>', 'linear warm-up steps (default: 10% of --steps), then linear decay to 0', parseNonNegativeInt('--warmup'))
     .option('--optimizer <name>', 'adamw, adam or lamb', 'adamw')
     .option('--weight-decay <x>', 'weight decay (not on biases and LayerNorm weights)', parseNumber('--weight-decay'), 0.01)
@@ -78,13 +87,33 @@ export function addTrainingOptions(command: Command): Command {
     .option('--no-ffn-mixer', 'GroupBERT ablation: no dense mixer after the grouped down-projection')
     .option('--norm <where>', 'GroupBERT norm placement: pre (default) or post')
     .option('--module-order <list>', 'GroupBERT modules of a layer (default conv,ffn,attention,ffn)')
+    .option('--sparsity <s>', 'block-sparse training: fraction of inactive blocks of every fully connected encoder weight, in [0, 1)', parseNumber('--sparsity'))
+    .option('--block <b>', 'block edge of the sparse weights (1, 4, 8, 16 have fast kernels)', parsePositiveInt('--block'), 16)
+    .option('--regrow <mode>', 'dynamic (prune and regrow at random), static (fixed random pattern) or rigl (regrow by dense gradient)', 'dynamic')
+    .option('--updates <n>', 'pattern updates over the run, one every steps/n (default min(160, --steps))', parsePositiveInt('--updates'))
+    .option('--prune-ratio <x>', 'initial fraction of active blocks pruned per update (cosine decay to 0)', parseNumber('--prune-ratio'), 0.5)
+    .option('--block-norm <norm>', 'block norm that ranks blocks for pruning: l1 or l2', 'l1')
     .option('--quiet', 'no progress output', false);
+}
+
+/** The sparse settings of the flags (null without --sparsity); errors name the flag. */
+function sparseSettings(flags: PretrainFlags) {
+  if (flags.sparsity === undefined) return null;
+  if (!(flags.sparsity >= 0 && flags.sparsity < 1)) throw new Error(`--sparsity must be in [0, 1), got ${flags.sparsity}`);
+  const regrow = (['dynamic', 'static', 'rigl'] as const).find((m) => m === flags.regrow);
+  if (!regrow) throw new Error(`--regrow must be dynamic, static or rigl, got '${flags.regrow}'`);
+  const normOrder = flags.blockNorm === 'l1' ? 1 : flags.blockNorm === 'l2' ? 2 : null;
+  if (normOrder === null) throw new Error(`--block-norm must be l1 or l2, got '${flags.blockNorm}'`);
+  if (flags.updates !== undefined && flags.updates > flags.steps) throw new Error(`--updates ${flags.updates} is larger than --steps ${flags.steps} (at most one pattern update per step)`);
+  if (!(flags.pruneRatio >= 0 && flags.pruneRatio <= 1)) throw new Error(`--prune-ratio must be in [0, 1], got ${flags.pruneRatio}`);
+  return { sparsity: flags.sparsity, block: flags.block, regrow, updates: flags.updates ?? Math.min(160, flags.steps), pruneRatio: flags.pruneRatio, normOrder };
 }
 
 /** Turns parsed flags into runner options (errors name the flag). */
 export async function runnerOptions(flags: PretrainFlags, arch: string, size: string, seed: number, out: string) {
   const { parseArchitecture } = await import('../../models/bert-presets.js');
   const { OPTIMIZER_KINDS } = await import('../../train/pretrain.js');
+  const { sparseLearningRate } = await import('../../train/dynsparse.js');
   const architecture = parseArchitecture(arch, '--arch');
   const optimizer = OPTIMIZER_KINDS.find((k) => k === flags.optimizer);
   if (!optimizer) throw new Error(`--optimizer must be one of ${OPTIMIZER_KINDS.join(', ')}, got '${flags.optimizer}'`);
@@ -102,7 +131,12 @@ export async function runnerOptions(flags: PretrainFlags, arch: string, size: st
     ...(flags.ffnMixer ? {} : { ffnMixer: false }),
     ...(flags.norm ? { norm: flags.norm as 'pre' | 'post' } : {}),
   };
+  const sparse = sparseSettings(flags);
+  // The sparse learning-rate rule is the default of a sparse run; --lr overrides it.
+  const lr = flags.lr ?? (sparse ? sparseLearningRate(DEFAULT_LR, sparse.sparsity) : DEFAULT_LR);
   return {
+    sparse: sparse ?? undefined,
+    lrSource: flags.lr !== undefined ? '--lr' : sparse ? `the sparse rule at s = ${sparse.sparsity}: ${DEFAULT_LR} x exp(1.969 s² + 0.2905 s)` : 'the default',
     arch: architecture,
     size,
     corpus: flags.corpus,
@@ -112,7 +146,7 @@ export async function runnerOptions(flags: PretrainFlags, arch: string, size: st
     batchSize: flags.batch,
     seqLength: flags.seq,
     optimizer,
-    lr: flags.lr,
+    lr,
     warmupSteps: flags.warmup ?? Math.round(flags.steps / 10),
     weightDecay: flags.weightDecay,
     clipNorm: flags.clip,
@@ -152,6 +186,10 @@ export function registerPretrainCommand(program: Command): void {
     const { interruptOnSigint, interruptedMessage, resumeCommand, INTERRUPTED_EXIT_CODE } = await import('../../node/interrupt.js');
     const out = flags.out ?? `runs/pretrain-${flags.arch}-${flags.size}-seed${flags.seed}`;
     const options = await runnerOptions(flags, flags.arch, flags.size, flags.seed, out);
+    if (!flags.quiet) {
+      const sparse = options.sparse ? `, sparsity ${options.sparse.sparsity} in ${options.sparse.block}x${options.sparse.block} blocks, ${options.sparse.regrow}` : '';
+      process.stderr.write(`learning rate ${options.lr.toPrecision(4)} (${options.lrSource})${sparse}\n`);
+    }
     const interrupt = interruptOnSigint({ stopping: 'after this step, saving a checkpoint' });
     let summary: PretrainSummary;
     try {
