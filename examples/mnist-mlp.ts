@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { backward, noGrad } from '../src/autograd/engine.js';
-import { argmax, crossEntropy, relu, reshape } from '../src/autograd/ops/index.js';
+import { argmax, crossEntropy, relu } from '../src/autograd/ops/index.js';
 import { Linear } from '../src/nn/layers.js';
 import { Module } from '../src/nn/module.js';
 import { AdamW } from '../src/optim/adam.js';
@@ -46,7 +46,7 @@ export interface MnistTrainOptions {
   seed: number;
   trainCount: number;
   heldOutCount: number;
-  logPath?: string;
+  logPath?: string | undefined;
   progress?: boolean;
 }
 

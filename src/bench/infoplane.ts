@@ -89,7 +89,7 @@ export function plainKde(t: Activations, y: Labels, variance: number): { ixt: nu
     classSum[i] = sc;
   }
   const classCounts = new Float64Array(y.numClasses);
-  for (const v of y.values) classCounts[v]++;
+  for (const v of y.values) classCounts[v]!++;
   let cond = 0;
   for (let i = 0; i < n; i++) cond += (Math.log(classCounts[y.values[i]!]!) - Math.log(classSum[i]!)) / n;
   const h = Math.log(n) - meanLog;

@@ -54,9 +54,9 @@ export interface MatmulBenchOptions {
   /** One JSON object per line instead of a table. */
   json?: boolean;
   /** Thread counts to run (default [1, os.availableParallelism()]). */
-  threads?: number[];
+  threads?: number[] | undefined;
   /** Timed rounds per variant (default 7; the slow JS reference runs at most 3). */
-  repeats?: number;
+  repeats?: number | undefined;
   /** Matmul shapes (default 512^3, 1024^3, 2048x256x1024, 2048x1024x256). */
   shapes?: MatmulShape[];
   /** gemv size (default 4096: W is 4096 x 4096, 64 MiB); 0 skips gemv. */

@@ -28,9 +28,9 @@ export interface MemoryBenchRow {
 export interface MemoryBenchOptions {
   json?: boolean;
   /** Buffer size in MiB (default 512). */
-  mib?: number;
+  mib?: number | undefined;
   /** Thread counts (default [1, os.availableParallelism()]). */
-  threads?: number[];
+  threads?: number[] | undefined;
   /** Timed rounds (default 7). */
   repeats?: number;
   log?: (line: string) => void;

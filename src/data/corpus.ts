@@ -66,7 +66,7 @@ export function splitSentences(paragraph: string): string[] {
     if (next.toLowerCase() === next && next.toUpperCase() !== next) continue; // lower-case letter: not a new sentence
     if (match[0].startsWith('.')) {
       const before = /(\S+)$/.exec(text.slice(start, match.index))?.[1] ?? '';
-      const word = before.replace(/^["'“‘(\[]+/, '');
+      const word = before.replace(/^["'“‘([]+/, '');
       if (ABBREVIATIONS.has(word.toLowerCase()) || /^\p{Lu}$/u.test(word)) continue;
     }
     sentences.push(text.slice(start, end).trim());

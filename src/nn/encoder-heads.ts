@@ -4,13 +4,12 @@
 // with its transform and a decoder tied to the word embeddings; next-sentence classifier).
 
 import { add, tanh } from '../autograd/ops/elementwise.js';
-import { embedding } from '../autograd/ops/indexing.js';
 import { linear } from '../autograd/ops/linalg.js';
 import { narrow, reshape } from '../autograd/ops/movement.js';
 import { dropout } from '../autograd/ops/dropout.js';
 import type { Rng } from '../tensor/rng.js';
 import { formatShape } from '../tensor/shape.js';
-import { arange, zeros, type Tensor } from '../tensor/tensor.js';
+import { zeros, type Tensor } from '../tensor/tensor.js';
 import { parameterTensor, type ParamInit } from './init.js';
 import { activate, Embedding, LayerNorm, Linear, type Activation } from './layers.js';
 import { Module } from './module.js';

@@ -24,7 +24,7 @@ export interface NodeBackend {
 }
 
 export async function initNodeBackend(options: NodeBackendOptions = {}): Promise<NodeBackend> {
-  const wasm = await createNodeWasmKernels({ threads: options.threads, relaxedSimd: options.relaxedSimd ?? 'auto' });
+  const wasm = await createNodeWasmKernels({ ...(options.threads !== undefined ? { threads: options.threads } : {}), relaxedSimd: options.relaxedSimd ?? 'auto' });
   const backend = createWasmBackend(wasm);
   const previous = useBackend(backend);
   return {

@@ -32,12 +32,12 @@ export const DEBIAN_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 export interface DatasetOptions {
   readonly name: InfoplaneDatasetName;
   /** Default defaultDataDir() (../shared/data or THRIFTY_DATA_DIR). */
-  readonly dataDir?: string;
+  readonly dataDir?: string | undefined;
   /** 'authors' (default): the first 80% of the rows train, unshuffled; 'random': a seeded 80/20. */
   readonly split?: SplitKind;
   readonly splitSeed?: number;
   /** How many inputs (a seeded subset) the estimators see; default all 4096 for ib12, 2000 for MNIST. */
-  readonly infoSamples?: number;
+  readonly infoSamples?: number | undefined;
 }
 
 function concatMnist(parts: readonly MnistData[]): { inputs: Float32Array; labels: Int32Array; n: number; width: number } {
@@ -108,7 +108,7 @@ export interface InfoplaneExperimentOptions {
   readonly firstSeed?: number;
   readonly outDir: string;
   /** Worker threads; default min(jobs, cores). */
-  readonly threads?: number;
+  readonly threads?: number | undefined;
   /** Reuse existing records with identical settings (default true). */
   readonly reuse?: boolean;
   /** Progress output; default process.stderr. */

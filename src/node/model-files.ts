@@ -142,7 +142,7 @@ export async function loadModelFiles(spec: string, options: LoadModelOptions = {
 
 /** Errors of the files' contents, not of the network or the spec (those would fail the same way twice). */
 function isParseError(error: unknown): boolean {
-  return error instanceof Error && !/^hf:/.test(error.message) && (error as NodeJS.ErrnoException).code === undefined;
+  return error instanceof Error && !error.message.startsWith('hf:') && (error as NodeJS.ErrnoException).code === undefined;
 }
 
 async function openModelPath(path: string, options: LoadModelOptions): Promise<ModelFiles> {

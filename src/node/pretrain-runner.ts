@@ -363,8 +363,8 @@ export async function runPretraining(options: PretrainRunOptions, signal?: Abort
         if (update) log.append(step, telemetryRecord(update));
       },
       progress,
-      signal,
-      maxSessionSteps: options.stopAfter,
+      ...(signal ? { signal } : {}),
+      ...(options.stopAfter !== undefined ? { maxSessionSteps: options.stopAfter } : {}),
       periodic: [
         { name: 'validation', every: options.evalEvery, atEnd: true, run: validate },
         { name: 'checkpoint', every: options.checkpointEvery, atEnd: true, onStop: true, run: save },

@@ -15,7 +15,7 @@ export interface ProgressBarOptions {
   /** What `tokens` counts, shown as `<unit>/s`; default 'tokens'. */
   readonly unit?: string;
   /** Default process.stderr, so stdout stays clean for results. */
-  readonly stream?: ProgressStream;
+  readonly stream?: ProgressStream | undefined;
   /** Off a TTY: write one summary line at most this often (and one at stop). Without it, nothing is written. */
   readonly logEveryMs?: number;
   /** Milliseconds clock; injectable for tests. */

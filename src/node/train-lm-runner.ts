@@ -104,7 +104,7 @@ export async function trainLanguageModel(options: TrainLmOptions, log: (line: st
     const loop = await runTrainingLoop({
       total: options.steps,
       start: trainer.step,
-      signal,
+      ...(signal ? { signal } : {}),
       step: () => trainer.trainStep(),
       afterStep: (step, report) => {
         windowTokens += report.tokens;

@@ -121,5 +121,5 @@ export async function createNodeWasmKernels(options: NodeWasmKernelsOptions = {}
   if (relaxed !== false && options.enableRelaxedFlag !== false) enableRelaxedSimd();
   const threads = Math.max(1, Math.floor(options.threads ?? availableParallelism()));
   const pool = threads > 1 ? await createNodeThreadPool({ threads }) : undefined;
-  return WasmKernels.create({ ...options, relaxedSimd: relaxed, threads, pool, ownsPool: pool !== undefined });
+  return WasmKernels.create({ ...options, relaxedSimd: relaxed, threads, ...(pool ? { pool, ownsPool: true } : { ownsPool: false }) });
 }

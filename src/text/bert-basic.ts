@@ -27,7 +27,7 @@ const ASCII_PUNCTUATION_OR_RUN = /[!-/:-@[-`{-~]|[^!-/:-@[-`{-~]+/g;
 const WHITESPACE_RUN = /[ \u2028\u2029]+/;
 /** Text made only of printable ASCII, \t, \n and \r needs no cleaning, CJK spacing or NFC. */
 const NEEDS_UNICODE_PASS = /[^\t\n\r\x20-\x7e]/;
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[\x80-\uffff]/;
 
 /** True for code points in the CJK Unified Ideographs blocks (and their extensions/compatibility blocks). */
 export function isChineseChar(cp: number): boolean {

@@ -3,7 +3,7 @@
 
 import type { HeadView } from '../../src/attention/head.js';
 import { KvCache } from '../../src/attention/kv-cache.js';
-import { Rng } from '../../src/tensor/rng.js';
+import type { Rng } from '../../src/tensor/rng.js';
 
 export interface Problem {
   readonly S: number;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/tensor/rng.js';
-import { randn, Tensor } from '../../src/tensor/tensor.js';
+import { randn, type Tensor } from '../../src/tensor/tensor.js';
 import { gradcheck } from '../../src/autograd/gradcheck.js';
 import { add, mul, tanh, gelu } from '../../src/autograd/ops/elementwise.js';
 import { matmul } from '../../src/autograd/ops/linalg.js';

@@ -26,8 +26,8 @@ test('the generator: binary order, 2118 ones, and the icosahedron it assumes is 
   assert.equal(IB12_ICOSAHEDRON_EDGES.length, 30);
   const degree = new Array<number>(12).fill(0);
   for (const [a, b] of IB12_ICOSAHEDRON_EDGES) {
-    degree[a]++;
-    degree[b]++;
+    degree[a]!++;
+    degree[b]!++;
     assert.notEqual(IB12_ANTIPODE[a], b);
   }
   assert.deepEqual(degree, new Array<number>(12).fill(5));

@@ -78,7 +78,7 @@ test('EBAB gives each bin the same number of distinct values whatever their scal
   const scaled = ebabBins(raw.map((v) => 1000 * v), { numBins: 30 });
   assert.deepEqual(Array.from(a.codes), Array.from(scaled.codes));
   const perBin = new Array<number>(31).fill(0);
-  for (const c of a.codes) perBin[c]++;
+  for (const c of a.codes) perBin[c]!++;
   assert.equal(perBin[0], 0);
   for (let k = 1; k <= 30; k++) assert.equal(perBin[k], 100, `bin ${k}`);
 });

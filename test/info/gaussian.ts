@@ -34,15 +34,15 @@ export function sampleBivariateMomentMatched(n: number, rho: number, seed: numbe
   const b = Float64Array.from({ length: n }, () => rng.normal());
   const center = (v: Float64Array): void => {
     const m = v.reduce((s, x) => s + x, 0) / n;
-    for (let i = 0; i < n; i++) v[i] -= m;
+    for (let i = 0; i < n; i++) v[i]! -= m;
   };
   const dot = (u: Float64Array, v: Float64Array): number => u.reduce((s, x, i) => s + x * v[i]!, 0) / n;
   center(a);
   center(b);
   const sa = Math.sqrt(dot(a, a));
-  for (let i = 0; i < n; i++) a[i] /= sa;
+  for (let i = 0; i < n; i++) a[i]! /= sa;
   const p = dot(a, b);
-  for (let i = 0; i < n; i++) b[i] -= p * a[i]!;
+  for (let i = 0; i < n; i++) b[i]! -= p * a[i]!;
   const sb = Math.sqrt(dot(b, b));
   const s = Math.sqrt(1 - rho * rho);
   return { x: a, y: a.map((v, i) => rho * v + (s * b[i]!) / sb) };
@@ -99,7 +99,7 @@ export function discretisedGaussianInformation(rho: number, tx: readonly number[
         let previous = 0;
         for (let b = 0; b < ny; b++) {
           const upper = b === ny - 1 ? 1 : normalCdf((yEdges[b + 1]! - rho * x) / s);
-          joint[a * ny + b] += w * (upper - previous);
+          joint[a * ny + b]! += w * (upper - previous);
           previous = upper;
         }
       }
@@ -112,8 +112,8 @@ export function discretisedGaussianInformation(rho: number, tx: readonly number[
   for (let a = 0; a < nx; a++) for (let b = 0; b < ny; b++) {
     const p = joint[a * ny + b]! / total;
     joint[a * ny + b] = p;
-    px[a] += p;
-    py[b] += p;
+    px[a]! += p;
+    py[b]! += p;
   }
   let mi = 0;
   for (let a = 0; a < nx; a++) for (let b = 0; b < ny; b++) {

@@ -40,8 +40,8 @@ function metadata(overrides: Record<string, GgufValue | null> = {}): Array<[stri
     'llama.attention.layer_norm_rms_epsilon': ggufValue.f32(1e-6),
     'tokenizer.ggml.model': ggufValue.string('llama'),
     'tokenizer.ggml.tokens': ggufValue.strings(PIECES),
-    'tokenizer.ggml.scores': ggufValue.f32s(PIECES.map((p, i) => (i < 259 ? 0 : -i))),
-    'tokenizer.ggml.token_type': ggufValue.i32s(PIECES.map((p, i) => (i === 0 ? 2 : i < 3 ? 3 : i < 259 ? 6 : 1))),
+    'tokenizer.ggml.scores': ggufValue.f32s(PIECES.map((_p, i) => (i < 259 ? 0 : -i))),
+    'tokenizer.ggml.token_type': ggufValue.i32s(PIECES.map((_p, i) => (i === 0 ? 2 : i < 3 ? 3 : i < 259 ? 6 : 1))),
     'tokenizer.ggml.bos_token_id': ggufValue.u32(1),
     'tokenizer.ggml.eos_token_id': ggufValue.u32(2),
   };

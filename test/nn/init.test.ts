@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/tensor/rng.js';
-import { Tensor, zeros } from '../../src/tensor/tensor.js';
+import { type Tensor, zeros } from '../../src/tensor/tensor.js';
 import {
   calculateGain,
   computeFans,

@@ -65,7 +65,7 @@ const quiet = (endpoint: string, more: HubOptions = {}): HubOptions => ({ cacheD
 
 describe('hub download faults', () => {
   it('two processes fetching one file: one downloads, the other waits for it; the file is whole', async () => {
-    const server = await serve((req, res) => {
+    const server = await serve((_req, res) => {
       res.writeHead(200, { 'content-length': String(BODY.length), 'x-linked-size': String(BODY.length) });
       streamSlowly(res, BODY, 1000, 60); // 1.2 s: long enough for the second process to start and meet the lock
     });

@@ -6,7 +6,7 @@
 import * as F from '../../src/autograd/ops/index.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { numel } from '../../src/tensor/shape.js';
-import { Tensor } from '../../src/tensor/tensor.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
 import { f64, i32, type LeafInit } from './helpers.js';
 
 export type OpFunction = (...args: never[]) => unknown;

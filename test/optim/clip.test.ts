@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fromArray, Tensor } from '../../src/tensor/tensor.js';
+import { fromArray, type Tensor } from '../../src/tensor/tensor.js';
 import { backward } from '../../src/autograd/engine.js';
 import { add } from '../../src/autograd/ops/elementwise.js';
 import { sum } from '../../src/autograd/ops/reduce.js';

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/tensor/rng.js';
-import { fromArray, randn, Tensor } from '../../src/tensor/tensor.js';
+import { fromArray, randn, type Tensor } from '../../src/tensor/tensor.js';
 import { backward } from '../../src/autograd/engine.js';
 import { mul, sub, tanh } from '../../src/autograd/ops/elementwise.js';
 import { mean } from '../../src/autograd/ops/reduce.js';
 import { Module } from '../../src/nn/module.js';
 import { LayerNorm, Linear } from '../../src/nn/layers.js';
-import { Optimizer, splitParamGroups, type BaseHyperparameters } from '../../src/optim/optimizer.js';
+import { type Optimizer, splitParamGroups, type BaseHyperparameters } from '../../src/optim/optimizer.js';
 import { SGD } from '../../src/optim/sgd.js';
 import { Adam, AdamW } from '../../src/optim/adam.js';
 import { LAMB, type LAMBHyperparameters } from '../../src/optim/lamb.js';

@@ -2,7 +2,7 @@
 // dilation 1): the token mixers of Hyena/Mamba-style blocks and depthwise convolutions in conformers.
 
 import { formatShape } from '../../tensor/shape.js';
-import { assertFloat, Tensor } from '../../tensor/tensor.js';
+import { assertFloat, type Tensor } from '../../tensor/tensor.js';
 import { defineOp } from '../engine.js';
 import { add } from './elementwise.js';
 

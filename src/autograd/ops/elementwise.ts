@@ -1,8 +1,7 @@
 // Elementwise ops: unary math and activations, broadcasting arithmetic, comparisons, where.
 
-import { kernels } from '../../backend/backend.js';
 import { type BinaryKind, type UnaryKind } from '../../ops/kernels.js';
-import { assertFloat, Tensor } from '../../tensor/tensor.js';
+import { assertFloat, type Tensor } from '../../tensor/tensor.js';
 import { defineOp } from '../engine.js';
 import { asTensor, commonDType, sumToShape, type TensorLike } from './util.js';
 

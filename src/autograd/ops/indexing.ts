@@ -1,7 +1,6 @@
 // Indexing: embedding lookup, gather / scatter-add along an axis (torch semantics), index select
 // and top-k. Indices are i32 and carry no gradient; values get theirs scattered back.
 
-import { kernels } from '../../backend/backend.js';
 import { allocArray, type DType } from '../../tensor/dtype.js';
 import { formatShape, normalizeAxis, numel } from '../../tensor/shape.js';
 import { assertFloat, Tensor } from '../../tensor/tensor.js';

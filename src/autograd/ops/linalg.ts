@@ -1,6 +1,5 @@
 // Matrix products: batched matmul with broadcasting and transposes, grouped matmul, linear.
 
-import { kernels } from '../../backend/backend.js';
 import { formatShape } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { defineOp } from '../engine.js';

@@ -1,7 +1,6 @@
 // Movement ops. reshape, permute, slice and expand return views sharing storage whenever the
 // strides allow (no copy); their gradients scatter or sum back to the input's shape.
 
-import { kernels } from '../../backend/backend.js';
 import { allocArray, type DType } from '../../tensor/dtype.js';
 import { contiguousStrides, formatShape, normalizeAxis, numel } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
@@ -224,7 +223,7 @@ const contiguousOp = defineOp<Record<string, never>>({
   // A contiguous input still gets a new view: returning the input object itself would attach this
   // op's history to it (a leaf would stop being a leaf).
   forward: (k, [x]) => ({ outputs: [x!.isContiguous() ? new Tensor(x!.data, x!.dtype, x!.shape, x!.strides, x!.offset) : k.copy(x!, x!.dtype)], saved: undefined }),
-  backward: (_ctx, [dy]) => [dy],
+  backward: (_ctx, [dy]) => [dy ?? null],
 });
 
 export function contiguous(x: Tensor): Tensor {

@@ -2,7 +2,7 @@
 // and bias (beta). The kernels save per-row statistics, so backward does not recompute them.
 
 import { formatShape } from '../../tensor/shape.js';
-import { assertFloat, Tensor } from '../../tensor/tensor.js';
+import { assertFloat, type Tensor } from '../../tensor/tensor.js';
 import { defineOp } from '../engine.js';
 import { reshapeContiguous } from './util.js';
 

@@ -6,7 +6,6 @@ import { allocArray, type FloatDType } from '../../tensor/dtype.js';
 import { formatShape } from '../../tensor/shape.js';
 import { assertFloat, Tensor } from '../../tensor/tensor.js';
 import type { RopeLayout } from '../../ops/kernels.js';
-import { kernels } from '../../backend/backend.js';
 import { defineOp } from '../engine.js';
 
 export interface RopeTables {

@@ -1,7 +1,7 @@
 // Softmax and log-softmax along an axis, with an optional additive mask (0 keeps, -inf drops).
 
 import { normalizeAxis } from '../../tensor/shape.js';
-import { Tensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import { defineOp } from '../engine.js';
 import { add } from './elementwise.js';
 

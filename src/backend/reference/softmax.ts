@@ -1,7 +1,7 @@
 // Reference softmax and log-softmax along an axis, with their backward rules.
 
 import type { AnyTypedArray } from '../../tensor/dtype.js';
-import { Tensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import { mapAlongAxis } from './iterate.js';
 
 export function softmax(x: Tensor, axis: number): Tensor {

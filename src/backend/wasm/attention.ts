@@ -186,13 +186,13 @@ export class WasmAttention implements AttentionKernels {
     }
     for (const [arena, list] of buckets) {
       if (list.length === 0) continue;
-      this.runArena(arena, list, tasks, q, out, headDim, rowFloats, workBytes, args, fn);
+      this.runArena(arena, list, tasks, q, out, rowFloats, workBytes, args, fn);
     }
   }
 
   private runArena(
     arena: WasmArena, list: readonly number[], tasks: readonly (AttentionHeadTask | H2oHeadTask)[], q: Float32Array, out: Float32Array,
-    headDim: number, rowFloats: number,
+    rowFloats: number,
     workBytes: (arena: WasmArena, maxLen: number) => number,
     args: (desc: number, count: number, work: number, maxLen: number) => number[],
     fn: AttentionFunction,

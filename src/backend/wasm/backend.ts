@@ -113,7 +113,7 @@ function gemmOperand(t: Tensor, batchShape: readonly number[], rows: number, col
   // Broadcast batch axes that do not collapse into one stride: expand (stride 0) and copy.
   const shape = [...batchShape, rows, cols];
   const lead = shape.length - t.rank;
-  const strides = shape.map((d, i) => (i < lead || t.shape[i - lead] === 1 ? 0 : t.strides[i - lead]!));
+  const strides = shape.map((_d, i) => (i < lead || t.shape[i - lead] === 1 ? 0 : t.strides[i - lead]!));
   const full = referenceKernels.copy(new Tensor(t.data, t.dtype, shape, strides, t.offset), 'f32');
   return matrixLayout(full, batchShape, rows, cols)!;
 }

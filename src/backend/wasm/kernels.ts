@@ -1,23 +1,22 @@
-// WasmKernels: the raw Float32Array API over the AssemblyScript SIMD kernels.
-//
-// Operands may be plain JS arrays or views into a wasm arena (WasmArenaSet). A call runs in ONE
-// arena: the one holding its largest arena-resident operand (weights, KV caches), else the primary
-// arena. Operands already in that arena are passed by pointer (zero copy); others are copied into
-// the arena's scratch region, and outputs that live elsewhere are copied back after the call.
-//
-// Threads: with a ThreadPool, large calls are split over rows (or columns) and the caller runs one
-// share itself. Small calls stay on the caller: the thresholds below keep each thread's share
-// well above the ~1.4 us round trip of the spinning dispatch.
+// WasmKernels: the raw Float32Array API over the AssemblyScript SIMD kernels, the one the wasm backend
+// calls. Each method checks its arguments, stages its operands (plain JS arrays or views into a wasm
+// arena, WasmArenaSet) into one arena (staging.ts), then runs the kernel split over the threads
+// (dispatch.ts).
 
 import {
-  BINARY_KINDS, TASK_ID, UNARY_GRAD_KINDS, UNARY_KINDS, chooseFlavor, compileKernels, compileKernelsSync,
+  BINARY_KINDS, UNARY_GRAD_KINDS, UNARY_KINDS, chooseFlavor, compileKernels, compileKernelsSync,
   smallPath, type BinaryKind, type SimdFlavor, type TaskFunction, type UnaryKind,
 } from './abi.js';
 import type { WasmArena } from './arena.js';
 import { WasmArenaSet } from './arenas.js';
+import {
+  Dispatch, PARALLEL_MIN_ELEMENTWISE, PARALLEL_MIN_FLOPS, PARALLEL_MIN_TRANSCENDENTAL, splitBounds,
+} from './dispatch.js';
 import type { ThreadPool } from './pool.js';
+import { IN, INOUT, OUT, Staging, align64 } from './staging.js';
 
 export type { BinaryKind, SimdFlavor, UnaryKind } from './abi.js';
+export { PARALLEL_MIN_ELEMENTWISE, PARALLEL_MIN_FLOPS, PARALLEL_MIN_GEMV, PARALLEL_MIN_TRANSCENDENTAL } from './dispatch.js';
 
 export interface WasmKernelsOptions {
   /** Threads to use, including the caller (<= pool.workers + 1). Default: all the pool offers, else 1. */
@@ -42,15 +41,6 @@ export interface WasmKernelsOptions {
   forceParallel?: boolean;
 }
 
-/** Minimum flops (2mnk) before a matmul is split over threads (~10 us of work on one core). */
-export const PARALLEL_MIN_FLOPS = 1 << 18;
-/** Minimum matrix elements before gemv / gemvT are split over threads. */
-export const PARALLEL_MIN_GEMV = 1 << 15;
-/** Minimum elements before elementwise / row-wise kernels are split over threads. */
-export const PARALLEL_MIN_ELEMENTWISE = 1 << 15;
-/** Same for transcendental unary kernels (about 10x the work per element). */
-export const PARALLEL_MIN_TRANSCENDENTAL = 1 << 12;
-
 /**
  * Smallest length from which the wasm kernel beats a plain, hot, monomorphic JS loop (Node 20,
  * 1 thread, project VM), with the operands already in an arena (resident) or copied in and out.
@@ -72,12 +62,6 @@ export const WORTH_IT_MIN_LENGTH: {
 
 const CHEAP_UNARY: ReadonlySet<UnaryKind> = new Set<UnaryKind>(['relu', 'leaky_relu', 'neg', 'abs', 'scale', 'square', 'sqrt', 'rsqrt']);
 
-const OUT = 1;
-const IN = 0;
-const INOUT = 2;
-
-const align64 = (n: number): number => Math.ceil(n / 64) * 64;
-
 function checkDim(name: string, v: number): void {
   if (!Number.isInteger(v) || v < 0) throw new RangeError(`thrifty: ${name} must be a non-negative integer, got ${v}`);
 }
@@ -88,18 +72,6 @@ function checkLength(name: string, view: Float32Array, needed: number): void {
   }
 }
 
-/** Boundaries of `parts` nearly equal chunks of [0, total), inner boundaries multiples of align. */
-function splitBounds(total: number, parts: number, align: number): number[] {
-  const bounds = [0];
-  for (let p = 1; p < parts; p++) {
-    const b = Math.min(total, Math.round((total * p) / parts / align) * align);
-    bounds.push(Math.max(b, bounds[bounds.length - 1]!));
-  }
-  bounds.push(total);
-  return bounds;
-}
-
-type Call = (...args: number[]) => void;
 
 export class WasmKernels {
   readonly simd: SimdFlavor;
@@ -107,17 +79,11 @@ export class WasmKernels {
   readonly arenas: WasmArenaSet;
   private readonly pool: ThreadPool | undefined;
   private readonly ownsPool: boolean;
-  private threadCount: number;
-  private forceParallel: boolean;
   private disposed = false;
-
-  // Staging of the current call (reused arrays: no per-call allocation for the bookkeeping).
-  private readonly sViews: (Float32Array | null)[] = [];
-  private readonly sLens: number[] = [];
-  private readonly sModes: number[] = [];
-  private readonly sPtrs: number[] = [];
-  private readonly sArenas: (WasmArena | undefined)[] = [];
-  private sCount = 0;
+  /** Where the operands of the current call are placed (staging.ts). */
+  private readonly staging: Staging;
+  /** How a call is split over the threads (dispatch.ts). */
+  private readonly dispatch: Dispatch;
 
   /** Asynchronous creation (compiles with WebAssembly.compile, allowed on browser main threads). */
   static async create(options: WasmKernelsOptions = {}): Promise<WasmKernels> {
@@ -137,29 +103,30 @@ export class WasmKernels {
     this.simd = flavor;
     this.pool = options.pool;
     this.ownsPool = options.ownsPool ?? false;
-    this.forceParallel = options.forceParallel ?? false;
     const maxThreads = (this.pool?.workers ?? 0) + 1;
-    this.threadCount = Math.max(1, Math.min(maxThreads, Math.floor(options.threads ?? maxThreads)));
+    const threads = Math.max(1, Math.min(maxThreads, Math.floor(options.threads ?? maxThreads)));
+    this.dispatch = new Dispatch(this.pool, threads, options.forceParallel ?? false);
     const pool = this.pool;
     this.arenas = new WasmArenaSet({
       module,
       ...(options.maxArenaBytes !== undefined ? { maxArenaBytes: options.maxArenaBytes } : {}),
       ...(options.initialArenaBytes !== undefined ? { initialArenaBytes: options.initialArenaBytes } : {}),
       ...(options.reserveBytes !== undefined ? { reserveBytes: options.reserveBytes } : {}),
-      onCreate: pool ? (arena) => pool.attach(arena.id, arena.memory, arena.module) : undefined,
+      ...(pool ? { onCreate: (arena: WasmArena) => pool.attach(arena.id, arena.memory, arena.module) } : {}),
     });
+    this.staging = new Staging(this.arenas);
     if (options.warmup ?? true) this.warmup();
   }
 
   /** Threads in use, including the caller. */
   get threads(): number {
-    return this.threadCount;
+    return this.dispatch.threads;
   }
 
   /** Changes the number of threads used (clamped to what the pool offers). */
   setThreads(threads: number): void {
     const maxThreads = (this.pool?.workers ?? 0) + 1;
-    this.threadCount = Math.max(1, Math.min(maxThreads, Math.floor(threads)));
+    this.dispatch.threads = Math.max(1, Math.min(maxThreads, Math.floor(threads)));
   }
 
   /** Zero-filled Float32Array in an arena: operands placed there are used without copies. */
@@ -197,18 +164,18 @@ export class WasmKernels {
     checkDim('m', m); checkDim('n', n); checkDim('k', k);
     checkLength('a', a, m * k); checkLength('b', b, k * n); checkLength('out', out, m * n);
     if (m === 0 || n === 0) return;
-    const threads = this.threadCount;
+    const threads = this.dispatch.threads;
     const packed = !(m === 1 || n === 1 || smallPath(m, transA, transB));
     this.beginStage();
-    this.stage(a, m * k, IN);
-    this.stage(b, k * n, IN);
-    this.stage(out, m * n, accumulate ? INOUT : OUT);
-    const arena = this.chooseArena();
+    this.staging.stage(a, m * k, IN);
+    this.staging.stage(b, k * n, IN);
+    this.staging.stage(out, m * n, accumulate ? INOUT : OUT);
+    const arena = this.staging.chooseArena();
     // Workspaces for the packed kernel, or partial sums of a split gemvT (m == 1 / n == 1).
-    const work = this.commit(arena, packed || m === 1 || n === 1 ? threads * arena.gemmWorkBytes : 0);
-    const p = this.sPtrs;
-    this.gemmPtr(arena, m, n, k, p[0]!, transA ? m : k, transA, p[1]!, transB ? k : n, transB, p[2]!, n, accumulate, work);
-    this.endStage(arena);
+    const work = this.staging.commit(arena, packed || m === 1 || n === 1 ? threads * arena.gemmWorkBytes : 0);
+    const p = this.staging.ptrs;
+    this.dispatch.gemm(arena, m, n, k, p[0]!, transA ? m : k, transA, p[1]!, transB ? k : n, transB, p[2]!, n, accumulate, work);
+    this.staging.end(arena);
   }
 
   /**
@@ -242,19 +209,19 @@ export class WasmKernels {
     const lenB = strideB * (batch - 1) + span(rb, cb, ldb);
     const lenC = strideC * (batch - 1) + span(m, n, ldc);
     checkLength('a', a, lenA); checkLength('b', b, lenB); checkLength('out', out, lenC);
-    const threads = this.threadCount;
+    const threads = this.dispatch.threads;
     this.beginStage();
-    this.stage(a, lenA, IN);
-    this.stage(b, lenB, IN);
+    this.staging.stage(a, lenA, IN);
+    this.staging.stage(b, lenB, IN);
     // Copied in as well when accumulating, or when the products leave gaps (ldc > n, strideC > m n)
     // whose values must survive the copy back.
     const covers = ldc === n && (batch === 1 || strideC === 0 || strideC === m * n);
-    this.stage(out, lenC, accumulate || !covers ? INOUT : OUT);
-    const arena = this.chooseArena();
-    const work = this.commit(arena, threads * arena.gemmWorkBytes);
-    const [pa, pb, pc] = [this.sPtrs[0]!, this.sPtrs[1]!, this.sPtrs[2]!];
+    this.staging.stage(out, lenC, accumulate || !covers ? INOUT : OUT);
+    const arena = this.staging.chooseArena();
+    const work = this.staging.commit(arena, threads * arena.gemmWorkBytes);
+    const [pa, pb, pc] = [this.staging.ptrs[0]!, this.staging.ptrs[1]!, this.staging.ptrs[2]!];
     const flops = 2 * batch * m * n * k;
-    const parallel = threads > 1 && (flops >= PARALLEL_MIN_FLOPS || this.forceParallel);
+    const parallel = threads > 1 && (flops >= PARALLEL_MIN_FLOPS || this.dispatch.forceParallel);
     if (parallel && strideC !== 0 && (batch >= 2 * threads || batch % threads === 0)) {
       const bounds = splitBounds(batch, threads, 1);
       const parts: number[][] = [];
@@ -267,18 +234,18 @@ export class WasmKernels {
           pb + b0 * strideB * 4, ldb, strideB, +transB,
           pc + b0 * strideC * 4, ldc, strideC, +accumulate, work + parts.length * arena.gemmWorkBytes]);
       }
-      this.runParts(arena, 'gemm_batched', parts);
+      this.dispatch.runParts(arena, 'gemm_batched', parts);
     } else if (parallel) {
       for (let t = 0; t < batch; t++) {
         const acc = accumulate || (strideC === 0 && t > 0);
-        this.gemmPtr(arena, m, n, k, pa + t * strideA * 4, lda, transA, pb + t * strideB * 4, ldb, transB,
+        this.dispatch.gemm(arena, m, n, k, pa + t * strideA * 4, lda, transA, pb + t * strideB * 4, ldb, transB,
           pc + t * strideC * 4, ldc, acc, work);
       }
     } else {
       arena.exports.gemm_batched(batch, m, n, k, pa, lda, strideA, +transA, pb, ldb, strideB, +transB,
         pc, ldc, strideC, +accumulate, work);
     }
-    this.endStage(arena);
+    this.staging.end(arena);
   }
 
   /** y[rows] (+)= W[rows, cols] . x[cols], W row-major. */
@@ -302,20 +269,20 @@ export class WasmKernels {
     checkLength('out', out, n);
     if (n === 0) return;
     this.beginStage();
-    const px = this.stage(x, n, IN);
-    const po = out === x ? this.inPlace(px) : this.stage(out, n, OUT);
-    const arena = this.chooseArena();
-    this.commit(arena, 0);
-    const xp = this.sPtrs[px]!;
-    const op = this.sPtrs[po]!;
+    const px = this.staging.stage(x, n, IN);
+    const po = out === x ? this.staging.inPlace(px) : this.staging.stage(out, n, OUT);
+    const arena = this.staging.chooseArena();
+    this.staging.commit(arena, 0);
+    const xp = this.staging.ptrs[px]!;
+    const op = this.staging.ptrs[po]!;
     const min = CHEAP_UNARY.has(kind) ? PARALLEL_MIN_ELEMENTWISE : PARALLEL_MIN_TRANSCENDENTAL;
-    const threads = this.threadsFor(n, min);
+    const threads = this.dispatch.threadsFor(n, min);
     if (threads === 1) {
       arena.exports.unary(code, n, xp, op, alpha);
     } else {
-      this.runSplit(arena, 'unary', n, threads, 16, (i0, cnt) => [code, cnt, xp + i0 * 4, op + i0 * 4, alpha]);
+      this.dispatch.runSplit(arena, 'unary', n, threads, 16, (i0, cnt) => [code, cnt, xp + i0 * 4, op + i0 * 4, alpha]);
     }
-    this.endStage(arena);
+    this.staging.end(arena);
   }
 
   /** out[i] = dy[i] * f'(x[i]) for the kinds in UNARY_GRAD_KINDS (activation backward passes). */
@@ -327,19 +294,19 @@ export class WasmKernels {
     checkLength('out', out, n);
     if (n === 0) return;
     this.beginStage();
-    const px = this.stage(x, n, IN);
-    const pd = this.stage(dy, n, IN);
-    const po = this.stage(out, n, OUT);
-    const arena = this.chooseArena();
-    this.commit(arena, 0);
-    const [xp, dp, op] = [this.sPtrs[px]!, this.sPtrs[pd]!, this.sPtrs[po]!];
-    const threads = this.threadsFor(n, CHEAP_UNARY.has(kind) ? PARALLEL_MIN_ELEMENTWISE : PARALLEL_MIN_TRANSCENDENTAL);
+    const px = this.staging.stage(x, n, IN);
+    const pd = this.staging.stage(dy, n, IN);
+    const po = this.staging.stage(out, n, OUT);
+    const arena = this.staging.chooseArena();
+    this.staging.commit(arena, 0);
+    const [xp, dp, op] = [this.staging.ptrs[px]!, this.staging.ptrs[pd]!, this.staging.ptrs[po]!];
+    const threads = this.dispatch.threadsFor(n, CHEAP_UNARY.has(kind) ? PARALLEL_MIN_ELEMENTWISE : PARALLEL_MIN_TRANSCENDENTAL);
     if (threads === 1) {
       arena.exports.unary_grad(code, n, xp, dp, op, alpha);
     } else {
-      this.runSplit(arena, 'unary_grad', n, threads, 16, (i0, cnt) => [code, cnt, xp + i0 * 4, dp + i0 * 4, op + i0 * 4, alpha]);
+      this.dispatch.runSplit(arena, 'unary_grad', n, threads, 16, (i0, cnt) => [code, cnt, xp + i0 * 4, dp + i0 * 4, op + i0 * 4, alpha]);
     }
-    this.endStage(arena);
+    this.staging.end(arena);
   }
 
   /**
@@ -358,31 +325,31 @@ export class WasmKernels {
     }
     const scalar = bl === 1 && n !== 1;
     this.beginStage();
-    const ia = this.stage(a, n, IN);
-    const ib = scalar ? -1 : b === a ? ia : this.stage(b, bl, IN);
-    const io = out === a ? this.inPlace(ia) : out === b && bl === n ? this.inPlace(ib) : this.stage(out, n, OUT);
-    const arena = this.chooseArena();
-    this.commit(arena, 0);
-    const ap = this.sPtrs[ia]!;
-    const bp = ib >= 0 ? this.sPtrs[ib]! : 0;
-    const op = this.sPtrs[io]!;
-    const threads = this.threadsFor(n, PARALLEL_MIN_ELEMENTWISE);
+    const ia = this.staging.stage(a, n, IN);
+    const ib = scalar ? -1 : b === a ? ia : this.staging.stage(b, bl, IN);
+    const io = out === a ? this.staging.inPlace(ia) : out === b && bl === n ? this.staging.inPlace(ib) : this.staging.stage(out, n, OUT);
+    const arena = this.staging.chooseArena();
+    this.staging.commit(arena, 0);
+    const ap = this.staging.ptrs[ia]!;
+    const bp = ib >= 0 ? this.staging.ptrs[ib]! : 0;
+    const op = this.staging.ptrs[io]!;
+    const threads = this.dispatch.threadsFor(n, PARALLEL_MIN_ELEMENTWISE);
     if (scalar) {
       const s = b[0]!;
       if (threads === 1) arena.exports.binary_scalar(code, n, ap, s, op);
-      else this.splitFlat(arena, n, threads, (i0, cnt) => ['binary_scalar', [code, cnt, ap + i0 * 4, s, op + i0 * 4]]);
+      else this.dispatch.splitFlat(arena, n, threads, (i0, cnt) => ['binary_scalar', [code, cnt, ap + i0 * 4, s, op + i0 * 4]]);
     } else if (bl === n) {
       if (threads === 1) arena.exports.binary(code, n, ap, bp, op);
-      else this.splitFlat(arena, n, threads, (i0, cnt) => ['binary', [code, cnt, ap + i0 * 4, bp + i0 * 4, op + i0 * 4]]);
+      else this.dispatch.splitFlat(arena, n, threads, (i0, cnt) => ['binary', [code, cnt, ap + i0 * 4, bp + i0 * 4, op + i0 * 4]]);
     } else {
       const rows = n / bl;
       const rt = Math.min(threads, rows);
       if (rt <= 1) arena.exports.binary_row(code, rows, bl, ap, bp, op);
       else {
-        this.runSplit(arena, 'binary_row', rows, rt, 1, (r0, cnt) => [code, cnt, bl, ap + r0 * bl * 4, bp, op + r0 * bl * 4]);
+        this.dispatch.runSplit(arena, 'binary_row', rows, rt, 1, (r0, cnt) => [code, cnt, bl, ap + r0 * bl * 4, bp, op + r0 * bl * 4]);
       }
     }
-    this.endStage(arena);
+    this.staging.end(arena);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -415,24 +382,24 @@ export class WasmKernels {
     if (rstdOut) checkLength('rstdOut', rstdOut, rows);
     if (n === 0) return;
     this.beginStage();
-    const ix = this.stage(x, n, IN);
-    const ig = this.stage(gamma, cols, IN);
-    const ib = this.stage(beta, cols, IN);
-    const io = out === x ? this.inPlace(ix) : this.stage(out, n, OUT);
-    const im = this.stage(meanOut ?? null, rows, OUT);
-    const ir = this.stage(rstdOut ?? null, rows, OUT);
-    const arena = this.chooseArena();
-    this.commit(arena, 0);
-    const p = this.sPtrs;
+    const ix = this.staging.stage(x, n, IN);
+    const ig = this.staging.stage(gamma, cols, IN);
+    const ib = this.staging.stage(beta, cols, IN);
+    const io = out === x ? this.staging.inPlace(ix) : this.staging.stage(out, n, OUT);
+    const im = this.staging.stage(meanOut ?? null, rows, OUT);
+    const ir = this.staging.stage(rstdOut ?? null, rows, OUT);
+    const arena = this.staging.chooseArena();
+    this.staging.commit(arena, 0);
+    const p = this.staging.ptrs;
     const [xp, gp, bp, op, mp, rp] = [p[ix]!, p[ig]!, p[ib]!, p[io]!, p[im]!, p[ir]!];
-    const threads = Math.min(rows, this.threadsFor(n, PARALLEL_MIN_ELEMENTWISE));
+    const threads = Math.min(rows, this.dispatch.threadsFor(n, PARALLEL_MIN_ELEMENTWISE));
     if (threads <= 1) {
       arena.exports.layernorm_rows(rows, cols, xp, gp, bp, op, eps, mp, rp);
     } else {
-      this.runSplit(arena, 'layernorm_rows', rows, threads, 1, (r0, cnt) => [cnt, cols, xp + r0 * cols * 4, gp, bp,
+      this.dispatch.runSplit(arena, 'layernorm_rows', rows, threads, 1, (r0, cnt) => [cnt, cols, xp + r0 * cols * 4, gp, bp,
         op + r0 * cols * 4, eps, mp ? mp + r0 * 4 : 0, rp ? rp + r0 * 4 : 0]);
     }
-    this.endStage(arena);
+    this.staging.end(arena);
   }
 
   /** out = x * rstd * gamma per row, rstd = 1 / sqrt(mean(x^2) + eps); gamma may be null. */
@@ -447,22 +414,22 @@ export class WasmKernels {
     if (rstdOut) checkLength('rstdOut', rstdOut, rows);
     if (n === 0) return;
     this.beginStage();
-    const ix = this.stage(x, n, IN);
-    const ig = this.stage(gamma, cols, IN);
-    const io = out === x ? this.inPlace(ix) : this.stage(out, n, OUT);
-    const ir = this.stage(rstdOut ?? null, rows, OUT);
-    const arena = this.chooseArena();
-    this.commit(arena, 0);
-    const p = this.sPtrs;
+    const ix = this.staging.stage(x, n, IN);
+    const ig = this.staging.stage(gamma, cols, IN);
+    const io = out === x ? this.staging.inPlace(ix) : this.staging.stage(out, n, OUT);
+    const ir = this.staging.stage(rstdOut ?? null, rows, OUT);
+    const arena = this.staging.chooseArena();
+    this.staging.commit(arena, 0);
+    const p = this.staging.ptrs;
     const [xp, gp, op, rp] = [p[ix]!, p[ig]!, p[io]!, p[ir]!];
-    const threads = Math.min(rows, this.threadsFor(n, PARALLEL_MIN_ELEMENTWISE));
+    const threads = Math.min(rows, this.dispatch.threadsFor(n, PARALLEL_MIN_ELEMENTWISE));
     if (threads <= 1) {
       arena.exports.rmsnorm_rows(rows, cols, xp, gp, op, eps, rp);
     } else {
-      this.runSplit(arena, 'rmsnorm_rows', rows, threads, 1, (r0, cnt) => [cnt, cols, xp + r0 * cols * 4, gp,
+      this.dispatch.runSplit(arena, 'rmsnorm_rows', rows, threads, 1, (r0, cnt) => [cnt, cols, xp + r0 * cols * 4, gp,
         op + r0 * cols * 4, eps, rp ? rp + r0 * 4 : 0]);
     }
-    this.endStage(arena);
+    this.staging.end(arena);
   }
 
   /**
@@ -475,21 +442,21 @@ export class WasmKernels {
     checkLength('y', y, n); checkLength('dy', dy, n); checkLength('out', out, n);
     if (n === 0) return;
     this.beginStage();
-    const iy = this.stage(y, n, IN);
-    const id = this.stage(dy, n, IN);
-    const io = out === dy ? this.inPlace(id) : this.stage(out, n, OUT);
-    const arena = this.chooseArena();
-    this.commit(arena, 0);
-    const p = this.sPtrs;
+    const iy = this.staging.stage(y, n, IN);
+    const id = this.staging.stage(dy, n, IN);
+    const io = out === dy ? this.staging.inPlace(id) : this.staging.stage(out, n, OUT);
+    const arena = this.staging.chooseArena();
+    this.staging.commit(arena, 0);
+    const p = this.staging.ptrs;
     const [yp, dp, op] = [p[iy]!, p[id]!, p[io]!];
-    const threads = Math.min(rows, this.threadsFor(n, log ? PARALLEL_MIN_TRANSCENDENTAL * 4 : PARALLEL_MIN_ELEMENTWISE));
+    const threads = Math.min(rows, this.dispatch.threadsFor(n, log ? PARALLEL_MIN_TRANSCENDENTAL * 4 : PARALLEL_MIN_ELEMENTWISE));
     if (threads <= 1) {
       arena.exports.softmax_grad_rows(rows, cols, yp, dp, op, +log);
     } else {
-      this.runSplit(arena, 'softmax_grad_rows', rows, threads, 1, (r0, cnt) => [cnt, cols, yp + r0 * cols * 4, dp + r0 * cols * 4,
+      this.dispatch.runSplit(arena, 'softmax_grad_rows', rows, threads, 1, (r0, cnt) => [cnt, cols, yp + r0 * cols * 4, dp + r0 * cols * 4,
         op + r0 * cols * 4, +log]);
     }
-    this.endStage(arena);
+    this.staging.end(arena);
   }
 
   /**
@@ -512,22 +479,22 @@ export class WasmKernels {
       dgamma?.fill(0);
       return;
     }
-    const threads = Math.min(rows, this.threadsFor(n, PARALLEL_MIN_ELEMENTWISE));
+    const threads = Math.min(rows, this.dispatch.threadsFor(n, PARALLEL_MIN_ELEMENTWISE));
     // One row of parameter-gradient sums per thread, added up here (in f64) after the call.
     const partG = gamma && dgamma ? new Float32Array(threads * cols) : null;
     const partB = new Float32Array(threads * cols);
     this.beginStage();
-    const ix = this.stage(x, n, IN);
-    const ig = this.stage(gamma, cols, IN);
-    const im = this.stage(mean, rows, IN);
-    const ir = this.stage(rstd, rows, IN);
-    const id = this.stage(dy, n, IN);
-    const io = this.stage(dx, n, OUT);
-    const ipg = this.stage(partG, threads * cols, OUT);
-    const ipb = this.stage(partB, threads * cols, OUT);
-    const arena = this.chooseArena();
-    this.commit(arena, 0);
-    const p = this.sPtrs;
+    const ix = this.staging.stage(x, n, IN);
+    const ig = this.staging.stage(gamma, cols, IN);
+    const im = this.staging.stage(mean, rows, IN);
+    const ir = this.staging.stage(rstd, rows, IN);
+    const id = this.staging.stage(dy, n, IN);
+    const io = this.staging.stage(dx, n, OUT);
+    const ipg = this.staging.stage(partG, threads * cols, OUT);
+    const ipb = this.staging.stage(partB, threads * cols, OUT);
+    const arena = this.staging.chooseArena();
+    this.staging.commit(arena, 0);
+    const p = this.staging.ptrs;
     const [xp, gp, mp, rp, dp, op, pgp, pbp] = [p[ix]!, p[ig]!, p[im]!, p[ir]!, p[id]!, p[io]!, p[ipg]!, p[ipb]!];
     if (threads <= 1) {
       arena.exports.layernorm_grad_rows(rows, cols, xp, gp, mp, rp, dp, op, pgp, pbp);
@@ -541,9 +508,9 @@ export class WasmKernels {
         parts.push([cnt, cols, xp + r0 * cols * 4, gp, mp + r0 * 4, rp + r0 * 4, dp + r0 * cols * 4, op + r0 * cols * 4,
           pgp ? pgp + t * cols * 4 : 0, pbp + t * cols * 4]);
       }
-      this.runParts(arena, 'layernorm_grad_rows', parts);
+      this.dispatch.runParts(arena, 'layernorm_grad_rows', parts);
     }
-    this.endStage(arena);
+    this.staging.end(arena);
     sumRows(partB, threads, cols, dbeta);
     if (partG && dgamma) sumRows(partG, threads, cols, dgamma);
   }
@@ -558,22 +525,22 @@ export class WasmKernels {
     checkLength('g', g, n); checkLength('m', m, n); checkLength('v', v, n);
     if (n === 0) return;
     this.beginStage();
-    const ip = this.inPlace(this.stage(p, n, IN));
-    const ig = this.stage(g, n, IN);
-    const im = this.inPlace(this.stage(m, n, IN));
-    const iv = this.inPlace(this.stage(v, n, IN));
-    const arena = this.chooseArena();
-    this.commit(arena, 0);
-    const s = this.sPtrs;
+    const ip = this.staging.inPlace(this.staging.stage(p, n, IN));
+    const ig = this.staging.stage(g, n, IN);
+    const im = this.staging.inPlace(this.staging.stage(m, n, IN));
+    const iv = this.staging.inPlace(this.staging.stage(v, n, IN));
+    const arena = this.staging.chooseArena();
+    this.staging.commit(arena, 0);
+    const s = this.staging.ptrs;
     const [pp, gp, mp, vp] = [s[ip]!, s[ig]!, s[im]!, s[iv]!];
-    const threads = this.threadsFor(n, PARALLEL_MIN_TRANSCENDENTAL);
+    const threads = this.dispatch.threadsFor(n, PARALLEL_MIN_TRANSCENDENTAL);
     if (threads === 1) {
       arena.exports.adam_update(n, pp, gp, mp, vp, decay, l2, beta1, 1 - beta1, beta2, 1 - beta2, stepSize, bias2Sqrt, eps);
     } else {
-      this.runSplit(arena, 'adam_update', n, threads, 16, (i0, cnt) => [cnt, pp + i0 * 4, gp + i0 * 4, mp + i0 * 4, vp + i0 * 4,
+      this.dispatch.runSplit(arena, 'adam_update', n, threads, 16, (i0, cnt) => [cnt, pp + i0 * 4, gp + i0 * 4, mp + i0 * 4, vp + i0 * 4,
         decay, l2, beta1, 1 - beta1, beta2, 1 - beta2, stepSize, bias2Sqrt, eps]);
     }
-    this.endStage(arena);
+    this.staging.end(arena);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -594,17 +561,17 @@ export class WasmKernels {
       ptr = x;
       n = length ?? 0;
       checkDim('length', n);
-      this.commit(target, this.threadCount * 64);
+      this.staging.commit(target, this.dispatch.threads * 64);
     } else {
       n = length ?? x.length;
       checkLength('x', x, n);
-      this.stage(x, n, IN);
-      target = this.chooseArena();
-      this.commit(target, this.threadCount * 64);
-      ptr = this.sPtrs[0]!;
+      this.staging.stage(x, n, IN);
+      target = this.staging.chooseArena();
+      this.staging.commit(target, this.dispatch.threads * 64);
+      ptr = this.staging.ptrs[0]!;
     }
-    const partials = this.sExtra;
-    const threads = this.threadsFor(n, PARALLEL_MIN_ELEMENTWISE);
+    const partials = this.staging.extra;
+    const threads = this.dispatch.threadsFor(n, PARALLEL_MIN_ELEMENTWISE);
     let total = 0;
     if (threads === 1) {
       target.exports.stream_sum(ptr, n, partials);
@@ -616,11 +583,11 @@ export class WasmKernels {
         const i0 = bounds[t]!;
         parts.push([ptr + i0 * 4, bounds[t + 1]! - i0, partials + t * 64]);
       }
-      this.runParts(target, 'stream_sum', parts);
+      this.dispatch.runParts(target, 'stream_sum', parts);
       const view = target.f64(partials, threads * 8);
       for (let t = 0; t < threads; t++) total += view[t * 8]!;
     }
-    this.endStage(target);
+    this.staging.end(target);
     return total;
   }
 
@@ -636,98 +603,9 @@ export class WasmKernels {
   // ---------------------------------------------------------------------------------------------
   // Internals
 
-  private threadsFor(work: number, min: number): number {
-    if (this.threadCount === 1) return 1;
-    if (this.forceParallel) return this.threadCount;
-    return work >= min ? this.threadCount : 1;
-  }
-
-  /** The arena of the largest staged operand that lives in one, else the primary arena. */
-  private chooseArena(): WasmArena {
-    let best: WasmArena | undefined;
-    let bestLen = -1;
-    for (let i = 0; i < this.sCount; i++) {
-      const arena = this.sArenas[i];
-      if (arena !== undefined && this.sLens[i]! > bestLen) {
-        best = arena;
-        bestLen = this.sLens[i]!;
-      }
-    }
-    return best ?? this.arenas.primary;
-  }
-
-  private sExtra = 0;
-
   private beginStage(): void {
     if (this.disposed) throw new Error('thrifty: WasmKernels disposed');
-    this.sCount = 0;
-  }
-
-  /** Registers an operand; returns its index into sPtrs (filled by commit). null gives pointer 0. */
-  private stage(view: Float32Array | null, length: number, mode: number): number {
-    const i = this.sCount++;
-    this.sViews[i] = view;
-    this.sLens[i] = length;
-    this.sModes[i] = mode;
-    // Resolved once per call: view.buffer and the lookups behind it cost ~40 ns each.
-    this.sArenas[i] = view === null ? undefined : this.arenas.find(view);
-    return i;
-  }
-
-  /** Marks staged operand i as also being the output (in-place call): copied in and back out. */
-  private inPlace(i: number): number {
-    this.sModes[i] = INOUT;
-    return i;
-  }
-
-  /**
-   * Resolves pointers: operands in `arena` by byteOffset, others in scratch (inputs copied in).
-   * Returns a pointer to `extraBytes` of scratch for the kernel itself (workspaces, partials).
-   */
-  private commit(arena: WasmArena, extraBytes: number): number {
-    let need = align64(extraBytes);
-    const count = this.sCount;
-    for (let i = 0; i < count; i++) {
-      if (this.sViews[i] !== null && this.sArenas[i] !== arena) need += align64(this.sLens[i]! * 4);
-    }
-    const base = need > 0 ? arena.scratch(need) : 0;
-    let off = base + align64(extraBytes);
-    let heap: Float32Array | undefined;
-    for (let i = 0; i < count; i++) {
-      const v = this.sViews[i]!;
-      if (v === null) {
-        this.sPtrs[i] = 0;
-      } else if (this.sArenas[i] === arena) {
-        this.sPtrs[i] = v.byteOffset;
-      } else {
-        const len = this.sLens[i]!;
-        this.sPtrs[i] = off;
-        if (this.sModes[i] !== OUT) {
-          heap ??= arena.heap();
-          heap.set(v.length === len ? v : v.subarray(0, len), off >>> 2); // >>>: pointers reach 4 GiB
-        }
-        off += align64(len * 4);
-      }
-    }
-    this.sExtra = base;
-    return base;
-  }
-
-  /** Copies outputs that live outside the arena back from scratch. */
-  private endStage(arena: WasmArena): void {
-    const count = this.sCount;
-    let heap: Float32Array | undefined;
-    for (let i = 0; i < count; i++) {
-      const v = this.sViews[i]!;
-      if (v !== null && this.sModes[i] !== IN && this.sArenas[i] !== arena) {
-        heap ??= arena.heap();
-        const p = this.sPtrs[i]! >>> 2;
-        v.set(heap.subarray(p, p + this.sLens[i]!));
-      }
-      this.sViews[i] = null;
-      this.sArenas[i] = undefined;
-    }
-    this.sCount = 0;
+    this.staging.begin();
   }
 
   /**
@@ -737,179 +615,10 @@ export class WasmKernels {
    */
   runTasks(arena: WasmArena, fn: TaskFunction, parts: readonly (readonly number[])[]): void {
     if (this.disposed) throw new Error('thrifty: WasmKernels disposed');
-    if (parts.length > this.threadCount) throw new RangeError(`thrifty: ${parts.length} parts for ${this.threadCount} threads`);
-    this.runParts(arena, fn, parts);
+    if (parts.length > this.dispatch.threads) throw new RangeError(`thrifty: ${parts.length} parts for ${this.dispatch.threads} threads`);
+    this.dispatch.runParts(arena, fn, parts);
   }
 
-  /** Runs parts[0] on the caller and the others on workers 0.., then waits for all. */
-  private runParts(arena: WasmArena, fn: TaskFunction, parts: readonly (readonly number[])[]): void {
-    const call = arena.exports[fn] as Call;
-    if (parts.length === 0) return;
-    if (parts.length === 1 || !this.pool) {
-      for (const args of parts) call(...args);
-      return;
-    }
-    const pool = this.pool;
-    const id = TASK_ID[fn];
-    for (let w = 1; w < parts.length; w++) pool.post(w - 1, id, arena.id, parts[w]!);
-    let failure: unknown;
-    try {
-      call(...parts[0]!);
-    } catch (err) {
-      failure = err;
-    }
-    pool.wait();
-    if (failure !== undefined) throw failure;
-  }
-
-  /** Splits [0, total) into `threads` chunks (inner bounds multiples of align) and runs `fn` on each. */
-  private runSplit(arena: WasmArena, fn: TaskFunction, total: number, threads: number, align: number,
-    args: (start: number, count: number) => number[]): void {
-    const bounds = splitBounds(total, threads, align);
-    const parts: number[][] = [];
-    for (let t = 0; t < threads; t++) {
-      const start = bounds[t]!;
-      const count = bounds[t + 1]! - start;
-      if (count > 0) parts.push(args(start, count));
-    }
-    this.runParts(arena, fn, parts);
-  }
-
-  private splitFlat(arena: WasmArena, n: number, threads: number,
-    make: (i0: number, count: number) => [TaskFunction, number[]]): void {
-    const bounds = splitBounds(n, threads, 16);
-    const parts: number[][] = [];
-    let fn: TaskFunction = 'binary';
-    for (let t = 0; t < threads; t++) {
-      const i0 = bounds[t]!;
-      const cnt = bounds[t + 1]! - i0;
-      if (cnt <= 0) continue;
-      const [name, args] = make(i0, cnt);
-      fn = name;
-      parts.push(args);
-    }
-    this.runParts(arena, fn, parts);
-  }
-
-  /**
-   * C (+)= op(A) . op(B) on pointers of one arena. m == 1 and n == 1 become gemv / gemvT, small m
-   * (no transA) uses the unpacked paths, everything else the packed kernel. `work` holds
-   * this.threadCount gemm workspaces when the packed path can be taken.
-   */
-  private gemmPtr(
-    arena: WasmArena, m: number, n: number, k: number,
-    a: number, lda: number, transA: boolean, b: number, ldb: number, transB: boolean,
-    c: number, ldc: number, accumulate: boolean, work: number,
-  ): void {
-    const acc = +accumulate;
-    const workBytes = this.threadCount * arena.gemmWorkBytes;
-    if (m === 1 && (!transA || lda === 1)) {
-      if (transB) this.gemvPtr(arena, false, n, k, b, ldb, a, c, acc, work, workBytes);
-      else this.gemvPtr(arena, true, k, n, b, ldb, a, c, acc, work, workBytes);
-      return;
-    }
-    if (n === 1 && ldc === 1 && (transB || ldb === 1)) {
-      if (!transA) this.gemvPtr(arena, false, m, k, a, lda, b, c, acc, work, workBytes);
-      else this.gemvPtr(arena, true, k, m, a, lda, b, c, acc, work, workBytes);
-      return;
-    }
-    const threads = 2 * m * n * k >= PARALLEL_MIN_FLOPS || this.forceParallel ? this.threadCount : 1;
-    if (smallPath(m, transA, transB)) {
-      const fn: TaskFunction = transB ? 'gemm_nt_small' : 'gemm_nn_small';
-      const nt = Math.min(threads, Math.ceil(n / 8));
-      if (nt <= 1) {
-        (arena.exports[fn] as Call)(m, n, k, a, lda, b, ldb, c, ldc, acc);
-        return;
-      }
-      const bounds = splitBounds(n, nt, 8);
-      const parts: number[][] = [];
-      for (let t = 0; t < nt; t++) {
-        const j0 = bounds[t]!;
-        const cnt = bounds[t + 1]! - j0;
-        if (cnt > 0) parts.push([m, cnt, k, a, lda, transB ? b + j0 * ldb * 4 : b + j0 * 4, ldb, c + j0 * 4, ldc, acc]);
-      }
-      this.runParts(arena, fn, parts);
-      return;
-    }
-    const ta = +transA;
-    const tb = +transB;
-    const wb = arena.gemmWorkBytes;
-    if (threads > 1 && m >= 8 * threads) {
-      const bounds = splitBounds(m, threads, 4);
-      const parts: number[][] = [];
-      for (let t = 0; t < threads; t++) {
-        const i0 = bounds[t]!;
-        const cnt = bounds[t + 1]! - i0;
-        if (cnt > 0) {
-          parts.push([cnt, n, k, transA ? a + i0 * 4 : a + i0 * lda * 4, lda, ta, b, ldb, tb,
-            c + i0 * ldc * 4, ldc, acc, work + parts.length * wb]);
-        }
-      }
-      this.runParts(arena, 'gemm', parts);
-    } else if (threads > 1 && n >= 16 * threads) {
-      const bounds = splitBounds(n, threads, 8);
-      const parts: number[][] = [];
-      for (let t = 0; t < threads; t++) {
-        const j0 = bounds[t]!;
-        const cnt = bounds[t + 1]! - j0;
-        if (cnt > 0) {
-          parts.push([m, cnt, k, a, lda, ta, transB ? b + j0 * ldb * 4 : b + j0 * 4, ldb, tb,
-            c + j0 * 4, ldc, acc, work + parts.length * wb]);
-        }
-      }
-      this.runParts(arena, 'gemm', parts);
-    } else {
-      arena.exports.gemm(m, n, k, a, lda, ta, b, ldb, tb, c, ldc, acc, work);
-    }
-  }
-
-  /**
-   * gemv splits rows (outputs) over threads. gemvT splits rows too, so that every thread streams
-   * one contiguous block of W (splitting columns made each thread read half of every row, 27 vs
-   * 40 GB/s on 2 threads): thread 0 writes y, the others write partial sums into `work`
-   * (workBytes available), which the caller adds up; without room it falls back to columns.
-   */
-  private gemvPtr(arena: WasmArena, transposed: boolean, rows: number, cols: number,
-    w: number, ldw: number, x: number, y: number, acc: number, work: number, workBytes: number): void {
-    const fn: TaskFunction = transposed ? 'gemv_t' : 'gemv';
-    let threads = this.threadsFor(rows * cols, PARALLEL_MIN_GEMV);
-    if (transposed) {
-      threads = Math.min(threads, Math.ceil(rows / 4));
-      if (threads > 1 && (threads - 1) * align64(cols * 4) <= workBytes) {
-        const bounds = splitBounds(rows, threads, 4);
-        const parts: number[][] = [];
-        const partials: number[] = [];
-        for (let t = 0; t < threads; t++) {
-          const r0 = bounds[t]!;
-          const cnt = bounds[t + 1]! - r0;
-          if (cnt <= 0) continue;
-          const dst = parts.length === 0 ? y : work + (parts.length - 1) * align64(cols * 4);
-          if (parts.length > 0) partials.push(dst);
-          parts.push([cnt, cols, w + r0 * ldw * 4, ldw, x + r0 * 4, dst, parts.length === 0 ? acc : 0]);
-        }
-        this.runParts(arena, fn, parts);
-        for (const p of partials) arena.exports.binary(BINARY_KINDS.add, cols, y, p, y);
-        return;
-      }
-    } else {
-      threads = Math.min(threads, Math.ceil(rows / 4));
-    }
-    if (threads <= 1) {
-      (arena.exports[fn] as Call)(rows, cols, w, ldw, x, y, acc);
-      return;
-    }
-    const outLen = transposed ? cols : rows;
-    const bounds = splitBounds(outLen, threads, transposed ? 16 : 4);
-    const parts: number[][] = [];
-    for (let t = 0; t < threads; t++) {
-      const o0 = bounds[t]!;
-      const cnt = bounds[t + 1]! - o0;
-      if (cnt <= 0) continue;
-      if (transposed) parts.push([rows, cnt, w + o0 * 4, ldw, x, y + o0 * 4, acc]);
-      else parts.push([cnt, cols, w + o0 * ldw * 4, ldw, x, y + o0 * 4, acc]);
-    }
-    this.runParts(arena, fn, parts);
-  }
 
   private gemvCommon(transposed: boolean, w: Float32Array, x: Float32Array, y: Float32Array,
     rows: number, cols: number, accumulate: boolean): void {
@@ -919,15 +628,15 @@ export class WasmKernels {
     checkLength('w', w, rows * cols); checkLength('x', x, xLen); checkLength('y', y, yLen);
     if (yLen === 0) return;
     this.beginStage();
-    this.stage(w, rows * cols, IN);
-    this.stage(x, xLen, IN);
-    this.stage(y, yLen, accumulate ? INOUT : OUT);
-    const arena = this.chooseArena();
-    const workBytes = transposed ? (this.threadCount - 1) * align64(cols * 4) : 0;
-    const work = this.commit(arena, workBytes);
-    const p = this.sPtrs;
-    this.gemvPtr(arena, transposed, rows, cols, p[0]!, cols, p[1]!, p[2]!, +accumulate, work, workBytes);
-    this.endStage(arena);
+    this.staging.stage(w, rows * cols, IN);
+    this.staging.stage(x, xLen, IN);
+    this.staging.stage(y, yLen, accumulate ? INOUT : OUT);
+    const arena = this.staging.chooseArena();
+    const workBytes = transposed ? (this.dispatch.threads - 1) * align64(cols * 4) : 0;
+    const work = this.staging.commit(arena, workBytes);
+    const p = this.staging.ptrs;
+    this.dispatch.gemv(arena, transposed, rows, cols, p[0]!, cols, p[1]!, p[2]!, +accumulate, work, workBytes);
+    this.staging.end(arena);
   }
 
   private rowsSimple(fn: 'softmax_rows' | 'log_softmax_rows', x: Float32Array, out: Float32Array,
@@ -937,13 +646,13 @@ export class WasmKernels {
     checkLength('x', x, n); checkLength('out', out, n);
     if (n === 0) return;
     this.beginStage();
-    const ix = this.stage(x, n, IN);
-    const io = out === x ? this.inPlace(ix) : this.stage(out, n, OUT);
-    const arena = this.chooseArena();
-    this.commit(arena, 0);
-    const xp = this.sPtrs[ix]!;
-    const op = this.sPtrs[io]!;
-    const threads = Math.min(rows, this.threadsFor(n, PARALLEL_MIN_TRANSCENDENTAL * 4));
+    const ix = this.staging.stage(x, n, IN);
+    const io = out === x ? this.staging.inPlace(ix) : this.staging.stage(out, n, OUT);
+    const arena = this.staging.chooseArena();
+    this.staging.commit(arena, 0);
+    const xp = this.staging.ptrs[ix]!;
+    const op = this.staging.ptrs[io]!;
+    const threads = Math.min(rows, this.dispatch.threadsFor(n, PARALLEL_MIN_TRANSCENDENTAL * 4));
     if (threads <= 1) {
       arena.exports[fn](rows, cols, xp, op);
     } else {
@@ -954,26 +663,26 @@ export class WasmKernels {
         const cnt = bounds[t + 1]! - r0;
         if (cnt > 0) parts.push([cnt, cols, xp + r0 * cols * 4, op + r0 * cols * 4]);
       }
-      this.runParts(arena, fn, parts);
+      this.dispatch.runParts(arena, fn, parts);
     }
-    this.endStage(arena);
+    this.staging.end(arena);
   }
 
   // Runs every kernel on tiny inputs on every thread (plain and arena operands, all branches), then
   // a few mid-size products: V8 first runs wasm as Liftoff code and the JS dispatch paths must not
   // meet never-taken branches in the first real call.
   private warmup(): void {
-    const saved = this.threadCount;
+    const saved = this.dispatch.threads;
     const counts = saved > 1 ? [1, saved] : [1];
-    const prevForce = this.forceParallel;
+    const prevForce = this.dispatch.forceParallel;
     try {
       for (const threads of counts) {
-        this.threadCount = threads;
-        this.forceParallel = threads > 1;
+        this.dispatch.threads = threads;
+        this.dispatch.forceParallel = threads > 1;
         this.exerciseAll();
       }
-      this.forceParallel = prevForce;
-      this.threadCount = saved;
+      this.dispatch.forceParallel = prevForce;
+      this.dispatch.threads = saved;
       const size = 96;
       const a = this.allocF32(size * size);
       const b = this.allocF32(size * size);
@@ -985,8 +694,8 @@ export class WasmKernels {
       }
       this.freeF32(a); this.freeF32(b); this.freeF32(c);
     } finally {
-      this.threadCount = saved;
-      this.forceParallel = prevForce;
+      this.dispatch.threads = saved;
+      this.dispatch.forceParallel = prevForce;
     }
   }
 

@@ -40,7 +40,7 @@ export function registerFlopsCommand(program: Command): void {
       const arch = parseArchitecture(flags.arch, '--arch');
       const size = sizePreset(flags.size);
       const config = modelConfig(arch, size, { vocabSize: flags.vocab, maxPositions: Math.max(size.maxPositions, flags.seq) });
-      const report = trainingFlops(arch, config, { seqLength: flags.seq, density: 1 - flags.sparsity, predictedPositions: flags.predicted });
+      const report = trainingFlops(arch, config, { seqLength: flags.seq, density: 1 - flags.sparsity, ...(flags.predicted !== undefined ? { predictedPositions: flags.predicted } : {}) });
       const summary = { size: size.name, layers: config.numLayers, hidden: config.hiddenSize, vocab: config.vocabSize, sparsity: flags.sparsity, ...report };
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(summary)}\n`);

@@ -1,7 +1,7 @@
 // `thrifty info`: which engine this machine gets.
 
 import type { Command } from 'commander';
-import { parsePositiveInt, parseThreads } from '../args.js';
+import { parseThreads } from '../args.js';
 
 export function registerInfoCommand(program: Command): void {
   program
