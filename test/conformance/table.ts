@@ -18,7 +18,7 @@ import { Tensor } from '../../src/tensor/tensor.js';
 import { quantizeQ4_0, quantizeQ8_0 } from '../../src/io/gguf.js';
 import { QUANT_FORMATS, type QuantFormat, type QuantKernels } from '../../src/ops/quant-kernels.js';
 import { f32ToHalf } from '../../src/tensor/dtype.js';
-import { draw, maskedRows, Rng, steppedView, transposedView, values } from './inputs.js';
+import { draw, maskedRows, type Rng, steppedView, transposedView, values } from './inputs.js';
 
 export interface ConformanceCase {
   readonly name: string;

@@ -10,7 +10,7 @@ import { referenceBackend } from '../../src/backend/reference/index.js';
 import { dequantizeMatrix } from '../../src/backend/reference/quant.js';
 import { createWasmBackend } from '../../src/backend/wasm/backend.js';
 import { WasmKernels } from '../../src/backend/wasm/kernels.js';
-import { WasmQuant } from '../../src/backend/wasm/quant.js';
+import type { WasmQuant } from '../../src/backend/wasm/quant.js';
 import { memoryByteSource } from '../../src/io/byte-source.js';
 import { ggufValue, quantizeQ4_0, quantizeQ8_0, writeGguf, type GgmlType, type GgufTensorInput, type GgufValue } from '../../src/io/gguf.js';
 import { Generator } from '../../src/generate/generator.js';
