@@ -31,7 +31,7 @@ export {
   Gpt2LMHeadModel, GPT_NEOX, gptNeoxConfigFromHf, GptNeoxForCausalLM, gradcheck, GROUPBERT, GROUPBERT_DEFAULTS,
   groupBertConfig, groupBertConfigFromJson, GroupBertForPreTraining, GroupBertLayer, GroupBertModel, groupedMatmul,
   gt, H2oAttention, h2oHead, h2oSelect, halfToF32, HeavyHitterState, HF_CONFIG_FILE, HF_TOKENIZER_FILE,
-  HF_WEIGHTS_FILE, HF_WEIGHTS_INDEX_FILE, hfTokenizerFromJson, IB12_ANTIPODE, IB12_BITS, IB12_ICOSAHEDRON_EDGES,
+  HF_WEIGHTS_FILE, HF_WEIGHTS_INDEX_FILE, hfTokenizerFromJson, HfWordPieceTokenizer, hfWordPieceFromJson, IB12_ANTIPODE, IB12_BITS, IB12_ICOSAHEDRON_EDGES,
   IB12_SIZE, IB12_THRESHOLD, ib12Score, icosahedronGram, IGNORE_INDEX, IGNORE_LABEL, indexSelect, initRng, int8ToF32,
   isBlockSparseLayout, isEstimatorName, isFloat, isGgmlType, isGradEnabled, isGroupBertConfig, isNoDecayParameter,
   kaimingNormal_, kaimingUniform_, kdeInformation, kernels, ksgDiscreteMutualInformation, ksgInformation,
