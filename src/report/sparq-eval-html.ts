@@ -164,7 +164,7 @@ function ablation(rows: readonly GridRow[]): string {
   const intro = '<h2>Key-compression ablation (SparQ vs oracle top-k vs a random low-rank projection of K)</h2>';
   const random = rows.filter((r) => r.cell.method.startsWith('random-projection'));
   if (random.length === 0) {
-    return `${intro}<p>Not run: the random low-rank projection of K is not implemented as an attention policy yet. SparQ against oracle top-k at the same measured ratio is in the task sections above (methods <code>sparq-*</code> and <code>oracle</code>).</p>`;
+    return `${intro}<p>Not run: thrifty has no attention policy with a random low-rank projection of K yet. SparQ against oracle top-k at the same measured ratio is in the task sections above (methods <code>sparq-*</code> and <code>oracle</code>).</p>`;
   }
   return `${intro}${table(['task', 'method', 'target', 'achieved', 'score'], random.map((r) => [r.cell.task, r.cell.method, formatCompression(r.cell.compression), r.achievedRatio?.toFixed(3) ?? '-', formatScore(r.cell.task, r.mean)]))}`;
 }
