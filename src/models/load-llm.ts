@@ -105,7 +105,7 @@ export async function loadCausalLM(config: LlmConfig, source: WeightSource, init
   const { dtype = 'auto', ...rest } = init;
   const format = dtype === 'auto' && init.trainable === false ? storedLinearFormat(source) : null;
   if (format) {
-    const model = createCausalLM(config, { ...rest, rng: undefined, linearLayout: quantizedLayout(format) });
+    const model = createCausalLM(config, { ...rest, rng: undefined, linearLayout: () => quantizedLayout(format) });
     await loadWeights(model, source, format);
     return model.eval();
   }

@@ -21,14 +21,15 @@ export interface ModelInitOptions extends Pick<ParamInit, 'rng' | 'alloc' | 'tra
    * and weights with a layout of their own (grouped, convolution) stay as they are. Default dense.
    */
   readonly encoderLinearLayout?: (() => WeightLayout) | undefined;
-  /** The layout of every Linear that does not choose its own (e.g. quantizedLayout for GGUF weights kept as stored). */
-  readonly linearLayout?: WeightLayout | undefined;
+  /**
+   * Makes the layout of every Linear that does not choose its own (e.g. quantizedLayout for GGUF
+   * weights kept as stored): ParamInit.linearLayout, the one hook every layout goes through.
+   */
+  readonly linearLayout?: (() => WeightLayout) | undefined;
 }
 
 /** The layers' ParamInit for a family whose random weights are `normal` (std overridable). */
-export function familyParamInit(options: ModelInitOptions, normal: NormalInit): ParamInit & { readonly layout?: WeightLayout } {
+export function familyParamInit(options: ModelInitOptions, normal: NormalInit): ParamInit {
   const init = options.rng ? { ...normal, std: options.std ?? normal.std } : 'zeros';
-  const base: ParamInit = { init, rng: options.rng, alloc: options.alloc, trainable: options.trainable };
-  // Linears take it as their layout (their options spread the ParamInit); other layers ignore it.
-  return options.linearLayout ? { ...base, layout: options.linearLayout } : base;
+  return { init, rng: options.rng, alloc: options.alloc, trainable: options.trainable, linearLayout: options.linearLayout };
 }
