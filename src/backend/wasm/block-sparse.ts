@@ -11,6 +11,7 @@ import {
 } from '../reference/block-sparse.js';
 import type { WasmArena } from './arena.js';
 import { PARALLEL_MIN_FLOPS, type WasmKernels } from './kernels.js';
+import { splitBounds } from './dispatch.js';
 
 export type { BlockSparseStructure } from '../reference/block-sparse.js';
 
@@ -25,17 +26,6 @@ const align64 = (bytes: number): number => Math.ceil(bytes / 64) * 64;
 function panelStride(n: number): number {
   const ld = Math.ceil(n / 4) * 4;
   return ld % 256 === 0 ? ld + 16 : ld;
-}
-
-/** Boundaries of `parts` nearly equal chunks of [0, total), inner boundaries multiples of align. */
-function splitBounds(total: number, parts: number, align: number): number[] {
-  const bounds = [0];
-  for (let p = 1; p < parts; p++) {
-    const b = Math.min(total, Math.round((total * p) / parts / align) * align);
-    bounds.push(Math.max(b, bounds[bounds.length - 1]!));
-  }
-  bounds.push(total);
-  return bounds;
 }
 
 function checkLength(where: string, name: string, view: Float32Array, needed: number): void {
