@@ -9,23 +9,7 @@ import { readMetricsLog, type MetricsRecord } from '../../src/node/metrics-log.j
 import { loadCheckpoint } from '../../src/node/checkpoint.js';
 import { trainingFlops } from '../../src/models/flops.js';
 import { modelConfig, sizePreset } from '../../src/models/bert-presets.js';
-import { Rng } from '../../src/tensor/rng.js';
-
-/** A small corpus with learnable regularities: templated sentences, one document per file. */
-function syntheticDocuments(documents: number, seed: number): string[] {
-  const rng = new Rng(seed);
-  const pick = <T>(xs: readonly T[]): T => xs[rng.int(xs.length)]!;
-  const animals = ['fox', 'dog', 'cat', 'horse', 'bird', 'mouse'];
-  const colours = ['red', 'brown', 'black', 'white', 'grey'];
-  const verbs = ['jumps over', 'runs past', 'looks at', 'sleeps near'];
-  const docs: string[] = [];
-  for (let d = 0; d < documents; d++) {
-    const sentences: string[] = [];
-    for (let s = 0; s < 12; s++) sentences.push(`The ${pick(colours)} ${pick(animals)} ${pick(verbs)} the lazy ${pick(animals)}.`);
-    docs.push(sentences.join(' '));
-  }
-  return docs;
-}
+import { syntheticDocuments } from '../helpers/corpus.js';
 
 async function withCorpus<T>(fn: (dir: string, corpus: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'thrifty-pretrain-'));
