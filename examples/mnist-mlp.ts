@@ -1,7 +1,7 @@
 // Trains a small MLP on the MNIST test set in ../shared/data/mnist: the first 8,000 images train,
 // the last 2,000 are held out. Seeded, so every run gives the same numbers.
 //
-//   node dist/examples/mnist-mlp.js [--epochs 8] [--seed 1] [--threads N] [--data-dir DIR] [--log FILE]
+//   node dist/examples/mnist-mlp.js [--epochs 8] [--seed 1] [--threads N] [--data-dir DIR] [--log FILE] [--json]
 
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
@@ -143,6 +143,7 @@ async function runFromCommandLine(): Promise<void> {
       threads: { type: 'string' },
       'data-dir': { type: 'string' },
       log: { type: 'string' },
+      json: { type: 'boolean' },
     },
   });
   const backend = await initNodeBackend({ threads: values.threads ? Number(values.threads) : undefined });
@@ -154,6 +155,10 @@ async function runFromCommandLine(): Promise<void> {
       seed: values.seed ? Number(values.seed) : MNIST_DEFAULTS.seed,
       logPath: values.log,
     });
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify({ example: 'mnist-mlp', epochs: values.epochs ? Number(values.epochs) : MNIST_DEFAULTS.epochs, seed: values.seed ? Number(values.seed) : MNIST_DEFAULTS.seed, heldOutImages: 2000, ...result, backend: backend.description })}\n`);
+      return;
+    }
     process.stdout.write(
       `held-out accuracy ${(result.heldOutAccuracy * 100).toFixed(2)}% (2,000 images), final train loss ${result.finalTrainLoss.toFixed(4)}, ${result.seconds.toFixed(1)} s on ${backend.description}\n`,
     );

@@ -2,7 +2,7 @@
 // wasm SIMD, Web Worker pool) against Node (the same LanguageModel API, worker_threads pool) in the
 // same run, interleaved round by round; medians. Same settings and seed on both sides, so both
 // generate the same tokens (checked).
-// Usage: node dist/tools/web-bench.js [--rounds 5] [--max-tokens 200] [--threads 1,2]
+// Usage: node dist/tools/web-bench.js [--rounds 5] [--max-tokens 200] [--threads 1,2] [--json]
 
 import { execFileSync } from 'node:child_process';
 
@@ -19,6 +19,11 @@ function flag(name: string, fallback: string): string {
 const rounds = Number(flag('--rounds', '5'));
 const maxTokens = Number(flag('--max-tokens', '200'));
 const threadList = flag('--threads', '1,2').split(',').map(Number);
+// --json: one JSON object per line (a note, then one per row) instead of the log and the table.
+const json = process.argv.includes('--json');
+const say = (line: string): void => {
+  if (!json) console.log(line);
+};
 if (!(rounds >= 1) || !(maxTokens >= 2) || threadList.some((n) => !(n >= 1))) throw new Error('--rounds, --max-tokens and --threads expect positive integers');
 const missing = chromiumMissing();
 if (missing) {
@@ -31,7 +36,9 @@ const browser = await launchChromium();
 const rows: string[] = [];
 try {
   const chromiumVersion = execFileSync(CHROMIUM_PATH, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  console.log(`Node ${process.version}; ${chromiumVersion} (headless); bundled model, prompt "ROMEO:", ${maxTokens} tokens, seed 1, medians of ${rounds} interleaved rounds`);
+  const note = `Node ${process.version}; ${chromiumVersion} (headless); bundled model, prompt "ROMEO:", ${maxTokens} tokens, seed 1, medians of ${rounds} interleaved rounds`;
+  if (json) console.log(JSON.stringify({ note }));
+  say(note);
   for (const threads of threadList) {
     const lm = await loadLanguageModel('bundled', { threads });
     const { page, model } = await openDemo(browser.context, server.url, { threads: String(threads) });
@@ -51,7 +58,8 @@ try {
         const w = median(webRates);
         const row = `| ${threads} | ${attention}${attention === 'sparq' ? ' 1/4 (even)' : ''} | ${n.toFixed(0)} | ${w.toFixed(0)} | ${(w / n).toFixed(2)} |`;
         rows.push(row);
-        console.log(`${threads} thread(s), ${attention}: Node ${n.toFixed(1)} tokens/s, browser ${w.toFixed(1)} tokens/s (${model.engine}${model.pooled ? ', pool' : ''})`);
+        if (json) console.log(JSON.stringify({ threads, attention, compression: attention === 'sparq' ? 0.25 : 1, recipe: attention === 'sparq' ? 'even' : null, maxTokens, rounds, nodeTokensPerSecond: n, chromiumTokensPerSecond: w, chromiumOverNode: w / n }));
+        say(`${threads} thread(s), ${attention}: Node ${n.toFixed(1)} tokens/s, browser ${w.toFixed(1)} tokens/s (${model.engine}${model.pooled ? ', pool' : ''})`);
       }
     } finally {
       await page.close();
@@ -62,5 +70,5 @@ try {
   await browser.close();
   await server.close();
 }
-console.log('\n| threads | attention | Node tokens/s | Chromium tokens/s | Chromium / Node |\n|--:|:--|--:|--:|--:|');
-for (const row of rows) console.log(row);
+say('\n| threads | attention | Node tokens/s | Chromium tokens/s | Chromium / Node |\n|--:|:--|--:|--:|--:|');
+for (const row of rows) say(row);

@@ -4,14 +4,17 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { benchDocTables } from '../report/bench-doc-tables.js';
 import { regenerateDocument, type DocTable } from '../report/doc-tables.js';
 import { INFOPLANE_DOC_TABLES } from '../report/infoplane-doc-tables.js';
 import { SPARQ_EVAL_DOC_TABLES } from '../report/sparq-eval-doc-tables.js';
 import { writeFileAtomic } from './files.js';
 import { FUZZ_DOC_TABLE } from './fuzz/record.js';
 
-/** Every generated table, by id. */
-export const DOC_TABLES: readonly DocTable[] = [...INFOPLANE_DOC_TABLES, ...SPARQ_EVAL_DOC_TABLES, FUZZ_DOC_TABLE];
+/** Every generated table; `load` reads a record (tables drawn from several records use it). */
+export function docTables(load: (path: string) => unknown): DocTable[] {
+  return [...INFOPLANE_DOC_TABLES, ...SPARQ_EVAL_DOC_TABLES, FUZZ_DOC_TABLE, ...benchDocTables(load)];
+}
 
 /** README.md and every Markdown file in docs/, relative to the root. */
 export function documentPaths(root: string): string[] {
@@ -44,9 +47,10 @@ export function regenerateDocs(root: string): DocRegeneration[] {
     }
     return records.get(path);
   };
+  const tables = docTables(loadRecord);
   return documentPaths(root).map((path) => {
     const before = readFileSync(join(root, path), 'utf8');
-    return { path, before, after: regenerateDocument(path, before, DOC_TABLES, loadRecord) };
+    return { path, before, after: regenerateDocument(path, before, tables, loadRecord) };
   });
 }
 
