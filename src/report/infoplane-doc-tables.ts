@@ -250,4 +250,135 @@ const crossCheckCorrelations: DocTable = {
   },
 };
 
-export const INFOPLANE_DOC_TABLES: readonly DocTable[] = [ebabNoL2, ebabEarlyLayersMax, akdeCrossCheck, l2Pooled, ebabCorrelations, crossCheckCorrelations];
+/** The experiments of the record added after the first two, by key. */
+const KDE_1E3 = 'kdeCrossCheck1e3';
+const TEN_SEEDS = 'tenSeeds';
+const MNIST = 'mnist';
+
+function groupOf(s: Summary, activation: string, l2: number): Group {
+  const match = s.groups.find((x) => x.activation === activation && x.l2 === l2);
+  if (!match) throw new Error(`${RECORD}: ${s.estimator} has no group ${activation} (L2 ${l2})`);
+  return match;
+}
+
+/** Compression of the last hidden layer and the output under the fixed KDE at both variances, next to aKDE, on the same 16 networks. */
+const kdeVariances: DocTable = {
+  id: 'infoplane/kde-variances',
+  record: RECORD,
+  render(record) {
+    const wide = summary(record, 'akdeCrossCheck', 'kde');
+    const narrow = summary(record, KDE_1E3, 'kde');
+    const akde = summary(record, KDE_1E3, 'akde');
+    const wideVariance = field(record, 'akdeCrossCheck.config.estimatorSettings.kdeVariance', RECORD);
+    const narrowVariance = field(record, `${KDE_1E3}.config.estimatorSettings.kdeVariance`, RECORD);
+    const layers = narrow.groups[0]?.compression.length ?? 0;
+    const last = layers - 2;
+    const rows = narrow.groups.map((g) => [
+      activationName(g.activation),
+      compressionCell(groupOf(wide, g.activation, g.l2), last),
+      compressionCell(g, last),
+      compressionCell(groupOf(wide, g.activation, g.l2), layers - 1, false),
+      compressionCell(g, layers - 1, false),
+      compressionCell(groupOf(akde, g.activation, g.l2), last),
+    ]);
+    return markdownTable(
+      ['activation', `KDE σ² = ${String(wideVariance)} layer ${last + 1}`, `KDE σ² = ${String(narrowVariance)} layer ${last + 1}`, `σ² = ${String(wideVariance)} output`, `σ² = ${String(narrowVariance)} output`, `aKDE layer ${last + 1} (rerun)`],
+      rows,
+    );
+  },
+};
+
+/** Correlations of every estimator of an experiment (all its networks), side by side. */
+function correlationsByEstimator(id: string, experiment: string): DocTable {
+  return {
+    id,
+    record: RECORD,
+    render(record) {
+      const estimators = field(record, `${experiment}.config.estimators`, RECORD) as string[];
+      const variance = field(record, `${experiment}.config.estimatorSettings.kdeVariance`, RECORD);
+      const title = (e: string): string => (e === 'kde' ? `KDE σ² = ${String(variance)}` : e === 'akde' ? 'aKDE' : e.toUpperCase());
+      const sets = estimators.map((e) => correlationSet(summary(record, experiment, e), 'all runs'));
+      const layers = sets[0]!.layers.length;
+      const rows = sets[0]!.layers.map((_, l) => [layerName(l, layers), ...sets.flatMap((set) => correlationCells(set, l))]);
+      const headers = ['layer', ...estimators.flatMap((e, i) => [`${title(e)}${i === 0 ? ` (${runsIn(sets[0]!)} networks)` : ''}: r (p)`, 'ρ (p)'])];
+      return markdownTable(headers, rows);
+    },
+  };
+}
+
+/** Compression per layer of every (activation, L2) group of an experiment, with test accuracy. */
+function compressionByGroup(id: string, experiment: string, estimator: string): DocTable {
+  return {
+    id,
+    record: RECORD,
+    render(record) {
+      const s = summary(record, experiment, estimator);
+      const layers = s.groups[0]?.compression.length ?? 0;
+      const l2Values = new Set(s.groups.map((g) => g.l2));
+      const headers = ['activation', ...(l2Values.size > 1 ? ['L2'] : []), 'networks', ...Array.from({ length: layers }, (_, l) => `layer ${layerName(l, layers)}`), 'test accuracy'];
+      const rows = s.groups.map((g) => [
+        activationName(g.activation),
+        ...(l2Values.size > 1 ? [String(g.l2)] : []),
+        String(g.runs),
+        ...Array.from({ length: layers }, (_, l) => compressionCell(g, l)),
+        `${fixed(g.testAccuracy.mean, 3)} ± ${fixed(g.testAccuracy.sd, 3)}`,
+      ]);
+      return markdownTable(headers, rows);
+    },
+  };
+}
+
+interface L2Effect {
+  readonly activation: string;
+  readonly l2: number;
+  readonly difference: readonly number[];
+  readonly test: ReadonlyArray<{ readonly p: number | null }>;
+}
+
+/** Per activation: the L2 effect on each layer's compression (difference of means, Welch p). */
+const tenSeedsL2: DocTable = {
+  id: 'infoplane/ten-seeds-l2',
+  record: RECORD,
+  render(record) {
+    const s = summary(record, TEN_SEEDS, 'ebab') as Summary & { readonly l2Effects: readonly L2Effect[] };
+    const layers = s.groups[0]?.compression.length ?? 0;
+    const rows = s.l2Effects.map((e) => [
+      activationName(e.activation),
+      String(e.l2),
+      ...Array.from({ length: layers }, (_, l) => `${(e.difference[l] ?? NaN) >= 0 ? '+' : ''}${fixed(e.difference[l], 2)} (${pValue(e.test[l]?.p)})`),
+    ]);
+    return markdownTable(['activation', 'L2', ...Array.from({ length: layers }, (_, l) => `layer ${layerName(l, layers)}`)], rows);
+  },
+};
+
+/** The EBAB correlations of the ten-seed runs: all, the networks that learned, no L2. */
+const tenSeedsCorrelations: DocTable = {
+  id: 'infoplane/ten-seeds-correlations',
+  record: RECORD,
+  render(record) {
+    const s = summary(record, TEN_SEEDS, 'ebab');
+    const sets = s.correlations;
+    const layers = sets[0]?.layers.length ?? 0;
+    const rows = Array.from({ length: layers }, (_, l) => [layerName(l, layers), ...sets.flatMap((set) => correlationCells(set, l))]);
+    const headers = ['layer', ...sets.flatMap((set) => [`${set.scope} (${runsIn(set)}): r (p)`, 'ρ (p)'])];
+    return markdownTable(headers, rows);
+  },
+};
+
+export const INFOPLANE_DOC_TABLES: readonly DocTable[] = [
+  ebabNoL2,
+  ebabEarlyLayersMax,
+  akdeCrossCheck,
+  l2Pooled,
+  ebabCorrelations,
+  crossCheckCorrelations,
+  kdeVariances,
+  correlationsByEstimator('infoplane/correlations-kde-1e-3', KDE_1E3),
+  compressionByGroup('infoplane/ten-seeds', TEN_SEEDS, 'ebab'),
+  tenSeedsL2,
+  tenSeedsCorrelations,
+  compressionByGroup('infoplane/mnist-ebab', MNIST, 'ebab'),
+  compressionByGroup('infoplane/mnist-akde', MNIST, 'akde'),
+  compressionByGroup('infoplane/mnist-kde', MNIST, 'kde'),
+  correlationsByEstimator('infoplane/mnist-correlations', MNIST),
+];
