@@ -365,7 +365,26 @@ const tenSeedsCorrelations: DocTable = {
   },
 };
 
+/** The compute each added experiment took (sums over its networks, from the records' timings). */
+const budgets: DocTable = {
+  id: 'infoplane/budgets',
+  record: RECORD,
+  render(record) {
+    const rows = [
+      [KDE_1E3, 'fixed KDE at σ² = 1e-3 (12-bit, 8 activations x 2 seeds)'],
+      [TEN_SEEDS, 'ten seeds (12-bit, EBAB)'],
+      [MNIST, 'MNIST'],
+    ].map(([key, title]) => {
+      const budget = field(record, `${key}.budget`, RECORD) as { networks: number; trainCpuSeconds: number; estimatorCpuSeconds: number };
+      const minutes = (s: number): string => fixed(s / 60, 1);
+      return [title!, String(budget.networks), minutes(budget.trainCpuSeconds), minutes(budget.estimatorCpuSeconds), minutes((budget.trainCpuSeconds + budget.estimatorCpuSeconds) / budget.networks)];
+    });
+    return markdownTable(['runs', 'networks', 'training (thread-minutes)', 'estimators (thread-minutes)', 'per network (minutes)'], rows, ['l', 'r', 'r', 'r', 'r']);
+  },
+};
+
 export const INFOPLANE_DOC_TABLES: readonly DocTable[] = [
+  budgets,
   ebabNoL2,
   ebabEarlyLayersMax,
   akdeCrossCheck,
