@@ -328,29 +328,6 @@ function compressionByGroup(id: string, experiment: string, estimator: string): 
   };
 }
 
-interface L2Effect {
-  readonly activation: string;
-  readonly l2: number;
-  readonly difference: readonly number[];
-  readonly test: ReadonlyArray<{ readonly p: number | null }>;
-}
-
-/** Per activation: the L2 effect on each layer's compression (difference of means, Welch p). */
-const tenSeedsL2: DocTable = {
-  id: 'infoplane/ten-seeds-l2',
-  record: RECORD,
-  render(record) {
-    const s = summary(record, TEN_SEEDS, 'ebab') as Summary & { readonly l2Effects: readonly L2Effect[] };
-    const layers = s.groups[0]?.compression.length ?? 0;
-    const rows = s.l2Effects.map((e) => [
-      activationName(e.activation),
-      String(e.l2),
-      ...Array.from({ length: layers }, (_, l) => `${(e.difference[l] ?? NaN) >= 0 ? '+' : ''}${fixed(e.difference[l], 2)} (${pValue(e.test[l]?.p)})`),
-    ]);
-    return markdownTable(['activation', 'L2', ...Array.from({ length: layers }, (_, l) => `layer ${layerName(l, layers)}`)], rows);
-  },
-};
-
 /** The EBAB correlations of the ten-seed runs: all, the networks that learned, no L2. */
 const tenSeedsCorrelations: DocTable = {
   id: 'infoplane/ten-seeds-correlations',
@@ -394,7 +371,6 @@ export const INFOPLANE_DOC_TABLES: readonly DocTable[] = [
   kdeVariances,
   correlationsByEstimator('infoplane/correlations-kde-1e-3', KDE_1E3),
   compressionByGroup('infoplane/ten-seeds', TEN_SEEDS, 'ebab'),
-  tenSeedsL2,
   tenSeedsCorrelations,
   compressionByGroup('infoplane/mnist-ebab', MNIST, 'ebab'),
   compressionByGroup('infoplane/mnist-akde', MNIST, 'akde'),
