@@ -250,10 +250,8 @@ const crossCheckCorrelations: DocTable = {
   },
 };
 
-/** The experiments of the record added after the first two, by key. */
+/** The experiment of the record added after the first two: the cross-check at Saxe et al.'s 12-bit variance. */
 const KDE_1E3 = 'kdeCrossCheck1e3';
-const TEN_SEEDS = 'tenSeeds';
-const MNIST = 'mnist';
 
 function groupOf(s: Summary, activation: string, l2: number): Group {
   const match = s.groups.find((x) => x.activation === activation && x.l2 === l2);
@@ -306,62 +304,23 @@ function correlationsByEstimator(id: string, experiment: string): DocTable {
   };
 }
 
-/** Compression per layer of every (activation, L2) group of an experiment, with test accuracy. */
-function compressionByGroup(id: string, experiment: string, estimator: string): DocTable {
-  return {
-    id,
-    record: RECORD,
-    render(record) {
-      const s = summary(record, experiment, estimator);
-      const layers = s.groups[0]?.compression.length ?? 0;
-      const l2Values = new Set(s.groups.map((g) => g.l2));
-      const headers = ['activation', ...(l2Values.size > 1 ? ['L2'] : []), 'networks', ...Array.from({ length: layers }, (_, l) => `layer ${layerName(l, layers)}`), 'test accuracy'];
-      const rows = s.groups.map((g) => [
-        activationName(g.activation),
-        ...(l2Values.size > 1 ? [String(g.l2)] : []),
-        String(g.runs),
-        ...Array.from({ length: layers }, (_, l) => compressionCell(g, l)),
-        `${fixed(g.testAccuracy.mean, 3)} ± ${fixed(g.testAccuracy.sd, 3)}`,
-      ]);
-      return markdownTable(headers, rows);
-    },
-  };
-}
-
-/** The EBAB correlations of the ten-seed runs: all, the networks that learned, no L2. */
-const tenSeedsCorrelations: DocTable = {
-  id: 'infoplane/ten-seeds-correlations',
-  record: RECORD,
-  render(record) {
-    const s = summary(record, TEN_SEEDS, 'ebab');
-    const sets = s.correlations;
-    const layers = sets[0]?.layers.length ?? 0;
-    const rows = Array.from({ length: layers }, (_, l) => [layerName(l, layers), ...sets.flatMap((set) => correlationCells(set, l))]);
-    const headers = ['layer', ...sets.flatMap((set) => [`${set.scope} (${runsIn(set)}): r (p)`, 'ρ (p)'])];
-    return markdownTable(headers, rows);
-  },
-};
-
-/** The compute each added experiment took (sums over its networks, from the records' timings). */
+/** What the added run cost (sums over its networks, from the records' timings). */
 const budgets: DocTable = {
   id: 'infoplane/budgets',
   record: RECORD,
   render(record) {
-    const rows = [
-      [KDE_1E3, 'fixed KDE at σ² = 1e-3 (12-bit, 8 activations x 2 seeds)'],
-      [TEN_SEEDS, 'ten seeds (12-bit, EBAB)'],
-      [MNIST, 'MNIST'],
-    ].map(([key, title]) => {
-      const budget = field(record, `${key}.budget`, RECORD) as { networks: number; trainCpuSeconds: number; estimatorCpuSeconds: number };
-      const minutes = (s: number): string => fixed(s / 60, 1);
-      return [title!, String(budget.networks), minutes(budget.trainCpuSeconds), minutes(budget.estimatorCpuSeconds), minutes((budget.trainCpuSeconds + budget.estimatorCpuSeconds) / budget.networks)];
-    });
-    return markdownTable(['runs', 'networks', 'training (thread-minutes)', 'estimators (thread-minutes)', 'per network (minutes)'], rows, ['l', 'r', 'r', 'r', 'r']);
+    const budget = field(record, `${KDE_1E3}.budget`, RECORD) as { networks: number; trainCpuSeconds: number; estimatorCpuSeconds: number };
+    const minutes = (s: number): string => fixed(s / 60, 1);
+    const activations = field(record, `${KDE_1E3}.activations`, RECORD) as string[];
+    const seeds = field(record, `${KDE_1E3}.seeds`, RECORD) as number;
+    const variance = field(record, `${KDE_1E3}.config.estimatorSettings.kdeVariance`, RECORD);
+    const title = `fixed KDE at σ² = ${String(variance)} (12-bit, ${activations.length} activations x ${seeds} seed${seeds === 1 ? '' : 's'})`;
+    const row = [title, String(budget.networks), minutes(budget.trainCpuSeconds), minutes(budget.estimatorCpuSeconds), minutes((budget.trainCpuSeconds + budget.estimatorCpuSeconds) / budget.networks)];
+    return markdownTable(['runs', 'networks', 'training (thread-minutes)', 'estimators (thread-minutes)', 'per network (minutes)'], [row], ['l', 'r', 'r', 'r', 'r']);
   },
 };
 
 export const INFOPLANE_DOC_TABLES: readonly DocTable[] = [
-  budgets,
   ebabNoL2,
   ebabEarlyLayersMax,
   akdeCrossCheck,
@@ -370,10 +329,5 @@ export const INFOPLANE_DOC_TABLES: readonly DocTable[] = [
   crossCheckCorrelations,
   kdeVariances,
   correlationsByEstimator('infoplane/correlations-kde-1e-3', KDE_1E3),
-  compressionByGroup('infoplane/ten-seeds', TEN_SEEDS, 'ebab'),
-  tenSeedsCorrelations,
-  compressionByGroup('infoplane/mnist-ebab', MNIST, 'ebab'),
-  compressionByGroup('infoplane/mnist-akde', MNIST, 'akde'),
-  compressionByGroup('infoplane/mnist-kde', MNIST, 'kde'),
-  correlationsByEstimator('infoplane/mnist-correlations', MNIST),
+  budgets,
 ];
