@@ -73,6 +73,8 @@ function groupsAt(s: Summary, l2: number): Group[] {
 function compressionCell(g: Group, layer: number, withShare = true): string {
   const c = g.compression[layer];
   if (!c) throw new Error(`${RECORD}: group ${g.activation} (L2 ${g.l2}) has no layer ${layer + 1}`);
+  // One network: its value; a spread and a share need several.
+  if (g.runs === 1) return fixed(c.mean, 2);
   const share = withShare ? ` (${Math.round((g.compressedShare[layer] ?? NaN) * 100)}%)` : '';
   return `${fixed(c.mean, 2)} ± ${fixed(c.sd, 2)}${share}`;
 }
@@ -279,8 +281,16 @@ const kdeVariances: DocTable = {
       compressionCell(g, layers - 1, false),
       compressionCell(groupOf(akde, g.activation, g.l2), last),
     ]);
+    const networks = (x: Summary): string => `${x.groups.reduce((acc, g) => acc + g.runs, 0)} networks`;
     return markdownTable(
-      ['activation', `KDE σ² = ${String(wideVariance)} layer ${last + 1}`, `KDE σ² = ${String(narrowVariance)} layer ${last + 1}`, `σ² = ${String(wideVariance)} output`, `σ² = ${String(narrowVariance)} output`, `aKDE layer ${last + 1} (rerun)`],
+      [
+        'activation',
+        `KDE σ² = ${String(wideVariance)} layer ${last + 1} (${networks(wide)})`,
+        `KDE σ² = ${String(narrowVariance)} layer ${last + 1} (${networks(narrow)})`,
+        `σ² = ${String(wideVariance)} output`,
+        `σ² = ${String(narrowVariance)} output`,
+        `aKDE layer ${last + 1} (${networks(akde)})`,
+      ],
       rows,
     );
   },
