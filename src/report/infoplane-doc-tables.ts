@@ -73,6 +73,8 @@ function groupsAt(s: Summary, l2: number): Group[] {
 function compressionCell(g: Group, layer: number, withShare = true): string {
   const c = g.compression[layer];
   if (!c) throw new Error(`${RECORD}: group ${g.activation} (L2 ${g.l2}) has no layer ${layer + 1}`);
+  // One network: its value; a spread and a share need several.
+  if (g.runs === 1) return fixed(c.mean, 2);
   const share = withShare ? ` (${Math.round((g.compressedShare[layer] ?? NaN) * 100)}%)` : '';
   return `${fixed(c.mean, 2)} ± ${fixed(c.sd, 2)}${share}`;
 }
@@ -250,4 +252,92 @@ const crossCheckCorrelations: DocTable = {
   },
 };
 
-export const INFOPLANE_DOC_TABLES: readonly DocTable[] = [ebabNoL2, ebabEarlyLayersMax, akdeCrossCheck, l2Pooled, ebabCorrelations, crossCheckCorrelations];
+/** The experiment of the record added after the first two: the cross-check at Saxe et al.'s 12-bit variance. */
+const KDE_1E3 = 'kdeCrossCheck1e3';
+
+function groupOf(s: Summary, activation: string, l2: number): Group {
+  const match = s.groups.find((x) => x.activation === activation && x.l2 === l2);
+  if (!match) throw new Error(`${RECORD}: ${s.estimator} has no group ${activation} (L2 ${l2})`);
+  return match;
+}
+
+/** Compression of the last hidden layer and the output under the fixed KDE at both variances, next to aKDE, on the same 16 networks. */
+const kdeVariances: DocTable = {
+  id: 'infoplane/kde-variances',
+  record: RECORD,
+  render(record) {
+    const wide = summary(record, 'akdeCrossCheck', 'kde');
+    const narrow = summary(record, KDE_1E3, 'kde');
+    const akde = summary(record, KDE_1E3, 'akde');
+    const wideVariance = field(record, 'akdeCrossCheck.config.estimatorSettings.kdeVariance', RECORD);
+    const narrowVariance = field(record, `${KDE_1E3}.config.estimatorSettings.kdeVariance`, RECORD);
+    const layers = narrow.groups[0]?.compression.length ?? 0;
+    const last = layers - 2;
+    const rows = narrow.groups.map((g) => [
+      activationName(g.activation),
+      compressionCell(groupOf(wide, g.activation, g.l2), last),
+      compressionCell(g, last),
+      compressionCell(groupOf(wide, g.activation, g.l2), layers - 1, false),
+      compressionCell(g, layers - 1, false),
+      compressionCell(groupOf(akde, g.activation, g.l2), last),
+    ]);
+    const networks = (x: Summary): string => `${x.groups.reduce((acc, g) => acc + g.runs, 0)} networks`;
+    return markdownTable(
+      [
+        'activation',
+        `KDE σ² = ${String(wideVariance)} layer ${last + 1} (${networks(wide)})`,
+        `KDE σ² = ${String(narrowVariance)} layer ${last + 1} (${networks(narrow)})`,
+        `σ² = ${String(wideVariance)} output`,
+        `σ² = ${String(narrowVariance)} output`,
+        `aKDE layer ${last + 1} (${networks(akde)})`,
+      ],
+      rows,
+    );
+  },
+};
+
+/** Correlations of every estimator of an experiment (all its networks), side by side. */
+function correlationsByEstimator(id: string, experiment: string): DocTable {
+  return {
+    id,
+    record: RECORD,
+    render(record) {
+      const estimators = field(record, `${experiment}.config.estimators`, RECORD) as string[];
+      const variance = field(record, `${experiment}.config.estimatorSettings.kdeVariance`, RECORD);
+      const title = (e: string): string => (e === 'kde' ? `KDE σ² = ${String(variance)}` : e === 'akde' ? 'aKDE' : e.toUpperCase());
+      const sets = estimators.map((e) => correlationSet(summary(record, experiment, e), 'all runs'));
+      const layers = sets[0]!.layers.length;
+      const rows = sets[0]!.layers.map((_, l) => [layerName(l, layers), ...sets.flatMap((set) => correlationCells(set, l))]);
+      const headers = ['layer', ...estimators.flatMap((e, i) => [`${title(e)}${i === 0 ? ` (${runsIn(sets[0]!)} networks)` : ''}: r (p)`, 'ρ (p)'])];
+      return markdownTable(headers, rows);
+    },
+  };
+}
+
+/** What the added run cost (sums over its networks, from the records' timings). */
+const budgets: DocTable = {
+  id: 'infoplane/budgets',
+  record: RECORD,
+  render(record) {
+    const budget = field(record, `${KDE_1E3}.budget`, RECORD) as { networks: number; trainCpuSeconds: number; estimatorCpuSeconds: number };
+    const minutes = (s: number): string => fixed(s / 60, 1);
+    const activations = field(record, `${KDE_1E3}.activations`, RECORD) as string[];
+    const seeds = field(record, `${KDE_1E3}.seeds`, RECORD) as number;
+    const variance = field(record, `${KDE_1E3}.config.estimatorSettings.kdeVariance`, RECORD);
+    const title = `fixed KDE at σ² = ${String(variance)} (12-bit, ${activations.length} activations x ${seeds} seed${seeds === 1 ? '' : 's'})`;
+    const row = [title, String(budget.networks), minutes(budget.trainCpuSeconds), minutes(budget.estimatorCpuSeconds), minutes((budget.trainCpuSeconds + budget.estimatorCpuSeconds) / budget.networks)];
+    return markdownTable(['runs', 'networks', 'training (thread-minutes)', 'estimators (thread-minutes)', 'per network (minutes)'], [row], ['l', 'r', 'r', 'r', 'r']);
+  },
+};
+
+export const INFOPLANE_DOC_TABLES: readonly DocTable[] = [
+  ebabNoL2,
+  ebabEarlyLayersMax,
+  akdeCrossCheck,
+  l2Pooled,
+  ebabCorrelations,
+  crossCheckCorrelations,
+  kdeVariances,
+  correlationsByEstimator('infoplane/correlations-kde-1e-3', KDE_1E3),
+  budgets,
+];

@@ -11,8 +11,10 @@ import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
+import { formatCliError } from '../../src/cli/main.js';
 import { loadCheckpoint } from '../../src/node/checkpoint.js';
 import { readMetricsLog, type MetricsRecord } from '../../src/node/metrics-log.js';
+import { runPretraining } from '../../src/node/pretrain-runner.js';
 import { Rng } from '../../src/tensor/rng.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -143,13 +145,23 @@ test('pretrain: a second Ctrl-C quits at once, without saving', async () => {
   });
 });
 
-test('pretrain: a diverging run exits 1 with one line naming the step', async () => {
+test('pretrain: a diverging run is one line naming the step; the flag that forced it is refused before training', async () => {
   await withDir(async (dir) => {
     const corpus = await writeCorpus(dir);
+    // --lr 1e308 once made the run diverge; the flag's range now refuses it before any work.
     const run = await thrifty([...pretrainArgs(corpus, join(dir, 'run'), 6), '--lr', '1e308']);
     assert.equal(run.code, 1);
-    assert.match(run.stderr, /^thrifty: error: training diverged at step \d: the loss is NaN .*\n$/);
+    assert.equal(run.stderr, 'thrifty: error: --lr expects a number in (0, 1], got 1e308\n');
     assert.equal(run.stdout, '');
+    assert.ok(!existsSync(join(dir, 'run')), 'nothing was started');
+    // The divergence itself, reached through the runner, is printed by the CLI as one line.
+    const diverged = await runPretraining({
+      arch: 'bert', size: 'micro-xs', corpus, vocabSize: 120, steps: 6, batchSize: 4, seqLength: 32, optimizer: 'adamw', lr: 1e308,
+      warmupSteps: 0, weightDecay: 0.01, clipNorm: 1, seed: 3, nsp: true, wholeWordMask: false, out: join(dir, 'run2'), resume: false,
+      evalEvery: 10, evalSequences: 8, validationFraction: 0.05, checkpointEvery: 1000, threads: 1, quiet: true,
+    }).then(() => null, (err: unknown) => err);
+    assert.ok(diverged instanceof Error, 'the run did not diverge');
+    assert.match(formatCliError(diverged), /^thrifty: error: training diverged at step \d: the loss is NaN [^\n]*$/);
   });
 });
 

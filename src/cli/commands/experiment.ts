@@ -2,7 +2,7 @@
 // each trained for the same number of tokens; writes report.html and summary.json.
 
 import type { Command } from 'commander';
-import { parsePositiveInt } from '../args.js';
+import { MAX_THREADS, parseIntInRange, parseNumberInRange, TRAINING_LIMITS } from '../args.js';
 import { addTrainingOptions, runnerOptions, type PretrainFlags } from './pretrain.js';
 
 interface ParetoFlags extends Omit<PretrainFlags, 'arch' | 'size' | 'steps' | 'seed' | 'resume' | 'stopAfter' | 'warmup'> {
@@ -28,6 +28,11 @@ export function formatExperimentSummary(result: { readonly reportPath: string; r
   ].join('\n') + '\n';
 }
 
+/** Seeds per architecture and size. */
+const MAX_SEEDS = 1000;
+/** Training tokens per run: as many steps as a pre-training run may take, at the largest step. */
+const MAX_TOKENS = TRAINING_LIMITS.steps * TRAINING_LIMITS.tokensPerStep;
+
 function experimentGroup(program: Command): Command {
   const existing = program.commands.find((c) => c.name() === 'experiment');
   if (existing) return existing;
@@ -41,11 +46,11 @@ export function registerExperimentCommand(program: Command): void {
     .option('--arch <list>', 'architectures, the first is the baseline', 'bert,groupbert')
     .requiredOption('--sizes <list>', 'size presets, e.g. micro-xs,micro-s,micro-m')
     .requiredOption('--corpus <path>', 'a text file or a folder of .txt/.raw files')
-    .option('--seeds <k>', 'seeds per architecture and size (0..k-1)', parsePositiveInt('--seeds'), 2)
-    .option('--tokens <n>', 'training tokens per run (sequences * length)', parsePositiveInt('--tokens'), 1_000_000)
-    .option('--eval-points <n>', 'validations per run', parsePositiveInt('--eval-points'), 10)
-    .option('--jobs <n>', 'runs in parallel (child processes)', parsePositiveInt('--jobs'), 1)
-    .option('--warmup-fraction <x>', 'warm-up share of the steps', (v: string) => Number(v), 0.1)
+    .option('--seeds <k>', 'seeds per architecture and size (0..k-1)', parseIntInRange('--seeds', 1, MAX_SEEDS), 2)
+    .option('--tokens <n>', 'training tokens per run (sequences * length)', parseIntInRange('--tokens', 1, MAX_TOKENS), 1_000_000)
+    .option('--eval-points <n>', 'validations per run', parseIntInRange('--eval-points', 1, TRAINING_LIMITS.steps), 10)
+    .option('--jobs <n>', 'runs in parallel (child processes)', parseIntInRange('--jobs', 1, MAX_THREADS), 1)
+    .option('--warmup-fraction <x>', 'warm-up share of the steps', parseNumberInRange('--warmup-fraction', 0, 1), 0.1)
     .option('--out <dir>', 'experiment folder (one sub-folder per run; rerun to resume)', 'runs/pareto')
     .option('--report-only', 'rewrite report.html and summary.json from the runs so far, train nothing', false)
     .option('--json', 'print the summary as one JSON line', false);
@@ -54,7 +59,8 @@ export function registerExperimentCommand(program: Command): void {
     const { runParetoExperiment } = await import('../../node/pareto-experiment.js');
     const archs = flags.arch.split(',').map((a) => parseArchitecture(a.trim(), '--arch'));
     const sizes = flags.sizes.split(',').map((s) => s.trim());
-    if (!(flags.warmupFraction >= 0 && flags.warmupFraction <= 1)) throw new Error(`--warmup-fraction must be in [0, 1], got ${flags.warmupFraction}`);
+    const steps = Math.ceil(flags.tokens / (flags.batch * flags.seq));
+    if (steps > TRAINING_LIMITS.steps) throw new Error(`--tokens ${flags.tokens} at --batch ${flags.batch} x --seq ${flags.seq} is ${steps.toLocaleString('en-US')} steps per run, more than the ${TRAINING_LIMITS.steps.toLocaleString('en-US')} allowed`);
     // The per-run options: validated by the same code as `thrifty pretrain`.
     const base = await runnerOptions({ ...flags, size: sizes[0]!, steps: 1, seed: 0, resume: false }, archs[0]!, sizes[0]!, 0, flags.out);
     const { arch: _a, size: _s, seed: _seed, steps: _steps, out: _out, resume: _r, evalEvery: _e, checkpointEvery: _c, warmupSteps: _w, stopAfter: _stop, vocab, ...run } = base;

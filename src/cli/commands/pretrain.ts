@@ -1,7 +1,7 @@
 // `thrifty pretrain`: masked-LM pre-training of BERT or GroupBERT on a text corpus, with resume.
 
 import { InvalidArgumentError, type Command } from 'commander';
-import { parseNonNegativeInt, parseNumber, parsePositiveInt, parseThreads } from '../args.js';
+import { checkTokensPerStep, parseIntInRange, parseNumberInRange, parseThreads, TRAINING_LIMITS as L } from '../args.js';
 import type { PretrainSummary } from '../../node/pretrain-runner.js';
 
 export interface PretrainFlags {
@@ -48,12 +48,17 @@ export interface PretrainFlags {
   blockNorm: string;
 }
 
+/** Largest GroupBERT convolution kernel (taps): far wider than any sequence the presets take. */
+export const MAX_CONV_KERNEL = 255;
+/** Largest block edge of block-sparse weights. */
+export const MAX_BLOCK = 256;
+
 /** Peak learning rate of a dense run when --lr is not given; a sparse run scales it by the sparse rule. */
 export const DEFAULT_LR = 1e-3;
 
 function parseFraction(flag: string): (value: string) => number {
   return (value) => {
-    const x = parseNumber(flag)(value);
+    const x = Number(value.trim() === '' ? NaN : value);
     if (!(x >= 0 && x < 1)) throw new InvalidArgumentError(`${flag} expects a number in [0, 1), got '${value}'`);
     return x;
   };
@@ -62,36 +67,36 @@ function parseFraction(flag: string): (value: string) => number {
 /** The pre-training flags, shared with `experiment pareto`. */
 export function addTrainingOptions(command: Command): Command {
   return command
-    .option('--batch <n>', 'sequences per step', parsePositiveInt('--batch'), 32)
-    .option('--seq <n>', 'sequence length', parsePositiveInt('--seq'), 128)
-    .option('--lr <x>', `peak learning rate (default ${DEFAULT_LR}; with --sparsity s, ${DEFAULT_LR} x exp(1.969 s² + 0.2905 s))`, parseNumber('--lr'))
-    .option('--warmup <n>', 'linear warm-up steps (default: 10% of --steps), then linear decay to 0', parseNonNegativeInt('--warmup'))
+    .option('--batch <n>', 'sequences per step', parseIntInRange('--batch', 1, L.batch), 32)
+    .option('--seq <n>', 'sequence length', parseIntInRange('--seq', 5, L.sequence), 128)
+    .option('--lr <x>', `peak learning rate (default ${DEFAULT_LR}; with --sparsity s, ${DEFAULT_LR} x exp(1.969 s² + 0.2905 s))`, parseNumberInRange('--lr', 0, L.learningRate, { minExclusive: true }))
+    .option('--warmup <n>', 'linear warm-up steps (default: 10% of --steps), then linear decay to 0', parseIntInRange('--warmup', 0, L.steps))
     .option('--optimizer <name>', 'adamw, adam or lamb', 'adamw')
-    .option('--weight-decay <x>', 'weight decay (not on biases and LayerNorm weights)', parseNumber('--weight-decay'), 0.01)
-    .option('--clip <x>', 'global gradient-norm clip (0 = off)', parseNumber('--clip'), 1)
+    .option('--weight-decay <x>', 'weight decay (not on biases and LayerNorm weights)', parseNumberInRange('--weight-decay', 0, 1), 0.01)
+    .option('--clip <x>', 'global gradient-norm clip (0 = off)', parseNumberInRange('--clip', 0, L.clip), 1)
     .option('--vocab <path>', 'a WordPiece vocab.txt (default: train one of --vocab-size on the corpus)')
-    .option('--vocab-size <n>', 'size of the vocabulary to train', parsePositiveInt('--vocab-size'), 8192)
+    .option('--vocab-size <n>', 'size of the vocabulary to train', parseIntInRange('--vocab-size', 8, L.vocabulary), 8192)
     .option('--dropout <p>', 'hidden and attention dropout (default 0.1)', parseFraction('--dropout'))
     .option('--no-nsp', 'no next-sentence prediction')
     .option('--whole-word-mask', 'mask whole words', false)
-    .option('--eval-every <n>', 'validate every n steps', parsePositiveInt('--eval-every'), 100)
-    .option('--eval-sequences <n>', 'validation sequences', parsePositiveInt('--eval-sequences'), 256)
+    .option('--eval-every <n>', 'validate every n steps', parseIntInRange('--eval-every', 1, L.steps), 100)
+    .option('--eval-sequences <n>', 'validation sequences', parseIntInRange('--eval-sequences', 1, L.evalSequences), 256)
     .option('--validation-fraction <x>', 'share of documents held out for validation', parseFraction('--validation-fraction'), 0.05)
-    .option('--checkpoint-every <n>', 'checkpoint every n steps', parsePositiveInt('--checkpoint-every'), 100)
+    .option('--checkpoint-every <n>', 'checkpoint every n steps', parseIntInRange('--checkpoint-every', 1, L.steps), 100)
     .option('--threads <n>', 'threads of the wasm backend (default: all cores)', parseThreads('--threads'))
     .option('--cache-dir <dir>', 'tokenized-corpus cache (default <out>/cache)')
     .option('--no-conv', 'GroupBERT ablation: no convolution module')
-    .option('--conv-kernel <k>', 'GroupBERT convolution kernel size (default 7)', parsePositiveInt('--conv-kernel'))
-    .option('--conv-group-size <n>', 'GroupBERT channels per convolution group (default 16)', parsePositiveInt('--conv-group-size'))
-    .option('--ffn-groups <g>', 'GroupBERT groups of the FFN down-projection (default 4; 1 = dense)', parsePositiveInt('--ffn-groups'))
+    .option('--conv-kernel <k>', 'GroupBERT convolution kernel size (default 7)', parseIntInRange('--conv-kernel', 1, MAX_CONV_KERNEL))
+    .option('--conv-group-size <n>', 'GroupBERT channels per convolution group (default 16)', parseIntInRange('--conv-group-size', 1, L.hidden))
+    .option('--ffn-groups <g>', 'GroupBERT groups of the FFN down-projection (default 4; 1 = dense)', parseIntInRange('--ffn-groups', 1, L.hidden))
     .option('--no-ffn-mixer', 'GroupBERT ablation: no dense mixer after the grouped down-projection')
     .option('--norm <where>', 'GroupBERT norm placement: pre (default) or post')
     .option('--module-order <list>', 'GroupBERT modules of a layer (default conv,ffn,attention,ffn)')
-    .option('--sparsity <s>', 'block-sparse training: fraction of inactive blocks of every fully connected encoder weight, in [0, 1)', parseNumber('--sparsity'))
-    .option('--block <b>', 'block edge of the sparse weights (1, 4, 8, 16 have fast kernels)', parsePositiveInt('--block'), 16)
+    .option('--sparsity <s>', 'block-sparse training: fraction of inactive blocks of every fully connected encoder weight, in [0, 1)', parseFraction('--sparsity'))
+    .option('--block <b>', 'block edge of the sparse weights (1, 4, 8, 16 have fast kernels)', parseIntInRange('--block', 1, MAX_BLOCK), 16)
     .option('--regrow <mode>', 'dynamic (prune and regrow at random), static (fixed random pattern) or rigl (regrow by dense gradient)', 'dynamic')
-    .option('--updates <n>', 'pattern updates over the run, one every steps/n (default min(160, --steps))', parsePositiveInt('--updates'))
-    .option('--prune-ratio <x>', 'initial fraction of active blocks pruned per update (cosine decay to 0)', parseNumber('--prune-ratio'), 0.5)
+    .option('--updates <n>', 'pattern updates over the run, one every steps/n (default min(160, --steps))', parseIntInRange('--updates', 1, L.steps))
+    .option('--prune-ratio <x>', 'initial fraction of active blocks pruned per update (cosine decay to 0)', parseNumberInRange('--prune-ratio', 0, 1), 0.5)
     .option('--block-norm <norm>', 'block norm that ranks blocks for pruning: l1 or l2', 'l1')
     .option('--quiet', 'no progress output', false);
 }
@@ -115,6 +120,7 @@ export async function runnerOptions(flags: PretrainFlags, arch: string, size: st
   const { OPTIMIZER_KINDS } = await import('../../train/pretrain.js');
   const { sparseLearningRate } = await import('../../train/dynsparse.js');
   const architecture = parseArchitecture(arch, '--arch');
+  checkTokensPerStep(flags.batch, '--batch', flags.seq, '--seq');
   const optimizer = OPTIMIZER_KINDS.find((k) => k === flags.optimizer);
   if (!optimizer) throw new Error(`--optimizer must be one of ${OPTIMIZER_KINDS.join(', ')}, got '${flags.optimizer}'`);
   let moduleOrder = flags.moduleOrder?.split(',').map((s) => s.trim());
@@ -175,11 +181,11 @@ export function registerPretrainCommand(program: Command): void {
     .requiredOption('--arch <arch>', 'bert or groupbert')
     .requiredOption('--size <name>', 'size preset: tiny, mini, small, medium, base, micro-xs ... micro-xl')
     .requiredOption('--corpus <path>', 'a text file or a folder of .txt/.raw files')
-    .requiredOption('--steps <n>', 'optimizer steps', parsePositiveInt('--steps'))
-    .option('--seed <n>', 'seed of initialisation, data order, masking and dropout', parseNonNegativeInt('--seed'), 0)
+    .requiredOption('--steps <n>', 'optimizer steps', parseIntInRange('--steps', 1, L.steps))
+    .option('--seed <n>', 'seed of initialisation, data order, masking and dropout', parseIntInRange('--seed', 0, L.seed), 0)
     .option('--out <dir>', 'output folder (default runs/pretrain-<arch>-<size>-seed<seed>)')
     .option('--resume', 'continue the run in --out from its checkpoint', false)
-    .option('--stop-after <n>', 'stop (checkpointing) after n steps of this session', parsePositiveInt('--stop-after'))
+    .option('--stop-after <n>', 'stop (checkpointing) after n steps of this session', parseIntInRange('--stop-after', 1, L.steps))
     .option('--json', 'print the summary as one JSON line', false);
   addTrainingOptions(command).action(async (flags: PretrainFlags) => {
     const { runPretraining } = await import('../../node/pretrain-runner.js');

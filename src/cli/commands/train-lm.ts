@@ -5,7 +5,7 @@
 // src/train/language-model.ts, the run on disk in src/node/train-lm-runner.ts.
 
 import type { Command } from 'commander';
-import { parseNonNegativeInt, parseNumber, parsePositiveInt, parseThreads } from '../args.js';
+import { checkTokensPerStep, parseIntInRange, parseNumberInRange, parseThreads, TRAINING_LIMITS as L } from '../args.js';
 import type { TrainLmOptions, TrainLmOutcome, TrainLmResult } from '../../node/train-lm-runner.js';
 
 export type { TrainLmOptions, TrainLmOutcome } from '../../node/train-lm-runner.js';
@@ -88,28 +88,29 @@ export function registerTrainLmCommand(program: Command): void {
     .description('train a small Llama-style language model (and its BPE tokenizer) on a text file; writes config.json, model.safetensors, tokenizer.json')
     .option('--data <file>', 'training text (default: <data dir>/text/tinyshakespeare/input.txt)')
     .option('--out <dir>', 'output folder', 'runs/train-lm')
-    .option('--vocab-size <n>', 'BPE vocabulary size', parsePositiveInt('--vocab-size'), d.vocabSize)
-    .option('--hidden <n>', 'd_model', parsePositiveInt('--hidden'), d.hiddenSize)
-    .option('--layers <n>', 'transformer blocks', parsePositiveInt('--layers'), d.layers)
-    .option('--heads <n>', 'attention heads (head dim = hidden / heads)', parsePositiveInt('--heads'), d.heads)
-    .option('--intermediate <n>', 'SwiGLU hidden width', parsePositiveInt('--intermediate'), d.intermediateSize)
-    .option('--context <n>', 'context length (training window, BOS included)', parsePositiveInt('--context'), d.context)
-    .option('--batch <n>', 'windows per step', parsePositiveInt('--batch'), d.batch)
-    .option('--steps <n>', 'optimizer steps', parsePositiveInt('--steps'), d.steps)
-    .option('--lr <x>', 'peak learning rate', parseNumber('--lr'), d.lr)
-    .option('--warmup <n>', 'warm-up steps', parseNonNegativeInt('--warmup'), d.warmup)
-    .option('--weight-decay <x>', 'AdamW weight decay (matrices only)', parseNumber('--weight-decay'), d.weightDecay)
-    .option('--clip <x>', 'gradient-norm clip', parseNumber('--clip'), d.clip)
-    .option('--seed <n>', 'seed of the initialisation and the data order', parseNonNegativeInt('--seed'), d.seed)
-    .option('--eval-every <n>', 'held-out evaluation every n steps (0: at the end only)', parseNonNegativeInt('--eval-every'), d.evalEvery)
-    .option('--eval-windows <n>', 'held-out windows per evaluation', parsePositiveInt('--eval-windows'), d.evalWindows)
-    .option('--checkpoint-every <n>', 'save a resumable checkpoint every n steps (0: never)', parseNonNegativeInt('--checkpoint-every'), d.checkpointEvery)
+    .option('--vocab-size <n>', 'BPE vocabulary size', parseIntInRange('--vocab-size', 257, L.vocabulary), d.vocabSize)
+    .option('--hidden <n>', 'd_model', parseIntInRange('--hidden', 1, L.hidden), d.hiddenSize)
+    .option('--layers <n>', 'transformer blocks', parseIntInRange('--layers', 1, L.layers), d.layers)
+    .option('--heads <n>', 'attention heads (head dim = hidden / heads)', parseIntInRange('--heads', 1, L.heads), d.heads)
+    .option('--intermediate <n>', 'SwiGLU hidden width', parseIntInRange('--intermediate', 1, L.intermediate), d.intermediateSize)
+    .option('--context <n>', 'context length (training window, BOS included)', parseIntInRange('--context', 2, L.sequence), d.context)
+    .option('--batch <n>', 'windows per step', parseIntInRange('--batch', 1, L.batch), d.batch)
+    .option('--steps <n>', 'optimizer steps', parseIntInRange('--steps', 1, L.steps), d.steps)
+    .option('--lr <x>', 'peak learning rate', parseNumberInRange('--lr', 0, L.learningRate, { minExclusive: true }), d.lr)
+    .option('--warmup <n>', 'warm-up steps', parseIntInRange('--warmup', 0, L.steps), d.warmup)
+    .option('--weight-decay <x>', 'AdamW weight decay (matrices only)', parseNumberInRange('--weight-decay', 0, 1), d.weightDecay)
+    .option('--clip <x>', 'gradient-norm clip', parseNumberInRange('--clip', 0, L.clip), d.clip)
+    .option('--seed <n>', 'seed of the initialisation and the data order', parseIntInRange('--seed', 0, L.seed), d.seed)
+    .option('--eval-every <n>', 'held-out evaluation every n steps (0: at the end only)', parseIntInRange('--eval-every', 0, L.steps), d.evalEvery)
+    .option('--eval-windows <n>', 'held-out windows per evaluation', parseIntInRange('--eval-windows', 1, L.evalSequences), d.evalWindows)
+    .option('--checkpoint-every <n>', 'save a resumable checkpoint every n steps (0: never)', parseIntInRange('--checkpoint-every', 0, L.steps), d.checkpointEvery)
     .option('--resume', 'continue from <out>/checkpoint.safetensors if present', false)
     .option('--dtype <type>', 'f32 or f16 storage for model.safetensors', d.dtype)
     .option('--threads <n>', 'threads including the main one (default: all cores)', parseThreads('--threads'))
     .option('--json', 'print the summary as one JSON line', false)
     .action(async (flags: TrainLmFlags) => {
       if (flags.dtype !== 'f32' && flags.dtype !== 'f16') throw new Error(`--dtype expects f32 or f16, got '${flags.dtype}'`);
+      checkTokensPerStep(flags.batch, '--batch', flags.context, '--context');
       const { join } = await import('node:path');
       const { defaultDataDir } = await import('../../node/data-dir.js');
       const { initNodeBackend } = await import('../../node/backend.js');
