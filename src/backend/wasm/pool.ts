@@ -63,8 +63,13 @@ const TEXT_CHARS = (SLOT_BYTES - TEXT_BYTE) / 2;
 /** Function index that tells a worker to leave its loop. */
 export const QUIT_TASK = -1;
 
-/** How long a worker keeps polling after a task before it sleeps in Atomics.wait. */
-export const WORKER_SPIN_MS = 0.2;
+/**
+ * How long a worker keeps polling after a task before it sleeps in Atomics.wait. Decode runs JS
+ * between kernels (tensor bookkeeping, small ops): gaps of 0.1-1 ms. With 0.2 ms a 1024 x 1024
+ * gemv after a 0.3 ms gap took 300-350 us on 2 threads against 100 us on 1 (the worker was asleep);
+ * with 1.5 ms, 110 us (same run, load average 18 on 2 cores; docs/records/bench).
+ */
+export const WORKER_SPIN_MS = 1.5;
 /** How long the caller polls for results before it sleeps (with a timeout, polling again). */
 export const CALLER_SPIN_MS = 2;
 
