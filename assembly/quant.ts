@@ -47,23 +47,6 @@ function halfToF32(h: u32): f32 {
   return f32x4.extract_lane(halfToF32x4(i32x4.splat(<i32>h)), 0);
 }
 
-// The 4 weights at group k (elements 4k..4k+3) of the 32-element block at p.
-// @ts-ignore: decorator
-@inline
-function q8Group(p: usize, k: i32, d: v128): v128 {
-  const b = v128.load32_zero(p + 2 + (<usize>k << 2));
-  return f32x4.mul(d, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(b))));
-}
-
-// @ts-ignore: decorator
-@inline
-function q4Group(p: usize, k: i32, d: v128): v128 {
-  const b = v128.load32_zero(p + 2 + (<usize>(k & 3) << 2));
-  const nib = k < 4 ? v128.and(b, i8x16.splat(0x0f)) : i8x16.shr_u(b, 4);
-  const q = i8x16.sub(nib, i8x16.splat(8));
-  return f32x4.mul(d, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(q))));
-}
-
 // @ts-ignore: decorator
 @inline
 function f16Group(p: usize): v128 {
@@ -91,31 +74,10 @@ function bf16Group(p: usize): v128 {
   return i32x4.shl(i32x4.extend_low_i16x8_u(v128.load64_zero(p)), 16);
 }
 
-// One weight row · x, dequantising in registers.
+// One F16 / BF16 weight row · x, dequantising in registers.
 function rowDot(format: i32, w: usize, x: usize, cols: i32): f32 {
   let a0 = f32x4.splat(0);
   let a1 = f32x4.splat(0);
-  if (format == QF_Q8_0 || format == QF_Q4_0) {
-    const nb = cols >> 5;
-    const stride: usize = format == QF_Q8_0 ? 34 : 18;
-    for (let b = 0; b < nb; b++) {
-      const p = w + <usize>b * stride;
-      const d = f32x4.splat(halfToF32(<u32>load<u16>(p)));
-      const xp = x + (<usize>b << 7);
-      if (format == QF_Q8_0) {
-        for (let k = 0; k < 8; k += 2) {
-          a0 = madd(q8Group(p, k, d), v128.load(xp + (<usize>k << 4)), a0);
-          a1 = madd(q8Group(p, k + 1, d), v128.load(xp + (<usize>k << 4), 16), a1);
-        }
-      } else {
-        for (let k = 0; k < 8; k += 2) {
-          a0 = madd(q4Group(p, k, d), v128.load(xp + (<usize>k << 4)), a0);
-          a1 = madd(q4Group(p, k + 1, d), v128.load(xp + (<usize>k << 4), 16), a1);
-        }
-      }
-    }
-    return hsum(f32x4.add(a0, a1));
-  }
   const c8 = cols & ~7;
   let c = 0;
   if (format == QF_F16) {
@@ -157,23 +119,8 @@ function rowDot(format: i32, w: usize, x: usize, cols: i32): f32 {
   return s;
 }
 
-// Row w into dst [cols] f32.
+// F16 / BF16 row w into dst [cols] f32.
 function dequantRow(format: i32, w: usize, dst: usize, cols: i32): void {
-  if (format == QF_Q8_0 || format == QF_Q4_0) {
-    const nb = cols >> 5;
-    const stride: usize = format == QF_Q8_0 ? 34 : 18;
-    for (let b = 0; b < nb; b++) {
-      const p = w + <usize>b * stride;
-      const d = f32x4.splat(halfToF32(<u32>load<u16>(p)));
-      const o = dst + (<usize>b << 7);
-      if (format == QF_Q8_0) {
-        for (let k = 0; k < 8; k++) v128.store(o + (<usize>k << 4), q8Group(p, k, d));
-      } else {
-        for (let k = 0; k < 8; k++) v128.store(o + (<usize>k << 4), q4Group(p, k, d));
-      }
-    }
-    return;
-  }
   const c4 = cols & ~3;
   let c = 0;
   for (; c < c4; c += 4) {
@@ -208,7 +155,7 @@ export function q_matmul_work_bytes(cols: i32): i32 {
 }
 
 /**
- * y[t * ldy + r] = W[r, :] · x[t * cols, :] for rows r in [r0, r0 + count), tokens t < n.
+ * F16 / BF16: y[t * ldy + r] = W[r, :] · x[t * cols, :] for rows r in [r0, r0 + count), tokens t < n.
  * `work`: q_matmul_work_bytes(cols) bytes owned by this part (unused when n == 1).
  */
 export function q_matmul(r0: i32, count: i32, n: i32, cols: i32, format: i32, w: usize, rowBytes: i32,
