@@ -19,8 +19,10 @@
 //
 // F16 and BF16 (q_matmul) keep x in f32: decode (n == 1) dequantises 4 weights at a time in
 // registers; prefill (n > 1) dequantises a tile of 4 rows into the caller's scratch (16 cols bytes,
-// stays in L1/L2) and reuses it for every token. A thread owns the rows [r0, r0 + count).
+// stays in L1/L2) and multiplies every token with it (gemm_nt_small). A thread owns the rows
+// [r0, r0 + count).
 
+import { gemm_nt_small } from './gemm';
 import { madd, hsum } from './vmath';
 
 export const QF_Q8_0: i32 = 0;
@@ -133,22 +135,6 @@ function dequantRow(format: i32, w: usize, dst: usize, cols: i32): void {
   }
 }
 
-// @ts-ignore: decorator
-@inline
-function denseDot(a: usize, x: usize, cols: i32): f32 {
-  let a0 = f32x4.splat(0);
-  let a1 = f32x4.splat(0);
-  const c8 = cols & ~7;
-  let c = 0;
-  for (; c < c8; c += 8) {
-    a0 = madd(v128.load(a + (<usize>c << 2)), v128.load(x + (<usize>c << 2)), a0);
-    a1 = madd(v128.load(a + (<usize>c << 2), 16), v128.load(x + (<usize>c << 2), 16), a1);
-  }
-  let s = hsum(f32x4.add(a0, a1));
-  for (; c < cols; c++) s += load<f32>(a + (<usize>c << 2)) * load<f32>(x + (<usize>c << 2));
-  return s;
-}
-
 /** Bytes of scratch one part of q_matmul needs (a tile of 4 dequantised rows). */
 export function q_matmul_work_bytes(cols: i32): i32 {
   return cols << 4;
@@ -162,7 +148,6 @@ export function q_matmul(r0: i32, count: i32, n: i32, cols: i32, format: i32, w:
   x: usize, y: usize, ldy: i32, work: usize): void {
   if (count <= 0 || n <= 0) return;
   const xStride = <usize>cols << 2;
-  const yStride = <usize>ldy << 2;
   if (n == 1) {
     for (let r = r0; r < r0 + count; r++) {
       store<f32>(y + (<usize>r << 2), rowDot(format, w + <usize>r * <usize>rowBytes, x, cols));
@@ -173,11 +158,8 @@ export function q_matmul(r0: i32, count: i32, n: i32, cols: i32, format: i32, w:
   for (let r = r0; r < end; r += 4) {
     const rows = min(4, end - r);
     for (let i = 0; i < rows; i++) dequantRow(format, w + <usize>(r + i) * <usize>rowBytes, work + <usize>i * xStride, cols);
-    for (let t = 0; t < n; t++) {
-      const xp = x + <usize>t * xStride;
-      const yp = y + <usize>t * yStride + (<usize>r << 2);
-      for (let i = 0; i < rows; i++) store<f32>(yp + (<usize>i << 2), denseDot(work + <usize>i * xStride, xp, cols));
-    }
+    // The tokens against the 4 dequantised rows with the dense small-m kernel (4x2 register tiles).
+    gemm_nt_small(n, rows, cols, x, cols, work, cols, y + (<usize>r << 2), ldy, 0);
   }
 }
 

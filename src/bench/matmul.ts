@@ -5,6 +5,9 @@
 // variant runs once per round, in a rotating order, after a warm-up; each row reports the median
 // of the rounds. ratioToPeer = ours / onnxruntime, the median of per-round ratios. gemv rows also
 // give the ratio to the wasm streaming-read bandwidth measured in the same rounds (ratioToStream).
+// The gemv section also runs W stored as Q8_0, Q4_0, F16 and BF16 through the quantized kernels
+// (WasmQuant, weights in the arena): GB/s counts the stored bytes, speedupVsF32 is the per-round
+// ratio to the f32 gemv of the same kernels, maxRelError is against the reference twin.
 //
 // Usage: node dist/bench/matmul.js [--json] [--threads 1,2] [--repeats 7] [--quick]
 
