@@ -11,7 +11,7 @@ export {
   attn_lminf, attn_exact, attn_h2o, kv_block_offset,
 } from './attention';
 export { bsr_spmm, bsr_transpose, bsr_sddmm } from './block-sparse';
-export { q_matmul, q_matmul_work_bytes } from './quant';
+export { q_matmul, q_matmul_work_bytes, q_matmul_q, q_quantize_act, q_act_bytes } from './quant';
 
 /** First byte JS may allocate from: everything below is reserved for static data. */
 export function heap_base(): usize {

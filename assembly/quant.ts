@@ -5,14 +5,24 @@
 //   Q4_0: blocks of 32, f16 scale d then 16 bytes; element j < 16 is the low nibble of byte j,
 //         element j + 16 the high nibble; w = d (nibble - 8)
 //   F16, BF16: one half per element.
-// Every dequantised value is exact in f32 (d has 11 significant bits, q at most 8), so the result is
-// the dense product of the dequantised matrix up to summation order.
 //
-// Decode (n == 1) dequantises 4 weights at a time in registers (integer widening, convert, scale)
-// and multiply-adds them into the accumulators: each weight byte is read once, from memory.
-// Prefill (n > 1) dequantises a tile of 4 rows into the caller's scratch (16 cols bytes, stays in
-// L1/L2) and reuses it for every token. A thread owns the rows [r0, r0 + count).
+// Q8_0 and Q4_0 (q_matmul_q) take the activations quantised as llama.cpp does for its dot products
+// (q_quantize_act: per block of 32, an f32 scale dx = max|x| / 127 and q = round(x / dx) in
+// [-127, 127]), so a block's dot product is an exact integer sum, Σ_b dw dx Σ_j qw qx: 8-bit
+// weights meet 16-bit (or, relaxed, 8-bit) activations in i32x4.dot_i16x8_s (relaxed:
+// i16x8.relaxed_dot_i8x16_i7x16_s with Q4_0's nibbles, 0..15, as the 7-bit operand; its -8
+// offset is -8 Σ qx, precomputed per block). Both builds compute the same integer sums, so they
+// differ only in the f32 sum over blocks. Four rows run together and share the activation loads;
+// their four block sums are reduced into one vector, scaled by the four rows' dw (converted 4 at
+// a time) and accumulated as one f32x4. A block of x holding NaN or an infinity makes dx NaN or
+// infinite, so every output that reads it is NaN (the reference computes the same).
+//
+// F16 and BF16 (q_matmul) keep x in f32: decode (n == 1) dequantises 4 weights at a time in
+// registers; prefill (n > 1) dequantises a tile of 4 rows into the caller's scratch (16 cols bytes,
+// stays in L1/L2) and multiplies every token with it (gemm_nt_small). A thread owns the rows
+// [r0, r0 + count).
 
+import { gemm_nt_small } from './gemm';
 import { madd, hsum } from './vmath';
 
 export const QF_Q8_0: i32 = 0;
@@ -39,27 +49,25 @@ function halfToF32(h: u32): f32 {
   return f32x4.extract_lane(halfToF32x4(i32x4.splat(<i32>h)), 0);
 }
 
-// The 4 weights at group k (elements 4k..4k+3) of the 32-element block at p.
-// @ts-ignore: decorator
-@inline
-function q8Group(p: usize, k: i32, d: v128): v128 {
-  const b = v128.load32_zero(p + 2 + (<usize>k << 2));
-  return f32x4.mul(d, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(b))));
-}
-
-// @ts-ignore: decorator
-@inline
-function q4Group(p: usize, k: i32, d: v128): v128 {
-  const b = v128.load32_zero(p + 2 + (<usize>(k & 3) << 2));
-  const nib = k < 4 ? v128.and(b, i8x16.splat(0x0f)) : i8x16.shr_u(b, 4);
-  const q = i8x16.sub(nib, i8x16.splat(8));
-  return f32x4.mul(d, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(q))));
-}
-
 // @ts-ignore: decorator
 @inline
 function f16Group(p: usize): v128 {
   return halfToF32x4(i32x4.extend_low_i16x8_u(v128.load64_zero(p)));
+}
+
+// The even (0, 2, 4, 6) and odd elements of 8 finite halves at v as f32: each half's sign and
+// 15 magnitude bits are moved to bits 31 and 27..13 (an arithmetic shift, then the copies of the
+// sign in bits 30..28 cleared), and the multiply by 2^112 rebiases the exponent (subnormals exact).
+// @ts-ignore: decorator
+@inline
+function f16Even(v: v128): v128 {
+  return f32x4.mul(v128.and(i32x4.shr_s(i32x4.shl(v, 16), 3), i32x4.splat(<i32>0x8fffe000)), f32x4.splat(5.192296858534828e+33));
+}
+
+// @ts-ignore: decorator
+@inline
+function f16Odd(v: v128): v128 {
+  return f32x4.mul(v128.and(i32x4.shr_s(v, 3), i32x4.splat(<i32>0x8fffe000)), f32x4.splat(5.192296858534828e+33));
 }
 
 // @ts-ignore: decorator
@@ -68,42 +76,40 @@ function bf16Group(p: usize): v128 {
   return i32x4.shl(i32x4.extend_low_i16x8_u(v128.load64_zero(p)), 16);
 }
 
-// One weight row · x, dequantising in registers.
+// One F16 / BF16 weight row · x, dequantising in registers.
 function rowDot(format: i32, w: usize, x: usize, cols: i32): f32 {
   let a0 = f32x4.splat(0);
   let a1 = f32x4.splat(0);
-  if (format == QF_Q8_0 || format == QF_Q4_0) {
-    const nb = cols >> 5;
-    const stride: usize = format == QF_Q8_0 ? 34 : 18;
-    for (let b = 0; b < nb; b++) {
-      const p = w + <usize>b * stride;
-      const d = f32x4.splat(halfToF32(<u32>load<u16>(p)));
-      const xp = x + (<usize>b << 7);
-      if (format == QF_Q8_0) {
-        for (let k = 0; k < 8; k += 2) {
-          a0 = madd(q8Group(p, k, d), v128.load(xp + (<usize>k << 4)), a0);
-          a1 = madd(q8Group(p, k + 1, d), v128.load(xp + (<usize>k << 4), 16), a1);
-        }
-      } else {
-        for (let k = 0; k < 8; k += 2) {
-          a0 = madd(q4Group(p, k, d), v128.load(xp + (<usize>k << 4)), a0);
-          a1 = madd(q4Group(p, k + 1, d), v128.load(xp + (<usize>k << 4), 16), a1);
-        }
-      }
-    }
-    return hsum(f32x4.add(a0, a1));
-  }
   const c8 = cols & ~7;
   let c = 0;
   if (format == QF_F16) {
+    // 8 halves per load, split into the even and odd elements (x shuffled to match); the cheap
+    // conversion is exact for finite halves, and a row holding an infinity or NaN is redone with
+    // the general one (its magnitude bits, shifted left by one, reach 0xf800).
+    let top = i16x8.splat(0);
     for (; c < c8; c += 8) {
-      a0 = madd(f16Group(w + (<usize>c << 1)), v128.load(x + (<usize>c << 2)), a0);
-      a1 = madd(f16Group(w + (<usize>c << 1) + 8), v128.load(x + (<usize>c << 2), 16), a1);
+      const v = v128.load(w + (<usize>c << 1));
+      top = i16x8.max_u(top, i16x8.shl(v, 1));
+      const x0 = v128.load(x + (<usize>c << 2));
+      const x1 = v128.load(x + (<usize>c << 2), 16);
+      a0 = madd(f16Even(v), v128.shuffle<f32>(x0, x1, 0, 2, 4, 6), a0);
+      a1 = madd(f16Odd(v), v128.shuffle<f32>(x0, x1, 1, 3, 5, 7), a1);
+    }
+    if (v128.any_true(i16x8.ge_u(top, i16x8.splat(<i16>0xf800)))) {
+      a0 = f32x4.splat(0);
+      a1 = f32x4.splat(0);
+      for (let e = 0; e < c8; e += 8) {
+        a0 = madd(f16Group(w + (<usize>e << 1)), v128.load(x + (<usize>e << 2)), a0);
+        a1 = madd(f16Group(w + (<usize>e << 1) + 8), v128.load(x + (<usize>e << 2), 16), a1);
+      }
     }
   } else {
     for (; c < c8; c += 8) {
-      a0 = madd(bf16Group(w + (<usize>c << 1)), v128.load(x + (<usize>c << 2)), a0);
-      a1 = madd(bf16Group(w + (<usize>c << 1) + 8), v128.load(x + (<usize>c << 2), 16), a1);
+      const v = v128.load(w + (<usize>c << 1));
+      const x0 = v128.load(x + (<usize>c << 2));
+      const x1 = v128.load(x + (<usize>c << 2), 16);
+      a0 = madd(i32x4.shl(v, 16), v128.shuffle<f32>(x0, x1, 0, 2, 4, 6), a0);
+      a1 = madd(v128.and(v, i32x4.splat(<i32>0xffff0000)), v128.shuffle<f32>(x0, x1, 1, 3, 5, 7), a1);
     }
   }
   let s = hsum(f32x4.add(a0, a1));
@@ -115,23 +121,8 @@ function rowDot(format: i32, w: usize, x: usize, cols: i32): f32 {
   return s;
 }
 
-// Row w into dst [cols] f32.
+// F16 / BF16 row w into dst [cols] f32.
 function dequantRow(format: i32, w: usize, dst: usize, cols: i32): void {
-  if (format == QF_Q8_0 || format == QF_Q4_0) {
-    const nb = cols >> 5;
-    const stride: usize = format == QF_Q8_0 ? 34 : 18;
-    for (let b = 0; b < nb; b++) {
-      const p = w + <usize>b * stride;
-      const d = f32x4.splat(halfToF32(<u32>load<u16>(p)));
-      const o = dst + (<usize>b << 7);
-      if (format == QF_Q8_0) {
-        for (let k = 0; k < 8; k++) v128.store(o + (<usize>k << 4), q8Group(p, k, d));
-      } else {
-        for (let k = 0; k < 8; k++) v128.store(o + (<usize>k << 4), q4Group(p, k, d));
-      }
-    }
-    return;
-  }
   const c4 = cols & ~3;
   let c = 0;
   for (; c < c4; c += 4) {
@@ -144,36 +135,19 @@ function dequantRow(format: i32, w: usize, dst: usize, cols: i32): void {
   }
 }
 
-// @ts-ignore: decorator
-@inline
-function denseDot(a: usize, x: usize, cols: i32): f32 {
-  let a0 = f32x4.splat(0);
-  let a1 = f32x4.splat(0);
-  const c8 = cols & ~7;
-  let c = 0;
-  for (; c < c8; c += 8) {
-    a0 = madd(v128.load(a + (<usize>c << 2)), v128.load(x + (<usize>c << 2)), a0);
-    a1 = madd(v128.load(a + (<usize>c << 2), 16), v128.load(x + (<usize>c << 2), 16), a1);
-  }
-  let s = hsum(f32x4.add(a0, a1));
-  for (; c < cols; c++) s += load<f32>(a + (<usize>c << 2)) * load<f32>(x + (<usize>c << 2));
-  return s;
-}
-
 /** Bytes of scratch one part of q_matmul needs (a tile of 4 dequantised rows). */
 export function q_matmul_work_bytes(cols: i32): i32 {
   return cols << 4;
 }
 
 /**
- * y[t * ldy + r] = W[r, :] · x[t * cols, :] for rows r in [r0, r0 + count), tokens t < n.
+ * F16 / BF16: y[t * ldy + r] = W[r, :] · x[t * cols, :] for rows r in [r0, r0 + count), tokens t < n.
  * `work`: q_matmul_work_bytes(cols) bytes owned by this part (unused when n == 1).
  */
 export function q_matmul(r0: i32, count: i32, n: i32, cols: i32, format: i32, w: usize, rowBytes: i32,
   x: usize, y: usize, ldy: i32, work: usize): void {
   if (count <= 0 || n <= 0) return;
   const xStride = <usize>cols << 2;
-  const yStride = <usize>ldy << 2;
   if (n == 1) {
     for (let r = r0; r < r0 + count; r++) {
       store<f32>(y + (<usize>r << 2), rowDot(format, w + <usize>r * <usize>rowBytes, x, cols));
@@ -184,10 +158,223 @@ export function q_matmul(r0: i32, count: i32, n: i32, cols: i32, format: i32, w:
   for (let r = r0; r < end; r += 4) {
     const rows = min(4, end - r);
     for (let i = 0; i < rows; i++) dequantRow(format, w + <usize>(r + i) * <usize>rowBytes, work + <usize>i * xStride, cols);
+    // The tokens against the 4 dequantised rows with the dense small-m kernel (4x2 register tiles).
+    gemm_nt_small(n, rows, cols, x, cols, work, cols, y + (<usize>r << 2), ldy, 0);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Q8_0 / Q4_0 against quantised activations.
+
+// @ts-ignore: decorator
+@inline
+function align16(p: usize): usize {
+  return (p + 15) & ~(<usize>15);
+}
+
+// Regions of the quantised activations of n tokens at `base` (16-byte aligned): scales f32
+// [n * nb], Q4_0 offsets i32x4 [n * nb] ([-8 Σ qx, 0, 0, 0] per block), q as i8 [n * cols] and as
+// i16 [n * cols].
+// @ts-ignore: decorator
+@inline
+function actBias(base: usize, n: i32, nb: i32): usize {
+  return align16(base + (<usize>(n * nb) << 2));
+}
+
+// @ts-ignore: decorator
+@inline
+function actQ8(base: usize, n: i32, nb: i32): usize {
+  return actBias(base, n, nb) + (<usize>(n * nb) << 4);
+}
+
+// @ts-ignore: decorator
+@inline
+function actQ16(base: usize, n: i32, nb: i32, cols: i32): usize {
+  return align16(actQ8(base, n, nb) + <usize>n * <usize>cols);
+}
+
+/** Bytes q_quantize_act writes for n tokens of cols (a multiple of 32) elements, from a 16-byte aligned base. */
+export function q_act_bytes(n: i32, cols: i32): i32 {
+  const nb = cols >> 5;
+  return <i32>actQ16(0, n, nb, cols) + ((n * cols) << 1);
+}
+
+// round-half-even(x * inv) clamped to [-127, 127] (the clamp only acts when 1 / d overflowed, for a
+// block whose largest magnitude is below ~2^-120); NaN -> 0.
+// @ts-ignore: decorator
+@inline
+function quantize4(x: v128, inv: v128): v128 {
+  const q = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(x, inv)));
+  return i32x4.max_s(i32x4.min_s(q, i32x4.splat(127)), i32x4.splat(-127));
+}
+
+/** Quantises tokens [t0, t0 + count) of x [n, cols] (f32) into the regions at base (see actBias). */
+export function q_quantize_act(t0: i32, count: i32, n: i32, cols: i32, x: usize, base: usize): void {
+  const nb = cols >> 5;
+  const bias = actBias(base, n, nb);
+  const q8 = actQ8(base, n, nb);
+  const q16 = actQ16(base, n, nb, cols);
+  for (let t = t0; t < t0 + count; t++) {
+    for (let b = 0; b < nb; b++) {
+      const i = t * nb + b;
+      const e = <usize>t * <usize>cols + (<usize>b << 5);
+      const xp = x + (e << 2);
+      // f32x4.max propagates NaN, so a NaN anywhere in the block makes the scale NaN.
+      let m = f32x4.abs(v128.load(xp));
+      for (let k = 1; k < 8; k++) m = f32x4.max(m, f32x4.abs(v128.load(xp + (<usize>k << 4))));
+      const amax = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+      const d: f32 = amax / 127;
+      const inv = f32x4.splat(d != 0 ? <f32>1 / d : 0);
+      store<f32>(base + (<usize>i << 2), d);
+      let sum = i32x4.splat(0);
+      for (let k = 0; k < 8; k += 2) {
+        const a = quantize4(v128.load(xp + (<usize>k << 4)), inv);
+        const c = quantize4(v128.load(xp + (<usize>k << 4), 16), inv);
+        sum = i32x4.add(sum, i32x4.add(a, c));
+        const h = i16x8.narrow_i32x4_s(a, c);
+        v128.store(q16 + ((e + (<usize>k << 2)) << 1), h);
+        v128.store64_lane(q8 + e + (<usize>k << 2), i8x16.narrow_i16x8_s(h, h), 0);
+      }
+      const total = i32x4.extract_lane(sum, 0) + i32x4.extract_lane(sum, 1) + i32x4.extract_lane(sum, 2) + i32x4.extract_lane(sum, 3);
+      v128.store(bias + (<usize>i << 4), i32x4.replace_lane(i32x4.splat(0), 0, -8 * total));
+    }
+  }
+}
+
+// [Σ a, Σ b, Σ c, Σ d] of four i32x4.
+// @ts-ignore: decorator
+@inline
+function reduce4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = i32x4.add(v128.shuffle<i32>(a, b, 0, 4, 1, 5), v128.shuffle<i32>(a, b, 2, 6, 3, 7));
+  const cd = i32x4.add(v128.shuffle<i32>(c, d, 0, 4, 1, 5), v128.shuffle<i32>(c, d, 2, 6, 3, 7));
+  return i32x4.add(v128.shuffle<i32>(ab, cd, 0, 1, 4, 5), v128.shuffle<i32>(ab, cd, 2, 3, 6, 7));
+}
+
+// The f16 scales of block p of four rows (p0..p3 at the block's first byte) as f32x4.
+// @ts-ignore: decorator
+@inline
+function scales4(p0: usize, p1: usize, p2: usize, p3: usize): v128 {
+  let h = i32x4.splat(0);
+  h = v128.load16_lane(p0, h, 0);
+  h = v128.load16_lane(p1, h, 2);
+  h = v128.load16_lane(p2, h, 4);
+  h = v128.load16_lane(p3, h, 6);
+  return halfToF32x4(h);
+}
+
+// @ts-ignore: decorator
+@inline
+function q8Block(p: usize, x0: v128, x1: v128, x2: v128, x3: v128): v128 {
+  let s = i32x4.dot_i16x8_s(v128.load8x8_s(p + 2), x0);
+  s = i32x4.add(s, i32x4.dot_i16x8_s(v128.load8x8_s(p + 10), x1));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(v128.load8x8_s(p + 18), x2));
+  return i32x4.add(s, i32x4.dot_i16x8_s(v128.load8x8_s(p + 26), x3));
+}
+
+// Q4_0, plain SIMD: nibbles widened to i16 (unsigned), against 16-bit activations.
+// @ts-ignore: decorator
+@inline
+function q4Block16(p: usize, bias: v128, x0: v128, x1: v128, x2: v128, x3: v128): v128 {
+  const v = v128.load(p + 2);
+  const lo = v128.and(v, i8x16.splat(0x0f));
+  const hi = i8x16.shr_u(v, 4);
+  let s = i32x4.add(bias, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(lo), x0));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(lo), x1));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(hi), x2));
+  return i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(hi), x3));
+}
+
+// Q4_0, relaxed SIMD: the nibbles (0..15) are the 7-bit operand of the i8 dot product. (Node 20's
+// V8 11.3 gets i32x4.relaxed_dot_i8x16_i7x16_add_s wrong: it ignores the addend and doubles the
+// sum; the i16x8 form is right, so that one is used.)
+// @ts-ignore: decorator
+@inline
+function q4Block8(p: usize, bias: v128, x0: v128, x1: v128): v128 {
+  const v = v128.load(p + 2);
+  const lo = v128.and(v, i8x16.splat(0x0f));
+  const hi = i8x16.shr_u(v, 4);
+  // Pair sums are at most 2 * 127 * 15 = 3810 per i16 lane, so the two halves add in i16 too.
+  const pairs = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, lo), i16x8.relaxed_dot_i8x16_i7x16_s(x1, hi));
+  return i32x4.add(bias, i32x4.extadd_pairwise_i16x8_s(pairs));
+}
+
+// y for rows w0..w3 (row pointers; repeats allowed) against token t's quantised activations.
+function dotQ8x4(w0: usize, w1: usize, w2: usize, w3: usize, nb: i32, sc: usize, q16: usize): v128 {
+  let acc = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const o = <usize>b * 34;
+    const xq = q16 + (<usize>b << 6);
+    const x0 = v128.load(xq);
+    const x1 = v128.load(xq, 16);
+    const x2 = v128.load(xq, 32);
+    const x3 = v128.load(xq, 48);
+    const s = reduce4(q8Block(w0 + o, x0, x1, x2, x3), q8Block(w1 + o, x0, x1, x2, x3),
+      q8Block(w2 + o, x0, x1, x2, x3), q8Block(w3 + o, x0, x1, x2, x3));
+    const d = f32x4.mul(scales4(w0 + o, w1 + o, w2 + o, w3 + o), v128.load32_splat(sc + (<usize>b << 2)));
+    acc = madd(f32x4.convert_i32x4_s(s), d, acc);
+  }
+  return acc;
+}
+
+function dotQ4x4(w0: usize, w1: usize, w2: usize, w3: usize, nb: i32, sc: usize, bias: usize, q8: usize, q16: usize): v128 {
+  let acc = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const o = <usize>b * 18;
+    const bv = v128.load(bias + (<usize>b << 4));
+    let s: v128;
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      const xq = q8 + (<usize>b << 5);
+      const x0 = v128.load(xq);
+      const x1 = v128.load(xq, 16);
+      s = reduce4(q4Block8(w0 + o, bv, x0, x1), q4Block8(w1 + o, bv, x0, x1), q4Block8(w2 + o, bv, x0, x1), q4Block8(w3 + o, bv, x0, x1));
+    } else {
+      const xq = q16 + (<usize>b << 6);
+      const x0 = v128.load(xq);
+      const x1 = v128.load(xq, 16);
+      const x2 = v128.load(xq, 32);
+      const x3 = v128.load(xq, 48);
+      s = reduce4(q4Block16(w0 + o, bv, x0, x1, x2, x3), q4Block16(w1 + o, bv, x0, x1, x2, x3),
+        q4Block16(w2 + o, bv, x0, x1, x2, x3), q4Block16(w3 + o, bv, x0, x1, x2, x3));
+    }
+    const d = f32x4.mul(scales4(w0 + o, w1 + o, w2 + o, w3 + o), v128.load32_splat(sc + (<usize>b << 2)));
+    acc = madd(f32x4.convert_i32x4_s(s), d, acc);
+  }
+  return acc;
+}
+
+/**
+ * Q8_0 / Q4_0: y[t * ldy + r] = W[r, :] · x[t, :] for rows r in [r0, r0 + count), tokens t < n, with
+ * x quantised by q_quantize_act into `act` (the regions of n tokens).
+ */
+export function q_matmul_q(r0: i32, count: i32, n: i32, cols: i32, format: i32, w: usize, rowBytes: i32,
+  act: usize, y: usize, ldy: i32): void {
+  if (count <= 0 || n <= 0) return;
+  const nb = cols >> 5;
+  const bias = actBias(act, n, nb);
+  const q8 = actQ8(act, n, nb);
+  const q16 = actQ16(act, n, nb, cols);
+  const rb = <usize>rowBytes;
+  const end = r0 + count;
+  for (let r = r0; r < end; r += 4) {
+    const rows = min(4, end - r);
+    const w0 = w + <usize>r * rb;
+    // Missing rows of the last tile repeat row 0 (their lanes are not stored).
+    const w1 = rows > 1 ? w0 + rb : w0;
+    const w2 = rows > 2 ? w0 + 2 * rb : w0;
+    const w3 = rows > 3 ? w0 + 3 * rb : w0;
     for (let t = 0; t < n; t++) {
-      const xp = x + <usize>t * xStride;
-      const yp = y + <usize>t * yStride + (<usize>r << 2);
-      for (let i = 0; i < rows; i++) store<f32>(yp + (<usize>i << 2), denseDot(work + <usize>i * xStride, xp, cols));
+      const i = <usize>(t * nb);
+      const out = format == QF_Q8_0
+        ? dotQ8x4(w0, w1, w2, w3, nb, act + (i << 2), q16 + (<usize>t * <usize>cols << 1))
+        : dotQ4x4(w0, w1, w2, w3, nb, act + (i << 2), bias + (i << 4), q8 + <usize>t * <usize>cols, q16 + (<usize>t * <usize>cols << 1));
+      const yp = y + ((<usize>t * <usize>ldy + <usize>r) << 2);
+      if (rows == 4) {
+        v128.store(yp, out);
+      } else {
+        store<f32>(yp, f32x4.extract_lane(out, 0));
+        if (rows > 1) store<f32>(yp, f32x4.extract_lane(out, 1), 4);
+        if (rows > 2) store<f32>(yp, f32x4.extract_lane(out, 2), 8);
+      }
     }
   }
 }

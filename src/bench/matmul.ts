@@ -5,12 +5,20 @@
 // variant runs once per round, in a rotating order, after a warm-up; each row reports the median
 // of the rounds. ratioToPeer = ours / onnxruntime, the median of per-round ratios. gemv rows also
 // give the ratio to the wasm streaming-read bandwidth measured in the same rounds (ratioToStream).
+// The gemv section also runs W stored as Q8_0, Q4_0, F16 and BF16 through the quantized kernels
+// (WasmQuant, weights in the arena): GB/s counts the stored bytes, speedupVsF32 is the per-round
+// ratio to the f32 gemv of the same kernels, maxRelError is against the reference twin.
 //
 // Usage: node dist/bench/matmul.js [--json] [--threads 1,2] [--repeats 7] [--quick]
 
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { quantMatmulReference } from '../backend/reference/quant.js';
 import { WasmKernels } from '../backend/wasm/kernels.js';
+import { WasmQuant } from '../backend/wasm/quant.js';
+import { quantizeQ4_0, quantizeQ8_0 } from '../io/gguf.js';
+import { QUANT_FORMATS, type QuantFormat, type QuantizedMatrix } from '../ops/quant-kernels.js';
+import { f32ToHalf } from '../tensor/dtype.js';
 import { createNodeThreadPool, enableRelaxedSimd, type NodeThreadPool } from '../node/wasm-pool.js';
 import { loadOrt, type OrtLoader, type OrtMatmul } from './onnx-matmul.js';
 import { JsThreads, sharedF32 } from './reference-matmul.js';
@@ -29,6 +37,8 @@ export interface MatmulBenchRow {
   kernel: MatmulBenchKernel;
   /** matmul: C = A B; gemv: y = W x (W [m, k], n = 1); gemvT: y = W^T x; stream: SIMD sum of k floats. */
   op: 'matmul' | 'gemv' | 'gemvT' | 'stream';
+  /** How W is stored: F32, or a GGUF format read in place by the quantized kernels (Backend.quant). */
+  format: 'F32' | QuantFormat;
   /** Human-readable shape, "m x k x n". */
   shape: string;
   m: number;
@@ -43,6 +53,8 @@ export interface MatmulBenchRow {
   gbps: number | null;
   /** gflops (or gbps) divided by onnxruntime's in the same run; null without onnxruntime. */
   ratioToPeer: number | null;
+  /** Quantized gemv only: how many times faster than the f32 gemv of the same kernels (same rounds). */
+  speedupVsF32: number | null;
   /** gemv only: gbps divided by the wasm streaming bandwidth at the same thread count. */
   ratioToStream: number | null;
   /** Largest relative error against the JS reference result (checked once per shape). */
@@ -61,6 +73,8 @@ export interface MatmulBenchOptions {
   shapes?: MatmulShape[];
   /** gemv size (default 4096: W is 4096 x 4096, 64 MiB); 0 skips gemv. */
   gemvSize?: number;
+  /** Formats of the quantized gemv rows (default Q8_0, Q4_0, F16, BF16; [] skips them). */
+  formats?: readonly QuantFormat[];
   /** Include the plain-JS reference rows (default true). */
   reference?: boolean;
   /** Include onnxruntime-node when it loads (default true). */
@@ -78,6 +92,7 @@ export const DEFAULT_SHAPES: readonly MatmulShape[] = Object.freeze([
 interface Variant {
   kernel: MatmulBenchKernel;
   op: MatmulBenchRow['op'];
+  format?: QuantFormat;
   maxRuns: number;
   run: () => Promise<void> | void;
   times: number[];
@@ -131,12 +146,13 @@ async function timeRounds(variants: Variant[], repeats: number): Promise<void> {
 }
 
 function formatTable(rows: MatmulBenchRow[]): string[] {
-  const header = ['op', 'shape (m x k x n)', 'threads', 'kernel', 'ms', 'GFLOP/s', 'GB/s', 'vs ORT', 'vs stream', 'max rel err'];
+  const header = ['op', 'format', 'shape (m x k x n)', 'threads', 'kernel', 'ms', 'GFLOP/s', 'GB/s', 'vs ORT', 'vs f32', 'vs stream', 'max rel err'];
   const body = rows.map((r) => [
-    r.op, r.shape, String(r.threads), r.kernel, r.ms.toFixed(2),
+    r.op, r.format, r.shape, String(r.threads), r.kernel, r.ms.toFixed(2),
     r.gflops === null ? '' : r.gflops.toFixed(1),
     r.gbps === null ? '' : r.gbps.toFixed(1),
     r.ratioToPeer === null ? '' : r.ratioToPeer.toFixed(2),
+    r.speedupVsF32 === null ? '' : r.speedupVsF32.toFixed(2),
     r.ratioToStream === null ? '' : r.ratioToStream.toFixed(2),
     r.maxRelError === null ? '' : r.maxRelError.toExponential(1),
   ]);
@@ -219,15 +235,15 @@ export async function benchMatmul(options: MatmulBenchOptions = {}): Promise<Mat
         for (const v of variants) {
           const ms = median(v.times);
           const gflops = flops / ms / 1e6;
-          emit({ kernel: v.kernel, op: 'matmul', shape: `${m} x ${k} x ${n}`, m, n, k, threads, ms, gflops, gbps: null,
-            ratioToPeer: peer ? roundRatio(v.times, peer.times) : null, ratioToStream: null,
+          emit({ kernel: v.kernel, op: 'matmul', format: 'F32', shape: `${m} x ${k} x ${n}`, m, n, k, threads, ms, gflops, gbps: null,
+            ratioToPeer: peer ? roundRatio(v.times, peer.times) : null, speedupVsF32: null, ratioToStream: null,
             maxRelError: v.check ? v.check() : null, runs: v.times.length });
         }
       }
       for (const r of resident) { r.kk.freeF32(r.ra); r.kk.freeF32(r.rb); r.kk.freeF32(r.rc); }
     }
 
-    if (gemvSize > 0) await benchGemv(gemvSize, threadCounts, repeats, withReference, kernelSets, ort, js, emit);
+    if (gemvSize > 0) await benchGemv(gemvSize, threadCounts, repeats, withReference, options.formats ?? QUANT_FORMATS, kernelSets, ort, js, emit);
   } finally {
     for (const { k } of kernelSets) k.dispose();
     pool.dispose();
@@ -237,8 +253,16 @@ export async function benchMatmul(options: MatmulBenchOptions = {}): Promise<Mat
   return rows;
 }
 
+/** w [rows, cols] stored in `format` (ggml's quantisers for Q8_0 / Q4_0, round-to-nearest halves). */
+function encodeMatrix(format: QuantFormat, w: Float32Array): Uint8Array {
+  if (format === 'Q8_0') return quantizeQ8_0(w);
+  if (format === 'Q4_0') return quantizeQ4_0(w);
+  const halves = f32ToHalf(w, format === 'F16' ? 'f16' : 'bf16');
+  return new Uint8Array(halves.buffer, halves.byteOffset, halves.byteLength);
+}
+
 async function benchGemv(
-  size: number, threadCounts: number[], repeats: number, withReference: boolean,
+  size: number, threadCounts: number[], repeats: number, withReference: boolean, formats: readonly QuantFormat[],
   kernelSets: { kernel: MatmulBenchKernel; k: WasmKernels }[], ort: OrtLoader, js: JsThreads,
   emit: (row: MatmulBenchRow) => void,
 ): Promise<void> {
@@ -258,8 +282,8 @@ async function benchGemv(
     const xr = x[r]!;
     for (let c = 0; c < cols; c++) ytRef[c] = ytRef[c]! + w[r * cols + c]! * xr;
   }
-  // Streaming baseline: 256 MiB, 4x W, so that it is not cached either.
-  const streamLen = 64 * 1024 * 1024;
+  // Streaming baseline: 4x W (256 MiB at the default size), so that it is not cached either.
+  const streamLen = Math.max(4 * rows * cols, 1 << 16);
   const base = kernelSets[0]!.k;
   const stream = base.allocF32(streamLen);
   stream.fill(1);
@@ -267,6 +291,20 @@ async function benchGemv(
     const rw = k.allocF32(rows * cols); rw.set(w);
     const rx = k.allocF32(cols); rx.set(x);
     return { kernel, k, rw, rx, ry: k.allocF32(rows), ryt: k.allocF32(cols) };
+  });
+  // The quantized matrices, in each kernel set's arena (read in place), and the reference twin's y.
+  const quantized = formats.map((format) => {
+    const bytes = encodeMatrix(format, w);
+    const want = new Float32Array(rows);
+    quantMatmulReference(x, 1, { format, rows, cols, bytes }, want);
+    const sets = resident.map(({ kernel, k, rx }) => {
+      const quant = new WasmQuant(k);
+      const home = quant.allocBytes(bytes.length);
+      home.set(bytes);
+      const matrix: QuantizedMatrix = { format, rows, cols, bytes: home };
+      return { kernel, k, quant, matrix, rx, y: k.allocF32(rows) };
+    });
+    return { format, bytes: bytes.length, want, sets };
   });
   for (const threads of threadCounts) {
     const variants: Variant[] = [];
@@ -283,6 +321,12 @@ async function benchGemv(
       variants.push({ kernel, op: 'gemvT', maxRuns: repeats, times: [],
         run: () => { k.setThreads(threads); k.gemvT(rw, rx, ryt, rows, cols); }, check: () => maxRelError(ryt, ytRef) });
     }
+    for (const q of quantized) {
+      for (const { kernel, k, quant, matrix, rx, y } of q.sets) {
+        variants.push({ kernel, op: 'gemv', format: q.format, maxRuns: repeats, times: [],
+          run: () => { k.setThreads(threads); quant.matmul(rx, 1, matrix, y); }, check: () => maxRelError(y, q.want) });
+      }
+    }
     let session: OrtMatmul | undefined;
     let ortOut: Float32Array | undefined;
     if (ort.available) {
@@ -295,24 +339,27 @@ async function benchGemv(
     await session?.release();
     const streamV = variants.find((v) => v.op === 'stream')!;
     const streamGbps = (streamLen * 4) / median(streamV.times) / 1e6;
-    // The stream reads streamLen floats, gemv rows * cols: scale its times to the same byte count.
-    const streamScale = bytes / (streamLen * 4);
     const peer = variants.find((v) => v.kernel === 'onnxruntime');
     for (const v of variants) {
       const ms = median(v.times);
       if (v.op === 'stream') {
-        push({ kernel: 'wasm', op: 'stream', shape: `${streamLen} floats`, m: 1, n: 1, k: streamLen, threads, ms,
-          gflops: null, gbps: streamGbps, ratioToPeer: null, ratioToStream: 1, maxRelError: null, runs: v.times.length });
+        push({ kernel: 'wasm', op: 'stream', format: 'F32', shape: `${streamLen} floats`, m: 1, n: 1, k: streamLen, threads, ms,
+          gflops: null, gbps: streamGbps, ratioToPeer: null, speedupVsF32: null, ratioToStream: 1, maxRelError: null, runs: v.times.length });
         continue;
       }
-      const gbps = bytes / ms / 1e6;
-      push({ kernel: v.kernel, op: v.op, shape: v.op === 'gemv' ? `${rows} x ${cols} x 1` : `1 x ${rows} x ${cols}`,
+      // Bytes of W as stored (the quantized rows read fewer for the same products); the stream's
+      // times are scaled to the same byte count.
+      const stored = v.format ? quantized.find((q) => q.format === v.format)!.bytes : bytes;
+      const f32 = v.format ? variants.find((o) => o.kernel === v.kernel && o.op === 'gemv' && !o.format) : undefined;
+      push({ kernel: v.kernel, op: v.op, format: v.format ?? 'F32', shape: v.op === 'gemv' ? `${rows} x ${cols} x 1` : `1 x ${rows} x ${cols}`,
         m: v.op === 'gemv' ? rows : 1, n: v.op === 'gemv' ? 1 : cols, k: v.op === 'gemv' ? cols : rows, threads, ms,
-        gflops: (2 * rows * cols) / ms / 1e6, gbps, ratioToPeer: peer ? roundRatio(v.times, peer.times) : null,
-        ratioToStream: roundRatio(v.times, streamV.times, streamScale), maxRelError: v.check ? v.check() : null,
+        gflops: (2 * rows * cols) / ms / 1e6, gbps: stored / ms / 1e6, ratioToPeer: peer ? roundRatio(v.times, peer.times) : null,
+        speedupVsF32: f32 ? roundRatio(v.times, f32.times) : null,
+        ratioToStream: roundRatio(v.times, streamV.times, stored / (streamLen * 4)), maxRelError: v.check ? v.check() : null,
         runs: v.times.length });
     }
   }
+  for (const q of quantized) for (const set of q.sets) set.k.freeF32(set.y);
   for (const r of resident) { r.k.freeF32(r.rw); r.k.freeF32(r.rx); r.k.freeF32(r.ry); r.k.freeF32(r.ryt); }
   base.freeF32(stream);
 }

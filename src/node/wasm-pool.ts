@@ -77,6 +77,10 @@ export class NodeThreadPool implements ThreadPool {
     this.control.post(worker, fn, arenaId, args);
   }
 
+  reclaim(worker: number): boolean {
+    return this.control.reclaim(worker);
+  }
+
   wait(): void {
     this.control.wait();
   }

@@ -113,6 +113,10 @@ export class WebThreadPool implements ThreadPool {
     this.control.post(worker, fn, arenaId, args);
   }
 
+  reclaim(worker: number): boolean {
+    return this.control.reclaim(worker);
+  }
+
   wait(): void {
     this.control.wait();
   }

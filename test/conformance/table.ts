@@ -508,12 +508,41 @@ function quantRow(format: QuantFormat): QuantConformanceRow {
     atol: 1e-5,
     rtol: 1e-4,
     cases(rng) {
-      return shapes.map(([rows, cols, n], i) => {
+      const cases = shapes.map(([rows, cols, n], i): ConformanceCase => {
         const w = draw([rows * cols], rng, { std: 0.5, specials: !blocked && i >= 2 }).data as Float32Array;
         const x = draw([n, cols], rng, { specials: i === shapes.length - 1 });
         return { name: `${format} [${rows}, ${cols}] x ${n} tokens`, inputs: [x, encodeRows(format, w, rows)], atol: 1e-5 * Math.sqrt(cols + 1) };
       });
+      if (blocked) cases.push(rawBlocksCase(format, rng));
+      return cases;
     },
+  };
+}
+
+/**
+ * Blocks no quantiser writes: every byte of q random (Q8_0's -128 included), scales zero, negative,
+ * subnormal, infinite; activations with zero blocks, tiny blocks (1 / d overflows) and ties.
+ */
+function rawBlocksCase(format: 'Q8_0' | 'Q4_0', rng: Rng): ConformanceCase {
+  const [rows, cols, n] = [9, 160, 3];
+  const stride = format === 'Q8_0' ? 34 : 18;
+  const bytes = new Uint8Array(rows * (cols / 32) * stride);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = rng.int(256);
+  const scales = [0.03, -0.011, 0, 6e-8, 0.25, -1e-5];
+  for (let b = 0; b < bytes.length / stride; b++) {
+    const bits = b === 7 ? 0x7c00 : f32ToHalf([scales[b % scales.length]!], 'f16')[0]!;
+    bytes[b * stride] = bits & 0xff;
+    bytes[b * stride + 1] = bits >> 8;
+  }
+  const x = draw([n, cols], rng).data as Float32Array;
+  x.fill(0, 32, 64);
+  for (let j = 64; j < 96; j++) x[j] = (j - 80) * 1e-39;
+  // d = 127 / 127 = 1: every x * (1 / d) a tie, rounded to even.
+  for (let j = 96; j < 128; j++) x[j] = j === 96 ? 127 : (j % 8) - 3.5;
+  return {
+    name: `${format} raw blocks [${rows}, ${cols}] x ${n} tokens`,
+    inputs: [new Tensor(x, 'f32', [n, cols]), new Tensor(new Int8Array(bytes.buffer), 'i8', [rows, bytes.length / rows])],
+    atol: 1e-5 * Math.sqrt(cols + 1),
   };
 }
 

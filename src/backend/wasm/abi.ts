@@ -59,6 +59,10 @@ export interface KernelExports {
   q_matmul_work_bytes(cols: number): number;
   q_matmul(r0: number, count: number, n: number, cols: number, format: number, w: number, rowBytes: number,
     x: number, y: number, ldy: number, work: number): void;
+  q_act_bytes(n: number, cols: number): number;
+  q_quantize_act(t0: number, count: number, n: number, cols: number, x: number, act: number): void;
+  q_matmul_q(r0: number, count: number, n: number, cols: number, format: number, w: number, rowBytes: number,
+    act: number, y: number, ldy: number): void;
 }
 
 /** Exports that worker threads may be asked to run, by index (the pool protocol sends the index). */
@@ -69,7 +73,7 @@ export const TASK_FUNCTIONS = [
   'softmax_grad_rows', 'layernorm_grad_rows', 'adam_update',
   'attn_dense', 'attn_sparq', 'attn_lminf', 'attn_exact', 'attn_h2o',
   'bsr_transpose', 'bsr_spmm', 'bsr_sddmm',
-  'q_matmul',
+  'q_matmul', 'q_quantize_act', 'q_matmul_q',
 ] as const;
 export type TaskFunction = (typeof TASK_FUNCTIONS)[number];
 

@@ -61,6 +61,9 @@ export class Dispatch {
     let failure: unknown;
     try {
       call(...parts[0]!);
+      // Parts whose worker has not started yet (asleep, or descheduled by other processes) run
+      // here instead of being waited for.
+      for (let w = parts.length - 1; w >= 1; w--) if (pool.reclaim(w - 1)) call(...parts[w]!);
     } catch (err) {
       failure = err;
     }

@@ -7,6 +7,12 @@
 // (shared/engine-measurements.md). Both sides therefore poll with Atomics.load for a while before
 // they sleep: a worker keeps polling for WORKER_SPIN_MS after its last task, so back-to-back
 // kernel calls find it awake, and the caller polls while waiting for results.
+//
+// Why reclaim: a worker that is asleep (the 80-100 us wake-up) or descheduled (2 cores shared with
+// other processes) would make the caller wait for a part it could have run itself. Every posted
+// task is therefore claimed, exactly once, by whoever starts it first: the worker when it wakes,
+// or the caller once its own part is done (reclaim). A caller never waits longer than the 1-thread
+// time plus the check, and a late worker finds its task gone and goes back to waiting.
 
 /** Worker threads running the kernel module over arena memories. */
 export interface ThreadPool {
@@ -21,6 +27,11 @@ export interface ThreadPool {
   detach(arenaId: number): void;
   /** Posts a task (index into TASK_FUNCTIONS, numeric arguments) to one worker; returns at once. */
   post(worker: number, fn: number, arenaId: number, args: ArrayLike<number>): void;
+  /**
+   * Takes back the task posted to `worker` if the worker has not started it (then the caller runs
+   * it, and wait() no longer waits for it). Returns whether it did.
+   */
+  reclaim(worker: number): boolean;
   /** Blocks until all posted tasks are done; rethrows the first worker failure. */
   wait(): void;
   /** Stops the workers. */
@@ -28,7 +39,8 @@ export interface ThreadPool {
 }
 
 // Control block layout: one 512-byte slot per worker. Bytes 0-63: caller-written header; 64-255:
-// f64 arguments; 256-319: worker-written status (its own cache line); 320-511: error text (UTF-16).
+// f64 arguments; 256-319: worker-written status (its own cache line; the claim word is written by
+// whichever side claims the task); 320-511: error text (UTF-16).
 const SLOT_BYTES = 512;
 const I_SEQ = 0; // written by the caller: task generation
 const I_FN = 1;
@@ -41,14 +53,23 @@ const I_DONE = 64; // written by the worker: last finished generation
 const I_ERROR = 65; // 1 when the task failed; message in the text area
 const I_ERRLEN = 66;
 const I_READY = 67; // worker loop started
+// The last generation claimed (by the worker or, through reclaim, the caller). Generations are
+// posted one at a time and each is claimed before the next is posted, so generation s is unclaimed
+// exactly while the word holds s - 1: claiming is compareExchange(s - 1 -> s).
+const I_CLAIM = 68;
 const TEXT_BYTE = 320;
 const TEXT_CHARS = (SLOT_BYTES - TEXT_BYTE) / 2;
 
 /** Function index that tells a worker to leave its loop. */
 export const QUIT_TASK = -1;
 
-/** How long a worker keeps polling after a task before it sleeps in Atomics.wait. */
-export const WORKER_SPIN_MS = 0.2;
+/**
+ * How long a worker keeps polling after a task before it sleeps in Atomics.wait. Decode runs JS
+ * between kernels (tensor bookkeeping, small ops): gaps of 0.1-1 ms. With 0.2 ms a 1024 x 1024
+ * gemv after a 0.3 ms gap took 300-350 us on 2 threads against 100 us on 1 (the worker was asleep);
+ * with 1.5 ms, 110 us (same run, load average 18 on 2 cores; docs/records/bench).
+ */
+export const WORKER_SPIN_MS = 1.5;
 /** How long the caller polls for results before it sleeps (with a timeout, polling again). */
 export const CALLER_SPIN_MS = 2;
 
@@ -98,6 +119,15 @@ export class ControlBlock {
     // The store publishes everything above (Atomics are sequentially consistent).
     Atomics.store(i32, base + I_SEQ, s);
     Atomics.notify(i32, base + I_SEQ, 1);
+  }
+
+  reclaim(worker: number): boolean {
+    if (!this.pending[worker]) return false;
+    const s = this.seq[worker]!;
+    const index = ((worker * SLOT_BYTES) >> 2) + I_CLAIM;
+    if (Atomics.compareExchange(this.i32, index, (s - 1) | 0, s) !== ((s - 1) | 0)) return false;
+    this.pending[worker] = false;
+    return true;
   }
 
   wait(): void {
@@ -195,17 +225,26 @@ export function serveTasks(buffer: SharedArrayBuffer, worker: number, hooks: Wor
       }
     }
     seen = s;
-    const fn = i32[base + I_FN]!;
-    if (fn === QUIT_TASK) {
+    if (i32[base + I_FN] === QUIT_TASK) {
       Atomics.store(i32, base + I_DONE, s);
       Atomics.notify(i32, base + I_DONE);
       return 'quit';
     }
-    try {
-      if (Atomics.load(i32, base + I_MAIL) !== 0) {
-        Atomics.store(i32, base + I_MAIL, 0);
+    // Messages first (a return for 'mail' leaves the task unclaimed), then the claim: when the
+    // caller reclaimed generation s it ran it; the slot may already hold a newer one.
+    let mailError: unknown;
+    if (Atomics.load(i32, base + I_MAIL) !== 0) {
+      Atomics.store(i32, base + I_MAIL, 0);
+      try {
         if (hooks.readMail() === false) return 'mail';
+      } catch (err) {
+        mailError = err;
       }
+    }
+    if (Atomics.compareExchange(i32, base + I_CLAIM, (s - 1) | 0, s) !== ((s - 1) | 0)) continue;
+    const fn = i32[base + I_FN]!;
+    try {
+      if (mailError !== undefined) throw mailError;
       const table = hooks.resolve(i32[base + I_ARENA]!);
       const kernel = table[fn];
       if (!kernel) throw new Error(`unknown task function ${fn}`);

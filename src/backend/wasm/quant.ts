@@ -1,10 +1,12 @@
 // WasmQuant: products with GGUF-format weights (assembly/quant.ts) on raw arrays. The weight's
 // bytes are used in place when they live in an arena (allocBytes puts them there; that arena runs
-// the call); x and y are staged through its scratch. Rows are split over the kernels' threads, as
-// the dense gemv splits them.
+// the call); x and y are staged through its scratch. Q8_0 / Q4_0 first quantise x per block
+// (q_quantize_act, split over tokens when there are many) into scratch. Rows are split over the
+// kernels' threads in multiples of 4, as the dense gemv splits them.
 
 import { checkQuantizedMatrix, type QuantFormat, type QuantizedMatrix, type QuantKernels } from '../../ops/quant-kernels.js';
 import type { WasmArena } from './arena.js';
+import { splitBounds } from './dispatch.js';
 import { PARALLEL_MIN_GEMV, type WasmKernels } from './kernels.js';
 
 /** Format codes of assembly/quant.ts (QF_*). */
@@ -52,7 +54,8 @@ export class WasmQuant implements QuantKernels {
     const xResident = arenas.find(x) === arena;
     const yResident = arenas.find(y) === arena;
     const threads = this.threadsFor(rows, cols, n);
-    const workBytes = n > 1 ? align64(16 * cols) : 0;
+    const blocked = w.format === 'Q8_0' || w.format === 'Q4_0';
+    const workBytes = n > 1 && !blocked ? align64(16 * cols) : 0;
     let bytes = 0;
     const take = (b: number): number => {
       const at = bytes;
@@ -63,6 +66,7 @@ export class WasmQuant implements QuantKernels {
     const oX = xResident ? 0 : take(4 * n * cols);
     const oY = yResident ? 0 : take(4 * n * rows);
     const oWork = take(workBytes * threads);
+    const oAct = blocked ? take(arena.exports.q_act_bytes(n, cols)) : 0;
     const base = arena.scratch(bytes);
     const heap = arena.heap();
     const wPtr = wResident ? w.bytes.byteOffset : base + oW;
@@ -71,11 +75,28 @@ export class WasmQuant implements QuantKernels {
     if (!xResident) heap.set(x.subarray(0, n * cols), xPtr >>> 2);
     const yPtr = yResident ? y.byteOffset : base + oY;
     const parts: number[][] = [];
-    const per = Math.ceil(rows / threads / 4) * 4;
-    for (let p = 0, r0 = 0; r0 < rows; p++, r0 += per) {
-      parts.push([r0, Math.min(per, rows - r0), n, cols, FORMAT_CODE[w.format], wPtr, rowBytes, xPtr, yPtr, rows, base + oWork + p * workBytes]);
+    const bounds = splitBounds(rows, threads, 4);
+    if (blocked) {
+      const act = base + oAct;
+      const tokenThreads = Math.min(threads, n);
+      const tokens = splitBounds(n, tokenThreads, 1);
+      const quantParts: number[][] = [];
+      for (let p = 0; p < tokenThreads; p++) {
+        if (tokens[p + 1]! > tokens[p]!) quantParts.push([tokens[p]!, tokens[p + 1]! - tokens[p]!, n, cols, xPtr, act]);
+      }
+      this.kernels.runTasks(arena, 'q_quantize_act', quantParts);
+      for (let p = 0; p < threads; p++) {
+        if (bounds[p + 1]! > bounds[p]!) parts.push([bounds[p]!, bounds[p + 1]! - bounds[p]!, n, cols, FORMAT_CODE[w.format], wPtr, rowBytes, act, yPtr, rows]);
+      }
+      this.kernels.runTasks(arena, 'q_matmul_q', parts);
+    } else {
+      for (let p = 0; p < threads; p++) {
+        if (bounds[p + 1]! > bounds[p]!) {
+          parts.push([bounds[p]!, bounds[p + 1]! - bounds[p]!, n, cols, FORMAT_CODE[w.format], wPtr, rowBytes, xPtr, yPtr, rows, base + oWork + parts.length * workBytes]);
+        }
+      }
+      this.kernels.runTasks(arena, 'q_matmul', parts);
     }
-    this.kernels.runTasks(arena, 'q_matmul', parts);
     if (!yResident) y.set(arena.heap().subarray(yPtr >>> 2, (yPtr >>> 2) + n * rows));
     this.calls++;
   }

@@ -13,7 +13,7 @@ export function registerBenchCommands(program: Command): void {
   const bench = benchGroup(program);
   bench
     .command('matmul')
-    .description('f32 matmul and gemv: reference vs wasm SIMD vs onnxruntime-node (GFLOP/s, GB/s, ratio to the peer)')
+    .description('f32 matmul and gemv: reference vs wasm SIMD vs onnxruntime-node (GFLOP/s, GB/s, ratio to the peer); gemv with W stored as Q8_0, Q4_0, F16, BF16 (GB/s of stored bytes, speed vs the f32 gemv)')
     .option('--json', 'one JSON object per line instead of a table')
     .option('--threads <list>', 'thread counts to run, e.g. 1,2 (default: 1 and all cores)', parseIntList('--threads'))
     .option('--repeats <n>', 'timed runs per case (median reported)', parsePositiveInt('--repeats'))

@@ -56,6 +56,40 @@ describe('NodeThreadPool', () => {
     }
   });
 
+  test('reclaim: every posted task runs exactly once, on the worker or taken back by the caller', async () => {
+    const pool = await createNodeThreadPool({ threads: 2 });
+    try {
+      const arena = new WasmArena({ module: compileKernelsSync('simd'), initialBytes: 1 << 20 });
+      pool.attach(arena.id, arena.memory, arena.module);
+      const n = 4096;
+      const p = arena.alloc(n * 4);
+      const values = arena.f32(p, n);
+      values.fill(0);
+      // In place y = y + 1: a task run twice (or not at all) shows in the count.
+      const args = [0, n, p, 1, p];
+      let reclaimed = 0;
+      const rounds = 400;
+      for (let r = 0; r < rounds; r++) {
+        pool.post(0, TASK_ID.binary_scalar, arena.id, args);
+        const until = performance.now() + (r % 4) * 0.02;
+        while (performance.now() < until);
+        if (pool.reclaim(0)) {
+          reclaimed++;
+          arena.exports.binary_scalar(0, n, p, 1, p);
+          assert.equal(pool.reclaim(0), false, 'a task is reclaimed once');
+        }
+        pool.wait();
+        // After wait the slot is free again (post would throw on a busy worker).
+        if (r % 100 === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      assert.equal(values[0], rounds);
+      assert.equal(values[n - 1], rounds);
+      assert.ok(reclaimed <= rounds);
+    } finally {
+      pool.dispose();
+    }
+  });
+
   test('idle workers do not keep the process alive', () => {
     const out = runChild([], `
       import { createNodeWasmKernels } from ${JSON.stringify(poolModule)};
