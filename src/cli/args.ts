@@ -1,6 +1,7 @@
 // Argument parsers shared by the commands: each names its flag in the error.
 
 import { InvalidArgumentError } from 'commander';
+import { KV_DTYPES, type KvDType } from '../ops/attention-kernels.js';
 
 export function parsePositiveInt(flag: string): (value: string) => number {
   return (value) => {
@@ -48,5 +49,13 @@ export function parseThreads(flag = '--threads'): (value: string) => number {
     const n = positive(value);
     if (n > MAX_THREADS) throw new InvalidArgumentError(`${flag} expects at most ${MAX_THREADS} threads, got ${n}`);
     return n;
+  };
+}
+
+/** --kv-dtype: the KV cache's element type (f16 or f32). */
+export function parseKvDType(flag = '--kv-dtype'): (value: string) => KvDType {
+  return (value) => {
+    if (!(KV_DTYPES as readonly string[]).includes(value)) throw new InvalidArgumentError(`${flag} expects ${KV_DTYPES.join(' or ')}, got '${value}'`);
+    return value as KvDType;
   };
 }

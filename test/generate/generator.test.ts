@@ -162,7 +162,7 @@ test('kernels that cannot handle the head size are replaced by the reference ker
   const fixture = await loadLlmFixture('llama-tiny');
   const r = referenceAttentionKernels;
   const picky: AttentionKernels = {
-    name: 'picky', needsResidentCache: false, isResident: () => true, supports: () => false,
+    name: 'picky', needsResidentCache: false, defaultKvDType: 'f32', isResident: () => true, supports: () => false,
     dense: r.dense.bind(r), sparq: r.sparq.bind(r), lmInfinite: r.lmInfinite.bind(r), exactTopK: r.exactTopK.bind(r), h2o: r.h2o.bind(r),
   };
   const generator = new Generator(fixture.model, { attention: { kind: 'dense' }, kernels: picky });
