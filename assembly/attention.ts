@@ -162,11 +162,11 @@ function elem<T>(p: usize, c: i32): f32 {
   return load<f32>(p + (<usize>c << 2));
 }
 
-/** Bytes of the 8 f32 rows a thread widens f16 rows into (the start of every workspace). */
+/** Bytes of the 8 f32 rows a thread widens f16 rows into, and a row of zeros (the start of every workspace). */
 // @ts-ignore: decorator
 @inline
 function convBytes(d: i32): i32 {
-  return (align16(d) << 2) * 8;
+  return (align16(d) << 2) * 9;
 }
 
 const FLT_MAX: f32 = 3.4028234663852886e38;
@@ -625,8 +625,11 @@ function attendSelectedRows<T>(kp: usize, vp: usize, qp: usize, op: usize, sel: 
   const scale = <f32>(1.0 / Math.sqrt(<f64>d));
   const rowBytes = <usize>d << 2;
   const rowT = <usize>d * sizeof<T>();
-  // f16: the group's 4 K and 4 V rows widened once into conv (8 rows), read by every query head.
+  // f16: the group's 4 K and 4 V rows widened once into conv (8 rows), read by every query head;
+  // conv's 9th row is zeros.
   const convRow = <usize>(align16(d) << 2);
+  const zeroRow = conv + 8 * convRow;
+  memory.fill(zeroRow, 0, rowBytes);
   let sink: f32 = 0;
   // Step 2 in one pass over the selected positions, 4 at a time: exact logits from the K rows,
   // an online softmax (running max and sum, rescaling the accumulator when the max grows), and
@@ -653,10 +656,11 @@ function attendSelectedRows<T>(kp: usize, vp: usize, qp: usize, op: usize, sel: 
     const k1 = rowF32<T>(kp + i1, conv + convRow, d);
     const k2 = rowF32<T>(kp + i2, conv + 2 * convRow, d);
     const k3 = rowF32<T>(kp + i3, conv + 3 * convRow, d);
+    // The padding lanes of a short last group weigh a row of zeros (0 * an infinite V would be NaN).
     const v0 = rowF32<T>(vp + i0, conv + 4 * convRow, d);
-    const v1 = rowF32<T>(vp + i1, conv + 5 * convRow, d);
-    const v2 = rowF32<T>(vp + i2, conv + 6 * convRow, d);
-    const v3 = rowF32<T>(vp + i3, conv + 7 * convRow, d);
+    const v1 = n > 1 ? rowF32<T>(vp + i1, conv + 5 * convRow, d) : zeroRow;
+    const v2 = n > 2 ? rowF32<T>(vp + i2, conv + 6 * convRow, d) : zeroRow;
+    const v3 = n > 3 ? rowF32<T>(vp + i3, conv + 7 * convRow, d) : zeroRow;
     for (let h = 0; h < g; h++) {
       const qh = qp + <usize>h * rowBytes;
       let a0 = f32x4.splat(0);

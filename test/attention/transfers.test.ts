@@ -91,15 +91,16 @@ describe('the reference kernels touch what the transfer model says', () => {
     const before = cache.head(0, 0, 0).data.slice();
     cache.append(0, 0, Float32Array.from({ length: d }, () => rng.normal()), Float32Array.from({ length: d }, () => rng.normal()), 1);
     const b = cache.head(0, 0, 0);
-    const changed = (from: number, to: number): number => {
+    // Offsets are bytes; this f32 cache's elements are floats.
+    const changed = (fromByte: number, toByte: number): number => {
       let n = 0;
-      for (let i = from; i < to; i++) if (b.data[i] !== before[i]) n++;
+      for (let i = fromByte / 4; i < toByte / 4; i++) if (b.data[i] !== before[i]) n++;
       return n;
     };
     const m = transferModel({ kind: 'sparq', rank: 1, topK: 1 }, 21, d);
-    assert.equal(changed(b.keyOffset, b.keyOffset + b.capacity * d), m.kWrite);
-    assert.equal(changed(b.valueOffset, b.valueOffset + b.capacity * d), m.vWrite);
-    assert.equal(changed(b.meanOffset, b.meanOffset + d), m.meanWrite);
+    assert.equal(changed(b.keyOffset, b.keyOffset + b.capacity * d * 4), m.kWrite);
+    assert.equal(changed(b.valueOffset, b.valueOffset + b.capacity * d * 4), m.vWrite);
+    assert.equal(changed(b.meanOffset, b.meanOffset + d * 4), m.meanWrite);
     cache.dispose();
   });
 });
