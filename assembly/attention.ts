@@ -75,10 +75,21 @@ function isHalf(dp: usize): bool {
 }
 
 // ------------------------------------------------------------------------------------------------
-// f16 -> f32 in registers. A half's exponent and mantissa shifted into f32's place read as an f32
-// 2^112 too small (the exponent biases differ by 112), subnormal halves as subnormal f32s: one
-// multiply by 2^112 fixes both exactly (wasm keeps subnormals). Halves with the top exponent
-// (inf, NaN) land at >= 2^16 and get the f32 top exponent; the mantissa (NaN payload) is kept.
+// f16 -> f32 in registers. A half moved into the top 16 bits of an i32 lane and shifted right
+// arithmetically by 3 has its exponent and mantissa in f32's place (the sign copied into bits
+// 28-30, masked off); read as an f32 it is 2^112 too small (the exponent biases differ by 112),
+// subnormal halves reading as subnormal f32s: one multiply by 2^112 makes every finite half exact
+// (wasm keeps subnormals). Halves with the top exponent (inf, NaN) would come out as large finite
+// values: each vector of 8 halves is checked (halvesSpecial, 3 ops) and such a vector takes the
+// exact path (halfToF32x4), which gives them the f32 top exponent and keeps the NaN payload.
+// 4 ops per 4 floats on the fast path; the exact path alone took 9.
+
+// @ts-ignore: decorator
+@inline
+function halfTopToF32x4(x: v128): v128 {
+  // x: four halves in the top 16 bits of each i32 lane, zeros below.
+  return f32x4.mul(v128.and(i32x4.shr_s(x, 3), i32x4.splat(0x8fffe000)), f32x4.splat(reinterpret<f32>(0x77800000)));
+}
 
 // @ts-ignore: decorator
 @inline
@@ -90,25 +101,42 @@ function halfToF32x4(h: v128): v128 {
   return v128.or(x, v128.and(h, i32x4.splat(0x80000000)));
 }
 
-/** Halves 0-3 of eight as f32x4. */
+/** Doubled (sign dropped), a half is >= 0xf800 exactly when it is inf or NaN. */
 // @ts-ignore: decorator
 @inline
-function widenLo(v: v128): v128 {
-  return halfToF32x4(i32x4.extend_low_i16x8_s(v));
+function specialHalves(v: v128): v128 {
+  return i16x8.ge_u(i16x8.add(v, v), i16x8.splat(<i16>-2048));
+}
+
+/** Whether any of the 8 halves in v is inf or NaN. */
+// @ts-ignore: decorator
+@inline
+function halvesSpecial(v: v128): bool {
+  return v128.any_true(specialHalves(v));
+}
+
+/** Halves 0-3 of eight as f32x4 (special: v holds an inf or NaN, from halvesSpecial). */
+// @ts-ignore: decorator
+@inline
+function widenLo(v: v128, special: bool): v128 {
+  if (special) return halfToF32x4(i32x4.extend_low_i16x8_s(v));
+  return halfTopToF32x4(i8x16.shuffle(f32x4.splat(0), v, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23));
 }
 
 /** Halves 4-7 of eight as f32x4. */
 // @ts-ignore: decorator
 @inline
-function widenHi(v: v128): v128 {
-  return halfToF32x4(i32x4.extend_high_i16x8_s(v));
+function widenHi(v: v128, special: bool): v128 {
+  if (special) return halfToF32x4(i32x4.extend_high_i16x8_s(v));
+  return halfTopToF32x4(i8x16.shuffle(f32x4.splat(0), v, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31));
 }
 
 /** Four halves at p as f32x4. */
 // @ts-ignore: decorator
 @inline
 function loadHalf4(p: usize): v128 {
-  return widenLo(v128.load64_zero(p));
+  const v = v128.load64_zero(p);
+  return widenLo(v, halvesSpecial(v));
 }
 
 /** One half as f32 (the scalar twin of halfToF32x4). */
@@ -125,8 +153,9 @@ function widenRow(src: usize, dst: usize, d: i32): void {
   let j = 0;
   for (; j + 8 <= d; j += 8) {
     const v = v128.load(src + (<usize>j << 1));
-    v128.store(dst + (<usize>j << 2), widenLo(v));
-    v128.store(dst + (<usize>j << 2), widenHi(v), 16);
+    const sp = halvesSpecial(v);
+    v128.store(dst + (<usize>j << 2), widenLo(v, sp));
+    v128.store(dst + (<usize>j << 2), widenHi(v, sp), 16);
   }
   if (j < d) v128.store(dst + (<usize>j << 2), loadHalf4(src + (<usize>j << 1)));
 }
@@ -246,10 +275,11 @@ function dotHalf(q: usize, k: usize, d: i32): f32 {
     const o = <usize>j << 2;
     const k0 = v128.load(k + (<usize>j << 1));
     const k1 = v128.load(k + (<usize>j << 1), 16);
-    a0 = madd(v128.load(q + o), widenLo(k0), a0);
-    a1 = madd(v128.load(q + o, 16), widenHi(k0), a1);
-    a2 = madd(v128.load(q + o, 32), widenLo(k1), a2);
-    a3 = madd(v128.load(q + o, 48), widenHi(k1), a3);
+    const sp = v128.any_true(v128.or(specialHalves(k0), specialHalves(k1)));
+    a0 = madd(v128.load(q + o), widenLo(k0, sp), a0);
+    a1 = madd(v128.load(q + o, 16), widenHi(k0, sp), a1);
+    a2 = madd(v128.load(q + o, 32), widenLo(k1, sp), a2);
+    a3 = madd(v128.load(q + o, 48), widenHi(k1, sp), a3);
   }
   for (; j < d; j += 4) a0 = madd(v128.load(q + (<usize>j << 2)), loadHalf4(k + (<usize>j << 1)), a0);
   return hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
@@ -263,8 +293,9 @@ function axpyHalf(out: usize, w: v128, v: usize, d: i32): void {
   for (; j + 8 <= d; j += 8) {
     const o = <usize>j << 2;
     const h = v128.load(v + (<usize>j << 1));
-    v128.store(out + o, madd(w, widenLo(h), v128.load(out + o)));
-    v128.store(out + o, madd(w, widenHi(h), v128.load(out + o, 16)), 16);
+    const sp = halvesSpecial(h);
+    v128.store(out + o, madd(w, widenLo(h, sp), v128.load(out + o)));
+    v128.store(out + o, madd(w, widenHi(h, sp), v128.load(out + o, 16)), 16);
   }
   if (j < d) {
     const o = <usize>j << 2;
@@ -846,14 +877,15 @@ function sparqTask<T>(dp: usize, d: i32, g: i32, r: i32, k: i32, l: i32, realloc
             const h1 = v128.load(r1 + ob);
             const h2 = v128.load(r2 + ob);
             const h3 = v128.load(r3 + ob);
-            acc0 = madd(q0, widenLo(h0), acc0);
-            acc1 = madd(q0, widenHi(h0), acc1);
-            acc0 = madd(q1, widenLo(h1), acc0);
-            acc1 = madd(q1, widenHi(h1), acc1);
-            acc0 = madd(q2, widenLo(h2), acc0);
-            acc1 = madd(q2, widenHi(h2), acc1);
-            acc0 = madd(q3, widenLo(h3), acc0);
-            acc1 = madd(q3, widenHi(h3), acc1);
+            const special = v128.any_true(v128.or(v128.or(specialHalves(h0), specialHalves(h1)), v128.or(specialHalves(h2), specialHalves(h3))));
+            acc0 = madd(q0, widenLo(h0, special), acc0);
+            acc1 = madd(q0, widenHi(h0, special), acc1);
+            acc0 = madd(q1, widenLo(h1, special), acc0);
+            acc1 = madd(q1, widenHi(h1, special), acc1);
+            acc0 = madd(q2, widenLo(h2, special), acc0);
+            acc1 = madd(q2, widenHi(h2, special), acc1);
+            acc0 = madd(q3, widenLo(h3, special), acc0);
+            acc1 = madd(q3, widenHi(h3, special), acc1);
             v128.store(sp + o, acc0);
             v128.store(sp + o, acc1, 16);
           }
