@@ -131,6 +131,37 @@ function widenHi(v: v128, special: bool): v128 {
   return halfTopToF32x4(i8x16.shuffle(f32x4.splat(0), v, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31));
 }
 
+// The "scaled" forms leave out the multiply: they return value * 2^-112 (exact: a half's value
+// times 2^-112 is an f32, normal or subnormal, inf or NaN). A dot product with q * 2^112 (exact
+// while |q| < 2^15) or an axpy with w * 2^112 (w <= 1) then gets each product q k, w v rounded once,
+// as from the widened values, one multiply per 4 floats fewer.
+const TWO_112: f32 = 5.192296858534828e33;
+const TWO_M112: f32 = 1.925929944387236e-34;
+/** Below this, q * 2^112 stays finite with room for the sums. */
+const SCALED_Q_LIMIT: f32 = 32768;
+
+// @ts-ignore: decorator
+@inline
+function widenLoScaled(v: v128, special: bool): v128 {
+  if (special) return f32x4.mul(halfToF32x4(i32x4.extend_low_i16x8_s(v)), f32x4.splat(TWO_M112));
+  return v128.and(i32x4.shr_s(i8x16.shuffle(f32x4.splat(0), v, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23), 3), i32x4.splat(0x8fffe000));
+}
+
+// @ts-ignore: decorator
+@inline
+function widenHiScaled(v: v128, special: bool): v128 {
+  if (special) return f32x4.mul(halfToF32x4(i32x4.extend_high_i16x8_s(v)), f32x4.splat(TWO_M112));
+  return v128.and(i32x4.shr_s(i8x16.shuffle(f32x4.splat(0), v, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31), 3), i32x4.splat(0x8fffe000));
+}
+
+/** Four halves at p as f32x4, times 2^-112. */
+// @ts-ignore: decorator
+@inline
+function loadHalf4Scaled(p: usize): v128 {
+  const v = v128.load64_zero(p);
+  return widenLoScaled(v, halvesSpecial(v));
+}
+
 /** Four halves at p as f32x4. */
 // @ts-ignore: decorator
 @inline
@@ -261,6 +292,30 @@ function dot(q: usize, k: usize, d: i32): f32 {
   return hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
 }
 
+/** q . k over d elements with k f16 (d multiple of 4) and q scaled by 2^112; 4 accumulators. */
+// @ts-ignore: decorator
+@inline
+function dotHalfScaled(q: usize, k: usize, d: i32): f32 {
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let a3 = f32x4.splat(0);
+  const d16 = d & ~15;
+  let j = 0;
+  for (; j < d16; j += 16) {
+    const o = <usize>j << 2;
+    const k0 = v128.load(k + (<usize>j << 1));
+    const k1 = v128.load(k + (<usize>j << 1), 16);
+    const sp = v128.any_true(v128.or(specialHalves(k0), specialHalves(k1)));
+    a0 = madd(v128.load(q + o), widenLoScaled(k0, sp), a0);
+    a1 = madd(v128.load(q + o, 16), widenHiScaled(k0, sp), a1);
+    a2 = madd(v128.load(q + o, 32), widenLoScaled(k1, sp), a2);
+    a3 = madd(v128.load(q + o, 48), widenHiScaled(k1, sp), a3);
+  }
+  for (; j < d; j += 4) a0 = madd(v128.load(q + (<usize>j << 2)), loadHalf4Scaled(k + (<usize>j << 1)), a0);
+  return hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
+}
+
 /** q . k over d elements with k f16 (d multiple of 4), widened in registers; 4 accumulators. */
 // @ts-ignore: decorator
 @inline
@@ -285,21 +340,22 @@ function dotHalf(q: usize, k: usize, d: i32): f32 {
   return hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
 }
 
-/** out[0..d) += w * v[0..d) with v f16 (d multiple of 4), widened in registers. */
+/** out[0..d) += w * v[0..d) with v f16 (d multiple of 4), widened in registers; w in [0, 1]. */
 // @ts-ignore: decorator
 @inline
-function axpyHalf(out: usize, w: v128, v: usize, d: i32): void {
+function axpyHalf(out: usize, w0: v128, v: usize, d: i32): void {
+  const w = f32x4.mul(w0, f32x4.splat(TWO_112));
   let j = 0;
   for (; j + 8 <= d; j += 8) {
     const o = <usize>j << 2;
     const h = v128.load(v + (<usize>j << 1));
     const sp = halvesSpecial(h);
-    v128.store(out + o, madd(w, widenLo(h, sp), v128.load(out + o)));
-    v128.store(out + o, madd(w, widenHi(h, sp), v128.load(out + o, 16)), 16);
+    v128.store(out + o, madd(w, widenLoScaled(h, sp), v128.load(out + o)));
+    v128.store(out + o, madd(w, widenHiScaled(h, sp), v128.load(out + o, 16)), 16);
   }
   if (j < d) {
     const o = <usize>j << 2;
-    v128.store(out + o, madd(w, loadHalf4(v + (<usize>j << 1)), v128.load(out + o)));
+    v128.store(out + o, madd(w, loadHalf4Scaled(v + (<usize>j << 1)), v128.load(out + o)));
   }
 }
 
@@ -582,11 +638,19 @@ function denseTask<T>(dp: usize, d: i32, g: i32, work: usize): void {
   // One f16 row serving one query head is widened inside the dot product; several heads share
   // one widened copy.
   const fused = sizeof<T>() == 2 && g == 1;
+  // The fused dot takes q * 2^112 (in conv) when that stays finite.
+  let scaledQ = false;
+  if (fused) {
+    let qmax: f32 = 0;
+    for (let c = 0; c < d; c++) qmax = max(qmax, abs(f(qp, c)));
+    scaledQ = qmax < SCALED_Q_LIMIT;
+    if (scaledQ) for (let c = 0; c < d; c += 4) v128.store(conv + (<usize>c << 2), f32x4.mul(v128.load(qp + (<usize>c << 2)), f32x4.splat(TWO_112)));
+  }
   // Scores for every query head, one K row at a time (the row stays in L1 across the group).
   for (let i = 0; i < len; i++) {
     const ka = kp + <usize>i * rowT;
     if (fused) {
-      let s = dotHalf(qp, ka, d) * scale;
+      let s = (scaledQ ? dotHalfScaled(conv, ka, d) : dotHalf(qp, ka, d)) * scale;
       s = min(max(s, -FLT_MAX), FLT_MAX);
       setf(scores, i, s);
       continue;
@@ -868,6 +932,37 @@ function sparqTask<T>(dp: usize, d: i32, g: i32, r: i32, k: i32, l: i32, realloc
         if (sizeof<T>() == 2) {
           // Eight positions per step (one vector of halves per row); the steps past n4 stay inside
           // the K^T row (capacity is a multiple of 16) and the score row (L), and are never read.
+          // q * 2^112 with the scaled widening when that stays finite (nearly always).
+          const qmax = hmax(f32x4.max(f32x4.max(f32x4.abs(q0), f32x4.abs(q1)), f32x4.max(f32x4.abs(q2), f32x4.abs(q3))));
+          if (qmax < SCALED_Q_LIMIT) {
+            const up = f32x4.splat(TWO_112);
+            const s0 = f32x4.mul(q0, up);
+            const s1 = f32x4.mul(q1, up);
+            const s2 = f32x4.mul(q2, up);
+            const s3 = f32x4.mul(q3, up);
+            for (let i = 0; i < n4; i += 8) {
+              const o = <usize>i << 2;
+              const ob = <usize>i << 1;
+              let acc0 = first ? f32x4.splat(0) : v128.load(sp + o);
+              let acc1 = first ? f32x4.splat(0) : v128.load(sp + o, 16);
+              const h0 = v128.load(r0 + ob);
+              const h1 = v128.load(r1 + ob);
+              const h2 = v128.load(r2 + ob);
+              const h3 = v128.load(r3 + ob);
+              const special = v128.any_true(v128.or(v128.or(specialHalves(h0), specialHalves(h1)), v128.or(specialHalves(h2), specialHalves(h3))));
+              acc0 = madd(s0, widenLoScaled(h0, special), acc0);
+              acc1 = madd(s0, widenHiScaled(h0, special), acc1);
+              acc0 = madd(s1, widenLoScaled(h1, special), acc0);
+              acc1 = madd(s1, widenHiScaled(h1, special), acc1);
+              acc0 = madd(s2, widenLoScaled(h2, special), acc0);
+              acc1 = madd(s2, widenHiScaled(h2, special), acc1);
+              acc0 = madd(s3, widenLoScaled(h3, special), acc0);
+              acc1 = madd(s3, widenHiScaled(h3, special), acc1);
+              v128.store(sp + o, acc0);
+              v128.store(sp + o, acc1, 16);
+            }
+            continue;
+          }
           for (let i = 0; i < n4; i += 8) {
             const o = <usize>i << 2;
             const ob = <usize>i << 1;

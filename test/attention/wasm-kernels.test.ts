@@ -126,10 +126,9 @@ describe('wasm decode attention vs reference', () => {
       // Halves at the edges of the format: the smallest subnormal, a subnormal, the largest
       // subnormal, the smallest normal, the largest finite, values that round to them, -0.
       const edges = [5.960464477539063e-8, 3.0e-6, 6.097555160522461e-5, 6.103515625e-5, 65504, 65519, -65504, -0, 1e-8];
-      for (const d of [8, 12, 64]) {
+      for (const [d, heads] of [[8, 2], [12, 1], [64, 2], [64, 1]] as const) {
         for (const special of ['edges', 'inf', 'nan'] as const) {
           const kvHeads = 1;
-          const heads = 2;
           const S = 37;
           const cache = filledCache(rng, {
             layers: 1, kvHeads, headDim: d, lengths: [S], storeKTransposed: true, dtype: 'f16',
@@ -142,13 +141,22 @@ describe('wasm decode attention vs reference', () => {
           if (special === 'nan') val[2] = Number.NaN;
           cache.append(0, 0, k, val, 1);
           const q = Float32Array.from({ length: heads * d }, () => rng.normal());
+          // Queries past 2^15 take the kernels' other f16 path (q * 2^112 would overflow); keys of
+          // about 1e-5 (subnormal halves among them) keep the logits moderate.
+          const smallKeys = filledCache(rng, {
+            layers: 1, kvHeads, headDim: d, lengths: [S], storeKTransposed: true, dtype: 'f16', scale: 1e-5,
+            allocator: v.attention.cacheAllocator, release: v.attention.cacheRelease,
+          });
+          const qLarge = Float32Array.from(q, (x, i) => (i % 3 === 0 ? x * 1e5 : x));
           for (const spec of [
             { kind: 'dense' }, { kind: 'sparq', rank: 2, topK: 8, localWindow: 2, reallocation: true },
             { kind: 'sparq', rank: d, topK: 64, localWindow: 0, reallocation: false },
             { kind: 'flexgen', topK: 5 }, { kind: 'lm-infinite', topK: 6, sinks: 2 }, { kind: 'h2o', topK: 7, localWindow: 2 },
           ] as const) {
-            compare(v, cache, spec, heads, q, `f16 ${special} d=${d}`);
+            compare(v, cache, spec, heads, q, `f16 ${special} d=${d} g=${heads}`);
+            if (special === 'edges') compare(v, smallKeys, spec, heads, qLarge, `f16 large q d=${d} g=${heads}`);
           }
+          smallKeys.dispose();
           if (special !== 'edges') {
             // The new position is attended by dense with a positive weight: the special value reaches the output.
             const out = new Float32Array(q.length);
