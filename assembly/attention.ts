@@ -32,6 +32,7 @@ const D_ES: usize = 12; // bytes per K/V element: 4 (f32) or 2 (f16)
 const D_Q: usize = 16; // q rows [g, d]
 const D_OUT: usize = 20; // out rows [g, d]
 const D_SCORES: usize = 24; // H2O: the score vector [>= len] (-inf = evicted), else 0
+const D_FLAGS: usize = 28; // bit 0: an f16 block that may hold inf or NaN
 const DESC_BYTES: usize = 32;
 
 // The KV block layout, in bytes from the block's start. It is defined once, in TypeScript
@@ -74,15 +75,24 @@ function isHalf(dp: usize): bool {
   return load<i32>(dp + D_ES) == 2;
 }
 
+/** Whether task dp's f16 block may hold inf or NaN (then the exact widening). */
+// @ts-ignore: decorator
+@inline
+function mayHoldSpecial(dp: usize): bool {
+  return (load<i32>(dp + D_FLAGS) & 1) != 0;
+}
+
 // ------------------------------------------------------------------------------------------------
 // f16 -> f32 in registers. A half moved into the top 16 bits of an i32 lane and shifted right
 // arithmetically by 3 has its exponent and mantissa in f32's place (the sign copied into bits
 // 28-30, masked off); read as an f32 it is 2^112 too small (the exponent biases differ by 112),
 // subnormal halves reading as subnormal f32s: one multiply by 2^112 makes every finite half exact
 // (wasm keeps subnormals). Halves with the top exponent (inf, NaN) would come out as large finite
-// values: each vector of 8 halves is checked (halvesSpecial, 3 ops) and such a vector takes the
-// exact path (halfToF32x4), which gives them the f32 top exponent and keeps the NaN payload.
-// 4 ops per 4 floats on the fast path; the exact path alone took 9.
+// values: the cache flags a block that ever received one (D_FLAGS), and the kernels then take the
+// exact path (halfToF32x4, which gives them the f32 top exponent and keeps the NaN payload) for
+// that block. Element type tags: f32; u16 = f16, all finite (fast path); i16 = f16 that may hold
+// inf or NaN (exact path). 3 ops per 4 floats on the fast path (the multiply folded into q, below),
+// 9 on the exact one; a per-vector check for inf/NaN cost another 2 and made dense f16 slower.
 
 // @ts-ignore: decorator
 @inline
@@ -101,21 +111,7 @@ function halfToF32x4(h: v128): v128 {
   return v128.or(x, v128.and(h, i32x4.splat(0x80000000)));
 }
 
-/** Doubled (sign dropped), a half is >= 0xf800 exactly when it is inf or NaN. */
-// @ts-ignore: decorator
-@inline
-function specialHalves(v: v128): v128 {
-  return i16x8.ge_u(i16x8.add(v, v), i16x8.splat(<i16>-2048));
-}
-
-/** Whether any of the 8 halves in v is inf or NaN. */
-// @ts-ignore: decorator
-@inline
-function halvesSpecial(v: v128): bool {
-  return v128.any_true(specialHalves(v));
-}
-
-/** Halves 0-3 of eight as f32x4 (special: v holds an inf or NaN, from halvesSpecial). */
+/** Halves 0-3 of eight as f32x4 (special: the block may hold inf or NaN). */
 // @ts-ignore: decorator
 @inline
 function widenLo(v: v128, special: bool): v128 {
@@ -157,17 +153,15 @@ function widenHiScaled(v: v128, special: bool): v128 {
 /** Four halves at p as f32x4, times 2^-112. */
 // @ts-ignore: decorator
 @inline
-function loadHalf4Scaled(p: usize): v128 {
-  const v = v128.load64_zero(p);
-  return widenLoScaled(v, halvesSpecial(v));
+function loadHalf4Scaled(p: usize, special: bool): v128 {
+  return widenLoScaled(v128.load64_zero(p), special);
 }
 
 /** Four halves at p as f32x4. */
 // @ts-ignore: decorator
 @inline
-function loadHalf4(p: usize): v128 {
-  const v = v128.load64_zero(p);
-  return widenLo(v, halvesSpecial(v));
+function loadHalf4(p: usize, special: bool): v128 {
+  return widenLo(v128.load64_zero(p), special);
 }
 
 /** One half as f32 (the scalar twin of halfToF32x4). */
@@ -180,35 +174,45 @@ function halfToF32(h: u32): f32 {
 }
 
 /** Widens d halves (d a multiple of 4) at src to f32 at dst. */
-function widenRow(src: usize, dst: usize, d: i32): void {
+function widenRow(src: usize, dst: usize, d: i32, special: bool): void {
   let j = 0;
-  for (; j + 8 <= d; j += 8) {
-    const v = v128.load(src + (<usize>j << 1));
-    const sp = halvesSpecial(v);
-    v128.store(dst + (<usize>j << 2), widenLo(v, sp));
-    v128.store(dst + (<usize>j << 2), widenHi(v, sp), 16);
+  if (special) {
+    for (; j + 8 <= d; j += 8) {
+      const v = v128.load(src + (<usize>j << 1));
+      v128.store(dst + (<usize>j << 2), widenLo(v, true));
+      v128.store(dst + (<usize>j << 2), widenHi(v, true), 16);
+    }
+  } else {
+    for (; j + 8 <= d; j += 8) {
+      const v = v128.load(src + (<usize>j << 1));
+      v128.store(dst + (<usize>j << 2), widenLo(v, false));
+      v128.store(dst + (<usize>j << 2), widenHi(v, false), 16);
+    }
   }
-  if (j < d) v128.store(dst + (<usize>j << 2), loadHalf4(src + (<usize>j << 1)));
+  if (j < d) v128.store(dst + (<usize>j << 2), loadHalf4(src + (<usize>j << 1), special));
 }
 
 /**
- * Widens n halves at src to f32 at dst (tests): scalar != 0 through halfToF32, else through the
- * vector path (widenRow; n a multiple of 4).
+ * Widens n halves at src to f32 at dst (tests). mode 0: the fast vector path (finite halves only),
+ * 1: the scalar halfToF32, 2: the exact vector path, 3: the fast path's scaled form (value * 2^-112);
+ * n a multiple of 4.
  */
-export function kv_widen_f16(src: usize, dst: usize, n: i32, scalar: i32): void {
-  if (scalar != 0) {
+export function kv_widen_f16(src: usize, dst: usize, n: i32, mode: i32): void {
+  if (mode == 1) {
     for (let i = 0; i < n; i++) store<f32>(dst + (<usize>i << 2), halfToF32(<u32>load<u16>(src + (<usize>i << 1))));
+  } else if (mode == 3) {
+    for (let i = 0; i < n; i += 4) store<v128>(dst + (<usize>i << 2), loadHalf4Scaled(src + (<usize>i << 1), false));
   } else {
-    widenRow(src, dst, n);
+    widenRow(src, dst, n, mode == 2);
   }
 }
 
-/** A K/V row of element type T (f32, or u16 = f16 bits) as f32: the row itself, or widened into scratch. */
+/** A K/V row of element type T (f32, u16 or i16 = f16 bits) as f32: the row itself, or widened into scratch. */
 // @ts-ignore: decorator
 @inline
 function rowF32<T>(p: usize, scratch: usize, d: i32): usize {
   if (sizeof<T>() == 2) {
-    widenRow(p, scratch, d);
+    widenRow(p, scratch, d, isSigned<T>());
     return scratch;
   }
   return p;
@@ -295,7 +299,7 @@ function dot(q: usize, k: usize, d: i32): f32 {
 /** q . k over d elements with k f16 (d multiple of 4) and q scaled by 2^112; 4 accumulators. */
 // @ts-ignore: decorator
 @inline
-function dotHalfScaled(q: usize, k: usize, d: i32): f32 {
+function dotHalfScaled(q: usize, k: usize, d: i32, special: bool): f32 {
   let a0 = f32x4.splat(0);
   let a1 = f32x4.splat(0);
   let a2 = f32x4.splat(0);
@@ -306,20 +310,20 @@ function dotHalfScaled(q: usize, k: usize, d: i32): f32 {
     const o = <usize>j << 2;
     const k0 = v128.load(k + (<usize>j << 1));
     const k1 = v128.load(k + (<usize>j << 1), 16);
-    const sp = v128.any_true(v128.or(specialHalves(k0), specialHalves(k1)));
+    const sp = special;
     a0 = madd(v128.load(q + o), widenLoScaled(k0, sp), a0);
     a1 = madd(v128.load(q + o, 16), widenHiScaled(k0, sp), a1);
     a2 = madd(v128.load(q + o, 32), widenLoScaled(k1, sp), a2);
     a3 = madd(v128.load(q + o, 48), widenHiScaled(k1, sp), a3);
   }
-  for (; j < d; j += 4) a0 = madd(v128.load(q + (<usize>j << 2)), loadHalf4Scaled(k + (<usize>j << 1)), a0);
+  for (; j < d; j += 4) a0 = madd(v128.load(q + (<usize>j << 2)), loadHalf4Scaled(k + (<usize>j << 1), special), a0);
   return hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
 }
 
 /** q . k over d elements with k f16 (d multiple of 4), widened in registers; 4 accumulators. */
 // @ts-ignore: decorator
 @inline
-function dotHalf(q: usize, k: usize, d: i32): f32 {
+function dotHalf(q: usize, k: usize, d: i32, special: bool): f32 {
   let a0 = f32x4.splat(0);
   let a1 = f32x4.splat(0);
   let a2 = f32x4.splat(0);
@@ -330,32 +334,32 @@ function dotHalf(q: usize, k: usize, d: i32): f32 {
     const o = <usize>j << 2;
     const k0 = v128.load(k + (<usize>j << 1));
     const k1 = v128.load(k + (<usize>j << 1), 16);
-    const sp = v128.any_true(v128.or(specialHalves(k0), specialHalves(k1)));
+    const sp = special;
     a0 = madd(v128.load(q + o), widenLo(k0, sp), a0);
     a1 = madd(v128.load(q + o, 16), widenHi(k0, sp), a1);
     a2 = madd(v128.load(q + o, 32), widenLo(k1, sp), a2);
     a3 = madd(v128.load(q + o, 48), widenHi(k1, sp), a3);
   }
-  for (; j < d; j += 4) a0 = madd(v128.load(q + (<usize>j << 2)), loadHalf4(k + (<usize>j << 1)), a0);
+  for (; j < d; j += 4) a0 = madd(v128.load(q + (<usize>j << 2)), loadHalf4(k + (<usize>j << 1), special), a0);
   return hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
 }
 
 /** out[0..d) += w * v[0..d) with v f16 (d multiple of 4), widened in registers; w in [0, 1]. */
 // @ts-ignore: decorator
 @inline
-function axpyHalf(out: usize, w0: v128, v: usize, d: i32): void {
+function axpyHalf(out: usize, w0: v128, v: usize, d: i32, special: bool): void {
   const w = f32x4.mul(w0, f32x4.splat(TWO_112));
   let j = 0;
   for (; j + 8 <= d; j += 8) {
     const o = <usize>j << 2;
     const h = v128.load(v + (<usize>j << 1));
-    const sp = halvesSpecial(h);
+    const sp = special;
     v128.store(out + o, madd(w, widenLoScaled(h, sp), v128.load(out + o)));
     v128.store(out + o, madd(w, widenHiScaled(h, sp), v128.load(out + o, 16)), 16);
   }
   if (j < d) {
     const o = <usize>j << 2;
-    v128.store(out + o, madd(w, loadHalf4Scaled(v + (<usize>j << 1)), v128.load(out + o)));
+    v128.store(out + o, madd(w, loadHalf4Scaled(v + (<usize>j << 1), special), v128.load(out + o)));
   }
 }
 
@@ -615,8 +619,9 @@ export function attn_dense_work_bytes(maxLen: i32, g: i32, d: i32): i32 {
 export function attn_dense(desc: usize, count: i32, d: i32, g: i32, work: usize): void {
   for (let t = 0; t < count; t++) {
     const dp = desc + <usize>t * DESC_BYTES;
-    if (isHalf(dp)) denseTask<u16>(dp, d, g, work);
-    else denseTask<f32>(dp, d, g, work);
+    if (!isHalf(dp)) denseTask<f32>(dp, d, g, work);
+    else if (mayHoldSpecial(dp)) denseTask<i16>(dp, d, g, work);
+    else denseTask<u16>(dp, d, g, work);
   }
 }
 
@@ -650,7 +655,7 @@ function denseTask<T>(dp: usize, d: i32, g: i32, work: usize): void {
   for (let i = 0; i < len; i++) {
     const ka = kp + <usize>i * rowT;
     if (fused) {
-      let s = (scaledQ ? dotHalfScaled(conv, ka, d) : dotHalf(qp, ka, d)) * scale;
+      let s = (scaledQ ? dotHalfScaled(conv, ka, d, isSigned<T>()) : dotHalf(qp, ka, d, isSigned<T>())) * scale;
       s = min(max(s, -FLT_MAX), FLT_MAX);
       setf(scores, i, s);
       continue;
@@ -674,7 +679,7 @@ function denseTask<T>(dp: usize, d: i32, g: i32, work: usize): void {
   for (let i = 0; i < len; i++) {
     const va = vp + <usize>i * rowT;
     if (fused) {
-      axpyHalf(op, f32x4.splat(f(scores, i)), va, d);
+      axpyHalf(op, f32x4.splat(f(scores, i)), va, d, isSigned<T>());
       continue;
     }
     const vr = rowF32<T>(va, conv, d);
@@ -849,8 +854,9 @@ export function attn_sparq(desc: usize, count: i32, d: i32, g: i32, r: i32, k: i
   realloc: i32, transposed: i32, work: usize): void {
   for (let t = 0; t < count; t++) {
     const dp = desc + <usize>t * DESC_BYTES;
-    if (isHalf(dp)) sparqTask<u16>(dp, d, g, r, k, l, realloc, transposed, work);
-    else sparqTask<f32>(dp, d, g, r, k, l, realloc, transposed, work);
+    if (!isHalf(dp)) sparqTask<f32>(dp, d, g, r, k, l, realloc, transposed, work);
+    else if (mayHoldSpecial(dp)) sparqTask<i16>(dp, d, g, r, k, l, realloc, transposed, work);
+    else sparqTask<u16>(dp, d, g, r, k, l, realloc, transposed, work);
   }
 }
 
@@ -949,7 +955,7 @@ function sparqTask<T>(dp: usize, d: i32, g: i32, r: i32, k: i32, l: i32, realloc
               const h1 = v128.load(r1 + ob);
               const h2 = v128.load(r2 + ob);
               const h3 = v128.load(r3 + ob);
-              const special = v128.any_true(v128.or(v128.or(specialHalves(h0), specialHalves(h1)), v128.or(specialHalves(h2), specialHalves(h3))));
+              const special = isSigned<T>();
               acc0 = madd(s0, widenLoScaled(h0, special), acc0);
               acc1 = madd(s0, widenHiScaled(h0, special), acc1);
               acc0 = madd(s1, widenLoScaled(h1, special), acc0);
@@ -972,7 +978,7 @@ function sparqTask<T>(dp: usize, d: i32, g: i32, r: i32, k: i32, l: i32, realloc
             const h1 = v128.load(r1 + ob);
             const h2 = v128.load(r2 + ob);
             const h3 = v128.load(r3 + ob);
-            const special = v128.any_true(v128.or(v128.or(specialHalves(h0), specialHalves(h1)), v128.or(specialHalves(h2), specialHalves(h3))));
+            const special = isSigned<T>();
             acc0 = madd(q0, widenLo(h0, special), acc0);
             acc1 = madd(q0, widenHi(h0, special), acc1);
             acc0 = madd(q1, widenLo(h1, special), acc0);
@@ -1126,8 +1132,9 @@ export function attn_lminf(desc: usize, count: i32, d: i32, g: i32, k: i32, sink
     const kp = partPtr(dp, PART_K, d);
     const vp = partPtr(dp, PART_V, d);
     const qp = <usize>load<i32>(dp + D_Q);
-    if (isHalf(dp)) attendSelectedRows<u16>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, 0, 0, sinkp, conv);
-    else attendSelectedRows<f32>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, 0, 0, sinkp, conv);
+    if (!isHalf(dp)) attendSelectedRows<f32>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, 0, 0, sinkp, conv);
+    else if (mayHoldSpecial(dp)) attendSelectedRows<i16>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, 0, 0, sinkp, conv);
+    else attendSelectedRows<u16>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, 0, 0, sinkp, conv);
     normaliseRows(op, lrun, d, g);
   }
 }
@@ -1140,8 +1147,9 @@ export function attn_lminf(desc: usize, count: i32, d: i32, g: i32, k: i32, sink
 export function attn_exact(desc: usize, count: i32, d: i32, g: i32, k: i32, maxLen: i32, work0: usize): void {
   for (let t = 0; t < count; t++) {
     const dp = desc + <usize>t * DESC_BYTES;
-    if (isHalf(dp)) exactTask<u16>(dp, d, g, k, maxLen, work0);
-    else exactTask<f32>(dp, d, g, k, maxLen, work0);
+    if (!isHalf(dp)) exactTask<f32>(dp, d, g, k, maxLen, work0);
+    else if (mayHoldSpecial(dp)) exactTask<i16>(dp, d, g, k, maxLen, work0);
+    else exactTask<u16>(dp, d, g, k, maxLen, work0);
   }
 }
 
@@ -1278,8 +1286,9 @@ export function attn_h2o(desc: usize, count: i32, d: i32, g: i32, k: i32, l: i32
     const kp = partPtr(dp, PART_K, d);
     const vp = partPtr(dp, PART_V, d);
     const qp = <usize>load<i32>(dp + D_Q);
-    if (isHalf(dp)) attendSelectedRows<u16>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, logits, K, sinkp, conv);
-    else attendSelectedRows<f32>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, logits, K, sinkp, conv);
+    if (!isHalf(dp)) attendSelectedRows<f32>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, logits, K, sinkp, conv);
+    else if (mayHoldSpecial(dp)) attendSelectedRows<i16>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, logits, K, sinkp, conv);
+    else attendSelectedRows<u16>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, logits, K, sinkp, conv);
     normaliseRows(op, lrun, d, g);
     // Score update: kept positions gain the mean over the group of their attention weights.
     const invG = <f32>1 / <f32>g;

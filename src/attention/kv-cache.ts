@@ -66,6 +66,8 @@ export class KvCache {
   private readonly blocks: (Block | undefined)[];
   // Indexed layer * batch + seq.
   private readonly lengths: Int32Array;
+  // Per block: 1 once an f16 block received an inf or NaN (KvBlock.mayHoldNonFinite).
+  private readonly nonFinite: Uint8Array;
   private allocatedBytes = 0;
   private disposed = false;
 
@@ -92,6 +94,7 @@ export class KvCache {
     this.release = options.release;
     this.blocks = new Array<Block | undefined>(this.layers * this.batch * this.kvHeads).fill(undefined);
     this.lengths = new Int32Array(this.layers * this.batch);
+    this.nonFinite = new Uint8Array(this.blocks.length);
   }
 
   /** Bytes allocated for all blocks. */
@@ -150,16 +153,27 @@ export class KvCache {
         const kOff = (layout.keyOffset >> 1) + start * d;
         const vOff = (layout.valueOffset >> 1) + start * d;
         const tOff = layout.transposedOffset >> 1;
+        // Exponent bits all set: inf or NaN (OR-ed over the rows, checked once).
+        let special = 0;
         for (let t = 0; t < positions; t++) {
           const src = (t * H + h) * d;
-          for (let c = 0; c < d; c++) rowBits![c] = f32ToF16Bits(k[src + c]!);
+          for (let c = 0; c < d; c++) {
+            const b = f32ToF16Bits(k[src + c]!);
+            rowBits![c] = b;
+            special |= (b & 0x7c00) === 0x7c00 ? 1 : 0;
+          }
           bits.set(rowBits!, kOff + t * d);
           if (this.storeKTransposed) for (let c = 0; c < d; c++) bits[tOff + c * cap + start + t] = rowBits![c]!;
-          for (let c = 0; c < d; c++) rowBits![c] = f32ToF16Bits(v[src + c]!);
+          for (let c = 0; c < d; c++) {
+            const b = f32ToF16Bits(v[src + c]!);
+            rowBits![c] = b;
+            special |= (b & 0x7c00) === 0x7c00 ? 1 : 0;
+          }
           bits.set(rowBits!, vOff + t * d);
           stored!.set(halfToF32(rowBits!, 'f16'));
           for (let c = 0; c < d; c++) data[sumOff + c] = Math.fround(data[sumOff + c]! + stored![c]!);
         }
+        if (special) this.nonFinite[ls * H + h] = 1;
       } else {
         const kOff = (layout.keyOffset >> 2) + start * d;
         const vOff = (layout.valueOffset >> 2) + start * d;
@@ -227,7 +241,10 @@ export class KvCache {
     }
     const slot = ls * this.kvHeads + kvHead;
     const block = this.blocks[slot] ?? this.ensureCapacity(slot, 0, 0);
-    return { ...this.layout(block.capacity), data: block.data, capacity: block.capacity, length: this.lengths[ls]!, headDim: this.headDim };
+    return {
+      ...this.layout(block.capacity), data: block.data, capacity: block.capacity, length: this.lengths[ls]!, headDim: this.headDim,
+      mayHoldNonFinite: this.nonFinite[slot] === 1,
+    };
   }
 
   /** Forgets the positions of one sequence (or all); keeps the memory for reuse. */
@@ -241,7 +258,10 @@ export class KvCache {
         const ls = layer * this.batch + s;
         this.lengths[ls] = 0;
         // The mean and the running sum (the first 2 d floats of the layout).
-        for (let h = 0; h < this.kvHeads; h++) this.blocks[ls * this.kvHeads + h]?.data.fill(0, 0, 2 * d);
+        for (let h = 0; h < this.kvHeads; h++) {
+          this.blocks[ls * this.kvHeads + h]?.data.fill(0, 0, 2 * d);
+          this.nonFinite[ls * this.kvHeads + h] = 0;
+        }
       }
     }
   }

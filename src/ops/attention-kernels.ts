@@ -58,6 +58,11 @@ export interface KvBlock extends KvBlockLayout {
   /** Positions stored. */
   readonly length: number;
   readonly headDim: number;
+  /**
+   * An f16 block that has received an inf or NaN since it was last empty: fast kernels then widen
+   * it exactly (their fast widening assumes finite halves). Always false for f32 blocks.
+   */
+  readonly mayHoldNonFinite: boolean;
 }
 
 export interface AttentionHeadTask {

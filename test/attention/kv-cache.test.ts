@@ -83,8 +83,13 @@ describe('KvCache', () => {
       assert.equal(cache.values(0, 0, 0)[0], Infinity);
       assert.ok(Object.is(cache.values(0, 0, 0)[1], 0));
       assert.deepEqual(Array.from(cache.rawKeys(0, 0, 0).subarray(0, 2)), [0x3c00, 0x3c02]);
+      // The block that received the inf says so (fast kernels widen it exactly); the others do not.
+      assert.equal(cache.head(0, 0, 0).mayHoldNonFinite, true);
+      assert.equal(cache.head(0, 0, 1).mayHoldNonFinite, false);
     }
     assert.equal(cache.bytes, layers * batch * kvHeads * (8 * d + 3 * cache.capacity(0, 0) * d * cache.elementBytes));
+    cache.reset(0);
+    assert.equal(cache.head(0, 0, 0).mayHoldNonFinite, false, 'an emptied block holds nothing');
   });
 
   test('capacity doubles: few allocations over many single-position steps', () => {

@@ -228,7 +228,7 @@ export class WasmAttention implements AttentionKernels {
       i32[o + 4] = qPtr + j * rowFloats * 4;
       i32[o + 5] = outPtr + j * rowFloats * 4;
       i32[o + 6] = fn === 'attn_h2o' ? (task as H2oHeadTask).scores.byteOffset : 0;
-      i32[o + 7] = 0;
+      i32[o + 7] = b.mayHoldNonFinite ? 1 : 0;
       heap.set(q.subarray(task.qOffset, task.qOffset + rowFloats), (qPtr >>> 2) + j * rowFloats);
     }
     // Contiguous task ranges per thread, balanced by positions (each task costs ~ its length).
