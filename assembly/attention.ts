@@ -218,11 +218,12 @@ function rowF32<T>(p: usize, scratch: usize, d: i32): usize {
   return p;
 }
 
-/** Element c of a K/V row of element type T, as f32. */
+/** Element c of a K/V row of element type T, as f32 (finite f16: the fast path's scalar form). */
 // @ts-ignore: decorator
 @inline
 function elem<T>(p: usize, c: i32): f32 {
-  if (sizeof<T>() == 2) return halfToF32(<u32>load<u16>(p + (<usize>c << 1)));
+  if (sizeof<T>() == 2 && isSigned<T>()) return halfToF32(<u32>load<u16>(p + (<usize>c << 1)));
+  if (sizeof<T>() == 2) return reinterpret<f32>(((<i32>load<u16>(p + (<usize>c << 1)) << 16) >> 3) & 0x8fffe000) * TWO_112;
   return load<f32>(p + (<usize>c << 2));
 }
 
