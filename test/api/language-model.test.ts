@@ -55,8 +55,8 @@ test('kvDType: an f32 cache gives the CLI\'s --kv-dtype f32 text; the default (f
   assert.equal(`JULIET:${f32.text}\n`, await cliText({ prompt: 'JULIET:', temperature: 0, maxTokens: 20, kvDType: 'f32' }));
   const f16 = await lm.generate('JULIET:', { temperature: 0, maxTokens: 20 });
   // Dense attention moves K and V only: 4 bytes per element in f32, 2 in f16.
-  assert.equal(f32.stats.attention.denseBytesPerStep, 4 * f32.stats.attention.densePerStep);
-  assert.equal(f16.stats.attention.denseBytesPerStep, 2 * f16.stats.attention.densePerStep);
+  assert.equal(f32.stats.attention.denseBytesPerStep, 4 * f32.stats.attention.denseElementsPerStep);
+  assert.equal(f16.stats.attention.denseBytesPerStep, 2 * f16.stats.attention.denseElementsPerStep);
   await assert.rejects(lm.generate('JULIET:', { kvDType: 'f8' as 'f16' }), /KvCache: dtype must be one of f32, f16, got 'f8'/);
 });
 
