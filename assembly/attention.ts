@@ -16,6 +16,10 @@
 //   dense V pass (the prefetcher follows one stream), so dense keeps one row at a time;
 // - selection is exact top-k in O(S): a strided sample gives a threshold that keeps a few times k
 //   candidates, one SIMD pass collects them, and quickselect finishes on the candidates.
+// - an f16 cache (descriptor field D_ES = 2) is widened in registers: eight halves load as one
+//   vector and become two f32x4 by integer ops and one multiply (halfToF32x4: exact, subnormals,
+//   infinities and NaN included); a row that several query heads (or the online softmax) reuse is
+//   widened once into a workspace row, the dense g = 1 path widens inside its dot products.
 // head dim d must be a multiple of 4 (JS falls back to the reference kernels otherwise).
 
 import { hmax, hsum, madd } from './vmath';
@@ -24,16 +28,18 @@ import { hmax, hsum, madd } from './vmath';
 const D_BLOCK: usize = 0; // the KV block (layout below)
 const D_CAP: usize = 4; // its capacity (positions)
 const D_LEN: usize = 8; // positions stored
-// 12: unused (0)
+const D_ES: usize = 12; // bytes per K/V element: 4 (f32) or 2 (f16)
 const D_Q: usize = 16; // q rows [g, d]
 const D_OUT: usize = 20; // out rows [g, d]
 const D_SCORES: usize = 24; // H2O: the score vector [>= len] (-inf = evicted), else 0
+const D_FLAGS: usize = 28; // bit 0: an f16 block that may hold inf or NaN
 const DESC_BYTES: usize = 32;
 
-// The KV block layout, in floats from the block's start. It is defined once, in TypeScript
+// The KV block layout, in bytes from the block's start. It is defined once, in TypeScript
 // (kvBlockLayout, src/ops/attention-kernels.ts); this module cannot import it, so it repeats it
 // and kv_block_offset lets test/attention/wasm-kernels.test.ts check that the two agree.
-//   [ mean of V: d ][ running sum of V: d ][ K rows: cap x d ][ V rows: cap x d ][ K^T: d x cap ]
+//   [ mean of V: d f32 ][ running sum of V: d f32 ][ K rows: cap x d ][ V rows: cap x d ][ K^T: d x cap ]
+// with K, V and K^T elements of e bytes (4: f32, 2: f16).
 const PART_MEAN = 0;
 const PART_SUM = 1;
 const PART_K = 2;
@@ -42,24 +48,190 @@ const PART_KT = 4;
 
 // @ts-ignore: decorator
 @inline
-function blockOffset(part: i32, d: i32, cap: i32): i32 {
+function blockOffset(part: i32, d: i32, cap: i32, e: i32): i32 {
   if (part == PART_MEAN) return 0;
-  if (part == PART_SUM) return d;
-  if (part == PART_K) return 2 * d;
-  if (part == PART_V) return 2 * d + cap * d;
-  return 2 * d + 2 * cap * d;
+  if (part == PART_SUM) return 4 * d;
+  if (part == PART_K) return 8 * d;
+  if (part == PART_V) return 8 * d + cap * d * e;
+  return 8 * d + 2 * cap * d * e;
 }
 
-/** Offset (floats) of a part of the block layout: 0 mean, 1 sum, 2 K, 3 V, 4 K^T. */
-export function kv_block_offset(part: i32, d: i32, cap: i32): i32 {
-  return blockOffset(part, d, cap);
+/** Byte offset of a part of the block layout (0 mean, 1 sum, 2 K, 3 V, 4 K^T) for elements of e bytes. */
+export function kv_block_offset(part: i32, d: i32, cap: i32, e: i32): i32 {
+  return blockOffset(part, d, cap, e);
 }
 
 /** Byte address of a part of task dp's block. */
 // @ts-ignore: decorator
 @inline
 function partPtr(dp: usize, part: i32, d: i32): usize {
-  return <usize>load<i32>(dp + D_BLOCK) + (<usize>blockOffset(part, d, load<i32>(dp + D_CAP)) << 2);
+  return <usize>load<i32>(dp + D_BLOCK) + <usize>blockOffset(part, d, load<i32>(dp + D_CAP), load<i32>(dp + D_ES));
+}
+
+/** Whether task dp's cache holds f16 K/V. */
+// @ts-ignore: decorator
+@inline
+function isHalf(dp: usize): bool {
+  return load<i32>(dp + D_ES) == 2;
+}
+
+/** Whether task dp's f16 block may hold inf or NaN (then the exact widening). */
+// @ts-ignore: decorator
+@inline
+function mayHoldSpecial(dp: usize): bool {
+  return (load<i32>(dp + D_FLAGS) & 1) != 0;
+}
+
+// ------------------------------------------------------------------------------------------------
+// f16 -> f32 in registers. A half moved into the top 16 bits of an i32 lane and shifted right
+// arithmetically by 3 has its exponent and mantissa in f32's place (the sign copied into bits
+// 28-30, masked off); read as an f32 it is 2^112 too small (the exponent biases differ by 112),
+// subnormal halves reading as subnormal f32s: one multiply by 2^112 makes every finite half exact
+// (wasm keeps subnormals). Halves with the top exponent (inf, NaN) would come out as large finite
+// values: the cache flags a block that ever received one (D_FLAGS), and the kernels then take the
+// exact path (halfToF32x4, which gives them the f32 top exponent and keeps the NaN payload) for
+// that block. Element type tags: f32; u16 = f16, all finite (fast path); i16 = f16 that may hold
+// inf or NaN (exact path). 3 ops per 4 floats on the fast path (the multiply folded into q, below),
+// 9 on the exact one; a per-vector check for inf/NaN cost another 2 and made dense f16 slower.
+
+// @ts-ignore: decorator
+@inline
+function halfTopToF32x4(x: v128): v128 {
+  // x: four halves in the top 16 bits of each i32 lane, zeros below.
+  return f32x4.mul(v128.and(i32x4.shr_s(x, 3), i32x4.splat(0x8fffe000)), f32x4.splat(reinterpret<f32>(0x77800000)));
+}
+
+// @ts-ignore: decorator
+@inline
+function halfToF32x4(h: v128): v128 {
+  // h: four halves sign-extended to i32 (bit 31 = the sign).
+  const mag = i32x4.shr_u(i32x4.shl(h, 17), 4);
+  let x = f32x4.mul(mag, f32x4.splat(reinterpret<f32>(0x77800000)));
+  x = v128.or(x, v128.and(f32x4.ge(x, f32x4.splat(65536.0)), i32x4.splat(0x7f800000)));
+  return v128.or(x, v128.and(h, i32x4.splat(0x80000000)));
+}
+
+/** Halves 0-3 of eight as f32x4 (special: the block may hold inf or NaN). */
+// @ts-ignore: decorator
+@inline
+function widenLo(v: v128, special: bool): v128 {
+  if (special) return halfToF32x4(i32x4.extend_low_i16x8_s(v));
+  return halfTopToF32x4(i8x16.shuffle(f32x4.splat(0), v, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23));
+}
+
+/** Halves 4-7 of eight as f32x4. */
+// @ts-ignore: decorator
+@inline
+function widenHi(v: v128, special: bool): v128 {
+  if (special) return halfToF32x4(i32x4.extend_high_i16x8_s(v));
+  return halfTopToF32x4(i8x16.shuffle(f32x4.splat(0), v, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31));
+}
+
+// The "scaled" forms leave out the multiply: they return value * 2^-112 (exact: a half's value
+// times 2^-112 is an f32, normal or subnormal, inf or NaN). A dot product with q * 2^112 (exact
+// while |q| < 2^15) or an axpy with w * 2^112 (w <= 1) then gets each product q k, w v rounded once,
+// as from the widened values, one multiply per 4 floats fewer.
+const TWO_112: f32 = 5.192296858534828e33;
+const TWO_M112: f32 = 1.925929944387236e-34;
+/** Below this, q * 2^112 stays finite with room for the sums. */
+const SCALED_Q_LIMIT: f32 = 32768;
+
+// @ts-ignore: decorator
+@inline
+function widenLoScaled(v: v128, special: bool): v128 {
+  if (special) return f32x4.mul(halfToF32x4(i32x4.extend_low_i16x8_s(v)), f32x4.splat(TWO_M112));
+  return v128.and(i32x4.shr_s(i8x16.shuffle(f32x4.splat(0), v, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23), 3), i32x4.splat(0x8fffe000));
+}
+
+// @ts-ignore: decorator
+@inline
+function widenHiScaled(v: v128, special: bool): v128 {
+  if (special) return f32x4.mul(halfToF32x4(i32x4.extend_high_i16x8_s(v)), f32x4.splat(TWO_M112));
+  return v128.and(i32x4.shr_s(i8x16.shuffle(f32x4.splat(0), v, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31), 3), i32x4.splat(0x8fffe000));
+}
+
+/** Four halves at p as f32x4, times 2^-112. */
+// @ts-ignore: decorator
+@inline
+function loadHalf4Scaled(p: usize, special: bool): v128 {
+  return widenLoScaled(v128.load64_zero(p), special);
+}
+
+/** Four halves at p as f32x4. */
+// @ts-ignore: decorator
+@inline
+function loadHalf4(p: usize, special: bool): v128 {
+  return widenLo(v128.load64_zero(p), special);
+}
+
+/** One half as f32 (the scalar twin of halfToF32x4). */
+// @ts-ignore: decorator
+@inline
+function halfToF32(h: u32): f32 {
+  let x = reinterpret<f32>((h & 0x7fff) << 13) * reinterpret<f32>(0x77800000);
+  if (x >= 65536.0) x = reinterpret<f32>(reinterpret<u32>(x) | 0x7f800000);
+  return reinterpret<f32>(reinterpret<u32>(x) | ((h & 0x8000) << 16));
+}
+
+/** Widens d halves (d a multiple of 4) at src to f32 at dst. */
+function widenRow(src: usize, dst: usize, d: i32, special: bool): void {
+  let j = 0;
+  if (special) {
+    for (; j + 8 <= d; j += 8) {
+      const v = v128.load(src + (<usize>j << 1));
+      v128.store(dst + (<usize>j << 2), widenLo(v, true));
+      v128.store(dst + (<usize>j << 2), widenHi(v, true), 16);
+    }
+  } else {
+    for (; j + 8 <= d; j += 8) {
+      const v = v128.load(src + (<usize>j << 1));
+      v128.store(dst + (<usize>j << 2), widenLo(v, false));
+      v128.store(dst + (<usize>j << 2), widenHi(v, false), 16);
+    }
+  }
+  if (j < d) v128.store(dst + (<usize>j << 2), loadHalf4(src + (<usize>j << 1), special));
+}
+
+/**
+ * Widens n halves at src to f32 at dst (tests). mode 0: the fast vector path (finite halves only),
+ * 1: the scalar halfToF32, 2: the exact vector path, 3: the fast path's scaled form (value * 2^-112);
+ * n a multiple of 4.
+ */
+export function kv_widen_f16(src: usize, dst: usize, n: i32, mode: i32): void {
+  if (mode == 1) {
+    for (let i = 0; i < n; i++) store<f32>(dst + (<usize>i << 2), halfToF32(<u32>load<u16>(src + (<usize>i << 1))));
+  } else if (mode == 3) {
+    for (let i = 0; i < n; i += 4) store<v128>(dst + (<usize>i << 2), loadHalf4Scaled(src + (<usize>i << 1), false));
+  } else {
+    widenRow(src, dst, n, mode == 2);
+  }
+}
+
+/** A K/V row of element type T (f32, u16 or i16 = f16 bits) as f32: the row itself, or widened into scratch. */
+// @ts-ignore: decorator
+@inline
+function rowF32<T>(p: usize, scratch: usize, d: i32): usize {
+  if (sizeof<T>() == 2) {
+    widenRow(p, scratch, d, isSigned<T>());
+    return scratch;
+  }
+  return p;
+}
+
+/** Element c of a K/V row of element type T, as f32 (finite f16: the fast path's scalar form). */
+// @ts-ignore: decorator
+@inline
+function elem<T>(p: usize, c: i32): f32 {
+  if (sizeof<T>() == 2 && isSigned<T>()) return halfToF32(<u32>load<u16>(p + (<usize>c << 1)));
+  if (sizeof<T>() == 2) return reinterpret<f32>(((<i32>load<u16>(p + (<usize>c << 1)) << 16) >> 3) & 0x8fffe000) * TWO_112;
+  return load<f32>(p + (<usize>c << 2));
+}
+
+/** Bytes of the 8 f32 rows a thread widens f16 rows into, and a row of zeros (the start of every workspace). */
+// @ts-ignore: decorator
+@inline
+function convBytes(d: i32): i32 {
+  return (align16(d) << 2) * 9;
 }
 
 const FLT_MAX: f32 = 3.4028234663852886e38;
@@ -123,6 +295,73 @@ function dot(q: usize, k: usize, d: i32): f32 {
     a0 = madd(v128.load(q + o), v128.load(k + o), a0);
   }
   return hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
+}
+
+/** q . k over d elements with k f16 (d multiple of 4) and q scaled by 2^112; 4 accumulators. */
+// @ts-ignore: decorator
+@inline
+function dotHalfScaled(q: usize, k: usize, d: i32, special: bool): f32 {
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let a3 = f32x4.splat(0);
+  const d16 = d & ~15;
+  let j = 0;
+  for (; j < d16; j += 16) {
+    const o = <usize>j << 2;
+    const k0 = v128.load(k + (<usize>j << 1));
+    const k1 = v128.load(k + (<usize>j << 1), 16);
+    const sp = special;
+    a0 = madd(v128.load(q + o), widenLoScaled(k0, sp), a0);
+    a1 = madd(v128.load(q + o, 16), widenHiScaled(k0, sp), a1);
+    a2 = madd(v128.load(q + o, 32), widenLoScaled(k1, sp), a2);
+    a3 = madd(v128.load(q + o, 48), widenHiScaled(k1, sp), a3);
+  }
+  for (; j < d; j += 4) a0 = madd(v128.load(q + (<usize>j << 2)), loadHalf4Scaled(k + (<usize>j << 1), special), a0);
+  return hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
+}
+
+/** q . k over d elements with k f16 (d multiple of 4), widened in registers; 4 accumulators. */
+// @ts-ignore: decorator
+@inline
+function dotHalf(q: usize, k: usize, d: i32, special: bool): f32 {
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let a3 = f32x4.splat(0);
+  const d16 = d & ~15;
+  let j = 0;
+  for (; j < d16; j += 16) {
+    const o = <usize>j << 2;
+    const k0 = v128.load(k + (<usize>j << 1));
+    const k1 = v128.load(k + (<usize>j << 1), 16);
+    const sp = special;
+    a0 = madd(v128.load(q + o), widenLo(k0, sp), a0);
+    a1 = madd(v128.load(q + o, 16), widenHi(k0, sp), a1);
+    a2 = madd(v128.load(q + o, 32), widenLo(k1, sp), a2);
+    a3 = madd(v128.load(q + o, 48), widenHi(k1, sp), a3);
+  }
+  for (; j < d; j += 4) a0 = madd(v128.load(q + (<usize>j << 2)), loadHalf4(k + (<usize>j << 1), special), a0);
+  return hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
+}
+
+/** out[0..d) += w * v[0..d) with v f16 (d multiple of 4), widened in registers; w in [0, 1]. */
+// @ts-ignore: decorator
+@inline
+function axpyHalf(out: usize, w0: v128, v: usize, d: i32, special: bool): void {
+  const w = f32x4.mul(w0, f32x4.splat(TWO_112));
+  let j = 0;
+  for (; j + 8 <= d; j += 8) {
+    const o = <usize>j << 2;
+    const h = v128.load(v + (<usize>j << 1));
+    const sp = special;
+    v128.store(out + o, madd(w, widenLoScaled(h, sp), v128.load(out + o)));
+    v128.store(out + o, madd(w, widenHiScaled(h, sp), v128.load(out + o, 16)), 16);
+  }
+  if (j < d) {
+    const o = <usize>j << 2;
+    v128.store(out + o, madd(w, loadHalf4Scaled(v + (<usize>j << 1), special), v128.load(out + o)));
+  }
 }
 
 const LOG2E: f32 = 1.4426950408889634;
@@ -373,50 +612,84 @@ function topkIndices(vals: usize, n: i32, want: i32, out: usize, candVals: usize
 // Dense
 
 /** Bytes of workspace one thread needs for dense attention over up to maxLen positions. */
-export function attn_dense_work_bytes(maxLen: i32, g: i32): i32 {
-  return (g * align16(maxLen) + 64) << 2;
+export function attn_dense_work_bytes(maxLen: i32, g: i32, d: i32): i32 {
+  return convBytes(d) + ((g * align16(maxLen) + 64) << 2);
 }
 
 /** Dense decode attention for tasks [0, count) of the descriptor table. */
 export function attn_dense(desc: usize, count: i32, d: i32, g: i32, work: usize): void {
-  const scale = <f32>(1.0 / Math.sqrt(<f64>d));
-  const rowBytes = <usize>d << 2;
   for (let t = 0; t < count; t++) {
     const dp = desc + <usize>t * DESC_BYTES;
-    const kp = partPtr(dp, PART_K, d);
-    const vp = partPtr(dp, PART_V, d);
-    const len = load<i32>(dp + D_LEN);
-    const qp = <usize>load<i32>(dp + D_Q);
-    const op = <usize>load<i32>(dp + D_OUT);
-    const L = align16(len);
-    const n4 = (len + 3) & ~3;
-    // Scores for every query head, one K row at a time (the row stays in L1 across the group).
-    for (let i = 0; i < len; i++) {
-      const kr = kp + <usize>i * rowBytes;
-      for (let h = 0; h < g; h++) {
-        let s = dot(qp + <usize>h * rowBytes, kr, d) * scale;
-        s = min(max(s, -FLT_MAX), FLT_MAX);
-        setf(work, h * L + i, s);
-      }
+    if (!isHalf(dp)) denseTask<f32>(dp, d, g, work);
+    else if (mayHoldSpecial(dp)) denseTask<i16>(dp, d, g, work);
+    else denseTask<u16>(dp, d, g, work);
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function denseTask<T>(dp: usize, d: i32, g: i32, work: usize): void {
+  const scale = <f32>(1.0 / Math.sqrt(<f64>d));
+  const rowBytes = <usize>d << 2;
+  const rowT = <usize>d * sizeof<T>();
+  const conv = work;
+  const scores = work + <usize>convBytes(d);
+  const kp = partPtr(dp, PART_K, d);
+  const vp = partPtr(dp, PART_V, d);
+  const len = load<i32>(dp + D_LEN);
+  const qp = <usize>load<i32>(dp + D_Q);
+  const op = <usize>load<i32>(dp + D_OUT);
+  const L = align16(len);
+  const n4 = (len + 3) & ~3;
+  // One f16 row serving one query head is widened inside the dot product; several heads share
+  // one widened copy.
+  const fused = sizeof<T>() == 2 && g == 1;
+  // The fused dot takes q * 2^112 (in conv) when that stays finite.
+  let scaledQ = false;
+  if (fused) {
+    let qmax: f32 = 0;
+    for (let c = 0; c < d; c++) qmax = max(qmax, abs(f(qp, c)));
+    scaledQ = qmax < SCALED_Q_LIMIT;
+    if (scaledQ) for (let c = 0; c < d; c += 4) v128.store(conv + (<usize>c << 2), f32x4.mul(v128.load(qp + (<usize>c << 2)), f32x4.splat(TWO_112)));
+  }
+  // Scores for every query head, one K row at a time (the row stays in L1 across the group).
+  for (let i = 0; i < len; i++) {
+    const ka = kp + <usize>i * rowT;
+    if (fused) {
+      let s = (scaledQ ? dotHalfScaled(conv, ka, d, isSigned<T>()) : dotHalf(qp, ka, d, isSigned<T>())) * scale;
+      s = min(max(s, -FLT_MAX), FLT_MAX);
+      setf(scores, i, s);
+      continue;
     }
+    const kr = rowF32<T>(ka, conv, d);
     for (let h = 0; h < g; h++) {
-      const sp = work + (<usize>(h * L) << 2);
-      padTail(sp, len, n4);
-      const mx = maxOf(sp, n4);
-      const sum = expInPlace(sp, n4, mx);
-      scaleInPlace(sp, n4, <f32>(1.0 / sum));
-      memory.fill(op + <usize>h * rowBytes, 0, rowBytes);
+      let s = dot(qp + <usize>h * rowBytes, kr, d) * scale;
+      s = min(max(s, -FLT_MAX), FLT_MAX);
+      setf(scores, h * L + i, s);
     }
-    // Weighted sum of V, one row at a time, into out (L1-resident accumulators).
-    for (let i = 0; i < len; i++) {
-      const vr = vp + <usize>i * rowBytes;
-      for (let h = 0; h < g; h++) {
-        const pv = f32x4.splat(f(work, h * L + i));
-        const orow = op + <usize>h * rowBytes;
-        for (let j = 0; j < d; j += 4) {
-          const o = <usize>j << 2;
-          v128.store(orow + o, madd(pv, v128.load(vr + o), v128.load(orow + o)));
-        }
+  }
+  for (let h = 0; h < g; h++) {
+    const sp = scores + (<usize>(h * L) << 2);
+    padTail(sp, len, n4);
+    const mx = maxOf(sp, n4);
+    const sum = expInPlace(sp, n4, mx);
+    scaleInPlace(sp, n4, <f32>(1.0 / sum));
+    memory.fill(op + <usize>h * rowBytes, 0, rowBytes);
+  }
+  // Weighted sum of V, one row at a time, into out (L1-resident accumulators).
+  for (let i = 0; i < len; i++) {
+    const va = vp + <usize>i * rowT;
+    if (fused) {
+      axpyHalf(op, f32x4.splat(f(scores, i)), va, d, isSigned<T>());
+      continue;
+    }
+    const vr = rowF32<T>(va, conv, d);
+    for (let h = 0; h < g; h++) {
+      const pv = f32x4.splat(f(scores, h * L + i));
+      const orow = op + <usize>h * rowBytes;
+      for (let j = 0; j < d; j += 4) {
+        const o = <usize>j << 2;
+        v128.store(orow + o, madd(pv, v128.load(vr + o), v128.load(orow + o)));
       }
     }
   }
@@ -448,10 +721,16 @@ function touchRows(base: usize, sel: usize, j: i32, rowBytes: usize): f32 {
 // Inlined into each kernel, as step 2 was inside attn_sparq before it was shared.
 // @ts-ignore: decorator
 @inline
-function attendSelectedRows(kp: usize, vp: usize, qp: usize, op: usize, sel: usize, cnt: i32, d: i32, g: i32,
-  mrun: usize, lrun: usize, logits: usize, K: i32, sinkp: usize): void {
+function attendSelectedRows<T>(kp: usize, vp: usize, qp: usize, op: usize, sel: usize, cnt: i32, d: i32, g: i32,
+  mrun: usize, lrun: usize, logits: usize, K: i32, sinkp: usize, conv: usize): void {
   const scale = <f32>(1.0 / Math.sqrt(<f64>d));
   const rowBytes = <usize>d << 2;
+  const rowT = <usize>d * sizeof<T>();
+  // f16: the group's 4 K and 4 V rows widened once into conv (8 rows), read by every query head;
+  // conv's 9th row is zeros.
+  const convRow = <usize>(align16(d) << 2);
+  const zeroRow = conv + 8 * convRow;
+  memory.fill(zeroRow, 0, rowBytes);
   let sink: f32 = 0;
   // Step 2 in one pass over the selected positions, 4 at a time: exact logits from the K rows,
   // an online softmax (running max and sum, rescaling the accumulator when the max grows), and
@@ -465,15 +744,24 @@ function attendSelectedRows(kp: usize, vp: usize, qp: usize, op: usize, sel: usi
   const last = idx(sel, cnt - 1);
   for (let j = 0; j < cnt; j += 4) {
     if (j + AHEAD + 4 <= cnt) {
-      sink += touchRows(kp, sel, j + AHEAD, rowBytes);
-      sink += touchRows(vp, sel, j + AHEAD, rowBytes);
+      sink += touchRows(kp, sel, j + AHEAD, rowT);
+      sink += touchRows(vp, sel, j + AHEAD, rowT);
     }
     const n = cnt - j < 4 ? cnt - j : 4;
     // A short last group repeats the last row with weight 0.
-    const i0 = <usize>idx(sel, j) * rowBytes;
-    const i1 = <usize>(n > 1 ? idx(sel, j + 1) : last) * rowBytes;
-    const i2 = <usize>(n > 2 ? idx(sel, j + 2) : last) * rowBytes;
-    const i3 = <usize>(n > 3 ? idx(sel, j + 3) : last) * rowBytes;
+    const i0 = <usize>idx(sel, j) * rowT;
+    const i1 = <usize>(n > 1 ? idx(sel, j + 1) : last) * rowT;
+    const i2 = <usize>(n > 2 ? idx(sel, j + 2) : last) * rowT;
+    const i3 = <usize>(n > 3 ? idx(sel, j + 3) : last) * rowT;
+    const k0 = rowF32<T>(kp + i0, conv, d);
+    const k1 = rowF32<T>(kp + i1, conv + convRow, d);
+    const k2 = rowF32<T>(kp + i2, conv + 2 * convRow, d);
+    const k3 = rowF32<T>(kp + i3, conv + 3 * convRow, d);
+    // The padding lanes of a short last group weigh a row of zeros (0 * an infinite V would be NaN).
+    const v0 = rowF32<T>(vp + i0, conv + 4 * convRow, d);
+    const v1 = n > 1 ? rowF32<T>(vp + i1, conv + 5 * convRow, d) : zeroRow;
+    const v2 = n > 2 ? rowF32<T>(vp + i2, conv + 6 * convRow, d) : zeroRow;
+    const v3 = n > 3 ? rowF32<T>(vp + i3, conv + 7 * convRow, d) : zeroRow;
     for (let h = 0; h < g; h++) {
       const qh = qp + <usize>h * rowBytes;
       let a0 = f32x4.splat(0);
@@ -483,10 +771,10 @@ function attendSelectedRows(kp: usize, vp: usize, qp: usize, op: usize, sel: usi
       for (let c = 0; c < d; c += 4) {
         const o = <usize>c << 2;
         const qv = v128.load(qh + o);
-        a0 = madd(qv, v128.load(kp + i0 + o), a0);
-        a1 = madd(qv, v128.load(kp + i1 + o), a1);
-        a2 = madd(qv, v128.load(kp + i2 + o), a2);
-        a3 = madd(qv, v128.load(kp + i3 + o), a3);
+        a0 = madd(qv, v128.load(k0 + o), a0);
+        a1 = madd(qv, v128.load(k1 + o), a1);
+        a2 = madd(qv, v128.load(k2 + o), a2);
+        a3 = madd(qv, v128.load(k3 + o), a3);
       }
       let sv = f32x4.splat(hsum(a0));
       sv = f32x4.replace_lane(sv, 1, hsum(a1));
@@ -522,10 +810,10 @@ function attendSelectedRows(kp: usize, vp: usize, qp: usize, op: usize, sel: usi
       for (let c = 0; c < d; c += 4) {
         const o = <usize>c << 2;
         let acc = v128.load(orow + o);
-        acc = madd(w0, v128.load(vp + i0 + o), acc);
-        acc = madd(w1, v128.load(vp + i1 + o), acc);
-        acc = madd(w2, v128.load(vp + i2 + o), acc);
-        acc = madd(w3, v128.load(vp + i3 + o), acc);
+        acc = madd(w0, v128.load(v0 + o), acc);
+        acc = madd(w1, v128.load(v1 + o), acc);
+        acc = madd(w2, v128.load(v2 + o), acc);
+        acc = madd(w3, v128.load(v3 + o), acc);
         v128.store(orow + o, acc);
       }
     }
@@ -545,7 +833,8 @@ export function attn_sparq_work_bytes(maxLen: i32, g: i32, k: i32, d: i32): i32 
   const L = align16(maxLen);
   const K = align16(k);
   const C = L > align16(d) ? L : align16(d);
-  return sparqScoresBytes(L, g) // approximate scores [g, L]
+  return convBytes(d) // f16 rows widened (at the start)
+    + sparqScoresBytes(L, g) // approximate scores [g, L]
     + (L << 2) // summed scores (GQA)
     + (C << 2) * 2 // candidate values and indices (positions, or components for i1)
     + (K << 2) // selected indices
@@ -564,176 +853,244 @@ export function attn_sparq_work_bytes(maxLen: i32, g: i32, k: i32, d: i32): i32 
  */
 export function attn_sparq(desc: usize, count: i32, d: i32, g: i32, r: i32, k: i32, l: i32,
   realloc: i32, transposed: i32, work: usize): void {
-  const rowBytes = <usize>d << 2;
   for (let t = 0; t < count; t++) {
     const dp = desc + <usize>t * DESC_BYTES;
-    const kp = partPtr(dp, PART_K, d);
-    const vp = partPtr(dp, PART_V, d);
-    const ktp = partPtr(dp, PART_KT, d);
-    const ktStride = load<i32>(dp + D_CAP);
-    const meanp = partPtr(dp, PART_MEAN, d);
-    const len = load<i32>(dp + D_LEN);
-    const qp = <usize>load<i32>(dp + D_Q);
-    const op = <usize>load<i32>(dp + D_OUT);
-    const L = align16(len);
-    const K = align16(k);
-    const C = L > align16(d) ? L : align16(d);
-    const n4 = (len + 3) & ~3;
-    // Workspace carving (same order as attn_sparq_work_bytes).
-    const scores = work;
-    const summed = scores + <usize>sparqScoresBytes(L, g);
-    const candVals = summed + (<usize>L << 2);
-    const candIdx = candVals + (<usize>C << 2);
-    const sel = candIdx + (<usize>C << 2);
-    const sample = sel + (<usize>K << 2);
-    const comps = sample + (<usize>SAMPLE << 2);
-    const absq = comps + (<usize>align16(d) << 2);
-    const qsplat = absq + (<usize>align16(d) << 2);
-    const mrun = qsplat + <usize>(g * align16(d)) * 16;
-    const lrun = mrun + (<usize>align16(g) << 2);
-    const invTau = lrun + (<usize>align16(g) << 2);
-    const alpha = invTau + (<usize>align16(g) << 2);
-    const sinkp = alpha + (<usize>align16(g) << 2);
+    if (!isHalf(dp)) sparqTask<f32>(dp, d, g, r, k, l, realloc, transposed, work);
+    else if (mayHoldSpecial(dp)) sparqTask<i16>(dp, d, g, r, k, l, realloc, transposed, work);
+    else sparqTask<u16>(dp, d, g, r, k, l, realloc, transposed, work);
+  }
+}
 
-    // i1: top-r components of |q| summed over the group.
-    for (let c = 0; c < d; c++) {
-      let s: f32 = 0;
-      for (let h = 0; h < g; h++) s += abs(f(qp + <usize>h * rowBytes, c));
-      setf(absq, c, s);
-    }
-    const rr = r < d ? r : d;
-    topkIndices(absq, d, rr, comps, candVals, candIdx, sample);
-    // Temperatures and the splatted components of q.
-    for (let h = 0; h < g; h++) {
-      const qh = qp + <usize>h * rowBytes;
-      let full: f32 = 0;
-      for (let c = 0; c < d; c++) full += abs(f(qh, c));
-      let part: f32 = 0;
-      for (let j = 0; j < rr; j++) {
-        const qc = f(qh, idx(comps, j));
-        part += abs(qc);
-        v128.store(qsplat + <usize>(h * rr + j) * 16, f32x4.splat(qc));
-      }
-      const tau = full > 0 && part > 0 ? <f32>Math.sqrt(<f64>d * <f64>part / <f64>full) : <f32>1;
-      setf(invTau, h, <f32>1 / tau);
-    }
+// @ts-ignore: decorator
+@inline
+function sparqTask<T>(dp: usize, d: i32, g: i32, r: i32, k: i32, l: i32, realloc: i32, transposed: i32, work0: usize): void {
+  const rowBytes = <usize>d << 2;
+  const rowT = <usize>d * sizeof<T>();
+  const conv = work0;
+  const work = work0 + <usize>convBytes(d);
+  const kp = partPtr(dp, PART_K, d);
+  const vp = partPtr(dp, PART_V, d);
+  const ktp = partPtr(dp, PART_KT, d);
+  const ktStride = load<i32>(dp + D_CAP);
+  const meanp = partPtr(dp, PART_MEAN, d);
+  const len = load<i32>(dp + D_LEN);
+  const qp = <usize>load<i32>(dp + D_Q);
+  const op = <usize>load<i32>(dp + D_OUT);
+  const L = align16(len);
+  const K = align16(k);
+  const C = L > align16(d) ? L : align16(d);
+  const n4 = (len + 3) & ~3;
+  // Workspace carving (same order as attn_sparq_work_bytes).
+  const scores = work;
+  const summed = scores + <usize>sparqScoresBytes(L, g);
+  const candVals = summed + (<usize>L << 2);
+  const candIdx = candVals + (<usize>C << 2);
+  const sel = candIdx + (<usize>C << 2);
+  const sample = sel + (<usize>K << 2);
+  const comps = sample + (<usize>SAMPLE << 2);
+  const absq = comps + (<usize>align16(d) << 2);
+  const qsplat = absq + (<usize>align16(d) << 2);
+  const mrun = qsplat + <usize>(g * align16(d)) * 16;
+  const lrun = mrun + (<usize>align16(g) << 2);
+  const invTau = lrun + (<usize>align16(g) << 2);
+  const alpha = invTau + (<usize>align16(g) << 2);
+  const sinkp = alpha + (<usize>align16(g) << 2);
 
-    // Step 1: approximate logits of every position.
-    if (transposed != 0) {
-      // Components 4 at a time: 4 contiguous K^T rows streamed together into the score rows.
-      for (let j0 = 0; j0 < rr; j0 += 4) {
-        const nc = rr - j0 < 4 ? rr - j0 : 4;
-        const r0 = ktp + (<usize>(idx(comps, j0) * ktStride) << 2);
-        const r1 = nc > 1 ? ktp + (<usize>(idx(comps, j0 + 1) * ktStride) << 2) : r0;
-        const r2 = nc > 2 ? ktp + (<usize>(idx(comps, j0 + 2) * ktStride) << 2) : r0;
-        const r3 = nc > 3 ? ktp + (<usize>(idx(comps, j0 + 3) * ktStride) << 2) : r0;
-        for (let h = 0; h < g; h++) {
-          const qs = qsplat + <usize>(h * rr + j0) * 16;
-          const q0 = v128.load(qs);
-          const q1 = nc > 1 ? v128.load(qs, 16) : f32x4.splat(0);
-          const q2 = nc > 2 ? v128.load(qs, 32) : f32x4.splat(0);
-          const q3 = nc > 3 ? v128.load(qs, 48) : f32x4.splat(0);
-          const sp = scores + (<usize>(h * L) << 2);
-          const first = j0 == 0;
-          for (let i = 0; i < n4; i += 4) {
-            const o = <usize>i << 2;
-            let acc = first ? f32x4.splat(0) : v128.load(sp + o);
-            acc = madd(q0, v128.load(r0 + o), acc);
-            acc = madd(q1, v128.load(r1 + o), acc);
-            acc = madd(q2, v128.load(r2 + o), acc);
-            acc = madd(q3, v128.load(r3 + o), acc);
-            v128.store(sp + o, acc);
-          }
-        }
-      }
-      if (rr == 0) for (let h = 0; h < g; h++) memory.fill(scores + (<usize>(h * L) << 2), 0, <usize>n4 << 2);
-    } else {
-      // K stored once: r scattered components of every row.
-      for (let i = 0; i < len; i++) {
-        const kr = kp + <usize>i * rowBytes;
-        for (let h = 0; h < g; h++) {
-          const qh = qp + <usize>h * rowBytes;
-          let s: f32 = 0;
-          for (let j = 0; j < rr; j++) {
-            const c = idx(comps, j);
-            s += f(qh, c) * f(kr, c);
-          }
-          setf(scores, h * L + i, s);
-        }
-      }
+  // i1: top-r components of |q| summed over the group.
+  for (let c = 0; c < d; c++) {
+    let s: f32 = 0;
+    for (let h = 0; h < g; h++) s += abs(f(qp + <usize>h * rowBytes, c));
+    setf(absq, c, s);
+  }
+  const rr = r < d ? r : d;
+  topkIndices(absq, d, rr, comps, candVals, candIdx, sample);
+  // Temperatures and the splatted components of q.
+  for (let h = 0; h < g; h++) {
+    const qh = qp + <usize>h * rowBytes;
+    let full: f32 = 0;
+    for (let c = 0; c < d; c++) full += abs(f(qh, c));
+    let part: f32 = 0;
+    for (let j = 0; j < rr; j++) {
+      const qc = f(qh, idx(comps, j));
+      part += abs(qc);
+      v128.store(qsplat + <usize>(h * rr + j) * 16, f32x4.splat(qc));
     }
-    // Approximate scores s_hat = softmax(logits / tau) per query head: one pass scales, clamps and
-    // finds the max, one exponentiates. With g = 1 the exponentials are not normalised: selection
-    // only needs their order, and alpha divides by the sum.
-    for (let h = 0; h < g; h++) {
-      const sp = scores + (<usize>(h * L) << 2);
-      padTail(sp, len, n4);
-      const sv = f32x4.splat(f(invTau, h));
-      let m0 = f32x4.splat(-Infinity);
-      for (let i = 0; i < n4; i += 4) {
-        const o = <usize>i << 2;
-        const v = clampLogit(f32x4.mul(v128.load(sp + o), sv));
-        v128.store(sp + o, v);
-        m0 = f32x4.max(m0, v);
-      }
-      // The padding lanes were clamped to -FLT_MAX (never above the max); back to -inf so that they
-      // exponentiate to 0 even when every logit is -FLT_MAX.
-      padTail(sp, len, n4);
-      const sum = expInPlace(sp, n4, hmax(m0));
-      if (g > 1) scaleInPlace(sp, n4, <f32>(1.0 / sum));
-      else setf(alpha, 0, <f32>sum);
-    }
-    // Selection key: s_hat summed over the group (for g = 1 the exponentials themselves).
-    let key = scores;
-    if (g > 1) {
-      key = summed;
-      memory.copy(summed, scores, <usize>n4 << 2);
-      for (let h = 1; h < g; h++) {
+    const tau = full > 0 && part > 0 ? <f32>Math.sqrt(<f64>d * <f64>part / <f64>full) : <f32>1;
+    setf(invTau, h, <f32>1 / tau);
+  }
+
+  // Step 1: approximate logits of every position.
+  if (transposed != 0) {
+    // Components 4 at a time: 4 contiguous K^T rows streamed together into the score rows.
+    for (let j0 = 0; j0 < rr; j0 += 4) {
+      const nc = rr - j0 < 4 ? rr - j0 : 4;
+      const r0 = ktp + <usize>(idx(comps, j0) * ktStride) * sizeof<T>();
+      const r1 = nc > 1 ? ktp + <usize>(idx(comps, j0 + 1) * ktStride) * sizeof<T>() : r0;
+      const r2 = nc > 2 ? ktp + <usize>(idx(comps, j0 + 2) * ktStride) * sizeof<T>() : r0;
+      const r3 = nc > 3 ? ktp + <usize>(idx(comps, j0 + 3) * ktStride) * sizeof<T>() : r0;
+      for (let h = 0; h < g; h++) {
+        const qs = qsplat + <usize>(h * rr + j0) * 16;
+        const q0 = v128.load(qs);
+        const q1 = nc > 1 ? v128.load(qs, 16) : f32x4.splat(0);
+        const q2 = nc > 2 ? v128.load(qs, 32) : f32x4.splat(0);
+        const q3 = nc > 3 ? v128.load(qs, 48) : f32x4.splat(0);
         const sp = scores + (<usize>(h * L) << 2);
+        const first = j0 == 0;
+        if (sizeof<T>() == 2) {
+          // Eight positions per step (one vector of halves per row); the steps past n4 stay inside
+          // the K^T row (capacity is a multiple of 16) and the score row (L), and are never read.
+          // q * 2^112 with the scaled widening when that stays finite (nearly always).
+          const qmax = hmax(f32x4.max(f32x4.max(f32x4.abs(q0), f32x4.abs(q1)), f32x4.max(f32x4.abs(q2), f32x4.abs(q3))));
+          if (qmax < SCALED_Q_LIMIT) {
+            const up = f32x4.splat(TWO_112);
+            const s0 = f32x4.mul(q0, up);
+            const s1 = f32x4.mul(q1, up);
+            const s2 = f32x4.mul(q2, up);
+            const s3 = f32x4.mul(q3, up);
+            for (let i = 0; i < n4; i += 8) {
+              const o = <usize>i << 2;
+              const ob = <usize>i << 1;
+              let acc0 = first ? f32x4.splat(0) : v128.load(sp + o);
+              let acc1 = first ? f32x4.splat(0) : v128.load(sp + o, 16);
+              const h0 = v128.load(r0 + ob);
+              const h1 = v128.load(r1 + ob);
+              const h2 = v128.load(r2 + ob);
+              const h3 = v128.load(r3 + ob);
+              const special = isSigned<T>();
+              acc0 = madd(s0, widenLoScaled(h0, special), acc0);
+              acc1 = madd(s0, widenHiScaled(h0, special), acc1);
+              acc0 = madd(s1, widenLoScaled(h1, special), acc0);
+              acc1 = madd(s1, widenHiScaled(h1, special), acc1);
+              acc0 = madd(s2, widenLoScaled(h2, special), acc0);
+              acc1 = madd(s2, widenHiScaled(h2, special), acc1);
+              acc0 = madd(s3, widenLoScaled(h3, special), acc0);
+              acc1 = madd(s3, widenHiScaled(h3, special), acc1);
+              v128.store(sp + o, acc0);
+              v128.store(sp + o, acc1, 16);
+            }
+            continue;
+          }
+          for (let i = 0; i < n4; i += 8) {
+            const o = <usize>i << 2;
+            const ob = <usize>i << 1;
+            let acc0 = first ? f32x4.splat(0) : v128.load(sp + o);
+            let acc1 = first ? f32x4.splat(0) : v128.load(sp + o, 16);
+            const h0 = v128.load(r0 + ob);
+            const h1 = v128.load(r1 + ob);
+            const h2 = v128.load(r2 + ob);
+            const h3 = v128.load(r3 + ob);
+            const special = isSigned<T>();
+            acc0 = madd(q0, widenLo(h0, special), acc0);
+            acc1 = madd(q0, widenHi(h0, special), acc1);
+            acc0 = madd(q1, widenLo(h1, special), acc0);
+            acc1 = madd(q1, widenHi(h1, special), acc1);
+            acc0 = madd(q2, widenLo(h2, special), acc0);
+            acc1 = madd(q2, widenHi(h2, special), acc1);
+            acc0 = madd(q3, widenLo(h3, special), acc0);
+            acc1 = madd(q3, widenHi(h3, special), acc1);
+            v128.store(sp + o, acc0);
+            v128.store(sp + o, acc1, 16);
+          }
+          continue;
+        }
         for (let i = 0; i < n4; i += 4) {
           const o = <usize>i << 2;
-          v128.store(summed + o, f32x4.add(v128.load(summed + o), v128.load(sp + o)));
+          let acc = first ? f32x4.splat(0) : v128.load(sp + o);
+          acc = madd(q0, v128.load(r0 + o), acc);
+          acc = madd(q1, v128.load(r1 + o), acc);
+          acc = madd(q2, v128.load(r2 + o), acc);
+          acc = madd(q3, v128.load(r3 + o), acc);
+          v128.store(sp + o, acc);
         }
       }
     }
-    // i2: the local window plus the top of the rest.
-    const kk = k < len ? k : len;
-    const ll = l < kk ? l : kk;
-    const localStart = len - ll;
-    let cnt = topkIndices(key, localStart, kk - ll, sel, candVals, candIdx, sample);
-    for (let i = localStart; i < len; i++) setIdx(sel, cnt++, i);
-    // alpha per query head (g = 1: alpha temporarily holds the sum of the exponentials).
-    for (let h = 0; h < g; h++) {
-      let a: f32 = 1;
-      if (realloc != 0) {
-        const sp = scores + (<usize>(h * L) << 2);
-        let sm: f64 = 0;
-        for (let j = 0; j < cnt; j++) sm += <f64>f(sp, idx(sel, j));
-        if (g == 1) sm /= <f64>f(alpha, 0);
-        a = sm < 1 ? <f32>sm : <f32>1;
+    if (rr == 0) for (let h = 0; h < g; h++) memory.fill(scores + (<usize>(h * L) << 2), 0, <usize>n4 << 2);
+  } else {
+    // K stored once: r scattered components of every row.
+    for (let i = 0; i < len; i++) {
+      const kr = kp + <usize>i * rowT;
+      for (let h = 0; h < g; h++) {
+        const qh = qp + <usize>h * rowBytes;
+        let s: f32 = 0;
+        for (let j = 0; j < rr; j++) {
+          const c = idx(comps, j);
+          s += f(qh, c) * elem<T>(kr, c);
+        }
+        setf(scores, h * L + i, s);
       }
-      setf(alpha, h, a);
     }
+  }
+  // Approximate scores s_hat = softmax(logits / tau) per query head: one pass scales, clamps and
+  // finds the max, one exponentiates. With g = 1 the exponentials are not normalised: selection
+  // only needs their order, and alpha divides by the sum.
+  for (let h = 0; h < g; h++) {
+    const sp = scores + (<usize>(h * L) << 2);
+    padTail(sp, len, n4);
+    const sv = f32x4.splat(f(invTau, h));
+    let m0 = f32x4.splat(-Infinity);
+    for (let i = 0; i < n4; i += 4) {
+      const o = <usize>i << 2;
+      const v = clampLogit(f32x4.mul(v128.load(sp + o), sv));
+      v128.store(sp + o, v);
+      m0 = f32x4.max(m0, v);
+    }
+    // The padding lanes were clamped to -FLT_MAX (never above the max); back to -inf so that they
+    // exponentiate to 0 even when every logit is -FLT_MAX.
+    padTail(sp, len, n4);
+    const sum = expInPlace(sp, n4, hmax(m0));
+    if (g > 1) scaleInPlace(sp, n4, <f32>(1.0 / sum));
+    else setf(alpha, 0, <f32>sum);
+  }
+  // Selection key: s_hat summed over the group (for g = 1 the exponentials themselves).
+  let key = scores;
+  if (g > 1) {
+    key = summed;
+    memory.copy(summed, scores, <usize>n4 << 2);
+    for (let h = 1; h < g; h++) {
+      const sp = scores + (<usize>(h * L) << 2);
+      for (let i = 0; i < n4; i += 4) {
+        const o = <usize>i << 2;
+        v128.store(summed + o, f32x4.add(v128.load(summed + o), v128.load(sp + o)));
+      }
+    }
+  }
+  // i2: the local window plus the top of the rest.
+  const kk = k < len ? k : len;
+  const ll = l < kk ? l : kk;
+  const localStart = len - ll;
+  let cnt = topkIndices(key, localStart, kk - ll, sel, candVals, candIdx, sample);
+  for (let i = localStart; i < len; i++) setIdx(sel, cnt++, i);
+  // alpha per query head (g = 1: alpha temporarily holds the sum of the exponentials).
+  for (let h = 0; h < g; h++) {
+    let a: f32 = 1;
+    if (realloc != 0) {
+      const sp = scores + (<usize>(h * L) << 2);
+      let sm: f64 = 0;
+      for (let j = 0; j < cnt; j++) sm += <f64>f(sp, idx(sel, j));
+      if (g == 1) sm /= <f64>f(alpha, 0);
+      a = sm < 1 ? <f32>sm : <f32>1;
+    }
+    setf(alpha, h, a);
+  }
 
-    attendSelectedRows(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, 0, 0, sinkp);
-    // Normalise, with alpha folded in.
+  attendSelectedRows<T>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, 0, 0, sinkp, conv);
+  // Normalise, with alpha folded in.
+  for (let h = 0; h < g; h++) {
+    const fv = f32x4.splat(<f32>(<f64>f(alpha, h) / <f64>f(lrun, h)));
+    const orow = op + <usize>h * rowBytes;
+    for (let c = 0; c < d; c += 4) {
+      const o = <usize>c << 2;
+      v128.store(orow + o, f32x4.mul(v128.load(orow + o), fv));
+    }
+  }
+  // Reallocation: the left-over mass goes to the mean of V.
+  if (realloc != 0) {
     for (let h = 0; h < g; h++) {
-      const fv = f32x4.splat(<f32>(<f64>f(alpha, h) / <f64>f(lrun, h)));
+      const rest = f32x4.splat(<f32>1 - f(alpha, h));
       const orow = op + <usize>h * rowBytes;
       for (let c = 0; c < d; c += 4) {
         const o = <usize>c << 2;
-        v128.store(orow + o, f32x4.mul(v128.load(orow + o), fv));
-      }
-    }
-    // Reallocation: the left-over mass goes to the mean of V.
-    if (realloc != 0) {
-      for (let h = 0; h < g; h++) {
-        const rest = f32x4.splat(<f32>1 - f(alpha, h));
-        const orow = op + <usize>h * rowBytes;
-        for (let c = 0; c < d; c += 4) {
-          const o = <usize>c << 2;
-          v128.store(orow + o, madd(rest, v128.load(meanp + o), v128.load(orow + o)));
-        }
+        v128.store(orow + o, madd(rest, v128.load(meanp + o), v128.load(orow + o)));
       }
     }
   }
@@ -756,8 +1113,10 @@ function normaliseRows(op: usize, lrun: usize, d: i32, g: i32): void {
 }
 
 /** LM-Infinite: the first `sinks` positions plus the most recent, min(k, len) in all. */
-export function attn_lminf(desc: usize, count: i32, d: i32, g: i32, k: i32, sinks: i32, work: usize): void {
+export function attn_lminf(desc: usize, count: i32, d: i32, g: i32, k: i32, sinks: i32, work0: usize): void {
   const K = align16(k);
+  const conv = work0;
+  const work = work0 + <usize>convBytes(d);
   const mrun = work;
   const lrun = mrun + (<usize>align16(g) << 2);
   const sel = lrun + (<usize>align16(g) << 2);
@@ -771,8 +1130,12 @@ export function attn_lminf(desc: usize, count: i32, d: i32, g: i32, k: i32, sink
     for (let i = 0; i < head; i++) setIdx(sel, c++, i);
     for (let i = len - (cnt - head); i < len; i++) setIdx(sel, c++, i);
     const op = <usize>load<i32>(dp + D_OUT);
-    attendSelectedRows(partPtr(dp, PART_K, d), partPtr(dp, PART_V, d), <usize>load<i32>(dp + D_Q), op, sel, cnt, d, g,
-      mrun, lrun, 0, 0, sinkp);
+    const kp = partPtr(dp, PART_K, d);
+    const vp = partPtr(dp, PART_V, d);
+    const qp = <usize>load<i32>(dp + D_Q);
+    if (!isHalf(dp)) attendSelectedRows<f32>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, 0, 0, sinkp, conv);
+    else if (mayHoldSpecial(dp)) attendSelectedRows<i16>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, 0, 0, sinkp, conv);
+    else attendSelectedRows<u16>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, 0, 0, sinkp, conv);
     normaliseRows(op, lrun, d, g);
   }
 }
@@ -782,7 +1145,22 @@ export function attn_lminf(desc: usize, count: i32, d: i32, g: i32, k: i32, sink
  * probabilities summed over the group, then attention over those from the same logits (the K
  * rows are read once).
  */
-export function attn_exact(desc: usize, count: i32, d: i32, g: i32, k: i32, maxLen: i32, work: usize): void {
+export function attn_exact(desc: usize, count: i32, d: i32, g: i32, k: i32, maxLen: i32, work0: usize): void {
+  for (let t = 0; t < count; t++) {
+    const dp = desc + <usize>t * DESC_BYTES;
+    if (!isHalf(dp)) exactTask<f32>(dp, d, g, k, maxLen, work0);
+    else if (mayHoldSpecial(dp)) exactTask<i16>(dp, d, g, k, maxLen, work0);
+    else exactTask<u16>(dp, d, g, k, maxLen, work0);
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function exactTask<T>(dp: usize, d: i32, g: i32, k: i32, maxLen: i32, work0: usize): void {
+  const rowT = <usize>d * sizeof<T>();
+  const conv = work0;
+  const convRow = <usize>(align16(d) << 2);
+  const work = work0 + <usize>convBytes(d);
   const scale = <f32>(1.0 / Math.sqrt(<f64>d));
   const rowBytes = <usize>d << 2;
   const LM = align16(maxLen);
@@ -794,82 +1172,79 @@ export function attn_exact(desc: usize, count: i32, d: i32, g: i32, k: i32, maxL
   const candIdx = candVals + (<usize>C << 2);
   const sel = candIdx + (<usize>C << 2);
   const sample = sel + (<usize>K << 2);
-  for (let t = 0; t < count; t++) {
-    const dp = desc + <usize>t * DESC_BYTES;
-    const kp = partPtr(dp, PART_K, d);
-    const vp = partPtr(dp, PART_V, d);
-    const len = load<i32>(dp + D_LEN);
-    const qp = <usize>load<i32>(dp + D_Q);
-    const op = <usize>load<i32>(dp + D_OUT);
-    const L = align16(len);
-    const n4 = (len + 3) & ~3;
-    // Exact logits, one K row at a time (the row stays in L1 across the group).
-    for (let i = 0; i < len; i++) {
-      const kr = kp + <usize>i * rowBytes;
-      for (let h = 0; h < g; h++) {
-        let sc = dot(qp + <usize>h * rowBytes, kr, d) * scale;
-        sc = min(max(sc, -FLT_MAX), FLT_MAX);
-        setf(scores, h * L + i, sc);
+  const kp = partPtr(dp, PART_K, d);
+  const vp = partPtr(dp, PART_V, d);
+  const len = load<i32>(dp + D_LEN);
+  const qp = <usize>load<i32>(dp + D_Q);
+  const op = <usize>load<i32>(dp + D_OUT);
+  const L = align16(len);
+  const n4 = (len + 3) & ~3;
+  // Exact logits, one K row at a time (the row stays in L1 across the group).
+  for (let i = 0; i < len; i++) {
+    const kr = rowF32<T>(kp + <usize>i * rowT, conv, d);
+    for (let h = 0; h < g; h++) {
+      let sc = dot(qp + <usize>h * rowBytes, kr, d) * scale;
+      sc = min(max(sc, -FLT_MAX), FLT_MAX);
+      setf(scores, h * L + i, sc);
+    }
+  }
+  // Selection key: softmax probabilities summed over the group (g = 1: the exponentials, same order).
+  for (let h = 0; h < g; h++) {
+    const sp = scores + (<usize>(h * L) << 2);
+    padTail(sp, len, n4);
+    const mx = maxOf(sp, n4);
+    const tmp = h == 0 ? summed : candVals;
+    memory.copy(tmp, sp, <usize>n4 << 2);
+    const sum = expInPlace(tmp, n4, mx);
+    if (g > 1) scaleInPlace(tmp, n4, <f32>(1.0 / sum));
+    if (h > 0) {
+      for (let i = 0; i < n4; i += 4) {
+        const o = <usize>i << 2;
+        v128.store(summed + o, f32x4.add(v128.load(summed + o), v128.load(tmp + o)));
       }
     }
-    // Selection key: softmax probabilities summed over the group (g = 1: the exponentials, same order).
-    for (let h = 0; h < g; h++) {
-      const sp = scores + (<usize>(h * L) << 2);
-      padTail(sp, len, n4);
-      const mx = maxOf(sp, n4);
-      const tmp = h == 0 ? summed : candVals;
-      memory.copy(tmp, sp, <usize>n4 << 2);
-      const sum = expInPlace(tmp, n4, mx);
-      if (g > 1) scaleInPlace(tmp, n4, <f32>(1.0 / sum));
-      if (h > 0) {
-        for (let i = 0; i < n4; i += 4) {
-          const o = <usize>i << 2;
-          v128.store(summed + o, f32x4.add(v128.load(summed + o), v128.load(tmp + o)));
-        }
+  }
+  const cnt = topkIndices(summed, len, k < len ? k : len, sel, candVals, candIdx, sample);
+  // Softmax over the selected logits per head, then the weighted V rows, 4 at a time.
+  for (let h = 0; h < g; h++) {
+    const sp = scores + (<usize>(h * L) << 2);
+    let m: f32 = -Infinity;
+    for (let j = 0; j < cnt; j++) m = max(m, f(sp, idx(sel, j)));
+    let l: f64 = 0;
+    for (let j = 0; j < cnt; j++) {
+      const w = f32x4.extract_lane(softmaxExp(f32x4.splat(f(sp, idx(sel, j)) - m)), 0);
+      setf(candVals, j, w);
+      l += <f64>w;
+    }
+    const inv = <f32>(1.0 / l);
+    const orow = op + <usize>h * rowBytes;
+    memory.fill(orow, 0, rowBytes);
+    let j = 0;
+    for (; j + 4 <= cnt; j += 4) {
+      const v0 = rowF32<T>(vp + <usize>idx(sel, j) * rowT, conv, d);
+      const v1 = rowF32<T>(vp + <usize>idx(sel, j + 1) * rowT, conv + convRow, d);
+      const v2 = rowF32<T>(vp + <usize>idx(sel, j + 2) * rowT, conv + 2 * convRow, d);
+      const v3 = rowF32<T>(vp + <usize>idx(sel, j + 3) * rowT, conv + 3 * convRow, d);
+      const w0 = f32x4.splat(f(candVals, j) * inv);
+      const w1 = f32x4.splat(f(candVals, j + 1) * inv);
+      const w2 = f32x4.splat(f(candVals, j + 2) * inv);
+      const w3 = f32x4.splat(f(candVals, j + 3) * inv);
+      for (let c = 0; c < d; c += 4) {
+        const o = <usize>c << 2;
+        let acc = v128.load(orow + o);
+        acc = madd(w0, v128.load(v0 + o), acc);
+        acc = madd(w1, v128.load(v1 + o), acc);
+        acc = madd(w2, v128.load(v2 + o), acc);
+        acc = madd(w3, v128.load(v3 + o), acc);
+        v128.store(orow + o, acc);
       }
     }
-    const cnt = topkIndices(summed, len, k < len ? k : len, sel, candVals, candIdx, sample);
-    // Softmax over the selected logits per head, then the weighted V rows, 4 at a time.
-    for (let h = 0; h < g; h++) {
-      const sp = scores + (<usize>(h * L) << 2);
-      let m: f32 = -Infinity;
-      for (let j = 0; j < cnt; j++) m = max(m, f(sp, idx(sel, j)));
-      let l: f64 = 0;
-      for (let j = 0; j < cnt; j++) {
-        const w = f32x4.extract_lane(softmaxExp(f32x4.splat(f(sp, idx(sel, j)) - m)), 0);
-        setf(candVals, j, w);
-        l += <f64>w;
-      }
-      const inv = <f32>(1.0 / l);
-      const orow = op + <usize>h * rowBytes;
-      memory.fill(orow, 0, rowBytes);
-      let j = 0;
-      for (; j + 4 <= cnt; j += 4) {
-        const v0 = vp + <usize>idx(sel, j) * rowBytes;
-        const v1 = vp + <usize>idx(sel, j + 1) * rowBytes;
-        const v2 = vp + <usize>idx(sel, j + 2) * rowBytes;
-        const v3 = vp + <usize>idx(sel, j + 3) * rowBytes;
-        const w0 = f32x4.splat(f(candVals, j) * inv);
-        const w1 = f32x4.splat(f(candVals, j + 1) * inv);
-        const w2 = f32x4.splat(f(candVals, j + 2) * inv);
-        const w3 = f32x4.splat(f(candVals, j + 3) * inv);
-        for (let c = 0; c < d; c += 4) {
-          const o = <usize>c << 2;
-          let acc = v128.load(orow + o);
-          acc = madd(w0, v128.load(v0 + o), acc);
-          acc = madd(w1, v128.load(v1 + o), acc);
-          acc = madd(w2, v128.load(v2 + o), acc);
-          acc = madd(w3, v128.load(v3 + o), acc);
-          v128.store(orow + o, acc);
-        }
-      }
-      for (; j < cnt; j++) {
-        const vr = vp + <usize>idx(sel, j) * rowBytes;
-        const w = f32x4.splat(f(candVals, j) * inv);
-        for (let c = 0; c < d; c += 4) {
-          const o = <usize>c << 2;
-          v128.store(orow + o, madd(w, v128.load(vr + o), v128.load(orow + o)));
-        }
+    for (; j < cnt; j++) {
+      const vr = rowF32<T>(vp + <usize>idx(sel, j) * rowT, conv, d);
+      const w = f32x4.splat(f(candVals, j) * inv);
+      for (let c = 0; c < d; c += 4) {
+        const o = <usize>c << 2;
+        v128.store(orow + o, madd(w, v128.load(vr + o), v128.load(orow + o)));
       }
     }
   }
@@ -880,7 +1255,9 @@ export function attn_exact(desc: usize, count: i32, d: i32, g: i32, k: i32, maxL
  * (-inf = evicted), attends over them, then one pass writes every position's score: kept ones
  * gain this step's attention (the mean over the group), the others are evicted.
  */
-export function attn_h2o(desc: usize, count: i32, d: i32, g: i32, k: i32, l: i32, maxLen: i32, work: usize): void {
+export function attn_h2o(desc: usize, count: i32, d: i32, g: i32, k: i32, l: i32, maxLen: i32, work0: usize): void {
+  const conv = work0;
+  const work = work0 + <usize>convBytes(d);
   const LM = align16(maxLen);
   const C = LM > align16(d) ? LM : align16(d);
   const K = align16(k);
@@ -907,8 +1284,12 @@ export function attn_h2o(desc: usize, count: i32, d: i32, g: i32, k: i32, l: i32
     if (want > live) want = live;
     let cnt = topkIndices(sp, localStart, want, sel, candVals, candIdx, sample);
     for (let i = localStart; i < len; i++) setIdx(sel, cnt++, i);
-    attendSelectedRows(partPtr(dp, PART_K, d), partPtr(dp, PART_V, d), <usize>load<i32>(dp + D_Q), op, sel, cnt, d, g,
-      mrun, lrun, logits, K, sinkp);
+    const kp = partPtr(dp, PART_K, d);
+    const vp = partPtr(dp, PART_V, d);
+    const qp = <usize>load<i32>(dp + D_Q);
+    if (!isHalf(dp)) attendSelectedRows<f32>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, logits, K, sinkp, conv);
+    else if (mayHoldSpecial(dp)) attendSelectedRows<i16>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, logits, K, sinkp, conv);
+    else attendSelectedRows<u16>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, logits, K, sinkp, conv);
     normaliseRows(op, lrun, d, g);
     // Score update: kept positions gain the mean over the group of their attention weights.
     const invG = <f32>1 / <f32>g;

@@ -8,7 +8,7 @@ export { softmax_rows, log_softmax_rows, layernorm_rows, rmsnorm_rows, softmax_g
 export { adam_update } from './optim';
 export {
   attn_dense, attn_dense_work_bytes, attn_sparq, attn_sparq_work_bytes, attn_topk, attn_topk_work_bytes,
-  attn_lminf, attn_exact, attn_h2o, kv_block_offset,
+  attn_lminf, attn_exact, attn_h2o, kv_block_offset, kv_widen_f16,
 } from './attention';
 export { bsr_spmm, bsr_transpose, bsr_sddmm } from './block-sparse';
 export { q_matmul, q_matmul_work_bytes, q_matmul_q, q_quantize_act, q_act_bytes } from './quant';

@@ -160,15 +160,16 @@ export type { Ib12Dataset, Split } from './data/ib12.js';
 export {
   ATTENTION_KINDS, attentionSpecFromSettings, blockHeadView, buildHeadTasks, cacheHeadView, createAttentionPolicy,
   defaultReallocation, DenseAttention, denseAttentionHead, denseTransfers, ExactTopKAttention, exactTopKHead,
-  exactTopKSelect, formatRatio, H2oAttention, h2oHead, h2oSelect, HeavyHitterState, kvBlockLayout, KvCache,
+  exactTopKSelect, formatRatio, H2oAttention, h2oHead, h2oSelect, HeavyHitterState, KV_DTYPES, kvBlockLayout, KvCache,
+  kvElementBytes,
   LmInfiniteAttention, lmInfiniteHead, lmInfiniteSelect, notResident, nthLargest, oracleHead, PAPER_TOP_K,
   parseCompression, planCompression, plannedRatio, planTopK, referenceAttentionKernels, ReferenceAttentionKernels,
   selectWithLocalWindow, SelectWork, sparqApproxLogits, SparqAttention, sparqAttentionHead, sparqBreakEven,
-  sparqTransfers, topKIndices, TRANSFER_KINDS, TransferCounters, transferModel, transferRatio, transferTotal,
+  sparqTransfers, topKIndices, TRANSFER_KINDS, transferBytes, TransferCounters, transferModel, transferRatio, transferTotal,
 } from './attention/index.js';
 export type {
   AttentionHeadTask, AttentionKernels, AttentionKind, AttentionOptions, AttentionSettings, AttentionShape,
-  AttentionSpec, CompressionPlan, CompressionRecipe, DecodeAttention, H2oHeadTask, HeadView, KvBlock, KvBlockLayout,
+  AttentionSpec, CompressionPlan, CompressionRecipe, DecodeAttention, H2oHeadTask, HeadView, KvBlock, KvBlockLayout, KvDType,
   KvCacheOptions, KvHeadBlock, PlanShape, SparqHeadResult, SparqKernelParams, SparqParams, SparqSpec, SparqStep1,
   TransferBreakdown, TransferCounts, TransferKind, TransferSpec, TransferSummary,
 } from './attention/index.js';

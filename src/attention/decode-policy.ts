@@ -106,10 +106,10 @@ export abstract class PolicyBase implements DecodeAttention {
     for (const seq of seqs) {
       const S = cache.length(seq, layer);
       for (let h = 0; h < this.shape.kvHeads; h++) {
-        this.counters.beginStep(layer, h, S, this.shape.headDim);
+        this.counters.beginStep(layer, h, S, this.shape.headDim, cache.elementBytes);
         // The model includes the current position's K and V, written to the cache for this step.
-        this.counters.addModel(layer, h, transferModel(this.spec, S, this.shape.headDim));
-        if (cache.storeKTransposed) this.counters.add(layer, h, 'kTransposedWrite', this.shape.headDim);
+        this.counters.addModel(layer, h, transferModel(this.spec, S, this.shape.headDim), cache.elementBytes);
+        if (cache.storeKTransposed) this.counters.add(layer, h, 'kTransposedWrite', this.shape.headDim, cache.elementBytes);
       }
     }
   }

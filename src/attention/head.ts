@@ -3,7 +3,8 @@
 // Arithmetic is in f64; inputs and outputs are f32.
 
 import type { KvBlock } from '../ops/attention-kernels.js';
-import type { KvCache } from './kv-cache.js';
+import { halfToF32 } from '../tensor/dtype.js';
+import { type KvCache, kvElements } from './kv-cache.js';
 
 /** What the reference kernels read for one (sequence, KV head). */
 export interface HeadView {
@@ -26,18 +27,25 @@ export function cacheHeadView(cache: KvCache, layer: number, seq: number, kvHead
   return blockHeadView(cache.head(layer, seq, kvHead));
 }
 
-/** The reference kernels' view of one cache block (transposed: use K^T when the block has it). */
+/**
+ * The reference kernels' view of one cache block (transposed: use K^T when the block has it). An
+ * f16 block's rows are widened exactly (the same bits the fast kernels read), an f32 block's are views.
+ */
 export function blockHeadView(block: KvBlock, transposed = true): HeadView {
   const d = block.headDim;
-  const data = block.data;
+  const rows = (byteOffset: number, count: number): Float32Array => {
+    const raw = kvElements(block, byteOffset, count);
+    return raw instanceof Float32Array ? raw : halfToF32(raw, 'f16');
+  };
+  const mean = block.meanOffset >> 2;
   return {
     headDim: d,
     length: block.length,
-    keys: data.subarray(block.keyOffset, block.keyOffset + block.length * d),
-    values: data.subarray(block.valueOffset, block.valueOffset + block.length * d),
-    valueMean: data.subarray(block.meanOffset, block.meanOffset + d),
+    keys: rows(block.keyOffset, block.length * d),
+    values: rows(block.valueOffset, block.length * d),
+    valueMean: block.data.subarray(mean, mean + d),
     keysTransposed: transposed && block.transposedOffset >= 0
-      ? { data: data.subarray(block.transposedOffset, block.transposedOffset + d * block.capacity), stride: block.capacity }
+      ? { data: rows(block.transposedOffset, d * block.capacity), stride: block.capacity }
       : null,
   };
 }

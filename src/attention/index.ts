@@ -19,12 +19,13 @@ export {
 } from './policies.js';
 export { ReferenceAttentionKernels, referenceAttentionKernels } from './reference-kernels.js';
 export {
-  type AttentionHeadTask, type AttentionKernels, type H2oHeadTask, type KvBlock, type KvBlockLayout, type SparqKernelParams, kvBlockLayout,
+  type AttentionHeadTask, type AttentionKernels, type H2oHeadTask, type KvBlock, type KvBlockLayout, type KvDType, type SparqKernelParams,
+  KV_DTYPES, kvBlockLayout, kvElementBytes,
 } from '../ops/attention-kernels.js';
 export { blockHeadView, cacheHeadView, type HeadView } from './head.js';
 export { SelectWork, nthLargest, topKIndices } from './select.js';
 export {
-  TRANSFER_KINDS, TransferCounters, denseTransfers, sparqTransfers, transferModel, transferRatio, transferTotal,
+  TRANSFER_KINDS, TransferCounters, denseTransfers, sparqTransfers, transferBytes, transferModel, transferRatio, transferTotal,
   type TransferBreakdown, type TransferCounts, type TransferKind, type TransferSpec, type TransferSummary,
 } from './transfers.js';
 export {

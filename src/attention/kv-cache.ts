@@ -3,10 +3,13 @@
 // Storage is one block per (layer, sequence, KV head), preallocated for `capacity` positions and
 // doubled when full (amortised: no reallocation per step), laid out as kvBlockLayout
 // (src/ops/attention-kernels.ts) defines: mean of V, running sum of V, K rows, V rows, and K
-// transposed when K is stored twice. Per-head blocks keep each head's K and V together (a kernel call touches one block per head) and
+// transposed when K is stored twice. K and V are f32 or f16 (the dtype: f16 halves the bytes every
+// decode step reads; appended rows are rounded to nearest even); the mean and sum of V stay f32,
+// summing the stored (rounded) values, so the mean is the mean of what the kernels read. Per-head blocks keep each head's K and V together (a kernel call touches one block per head) and
 // let a cache larger than one 4 GiB wasm memory spread over several arenas.
 
-import { type KvBlock, type KvBlockLayout, kvBlockLayout } from '../ops/attention-kernels.js';
+import { type KvBlock, type KvBlockLayout, kvBlockLayout, type KvDType, kvElementBytes, KV_DTYPES } from '../ops/attention-kernels.js';
+import { f32ToF16Bits, halfToF32 } from '../tensor/dtype.js';
 
 export interface KvCacheOptions {
   layers: number;
@@ -20,13 +23,15 @@ export interface KvCacheOptions {
   maxLength?: number;
   /** Keep a second, component-major copy of K in sync (SparQ step 1 reads it at streaming speed). */
   storeKTransposed?: boolean;
+  /** Element type of K and V (default 'f32'); the mean of V is f32 either way. */
+  dtype?: KvDType;
   /** Allocates zero-filled storage (e.g. in wasm arenas); default: plain Float32Array. */
   allocator?: (floats: number) => Float32Array;
   /** Releases storage obtained from allocator (on growth and dispose). */
   release?: (view: Float32Array) => void;
 }
 
-/** Where one (layer, sequence, KV head) lives: the block layout's offsets (in floats) into `data`. */
+/** Where one (layer, sequence, KV head) lives: the block layout's offsets (in bytes) into `data`. */
 export type KvHeadBlock = KvBlock;
 
 const DEFAULT_CAPACITY = 256;
@@ -51,6 +56,9 @@ export class KvCache {
   readonly batch: number;
   readonly storeKTransposed: boolean;
   readonly maxLength: number;
+  readonly dtype: KvDType;
+  /** Bytes of one K or V element (4 for f32, 2 for f16). */
+  readonly elementBytes: 2 | 4;
   private readonly allocate: (floats: number) => Float32Array;
   private readonly release: ((view: Float32Array) => void) | undefined;
   private readonly initialCapacity: number;
@@ -58,7 +66,9 @@ export class KvCache {
   private readonly blocks: (Block | undefined)[];
   // Indexed layer * batch + seq.
   private readonly lengths: Int32Array;
-  private allocatedFloats = 0;
+  // Per block: 1 once an f16 block received an inf or NaN (KvBlock.mayHoldNonFinite).
+  private readonly nonFinite: Uint8Array;
+  private allocatedBytes = 0;
   private disposed = false;
 
   constructor(options: KvCacheOptions) {
@@ -73,6 +83,10 @@ export class KvCache {
     this.headDim = options.headDim;
     this.batch = options.batch;
     this.storeKTransposed = options.storeKTransposed ?? false;
+    const dtype = options.dtype ?? 'f32';
+    if (!KV_DTYPES.includes(dtype)) throw new RangeError(`KvCache: dtype must be one of ${KV_DTYPES.join(', ')}, got '${String(dtype)}'`);
+    this.dtype = dtype;
+    this.elementBytes = kvElementBytes(dtype);
     this.maxLength = options.maxLength ?? Number.MAX_SAFE_INTEGER;
     const initial = Math.min(options.initialCapacity ?? DEFAULT_CAPACITY, this.maxLength);
     this.initialCapacity = roundUp(initial, CAPACITY_ALIGN);
@@ -80,11 +94,12 @@ export class KvCache {
     this.release = options.release;
     this.blocks = new Array<Block | undefined>(this.layers * this.batch * this.kvHeads).fill(undefined);
     this.lengths = new Int32Array(this.layers * this.batch);
+    this.nonFinite = new Uint8Array(this.blocks.length);
   }
 
   /** Bytes allocated for all blocks. */
   get bytes(): number {
-    return this.allocatedFloats * 4;
+    return this.allocatedBytes;
   }
 
   /**
@@ -123,26 +138,57 @@ export class KvCache {
       throw new RangeError(`KvCache.append: sequence ${seq} in layer ${layer} would hold ${end} positions, past maxLength ${this.maxLength}`);
     }
     if (positions === 0) return;
+    const half = this.elementBytes === 2;
+    const rowBits = half ? new Uint16Array(d) : null;
+    const stored = half ? new Float32Array(d) : null;
     for (let h = 0; h < H; h++) {
       const block = this.ensureCapacity(ls * H + h, start, end);
       const data = block.data;
       const cap = block.capacity;
       const layout = this.layout(cap);
-      const kOff = layout.keyOffset + start * d;
-      const vOff = layout.valueOffset + start * d;
-      const sumOff = layout.sumOffset;
-      const meanOff = layout.meanOffset;
-      for (let t = 0; t < positions; t++) {
-        const src = (t * H + h) * d;
-        data.set(k.subarray(src, src + d), kOff + t * d);
-        data.set(v.subarray(src, src + d), vOff + t * d);
-        for (let c = 0; c < d; c++) data[sumOff + c] = Math.fround(data[sumOff + c]! + v[src + c]!);
-      }
-      if (this.storeKTransposed) {
-        const tOff = layout.transposedOffset;
-        for (let c = 0; c < d; c++) {
-          const row = tOff + c * cap + start;
-          for (let t = 0; t < positions; t++) data[row + t] = k[(t * H + h) * d + c]!;
+      const sumOff = layout.sumOffset >> 2;
+      const meanOff = layout.meanOffset >> 2;
+      if (half) {
+        const bits = new Uint16Array(data.buffer, data.byteOffset, data.length * 2);
+        const kOff = (layout.keyOffset >> 1) + start * d;
+        const vOff = (layout.valueOffset >> 1) + start * d;
+        const tOff = layout.transposedOffset >> 1;
+        // Exponent bits all set: inf or NaN (OR-ed over the rows, checked once).
+        let special = 0;
+        for (let t = 0; t < positions; t++) {
+          const src = (t * H + h) * d;
+          for (let c = 0; c < d; c++) {
+            const b = f32ToF16Bits(k[src + c]!);
+            rowBits![c] = b;
+            special |= (b & 0x7c00) === 0x7c00 ? 1 : 0;
+          }
+          bits.set(rowBits!, kOff + t * d);
+          if (this.storeKTransposed) for (let c = 0; c < d; c++) bits[tOff + c * cap + start + t] = rowBits![c]!;
+          for (let c = 0; c < d; c++) {
+            const b = f32ToF16Bits(v[src + c]!);
+            rowBits![c] = b;
+            special |= (b & 0x7c00) === 0x7c00 ? 1 : 0;
+          }
+          bits.set(rowBits!, vOff + t * d);
+          stored!.set(halfToF32(rowBits!, 'f16'));
+          for (let c = 0; c < d; c++) data[sumOff + c] = Math.fround(data[sumOff + c]! + stored![c]!);
+        }
+        if (special) this.nonFinite[ls * H + h] = 1;
+      } else {
+        const kOff = (layout.keyOffset >> 2) + start * d;
+        const vOff = (layout.valueOffset >> 2) + start * d;
+        for (let t = 0; t < positions; t++) {
+          const src = (t * H + h) * d;
+          data.set(k.subarray(src, src + d), kOff + t * d);
+          data.set(v.subarray(src, src + d), vOff + t * d);
+          for (let c = 0; c < d; c++) data[sumOff + c] = Math.fround(data[sumOff + c]! + v[src + c]!);
+        }
+        if (this.storeKTransposed) {
+          const tOff = layout.transposedOffset >> 2;
+          for (let c = 0; c < d; c++) {
+            const row = tOff + c * cap + start;
+            for (let t = 0; t < positions; t++) data[row + t] = k[(t * H + h) * d + c]!;
+          }
         }
       }
       const inv = 1 / end;
@@ -151,29 +197,39 @@ export class KvCache {
     this.lengths[ls] = end;
   }
 
-  /** K rows [length, headDim] (a view). */
+  /** K rows [length, headDim] as f32: a view of an f32 cache, a decoded copy of an f16 one. */
   keys(layer: number, seq: number, kvHead: number): Float32Array {
     const b = this.head(layer, seq, kvHead);
-    return b.data.subarray(b.keyOffset, b.keyOffset + b.length * this.headDim);
+    return this.elements(b, b.keyOffset, b.length * this.headDim);
   }
 
-  /** K transposed: row c (component) at data[c * stride ...], the first length entries valid. */
+  /**
+   * K transposed: row c (component) at data[c * stride ...], the first length entries valid (f32:
+   * a view; f16: a decoded copy).
+   */
   keysTransposed(layer: number, seq: number, kvHead: number): { data: Float32Array; stride: number } | null {
     if (!this.storeKTransposed) return null;
     const b = this.head(layer, seq, kvHead);
-    return { data: b.data.subarray(b.transposedOffset, b.transposedOffset + this.headDim * b.capacity), stride: b.capacity };
+    return { data: this.elements(b, b.transposedOffset, this.headDim * b.capacity), stride: b.capacity };
   }
 
-  /** V rows [length, headDim] (a view). */
+  /** V rows [length, headDim] as f32 (a view, or a decoded copy of an f16 cache). */
   values(layer: number, seq: number, kvHead: number): Float32Array {
     const b = this.head(layer, seq, kvHead);
-    return b.data.subarray(b.valueOffset, b.valueOffset + b.length * this.headDim);
+    return this.elements(b, b.valueOffset, b.length * this.headDim);
+  }
+
+  /** K rows [length, headDim] as stored (a view): f16 bits (Uint16Array) or f32. */
+  rawKeys(layer: number, seq: number, kvHead: number): Uint16Array | Float32Array {
+    const b = this.head(layer, seq, kvHead);
+    return kvElements(b, b.keyOffset, b.length * this.headDim);
   }
 
   /** Mean of V over the stored positions [headDim] (a view; zeros when empty). */
   valueMean(layer: number, seq: number, kvHead: number): Float32Array {
     const b = this.head(layer, seq, kvHead);
-    return b.data.subarray(b.meanOffset, b.meanOffset + this.headDim);
+    const o = b.meanOffset >> 2;
+    return b.data.subarray(o, o + this.headDim);
   }
 
   /** The storage of one head, for kernels that take raw offsets. */
@@ -185,7 +241,10 @@ export class KvCache {
     }
     const slot = ls * this.kvHeads + kvHead;
     const block = this.blocks[slot] ?? this.ensureCapacity(slot, 0, 0);
-    return { ...this.layout(block.capacity), data: block.data, capacity: block.capacity, length: this.lengths[ls]!, headDim: this.headDim };
+    return {
+      ...this.layout(block.capacity), data: block.data, capacity: block.capacity, length: this.lengths[ls]!, headDim: this.headDim,
+      mayHoldNonFinite: this.nonFinite[slot] === 1,
+    };
   }
 
   /** Forgets the positions of one sequence (or all); keeps the memory for reuse. */
@@ -199,7 +258,10 @@ export class KvCache {
         const ls = layer * this.batch + s;
         this.lengths[ls] = 0;
         // The mean and the running sum (the first 2 d floats of the layout).
-        for (let h = 0; h < this.kvHeads; h++) this.blocks[ls * this.kvHeads + h]?.data.fill(0, 0, 2 * d);
+        for (let h = 0; h < this.kvHeads; h++) {
+          this.blocks[ls * this.kvHeads + h]?.data.fill(0, 0, 2 * d);
+          this.nonFinite[ls * this.kvHeads + h] = 0;
+        }
       }
     }
   }
@@ -213,15 +275,20 @@ export class KvCache {
       if (block) this.release?.(block.data);
       this.blocks[i] = undefined;
     }
-    this.allocatedFloats = 0;
+    this.allocatedBytes = 0;
+  }
+
+  private elements(block: KvBlock, byteOffset: number, count: number): Float32Array {
+    const raw = kvElements(block, byteOffset, count);
+    return raw instanceof Float32Array ? raw : halfToF32(raw, 'f16');
   }
 
   private layout(capacity: number): KvBlockLayout {
-    return kvBlockLayout(this.headDim, capacity, this.storeKTransposed);
+    return kvBlockLayout(this.headDim, capacity, this.storeKTransposed, this.dtype);
   }
 
   private blockFloats(capacity: number): number {
-    return this.layout(capacity).floats;
+    return this.layout(capacity).bytes / 4;
   }
 
   // Makes sure block `slot` holds positions [0, end); copies the first `keep` positions on growth.
@@ -238,24 +305,26 @@ export class KvCache {
     // The running V sum must start at zero even if the allocator hands out recycled memory.
     data.fill(0, 0, 2 * this.headDim);
     if (old) {
-      const d = this.headDim;
+      const e = this.elementBytes;
       const oc = old.capacity;
-      const src = old.data;
+      const src = new Uint8Array(old.data.buffer, old.data.byteOffset, old.data.length * 4);
+      const dst = new Uint8Array(data.buffer, data.byteOffset, data.length * 4);
       const from = this.layout(oc);
       const to = this.layout(capacity);
-      data.set(src.subarray(0, 2 * d), 0); // mean and running sum
-      data.set(src.subarray(from.keyOffset, from.keyOffset + keep * d), to.keyOffset);
-      data.set(src.subarray(from.valueOffset, from.valueOffset + keep * d), to.valueOffset);
+      const rowBytes = this.headDim * e;
+      dst.set(src.subarray(0, from.keyOffset), 0); // mean and running sum
+      dst.set(src.subarray(from.keyOffset, from.keyOffset + keep * rowBytes), to.keyOffset);
+      dst.set(src.subarray(from.valueOffset, from.valueOffset + keep * rowBytes), to.valueOffset);
       if (this.storeKTransposed) {
-        for (let c = 0; c < d; c++) {
-          const row = from.transposedOffset + c * oc;
-          data.set(src.subarray(row, row + keep), to.transposedOffset + c * capacity);
+        for (let c = 0; c < this.headDim; c++) {
+          const row = from.transposedOffset + c * oc * e;
+          dst.set(src.subarray(row, row + keep * e), to.transposedOffset + c * capacity * e);
         }
       }
-      this.release?.(src);
-      this.allocatedFloats -= this.blockFloats(oc);
+      this.release?.(old.data);
+      this.allocatedBytes -= this.blockFloats(oc) * 4;
     }
-    this.allocatedFloats += floats;
+    this.allocatedBytes += floats * 4;
     this.blocks[slot] = block;
     return block;
   }
@@ -273,4 +342,12 @@ export class KvCache {
   private checkLive(): void {
     if (this.disposed) throw new Error('KvCache: used after dispose()');
   }
+}
+
+/** `count` K/V elements of a block from byteOffset, as stored: Float32Array (f32) or Uint16Array (f16 bits); views. */
+export function kvElements(block: KvBlock, byteOffset: number, count: number): Float32Array | Uint16Array {
+  const data = block.data;
+  return block.elementBytes === 2
+    ? new Uint16Array(data.buffer, data.byteOffset + byteOffset, count)
+    : new Float32Array(data.buffer, data.byteOffset + byteOffset, count);
 }

@@ -14,6 +14,8 @@ import { sparqAttentionHead } from './sparq.js';
 export class ReferenceAttentionKernels implements AttentionKernels {
   readonly name = 'reference';
   readonly needsResidentCache = false;
+  // The oracle reads either dtype; f32 keeps reference decoding identical to the training-time math.
+  readonly defaultKvDType = 'f32' as const;
   private readonly work = new SelectWork();
 
   isResident(): boolean {

@@ -148,9 +148,14 @@ export class TransferCounters {
   readonly layers: number;
   readonly kvHeads: number;
   private readonly counts: Float64Array;
+  private readonly byteCounts: Float64Array;
   private readonly dense: Float64Array;
+  private readonly denseBytes: Float64Array;
   private readonly steps: Float64Array;
-  /** Bytes of one K or V element in the cache counted (4: f32, 2: f16). */
+  /**
+   * Bytes of one K or V element when a call does not say (4: f32, 2: f16); each call may pass the
+   * element size of the cache it counts (a policy serves caches of either dtype).
+   */
   readonly kvBytesPerElement: number;
 
   constructor(layers: number, kvHeads: number, kvBytesPerElement = 4) {
@@ -161,39 +166,58 @@ export class TransferCounters {
     this.layers = layers;
     this.kvHeads = kvHeads;
     this.counts = new Float64Array(layers * kvHeads * KINDS);
+    this.byteCounts = new Float64Array(layers * kvHeads * KINDS);
     this.dense = new Float64Array(layers * kvHeads);
+    this.denseBytes = new Float64Array(layers * kvHeads);
     this.steps = new Float64Array(layers * kvHeads);
   }
 
   /** Starts a head-step: one (sequence, KV head) attended over seqLen positions. */
-  beginStep(layer: number, kvHead: number, seqLen: number, headDim: number): void {
+  beginStep(layer: number, kvHead: number, seqLen: number, headDim: number, kvBytesPerElement = this.kvBytesPerElement): void {
+    checkElementBytes(kvBytesPerElement, 'TransferCounters.beginStep');
     const slot = this.slot(layer, kvHead);
     this.steps[slot]! += 1;
-    this.dense[slot]! += denseTransfers(seqLen, headDim);
+    const dense = denseTransfers(seqLen, headDim);
+    this.dense[slot]! += dense;
+    // Dense moves K and V only: its elements are all of the cache's size.
+    this.denseBytes[slot]! += dense * kvBytesPerElement;
   }
 
-  add(layer: number, kvHead: number, kind: TransferKind, elements: number): void {
-    this.counts[this.slot(layer, kvHead) * KINDS + KIND_INDEX[kind]]! += elements;
+  add(layer: number, kvHead: number, kind: TransferKind, elements: number, kvBytesPerElement = this.kvBytesPerElement): void {
+    checkElementBytes(kvBytesPerElement, 'TransferCounters.add');
+    const i = this.slot(layer, kvHead) * KINDS + KIND_INDEX[kind];
+    this.counts[i]! += elements;
+    this.byteCounts[i]! += elements * transferKindBytes(kind, kvBytesPerElement);
   }
 
   /** Adds every kind of a transfer model's head-step. */
-  addModel(layer: number, kvHead: number, model: TransferBreakdown): void {
+  addModel(layer: number, kvHead: number, model: TransferBreakdown, kvBytesPerElement = this.kvBytesPerElement): void {
+    checkElementBytes(kvBytesPerElement, 'TransferCounters.addModel');
     const base = this.slot(layer, kvHead) * KINDS;
-    for (const kind of [...READS, ...WRITES]) this.counts[base + KIND_INDEX[kind]]! += model[kind];
+    for (const kind of [...READS, ...WRITES]) {
+      this.counts[base + KIND_INDEX[kind]]! += model[kind];
+      this.byteCounts[base + KIND_INDEX[kind]]! += model[kind] * transferKindBytes(kind, kvBytesPerElement);
+    }
   }
 
   /** Counts of one layer and KV head, or summed over everything when both are omitted. */
   get(layer?: number, kvHead?: number): TransferCounts {
     const acc = new Float64Array(KINDS);
+    const accBytes = new Float64Array(KINDS);
     let dense = 0;
+    let denseBytes = 0;
     let steps = 0;
     for (let l = 0; l < this.layers; l++) {
       if (layer !== undefined && l !== layer) continue;
       for (let h = 0; h < this.kvHeads; h++) {
         if (kvHead !== undefined && h !== kvHead) continue;
         const slot = l * this.kvHeads + h;
-        for (let c = 0; c < KINDS; c++) acc[c]! += this.counts[slot * KINDS + c]!;
+        for (let c = 0; c < KINDS; c++) {
+          acc[c]! += this.counts[slot * KINDS + c]!;
+          accBytes[c]! += this.byteCounts[slot * KINDS + c]!;
+        }
         dense += this.dense[slot]!;
+        denseBytes += this.denseBytes[slot]!;
         steps += this.steps[slot]!;
       }
     }
@@ -202,13 +226,11 @@ export class TransferCounters {
     for (const kind of READS) read += byKind[kind];
     let written = 0;
     for (const kind of WRITES) written += byKind[kind];
-    const b = (kind: TransferKind): number => byKind[kind] * transferKindBytes(kind, this.kvBytesPerElement);
+    const b = (kind: TransferKind): number => accBytes[KIND_INDEX[kind]]!;
     let readBytes = 0;
     for (const kind of READS) readBytes += b(kind);
     let writtenBytes = 0;
     for (const kind of WRITES) writtenBytes += b(kind);
-    // Dense moves K and V only: its elements are all of the cache's size.
-    const denseBytes = dense * this.kvBytesPerElement;
     return { ...byKind, read, written, total: read + written, dense, steps, readBytes, writtenBytes, totalBytes: readBytes + writtenBytes, denseBytes };
   }
 
@@ -231,7 +253,9 @@ export class TransferCounters {
 
   reset(): void {
     this.counts.fill(0);
+    this.byteCounts.fill(0);
     this.dense.fill(0);
+    this.denseBytes.fill(0);
     this.steps.fill(0);
   }
 

@@ -8,18 +8,20 @@
 // kernel can reach.
 //
 // Variants are interleaved per round (the VM is noisy); rows report medians. Theoretical speedup
-// is dense transfers / the policy's (the transfer model, which the policies' counters add up).
+// is dense bytes / the policy's (the transfer model, which the policies' counters add up, at the
+// cache's element size). With --kv-dtype f32,f16 both caches hold the same values and every
+// variant runs on both in the same rounds; rows then say how much faster each is than on f32.
 //
 // Usage: thrifty bench attention [--seq 4096,16384] [--batch 1] [--compression 1/2,1/4,1/8]
-//        [--attention sparq,h2o,lm-infinite,flexgen,oracle] [--json]
+//        [--attention sparq,h2o,lm-infinite,flexgen,oracle] [--kv-dtype f32,f16] [--json]
 
 import { availableParallelism, freemem } from 'node:os';
 import { KvCache } from '../attention/kv-cache.js';
 import { buildHeadTasks } from '../attention/decode-policy.js';
 import { formatRatio, planCompression, planTopK, type CompressionRecipe } from '../attention/planner.js';
 import type { AttentionSpec } from '../attention/policy.js';
-import { transferModel, transferTotal } from '../attention/transfers.js';
-import type { H2oHeadTask } from '../ops/attention-kernels.js';
+import { transferBytes, transferModel, transferTotal } from '../attention/transfers.js';
+import { type AttentionHeadTask, type H2oHeadTask, kvBlockLayout, type KvDType, kvElementBytes } from '../ops/attention-kernels.js';
 import { WasmAttention } from '../backend/wasm/attention.js';
 import type { WasmArena } from '../backend/wasm/arena.js';
 import type { WasmKernels } from '../backend/wasm/kernels.js';
@@ -43,6 +45,8 @@ export interface AttentionBenchOptions {
   recipes?: readonly CompressionRecipe[];
   /** Policies compared with dense (default all: sparq, h2o, lm-infinite, flexgen, oracle). */
   attention?: readonly BenchPolicy[];
+  /** KV cache element types, each run in the same rounds (default ['f16'], the wasm backend's). */
+  kvDType?: readonly KvDType[];
   /** Threads including the main one (default: all cores). */
   threads?: number;
   /** Timed rounds (default 7) after `warmup` rounds (default 2). */
@@ -65,6 +69,8 @@ export interface AttentionBenchRow {
   headDim: number;
   /** Target fraction of dense transfers. */
   compression: number;
+  /** The cache's K/V element type. */
+  kvDType: KvDType;
   policy: BenchPolicy;
   /** SparQ: 'even' | 'paper'; baselines: ''. */
   recipe: string;
@@ -83,11 +89,20 @@ export interface AttentionBenchRow {
   speedup: number;
   /** Median over rounds of dense / policy time within the round (robust to slow drift in machine load). */
   pairedSpeedup: number;
-  /** Dense transfers / the policy's (the transfer model, as the policies count). */
+  /** Dense bytes / the policy's (the transfer model at the cache's element size, as the policies count). */
   theoreticalSpeedup: number;
+  /** Modelled bytes per step (all tasks): dense's and the policy's. */
+  denseBytes: number;
+  bytes: number;
   /** Modelled bytes moved / time. */
   denseGBs: number;
   gbs: number;
+  /**
+   * When f32 ran in the same rounds: median over rounds of (f32 time / this dtype's time) for
+   * dense and for this policy (1 on the f32 rows); null otherwise.
+   */
+  denseVsF32: number | null;
+  vsF32: number | null;
   /** Streaming read of the memory holding the cache, in the same run. */
   streamGBs: number;
   threads: number;
@@ -96,9 +111,9 @@ export interface AttentionBenchRow {
 
 
 /** Bytes of a KvCache with K twice for these sizes (capacity = seq rounded to 16). */
-export function attentionCacheBytes(seq: number, batch: number, kvHeads: number, headDim: number): number {
+export function attentionCacheBytes(seq: number, batch: number, kvHeads: number, headDim: number, dtype: KvDType = 'f32'): number {
   const capacity = Math.ceil(seq / 16) * 16;
-  return batch * kvHeads * (3 * capacity * headDim + 2 * headDim) * 4;
+  return batch * kvHeads * kvBlockLayout(headDim, capacity, true, dtype).bytes;
 }
 
 /** Fills the cache with `seq` positions of uniform(-1, 1) values per sequence, in chunks. */
@@ -137,6 +152,8 @@ export async function benchAttention(options: AttentionBenchOptions = {}): Promi
   const compressions = options.compression ?? [1 / 2, 1 / 4, 1 / 8];
   const recipes = options.recipes ?? ['paper', 'even'];
   const policies = options.attention ?? BENCH_POLICIES;
+  const dtypes = options.kvDType ?? ['f16'];
+  if (dtypes.length === 0 || new Set(dtypes).size !== dtypes.length) throw new RangeError(`--kv-dtype lists each of f32, f16 at most once, got ${dtypes.join(',')}`);
   const rounds = options.rounds ?? 7;
   const warmup = options.warmup ?? 2;
   const maxMemory = options.maxMemoryBytes ?? Math.min(6 * 2 ** 30, 0.6 * freemem());
@@ -151,23 +168,24 @@ export async function benchAttention(options: AttentionBenchOptions = {}): Promi
   const rng = new Rng(1234);
   try {
     say(`node ${process.versions.node}, wasm ${kernels.simd}, ${kernels.threads} threads; ${heads} heads (${kvHeads} KV) of ${headDim}, `
-      + `f32 cache, one decode step of one layer; ${policies.join(', ')} against dense; SparQ recipes ${recipes.join(', ')} `
+      + `${dtypes.join(' and ')} cache${dtypes.length > 1 ? 's (same values, same rounds)' : ''}, one decode step of one layer; ${policies.join(', ')} against dense; SparQ recipes ${recipes.join(', ')} `
       + `(paper: k = 128, largest r within the ratio; even: r = d R, largest k); baselines: largest k within the ratio; `
       + `medians of ${rounds} interleaved rounds`);
     if (!options.json) {
-      log('| seq | batch | ratio | policy | recipe | r | k | l | K twice | achieved | dense ms | ms | speedup | paired | theoretical | dense GB/s | GB/s | stream GB/s |');
-      log('|---:|---:|---:|:---|:---|---:|---:|---:|:---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+      log('| seq | batch | KV | ratio | policy | recipe | r | k | l | K twice | achieved | dense ms | ms | speedup | paired | theoretical | dense GB/s | GB/s | stream GB/s | dense vs f32 | vs f32 |');
+      log('|---:|---:|:---|---:|:---|:---|---:|---:|---:|:---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     }
     for (const seq of seqs) {
       for (const batch of batches) {
-        const bytes = attentionCacheBytes(seq, batch, kvHeads, headDim);
+        let bytes = 0;
+        for (const dtype of dtypes) bytes += attentionCacheBytes(seq, batch, kvHeads, headDim, dtype);
         if (bytes > maxMemory) {
           say(`skipped seq ${seq} batch ${batch}: its cache needs ${(bytes / 2 ** 30).toFixed(2)} GiB, over the `
             + `${(maxMemory / 2 ** 30).toFixed(2)} GiB allowed (raise --max-memory-gib if the machine has room)`);
           continue;
         }
         rows.push(...runConfig(kernels, attention, rng, {
-          seq, batch, heads, kvHeads, headDim, group, compressions, recipes, policies, rounds, warmup,
+          seq, batch, heads, kvHeads, headDim, group, compressions, recipes, policies, rounds, warmup, dtypes,
         }, (row) => log(options.json ? JSON.stringify(row) : formatRow(row)), say));
       }
     }
@@ -190,6 +208,7 @@ interface Config {
   policies: readonly BenchPolicy[];
   rounds: number;
   warmup: number;
+  dtypes: readonly KvDType[];
 }
 
 /** One policy at one target: its spec and how the kernels run it on the tasks. */
@@ -204,15 +223,22 @@ interface Plan {
 
 function runConfig(kernels: WasmKernels, attention: WasmAttention, rng: Rng, c: Config,
   emit: (row: AttentionBenchRow) => void, say: (note: string) => void): AttentionBenchRow[] {
-  const cache = new KvCache({
-    layers: 1, kvHeads: c.kvHeads, headDim: c.headDim, batch: c.batch, initialCapacity: c.seq, maxLength: c.seq,
-    storeKTransposed: true, allocator: attention.cacheAllocator, release: attention.cacheRelease,
-  });
+  const caches = new Map<KvDType, KvCache>();
   const scoreVectors: Float32Array[] = [];
   try {
-    fillCache(cache, c.seq, rng);
+    // One cache per dtype, filled with the same values (the same fill seed).
+    const fillSeed = rng.nextU32();
+    for (const dtype of c.dtypes) {
+      const cache = new KvCache({
+        layers: 1, kvHeads: c.kvHeads, headDim: c.headDim, batch: c.batch, initialCapacity: c.seq, maxLength: c.seq,
+        storeKTransposed: true, allocator: attention.cacheAllocator, release: attention.cacheRelease, dtype,
+      });
+      caches.set(dtype, cache);
+      fillCache(cache, c.seq, new Rng(fillSeed));
+    }
     const seqIds = Array.from({ length: c.batch }, (_, i) => i);
-    const tasks = buildHeadTasks(attention, cache, 0, seqIds, c.heads);
+    const tasksOf = new Map<KvDType, AttentionHeadTask[]>();
+    for (const [dtype, cache] of caches) tasksOf.set(dtype, buildHeadTasks(attention, cache, 0, seqIds, c.heads));
     const q = Float32Array.from({ length: c.batch * c.heads * c.headDim }, () => rng.normal());
     const out = new Float32Array(q.length);
     const planShape = { headDim: c.headDim, seqLen: c.seq };
@@ -244,13 +270,13 @@ function runConfig(kernels: WasmKernels, attention: WasmAttention, rng: Rng, c: 
 
     // H2O's score vectors, one per task, in the cache's memory: a used state (uniform scores, no
     // evictions yet); the first call evicts down to k, later calls run in the steady state.
-    const h2oTasks = (): H2oHeadTask[] => tasks.map((task) => {
+    const h2oTasks = (tasks: readonly AttentionHeadTask[]): H2oHeadTask[] => tasks.map((task) => {
       const scores = attention.cacheAllocator(c.seq);
       for (let i = 0; i < c.seq; i++) scores[i] = rng.uniform();
       scoreVectors.push(scores);
       return { ...task, scores };
     });
-    const runner = (p: Plan): (() => void) => {
+    const runner = (p: Plan, tasks: readonly AttentionHeadTask[]): (() => void) => {
       const spec = p.spec;
       switch (spec.kind) {
         case 'sparq': {
@@ -258,7 +284,7 @@ function runConfig(kernels: WasmKernels, attention: WasmAttention, rng: Rng, c: 
           return () => attention.sparq(tasks, q, out, c.headDim, c.group, params);
         }
         case 'h2o': {
-          const h2o = h2oTasks();
+          const h2o = h2oTasks(tasks);
           const params = { topK: spec.topK, localWindow: spec.localWindow ?? 0 };
           return () => attention.h2o(h2o, q, out, c.headDim, c.group, params);
         }
@@ -274,18 +300,20 @@ function runConfig(kernels: WasmKernels, attention: WasmAttention, rng: Rng, c: 
       }
     };
 
-    // Streaming read over the memory the cache occupies (per arena, from its first block to the
+    // Streaming read over the memory the caches occupy (per arena, from its first block to the
     // end of its last): the same DRAM, read at the best rate this machine gives wasm.
     const extents = new Map<WasmArena, { start: number; end: number }>();
-    for (const t of tasks) {
-      const arena = kernels.arenas.find(t.block.data)!;
-      const start = t.block.data.byteOffset;
-      const end = start + t.block.data.byteLength;
-      const e = extents.get(arena);
-      if (!e) extents.set(arena, { start, end });
-      else {
-        e.start = Math.min(e.start, start);
-        e.end = Math.max(e.end, end);
+    for (const tasks of tasksOf.values()) {
+      for (const t of tasks) {
+        const arena = kernels.arenas.find(t.block.data)!;
+        const start = t.block.data.byteOffset;
+        const end = start + t.block.data.byteLength;
+        const e = extents.get(arena);
+        if (!e) extents.set(arena, { start, end });
+        else {
+          e.start = Math.min(e.start, start);
+          e.end = Math.max(e.end, end);
+        }
       }
     }
     let streamBytes = 0;
@@ -295,11 +323,11 @@ function runConfig(kernels: WasmKernels, attention: WasmAttention, rng: Rng, c: 
     };
 
     interface Variant { name: string; run: () => void; times: number[] }
-    const variants: Variant[] = [
-      { name: 'stream', run: stream, times: [] },
-      { name: 'dense', run: () => attention.dense(tasks, q, out, c.headDim, c.group), times: [] },
-      ...plans.map((p) => ({ name: p.name, run: runner(p), times: [] as number[] })),
-    ];
+    const variants: Variant[] = [{ name: 'stream', run: stream, times: [] }];
+    for (const [dtype, tasks] of tasksOf) {
+      variants.push({ name: `${dtype} dense`, run: () => attention.dense(tasks, q, out, c.headDim, c.group), times: [] });
+      for (const p of plans) variants.push({ name: `${dtype} ${p.name}`, run: runner(p, tasks), times: [] });
+    }
     for (let round = 0; round < c.warmup + c.rounds; round++) {
       // Rotate the order so that no variant always runs right after the same neighbour.
       for (let i = 0; i < variants.length; i++) {
@@ -312,48 +340,60 @@ function runConfig(kernels: WasmKernels, attention: WasmAttention, rng: Rng, c: 
     }
     const timesOf = (name: string): number[] => variants.find((v) => v.name === name)!.times;
     const ms = (name: string): number => median(timesOf(name));
-    const paired = (name: string): number => median(timesOf('dense').map((t, i) => t / timesOf(name)[i]!));
+    const pairedRatio = (slow: string, fast: string): number => median(timesOf(slow).map((t, i) => t / timesOf(fast)[i]!));
     const streamMs = ms('stream');
-    const denseMs = ms('dense');
-    // Elements per step over all tasks, by the transfer model.
-    const elements = (spec: AttentionSpec): number => tasks.length * transferTotal(transferModel(spec, c.seq, c.headDim));
-    const denseElements = elements({ kind: 'dense' });
+    const withF32 = caches.has('f32');
     const rows: AttentionBenchRow[] = [];
-    for (const p of plans) {
-      const spec = p.spec;
-      const policyMs = ms(p.name);
-      const moved = elements(spec);
-      const row: AttentionBenchRow = {
-        seq: c.seq, batch: c.batch, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
-        compression: p.ratio, policy: p.policy, recipe: p.recipe,
-        rank: spec.kind === 'sparq' ? spec.rank : null,
-        topK: 'topK' in spec ? spec.topK : c.seq,
-        localWindow: spec.kind === 'sparq' || spec.kind === 'h2o' ? (spec.localWindow ?? null) : null,
-        kTwice: p.kTwice,
-        achievedRatio: moved / denseElements,
-        denseMs: round3(denseMs), ms: round3(policyMs), speedup: round3(denseMs / policyMs),
-        pairedSpeedup: round3(paired(p.name)),
-        theoreticalSpeedup: round3(denseElements / moved),
-        denseGBs: round3((denseElements * 4) / (denseMs * 1e6)),
-        gbs: round3((moved * 4) / (policyMs * 1e6)),
-        streamGBs: round3(streamBytes / (streamMs * 1e6)),
-        threads: kernels.threads, rounds: c.rounds,
-      };
-      rows.push(row);
-      emit(row);
+    for (const [dtype, tasks] of tasksOf) {
+      const e = kvElementBytes(dtype);
+      const denseName = `${dtype} dense`;
+      const denseMs = ms(denseName);
+      // Elements and bytes per step over all tasks, by the transfer model.
+      const elements = (spec: AttentionSpec): number => tasks.length * transferTotal(transferModel(spec, c.seq, c.headDim));
+      const bytes = (spec: AttentionSpec): number => tasks.length * transferBytes(transferModel(spec, c.seq, c.headDim), e);
+      const denseElements = elements({ kind: 'dense' });
+      const denseBytes = bytes({ kind: 'dense' });
+      for (const p of plans) {
+        const spec = p.spec;
+        const name = `${dtype} ${p.name}`;
+        const policyMs = ms(name);
+        const moved = bytes(spec);
+        const row: AttentionBenchRow = {
+          seq: c.seq, batch: c.batch, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
+          compression: p.ratio, kvDType: dtype, policy: p.policy, recipe: p.recipe,
+          rank: spec.kind === 'sparq' ? spec.rank : null,
+          topK: 'topK' in spec ? spec.topK : c.seq,
+          localWindow: spec.kind === 'sparq' || spec.kind === 'h2o' ? (spec.localWindow ?? null) : null,
+          kTwice: p.kTwice,
+          achievedRatio: elements(spec) / denseElements,
+          denseMs: round3(denseMs), ms: round3(policyMs), speedup: round3(denseMs / policyMs),
+          pairedSpeedup: round3(pairedRatio(denseName, name)),
+          theoreticalSpeedup: round3(denseBytes / moved),
+          denseBytes, bytes: moved,
+          denseGBs: round3(denseBytes / (denseMs * 1e6)),
+          gbs: round3(moved / (policyMs * 1e6)),
+          streamGBs: round3(streamBytes / (streamMs * 1e6)),
+          denseVsF32: withF32 ? round3(pairedRatio('f32 dense', denseName)) : null,
+          vsF32: withF32 ? round3(pairedRatio(`f32 ${p.name}`, name)) : null,
+          threads: kernels.threads, rounds: c.rounds,
+        };
+        rows.push(row);
+        emit(row);
+      }
     }
     return rows;
   } finally {
     for (const v of scoreVectors) attention.cacheRelease(v);
-    cache.dispose();
+    for (const cache of caches.values()) cache.dispose();
   }
 }
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 function formatRow(r: AttentionBenchRow): string {
-  return `| ${r.seq} | ${r.batch} | ${formatRatio(r.compression)} | ${r.policy} | ${r.recipe || '-'} | ${r.rank ?? '-'} | ${r.topK} | ${r.localWindow ?? '-'} `
+  return `| ${r.seq} | ${r.batch} | ${r.kvDType} | ${formatRatio(r.compression)} | ${r.policy} | ${r.recipe || '-'} | ${r.rank ?? '-'} | ${r.topK} | ${r.localWindow ?? '-'} `
     + `| ${r.policy === 'sparq' ? (r.kTwice ? 'yes' : 'no') : '-'} | ${(100 * r.achievedRatio).toFixed(1)}% `
     + `| ${r.denseMs.toFixed(2)} | ${r.ms.toFixed(2)} | ${r.speedup.toFixed(2)}x | ${r.pairedSpeedup.toFixed(2)}x | ${r.theoreticalSpeedup.toFixed(2)}x `
-    + `| ${r.denseGBs.toFixed(1)} | ${r.gbs.toFixed(1)} | ${r.streamGBs.toFixed(1)} |`;
+    + `| ${r.denseGBs.toFixed(1)} | ${r.gbs.toFixed(1)} | ${r.streamGBs.toFixed(1)} `
+    + `| ${r.denseVsF32 === null ? '-' : `${r.denseVsF32.toFixed(2)}x`} | ${r.vsF32 === null ? '-' : `${r.vsF32.toFixed(2)}x`} |`;
 }

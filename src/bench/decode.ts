@@ -28,6 +28,7 @@ import type { AttentionSpec } from '../attention/policy.js';
 import { WasmAttention } from '../backend/wasm/attention.js';
 import { Generator } from '../generate/generator.js';
 import { ggufValue, type GgmlType, type GgufTensorInput, type GgufValue } from '../io/gguf.js';
+import { kvElementBytes, type KvDType } from '../ops/attention-kernels.js';
 import { QUANT_BLOCK, isQuantFormat } from '../ops/quant-kernels.js';
 import { llamaConfig, llmConfigToGgufMetadata, type LlmConfig } from '../models/llm-config.js';
 import { createCausalLM, loadCausalLM } from '../models/load-llm.js';
@@ -56,6 +57,8 @@ export interface DecodeBenchOptions {
   /** Rounds; dense and SparQ alternate (default 3). */
   rounds?: number;
   threads?: number;
+  /** KV cache element type of every thrifty engine (default 'f16', the wasm backend's). */
+  kvDType?: KvDType;
   /** 'synthetic' (default): random cache contents; 'real': prefill through the model. */
   prefill?: 'synthetic' | 'real';
   /** Include llama.cpp when node-llama-cpp is installed (default true). */
@@ -104,6 +107,10 @@ export interface DecodeBenchRow {
   /** Attention transfers of this engine over dense's (counted). */
   attentionRatio: number | null;
   prefill: 'synthetic' | 'real';
+  /** thrifty's KV cache element type (llama.cpp: its default, f16). */
+  kvDType: KvDType;
+  /** KV-cache bytes moved per decode step and sequence (counted; null for llama.cpp). */
+  attentionBytesPerStep: number | null;
   /** Seconds to fill the cache (synthetic) or run the prompt (real). */
   prefillSeconds: number | null;
   threads: number;
@@ -260,6 +267,7 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
   });
   const steps = options.steps ?? 8;
   const rounds = options.rounds ?? 3;
+  const kvDType = options.kvDType ?? 'f16';
   const compression = options.compression ?? 1 / 8;
   const policies = options.attention ?? ['sparq'];
   const prefillMode = options.prefill ?? 'synthetic';
@@ -282,7 +290,7 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
     say(`node ${process.versions.node}, ${engine.description}; Llama-shaped model, random ${format} weights (${(weightBytes / 2 ** 20).toFixed(0)} MiB read per step): d_model ${hiddenSize}, `
       + `${config.numLayers} layers, ${heads} heads of ${config.headDim}, FFN ${config.intermediateSize}, vocab ${config.vocabSize}; GGUF ${path}`);
     say(`${prefillMode} prefill; ${steps} decode steps x ${rounds} rounds per engine, medians; ${policies.join(', ')} at ${formatRatio(compression)} `
-      + 'of dense attention transfers (SparQ by the paper recipe, K stored twice; baselines: k solved), all on the wasm kernels');
+      + `of dense attention transfers (SparQ by the paper recipe, K stored twice; baselines: k solved), all on the wasm kernels, ${kvDType} KV cache`);
     if (!peer && options.peer !== false) say('llama.cpp skipped: node-llama-cpp is not installed (npm run bench:peers installs it)');
     // A default-path GGUF that does not load is stale or bad: remove it so the next run rewrites it.
     const files = await loadModelFiles(path).catch(async (error: unknown) => {
@@ -299,13 +307,13 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
     for (const seq of seqs) {
       for (const batch of batches) {
         // Caches: dense K+V, SparQ K twice + V, the baselines K+V, over all layers and sequences.
-        const cacheBytes = (5 + 2 * policies.filter((p) => p !== 'sparq').length) * batch * seq * config.numLayers * config.numKvHeads * config.headDim * 4;
+        const cacheBytes = (5 + 2 * policies.filter((p) => p !== 'sparq').length) * batch * seq * config.numLayers * config.numKvHeads * config.headDim * kvElementBytes(kvDType);
         if (weightBytes + cacheBytes > maxMemory) {
           say(`seq ${seq} batch ${batch} skipped: needs ~${((weightBytes + cacheBytes) / 2 ** 30).toFixed(1)} GiB, over the limit of ${(maxMemory / 2 ** 30).toFixed(1)} GiB`);
           continue;
         }
         const engines: Array<{ name: DecodeBenchRow['engine']; spec: AttentionSpec; generator: Generator }> = [
-          { name: 'thrifty-dense', spec: { kind: 'dense' }, generator: new Generator(model, { attention: { kind: 'dense' }, sequences: batch, kernels, initialCapacity: seq + 64 }) },
+          { name: 'thrifty-dense', spec: { kind: 'dense' }, generator: new Generator(model, { attention: { kind: 'dense' }, sequences: batch, kernels, initialCapacity: seq + 64, kvDType }) },
         ];
         for (const policy of policies) {
           let spec: AttentionSpec;
@@ -318,7 +326,7 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
           }
           engines.push({
             name: `thrifty-${policy}`, spec,
-            generator: new Generator(model, { attention: spec, sequences: batch, kernels, initialCapacity: seq + 64, storeKTransposed: policy === 'sparq' }),
+            generator: new Generator(model, { attention: spec, sequences: batch, kernels, initialCapacity: seq + 64, storeKTransposed: policy === 'sparq', kvDType }),
           });
         }
         const times = new Map<string, number[]>(engines.map((e) => [e.name, []]));
@@ -383,6 +391,8 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
             localWindow: spec.kind === 'sparq' || spec.kind === 'h2o' ? (spec.localWindow ?? null) : null,
             attentionRatio: traffic.get(name)! / traffic.get('thrifty-dense')!,
             prefill: prefillMode,
+            kvDType,
+            attentionBytesPerStep: trafficBytes.get(name)!,
             prefillSeconds: prefillSeconds.get(name) ?? null,
             threads,
           };
@@ -392,7 +402,7 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
         if (llamaMs !== null) {
           const row: DecodeBenchRow = {
             engine: 'llama.cpp', seq, batch: 1, tokensPerSecond: 1000 / llamaMs, msPerStep: llamaMs, speedupVsDense: denseMs / llamaMs,
-            theoreticalSpeedup: null, ratioToLlamaCpp: 1, rank: null, topK: null, localWindow: null, attentionRatio: 1, prefill: 'real', prefillSeconds: llamaPrefill, threads,
+            theoreticalSpeedup: null, ratioToLlamaCpp: 1, rank: null, topK: null, localWindow: null, attentionRatio: 1, prefill: 'real', kvDType: 'f16', attentionBytesPerStep: null, prefillSeconds: llamaPrefill, threads,
           };
           rows.push(row);
           log(formatRow(row, options.json ?? false));

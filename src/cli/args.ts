@@ -1,6 +1,7 @@
 // Argument parsers shared by the commands: each names its flag in the error.
 
 import { InvalidArgumentError } from 'commander';
+import { KV_DTYPES, type KvDType } from '../ops/attention-kernels.js';
 
 export function parsePositiveInt(flag: string): (value: string) => number {
   return (value) => {
@@ -118,4 +119,12 @@ export function checkTokensPerStep(batch: number, batchFlag: string, sequence: n
   if (tokens > TRAINING_LIMITS.tokensPerStep) {
     throw new Error(`${batchFlag} ${batch} x ${sequenceFlag} ${sequence} = ${tokens.toLocaleString('en-US')} tokens per step, more than the ${TRAINING_LIMITS.tokensPerStep.toLocaleString('en-US')} allowed`);
   }
+}
+
+/** --kv-dtype: the KV cache's element type (f16 or f32). */
+export function parseKvDType(flag = '--kv-dtype'): (value: string) => KvDType {
+  return (value) => {
+    if (!(KV_DTYPES as readonly string[]).includes(value)) throw new InvalidArgumentError(`${flag} expects ${KV_DTYPES.join(' or ')}, got '${value}'`);
+    return value as KvDType;
+  };
 }

@@ -5,6 +5,7 @@
 import type { AttentionSpec } from '../attention/policy.js';
 import type { WasmAttention } from '../backend/wasm/attention.js';
 import { Generator } from '../generate/generator.js';
+import type { KvDType } from '../ops/attention-kernels.js';
 import type { CausalLM } from '../models/decoder-common.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 import type { EvalModel, EvalTokenizer, MeasuredTransfers } from './records.js';
@@ -14,10 +15,10 @@ export class GeneratorEvalModel implements EvalModel {
   readonly contextLength: number;
   readonly vocabSize: number;
 
-  constructor(model: CausalLM, attention: AttentionSpec, kernels?: WasmAttention) {
+  constructor(model: CausalLM, attention: AttentionSpec, kernels?: WasmAttention, kvDType?: KvDType) {
     this.contextLength = model.contextLength;
     this.vocabSize = model.config.vocabSize;
-    this.generator = new Generator(model, { attention, ...(kernels ? { kernels } : {}) });
+    this.generator = new Generator(model, { attention, ...(kernels ? { kernels } : {}), kvDType });
   }
 
   reset(): void {

@@ -6,7 +6,7 @@ import { noGrad } from '../autograd/engine.js';
 import { KvCache } from '../attention/kv-cache.js';
 import { createAttentionPolicy, type AttentionSpec, type DecodeAttention } from '../attention/policy.js';
 import { getBackend } from '../backend/backend.js';
-import type { AttentionKernels } from '../ops/attention-kernels.js';
+import type { AttentionKernels, KvDType } from '../ops/attention-kernels.js';
 import { referenceAttentionKernels } from '../attention/reference-kernels.js';
 import type { CausalLM } from '../models/decoder-common.js';
 import type { KvCacheHook } from '../nn/attention.js';
@@ -23,6 +23,11 @@ export interface GeneratorOptions {
    * model's head size are replaced by the reference ones (see Generator.kernelsNote).
    */
   readonly kernels?: AttentionKernels | undefined;
+  /**
+   * Element type of the cached K and V ('f16' halves the bytes decoding reads; the mean of V stays
+   * f32). Default: the kernels' defaultKvDType (wasm 'f16', reference 'f32').
+   */
+  readonly kvDType?: KvDType | undefined;
   /** Keep K twice (row- and component-major; SparQ's step 1 streams the second). Default: true for sparq. */
   readonly storeKTransposed?: boolean | undefined;
   /** Prompt tokens per prefill forward (bounds activation memory). Default 512. */
@@ -58,6 +63,12 @@ export interface AttentionTraffic {
   readonly elementsReadPerStep: number;
   /** What dense attention would have moved for the same steps. */
   readonly denseElementsPerStep: number;
+  /** The cache's element type (K and V; the mean of V and H2O's scores are f32). */
+  readonly kvDType: KvDType;
+  /** Bytes moved per decode step and sequence (K, V at the cache's element size). */
+  readonly bytesPerStep: number;
+  /** What dense attention would have moved, in bytes, over the same cache. */
+  readonly denseBytesPerStep: number;
   /** elementsPerStep / denseElementsPerStep. */
   readonly ratio: number;
 }
@@ -191,6 +202,7 @@ export class Generator {
       batch: this.sequences,
       maxLength: model.contextLength,
       storeKTransposed: options.storeKTransposed ?? options.attention.kind === 'sparq',
+      dtype: options.kvDType ?? kernels.defaultKvDType,
       ...(options.initialCapacity !== undefined ? { initialCapacity: options.initialCapacity } : {}),
       ...(kernels.cacheAllocator ? { allocator: kernels.cacheAllocator } : {}),
       ...(kernels.cacheRelease ? { release: kernels.cacheRelease } : {}),
@@ -348,6 +360,9 @@ export class Generator {
           elementsPerStep: summary.totalPerStep,
           elementsReadPerStep: summary.readPerStep,
           denseElementsPerStep: summary.densePerStep,
+          kvDType: this.cache.dtype,
+          bytesPerStep: summary.totalBytesPerStep,
+          denseBytesPerStep: summary.denseBytesPerStep,
           ratio: summary.ratio,
         },
       },

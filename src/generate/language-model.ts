@@ -20,6 +20,7 @@ import { openGgufModel, openHfFolder, type ModelFiles } from '../models/model-fi
 import type { CausalLM } from '../models/decoder-common.js';
 import { loadCausalLM, type WeightDType } from '../models/load-llm.js';
 import type { Backend } from '../ops/kernels.js';
+import type { KvDType } from '../ops/attention-kernels.js';
 import { yieldToEventLoop } from '../platform/event-loop.js';
 import { TokenTextStream, type Tokenizer } from '../text/tokenizer.js';
 import { Generator, type GenerationResult, type GenerationStats, type StopReason } from './generator.js';
@@ -132,6 +133,8 @@ export interface GenerateOptions {
   readonly reallocation?: boolean | undefined;
   /** SparQ: store K once (row-major only) instead of twice. */
   readonly kOnce?: boolean | undefined;
+  /** KV cache element type: 'f16' (half the bytes per decode step) or 'f32'; default: the engine's (f16 on wasm, f32 on reference). */
+  readonly kvDType?: KvDType | undefined;
   /** Stops the generation: the stream then throws the signal's reason. */
   readonly signal?: AbortSignal | undefined;
   /** Called after each generated token with the running statistics (for progress displays). */
@@ -248,6 +251,7 @@ export class LanguageModel implements AsyncDisposable {
         // The backend's decode-attention kernels (the wasm ones on a wasm engine); the cache lives where they read it.
         ...(this.backend.attention ? { kernels: this.backend.attention } : {}),
         storeKTransposed: spec.kind === 'sparq' && !options.kOnce,
+        kvDType: options.kvDType,
       });
       generator = created;
       const steps = created.steps([ids], {

@@ -32,6 +32,7 @@ import { defaultDataDir } from './data-dir.js';
 import { readTextFile, readCnnDailyMail, readNeedleFiller, readShakespeare, readSquad, readTriviaQaClosedBook, readWikiTextArticles } from './eval-data.js';
 import { EvalStore, writeGridManifest, type GridManifestEntry } from './eval-store.js';
 import { loadModelFiles } from './model-files.js';
+import type { KvDType } from '../ops/attention-kernels.js';
 
 export interface EvalMethod {
   /** dense | sparq | h2o | lm-infinite | flexgen | oracle */
@@ -54,6 +55,11 @@ export interface EvalGridOptions {
   readonly outDir: string;
   readonly dataDir?: string;
   readonly threads?: number;
+  /**
+   * KV cache element type (default 'f32', as the committed eval records were measured; 'f16'
+   * marks the cell's variant kv-f16, so a resumed folder never mixes the two).
+   */
+  readonly kvDType?: KvDType;
   /** SQuAD confusion contexts (default 7; the sequence-length study: 3, 7, 15, 31). */
   readonly confusionContexts?: number;
   /** Repetition reads this text file instead of Tiny Shakespeare (the variant is its name). */
@@ -144,6 +150,7 @@ export function methodName(method: EvalMethod): string {
 function taskVariant(task: TaskName, options: EvalGridOptions): string {
   const parts: string[] = [];
   if (task === 'squad' && (options.confusionContexts ?? 7) !== 7) parts.push(`confusion-${options.confusionContexts}`);
+  if ((options.kvDType ?? 'f32') !== 'f32') parts.push(`kv-${options.kvDType}`);
   if (task === 'repetition' && options.text !== undefined) parts.push(options.text.split(/[\\/]/).at(-1)!.replace(/\.[^.]*$/, ''));
   if (task === 'repetition' && options.contextChars !== undefined) parts.push(`chars-${options.contextChars}`);
   if (task === 'wikitext-bpc' && options.referenceChars !== undefined) parts.push(`reference-${options.referenceChars}`);
@@ -228,7 +235,7 @@ export async function runEvalGrid(options: EvalGridOptions): Promise<EvalGridRes
         break;
       }
       if (samples.some((_, i) => !doneBefore.has(i))) {
-        const evalModel = new GeneratorEvalModel(model, entry.spec, kernels);
+        const evalModel = new GeneratorEvalModel(model, entry.spec, kernels, options.kvDType ?? 'f32');
         try {
           await runCell(entry.cell, evalModel, tokenizer, samples, {
             done: doneBefore,

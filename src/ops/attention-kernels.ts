@@ -6,41 +6,63 @@
 // file: assembly/attention.ts repeats the offsets, and test/attention/wasm-kernels.test.ts checks
 // that the two agree.
 
+/** Element type of the K and V rows of a cache ('f16': IEEE half, rounded to nearest even on append). */
+export type KvDType = 'f32' | 'f16';
+export const KV_DTYPES: readonly KvDType[] = ['f32', 'f16'];
+
+/** Bytes of one K or V element. */
+export function kvElementBytes(dtype: KvDType): 2 | 4 {
+  return dtype === 'f16' ? 2 : 4;
+}
+
 /**
- * One (layer, sequence, KV head) block of the KV cache, in floats from data[0]:
- *   [ mean of V: d ][ running sum of V: d ][ K rows: capacity x d ][ V rows: capacity x d ]
+ * One (layer, sequence, KV head) block of the KV cache, in bytes from the block's start:
+ *   [ mean of V: d f32 ][ running sum of V: d f32 ][ K rows: capacity x d ][ V rows: capacity x d ]
  *   [ K transposed: d x capacity ]   (only when K is stored twice)
+ * K, V and K^T elements are `elementBytes` each (the cache's dtype); the mean and sum are always f32.
  */
 export interface KvBlockLayout {
+  readonly dtype: KvDType;
+  readonly elementBytes: 2 | 4;
   readonly meanOffset: number;
   readonly sumOffset: number;
   readonly keyOffset: number;
   readonly valueOffset: number;
-  /** -1 when K is stored once. Row c (component) starts at transposedOffset + c * capacity. */
+  /** -1 when K is stored once. Row c (component) starts at transposedOffset + c * capacity * elementBytes. */
   readonly transposedOffset: number;
-  /** Floats of the whole block. */
-  readonly floats: number;
+  /** Bytes of the whole block (a multiple of 4 when capacity is a multiple of 2). */
+  readonly bytes: number;
 }
 
-export function kvBlockLayout(headDim: number, capacity: number, transposed: boolean): KvBlockLayout {
+export function kvBlockLayout(headDim: number, capacity: number, transposed: boolean, dtype: KvDType = 'f32'): KvBlockLayout {
   const d = headDim;
+  const e = kvElementBytes(dtype);
+  const rows = capacity * d * e;
   return {
+    dtype,
+    elementBytes: e,
     meanOffset: 0,
-    sumOffset: d,
-    keyOffset: 2 * d,
-    valueOffset: 2 * d + capacity * d,
-    transposedOffset: transposed ? 2 * d + 2 * capacity * d : -1,
-    floats: 2 * d + 2 * capacity * d + (transposed ? d * capacity : 0),
+    sumOffset: 4 * d,
+    keyOffset: 8 * d,
+    valueOffset: 8 * d + rows,
+    transposedOffset: transposed ? 8 * d + 2 * rows : -1,
+    bytes: 8 * d + 2 * rows + (transposed ? rows : 0),
   };
 }
 
-/** Where one block lives and how full it is. */
+/** Where one block lives and how full it is; the layout's offsets are bytes from data.byteOffset. */
 export interface KvBlock extends KvBlockLayout {
+  /** The block's storage (layout.bytes / 4 floats; K/V parts hold f16 bits when dtype is 'f16'). */
   readonly data: Float32Array;
   readonly capacity: number;
   /** Positions stored. */
   readonly length: number;
   readonly headDim: number;
+  /**
+   * An f16 block that has received an inf or NaN since it was last empty: fast kernels then widen
+   * it exactly (their fast widening assumes finite halves). Always false for f32 blocks.
+   */
+  readonly mayHoldNonFinite: boolean;
 }
 
 export interface AttentionHeadTask {
@@ -75,6 +97,8 @@ export interface AttentionKernels {
   readonly name: string;
   /** Cache blocks (and H2O score vectors) must come from cacheAllocator. */
   readonly needsResidentCache: boolean;
+  /** The KV dtype a cache for these kernels gets when none is asked for (wasm: 'f16'; reference: 'f32'). */
+  readonly defaultKvDType: KvDType;
   /** Storage for cache blocks (zero-filled); absent: plain Float32Arrays. */
   readonly cacheAllocator?: ((floats: number) => Float32Array) | undefined;
   readonly cacheRelease?: ((view: Float32Array) => void) | undefined;

@@ -50,6 +50,16 @@ test('generate: text, tokens, stop reason and statistics; greedy is the CLI\'s g
   assert.match(lm.engine.description, /^wasm (relaxed-)?SIMD/);
 });
 
+test('kvDType: an f32 cache gives the CLI\'s --kv-dtype f32 text; the default (f16 on wasm) moves half the dense bytes', async () => {
+  const f32 = await lm.generate('JULIET:', { temperature: 0, maxTokens: 20, kvDType: 'f32' });
+  assert.equal(`JULIET:${f32.text}\n`, await cliText({ prompt: 'JULIET:', temperature: 0, maxTokens: 20, kvDType: 'f32' }));
+  const f16 = await lm.generate('JULIET:', { temperature: 0, maxTokens: 20 });
+  // Dense attention moves K and V only: 4 bytes per element in f32, 2 in f16.
+  assert.equal(f32.stats.attention.denseBytesPerStep, 4 * f32.stats.attention.denseElementsPerStep);
+  assert.equal(f16.stats.attention.denseBytesPerStep, 2 * f16.stats.attention.denseElementsPerStep);
+  await assert.rejects(lm.generate('JULIET:', { kvDType: 'f8' as 'f16' }), /KvCache: dtype must be one of f32, f16, got 'f8'/);
+});
+
 test('the event loop gets a turn between tokens; onProgress reports running statistics', async () => {
   let ticks = 0;
   const timer = setInterval(() => ticks++, 0);

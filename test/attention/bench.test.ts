@@ -7,30 +7,43 @@ import { describe, test } from 'node:test';
 import { type AttentionBenchRow, benchAttention } from '../../src/bench/attention.js';
 import { Command } from 'commander';
 import { registerBenchAttentionCommand } from '../../src/cli/commands/bench-attention.js';
+import type { AttentionSpec } from '../../src/attention/policy.js';
+import { transferBytes, transferModel } from '../../src/attention/transfers.js';
+import { kvElementBytes } from '../../src/ops/attention-kernels.js';
 
 describe('bench attention', () => {
   test('tiny run: JSON lines per policy with the planned settings, achieved ratio and theoretical speedup', async () => {
     const lines: string[] = [];
     const rows: AttentionBenchRow[] = await benchAttention({
       seq: [256], heads: 4, headDim: 16, batch: [1, 2], compression: [1 / 2, 1 / 8], recipes: ['even'], rounds: 1, warmup: 0, threads: 1,
-      json: true, log: (line) => lines.push(line),
+      kvDType: ['f32', 'f16'], json: true, log: (line) => lines.push(line),
     });
-    // Per batch: SparQ (K twice, once) and H2O, LM-Infinite, oracle at both ratios; FlexGen at neither
-    // (it reads every key: at least about 1/2 of dense).
-    assert.equal(rows.length, 2 * 2 * (2 + 3));
+    // Per batch and KV dtype: SparQ (K twice, once) and H2O, LM-Infinite, oracle at both ratios;
+    // FlexGen at neither (it reads every key: at least about 1/2 of dense).
+    assert.equal(rows.length, 2 * 2 * 2 * (2 + 3));
     const objects = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     const data = objects.filter((o) => 'seq' in o);
     assert.equal(data.length, rows.length);
     assert.ok(objects.some((o) => /flexgen at 1\/8: --compression 1\/8 is out of reach for flexgen/.test(String(o.note))), lines.join('\n'));
     for (const o of data) {
-      for (const key of ['seq', 'batch', 'compression', 'policy', 'kTwice', 'achievedRatio', 'denseMs', 'ms', 'speedup', 'theoreticalSpeedup']) {
+      for (const key of ['seq', 'batch', 'compression', 'kvDType', 'policy', 'kTwice', 'achievedRatio', 'denseMs', 'ms', 'speedup', 'theoreticalSpeedup', 'bytes', 'denseBytes', 'vsF32', 'denseVsF32']) {
         assert.ok(key in o, `missing ${key}`);
       }
     }
     for (const r of rows) {
       assert.ok(r.denseMs > 0 && r.ms > 0 && r.streamGBs > 0);
       assert.ok(r.achievedRatio <= r.compression + 1e-12, `${r.policy} ${r.achievedRatio}`);
-      assert.ok(Math.abs(r.theoreticalSpeedup - 1 / r.achievedRatio) < 1e-3);
+      // Bytes by the transfer model at the cache's element size; an f32 cache's are 4 per element.
+      const e = kvElementBytes(r.kvDType);
+      const spec: AttentionSpec = r.policy === 'sparq'
+        ? { kind: 'sparq', rank: r.rank!, topK: r.topK, localWindow: r.localWindow!, reallocation: true }
+        : { kind: r.policy, topK: r.topK };
+      assert.equal(r.bytes, 4 * r.batch * transferBytes(transferModel(spec, 256, 16), e));
+      assert.equal(r.denseBytes, 4 * r.batch * e * (2 * 256 * 16 + 2 * 16));
+      assert.ok(Math.abs(r.theoreticalSpeedup - r.denseBytes / r.bytes) < 1e-3);
+      if (r.kvDType === 'f32') assert.ok(Math.abs(r.theoreticalSpeedup - 1 / r.achievedRatio) < 1e-3);
+      assert.ok(r.vsF32 !== null && r.vsF32 > 0 && r.denseVsF32 !== null && r.denseVsF32 > 0);
+      if (r.kvDType === 'f32') assert.equal(r.vsF32, 1);
       if (r.policy === 'sparq') {
         // Even recipe at S = 256, d = 16: 1/2 -> r = 8, the largest k with 256 r + 32 k + 64 <= 4112: 62;
         // 1/8 -> r = 2, k = 14.
@@ -38,7 +51,8 @@ describe('bench attention', () => {
         assert.deepEqual([r.rank, r.topK, r.localWindow], [rank, topK, Math.floor(topK / 4)]);
         const dense = 2 * 256 * 16 + 2 * 16;
         const sparq = 256 * rank + 2 * topK * 16 + 4 * 16;
-        assert.ok(Math.abs(r.theoreticalSpeedup - dense / sparq) < 1e-3);
+        // K and V at e bytes; the mean of V (read and written) always f32.
+        assert.ok(Math.abs(r.theoreticalSpeedup - (e * dense) / (e * (sparq - 2 * 16) + 4 * 2 * 16)) < 1e-3);
       }
       if (r.policy === 'h2o') {
         // 2 k 16 + 32 + 2 * 256 <= 8224 / 8 -> k = 15 at 1/8 (its score vector counted).

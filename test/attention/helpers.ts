@@ -3,6 +3,7 @@
 
 import type { HeadView } from '../../src/attention/head.js';
 import { KvCache } from '../../src/attention/kv-cache.js';
+import type { KvDType } from '../../src/ops/attention-kernels.js';
 import type { Rng } from '../../src/tensor/rng.js';
 
 export interface Problem {
@@ -106,10 +107,11 @@ export function naiveSparq(p: Problem, r: number, k: number, l: number, realloca
 export function filledCache(rng: Rng, opts: {
   layers: number; kvHeads: number; headDim: number; lengths: readonly number[]; storeKTransposed?: boolean;
   allocator?: (n: number) => Float32Array; release?: (v: Float32Array) => void; initialCapacity?: number; scale?: number;
+  dtype?: KvDType;
 }): KvCache {
   const cache = new KvCache({
     layers: opts.layers, kvHeads: opts.kvHeads, headDim: opts.headDim, batch: opts.lengths.length,
-    storeKTransposed: opts.storeKTransposed ?? false, initialCapacity: opts.initialCapacity ?? 16,
+    storeKTransposed: opts.storeKTransposed ?? false, initialCapacity: opts.initialCapacity ?? 16, dtype: opts.dtype ?? 'f32',
     ...(opts.allocator ? { allocator: opts.allocator } : {}), ...(opts.release ? { release: opts.release } : {}),
   });
   const scale = opts.scale ?? 1;

@@ -1,9 +1,12 @@
-// KvCache: layout of the views, the transposed copy and the running mean kept in sync, amortised
+// KvCache: layout of the views, the transposed copy and the running mean kept in sync (f32 and f16
+// caches: f16 rows rounded to nearest even, the mean f32 over the stored values), amortised
 // growth, limits and errors.
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { KvCache } from '../../src/attention/kv-cache.js';
+import { KV_DTYPES } from '../../src/ops/attention-kernels.js';
+import { f16BitsToF32, f32ToF16Bits } from '../../src/tensor/dtype.js';
 import { Rng } from '../../src/tensor/rng.js';
 
 function randomRows(rng: Rng, n: number): Float32Array {
@@ -11,10 +14,12 @@ function randomRows(rng: Rng, n: number): Float32Array {
 }
 
 describe('KvCache', () => {
-  test('append lays out K, V, K^T and the mean per (layer, seq, kv head)', () => {
+  for (const dtype of KV_DTYPES) test(`append lays out K, V, K^T and the mean per (layer, seq, kv head), ${dtype}`, () => {
     const rng = new Rng(1);
     const [layers, kvHeads, d, batch] = [2, 3, 4, 2];
-    const cache = new KvCache({ layers, kvHeads, headDim: d, batch, initialCapacity: 4, storeKTransposed: true });
+    const cache = new KvCache({ layers, kvHeads, headDim: d, batch, initialCapacity: 4, storeKTransposed: true, dtype });
+    // What the cache stores of a value: f32, or the nearest half (ties to even).
+    const stored = (x: number): number => (dtype === 'f16' ? f16BitsToF32(f32ToF16Bits(x)) : Math.fround(x));
     // Reference copies: per (layer, seq): rows [t][h][c].
     const ks: number[][][] = [];
     const vs: number[][][] = [];
@@ -24,6 +29,14 @@ describe('KvCache', () => {
           const T = step === 0 ? 5 : 1 + seq; // a prefill, then steps of different lengths per sequence
           const k = randomRows(rng, T * kvHeads * d);
           const v = randomRows(rng, T * kvHeads * d);
+          // Values that test the rounding: a tie between two halves (rounds to even), past the
+          // largest half (inf), below the smallest subnormal (0).
+          if (step === 0) {
+            k[0] = 1 + 2 ** -11;
+            k[1] = 1 + 3 * 2 ** -11;
+            v[0] = 70000;
+            v[1] = 2 ** -26;
+          }
           cache.append(layer, seq, k, v, T);
           const key = layer * batch + seq;
           ks[key] ??= [];
@@ -47,21 +60,36 @@ describe('KvCache', () => {
           assert.equal(K.length, len * d);
           for (let t = 0; t < len; t++) {
             for (let c = 0; c < d; c++) {
-              assert.equal(K[t * d + c], Math.fround(rows[t]![h * d + c]!));
-              assert.equal(V[t * d + c], Math.fround(vrows[t]![h * d + c]!));
+              assert.equal(K[t * d + c], stored(rows[t]![h * d + c]!));
+              assert.equal(V[t * d + c], stored(vrows[t]![h * d + c]!));
               assert.equal(KT.data[c * KT.stride + t], K[t * d + c]);
             }
           }
           for (let c = 0; c < d; c++) {
             let s = 0;
             for (let t = 0; t < len; t++) s += V[t * d + c]!;
-            assert.ok(Math.abs(mean[c]! - s / len) < 1e-6, `mean layer ${layer} seq ${seq} head ${h} comp ${c}`);
+            if (!Number.isFinite(s)) assert.equal(mean[c], s / len);
+            else assert.ok(Math.abs(mean[c]! - s / len) < 1e-6 * (1 + Math.abs(s / len)), `mean layer ${layer} seq ${seq} head ${h} comp ${c}`);
           }
         }
       }
     }
     assert.equal(cache.length(0), 5 + 1 + 1);
     assert.equal(cache.length(1), 5 + 2 + 2);
+    if (dtype === 'f16') {
+      const K = cache.keys(0, 0, 0);
+      assert.equal(K[0], 1, 'a tie rounds to the even half');
+      assert.equal(K[1], 1 + 4 * 2 ** -11, 'a tie rounds to the even half (up)');
+      assert.equal(cache.values(0, 0, 0)[0], Infinity);
+      assert.ok(Object.is(cache.values(0, 0, 0)[1], 0));
+      assert.deepEqual(Array.from(cache.rawKeys(0, 0, 0).subarray(0, 2)), [0x3c00, 0x3c02]);
+      // The block that received the inf says so (fast kernels widen it exactly); the others do not.
+      assert.equal(cache.head(0, 0, 0).mayHoldNonFinite, true);
+      assert.equal(cache.head(0, 0, 1).mayHoldNonFinite, false);
+    }
+    assert.equal(cache.bytes, layers * batch * kvHeads * (8 * d + 3 * cache.capacity(0, 0) * d * cache.elementBytes));
+    cache.reset(0);
+    assert.equal(cache.head(0, 0, 0).mayHoldNonFinite, false, 'an emptied block holds nothing');
   });
 
   test('capacity doubles: few allocations over many single-position steps', () => {

@@ -10,7 +10,7 @@ import { denseAttentionHead } from '../../src/attention/dense.js';
 import { cacheHeadView } from '../../src/attention/head.js';
 import { type AttentionSpec, createAttentionPolicy } from '../../src/attention/policy.js';
 import { sparqAttentionHead } from '../../src/attention/sparq.js';
-import { TransferCounters, transferModel, transferRatio, transferTotal } from '../../src/attention/transfers.js';
+import { TransferCounters, transferBytes, transferModel, transferRatio, transferTotal } from '../../src/attention/transfers.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { ElementCounter, countingHeadView, filledCache } from './helpers.js';
 
@@ -91,15 +91,16 @@ describe('the reference kernels touch what the transfer model says', () => {
     const before = cache.head(0, 0, 0).data.slice();
     cache.append(0, 0, Float32Array.from({ length: d }, () => rng.normal()), Float32Array.from({ length: d }, () => rng.normal()), 1);
     const b = cache.head(0, 0, 0);
-    const changed = (from: number, to: number): number => {
+    // Offsets are bytes; this f32 cache's elements are floats.
+    const changed = (fromByte: number, toByte: number): number => {
       let n = 0;
-      for (let i = from; i < to; i++) if (b.data[i] !== before[i]) n++;
+      for (let i = fromByte / 4; i < toByte / 4; i++) if (b.data[i] !== before[i]) n++;
       return n;
     };
     const m = transferModel({ kind: 'sparq', rank: 1, topK: 1 }, 21, d);
-    assert.equal(changed(b.keyOffset, b.keyOffset + b.capacity * d), m.kWrite);
-    assert.equal(changed(b.valueOffset, b.valueOffset + b.capacity * d), m.vWrite);
-    assert.equal(changed(b.meanOffset, b.meanOffset + d), m.meanWrite);
+    assert.equal(changed(b.keyOffset, b.keyOffset + b.capacity * d * 4), m.kWrite);
+    assert.equal(changed(b.valueOffset, b.valueOffset + b.capacity * d * 4), m.vWrite);
+    assert.equal(changed(b.meanOffset, b.meanOffset + d * 4), m.meanWrite);
     cache.dispose();
   });
 });
@@ -128,6 +129,40 @@ describe('counters', () => {
       assert.equal(s.steps, 2); // two sequences, one step each
       assert.equal(s.totalPerStep, (2 * 2 * perHead) / 2);
       assert.ok(Math.abs(s.ratio - perHead / densePerHead) < 1e-12);
+    }
+  });
+
+  test('bytes follow the cache counted: K and V at 2 bytes in an f16 cache, 4 in f32; mean and scores f32', () => {
+    const d = 8;
+    const lengths = [50, 7];
+    const specs: AttentionSpec[] = [
+      { kind: 'dense' }, { kind: 'sparq', rank: 2, topK: 10, localWindow: 2, reallocation: true }, { kind: 'h2o', topK: 9 },
+    ];
+    for (const spec of specs) {
+      // One policy serves an f32 and an f16 cache in turn: each call counts at its cache's element size.
+      const policy = createAttentionPolicy(spec, { layers: 1, heads: 2, kvHeads: 2, headDim: d });
+      const q = Float32Array.from({ length: 2 * 2 * d }, (_, i) => Math.sin(i));
+      const want = { f32: 0, f16: 0 };
+      let denseWant = 0;
+      for (const dtype of ['f32', 'f16'] as const) {
+        const cache = filledCache(new Rng(3), { layers: 1, kvHeads: 2, headDim: d, lengths, storeKTransposed: true, dtype });
+        policy.attend(cache, 0, [0, 1], q, new Float32Array(q.length), 2);
+        const e = cache.elementBytes;
+        for (const S of lengths) {
+          want[dtype] += 2 * transferBytes(transferModel(spec, S, d), e);
+          denseWant += 2 * transferBytes(transferModel({ kind: 'dense' }, S, d), e);
+        }
+        cache.dispose();
+      }
+      const all = policy.counters.get();
+      assert.equal(all.totalBytes, want.f32 + want.f16, spec.kind);
+      assert.equal(all.denseBytes, denseWant);
+      // Elements do not depend on the dtype: both calls count the same.
+      assert.equal(all.total, 2 * lengths.reduce((n, S) => n + 2 * transferTotal(transferModel(spec, S, d)), 0));
+      // The f16 half of the bytes is below the f32 half by the K/V elements' 2 bytes each.
+      const model = transferModel(spec, 50, d);
+      const kv = model.kRead + model.vRead + model.kWrite + model.vWrite;
+      assert.equal(transferBytes(model, 4) - transferBytes(model, 2), 2 * kv);
     }
   });
 

@@ -2,15 +2,18 @@
 // kernels, for every policy (dense, SparQ, LM-Infinite, FlexGen, oracle, H2O over many steps), on
 // awkward shapes: S = 1, 3, 17, 127 (not multiples of the SIMD width; and long cases for the
 // sampled selection), k >= S, head dims 8, 64, 128, GQA groups 1, 2, 4; plain and relaxed SIMD,
-// 1 and 2 threads; caches spanning several arenas. Also: the kernels' block layout is
-// kvBlockLayout's, and a cache outside the arenas is an error, not a slow path.
+// 1 and 2 threads; caches spanning several arenas; f32 and f16 caches (the reference reads the same
+// f16 bits, widened exactly), with special values (subnormal halves, overflow to inf, NaN). Also:
+// the kernels' block layout is kvBlockLayout's for both element sizes, the in-register f16
+// widening is exact for all 65536 halves, and a cache outside the arenas is an error, not a slow path.
 
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { KvCache } from '../../src/attention/kv-cache.js';
 import { type AttentionSpec, createAttentionPolicy } from '../../src/attention/policy.js';
 import { SelectWork, topKIndices } from '../../src/attention/select.js';
-import { kvBlockLayout } from '../../src/ops/attention-kernels.js';
+import { kvBlockLayout, KV_DTYPES, kvElementBytes } from '../../src/ops/attention-kernels.js';
+import { f16BitsToF32, f32ToF16Bits } from '../../src/tensor/dtype.js';
 import { WasmAttention } from '../../src/backend/wasm/attention.js';
 import { WasmKernels } from '../../src/backend/wasm/kernels.js';
 import { createNodeThreadPool, enableRelaxedSimd } from '../../src/node/wasm-pool.js';
@@ -45,6 +48,9 @@ after(() => {
 
 function assertClose(what: string, got: Float32Array, want: Float32Array, tol: number): void {
   for (let i = 0; i < want.length; i++) {
+    // Special values must agree exactly: NaN where the reference has NaN, the same infinity.
+    if (Number.isNaN(want[i]!) && Number.isNaN(got[i]!)) continue;
+    if (!Number.isFinite(want[i]!) && got[i] === want[i]) continue;
     const err = Math.abs(got[i]! - want[i]!);
     if (!(err <= tol * (1 + Math.abs(want[i]!)))) assert.fail(`${what}: element ${i} got ${got[i]} want ${want[i]}`);
   }
@@ -92,21 +98,71 @@ function compare(v: Variant, cache: KvCache, spec: AttentionSpec, heads: number,
 
 describe('wasm decode attention vs reference', () => {
   for (const v of variants) {
-    test(`${v.name}: every policy (SparQ with K twice and once) on awkward shapes`, () => {
-      const rng = new Rng(42);
-      for (const { S, d, g } of CASES) {
-        const kvHeads = 2;
-        const heads = kvHeads * g;
-        for (const storeKTransposed of [true, false]) {
-          // Two sequences of different lengths, in arena memory.
+    for (const dtype of KV_DTYPES) {
+      test(`${v.name}: every policy (SparQ with K twice and once) on awkward shapes, ${dtype} cache`, () => {
+        const rng = new Rng(42);
+        for (const { S, d, g } of CASES) {
+          const kvHeads = 2;
+          const heads = kvHeads * g;
+          for (const storeKTransposed of [true, false]) {
+            // Two sequences of different lengths, in arena memory.
+            const cache = filledCache(rng, {
+              layers: 1, kvHeads, headDim: d, lengths: [S, S + 2], storeKTransposed, dtype,
+              allocator: v.attention.cacheAllocator, release: v.attention.cacheRelease,
+            });
+            const q = Float32Array.from({ length: 2 * heads * d }, () => rng.normal());
+            for (const spec of specsFor(S, d)) {
+              if (spec.kind !== 'sparq' && !storeKTransposed) continue;
+              compare(v, cache, spec, heads, q, `${dtype} S=${S} d=${d} g=${g} kt=${storeKTransposed}`);
+            }
+            cache.dispose();
+          }
+        }
+      });
+    }
+
+    test(`${v.name}: f16 caches with special values (subnormal halves, overflow to inf, NaN in V, -0)`, () => {
+      const rng = new Rng(23);
+      // Halves at the edges of the format: the smallest subnormal, a subnormal, the largest
+      // subnormal, the smallest normal, the largest finite, values that round to them, -0.
+      const edges = [5.960464477539063e-8, 3.0e-6, 6.097555160522461e-5, 6.103515625e-5, 65504, 65519, -65504, -0, 1e-8];
+      for (const [d, heads] of [[8, 2], [12, 1], [64, 2], [64, 1]] as const) {
+        for (const special of ['edges', 'inf', 'nan'] as const) {
+          const kvHeads = 1;
+          const S = 37;
           const cache = filledCache(rng, {
-            layers: 1, kvHeads, headDim: d, lengths: [S, S + 2], storeKTransposed,
+            layers: 1, kvHeads, headDim: d, lengths: [S], storeKTransposed: true, dtype: 'f16',
             allocator: v.attention.cacheAllocator, release: v.attention.cacheRelease,
           });
-          const q = Float32Array.from({ length: 2 * heads * d }, () => rng.normal());
-          for (const spec of specsFor(S, d)) {
-            if (spec.kind !== 'sparq' && !storeKTransposed) continue;
-            compare(v, cache, spec, heads, q, `S=${S} d=${d} g=${g} kt=${storeKTransposed}`);
+          // Replace some positions: K components at the edges (scores stay finite), V as chosen.
+          const k = Float32Array.from({ length: d }, (_, c) => edges[c % edges.length]! * (c % 3 === 0 ? 1e-3 : 1) / 65504);
+          const val = Float32Array.from({ length: d }, (_, c) => edges[(c + 3) % edges.length]!);
+          if (special === 'inf') val[1] = 1e6; // rounds to +inf in f16
+          if (special === 'nan') val[2] = Number.NaN;
+          cache.append(0, 0, k, val, 1);
+          const q = Float32Array.from({ length: heads * d }, () => rng.normal());
+          // Queries past 2^15 take the kernels' other f16 path (q * 2^112 would overflow); keys of
+          // about 1e-5 (subnormal halves among them) keep the logits moderate.
+          const smallKeys = filledCache(rng, {
+            layers: 1, kvHeads, headDim: d, lengths: [S], storeKTransposed: true, dtype: 'f16', scale: 1e-5,
+            allocator: v.attention.cacheAllocator, release: v.attention.cacheRelease,
+          });
+          const qLarge = Float32Array.from(q, (x, i) => (i % 3 === 0 ? x * 1e5 : x));
+          for (const spec of [
+            { kind: 'dense' }, { kind: 'sparq', rank: 2, topK: 8, localWindow: 2, reallocation: true },
+            { kind: 'sparq', rank: d, topK: 64, localWindow: 0, reallocation: false },
+            { kind: 'flexgen', topK: 5 }, { kind: 'lm-infinite', topK: 6, sinks: 2 }, { kind: 'h2o', topK: 7, localWindow: 2 },
+          ] as const) {
+            compare(v, cache, spec, heads, q, `f16 ${special} d=${d} g=${heads}`);
+            if (special === 'edges') compare(v, smallKeys, spec, heads, qLarge, `f16 large q d=${d} g=${heads}`);
+          }
+          smallKeys.dispose();
+          if (special !== 'edges') {
+            // The new position is attended by dense with a positive weight: the special value reaches the output.
+            const out = new Float32Array(q.length);
+            createAttentionPolicy({ kind: 'dense' }, { layers: 1, heads, kvHeads, headDim: d }, { kernels: v.attention }).attend(cache, 0, [0], q, out, heads);
+            const c = special === 'inf' ? 1 : 2;
+            assert.ok(special === 'inf' ? out[c] === Infinity : Number.isNaN(out[c]!), `${special}: ${out[c]}`);
           }
           cache.dispose();
         }
@@ -199,29 +255,76 @@ describe('wasm baselines over many decode steps', () => {
 });
 
 describe('one block layout', () => {
-  test('the wasm kernels find mean, sum, K, V and K^T where kvBlockLayout puts them', () => {
+  test('the wasm kernels find mean, sum, K, V and K^T (in bytes) where kvBlockLayout puts them, f32 and f16', () => {
     const exports = variants[0]!.kernels.arenas.primary.exports;
-    for (const d of [4, 8, 64, 128]) {
-      for (const cap of [16, 32, 4096]) {
-        const layout = kvBlockLayout(d, cap, true);
-        const parts = [layout.meanOffset, layout.sumOffset, layout.keyOffset, layout.valueOffset, layout.transposedOffset];
-        assert.deepEqual(parts.map((_, part) => exports.kv_block_offset(part, d, cap)), parts, `d=${d} cap=${cap}`);
-        assert.equal(layout.floats, layout.transposedOffset + d * cap);
+    for (const dtype of KV_DTYPES) {
+      const e = kvElementBytes(dtype);
+      for (const d of [4, 8, 64, 128]) {
+        for (const cap of [16, 32, 4096]) {
+          const layout = kvBlockLayout(d, cap, true, dtype);
+          const parts = [layout.meanOffset, layout.sumOffset, layout.keyOffset, layout.valueOffset, layout.transposedOffset];
+          assert.deepEqual(parts.map((_, part) => exports.kv_block_offset(part, d, cap, e)), parts, `${dtype} d=${d} cap=${cap}`);
+          assert.equal(layout.bytes, layout.transposedOffset + d * cap * e);
+          assert.equal(layout.keyOffset, 8 * d, 'mean and sum stay f32 whatever the dtype');
+        }
       }
     }
   });
 
-  test('the cache lays its blocks out by kvBlockLayout', () => {
-    const cache = filledCache(new Rng(1), { layers: 1, kvHeads: 1, headDim: 8, lengths: [40], storeKTransposed: true });
-    const b = cache.head(0, 0, 0);
-    const layout = kvBlockLayout(8, b.capacity, true);
-    assert.deepEqual({ ...b, data: null, length: 0, capacity: 0, headDim: 0 }, { ...layout, data: null, length: 0, capacity: 0, headDim: 0 });
-    assert.equal(b.data.length, layout.floats);
-    // Row 5 of K and V, component 3 of K^T, as the layout says.
-    assert.deepEqual(cache.keys(0, 0, 0).subarray(40, 48), b.data.subarray(layout.keyOffset + 40, layout.keyOffset + 48));
-    assert.equal(cache.keysTransposed(0, 0, 0)!.data[3 * b.capacity + 5], b.data[layout.transposedOffset + 3 * b.capacity + 5]);
-    assert.equal(b.data[layout.keyOffset + 5 * 8 + 3], b.data[layout.transposedOffset + 3 * b.capacity + 5]);
-    cache.dispose();
+  for (const dtype of KV_DTYPES) {
+    test(`the cache lays its ${dtype} blocks out by kvBlockLayout`, () => {
+      const cache = filledCache(new Rng(1), { layers: 1, kvHeads: 1, headDim: 8, lengths: [40], storeKTransposed: true, dtype });
+      const b = cache.head(0, 0, 0);
+      const layout = kvBlockLayout(8, b.capacity, true, dtype);
+      assert.deepEqual({ ...b, data: null, length: 0, capacity: 0, headDim: 0, mayHoldNonFinite: false },
+        { ...layout, data: null, length: 0, capacity: 0, headDim: 0, mayHoldNonFinite: false });
+      assert.equal(b.data.byteLength, layout.bytes);
+      const e = layout.elementBytes;
+      const raw = e === 2 ? new Uint16Array(b.data.buffer, b.data.byteOffset, b.data.length * 2) : b.data;
+      const widen = (x: number): number => (e === 2 ? f16BitsToF32(x) : x);
+      // Row 5 of K, component 3 of K^T, as the layout says (element indices = byte offsets / e).
+      const kRow = Array.from(raw.subarray(layout.keyOffset / e + 40, layout.keyOffset / e + 48), widen);
+      assert.deepEqual(Array.from(cache.keys(0, 0, 0).subarray(40, 48)), kRow);
+      assert.equal(cache.keysTransposed(0, 0, 0)!.data[3 * b.capacity + 5], widen(raw[layout.transposedOffset / e + 3 * b.capacity + 5]!));
+      assert.equal(raw[layout.keyOffset / e + 5 * 8 + 3], raw[layout.transposedOffset / e + 3 * b.capacity + 5]);
+      cache.dispose();
+    });
+  }
+
+  test('the kernels widen every one of the 65536 halves exactly (vector and scalar paths), NaN payloads kept', () => {
+    const arena = variants[0]!.kernels.arenas.primary;
+    const src = arena.alloc(65536 * 2);
+    const dst = arena.alloc(65536 * 4);
+    try {
+      // In order (vectors of 8 all finite or all inf/NaN) and scrambled (a bijection: finite halves
+      // share vectors with inf/NaN ones, which send the whole vector down the exact path).
+      // Modes: 0 the fast vector path (finite halves only), 1 scalar, 2 the exact vector path, 3 the
+      // fast path's scaled form (value * 2^-112).
+      for (const [order, scalar] of [['ascending', 0], ['ascending', 3], ['scrambled', 1], ['scrambled', 2]] as const) {
+        const halves = Uint16Array.from({ length: 65536 }, (_, i) => (order === 'ascending' ? i : Math.imul(i, 40503) & 0xffff));
+        new Uint16Array(arena.heap().buffer, src, 65536).set(halves);
+        arena.exports.kv_widen_f16(src, dst, 65536, scalar);
+        const out = new Float32Array(arena.heap().buffer, dst, 65536);
+        const bits = new Uint32Array(arena.heap().buffer, dst, 65536);
+        for (let i = 0; i < 65536; i++) {
+          const h = halves[i]!;
+          const exact = f16BitsToF32(h);
+          if ((scalar === 0 || scalar === 3) && !Number.isFinite(exact)) continue;
+          const want = scalar === 3 ? exact * 2 ** -112 : exact;
+          if (Number.isNaN(want)) {
+            // A quiet or signalling NaN keeps its sign and payload (the top 10 mantissa bits).
+            assert.equal(bits[i]! >>> 0, (((h & 0x8000) << 16) | 0x7f800000 | ((h & 0x3ff) << 13)) >>> 0, `NaN 0x${h.toString(16)} ${order} scalar=${scalar}`);
+          } else {
+            assert.ok(Object.is(out[i], want), `0x${h.toString(16)}: got ${out[i]} want ${want} ${order} scalar=${scalar}`);
+            // Round trip: the cache's rounding gives the same half back.
+            if (scalar !== 3) assert.equal(f32ToF16Bits(out[i]!), h);
+          }
+        }
+      }
+    } finally {
+      arena.free(src);
+      arena.free(dst);
+    }
   });
 });
 

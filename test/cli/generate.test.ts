@@ -28,11 +28,17 @@ async function golden(t: TestContext): Promise<{ dir: string; expected: string }
   return { dir: join(path, '..'), expected: await readFile(path, 'utf8') };
 }
 
-test('stories260K.gguf, greedy, 200 tokens from BOS: exactly llama2.c\'s text', async (t) => {
+test('stories260K.gguf, greedy, 200 tokens from BOS: exactly llama2.c\'s text, with an f32 and an f16 KV cache (the default)', async (t) => {
   const g = await golden(t);
   if (!g) return;
-  const { out } = await generate({ model: join(g.dir, 'stories260K.gguf') });
-  assert.equal(out, g.expected);
+  for (const kvDType of [undefined, 'f32', 'f16'] as const) {
+    const { out, err } = await generate({ model: join(g.dir, 'stories260K.gguf'), kvDType, stats: 'json' });
+    assert.equal(out, g.expected, `--kv-dtype ${kvDType ?? '(default)'}`);
+    const stats = JSON.parse(err) as { attention: { kvDType: string; bytesPerStep: number; elementsPerStep: number } };
+    assert.equal(stats.attention.kvDType, kvDType ?? 'f16');
+    // Dense: K and V only, at the cache's element size.
+    assert.equal(stats.attention.bytesPerStep, stats.attention.elementsPerStep * (stats.attention.kvDType === 'f16' ? 2 : 4));
+  }
 });
 
 test('stories260K.bin + tok512.bin (llama2.c format): the same text', async (t) => {
@@ -81,6 +87,10 @@ test('bad flags are refused, naming the flag or the file', async (t) => {
   if (!g) return;
   await assert.rejects(generate({ model: join(g.dir, 'stories260K.gguf'), attention: 'nope' }), /--attention/);
   await assert.rejects(generate({ model: join(g.dir, 'missing.gguf') }), /missing\.gguf/);
+  const program = buildProgram().exitOverride();
+  for (const c of program.commands) c.exitOverride().configureOutput({ writeErr: () => {} });
+  await assert.rejects(program.parseAsync(['node', 'thrifty', 'generate', '--model', join(g.dir, 'stories260K.gguf'), '--kv-dtype', 'f8']),
+    /--kv-dtype expects f32 or f16, got 'f8'/);
 });
 
 test('without --model: the bundled model continues a prompt; SparQ at r = d_h, k >= S gives the same text', async (t) => {

@@ -14,13 +14,14 @@ import { LLM_FIXTURES, loadLlmFixture, maxAbsDifference, referenceRow, type LlmF
 const TOLERANCE = 1e-4;
 
 /** Prefills `promptLength` tokens of row b, then decodes the rest one at a time, checking each position. */
-function checkIncremental(fixture: LlmFixture, generator: Generator, b: number, promptLength: number, label: string): void {
+function checkIncremental(fixture: LlmFixture, generator: Generator, b: number, promptLength: number, label: string,
+  tolerance = TOLERANCE): void {
   const ids = fixture.ids[b]!;
   generator.reset();
   let logits = generator.prefill(0, ids.slice(0, promptLength));
   for (let t = promptLength - 1; t < ids.length; t++) {
     const worst = maxAbsDifference(logits, referenceRow(fixture, b, t));
-    assert.ok(worst < TOLERANCE, `${label}: position ${t}: max |logit difference| ${worst}`);
+    assert.ok(worst < tolerance, `${label}: position ${t}: max |logit difference| ${worst}`);
     if (t + 1 < ids.length) logits = generator.decode([0], [ids[t + 1]!]);
   }
 }
@@ -139,7 +140,8 @@ test('with the wasm backend: weights in arenas, cache and attention in wasm kern
       [{ kind: 'h2o', topK: 64, localWindow: 4 }, false], [{ kind: 'lm-infinite', topK: 64 }, false],
       [{ kind: 'flexgen', topK: 64 }, false], [{ kind: 'oracle', topK: 64 }, false]];
     for (const [spec, storeKTransposed] of runs) {
-      const generator = new Generator(fixture.model, { attention: spec, kernels, storeKTransposed });
+      // An f32 cache: the logits then match PyTorch's to 1e-4 (f16: test/generate/kv-dtype.test.ts).
+      const generator = new Generator(fixture.model, { attention: spec, kernels, storeKTransposed, kvDType: 'f32' });
       const before = kernels.calls;
       checkIncremental(fixture, generator, 0, 3, `wasm ${spec.kind}`);
       assert.ok(kernels.calls > before, `${spec.kind}: the wasm attention kernels did not run`);
@@ -150,7 +152,9 @@ test('with the wasm backend: weights in arenas, cache and attention in wasm kern
     assert.equal(byDefault.kernels.name, 'wasm');
     assert.equal(byDefault.kernelsNote, null);
     assert.ok(byDefault.kernels.isResident(byDefault.cache.head(0, 0, 0).data));
-    checkIncremental(fixture, byDefault, 0, 3, 'wasm by default');
+    // ... and their default KV dtype, f16: K and V rounded to 11 significant bits.
+    assert.equal(byDefault.cache.dtype, 'f16');
+    checkIncremental(fixture, byDefault, 0, 3, 'wasm by default', 1e-2);
     byDefault.dispose();
   } finally {
     engine.dispose();
@@ -162,7 +166,7 @@ test('kernels that cannot handle the head size are replaced by the reference ker
   const fixture = await loadLlmFixture('llama-tiny');
   const r = referenceAttentionKernels;
   const picky: AttentionKernels = {
-    name: 'picky', needsResidentCache: false, isResident: () => true, supports: () => false,
+    name: 'picky', needsResidentCache: false, defaultKvDType: 'f32', isResident: () => true, supports: () => false,
     dense: r.dense.bind(r), sparq: r.sparq.bind(r), lmInfinite: r.lmInfinite.bind(r), exactTopK: r.exactTopK.bind(r), h2o: r.h2o.bind(r),
   };
   const generator = new Generator(fixture.model, { attention: { kind: 'dense' }, kernels: picky });

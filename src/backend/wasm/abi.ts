@@ -38,7 +38,7 @@ export interface KernelExports {
   layernorm_grad_rows(rows: number, cols: number, x: number, gamma: number, mean: number, rstd: number, dy: number,
     dx: number, dgamma: number, dbeta: number): void;
   // Decode attention (assembly/attention.ts; wrapped by src/backend/wasm/attention.ts).
-  attn_dense_work_bytes(maxLen: number, group: number): number;
+  attn_dense_work_bytes(maxLen: number, group: number, headDim: number): number;
   attn_dense(desc: number, count: number, headDim: number, group: number, work: number): void;
   attn_sparq_work_bytes(maxLen: number, group: number, topK: number, headDim: number): number;
   attn_sparq(desc: number, count: number, headDim: number, group: number, rank: number, topK: number,
@@ -48,7 +48,8 @@ export interface KernelExports {
   attn_lminf(desc: number, count: number, headDim: number, group: number, topK: number, sinks: number, work: number): void;
   attn_exact(desc: number, count: number, headDim: number, group: number, topK: number, maxLen: number, work: number): void;
   attn_h2o(desc: number, count: number, headDim: number, group: number, topK: number, localWindow: number, maxLen: number, work: number): void;
-  kv_block_offset(part: number, headDim: number, capacity: number): number;
+  kv_block_offset(part: number, headDim: number, capacity: number, elementBytes: number): number;
+  kv_widen_f16(src: number, dst: number, count: number, scalar: number): void;
   // Block-sparse products (assembly/block-sparse.ts; wrapped by src/backend/wasm/block-sparse.ts).
   bsr_transpose(t0: number, count: number, n: number, f: number, src: number, dstT: number, ld: number): void;
   bsr_spmm(t0: number, count: number, n: number, fin: number, fout: number, b: number, ptr: number, idx: number,

@@ -32,6 +32,8 @@ interface Staging {
 export class WasmAttention implements AttentionKernels {
   readonly name = 'wasm';
   readonly needsResidentCache = true;
+  // Decoding reads the whole cache (dense) or much of it (SparQ) every step: f16 halves the bytes.
+  readonly defaultKvDType = 'f16' as const;
   readonly kernels: WasmKernels;
   /** KvCacheOptions.allocator: cache blocks in the kernels' arenas (zero-filled). */
   readonly cacheAllocator: (floats: number) => Float32Array;
@@ -69,7 +71,7 @@ export class WasmAttention implements AttentionKernels {
 
   /** Dense attention: every task's group of query heads over all its cached positions. */
   dense(tasks: readonly AttentionHeadTask[], q: Float32Array, out: Float32Array, headDim: number, group: number): void {
-    this.run(tasks, q, out, headDim, group, (arena, maxLen) => arena.exports.attn_dense_work_bytes(maxLen, group),
+    this.run(tasks, q, out, headDim, group, (arena, maxLen) => arena.exports.attn_dense_work_bytes(maxLen, group, headDim),
       (desc, count, work) => [desc, count, headDim, group, work], 'attn_dense', false);
   }
 
@@ -162,9 +164,9 @@ export class WasmAttention implements AttentionKernels {
       if (!arena) throw new RangeError(`WasmAttention: task ${t}: the cache block is not in a wasm arena (allocate the KvCache with cacheAllocator)`);
       if (b.length <= 0) throw new RangeError(`WasmAttention: task ${t}: the cache holds no positions`);
       if (b.headDim !== headDim) throw new RangeError(`WasmAttention: task ${t}: block of head dim ${b.headDim}, call for ${headDim}`);
-      const layout = kvBlockLayout(headDim, b.capacity, b.transposedOffset >= 0);
+      const layout = kvBlockLayout(headDim, b.capacity, b.transposedOffset >= 0, b.dtype);
       if (b.keyOffset !== layout.keyOffset || b.valueOffset !== layout.valueOffset || b.meanOffset !== layout.meanOffset
-        || b.transposedOffset !== layout.transposedOffset || b.data.length < layout.floats) {
+        || b.transposedOffset !== layout.transposedOffset || b.elementBytes !== layout.elementBytes || b.data.byteLength < layout.bytes) {
         throw new RangeError(`WasmAttention: task ${t}: the block is not laid out as kvBlockLayout (the kernels assume that layout)`);
       }
       if (fn === 'attn_h2o') {
@@ -222,11 +224,11 @@ export class WasmAttention implements AttentionKernels {
       i32[o] = b.data.byteOffset;
       i32[o + 1] = b.capacity;
       i32[o + 2] = b.length;
-      i32[o + 3] = 0;
+      i32[o + 3] = b.elementBytes;
       i32[o + 4] = qPtr + j * rowFloats * 4;
       i32[o + 5] = outPtr + j * rowFloats * 4;
       i32[o + 6] = fn === 'attn_h2o' ? (task as H2oHeadTask).scores.byteOffset : 0;
-      i32[o + 7] = 0;
+      i32[o + 7] = b.mayHoldNonFinite ? 1 : 0;
       heap.set(q.subarray(task.qOffset, task.qOffset + rowFloats), (qPtr >>> 2) + j * rowFloats);
     }
     // Contiguous task ranges per thread, balanced by positions (each task costs ~ its length).

@@ -5,7 +5,8 @@
 
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { parseIntList, parsePositiveInt, parseThreads } from '../args.js';
+import { parseIntList, parseKvDType, parsePositiveInt, parseThreads } from '../args.js';
+import type { KvDType } from '../../ops/attention-kernels.js';
 import { benchGroup } from '../groups.js';
 
 function parseCompressionList(value: string): number[] {
@@ -58,7 +59,16 @@ interface BenchAttentionFlags {
   threads?: number;
   rounds: number;
   maxMemoryGib?: number;
+  kvDtype: KvDType[];
   json?: boolean;
+}
+
+/** --kv-dtype for bench attention: one or both element types, run in the same rounds. */
+function parseKvDTypeList(value: string): KvDType[] {
+  const parse = parseKvDType('--kv-dtype');
+  const list = value.split(',').map((part) => parse(part.trim()));
+  if (new Set(list).size !== list.length) throw new InvalidArgumentError(`--kv-dtype lists each type once, got '${value}'`);
+  return list;
 }
 
 export function registerBenchAttentionCommand(program: Command): void {
@@ -76,6 +86,7 @@ export function registerBenchAttentionCommand(program: Command): void {
     .option('--threads <n>', 'threads including the main one (default: all cores)', parseThreads('--threads'))
     .option('--rounds <n>', 'timed rounds per configuration (medians are reported)', parsePositiveInt('--rounds'), 7)
     .option('--max-memory-gib <x>', 'skip configurations whose KV cache needs more (default: min(6, 60% of free memory))', parseGiB)
+    .option('--kv-dtype <list>', 'KV cache element types, comma-separated (f32,f16: both caches, same values, same rounds)', parseKvDTypeList, ['f16'])
     .option('--json', 'one JSON object per line instead of a table')
     .action(async (opts: BenchAttentionFlags) => {
       const { benchAttention } = await import('../../bench/attention.js');
@@ -88,6 +99,7 @@ export function registerBenchAttentionCommand(program: Command): void {
         recipes: opts.recipe,
         attention: opts.attention,
         rounds: opts.rounds,
+        kvDType: opts.kvDtype,
         json: opts.json ?? false,
         log: (line) => process.stdout.write(`${line}\n`),
         ...(opts.kvHeads !== undefined ? { kvHeads: opts.kvHeads } : {}),

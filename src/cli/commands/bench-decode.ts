@@ -4,7 +4,8 @@
 
 import { type Command, InvalidArgumentError } from 'commander';
 import { parseCompression } from '../../attention/planner.js';
-import { parseIntList, parsePositiveInt, parseThreads } from '../args.js';
+import { parseIntList, parseKvDType, parsePositiveInt, parseThreads } from '../args.js';
+import type { KvDType } from '../../ops/attention-kernels.js';
 import { benchGroup } from '../groups.js';
 
 const POLICIES = ['sparq', 'h2o', 'lm-infinite', 'flexgen', 'oracle'] as const;
@@ -36,6 +37,7 @@ interface BenchDecodeFlags {
   gguf?: string;
   format: string;
   threads?: number;
+  kvDtype: KvDType;
   json: boolean;
 }
 
@@ -59,6 +61,7 @@ export function registerBenchDecodeCommand(program: Command): void {
     .option('--format <type>', 'storage of the matrices in the GGUF: F32, F16, BF16, Q8_0 or Q4_0', 'F32')
     .option('--gguf <file>', 'where to write (or reuse) the random-weight GGUF (default: the temp folder)')
     .option('--threads <n>', 'threads including the main one (default: all cores)', parseThreads('--threads'))
+    .option('--kv-dtype <type>', "thrifty's KV cache elements: f16 (default, as llama.cpp's) or f32", parseKvDType(), 'f16')
     .option('--json', 'one JSON object per line instead of a table', false)
     .action(async (flags: BenchDecodeFlags) => {
       if (flags.prefill !== 'synthetic' && flags.prefill !== 'real') throw new Error(`--prefill expects synthetic or real, got '${flags.prefill}'`);
@@ -82,6 +85,7 @@ export function registerBenchDecodeCommand(program: Command): void {
         format,
         ...(flags.gguf !== undefined ? { ggufPath: flags.gguf } : {}),
         ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
+        kvDType: flags.kvDtype,
         json: flags.json,
         log: (line) => process.stdout.write(`${line}\n`),
       });

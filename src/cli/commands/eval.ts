@@ -6,7 +6,8 @@
 
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { parsePositiveInt, parseNonNegativeInt } from '../args.js';
+import { parseKvDType, parsePositiveInt, parseNonNegativeInt } from '../args.js';
+import type { KvDType } from '../../ops/attention-kernels.js';
 import type { CompressionRecipe } from '../../attention/planner.js';
 import type { TaskName } from '../../eval/prompts.js';
 
@@ -24,6 +25,7 @@ export interface EvalFlags {
   out: string;
   dataDir?: string;
   threads: number;
+  kvDtype?: KvDType;
   confusion?: number;
   text?: string;
   contextChars?: number;
@@ -82,6 +84,7 @@ export function registerEvalCommand(program: Command): void {
     .option('--out <dir>', 'output folder (records per cell, grid.json, eval.json, report.html)', 'runs/eval')
     .option('--data-dir <dir>', 'datasets folder (default: ../shared/data or THRIFTY_DATA_DIR)')
     .option('--threads <n>', 'worker threads', parsePositiveInt('--threads'), 1)
+    .option('--kv-dtype <type>', 'KV cache elements: f32 (default, as the committed records) or f16 (cells get the variant kv-f16)', parseKvDType())
     .option('--confusion <n>', 'SQuAD confusion contexts (default 7; the length study: 3, 15, 31)', parseNonNegativeInt('--confusion'))
     .option('--text <file>', 'repetition reads this text instead of Tiny Shakespeare (e.g. TinyStories for stories260K)')
     .option('--context-chars <n>', 'characters per repetition chunk (default 6000)', parsePositiveInt('--context-chars'))
@@ -128,6 +131,7 @@ export async function runEvalCommand(flags: EvalFlags): Promise<void> {
       seed: flags.seed,
       outDir: flags.out,
       threads: flags.threads,
+      ...(flags.kvDtype !== undefined ? { kvDType: flags.kvDtype } : {}),
       signal: interrupt.signal,
       ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}),
       ...(flags.confusion !== undefined ? { confusionContexts: flags.confusion } : {}),

@@ -5,8 +5,9 @@
 import type { Command } from 'commander';
 import { parseCompression } from '../../attention/planner.js';
 import type { WeightDType } from '../../models/load-llm.js';
+import type { KvDType } from '../../ops/attention-kernels.js';
 import { bundledModelDir } from '../../node/bundled-model.js';
-import { parseNonNegativeInt, parseNumber, parsePositiveInt, parseThreads } from '../args.js';
+import { parseKvDType, parseNonNegativeInt, parseNumber, parsePositiveInt, parseThreads } from '../args.js';
 import { stdoutSink } from '../output.js';
 
 export interface GenerateCommandOptions {
@@ -36,6 +37,8 @@ export interface GenerateCommandOptions {
   readonly threads?: number | undefined;
   /** 'auto' (default): GGUF matrices stay in their Q8_0/Q4_0/F16/BF16 format; 'f32': dequantised at load. */
   readonly dtype?: WeightDType | undefined;
+  /** KV cache element type; default: the attention kernels' (f16 on wasm, f32 on reference). */
+  readonly kvDType?: KvDType | undefined;
 }
 
 /** Where the output goes (process.stdout / process.stderr in the command; buffers in tests). */
@@ -160,6 +163,7 @@ export async function runGenerate(options: GenerateCommandOptions, out: TextSink
       attention: spec,
       sequences: options.batch,
       storeKTransposed: spec.kind === 'sparq' && !options.kOnce,
+      kvDType: options.kvDType,
     });
     if (generator.kernelsNote) notes.push(generator.kernelsNote);
     if (options.stats === 'text') for (const note of notes) err.write(`note: ${note}\n`);
@@ -190,7 +194,8 @@ export async function runGenerate(options: GenerateCommandOptions, out: TextSink
       err.write(`model: ${files.source} (${config.architecture}, ${config.numLayers} layers, ${config.numHeads} heads of ${config.headDim}); ${engine.description}\n`);
       err.write(`prefill: ${s.promptTokens} tokens in ${s.prefillSeconds.toFixed(3)} s (${s.prefillTokensPerSecond.toFixed(1)} tokens/s)\n`);
       err.write(`decode: ${s.decodeTokens} tokens in ${s.decodeSeconds.toFixed(3)} s (${s.decodeTokensPerSecond.toFixed(1)} tokens/s, ${s.sequences} sequence${s.sequences === 1 ? '' : 's'})\n`);
-      err.write(`attention ${attentionLabel}: ${formatCount(s.attention.elementsPerStep)} KV-cache elements moved per step (${formatCount(s.attention.elementsReadPerStep)} read) vs ${formatCount(s.attention.denseElementsPerStep)} dense (${(s.attention.ratio * 100).toFixed(1)}%)\n`);
+      err.write(`attention ${attentionLabel}: ${formatCount(s.attention.elementsPerStep)} KV-cache elements moved per step (${formatCount(s.attention.elementsReadPerStep)} read) vs ${formatCount(s.attention.denseElementsPerStep)} dense (${(s.attention.ratio * 100).toFixed(1)}%); `
+        + `${formatCount(s.attention.bytesPerStep)} bytes vs ${formatCount(s.attention.denseBytesPerStep)} dense (${s.attention.kvDType} cache)\n`);
     }
   } finally {
     generator?.dispose();
@@ -220,6 +225,7 @@ interface GenerateFlags {
   stats: string;
   threads?: number;
   dtype: string;
+  kvDtype?: KvDType;
 }
 
 export function registerGenerateCommand(program: Command): void {
@@ -247,6 +253,7 @@ export function registerGenerateCommand(program: Command): void {
     .option('--stats <format>', 'statistics on stderr: text, json or none', 'text')
     .option('--threads <n>', 'threads including the main one (default: 1 for models under 16M parameters, else all cores)', parseThreads('--threads'))
     .option('--dtype <type>', 'weights in memory: auto (GGUF Q8_0, Q4_0, F16, BF16 matrices kept as stored) or f32', 'auto')
+    .option('--kv-dtype <type>', 'KV cache elements: f16 or f32 (default: f16 on the wasm backend, f32 on the reference one)', parseKvDType())
     .action(async (flags: GenerateFlags) => {
       if (flags.dtype !== 'auto' && flags.dtype !== 'f32') throw new Error(`--dtype expects auto or f32, got '${flags.dtype}'`);
       if (flags.stats !== 'text' && flags.stats !== 'json' && flags.stats !== 'none') throw new Error(`--stats expects text, json or none, got '${flags.stats}'`);
@@ -275,6 +282,7 @@ export function registerGenerateCommand(program: Command): void {
           stats: flags.stats,
           threads: flags.threads,
           dtype: flags.dtype as WeightDType,
+          kvDType: flags.kvDtype,
         },
         stdoutSink(),
         process.stderr,
