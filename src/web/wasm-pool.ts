@@ -146,6 +146,6 @@ export interface WebWasmKernelsOptions extends Omit<WasmKernelsOptions, 'pool' |
 export async function createWebWasmKernels(options: WebWasmKernelsOptions = {}): Promise<{ wasm: WasmKernels; pooled: boolean }> {
   const threads = Math.max(1, Math.floor(options.threads ?? navigator.hardwareConcurrency ?? 1));
   const pool = threads > 1 && sharedMemoryWithWorkers() ? await createWebThreadPool({ ...options, threads }) : undefined;
-  const wasm = await WasmKernels.create({ ...options, threads: pool ? threads : 1, pool, ownsPool: pool !== undefined });
+  const wasm = await WasmKernels.create({ ...options, threads: pool ? threads : 1, ...(pool ? { pool } : {}), ownsPool: pool !== undefined });
   return { wasm, pooled: pool !== undefined };
 }
