@@ -196,7 +196,7 @@ function expInPlace(p: usize, n4: i32, mx: f32): f64 {
   return <f64>hsum(f32x4.add(s0, s1));
 }
 
-/** p[i] *= s for n4 floats. */
+/** p[i] *= s for n4 floats (a multiple of 4). */
 function scaleInPlace(p: usize, n4: i32, s: f32): void {
   const sv = f32x4.splat(s);
   for (let i = 0; i < n4; i += 4) {
@@ -210,6 +210,59 @@ function scaleInPlace(p: usize, n4: i32, s: f32): void {
 @inline
 function padTail(p: usize, n: i32, n4: i32): void {
   for (let i = n; i < n4; i++) setf(p, i, -Infinity);
+}
+
+/** dst[i] += src[i] for n4 floats. */
+function addInPlace(dst: usize, src: usize, n4: i32): void {
+  for (let i = 0; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+  }
+}
+
+/** out[c] += w * row[c] for d floats (d a multiple of 4; w splatted). */
+// @ts-ignore: decorator
+@inline
+function addScaledRow(out: usize, row: usize, w: v128, d: i32): void {
+  for (let c = 0; c < d; c += 4) {
+    const o = <usize>c << 2;
+    v128.store(out + o, madd(w, v128.load(row + o), v128.load(out + o)));
+  }
+}
+
+/** out[c] += w0 * r0[c] + w1 * r1[c] + w2 * r2[c] + w3 * r3[c], added in that order (4 independent row loads). */
+// @ts-ignore: decorator
+@inline
+function addScaledRows4(out: usize, r0: usize, r1: usize, r2: usize, r3: usize,
+  w0: v128, w1: v128, w2: v128, w3: v128, d: i32): void {
+  for (let c = 0; c < d; c += 4) {
+    const o = <usize>c << 2;
+    let acc = v128.load(out + o);
+    acc = madd(w0, v128.load(r0 + o), acc);
+    acc = madd(w1, v128.load(r1 + o), acc);
+    acc = madd(w2, v128.load(r2 + o), acc);
+    acc = madd(w3, v128.load(r3 + o), acc);
+    v128.store(out + o, acc);
+  }
+}
+
+/**
+ * scores[h * L + i] = q_h . k_i / sqrt(d), clamped to the finite range, for every position i < len
+ * and query head h < g: one K row at a time (the row stays in L1 across the group).
+ */
+// @ts-ignore: decorator
+@inline
+function exactLogits(qp: usize, kp: usize, len: i32, d: i32, g: i32, scores: usize, L: i32): void {
+  const scale = <f32>(1.0 / Math.sqrt(<f64>d));
+  const rowBytes = <usize>d << 2;
+  for (let i = 0; i < len; i++) {
+    const kr = kp + <usize>i * rowBytes;
+    for (let h = 0; h < g; h++) {
+      let s = dot(qp + <usize>h * rowBytes, kr, d) * scale;
+      s = min(max(s, -FLT_MAX), FLT_MAX);
+      setf(scores, h * L + i, s);
+    }
+  }
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -379,7 +432,6 @@ export function attn_dense_work_bytes(maxLen: i32, g: i32): i32 {
 
 /** Dense decode attention for tasks [0, count) of the descriptor table. */
 export function attn_dense(desc: usize, count: i32, d: i32, g: i32, work: usize): void {
-  const scale = <f32>(1.0 / Math.sqrt(<f64>d));
   const rowBytes = <usize>d << 2;
   for (let t = 0; t < count; t++) {
     const dp = desc + <usize>t * DESC_BYTES;
@@ -390,15 +442,7 @@ export function attn_dense(desc: usize, count: i32, d: i32, g: i32, work: usize)
     const op = <usize>load<i32>(dp + D_OUT);
     const L = align16(len);
     const n4 = (len + 3) & ~3;
-    // Scores for every query head, one K row at a time (the row stays in L1 across the group).
-    for (let i = 0; i < len; i++) {
-      const kr = kp + <usize>i * rowBytes;
-      for (let h = 0; h < g; h++) {
-        let s = dot(qp + <usize>h * rowBytes, kr, d) * scale;
-        s = min(max(s, -FLT_MAX), FLT_MAX);
-        setf(work, h * L + i, s);
-      }
-    }
+    exactLogits(qp, kp, len, d, g, work, L);
     for (let h = 0; h < g; h++) {
       const sp = work + (<usize>(h * L) << 2);
       padTail(sp, len, n4);
@@ -410,14 +454,7 @@ export function attn_dense(desc: usize, count: i32, d: i32, g: i32, work: usize)
     // Weighted sum of V, one row at a time, into out (L1-resident accumulators).
     for (let i = 0; i < len; i++) {
       const vr = vp + <usize>i * rowBytes;
-      for (let h = 0; h < g; h++) {
-        const pv = f32x4.splat(f(work, h * L + i));
-        const orow = op + <usize>h * rowBytes;
-        for (let j = 0; j < d; j += 4) {
-          const o = <usize>j << 2;
-          v128.store(orow + o, madd(pv, v128.load(vr + o), v128.load(orow + o)));
-        }
-      }
+      for (let h = 0; h < g; h++) addScaledRow(op + <usize>h * rowBytes, vr, f32x4.splat(f(work, h * L + i)), d);
     }
   }
 }
@@ -504,30 +541,16 @@ function attendSelectedRows(kp: usize, vp: usize, qp: usize, op: usize, sel: usi
       let m = f(mrun, h);
       if (mx > m) {
         const factor = f32x4.extract_lane(softmaxExp(f32x4.splat(m - mx)), 0);
-        const fv = f32x4.splat(factor);
-        for (let c = 0; c < d; c += 4) {
-          const o = <usize>c << 2;
-          v128.store(orow + o, f32x4.mul(v128.load(orow + o), fv));
-        }
+        scaleInPlace(orow, d, factor);
         setf(lrun, h, f(lrun, h) * factor);
         m = mx;
         setf(mrun, h, m);
       }
       const w = softmaxExp(f32x4.sub(sv, f32x4.splat(m)));
       setf(lrun, h, f(lrun, h) + hsum(w));
-      const w0 = f32x4.splat(f32x4.extract_lane(w, 0));
-      const w1 = f32x4.splat(f32x4.extract_lane(w, 1));
-      const w2 = f32x4.splat(f32x4.extract_lane(w, 2));
-      const w3 = f32x4.splat(f32x4.extract_lane(w, 3));
-      for (let c = 0; c < d; c += 4) {
-        const o = <usize>c << 2;
-        let acc = v128.load(orow + o);
-        acc = madd(w0, v128.load(vp + i0 + o), acc);
-        acc = madd(w1, v128.load(vp + i1 + o), acc);
-        acc = madd(w2, v128.load(vp + i2 + o), acc);
-        acc = madd(w3, v128.load(vp + i3 + o), acc);
-        v128.store(orow + o, acc);
-      }
+      addScaledRows4(orow, vp + i0, vp + i1, vp + i2, vp + i3,
+        f32x4.splat(f32x4.extract_lane(w, 0)), f32x4.splat(f32x4.extract_lane(w, 1)),
+        f32x4.splat(f32x4.extract_lane(w, 2)), f32x4.splat(f32x4.extract_lane(w, 3)), d);
     }
   }
   // Keeps the touch loads alive (the value itself is meaningless).
@@ -688,13 +711,7 @@ export function attn_sparq(desc: usize, count: i32, d: i32, g: i32, r: i32, k: i
     if (g > 1) {
       key = summed;
       memory.copy(summed, scores, <usize>n4 << 2);
-      for (let h = 1; h < g; h++) {
-        const sp = scores + (<usize>(h * L) << 2);
-        for (let i = 0; i < n4; i += 4) {
-          const o = <usize>i << 2;
-          v128.store(summed + o, f32x4.add(v128.load(summed + o), v128.load(sp + o)));
-        }
-      }
+      for (let h = 1; h < g; h++) addInPlace(summed, scores + (<usize>(h * L) << 2), n4);
     }
     // i2: the local window plus the top of the rest.
     const kk = k < len ? k : len;
@@ -717,24 +734,10 @@ export function attn_sparq(desc: usize, count: i32, d: i32, g: i32, r: i32, k: i
 
     attendSelectedRows(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, 0, 0, sinkp);
     // Normalise, with alpha folded in.
-    for (let h = 0; h < g; h++) {
-      const fv = f32x4.splat(<f32>(<f64>f(alpha, h) / <f64>f(lrun, h)));
-      const orow = op + <usize>h * rowBytes;
-      for (let c = 0; c < d; c += 4) {
-        const o = <usize>c << 2;
-        v128.store(orow + o, f32x4.mul(v128.load(orow + o), fv));
-      }
-    }
+    for (let h = 0; h < g; h++) scaleInPlace(op + <usize>h * rowBytes, d, <f32>(<f64>f(alpha, h) / <f64>f(lrun, h)));
     // Reallocation: the left-over mass goes to the mean of V.
     if (realloc != 0) {
-      for (let h = 0; h < g; h++) {
-        const rest = f32x4.splat(<f32>1 - f(alpha, h));
-        const orow = op + <usize>h * rowBytes;
-        for (let c = 0; c < d; c += 4) {
-          const o = <usize>c << 2;
-          v128.store(orow + o, madd(rest, v128.load(meanp + o), v128.load(orow + o)));
-        }
-      }
+      for (let h = 0; h < g; h++) addScaledRow(op + <usize>h * rowBytes, meanp, f32x4.splat(<f32>1 - f(alpha, h)), d);
     }
   }
 }
@@ -745,14 +748,7 @@ export function attn_sparq(desc: usize, count: i32, d: i32, g: i32, r: i32, k: i
 /** Scales out row h by alpha / lrun[h] (alpha 1): the end of step 2 without reallocation. */
 function normaliseRows(op: usize, lrun: usize, d: i32, g: i32): void {
   const rowBytes = <usize>d << 2;
-  for (let h = 0; h < g; h++) {
-    const fv = f32x4.splat(<f32>(1.0 / <f64>f(lrun, h)));
-    const orow = op + <usize>h * rowBytes;
-    for (let c = 0; c < d; c += 4) {
-      const o = <usize>c << 2;
-      v128.store(orow + o, f32x4.mul(v128.load(orow + o), fv));
-    }
-  }
+  for (let h = 0; h < g; h++) scaleInPlace(op + <usize>h * rowBytes, d, <f32>(1.0 / <f64>f(lrun, h)));
 }
 
 /** LM-Infinite: the first `sinks` positions plus the most recent, min(k, len) in all. */
@@ -783,7 +779,6 @@ export function attn_lminf(desc: usize, count: i32, d: i32, g: i32, k: i32, sink
  * rows are read once).
  */
 export function attn_exact(desc: usize, count: i32, d: i32, g: i32, k: i32, maxLen: i32, work: usize): void {
-  const scale = <f32>(1.0 / Math.sqrt(<f64>d));
   const rowBytes = <usize>d << 2;
   const LM = align16(maxLen);
   const C = LM > align16(d) ? LM : align16(d);
@@ -803,15 +798,7 @@ export function attn_exact(desc: usize, count: i32, d: i32, g: i32, k: i32, maxL
     const op = <usize>load<i32>(dp + D_OUT);
     const L = align16(len);
     const n4 = (len + 3) & ~3;
-    // Exact logits, one K row at a time (the row stays in L1 across the group).
-    for (let i = 0; i < len; i++) {
-      const kr = kp + <usize>i * rowBytes;
-      for (let h = 0; h < g; h++) {
-        let sc = dot(qp + <usize>h * rowBytes, kr, d) * scale;
-        sc = min(max(sc, -FLT_MAX), FLT_MAX);
-        setf(scores, h * L + i, sc);
-      }
-    }
+    exactLogits(qp, kp, len, d, g, scores, L);
     // Selection key: softmax probabilities summed over the group (g = 1: the exponentials, same order).
     for (let h = 0; h < g; h++) {
       const sp = scores + (<usize>(h * L) << 2);
@@ -821,12 +808,7 @@ export function attn_exact(desc: usize, count: i32, d: i32, g: i32, k: i32, maxL
       memory.copy(tmp, sp, <usize>n4 << 2);
       const sum = expInPlace(tmp, n4, mx);
       if (g > 1) scaleInPlace(tmp, n4, <f32>(1.0 / sum));
-      if (h > 0) {
-        for (let i = 0; i < n4; i += 4) {
-          const o = <usize>i << 2;
-          v128.store(summed + o, f32x4.add(v128.load(summed + o), v128.load(tmp + o)));
-        }
-      }
+      if (h > 0) addInPlace(summed, tmp, n4);
     }
     const cnt = topkIndices(summed, len, k < len ? k : len, sel, candVals, candIdx, sample);
     // Softmax over the selected logits per head, then the weighted V rows, 4 at a time.
@@ -849,28 +831,10 @@ export function attn_exact(desc: usize, count: i32, d: i32, g: i32, k: i32, maxL
         const v1 = vp + <usize>idx(sel, j + 1) * rowBytes;
         const v2 = vp + <usize>idx(sel, j + 2) * rowBytes;
         const v3 = vp + <usize>idx(sel, j + 3) * rowBytes;
-        const w0 = f32x4.splat(f(candVals, j) * inv);
-        const w1 = f32x4.splat(f(candVals, j + 1) * inv);
-        const w2 = f32x4.splat(f(candVals, j + 2) * inv);
-        const w3 = f32x4.splat(f(candVals, j + 3) * inv);
-        for (let c = 0; c < d; c += 4) {
-          const o = <usize>c << 2;
-          let acc = v128.load(orow + o);
-          acc = madd(w0, v128.load(v0 + o), acc);
-          acc = madd(w1, v128.load(v1 + o), acc);
-          acc = madd(w2, v128.load(v2 + o), acc);
-          acc = madd(w3, v128.load(v3 + o), acc);
-          v128.store(orow + o, acc);
-        }
+        addScaledRows4(orow, v0, v1, v2, v3, f32x4.splat(f(candVals, j) * inv), f32x4.splat(f(candVals, j + 1) * inv),
+          f32x4.splat(f(candVals, j + 2) * inv), f32x4.splat(f(candVals, j + 3) * inv), d);
       }
-      for (; j < cnt; j++) {
-        const vr = vp + <usize>idx(sel, j) * rowBytes;
-        const w = f32x4.splat(f(candVals, j) * inv);
-        for (let c = 0; c < d; c += 4) {
-          const o = <usize>c << 2;
-          v128.store(orow + o, madd(w, v128.load(vr + o), v128.load(orow + o)));
-        }
-      }
+      for (; j < cnt; j++) addScaledRow(orow, vp + <usize>idx(sel, j) * rowBytes, f32x4.splat(f(candVals, j) * inv), d);
     }
   }
 }

@@ -71,28 +71,17 @@ export class Dispatch {
   /** Splits [0, total) into `threads` chunks (inner bounds multiples of align) and runs `fn` on each. */
   runSplit(arena: WasmArena, fn: TaskFunction, total: number, threads: number, align: number,
     args: (start: number, count: number) => number[]): void {
+    if (threads <= 1) {
+      // One share on the caller (most calls): no bounds or parts arrays.
+      if (total > 0) (arena.exports[fn] as Call)(...args(0, total));
+      return;
+    }
     const bounds = splitBounds(total, threads, align);
     const parts: number[][] = [];
     for (let t = 0; t < threads; t++) {
       const start = bounds[t]!;
       const count = bounds[t + 1]! - start;
       if (count > 0) parts.push(args(start, count));
-    }
-    this.runParts(arena, fn, parts);
-  }
-
-  splitFlat(arena: WasmArena, n: number, threads: number,
-    make: (i0: number, count: number) => [TaskFunction, number[]]): void {
-    const bounds = splitBounds(n, threads, 16);
-    const parts: number[][] = [];
-    let fn: TaskFunction = 'binary';
-    for (let t = 0; t < threads; t++) {
-      const i0 = bounds[t]!;
-      const cnt = bounds[t + 1]! - i0;
-      if (cnt <= 0) continue;
-      const [name, args] = make(i0, cnt);
-      fn = name;
-      parts.push(args);
     }
     this.runParts(arena, fn, parts);
   }
