@@ -71,11 +71,6 @@ export class Dispatch {
   /** Splits [0, total) into `threads` chunks (inner bounds multiples of align) and runs `fn` on each. */
   runSplit(arena: WasmArena, fn: TaskFunction, total: number, threads: number, align: number,
     args: (start: number, count: number) => number[]): void {
-    if (threads <= 1) {
-      // One share on the caller (most calls): no bounds or parts arrays.
-      if (total > 0) (arena.exports[fn] as Call)(...args(0, total));
-      return;
-    }
     const bounds = splitBounds(total, threads, align);
     const parts: number[][] = [];
     for (let t = 0; t < threads; t++) {

@@ -66,11 +66,6 @@ function checkDim(name: string, v: number): void {
   if (!Number.isInteger(v) || v < 0) throw new RangeError(`thrifty: ${name} must be a non-negative integer, got ${v}`);
 }
 
-/** The pointer to row r0 of a staged operand of `width` floats per row; a null operand's 0 stays 0 (no operand lives at 0). */
-function rowAt(ptr: number, r0: number, width: number): number {
-  return ptr === 0 ? 0 : ptr + r0 * width * 4;
-}
-
 function checkLength(name: string, view: Float32Array, needed: number): void {
   if (view.length < needed) {
     throw new RangeError(`thrifty: ${name} has ${view.length} elements, needs at least ${needed}`);
@@ -276,8 +271,18 @@ export class WasmKernels {
     this.beginStage();
     const px = this.staging.stage(x, n, IN);
     const po = out === x ? this.staging.inPlace(px) : this.staging.stage(out, n, OUT);
-    const threads = this.dispatch.threadsFor(n, CHEAP_UNARY.has(kind) ? PARALLEL_MIN_ELEMENTWISE : PARALLEL_MIN_TRANSCENDENTAL);
-    this.runStaged('unary', n, threads, 16, (p, i0, cnt) => [code, cnt, p[px]! + i0 * 4, p[po]! + i0 * 4, alpha]);
+    const arena = this.staging.chooseArena();
+    this.staging.commit(arena, 0);
+    const xp = this.staging.ptrs[px]!;
+    const op = this.staging.ptrs[po]!;
+    const min = CHEAP_UNARY.has(kind) ? PARALLEL_MIN_ELEMENTWISE : PARALLEL_MIN_TRANSCENDENTAL;
+    const threads = this.dispatch.threadsFor(n, min);
+    if (threads === 1) {
+      arena.exports.unary(code, n, xp, op, alpha);
+    } else {
+      this.dispatch.runSplit(arena, 'unary', n, threads, 16, (i0, cnt) => [code, cnt, xp + i0 * 4, op + i0 * 4, alpha]);
+    }
+    this.staging.end(arena);
   }
 
   /** out[i] = dy[i] * f'(x[i]) for the kinds in UNARY_GRAD_KINDS (activation backward passes). */
@@ -292,8 +297,16 @@ export class WasmKernels {
     const px = this.staging.stage(x, n, IN);
     const pd = this.staging.stage(dy, n, IN);
     const po = this.staging.stage(out, n, OUT);
+    const arena = this.staging.chooseArena();
+    this.staging.commit(arena, 0);
+    const [xp, dp, op] = [this.staging.ptrs[px]!, this.staging.ptrs[pd]!, this.staging.ptrs[po]!];
     const threads = this.dispatch.threadsFor(n, CHEAP_UNARY.has(kind) ? PARALLEL_MIN_ELEMENTWISE : PARALLEL_MIN_TRANSCENDENTAL);
-    this.runStaged('unary_grad', n, threads, 16, (p, i0, cnt) => [code, cnt, p[px]! + i0 * 4, p[pd]! + i0 * 4, p[po]! + i0 * 4, alpha]);
+    if (threads === 1) {
+      arena.exports.unary_grad(code, n, xp, dp, op, alpha);
+    } else {
+      this.dispatch.runSplit(arena, 'unary_grad', n, threads, 16, (i0, cnt) => [code, cnt, xp + i0 * 4, dp + i0 * 4, op + i0 * 4, alpha]);
+    }
+    this.staging.end(arena);
   }
 
   /**
@@ -315,17 +328,28 @@ export class WasmKernels {
     const ia = this.staging.stage(a, n, IN);
     const ib = scalar ? -1 : b === a ? ia : this.staging.stage(b, bl, IN);
     const io = out === a ? this.staging.inPlace(ia) : out === b && bl === n ? this.staging.inPlace(ib) : this.staging.stage(out, n, OUT);
+    const arena = this.staging.chooseArena();
+    this.staging.commit(arena, 0);
+    const ap = this.staging.ptrs[ia]!;
+    const bp = ib >= 0 ? this.staging.ptrs[ib]! : 0;
+    const op = this.staging.ptrs[io]!;
     const threads = this.dispatch.threadsFor(n, PARALLEL_MIN_ELEMENTWISE);
     if (scalar) {
-      const value = b[0]!;
-      this.runStaged('binary_scalar', n, threads, 16, (p, i0, cnt) => [code, cnt, p[ia]! + i0 * 4, value, p[io]! + i0 * 4]);
+      const s = b[0]!;
+      if (threads === 1) arena.exports.binary_scalar(code, n, ap, s, op);
+      else this.dispatch.runSplit(arena, 'binary_scalar', n, threads, 16, (i0, cnt) => [code, cnt, ap + i0 * 4, s, op + i0 * 4]);
     } else if (bl === n) {
-      this.runStaged('binary', n, threads, 16, (p, i0, cnt) => [code, cnt, p[ia]! + i0 * 4, p[ib]! + i0 * 4, p[io]! + i0 * 4]);
+      if (threads === 1) arena.exports.binary(code, n, ap, bp, op);
+      else this.dispatch.runSplit(arena, 'binary', n, threads, 16, (i0, cnt) => [code, cnt, ap + i0 * 4, bp + i0 * 4, op + i0 * 4]);
     } else {
       const rows = n / bl;
-      this.runStaged('binary_row', rows, Math.min(threads, rows), 1,
-        (p, r0, cnt) => [code, cnt, bl, p[ia]! + r0 * bl * 4, p[ib]!, p[io]! + r0 * bl * 4]);
+      const rt = Math.min(threads, rows);
+      if (rt <= 1) arena.exports.binary_row(code, rows, bl, ap, bp, op);
+      else {
+        this.dispatch.runSplit(arena, 'binary_row', rows, rt, 1, (r0, cnt) => [code, cnt, bl, ap + r0 * bl * 4, bp, op + r0 * bl * 4]);
+      }
     }
+    this.staging.end(arena);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -364,9 +388,18 @@ export class WasmKernels {
     const io = out === x ? this.staging.inPlace(ix) : this.staging.stage(out, n, OUT);
     const im = this.staging.stage(meanOut ?? null, rows, OUT);
     const ir = this.staging.stage(rstdOut ?? null, rows, OUT);
+    const arena = this.staging.chooseArena();
+    this.staging.commit(arena, 0);
+    const p = this.staging.ptrs;
+    const [xp, gp, bp, op, mp, rp] = [p[ix]!, p[ig]!, p[ib]!, p[io]!, p[im]!, p[ir]!];
     const threads = Math.min(rows, this.dispatch.threadsFor(n, PARALLEL_MIN_ELEMENTWISE));
-    this.runStaged('layernorm_rows', rows, threads, 1, (p, r0, cnt) => [cnt, cols, rowAt(p[ix]!, r0, cols), p[ig]!, p[ib]!,
-      rowAt(p[io]!, r0, cols), eps, rowAt(p[im]!, r0, 1), rowAt(p[ir]!, r0, 1)]);
+    if (threads <= 1) {
+      arena.exports.layernorm_rows(rows, cols, xp, gp, bp, op, eps, mp, rp);
+    } else {
+      this.dispatch.runSplit(arena, 'layernorm_rows', rows, threads, 1, (r0, cnt) => [cnt, cols, xp + r0 * cols * 4, gp, bp,
+        op + r0 * cols * 4, eps, mp ? mp + r0 * 4 : 0, rp ? rp + r0 * 4 : 0]);
+    }
+    this.staging.end(arena);
   }
 
   /** out = x * rstd * gamma per row, rstd = 1 / sqrt(mean(x^2) + eps); gamma may be null. */
@@ -385,9 +418,18 @@ export class WasmKernels {
     const ig = this.staging.stage(gamma, cols, IN);
     const io = out === x ? this.staging.inPlace(ix) : this.staging.stage(out, n, OUT);
     const ir = this.staging.stage(rstdOut ?? null, rows, OUT);
+    const arena = this.staging.chooseArena();
+    this.staging.commit(arena, 0);
+    const p = this.staging.ptrs;
+    const [xp, gp, op, rp] = [p[ix]!, p[ig]!, p[io]!, p[ir]!];
     const threads = Math.min(rows, this.dispatch.threadsFor(n, PARALLEL_MIN_ELEMENTWISE));
-    this.runStaged('rmsnorm_rows', rows, threads, 1, (p, r0, cnt) => [cnt, cols, rowAt(p[ix]!, r0, cols), p[ig]!,
-      rowAt(p[io]!, r0, cols), eps, rowAt(p[ir]!, r0, 1)]);
+    if (threads <= 1) {
+      arena.exports.rmsnorm_rows(rows, cols, xp, gp, op, eps, rp);
+    } else {
+      this.dispatch.runSplit(arena, 'rmsnorm_rows', rows, threads, 1, (r0, cnt) => [cnt, cols, xp + r0 * cols * 4, gp,
+        op + r0 * cols * 4, eps, rp ? rp + r0 * 4 : 0]);
+    }
+    this.staging.end(arena);
   }
 
   /**
@@ -403,9 +445,18 @@ export class WasmKernels {
     const iy = this.staging.stage(y, n, IN);
     const id = this.staging.stage(dy, n, IN);
     const io = out === dy ? this.staging.inPlace(id) : this.staging.stage(out, n, OUT);
+    const arena = this.staging.chooseArena();
+    this.staging.commit(arena, 0);
+    const p = this.staging.ptrs;
+    const [yp, dp, op] = [p[iy]!, p[id]!, p[io]!];
     const threads = Math.min(rows, this.dispatch.threadsFor(n, log ? PARALLEL_MIN_TRANSCENDENTAL * 4 : PARALLEL_MIN_ELEMENTWISE));
-    this.runStaged('softmax_grad_rows', rows, threads, 1, (p, r0, cnt) => [cnt, cols, rowAt(p[iy]!, r0, cols),
-      rowAt(p[id]!, r0, cols), rowAt(p[io]!, r0, cols), +log]);
+    if (threads <= 1) {
+      arena.exports.softmax_grad_rows(rows, cols, yp, dp, op, +log);
+    } else {
+      this.dispatch.runSplit(arena, 'softmax_grad_rows', rows, threads, 1, (r0, cnt) => [cnt, cols, yp + r0 * cols * 4, dp + r0 * cols * 4,
+        op + r0 * cols * 4, +log]);
+    }
+    this.staging.end(arena);
   }
 
   /**
@@ -478,9 +529,18 @@ export class WasmKernels {
     const ig = this.staging.stage(g, n, IN);
     const im = this.staging.inPlace(this.staging.stage(m, n, IN));
     const iv = this.staging.inPlace(this.staging.stage(v, n, IN));
+    const arena = this.staging.chooseArena();
+    this.staging.commit(arena, 0);
+    const s = this.staging.ptrs;
+    const [pp, gp, mp, vp] = [s[ip]!, s[ig]!, s[im]!, s[iv]!];
     const threads = this.dispatch.threadsFor(n, PARALLEL_MIN_TRANSCENDENTAL);
-    this.runStaged('adam_update', n, threads, 16, (p, i0, cnt) => [cnt, p[ip]! + i0 * 4, p[ig]! + i0 * 4, p[im]! + i0 * 4,
-      p[iv]! + i0 * 4, decay, l2, beta1, 1 - beta1, beta2, 1 - beta2, stepSize, bias2Sqrt, eps]);
+    if (threads === 1) {
+      arena.exports.adam_update(n, pp, gp, mp, vp, decay, l2, beta1, 1 - beta1, beta2, 1 - beta2, stepSize, bias2Sqrt, eps);
+    } else {
+      this.dispatch.runSplit(arena, 'adam_update', n, threads, 16, (i0, cnt) => [cnt, pp + i0 * 4, gp + i0 * 4, mp + i0 * 4, vp + i0 * 4,
+        decay, l2, beta1, 1 - beta1, beta2, 1 - beta2, stepSize, bias2Sqrt, eps]);
+    }
+    this.staging.end(arena);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -559,20 +619,6 @@ export class WasmKernels {
     this.dispatch.runParts(arena, fn, parts);
   }
 
-  /**
-   * The end of every staged call: commits the staged operands to the arena chosen for them, runs
-   * kernel `fn` over [0, total) split over `threads` threads (inner bounds multiples of `align`;
-   * `args(ptrs, start, count)`: one share's arguments, ptrs the staged operands' pointers), and
-   * copies the outputs back.
-   */
-  private runStaged(fn: TaskFunction, total: number, threads: number, align: number,
-    args: (ptrs: readonly number[], start: number, count: number) => number[]): void {
-    const arena = this.staging.chooseArena();
-    this.staging.commit(arena, 0);
-    const ptrs = this.staging.ptrs;
-    this.dispatch.runSplit(arena, fn, total, threads, align, (start, count) => args(ptrs, start, count));
-    this.staging.end(arena);
-  }
 
   private gemvCommon(transposed: boolean, w: Float32Array, x: Float32Array, y: Float32Array,
     rows: number, cols: number, accumulate: boolean): void {
@@ -602,8 +648,17 @@ export class WasmKernels {
     this.beginStage();
     const ix = this.staging.stage(x, n, IN);
     const io = out === x ? this.staging.inPlace(ix) : this.staging.stage(out, n, OUT);
+    const arena = this.staging.chooseArena();
+    this.staging.commit(arena, 0);
+    const xp = this.staging.ptrs[ix]!;
+    const op = this.staging.ptrs[io]!;
     const threads = Math.min(rows, this.dispatch.threadsFor(n, PARALLEL_MIN_TRANSCENDENTAL * 4));
-    this.runStaged(fn, rows, threads, 1, (p, r0, cnt) => [cnt, cols, rowAt(p[ix]!, r0, cols), rowAt(p[io]!, r0, cols)]);
+    if (threads <= 1) {
+      arena.exports[fn](rows, cols, xp, op);
+    } else {
+      this.dispatch.runSplit(arena, fn, rows, threads, 1, (r0, cnt) => [cnt, cols, xp + r0 * cols * 4, op + r0 * cols * 4]);
+    }
+    this.staging.end(arena);
   }
 
   // Runs every kernel on tiny inputs on every thread (plain and arena operands, all branches), then
