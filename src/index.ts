@@ -88,16 +88,19 @@ export type { IdxArray } from './data/idx.js';
 export { checkReadRange, memoryByteSource } from './io/byte-source.js';
 export type { ByteSource } from './io/byte-source.js';
 export {
-  decodeGgufTensorF32, decodeGgufTensorI32, dequantizeQ4_0, dequantizeQ8_0, encodeGgufChunks, GGML_TYPES,
-  ggmlByteLength, ggmlTypeName, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_MAX_DIMS, GGUF_VALUE_TYPE_IDS, ggufInteger,
-  ggufMetadataToJson, GgufNeedMoreBytes, ggufNumber, ggufNumberArray, ggufString, ggufStringArray, ggufValue,
-  isGgmlType, parseGguf, parseGgufHeader, quantizeQ4_0, quantizeQ8_0, readGgufHeader, readGgufTensorBytes,
-  readGgufTensorF32, writeGguf,
-} from './io/gguf.js';
-export type {
-  GgmlType, GgufArrayValue, GgufBigIntType, GgufHeader, GgufNumberType, GgufTensorInfo, GgufTensorInput, GgufValue,
-  GgufValueType, GgufWriteSpec,
-} from './io/gguf.js';
+  GGML_TYPES, ggmlByteLength, ggmlTypeName, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_MAX_DIMS, GGUF_VALUE_TYPE_IDS,
+  ggufValue, isGgmlType,
+} from './io/gguf-format.js';
+export type { GgmlType, GgufArrayValue, GgufBigIntType, GgufNumberType, GgufValue, GgufValueType } from './io/gguf-format.js';
+export { dequantizeQ4_0, dequantizeQ8_0, quantizeQ4_0, quantizeQ8_0 } from './io/gguf-quant.js';
+export {
+  decodeGgufTensorF32, decodeGgufTensorI32, ggufInteger, ggufMetadataToJson, GgufNeedMoreBytes, ggufNumber,
+  ggufNumberArray, ggufString, ggufStringArray, parseGguf, parseGgufHeader, readGgufHeader, readGgufTensorBytes,
+  readGgufTensorF32,
+} from './io/gguf-read.js';
+export type { GgufHeader, GgufTensorInfo } from './io/gguf-read.js';
+export { encodeGgufChunks, writeGguf } from './io/gguf-write.js';
+export type { GgufTensorInput, GgufWriteSpec } from './io/gguf-write.js';
 export { tokenizerFromGguf } from './io/gguf-tokenizer.js';
 export {
   LLAMA2C_HEADER_BYTES, LLAMA2C_MAGIC, llama2cTokenizer, parseLlama2cCheckpoint, parseLlama2cTokenizer,

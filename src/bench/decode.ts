@@ -27,7 +27,8 @@ import { attentionSpecFromSettings, formatRatio } from '../attention/planner.js'
 import type { AttentionSpec } from '../attention/policy.js';
 import { WasmAttention } from '../backend/wasm/attention.js';
 import { Generator } from '../generate/generator.js';
-import { ggufValue, type GgmlType, type GgufTensorInput, type GgufValue } from '../io/gguf.js';
+import { ggufValue, type GgmlType, type GgufValue } from '../io/gguf-format.js';
+import type { GgufTensorInput } from '../io/gguf-write.js';
 import { kvElementBytes, type KvDType } from '../ops/attention-kernels.js';
 import { QUANT_BLOCK, isQuantFormat } from '../ops/quant-kernels.js';
 import { llamaConfig, llmConfigToGgufMetadata, type LlmConfig } from '../models/llm-config.js';

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { quantMatmulReference } from '../backend/reference/quant.js';
 import { WasmKernels } from '../backend/wasm/kernels.js';
 import { WasmQuant } from '../backend/wasm/quant.js';
-import { quantizeQ4_0, quantizeQ8_0 } from '../io/gguf.js';
+import { quantizeQ4_0, quantizeQ8_0 } from '../io/gguf-quant.js';
 import { QUANT_FORMATS, type QuantFormat, type QuantizedMatrix } from '../ops/quant-kernels.js';
 import { f32ToHalf } from '../tensor/dtype.js';
 import { createNodeThreadPool, enableRelaxedSimd, type NodeThreadPool } from '../node/wasm-pool.js';

@@ -128,3 +128,17 @@ export function parseKvDType(flag = '--kv-dtype'): (value: string) => KvDType {
     return value as KvDType;
   };
 }
+
+/** The attention policies the benchmarks compare with dense. */
+export const SPARSE_POLICIES = ['sparq', 'h2o', 'lm-infinite', 'flexgen', 'oracle'] as const;
+export type SparsePolicy = (typeof SPARSE_POLICIES)[number];
+
+/** --attention for the benchmarks: a comma-separated list of SPARSE_POLICIES. */
+export function parseSparsePolicies(value: string): SparsePolicy[] {
+  return value.split(',').map((part) => {
+    const v = part.trim();
+    const policy = SPARSE_POLICIES.find((p) => p === v);
+    if (!policy) throw new InvalidArgumentError(`--attention expects policies among ${SPARSE_POLICIES.join(', ')} separated by commas; got '${value}'`);
+    return policy;
+  });
+}

@@ -16,6 +16,7 @@
 //   RoBERTa) draws new pairs and new masks every epoch; static masking pairs and masks once and
 //   only reshuffles the order. Validation batches are always static, from their own seed.
 
+import { murmur3Finish, murmur3Round } from '../tensor/hash.js';
 import { Rng } from '../tensor/rng.js';
 import { numDocuments, type TokenizedCorpus } from './corpus.js';
 
@@ -325,23 +326,11 @@ const VALIDATION = 4;
 /** Mixes integers (each up to 2^53) into a 32-bit seed (murmur3's finaliser per part). */
 export function deriveSeed(...parts: number[]): number {
   let h = 0x9e3779b9;
-  const mix = (k: number): void => {
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    h ^= Math.imul(k, 0x1b873593);
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  };
   for (const part of parts) {
-    mix(part >>> 0);
-    mix(Math.floor(part / 2 ** 32) >>> 0);
+    h = murmur3Round(h, part >>> 0);
+    h = murmur3Round(h, Math.floor(part / 2 ** 32) >>> 0);
   }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return murmur3Finish(h);
 }
 
 export interface MlmBatcherOptions extends MlmOptions {

@@ -234,18 +234,7 @@ export class LanguageModel implements AsyncDisposable {
       const room = this.model.contextLength - ids.length;
       if (room <= 0) throw new RangeError(`the prompt has ${ids.length} tokens, which fills the model's context of ${this.model.contextLength}`);
       const maxTokens = Math.min(requested, room);
-      const spec = attentionSpecFromSettings(
-        {
-          attention: options.attention,
-          compression: options.compression,
-          rank: options.rank,
-          topK: options.topK,
-          localWindow: options.localWindow,
-          recipe: options.recipe,
-          reallocation: options.reallocation,
-        },
-        generationPlanShape(this.config.headDim, ids.length, maxTokens),
-      );
+      const spec = attentionSpecFromSettings(options, generationPlanShape(this.config.headDim, ids.length, maxTokens));
       const created: Generator = new Generator(this.model, {
         attention: spec,
         // The backend's decode-attention kernels (the wasm ones on a wasm engine); the cache lives where they read it.

@@ -76,7 +76,10 @@ export function radixSortFloat32(values: Float32Array): Float32Array {
   const counts = new Uint32Array(2048);
   for (let shift = 0; shift < 33; shift += 11) {
     counts.fill(0);
-    for (let i = 0; i < n; i++) counts[(keys[i]! >>> shift) & 2047]++;
+    for (let i = 0; i < n; i++) {
+      const digit = (keys[i]! >>> shift) & 2047;
+      counts[digit] = counts[digit]! + 1;
+    }
     let sum = 0;
     for (let k = 0; k < 2048; k++) {
       const c = counts[k]!;
@@ -85,7 +88,10 @@ export function radixSortFloat32(values: Float32Array): Float32Array {
     }
     for (let i = 0; i < n; i++) {
       const key = keys[i]!;
-      other[counts[(key >>> shift) & 2047]++] = key;
+      const digit = (key >>> shift) & 2047;
+      const slot = counts[digit]!;
+      counts[digit] = slot + 1;
+      other[slot] = key;
     }
     const swap = keys;
     keys = other;

@@ -3,6 +3,8 @@
 // bits and every hash hit is confirmed by comparing the rows themselves: a collision costs a probe,
 // never a wrong id.
 
+import { murmur3Finish, murmur3Round } from '../tensor/hash.js';
+
 export type CodeMatrix = Uint8Array | Uint16Array | Int32Array;
 
 export interface RowIds {
@@ -21,20 +23,8 @@ export interface RowIdOptions {
 
 function mixRow(codes: CodeMatrix, start: number, width: number): number {
   let h = 0x9747b28c ^ width;
-  for (let c = 0; c < width; c++) {
-    let k = Math.imul(codes[start + c]! + 1, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    h ^= k;
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  for (let c = 0; c < width; c++) h = murmur3Round(h, codes[start + c]! + 1);
+  return murmur3Finish(h);
 }
 
 function rowsEqual(codes: CodeMatrix, a: number, b: number, width: number): boolean {

@@ -8,7 +8,10 @@ import { LN2 } from './types.js';
 /** Occurrences of each id in [0, count). */
 export function countIds(ids: Int32Array, count: number): Int32Array {
   const counts = new Int32Array(count);
-  for (let i = 0; i < ids.length; i++) counts[ids[i]!]++;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    counts[id] = counts[id]! + 1;
+  }
   return counts;
 }
 

@@ -12,6 +12,7 @@
 // are all multiplied by c gets the same estimate.
 
 import { rowIds } from './codes.js';
+import { countIds } from './entropy.js';
 import { fastExp } from './fast-math.js';
 import { checkLabels, LN2, type Activations, type InformationEstimate, type Labels } from './types.js';
 
@@ -56,17 +57,17 @@ function kernelSums(t: Activations, y: Labels, variance: number): KernelSums {
     keys[o + words] = y.values[i]!;
   }
   const { ids, count: units } = rowIds(keys, n, words + 1);
-  // Order units by class (counting sort), keeping each unit's first row for its coordinates.
-  const firstRow = new Int32Array(units).fill(-1);
-  const unitWeight = new Float64Array(units);
-  for (let i = 0; i < n; i++) {
-    const u = ids[i]!;
-    if (firstRow[u] === -1) firstRow[u] = i;
-    unitWeight[u]++;
-  }
+  // Order units by class (counting sort), keeping each unit's first row for its coordinates
+  // (walking backwards, the last write is the smallest row).
+  const firstRow = new Int32Array(units);
+  for (let i = n - 1; i >= 0; i--) firstRow[ids[i]!] = i;
+  const unitWeight = countIds(ids, units);
+  const classOfUnit = new Int32Array(units); // the class is part of the key: one per unit
+  for (let u = 0; u < units; u++) classOfUnit[u] = y.values[firstRow[u]!]!;
+  // classStart[c] = the first slot of class c (an exclusive prefix sum of the units per class).
   const classStart = new Int32Array(y.numClasses + 1);
-  for (let u = 0; u < units; u++) classStart[y.values[firstRow[u]!]! + 1]++;
-  for (let c = 0; c < y.numClasses; c++) classStart[c + 1] += classStart[c]!;
+  classStart.set(countIds(classOfUnit, y.numClasses), 1);
+  for (let c = 0; c < y.numClasses; c++) classStart[c + 1] = classStart[c + 1]! + classStart[c]!;
   const next = classStart.slice(0, y.numClasses);
   const x = new Float64Array(units * d);
   const weight = new Float64Array(units);
@@ -74,8 +75,9 @@ function kernelSums(t: Activations, y: Labels, variance: number): KernelSums {
   const blockEnd = new Int32Array(units);
   for (let u = 0; u < units; u++) {
     const row = firstRow[u]!;
-    const c = y.values[row]!;
-    const slot = next[c]++;
+    const c = classOfUnit[u]!;
+    const slot = next[c]!;
+    next[c] = slot + 1;
     for (let k = 0; k < d; k++) x[slot * d + k] = t.data[row * d + k]!;
     weight[slot] = unitWeight[u]!;
     unitClass[slot] = c;
@@ -92,11 +94,8 @@ function kernelSums(t: Activations, y: Labels, variance: number): KernelSums {
     const sumCls = own[0]!;
     const sumCls4 = own[1]!;
     pairTerms(x, d, weight, acc, u, blockEnd[u]!, units, c4, false, own);
-    const a = 4 * u;
-    acc[a] += own[0]! + sumCls;
-    acc[a + 1] += own[1]! + sumCls4;
-    acc[a + 2] += sumCls;
-    acc[a + 3] += sumCls4;
+    addKernelTerms(acc, 4 * u, own[0]! + sumCls, own[1]! + sumCls4);
+    addKernelTerms(acc, 4 * u + 2, sumCls, sumCls4);
   }
   return { units, unitClass, weight, acc };
 }
@@ -164,23 +163,15 @@ function pairTerms(
     sum += w1 * e1 + w2 * e2 + w3 * e3 + w4 * e4;
     sum4 += w1 * q1 + w2 * q2 + w3 * q3 + w4 * q4;
     const a = 4 * v;
-    acc[a] += wu * e1;
-    acc[a + 1] += wu * q1;
-    acc[a + 4] += wu * e2;
-    acc[a + 5] += wu * q2;
-    acc[a + 8] += wu * e3;
-    acc[a + 9] += wu * q3;
-    acc[a + 12] += wu * e4;
-    acc[a + 13] += wu * q4;
+    addKernelTerms(acc, a, wu * e1, wu * q1);
+    addKernelTerms(acc, a + 4, wu * e2, wu * q2);
+    addKernelTerms(acc, a + 8, wu * e3, wu * q3);
+    addKernelTerms(acc, a + 12, wu * e4, wu * q4);
     if (withClass) {
-      acc[a + 2] += wu * e1;
-      acc[a + 3] += wu * q1;
-      acc[a + 6] += wu * e2;
-      acc[a + 7] += wu * q2;
-      acc[a + 10] += wu * e3;
-      acc[a + 11] += wu * q3;
-      acc[a + 14] += wu * e4;
-      acc[a + 15] += wu * q4;
+      addKernelTerms(acc, a + 2, wu * e1, wu * q1);
+      addKernelTerms(acc, a + 6, wu * e2, wu * q2);
+      addKernelTerms(acc, a + 10, wu * e3, wu * q3);
+      addKernelTerms(acc, a + 14, wu * e4, wu * q4);
     }
   }
   for (; v < end; v++) {
@@ -196,16 +187,17 @@ function pairTerms(
     const wv = weight[v]!;
     sum += wv * e;
     sum4 += wv * q;
-    const a = 4 * v;
-    acc[a] += wu * e;
-    acc[a + 1] += wu * q;
-    if (withClass) {
-      acc[a + 2] += wu * e;
-      acc[a + 3] += wu * q;
-    }
+    addKernelTerms(acc, 4 * v, wu * e, wu * q);
+    if (withClass) addKernelTerms(acc, 4 * v + 2, wu * e, wu * q);
   }
   out[0] = sum;
   out[1] = sum4;
+}
+
+/** acc[at] += e and acc[at + 1] += e4: one kernel term added to a pair of sums (all/all4 or cls/cls4). */
+function addKernelTerms(acc: Float64Array, at: number, e: number, e4: number): void {
+  acc[at] = acc[at]! + e;
+  acc[at + 1] = acc[at + 1]! + e4;
 }
 
 function checkVariance(variance: number, what: string): void {
@@ -219,8 +211,7 @@ export function kdeInformation(t: Activations, y: Labels, options: KdeOptions): 
   const n = t.n;
   const classes = y.numClasses;
   const sums = kernelSums(t, y, options.variance);
-  const classCounts = new Float64Array(classes);
-  for (let i = 0; i < n; i++) classCounts[y.values[i]!]++;
+  const classCounts = countIds(y.values, classes);
   // mean_i ln S_i over all inputs, and Σ_y p(y) [ln N_y - mean_{i in y} ln S_i^(y)] = (1/N) Σ_i (ln N_{y_i} - ln S_i^(y_i)).
   let meanLogAll = 0;
   let meanLogAll4 = 0;

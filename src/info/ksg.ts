@@ -12,6 +12,7 @@
 // seeded noise (1e-10 of each variable's range by default) is added first.
 
 import { Rng } from '../tensor/rng.js';
+import { countIds } from './entropy.js';
 import { checkLabels, LN2, type Activations, type InformationEstimate, type Labels } from './types.js';
 
 export interface KsgOptions {
@@ -58,7 +59,10 @@ function jittered(a: Activations, jitter: number, rng: Rng): Float64Array {
       if (v > hi) hi = v;
     }
     const amplitude = jitter * (hi > lo ? hi - lo : 1);
-    for (let i = 0; i < n; i++) out[i * width + c] += amplitude * (rng.uniform() - 0.5);
+    for (let i = 0; i < n; i++) {
+      const at = i * width + c;
+      out[at] = out[at]! + amplitude * (rng.uniform() - 0.5);
+    }
   }
   return out;
 }
@@ -152,8 +156,7 @@ export function ksgDiscreteMutualInformation(t: Activations, y: Labels, options:
   const k = options.k ?? 3;
   checkK(k, n, 'ksgDiscreteMutualInformation');
   const ts = jittered(t, options.jitter ?? 1e-10, new Rng(options.seed ?? 0));
-  const classCounts = new Int32Array(y.numClasses);
-  for (let i = 0; i < n; i++) classCounts[y.values[i]!]++;
+  const classCounts = countIds(y.values, y.numClasses);
   const psi = digammaTable(n + 1);
   const dRow = new Float64Array(n);
   const best = new Float64Array(k);

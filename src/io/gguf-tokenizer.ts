@@ -1,7 +1,7 @@
 // The tokenizer embedded in a GGUF file's metadata (tokenizer.ggml.*): 'llama' is SentencePiece
 // BPE with scores and byte fallback; 'gpt2' is byte-level BPE with a merges list.
 
-import { ggufInteger, ggufNumberArray, ggufString, ggufStringArray, type GgufHeader } from './gguf.js';
+import { ggufInteger, ggufNumberArray, ggufString, ggufStringArray, type GgufHeader } from './gguf-read.js';
 import { BpeTokenizer, type AddedToken } from '../text/bpe-tokenizer.js';
 import { bytesToByteLevel, compileSplitPattern, GPT2_SPLIT_PATTERN, LLAMA3_SPLIT_PATTERN, splitIsolated } from '../text/byte-level.js';
 import { SentencePieceTokenizer, SentencePieceTokenType } from '../text/sentencepiece.js';

@@ -5,7 +5,7 @@
 // (openGgufModel, openLlama2cModel, openHfFolder) by reading it here and resolving it there.
 
 import { type ByteSource } from './byte-source.js';
-import { ggufMetadataToJson, readGgufHeader, type GgufHeader } from './gguf.js';
+import { ggufMetadataToJson, readGgufHeader, type GgufHeader } from './gguf-read.js';
 import { tokenizerFromGguf } from './gguf-tokenizer.js';
 import { llama2cTokenizer, LLAMA2C_HEADER_BYTES, parseLlama2cCheckpoint, type Llama2cConfig } from './llama2c.js';
 import { checkEntryRanges, ggufEntries, type WeightEntry } from './weights.js';

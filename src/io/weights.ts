@@ -4,7 +4,7 @@
 // until asked for, and a loader can check every name and shape before reading anything.
 
 import { checkReadRange, type ByteSource } from './byte-source.js';
-import { decodeGgufTensorF32, type GgufHeader } from './gguf.js';
+import { decodeGgufTensorF32, type GgufHeader } from './gguf-read.js';
 import { decodeSafetensorsF32, parseSafetensorsHeader, readSafetensorsHeaderLength, type SafetensorsHeader } from './safetensors.js';
 import { formatShape, shapesEqual } from '../tensor/shape.js';
 import { fromArray, type Tensor } from '../tensor/tensor.js';

@@ -2,7 +2,7 @@
 // GGUF llama.* metadata, and llama2.c headers. Each returns the frozen LlmConfig the model files
 // take; errors name the file and the field in the file's own spelling.
 
-import { ggufInteger, ggufNumber, ggufString, type GgufHeader } from '../io/gguf.js';
+import { ggufInteger, ggufNumber, ggufString, type GgufHeader } from '../io/gguf-read.js';
 import { configTokenId, MAX_CONFIG_INT } from '../io/hf-folder.js';
 import type { Llama2cConfig } from '../io/llama2c.js';
 import { llamaFamilyConfig, type LlmActivation, type LlmConfig } from './llm-config.js';

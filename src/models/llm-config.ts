@@ -3,7 +3,7 @@
 // a config is one the model files implement, and writing a config back out as config.json or GGUF
 // metadata. Reading them from files is in llm-config-readers.ts.
 
-import { ggufValue, type GgufValue } from '../io/gguf.js';
+import { ggufValue, type GgufValue } from '../io/gguf-format.js';
 export type LlmArchitecture = 'llama' | 'gpt-neox' | 'gpt2';
 
 /** RoPE pairing: 'interleaved' rotates (x[2i], x[2i+1]) (Meta, llama2.c, GGUF); 'half' rotates (x[i], x[i + d/2]) (HF Llama, NeoX). */

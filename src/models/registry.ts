@@ -4,7 +4,7 @@
 // the module tree's state dict (familyTensors), so names and shapes are written once, in the model
 // file. src/io reads files (OpenedModelFiles); model-files.ts opens them as a family's model.
 
-import type { GgufHeader } from '../io/gguf.js';
+import type { GgufHeader } from '../io/gguf-read.js';
 import { renameEntries, TableWeightSource, type WeightEntry } from '../io/weights.js';
 import type { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';

@@ -10,6 +10,16 @@ import { join } from 'node:path';
 import type { GridPlanEntry } from '../eval/grid-summary.js';
 import { cellKey, checkRecord, type EvalCell, type EvalRecord } from '../eval/records.js';
 
+/** The file's text, or null when there is no such file. */
+async function readTextIfExists(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
 export class EvalStore {
   constructor(readonly dir: string) {}
 
@@ -20,13 +30,8 @@ export class EvalStore {
   /** The cell's records in file order (a torn last line is ignored; any other bad line is an error). */
   async read(cell: EvalCell): Promise<EvalRecord[]> {
     const path = this.pathOf(cell);
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
+    const text = await readTextIfExists(path);
+    if (text === null) return [];
     // The piece after the last newline is empty, or a line torn by a crash mid-write.
     return text.split('\n').slice(0, -1).map((line, i) => {
       let value: unknown;
@@ -67,13 +72,8 @@ export class EvalStore {
   }
 
   private async dropTornTail(path: string): Promise<void> {
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw error;
-    }
+    const text = await readTextIfExists(path);
+    if (text === null) return;
     if (text.length === 0 || text.endsWith('\n')) return;
     await truncate(path, Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1), 'utf8'));
   }
@@ -86,13 +86,8 @@ export const GRID_MANIFEST = 'grid.json';
 /** Every cell's plan so far: entries from earlier runs are kept, this run's replace theirs. */
 export async function readGridManifest(dir: string): Promise<GridManifestEntry[]> {
   const path = join(dir, GRID_MANIFEST);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
+  const text = await readTextIfExists(path);
+  if (text === null) return [];
   let value: unknown;
   try {
     value = JSON.parse(text) as unknown;

@@ -5,7 +5,8 @@ import { open } from 'node:fs/promises';
 import { writeFileAtomicWith } from './files.js';
 
 import { checkReadRange, type ByteSource } from '../io/byte-source.js';
-import { encodeGgufChunks, readGgufHeader, type GgufHeader, type GgufWriteSpec } from '../io/gguf.js';
+import { readGgufHeader, type GgufHeader } from '../io/gguf-read.js';
+import { encodeGgufChunks, type GgufWriteSpec } from '../io/gguf-write.js';
 
 export interface FileByteSource extends ByteSource {
   close(): Promise<void>;

@@ -6,27 +6,22 @@ import { setFlagsFromString } from 'node:v8';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { relaxedSimdSupported } from '../backend/wasm/abi.js';
 import { WasmKernels, type WasmKernelsOptions } from '../backend/wasm/kernels.js';
-import { ControlBlock, type ThreadPool } from '../backend/wasm/pool.js';
-import type { AttachMessage, DetachMessage, WasmWorkerData } from './wasm-worker.js';
+import { WorkerPool, type AttachMessage, type DetachMessage } from '../backend/wasm/pool.js';
+import type { WasmWorkerData } from './wasm-worker.js';
 
 export interface NodeThreadPoolOptions {
   /** Total threads including the caller. Default os.availableParallelism(). */
   threads?: number;
 }
 
-export class NodeThreadPool implements ThreadPool {
-  readonly workers: number;
-  private readonly control: ControlBlock;
+export class NodeThreadPool extends WorkerPool {
   private readonly threads: Worker[] = [];
   private readonly ports: MessagePort[] = [];
-  private readonly attached = new Set<number>();
-  private disposed = false;
 
   /** Starts the workers without waiting for them; tasks posted meanwhile run once they are up. */
   constructor(options: NodeThreadPoolOptions = {}) {
     const threads = Math.max(1, Math.floor(options.threads ?? availableParallelism()));
-    this.workers = threads - 1;
-    this.control = new ControlBlock(this.workers, true);
+    super(threads - 1, true, 2);
     const url = new URL('./wasm-worker.js', import.meta.url);
     for (let i = 0; i < this.workers; i++) {
       const { port1, port2 } = new MessageChannel();
@@ -45,50 +40,11 @@ export class NodeThreadPool implements ThreadPool {
     }
   }
 
-  /** Resolves once every worker runs its task loop. */
-  async ready(timeoutMs = 10000): Promise<void> {
-    const start = performance.now();
-    for (;;) {
-      let all = true;
-      for (let w = 0; w < this.workers; w++) if (!this.control.ready(w)) all = false;
-      if (all) return;
-      if (performance.now() - start > timeoutMs) throw new Error('thrifty: wasm workers did not start');
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
+  protected broadcast(message: AttachMessage | DetachMessage): void {
+    for (const port of this.ports) port.postMessage(message);
   }
 
-  attach(arenaId: number, memory: WebAssembly.Memory, module: WebAssembly.Module): void {
-    if (this.disposed) throw new Error('thrifty: thread pool disposed');
-    if (this.attached.has(arenaId)) return;
-    this.attached.add(arenaId);
-    const msg: AttachMessage = { arenaId, memory, module };
-    for (const port of this.ports) port.postMessage(msg);
-    this.control.mail();
-  }
-
-  detach(arenaId: number): void {
-    if (this.disposed || !this.attached.delete(arenaId)) return;
-    const msg: DetachMessage = { detach: arenaId };
-    for (const port of this.ports) port.postMessage(msg);
-    this.control.mail();
-  }
-
-  post(worker: number, fn: number, arenaId: number, args: ArrayLike<number>): void {
-    this.control.post(worker, fn, arenaId, args);
-  }
-
-  reclaim(worker: number): boolean {
-    return this.control.reclaim(worker);
-  }
-
-  wait(): void {
-    this.control.wait();
-  }
-
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.control.quit();
+  protected stopWorkers(): void {
     for (const worker of this.threads) void worker.terminate();
     for (const port of this.ports) port.close();
   }

@@ -3,33 +3,13 @@
 // that it drains synchronously with receiveMessageOnPort when a task names an unknown arena.
 
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
-import { instantiateKernels, taskTable, type TaskTable } from '../backend/wasm/abi.js';
-import { serveTasks } from '../backend/wasm/pool.js';
+import type { TaskTable } from '../backend/wasm/abi.js';
+import { applyArenaMessage, serveTasks } from '../backend/wasm/pool.js';
 
 export interface WasmWorkerData {
   control: SharedArrayBuffer;
   index: number;
   port: MessagePort;
-}
-
-export interface AttachMessage {
-  arenaId: number;
-  memory: WebAssembly.Memory;
-  module: WebAssembly.Module;
-}
-
-export interface DetachMessage {
-  detach: number;
-}
-
-function isAttachMessage(value: unknown): value is AttachMessage {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Partial<AttachMessage>;
-  return typeof v.arenaId === 'number' && v.memory instanceof WebAssembly.Memory && v.module instanceof WebAssembly.Module;
-}
-
-function isDetachMessage(value: unknown): value is DetachMessage {
-  return typeof value === 'object' && value !== null && typeof (value as Partial<DetachMessage>).detach === 'number';
 }
 
 const data = workerData as WasmWorkerData;
@@ -39,9 +19,7 @@ function drain(): void {
   for (;;) {
     const received = receiveMessageOnPort(data.port);
     if (!received) return;
-    const msg: unknown = received.message;
-    if (isAttachMessage(msg)) tables.set(msg.arenaId, taskTable(instantiateKernels(msg.module, msg.memory)));
-    else if (isDetachMessage(msg)) tables.delete(msg.detach);
+    applyArenaMessage(tables, received.message);
   }
 }
 

@@ -12,7 +12,7 @@
 
 import { allocArray, type DType } from '../tensor/dtype.js';
 import { formatShape } from '../tensor/shape.js';
-import { Tensor } from '../tensor/tensor.js';
+import { swapLastAxes, Tensor } from '../tensor/tensor.js';
 import {
   FUSED_KERNEL_NAMES,
   type Backend,
@@ -274,20 +274,12 @@ export function compositeKernels(p: PrimitiveKernels): FusedKernels {
     const c = y.isContiguous() ? y : p.copy(y, y.dtype);
     return new Tensor(c.data, c.dtype, [groups, d.batch * d.length, d.og], [d.og, d.cout, 1], c.offset);
   };
-  const transposeLast = (t: Tensor): Tensor => {
-    const r = t.rank;
-    const shape = [...t.shape];
-    const strides = [...t.strides];
-    [shape[r - 2], shape[r - 1]] = [shape[r - 1]!, shape[r - 2]!];
-    [strides[r - 2], strides[r - 1]] = [strides[r - 1]!, strides[r - 2]!];
-    return new Tensor(t.data, t.dtype, shape, strides, t.offset);
-  };
 
   const conv1d: FusedKernels['conv1d'] = (x, w, groups, padLeft) => {
     const d = convDims(x.shape, w.shape, groups);
     if (x.size === 0 || w.size === 0) return new Tensor(allocArray(x.dtype, d.batch * d.length * d.cout), x.dtype, [d.batch, d.length, d.cout]);
     const cols = unfold(padInput(x, d, padLeft), d, groups);
-    const out = p.matmul(cols, transposeLast(groupedWeight(w, d, groups))); // [G, B*L, Og]
+    const out = p.matmul(cols, swapLastAxes(groupedWeight(w, d, groups))); // [G, B*L, Og]
     const interleaved = new Tensor(out.data, out.dtype, [d.batch, d.length, groups, d.og], [d.length * d.og, d.og, d.batch * d.length * d.og, 1], out.offset);
     return reshaped(p, p.copy(interleaved, out.dtype), [d.batch, d.length, d.cout]);
   };
@@ -313,7 +305,7 @@ export function compositeKernels(p: PrimitiveKernels): FusedKernels {
     if (dy.size === 0 || x.size === 0) return new Tensor(allocArray(dy.dtype, d.cout * d.cg * d.kernel), dy.dtype, weightShape);
     const cols = unfold(padInput(x, d, padLeft), d, groups);
     // dW_g [Og, Cg*K] = dy_g^T . cols_g
-    const dw = p.matmul(transposeLast(groupedOutput(dy, d, groups)), cols);
+    const dw = p.matmul(swapLastAxes(groupedOutput(dy, d, groups)), cols);
     return reshaped(p, dw, weightShape);
   };
 

@@ -182,6 +182,16 @@ function gatherStridedAny(data: AnyTypedArray, shape: readonly number[], strides
   }
 }
 
+/** The view of `t` (rank >= 2) with its last two axes swapped: no copy, no autograd. */
+export function swapLastAxes(t: Tensor): Tensor {
+  const r = t.rank;
+  const shape = [...t.shape];
+  const strides = [...t.strides];
+  [shape[r - 2], shape[r - 1]] = [shape[r - 1]!, shape[r - 2]!];
+  [strides[r - 2], strides[r - 1]] = [strides[r - 1]!, strides[r - 2]!];
+  return new Tensor(t.data, t.dtype, shape, strides, t.offset);
+}
+
 /** Calls `fn(storageOffset, linearIndex)` for every element in row-major order. */
 export function forEachOffset(
   shape: readonly number[],

@@ -48,3 +48,12 @@ export function parseJsonBounded(text: string, source: string, what = 'not valid
     throw new Error(`${source}: ${what} (${(error as Error).message})`);
   }
 }
+
+/** A parsed JSON value as an error message names it: "an array", a string (cut at 40 chars), "number 3". */
+export function describeJsonValue(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
+}

@@ -10,7 +10,7 @@
 import { BpeTokenizer, type AddedToken, type BpeDecoderSpec, type BpeTokenizerSpec, type PreTokenizer } from './bpe-tokenizer.js';
 import { bytesToByteLevel, compileSplitPattern, GPT2_SPLIT_PATTERN, splitIsolated } from './byte-level.js';
 import { utf8Bytes } from './tokenizer.js';
-import { parseJsonBounded } from './bounded-json.js';
+import { describeJsonValue, parseJsonBounded } from './bounded-json.js';
 import { hfWordPieceFromJson, type HfWordPieceTokenizer } from './hf-wordpiece.js';
 
 export interface HfTokenizerOptions {
@@ -27,14 +27,14 @@ function isObject(v: unknown): v is Json {
 
 function field<T>(obj: Json, key: string, check: (v: unknown) => v is T, where: string, what: string): T {
   const v = obj[key];
-  if (!check(v)) throw new Error(`${where}.${key} must be ${what}, got ${describe(v)}`);
+  if (!check(v)) throw new Error(`${where}.${key} must be ${what}, got ${describeJsonValue(v)}`);
   return v;
 }
 
 function optional<T>(obj: Json, key: string, check: (v: unknown) => v is T, where: string, what: string, fallback: T): T {
   const v = obj[key];
   if (v === undefined || v === null) return fallback;
-  if (!check(v)) throw new Error(`${where}.${key} must be ${what}, got ${describe(v)}`);
+  if (!check(v)) throw new Error(`${where}.${key} must be ${what}, got ${describeJsonValue(v)}`);
   return v;
 }
 
@@ -42,14 +42,6 @@ const isString = (v: unknown): v is string => typeof v === 'string';
 const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isArray = (v: unknown): v is unknown[] => Array.isArray(v);
-
-function describe(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
-  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
-}
 
 /** Parses tokenizer.json text (a BPE or a WordPiece model); errors name `source` and the field. */
 export function loadHfTokenizer(jsonText: string, source: string, options: HfTokenizerOptions = {}): BpeTokenizer | HfWordPieceTokenizer {
@@ -60,15 +52,15 @@ export function loadHfTokenizer(jsonText: string, source: string, options: HfTok
 
 /** Builds a tokenizer from a parsed tokenizer.json object. */
 export function hfTokenizerFromJson(json: unknown, source: string, options: HfTokenizerOptions = {}): BpeTokenizer {
-  if (!isObject(json)) throw new Error(`${source}: tokenizer.json must be an object, got ${describe(json)}`);
+  if (!isObject(json)) throw new Error(`${source}: tokenizer.json must be an object, got ${describeJsonValue(json)}`);
   const model = json['model'];
-  if (!isObject(model)) throw new Error(`${source}: model must be an object, got ${describe(model)}`);
+  if (!isObject(model)) throw new Error(`${source}: model must be an object, got ${describeJsonValue(model)}`);
   const modelWhere = `${source}: model`;
   const modelType = optional(model, 'type', isString, modelWhere, 'a string', 'BPE');
   if (modelType !== 'BPE') throw new Error(`${modelWhere}.type '${modelType}' is not supported (only BPE here; loadHfTokenizer also reads WordPiece)`);
   for (const key of ['continuing_subword_prefix', 'end_of_word_suffix']) {
     const v = model[key];
-    if (v !== undefined && v !== null && v !== '') throw new Error(`${modelWhere}.${key} is not supported (got ${describe(v)})`);
+    if (v !== undefined && v !== null && v !== '') throw new Error(`${modelWhere}.${key} is not supported (got ${describeJsonValue(v)})`);
   }
 
   const vocabJson = field(model, 'vocab', isObject, modelWhere, 'an object of token ids');
@@ -81,7 +73,7 @@ export function hfTokenizerFromJson(json: unknown, source: string, options: HfTo
   const tokenOfId = new Map<number, string>();
   for (const [token, id] of vocabEntries) {
     const at = `${modelWhere}.vocab[${JSON.stringify(token.length > 40 ? `${token.slice(0, 40)}...` : token)}]`;
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) throw new Error(`${at} must be a non-negative integer id, got ${describe(id)}`);
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) throw new Error(`${at} must be a non-negative integer id, got ${describeJsonValue(id)}`);
     if (id >= idLimit) throw new Error(`${at} = ${id} is out of range: ${vocabEntries.length} tokens allow ids below ${idLimit}`);
     const other = tokenOfId.get(id);
     if (other !== undefined) throw new Error(`${at} = ${id} is also the id of ${JSON.stringify(other)}`);
@@ -92,11 +84,11 @@ export function hfTokenizerFromJson(json: unknown, source: string, options: HfTo
   const merges = mergesJson.map((m, i): [string, string] => {
     if (typeof m === 'string') {
       const parts = m.split(' ');
-      if (parts.length !== 2) throw new Error(`${modelWhere}.merges[${i}] must be "left right", got ${describe(m)}`);
+      if (parts.length !== 2) throw new Error(`${modelWhere}.merges[${i}] must be "left right", got ${describeJsonValue(m)}`);
       return [parts[0]!, parts[1]!];
     }
     if (Array.isArray(m) && m.length === 2 && typeof m[0] === 'string' && typeof m[1] === 'string') return [m[0], m[1]];
-    throw new Error(`${modelWhere}.merges[${i}] must be "left right" or [left, right], got ${describe(m)}`);
+    throw new Error(`${modelWhere}.merges[${i}] must be "left right" or [left, right], got ${describeJsonValue(m)}`);
   });
 
   const addedIds = new Set<number>();
@@ -174,7 +166,7 @@ function boundedNormalizer(config: unknown, where: string): ((text: string) => s
 
 function buildNormalizer(config: unknown, where: string, budget: { limit: number }): ((text: string) => string) | null {
   if (config === null || config === undefined) return null;
-  if (!isObject(config)) throw new Error(`${where} must be an object or null, got ${describe(config)}`);
+  if (!isObject(config)) throw new Error(`${where} must be an object or null, got ${describeJsonValue(config)}`);
   const type = field(config, 'type', isString, where, 'a string');
   switch (type) {
     case 'NFC':
@@ -231,7 +223,7 @@ function escapeRegExp(s: string): string {
 
 function buildPreTokenizer(config: unknown, where: string): PreTokenizer {
   if (config === null || config === undefined) return (segment) => [segment];
-  if (!isObject(config)) throw new Error(`${where} must be an object or null, got ${describe(config)}`);
+  if (!isObject(config)) throw new Error(`${where} must be an object or null, got ${describeJsonValue(config)}`);
   const type = field(config, 'type', isString, where, 'a string');
   switch (type) {
     case 'ByteLevel': {
@@ -303,7 +295,7 @@ function buildDecoder(config: unknown, where: string): BpeDecoderSpec {
   };
   const visit = (c: unknown, w: string): void => {
     if (c === null || c === undefined) return;
-    if (!isObject(c)) throw new Error(`${w} must be an object or null, got ${describe(c)}`);
+    if (!isObject(c)) throw new Error(`${w} must be an object or null, got ${describeJsonValue(c)}`);
     const type = field(c, 'type', isString, w, 'a string');
     switch (type) {
       case 'ByteLevel':
@@ -350,7 +342,7 @@ function buildDecoder(config: unknown, where: string): BpeDecoderSpec {
 function postProcessorTemplate(config: unknown, where: string): { bos: string | null; eos: string | null } {
   const none = { bos: null, eos: null };
   if (config === null || config === undefined) return none;
-  if (!isObject(config)) throw new Error(`${where} must be an object or null, got ${describe(config)}`);
+  if (!isObject(config)) throw new Error(`${where} must be an object or null, got ${describeJsonValue(config)}`);
   const type = field(config, 'type', isString, where, 'a string');
   if (type === 'ByteLevel') return none;
   if (type === 'Sequence') {

@@ -10,31 +10,24 @@
 
 import type { DecodeOptions, EncodeOptions, Tokenizer } from './tokenizer.js';
 import { basicTokenize } from './bert-basic.js';
+import { describeJsonValue } from './bounded-json.js';
 import { CONTINUATION_PREFIX, WordPieceTokenizer } from './wordpiece.js';
 
 type Json = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function describe(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
-  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
-}
-
 function typeOf(config: unknown, where: string): string {
-  if (!isObject(config)) throw new Error(`${where} must be an object, got ${describe(config)}`);
+  if (!isObject(config)) throw new Error(`${where} must be an object, got ${describeJsonValue(config)}`);
   const type = config['type'];
-  if (typeof type !== 'string') throw new Error(`${where}.type must be a string, got ${describe(type)}`);
+  if (typeof type !== 'string') throw new Error(`${where}.type must be a string, got ${describeJsonValue(type)}`);
   return type;
 }
 
 function bool(config: Json, key: string, where: string, fallback: boolean): boolean {
   const v = config[key];
   if (v === undefined) return fallback;
-  if (typeof v !== 'boolean') throw new Error(`${where}.${key} must be a boolean, got ${describe(v)}`);
+  if (typeof v !== 'boolean') throw new Error(`${where}.${key} must be a boolean, got ${describeJsonValue(v)}`);
   return v;
 }
 
@@ -102,14 +95,14 @@ function templateTokens(config: unknown, where: string): { cls: string; sep: str
   if (type === 'BertProcessing') {
     const name = (key: string): string => {
       const v = c[key];
-      if (!Array.isArray(v) || typeof v[0] !== 'string') throw new Error(`${where}.${key} must be [token, id], got ${describe(v)}`);
+      if (!Array.isArray(v) || typeof v[0] !== 'string') throw new Error(`${where}.${key} must be [token, id], got ${describeJsonValue(v)}`);
       return v[0];
     };
     return { cls: name('cls'), sep: name('sep') };
   }
   if (type !== 'TemplateProcessing') throw new Error(`${where}.type '${type}' is not supported for WordPiece (TemplateProcessing or BertProcessing)`);
   const single = c['single'];
-  if (!Array.isArray(single)) throw new Error(`${where}.single must be an array, got ${describe(single)}`);
+  if (!Array.isArray(single)) throw new Error(`${where}.single must be an array, got ${describeJsonValue(single)}`);
   const pieces = single.map((p, i): string => {
     if (isObject(p) && isObject(p['SpecialToken']) && typeof p['SpecialToken']['id'] === 'string') return p['SpecialToken']['id'];
     if (isObject(p) && isObject(p['Sequence']) && p['Sequence']['id'] === 'A') return '$A';
@@ -128,21 +121,21 @@ export function hfWordPieceFromJson(json: Json, source: string): HfWordPieceToke
   if (typeOf(model, modelWhere) !== 'WordPiece') throw new Error(`${modelWhere}.type must be 'WordPiece'`);
   const m = model as Json;
   const prefix = m['continuing_subword_prefix'] ?? CONTINUATION_PREFIX;
-  if (prefix !== CONTINUATION_PREFIX) throw new Error(`${modelWhere}.continuing_subword_prefix ${describe(prefix)} is not supported (only "##")`);
+  if (prefix !== CONTINUATION_PREFIX) throw new Error(`${modelWhere}.continuing_subword_prefix ${describeJsonValue(prefix)} is not supported (only "##")`);
   const unk = m['unk_token'] ?? '[UNK]';
-  if (typeof unk !== 'string') throw new Error(`${modelWhere}.unk_token must be a string, got ${describe(unk)}`);
+  if (typeof unk !== 'string') throw new Error(`${modelWhere}.unk_token must be a string, got ${describeJsonValue(unk)}`);
   const maxChars = m['max_input_chars_per_word'] ?? 100;
   if (typeof maxChars !== 'number' || !Number.isInteger(maxChars) || maxChars < 1) {
-    throw new Error(`${modelWhere}.max_input_chars_per_word must be a positive integer, got ${describe(maxChars)}`);
+    throw new Error(`${modelWhere}.max_input_chars_per_word must be a positive integer, got ${describeJsonValue(maxChars)}`);
   }
   const vocabJson = m['vocab'];
-  if (!isObject(vocabJson)) throw new Error(`${modelWhere}.vocab must be an object of token ids, got ${describe(vocabJson)}`);
+  if (!isObject(vocabJson)) throw new Error(`${modelWhere}.vocab must be an object of token ids, got ${describeJsonValue(vocabJson)}`);
   const entries = Object.entries(vocabJson);
   const vocab: string[] = new Array<string>(entries.length);
   for (const [token, id] of entries) {
     const at = `${modelWhere}.vocab[${JSON.stringify(token.length > 40 ? `${token.slice(0, 40)}...` : token)}]`;
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= entries.length) {
-      throw new Error(`${at} must be an id in [0, ${entries.length}) (ids are 0..n-1 without gaps), got ${describe(id)}`);
+      throw new Error(`${at} must be an id in [0, ${entries.length}) (ids are 0..n-1 without gaps), got ${describeJsonValue(id)}`);
     }
     if (vocab[id] !== undefined) throw new Error(`${at} = ${id} is also the id of ${JSON.stringify(vocab[id])}`);
     vocab[id] = token;
@@ -156,7 +149,7 @@ export function hfWordPieceFromJson(json: Json, source: string): HfWordPieceToke
   const lowercase = bool(n, 'lowercase', normWhere, true);
   const stripAccentsRaw = n['strip_accents'];
   if (stripAccentsRaw !== undefined && stripAccentsRaw !== null && typeof stripAccentsRaw !== 'boolean') {
-    throw new Error(`${normWhere}.strip_accents must be a boolean or null, got ${describe(stripAccentsRaw)}`);
+    throw new Error(`${normWhere}.strip_accents must be a boolean or null, got ${describeJsonValue(stripAccentsRaw)}`);
   }
   const preWhere = `${source}: pre_tokenizer`;
   const preType = typeOf(json['pre_tokenizer'], preWhere);
@@ -170,7 +163,7 @@ export function hfWordPieceFromJson(json: Json, source: string): HfWordPieceToke
     const decType = typeOf(decoder, decWhere);
     if (decType !== 'WordPiece') throw new Error(`${decWhere}.type '${decType}' is not supported for WordPiece (only WordPiece)`);
     const decPrefix = (decoder as Json)['prefix'] ?? CONTINUATION_PREFIX;
-    if (decPrefix !== CONTINUATION_PREFIX) throw new Error(`${decWhere}.prefix ${describe(decPrefix)} is not supported (only "##")`);
+    if (decPrefix !== CONTINUATION_PREFIX) throw new Error(`${decWhere}.prefix ${describeJsonValue(decPrefix)} is not supported (only "##")`);
     cleanUp = bool(decoder as Json, 'cleanup', decWhere, true);
   }
 

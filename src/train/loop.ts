@@ -134,7 +134,7 @@ export async function runTrainingLoop<R extends StepReport>(options: TrainingLoo
     if (!Number.isFinite(report.loss)) throw new NonFiniteLossError(step, report.loss);
     last = report;
     await options.afterStep?.(step, report);
-    options.progress?.update(step, { loss: report.loss, tokens: report.tokens });
+    options.progress?.update(step, report);
     ranAtStep = new Set();
     const final = step >= total;
     for (const hook of periodic) {

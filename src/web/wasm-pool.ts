@@ -5,7 +5,7 @@
 // count of messages announced before they are posted tells it when it has read them all.
 
 import { WasmKernels, type WasmKernelsOptions } from '../backend/wasm/kernels.js';
-import { ControlBlock, type ThreadPool } from '../backend/wasm/pool.js';
+import { WorkerPool, type AttachMessage, type DetachMessage } from '../backend/wasm/pool.js';
 
 /** The first message a kernel worker receives. */
 export interface WebWorkerInit {
@@ -13,16 +13,6 @@ export interface WebWorkerInit {
   /** Int32 per worker: messages announced to it (incremented before each post). */
   readonly announced: SharedArrayBuffer;
   readonly index: number;
-}
-
-export interface WebAttachMessage {
-  readonly arenaId: number;
-  readonly memory: WebAssembly.Memory;
-  readonly module: WebAssembly.Module;
-}
-
-export interface WebDetachMessage {
-  readonly detach: number;
 }
 
 /** Whether this thread may block in Atomics.wait (workers: yes; a page's main thread: no). */
@@ -47,20 +37,16 @@ export interface WebThreadPoolOptions {
   readonly workerUrl?: string | URL | undefined;
 }
 
-export class WebThreadPool implements ThreadPool {
-  readonly workers: number;
-  private readonly control: ControlBlock;
+export class WebThreadPool extends WorkerPool {
   private readonly announced: Int32Array;
   private readonly threads: Worker[] = [];
-  private readonly attached = new Set<number>();
   private failure: string | null = null;
-  private disposed = false;
 
   constructor(options: WebThreadPoolOptions = {}) {
     if (!sharedMemoryWithWorkers()) throw new Error('thrifty: a worker pool needs a cross-origin-isolated page (COOP: same-origin, COEP: require-corp)');
     const threads = Math.max(1, Math.floor(options.threads ?? navigator.hardwareConcurrency ?? 1));
-    this.workers = threads - 1;
-    this.control = new ControlBlock(this.workers, canBlock());
+    // Workers start once this thread yields, so ready() polls less often than Node's.
+    super(threads - 1, canBlock(), 5);
     const announced = new SharedArrayBuffer(4 * Math.max(1, this.workers));
     this.announced = new Int32Array(announced);
     const url = options.workerUrl ?? new URL('./wasm-worker.js', import.meta.url);
@@ -75,56 +61,19 @@ export class WebThreadPool implements ThreadPool {
     }
   }
 
-  /** Resolves once every worker runs its task loop (workers start once this thread yields). */
-  async ready(timeoutMs = 10000): Promise<void> {
-    const start = performance.now();
-    for (;;) {
-      if (this.failure) throw new Error(this.failure);
-      let all = true;
-      for (let w = 0; w < this.workers; w++) if (!this.control.ready(w)) all = false;
-      if (all) return;
-      if (performance.now() - start > timeoutMs) throw new Error('thrifty: wasm workers did not start');
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+  protected override startFailure(): string | null {
+    return this.failure;
   }
 
-  private send(message: WebAttachMessage | WebDetachMessage): void {
+  protected broadcast(message: AttachMessage | DetachMessage): void {
     for (let w = 0; w < this.workers; w++) {
       // Announced before it is posted, so a worker never counts a message it has not been told of.
       Atomics.add(this.announced, w, 1);
       this.threads[w]!.postMessage(message);
     }
-    this.control.mail();
   }
 
-  attach(arenaId: number, memory: WebAssembly.Memory, module: WebAssembly.Module): void {
-    if (this.disposed) throw new Error('thrifty: thread pool disposed');
-    if (this.attached.has(arenaId)) return;
-    this.attached.add(arenaId);
-    this.send({ arenaId, memory, module });
-  }
-
-  detach(arenaId: number): void {
-    if (this.disposed || !this.attached.delete(arenaId)) return;
-    this.send({ detach: arenaId });
-  }
-
-  post(worker: number, fn: number, arenaId: number, args: ArrayLike<number>): void {
-    this.control.post(worker, fn, arenaId, args);
-  }
-
-  reclaim(worker: number): boolean {
-    return this.control.reclaim(worker);
-  }
-
-  wait(): void {
-    this.control.wait();
-  }
-
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.control.quit();
+  protected stopWorkers(): void {
     for (const worker of this.threads) worker.terminate();
   }
 }
@@ -150,6 +99,6 @@ export interface WebWasmKernelsOptions extends Omit<WasmKernelsOptions, 'pool' |
 export async function createWebWasmKernels(options: WebWasmKernelsOptions = {}): Promise<{ wasm: WasmKernels; pooled: boolean }> {
   const threads = Math.max(1, Math.floor(options.threads ?? navigator.hardwareConcurrency ?? 1));
   const pool = threads > 1 && sharedMemoryWithWorkers() ? await createWebThreadPool({ ...options, threads }) : undefined;
-  const wasm = await WasmKernels.create({ ...options, threads: pool ? threads : 1, pool, ownsPool: pool !== undefined });
+  const wasm = await WasmKernels.create({ ...options, threads: pool ? threads : 1, ...(pool ? { pool } : {}), ownsPool: pool !== undefined });
   return { wasm, pooled: pool !== undefined };
 }

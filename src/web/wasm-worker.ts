@@ -3,9 +3,9 @@
 // leaves the loop, lets its event loop deliver them, and returns to the loop once it has read every
 // message announced so far (the task that was waiting then runs).
 
-import { instantiateKernels, taskTable, type TaskTable } from '../backend/wasm/abi.js';
-import { serveTasks } from '../backend/wasm/pool.js';
-import type { WebAttachMessage, WebDetachMessage, WebWorkerInit } from './wasm-pool.js';
+import type { TaskTable } from '../backend/wasm/abi.js';
+import { applyArenaMessage, serveTasks } from '../backend/wasm/pool.js';
+import type { WebWorkerInit } from './wasm-pool.js';
 
 const tables = new Map<number, TaskTable>();
 let init: WebWorkerInit | null = null;
@@ -14,16 +14,6 @@ let received = 0;
 
 function isInit(value: unknown): value is WebWorkerInit {
   return typeof value === 'object' && value !== null && (value as Partial<WebWorkerInit>).control instanceof SharedArrayBuffer;
-}
-
-function isAttach(value: unknown): value is WebAttachMessage {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Partial<WebAttachMessage>;
-  return typeof v.arenaId === 'number' && v.memory instanceof WebAssembly.Memory && v.module instanceof WebAssembly.Module;
-}
-
-function isDetach(value: unknown): value is WebDetachMessage {
-  return typeof value === 'object' && value !== null && typeof (value as Partial<WebDetachMessage>).detach === 'number';
 }
 
 /** True while messages were announced that this worker has not read yet. */
@@ -51,8 +41,7 @@ addEventListener('message', (event: MessageEvent<unknown>) => {
     announced = new Int32Array(msg.announced);
   } else {
     received++;
-    if (isAttach(msg)) tables.set(msg.arenaId, taskTable(instantiateKernels(msg.module, msg.memory)));
-    else if (isDetach(msg)) tables.delete(msg.detach);
+    applyArenaMessage(tables, msg);
   }
   if (!mailPending()) serve();
 });

@@ -15,7 +15,7 @@ import {
 import { BlockSparsePattern } from '../../src/nn/block-sparse.js';
 import { UNARY_KINDS, BINARY_KINDS, type Backend, type BinaryKind, type KernelName, type KernelTable, type UnaryKind } from '../../src/ops/kernels.js';
 import { Tensor } from '../../src/tensor/tensor.js';
-import { quantizeQ4_0, quantizeQ8_0 } from '../../src/io/gguf.js';
+import { quantizeQ4_0, quantizeQ8_0 } from '../../src/io/gguf-quant.js';
 import { QUANT_FORMATS, type QuantFormat, type QuantKernels } from '../../src/ops/quant-kernels.js';
 import { f32ToHalf } from '../../src/tensor/dtype.js';
 import { draw, maskedRows, type Rng, steppedView, transposedView, values } from './inputs.js';

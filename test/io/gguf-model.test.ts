@@ -8,11 +8,13 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
 import { memoryByteSource } from '../../src/io/byte-source.js';
-import { dequantizeQ4_0, dequantizeQ8_0, ggufValue, quantizeQ4_0, quantizeQ8_0, writeGguf, type GgmlType, type GgufTensorInput, type GgufValue } from '../../src/io/gguf.js';
+import { ggufValue, type GgmlType, type GgufValue } from '../../src/io/gguf-format.js';
+import { dequantizeQ4_0, dequantizeQ8_0, quantizeQ4_0, quantizeQ8_0 } from '../../src/io/gguf-quant.js';
+import { writeGguf, type GgufTensorInput } from '../../src/io/gguf-write.js';
 import { tokenizerFromGguf } from '../../src/io/gguf-tokenizer.js';
 import { openGgufModel, type ModelFiles } from '../../src/models/model-files.js';
 import { ggufLlamaTensorName } from '../../src/models/registry.js';
-import { parseGguf } from '../../src/io/gguf.js';
+import { parseGguf } from '../../src/io/gguf-read.js';
 import { writeGgufFile } from '../../src/node/file-source.js';
 import { loadModelFiles } from '../../src/node/model-files.js';
 import { Rng } from '../../src/tensor/rng.js';

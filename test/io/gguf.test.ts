@@ -3,24 +3,20 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 
 import { memoryByteSource } from '../../src/io/byte-source.js';
+import { ggufValue, type GgufValue } from '../../src/io/gguf-format.js';
+import { dequantizeQ4_0, dequantizeQ8_0, quantizeQ4_0, quantizeQ8_0 } from '../../src/io/gguf-quant.js';
 import {
   decodeGgufTensorF32,
-  dequantizeQ4_0,
-  dequantizeQ8_0,
   ggufInteger,
   ggufMetadataToJson,
   ggufNumber,
   ggufString,
   ggufStringArray,
-  ggufValue,
   parseGguf,
-  quantizeQ4_0,
-  quantizeQ8_0,
   readGgufHeader,
   readGgufTensorF32,
-  writeGguf,
-  type GgufValue,
-} from '../../src/io/gguf.js';
+} from '../../src/io/gguf-read.js';
+import { writeGguf } from '../../src/io/gguf-write.js';
 import { f16BitsToF32, f32ToF16Bits } from '../../src/tensor/dtype.js';
 import { dataFileOrSkip } from '../helpers/data.js';
 

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 
 import { memoryByteSource } from '../../src/io/byte-source.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../../src/io/checkpoint.js';
-import { parseGguf } from '../../src/io/gguf.js';
+import { parseGguf } from '../../src/io/gguf-read.js';
 import type { FolderAccess } from '../../src/io/hf-folder.js';
 import { parseLlama2cCheckpoint, parseLlama2cTokenizer } from '../../src/io/llama2c.js';
 import { openGgufModel, openHfFolder, openLlama2cModel } from '../../src/models/model-files.js';

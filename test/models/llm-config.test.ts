@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { parseGguf, writeGguf } from '../../src/io/gguf.js';
+import { parseGguf } from '../../src/io/gguf-read.js';
+import { writeGguf } from '../../src/io/gguf-write.js';
 import { llamaConfigFromGguf } from '../../src/models/llm-config-readers.js';
 import { checkSupported, contextLength, llamaConfig, llmConfigToGgufMetadata, llmConfigToHf } from '../../src/models/llm-config.js';
 import { llmConfigFromHf } from '../../src/models/registry.js';

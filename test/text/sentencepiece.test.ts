@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it, type TestContext } from 'node:test';
 
-import { parseGguf } from '../../src/io/gguf.js';
+import { parseGguf } from '../../src/io/gguf-read.js';
 import { tokenizerFromGguf } from '../../src/io/gguf-tokenizer.js';
 import { llama2cTokenizer, parseLlama2cTokenizer } from '../../src/io/llama2c.js';
 import { SentencePieceTokenizer } from '../../src/text/sentencepiece.js';

@@ -1,20 +1,11 @@
 // Matrix products: batched matmul with broadcasting and transposes, grouped matmul, linear.
 
 import { formatShape } from '../../tensor/shape.js';
-import { Tensor } from '../../tensor/tensor.js';
+import { swapLastAxes, type Tensor } from '../../tensor/tensor.js';
 import { defineOp } from '../engine.js';
 import { add } from './elementwise.js';
 import { permute, reshape, transpose } from './movement.js';
 import { sumToShape } from './util.js';
-
-function swapLast(t: Tensor): Tensor {
-  const r = t.rank;
-  const shape = [...t.shape];
-  const strides = [...t.strides];
-  [shape[r - 2], shape[r - 1]] = [shape[r - 1]!, shape[r - 2]!];
-  [strides[r - 2], strides[r - 1]] = [strides[r - 1]!, strides[r - 2]!];
-  return new Tensor(t.data, t.dtype, shape, strides, t.offset);
-}
 
 /**
  * A rank-2 view of a row-major matrix stored transposed (x . W^T with W [out, in]): its gradient is
@@ -30,8 +21,8 @@ const matmulOp = defineOp<Record<string, never>>({
   backward: ({ kernels: k, inputs: [a, b], needsGrad }, [dy]) => {
     if (!dy) return [null, null];
     // dA = dY · Bᵀ, dB = Aᵀ · dY; transposes are views, summed over broadcast batch axes.
-    const da = needsGrad(0) ? sumToShape(k.matmul(dy, swapLast(b!)), a!.shape) : null;
-    const db = needsGrad(1) ? (isTransposedMatrix(b!) && a!.rank === 2 ? swapLast(k.matmul(swapLast(dy), a!)) : sumToShape(k.matmul(swapLast(a!), dy), b!.shape)) : null;
+    const da = needsGrad(0) ? sumToShape(k.matmul(dy, swapLastAxes(b!)), a!.shape) : null;
+    const db = needsGrad(1) ? (isTransposedMatrix(b!) && a!.rank === 2 ? swapLastAxes(k.matmul(swapLastAxes(dy), a!)) : sumToShape(k.matmul(swapLastAxes(a!), dy), b!.shape)) : null;
     return [da, db];
   },
 });

@@ -47,11 +47,12 @@ export function conv1d(x: Tensor, w: Tensor, groups: number, padLeft: number): T
   return new Tensor(out, x.dtype, [batch, length, cout]);
 }
 
-export function conv1dGradInput(dy: Tensor, w: Tensor, groups: number, padLeft: number, inputShape: readonly number[]): Tensor {
-  const { batch, length, cin, cout, kernel, cinPerGroup, coutPerGroup } = convDims(inputShape, w.shape, groups);
-  const dys = dy.toArray();
-  const ws = w.toArray();
-  const dx = allocArray(dy.dtype, batch * length * cin);
+/**
+ * The taps both gradients walk: for every nonzero dy[b, t, co] and kernel position j inside the
+ * sequence, visit(gy, xBase, wBase), where x[xBase + ci] meets w[wBase + ci * kernel] (ci < Cin/groups).
+ */
+function forEachGradTap(d: ConvDims, dys: ArrayLike<number>, padLeft: number, visit: (gy: number, xBase: number, wBase: number) => void): void {
+  const { batch, length, cin, cout, kernel, cinPerGroup, coutPerGroup } = d;
   for (let b = 0; b < batch; b++) {
     for (let t = 0; t < length; t++) {
       for (let co = 0; co < cout; co++) {
@@ -61,37 +62,32 @@ export function conv1dGradInput(dy: Tensor, w: Tensor, groups: number, padLeft: 
         for (let j = 0; j < kernel; j++) {
           const src = t + j - padLeft;
           if (src < 0 || src >= length) continue;
-          const xBase = (b * length + src) * cin + g * cinPerGroup;
-          const wBase = co * cinPerGroup * kernel + j;
-          for (let ci = 0; ci < cinPerGroup; ci++) dx[xBase + ci]! += gy * ws[wBase + ci * kernel]!;
+          visit(gy, (b * length + src) * cin + g * cinPerGroup, co * cinPerGroup * kernel + j);
         }
       }
     }
   }
+}
+
+export function conv1dGradInput(dy: Tensor, w: Tensor, groups: number, padLeft: number, inputShape: readonly number[]): Tensor {
+  const dims = convDims(inputShape, w.shape, groups);
+  const { batch, length, cin, kernel, cinPerGroup } = dims;
+  const ws = w.toArray();
+  const dx = allocArray(dy.dtype, batch * length * cin);
+  forEachGradTap(dims, dy.toArray(), padLeft, (gy, xBase, wBase) => {
+    for (let ci = 0; ci < cinPerGroup; ci++) dx[xBase + ci]! += gy * ws[wBase + ci * kernel]!;
+  });
   return new Tensor(dx, dy.dtype, inputShape);
 }
 
 export function conv1dGradWeight(dy: Tensor, x: Tensor, groups: number, padLeft: number, weightShape: readonly number[]): Tensor {
-  const { batch, length, cin, cout, kernel, cinPerGroup, coutPerGroup } = convDims(x.shape, weightShape, groups);
-  const dys = dy.toArray();
+  const dims = convDims(x.shape, weightShape, groups);
+  const { cout, kernel, cinPerGroup } = dims;
   const xs = x.toArray();
   const dw = new Float64Array(cout * cinPerGroup * kernel);
-  for (let b = 0; b < batch; b++) {
-    for (let t = 0; t < length; t++) {
-      for (let co = 0; co < cout; co++) {
-        const g = (co / coutPerGroup) | 0;
-        const gy = dys[(b * length + t) * cout + co]!;
-        if (gy === 0) continue;
-        for (let j = 0; j < kernel; j++) {
-          const src = t + j - padLeft;
-          if (src < 0 || src >= length) continue;
-          const xBase = (b * length + src) * cin + g * cinPerGroup;
-          const wBase = co * cinPerGroup * kernel + j;
-          for (let ci = 0; ci < cinPerGroup; ci++) dw[wBase + ci * kernel]! += gy * xs[xBase + ci]!;
-        }
-      }
-    }
-  }
+  forEachGradTap(dims, dy.toArray(), padLeft, (gy, xBase, wBase) => {
+    for (let ci = 0; ci < cinPerGroup; ci++) dw[wBase + ci * kernel]! += gy * xs[xBase + ci]!;
+  });
   const out = dy.dtype === 'f64' ? dw : Float32Array.from(dw);
   return new Tensor(out, dy.dtype, weightShape);
 }

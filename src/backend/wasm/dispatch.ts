@@ -84,22 +84,6 @@ export class Dispatch {
     this.runParts(arena, fn, parts);
   }
 
-  splitFlat(arena: WasmArena, n: number, threads: number,
-    make: (i0: number, count: number) => [TaskFunction, number[]]): void {
-    const bounds = splitBounds(n, threads, 16);
-    const parts: number[][] = [];
-    let fn: TaskFunction = 'binary';
-    for (let t = 0; t < threads; t++) {
-      const i0 = bounds[t]!;
-      const cnt = bounds[t + 1]! - i0;
-      if (cnt <= 0) continue;
-      const [name, args] = make(i0, cnt);
-      fn = name;
-      parts.push(args);
-    }
-    this.runParts(arena, fn, parts);
-  }
-
   /**
    * C (+)= op(A) . op(B) on pointers of one arena. m == 1 and n == 1 become gemv / gemvT, small m
    * (no transA) uses the unpacked paths, everything else the packed kernel. `work` holds

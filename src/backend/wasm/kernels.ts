@@ -337,10 +337,10 @@ export class WasmKernels {
     if (scalar) {
       const s = b[0]!;
       if (threads === 1) arena.exports.binary_scalar(code, n, ap, s, op);
-      else this.dispatch.splitFlat(arena, n, threads, (i0, cnt) => ['binary_scalar', [code, cnt, ap + i0 * 4, s, op + i0 * 4]]);
+      else this.dispatch.runSplit(arena, 'binary_scalar', n, threads, 16, (i0, cnt) => [code, cnt, ap + i0 * 4, s, op + i0 * 4]);
     } else if (bl === n) {
       if (threads === 1) arena.exports.binary(code, n, ap, bp, op);
-      else this.dispatch.splitFlat(arena, n, threads, (i0, cnt) => ['binary', [code, cnt, ap + i0 * 4, bp + i0 * 4, op + i0 * 4]]);
+      else this.dispatch.runSplit(arena, 'binary', n, threads, 16, (i0, cnt) => [code, cnt, ap + i0 * 4, bp + i0 * 4, op + i0 * 4]);
     } else {
       const rows = n / bl;
       const rt = Math.min(threads, rows);
@@ -656,14 +656,7 @@ export class WasmKernels {
     if (threads <= 1) {
       arena.exports[fn](rows, cols, xp, op);
     } else {
-      const bounds = splitBounds(rows, threads, 1);
-      const parts: number[][] = [];
-      for (let t = 0; t < threads; t++) {
-        const r0 = bounds[t]!;
-        const cnt = bounds[t + 1]! - r0;
-        if (cnt > 0) parts.push([cnt, cols, xp + r0 * cols * 4, op + r0 * cols * 4]);
-      }
-      this.dispatch.runParts(arena, fn, parts);
+      this.dispatch.runSplit(arena, fn, rows, threads, 1, (r0, cnt) => [cnt, cols, xp + r0 * cols * 4, op + r0 * cols * 4]);
     }
     this.staging.end(arena);
   }

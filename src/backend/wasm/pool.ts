@@ -14,6 +14,8 @@
 // or the caller once its own part is done (reclaim). A caller never waits longer than the 1-thread
 // time plus the check, and a late worker finds its task gone and goes back to waiting.
 
+import { instantiateKernels, taskTable, type TaskTable } from './abi.js';
+
 /** Worker threads running the kernel module over arena memories. */
 export interface ThreadPool {
   /** Number of worker threads; the calling thread works too, so a pool of w gives w + 1 threads. */
@@ -36,6 +38,112 @@ export interface ThreadPool {
   wait(): void;
   /** Stops the workers. */
   dispose(): void;
+}
+
+/** Makes an arena known to a worker: it instantiates `module` over `memory`. */
+export interface AttachMessage {
+  readonly arenaId: number;
+  readonly memory: WebAssembly.Memory;
+  readonly module: WebAssembly.Module;
+}
+
+/** Lets a worker drop its instance of an arena. */
+export interface DetachMessage {
+  readonly detach: number;
+}
+
+/**
+ * Worker side of attach / detach: updates `tables` (arena id -> the worker's kernels in that
+ * arena) for an attach or detach message; returns false for any other message.
+ */
+export function applyArenaMessage(tables: Map<number, TaskTable>, message: unknown): boolean {
+  if (typeof message !== 'object' || message === null) return false;
+  const attach = message as Partial<AttachMessage>;
+  if (typeof attach.arenaId === 'number' && attach.memory instanceof WebAssembly.Memory && attach.module instanceof WebAssembly.Module) {
+    tables.set(attach.arenaId, taskTable(instantiateKernels(attach.module, attach.memory)));
+    return true;
+  }
+  const detach = (message as Partial<DetachMessage>).detach;
+  if (typeof detach === 'number') {
+    tables.delete(detach);
+    return true;
+  }
+  return false;
+}
+
+/**
+ * What the Node and browser pools share: the control block, the arenas the workers know, and the
+ * ThreadPool methods. A platform supplies how a message reaches every worker and how they stop.
+ */
+export abstract class WorkerPool implements ThreadPool {
+  readonly workers: number;
+  protected readonly control: ControlBlock;
+  private readonly attached = new Set<number>();
+  private disposed = false;
+
+  /** `pollMs`: how often ready() looks at the workers. */
+  protected constructor(workers: number, canBlock: boolean, private readonly pollMs: number) {
+    this.workers = workers;
+    this.control = new ControlBlock(workers, canBlock);
+  }
+
+  /** Posts `message` to every worker (the control block's mail flag is raised after). */
+  protected abstract broadcast(message: AttachMessage | DetachMessage): void;
+
+  /** Stops the worker threads (after the quit task was posted). */
+  protected abstract stopWorkers(): void;
+
+  /** Why a worker could not start, or null. */
+  protected startFailure(): string | null {
+    return null;
+  }
+
+  /** Resolves once every worker runs its task loop. */
+  async ready(timeoutMs = 10000): Promise<void> {
+    const start = performance.now();
+    for (;;) {
+      const failure = this.startFailure();
+      if (failure !== null) throw new Error(failure);
+      let all = true;
+      for (let w = 0; w < this.workers; w++) if (!this.control.ready(w)) all = false;
+      if (all) return;
+      if (performance.now() - start > timeoutMs) throw new Error('thrifty: wasm workers did not start');
+      await new Promise((resolve) => setTimeout(resolve, this.pollMs));
+    }
+  }
+
+  attach(arenaId: number, memory: WebAssembly.Memory, module: WebAssembly.Module): void {
+    if (this.disposed) throw new Error('thrifty: thread pool disposed');
+    if (this.attached.has(arenaId)) return;
+    this.attached.add(arenaId);
+    this.broadcast({ arenaId, memory, module });
+    this.control.mail();
+  }
+
+  detach(arenaId: number): void {
+    if (this.disposed || !this.attached.delete(arenaId)) return;
+    this.broadcast({ detach: arenaId });
+    this.control.mail();
+  }
+
+  post(worker: number, fn: number, arenaId: number, args: ArrayLike<number>): void {
+    this.control.post(worker, fn, arenaId, args);
+  }
+
+  reclaim(worker: number): boolean {
+    return this.control.reclaim(worker);
+  }
+
+  wait(): void {
+    this.control.wait();
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.control.quit();
+    this.stopWorkers();
+  }
 }
 
 // Control block layout: one 512-byte slot per worker. Bytes 0-63: caller-written header; 64-255:

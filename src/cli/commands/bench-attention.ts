@@ -5,7 +5,7 @@
 
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { parseIntList, parseKvDType, parsePositiveInt, parseThreads } from '../args.js';
+import { parseIntList, parseKvDType, parsePositiveInt, parseSparsePolicies, parseThreads, SPARSE_POLICIES, type SparsePolicy } from '../args.js';
 import type { KvDType } from '../../ops/attention-kernels.js';
 import { benchGroup } from '../groups.js';
 
@@ -18,18 +18,6 @@ function parseCompressionList(value: string): number[] {
       throw new InvalidArgumentError(`--compression expects fractions in (0, 1] separated by commas, such as 1/2,1/4,1/8; got '${value}'`);
     }
     return v;
-  });
-}
-
-const POLICIES = ['sparq', 'h2o', 'lm-infinite', 'flexgen', 'oracle'] as const;
-type Policy = (typeof POLICIES)[number];
-
-function parsePolicies(value: string): Policy[] {
-  return value.split(',').map((part) => {
-    const v = part.trim();
-    const policy = POLICIES.find((p) => p === v);
-    if (!policy) throw new InvalidArgumentError(`--attention expects policies among ${POLICIES.join(', ')} separated by commas; got '${value}'`);
-    return policy;
   });
 }
 
@@ -55,7 +43,7 @@ interface BenchAttentionFlags {
   batch: number[];
   compression: number[];
   recipe: Array<'even' | 'paper'>;
-  attention: Policy[];
+  attention: SparsePolicy[];
   threads?: number;
   rounds: number;
   maxMemoryGib?: number;
@@ -82,7 +70,7 @@ export function registerBenchAttentionCommand(program: Command): void {
     .option('--batch <list>', 'sequences decoded together, comma-separated', parseIntList('--batch'), [1])
     .option('--compression <list>', 'target fractions of dense transfers, comma-separated (each policy solved for them)', parseCompressionList, [1 / 2, 1 / 4, 1 / 8])
     .option('--recipe <list>', "how a ratio sets SparQ's (r, k, l): 'paper' (k = 128, l = 32, r in {8, 16, 32, 64}), 'even' (r = d/R, k = S/2R, l = k/4), or both", parseRecipes, ['paper', 'even'])
-    .option('--attention <list>', 'policies compared with dense, comma-separated', parsePolicies, [...POLICIES])
+    .option('--attention <list>', 'policies compared with dense, comma-separated', parseSparsePolicies, [...SPARSE_POLICIES])
     .option('--threads <n>', 'threads including the main one (default: all cores)', parseThreads('--threads'))
     .option('--rounds <n>', 'timed rounds per configuration (medians are reported)', parsePositiveInt('--rounds'), 7)
     .option('--max-memory-gib <x>', 'skip configurations whose KV cache needs more (default: min(6, 60% of free memory))', parseGiB)

@@ -2,23 +2,11 @@
 // written as GGUF), dense against SparQ, and llama.cpp on the same file when node-llama-cpp is
 // installed. See src/bench/decode.ts for the method.
 
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { parseCompression } from '../../attention/planner.js';
-import { parseIntList, parseKvDType, parsePositiveInt, parseThreads } from '../args.js';
+import { parseIntList, parseKvDType, parsePositiveInt, parseSparsePolicies, parseThreads, type SparsePolicy } from '../args.js';
 import type { KvDType } from '../../ops/attention-kernels.js';
 import { benchGroup } from '../groups.js';
-
-const POLICIES = ['sparq', 'h2o', 'lm-infinite', 'flexgen', 'oracle'] as const;
-type Policy = (typeof POLICIES)[number];
-
-function parsePolicies(value: string): Policy[] {
-  return value.split(',').map((part) => {
-    const v = part.trim();
-    const policy = POLICIES.find((p) => p === v);
-    if (!policy) throw new InvalidArgumentError(`--attention expects policies among ${POLICIES.join(', ')} separated by commas; got '${value}'`);
-    return policy;
-  });
-}
 
 interface BenchDecodeFlags {
   seq: number[];
@@ -29,7 +17,7 @@ interface BenchDecodeFlags {
   intermediate: number;
   vocabSize: number;
   compression: number;
-  attention: Policy[];
+  attention: SparsePolicy[];
   steps: number;
   rounds: number;
   prefill: string;
@@ -53,7 +41,7 @@ export function registerBenchDecodeCommand(program: Command): void {
     .option('--intermediate <n>', 'SwiGLU hidden width', parsePositiveInt('--intermediate'), 2816)
     .option('--vocab-size <n>', 'vocabulary size', parsePositiveInt('--vocab-size'), 8192)
     .option('--compression <ratio>', 'target fraction of dense attention transfers (SparQ: paper recipe; baselines: k solved)', (v: string) => parseCompression(v), 1 / 8)
-    .option('--attention <list>', 'policies run against dense, comma-separated', parsePolicies, ['sparq'])
+    .option('--attention <list>', 'policies run against dense, comma-separated', parseSparsePolicies, ['sparq'])
     .option('--steps <n>', 'timed decode steps per engine and round', parsePositiveInt('--steps'), 8)
     .option('--rounds <n>', 'rounds (dense and SparQ alternate)', parsePositiveInt('--rounds'), 3)
     .option('--prefill <mode>', 'synthetic (random cache contents) or real (run the prompt through the model)', 'synthetic')

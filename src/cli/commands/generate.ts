@@ -138,18 +138,7 @@ export async function runGenerate(options: GenerateCommandOptions, out: TextSink
     }
     const maxTokens = Math.min(options.maxTokens, model.contextLength - prompt.length);
     if (maxTokens <= 0) throw new Error(`--prompt has ${prompt.length} tokens, which fills the model's context of ${model.contextLength}`);
-    const spec = attentionSpecFromSettings(
-      {
-        attention: options.attention,
-        compression: options.compression,
-        rank: options.rank,
-        topK: options.topK,
-        localWindow: options.localWindow,
-        recipe: options.recipe,
-        reallocation: options.reallocation,
-      },
-      generationPlanShape(config.headDim, prompt.length, maxTokens),
-    );
+    const spec = attentionSpecFromSettings(options, generationPlanShape(config.headDim, prompt.length, maxTokens));
     const notes: string[] = [];
     if (spec.kind === 'sparq') {
       const breakEven = sparqBreakEven(spec, config.headDim);

@@ -5,7 +5,8 @@
 // a safetensors file of every dtype; a vocab.txt; a training checkpoint.
 
 import { encodeCheckpoint, type CheckpointContents } from '../../io/checkpoint.js';
-import { writeGguf, type GgmlType, type GgufTensorInput, type GgufValue, ggufValue } from '../../io/gguf.js';
+import { type GgmlType, type GgufValue, ggufValue } from '../../io/gguf-format.js';
+import { writeGguf, type GgufTensorInput } from '../../io/gguf-write.js';
 import { expectedTensors, llmConfigFromHf } from '../../models/registry.js';
 import { serializeSafetensors, type SafetensorsTensorInput } from '../../io/safetensors.js';
 import { BYTE_TO_CHAR } from '../../text/byte-level.js';

@@ -105,27 +105,27 @@ export function activationBackward(
   const count = rows * width;
   switch (activation) {
     case 'tanh':
-      for (let i = 0; i < count; i++) grad[i] *= 1 - a[i]! * a[i]!;
+      for (let i = 0; i < count; i++) grad[i] = grad[i]! * (1 - a[i]! * a[i]!);
       return;
     case 'relu':
       for (let i = 0; i < count; i++) if (!(z[i]! > 0)) grad[i] = 0;
       return;
     case 'elu':
       // f'(z) = e^z = f(z) + 1 for z <= 0
-      for (let i = 0; i < count; i++) if (!(z[i]! > 0)) grad[i] *= a[i]! + 1;
+      for (let i = 0; i < count; i++) if (!(z[i]! > 0)) grad[i] = grad[i]! * (a[i]! + 1);
       return;
     case 'softsign':
       for (let i = 0; i < count; i++) {
         const d = 1 + Math.abs(z[i]!);
-        grad[i] /= d * d;
+        grad[i] = grad[i]! / (d * d);
       }
       return;
     case 'softplus':
     case 'centered-softplus':
-      for (let i = 0; i < count; i++) grad[i] *= fastSigmoid(z[i]!);
+      for (let i = 0; i < count; i++) grad[i] = grad[i]! * fastSigmoid(z[i]!);
       return;
     case 'leaky-relu':
-      for (let i = 0; i < count; i++) if (!(z[i]! > 0)) grad[i] *= LEAKY_RELU_SLOPE;
+      for (let i = 0; i < count; i++) if (!(z[i]! > 0)) grad[i] = grad[i]! * LEAKY_RELU_SLOPE;
       return;
     case 'prelu': {
       if (!slopes || !slopeGrad) throw new Error('activationBackward: prelu needs its slopes and their gradient');
@@ -134,8 +134,8 @@ export function activationBackward(
         for (let c = 0; c < width; c++) {
           const v = z[o + c]!;
           if (!(v > 0)) {
-            slopeGrad[c] += grad[o + c]! * v;
-            grad[o + c] *= slopes[c]!;
+            slopeGrad[c] = slopeGrad[c]! + grad[o + c]! * v;
+            grad[o + c] = grad[o + c]! * slopes[c]!;
           }
         }
       }
@@ -144,7 +144,7 @@ export function activationBackward(
     case 'swish':
       for (let i = 0; i < count; i++) {
         const s = fastSigmoid(z[i]!);
-        grad[i] *= s + z[i]! * s * (1 - s);
+        grad[i] = grad[i]! * (s + z[i]! * s * (1 - s));
       }
       return;
     case 'linear':

@@ -268,7 +268,7 @@ export class FusedMlp {
           gw[wo + i] = sw;
         }
       }
-      if (l < last && l2 !== 0) for (let i = 0; i < gw.length; i++) gw[i] += l2 * w[i]!;
+      if (l < last && l2 !== 0) for (let i = 0; i < gw.length; i++) gw[i] = gw[i]! + l2 * w[i]!;
       if (l === 0) break;
       // d loss / d a[l] = dz W, then through the activation of layer l.
       const da = this.g[l]!;
