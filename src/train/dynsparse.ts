@@ -123,7 +123,8 @@ function swap(a: Float64Array, i: number, j: number): void {
 function smallestFirst(keys: Float64Array, count: number): Int32Array {
   const out = new Int32Array(count);
   if (count === 0) return out;
-  const work = keys.map((k) => (k === k ? k : Infinity));
+  const work = new Float64Array(keys.length);
+  for (let i = 0; i < keys.length; i++) work[i] = keys[i]! === keys[i]! ? keys[i]! : Infinity;
   const threshold = kthSmallest(work, count - 1);
   let below = 0;
   for (let i = 0; i < keys.length; i++) if (keys[i]! < threshold) below++;
@@ -211,8 +212,8 @@ export function pruneAndRegrow(input: PruneRegrowInput): PruneRegrowResult {
   }
   for (const p of regrown) mask[p] = 1;
   pattern.setMask(mask);
-  const newPositions = pattern.positions();
-  const remap = Int32Array.from(newPositions, (p) => oldSlot[p]!);
+  const remap = pattern.positions();
+  for (let j = 0; j < remap.length; j++) remap[j] = oldSlot[remap[j]!]!;
   return { remap, pruned, regrown };
 }
 
@@ -226,6 +227,15 @@ function inactivePositions(mask: Uint8Array, count: number): Int32Array {
 /** In place: block j becomes old block remap[j], or zeros where remap[j] < 0. */
 export function reindexBlocks(data: FloatArray, remap: Int32Array, blockElems: number): void {
   const old = data.slice(0, remap.length * blockElems);
+  if (blockElems < 16) {
+    // Small blocks: element copies (a subarray per block cost most of a 1x1 update).
+    for (let j = 0, at = 0; j < remap.length; j++) {
+      const from = remap[j]! * blockElems;
+      if (from < 0) for (let e = 0; e < blockElems; e++) data[at++] = 0;
+      else for (let e = 0; e < blockElems; e++) data[at++] = old[from + e]!;
+    }
+    return;
+  }
   for (let j = 0; j < remap.length; j++) {
     const from = remap[j]!;
     const at = j * blockElems;
