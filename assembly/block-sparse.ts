@@ -205,67 +205,82 @@ export function bsr_rows_work_bytes(fin: i32): i32 {
   return 4 * (fin * 4 + 64) + 64;
 }
 
-/** Tokens per chunk of bsr_rows1 (a multiple of 4): the chunk of src, transposed, stays in cache. */
+/** Tokens per chunk of bsr_rows1 (a multiple of 4). */
 const CHUNK1: i32 = 16;
 
-/** Workspace bytes one part of bsr_rows1 needs (fin features of a transposed chunk + 4 staged outputs). */
-export function bsr_rows1_work_bytes(fin: i32): i32 {
-  return (fin + 4) * CHUNK1 * 4 + 64;
+/** Workspace bytes one part of bsr_rows1 needs: a transposed panel of pf input features and the staged outputs. */
+export function bsr_rows1_work_bytes(pf: i32, fout: i32): i32 {
+  return (pf + fout) * CHUNK1 * 4 + 64;
 }
 
 /**
- * As bsr_rows for 1 x 1 blocks (a CSR matrix, values in ptr/idx order): each chunk of 16 tokens of
- * src is transposed into work [fin][16] (4 tokens per vector, the chunk stays in L1/L2), every row of
- * S gathers its columns' token vectors, and each 4 rows are transposed back into dst while in cache.
+ * As bsr_rows for 1 x 1 blocks (a CSR matrix, values in idx order). Tokens run along the vectors:
+ * each chunk of 16 tokens of src is transposed, one panel of pf input features at a time, into
+ * work [pf][16] (16 KiB at pf = 256, so it stays in L1 however wide src is), and every row of S
+ * gathers its columns' token vectors from the panel. bounds [(panels + 1) * fout] splits the rows
+ * by panel: row r's entries in panel p are [bounds[p fout + r], bounds[(p + 1) fout + r]). The
+ * outputs accumulate in work [fout][16] and go back into dst 4 rows at a time, transposed, while hot.
  */
-export function bsr_rows1(t0: i32, count: i32, fin: i32, fout: i32, ptr: usize, idx: usize, values: usize,
-  src: usize, dst: usize, work: usize): void {
+export function bsr_rows1(t0: i32, count: i32, fin: i32, fout: i32, panels: i32, pf: i32, bounds: usize, idx: usize,
+  values: usize, src: usize, dst: usize, work: usize): void {
   if (count <= 0) return;
   const srcT = (work + 63) & ~(<usize>63);
-  const stage = srcT + (<usize>(fin * CHUNK1) << 2);
+  const stage = srcT + (<usize>(pf * CHUNK1) << 2);
   const ldb = <usize>CHUNK1 << 2;
   const sstride = <usize>fin << 2;
   const dstride = <usize>fout << 2;
   const end = t0 + count;
   for (let p0 = t0; p0 < end; p0 += CHUNK1) {
     const m = min(CHUNK1, end - p0);
-    transposeRect(src + <usize>p0 * sstride, sstride, srcT, ldb, 0, m, 0, fin);
-    // Zero the token columns past m up to a multiple of 4.
     const m4 = (m + 3) & ~3;
-    for (let j = 0; j < fin; j++) {
-      for (let t = m; t < m4; t++) store<f32>(srcT + <usize>j * ldb + (<usize>t << 2), 0);
-    }
     const dchunk = dst + <usize>p0 * dstride;
-    for (let r0 = 0; r0 < fout; r0 += 4) {
-      const r1 = min(r0 + 4, fout);
-      for (let r = r0; r < r1; r++) {
-        const k0 = load<i32>(ptr + (<usize>r << 2));
-        const k1 = load<i32>(ptr + (<usize>(r + 1) << 2));
-        const o = stage + <usize>(r - r0) * ldb;
-        if (m == CHUNK1) {
-          let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-          for (let k = k0; k < k1; k++) {
-            const xp = srcT + <usize>load<i32>(idx + (<usize>k << 2)) * ldb;
-            const w = v128.load32_splat(values + (<usize>k << 2));
-            a0 = madd(w, v128.load(xp), a0);
-            a1 = madd(w, v128.load(xp, 16), a1);
-            a2 = madd(w, v128.load(xp, 32), a2);
-            a3 = madd(w, v128.load(xp, 48), a3);
-          }
-          v128.store(o, a0); v128.store(o, a1, 16); v128.store(o, a2, 32); v128.store(o, a3, 48);
-        } else {
-          for (let t = 0; t < m4; t += 4) {
-            let a0 = f32x4.splat(0);
-            for (let k = k0; k < k1; k++) {
-              const xp = srcT + <usize>load<i32>(idx + (<usize>k << 2)) * ldb + (<usize>t << 2);
-              a0 = madd(v128.load32_splat(values + (<usize>k << 2)), v128.load(xp), a0);
+    for (let p = 0; p < panels; p++) {
+      const f0 = p * pf;
+      const f1 = min(fin, f0 + pf);
+      transposeRect(src + <usize>p0 * sstride + (<usize>f0 << 2), sstride, srcT, ldb, 0, m, 0, f1 - f0);
+      // Zero the token columns past m up to a multiple of 4.
+      for (let j = 0; j < f1 - f0; j++) {
+        for (let t = m; t < m4; t++) store<f32>(srcT + <usize>j * ldb + (<usize>t << 2), 0);
+      }
+      // Column c of src is row c - f0 of the panel.
+      const base = srcT - <usize>f0 * ldb;
+      const lo = bounds + (<usize>(p * fout) << 2);
+      const hi = lo + (<usize>fout << 2);
+      const last = p == panels - 1;
+      for (let r0 = 0; r0 < fout; r0 += 4) {
+        const r1 = min(r0 + 4, fout);
+        for (let r = r0; r < r1; r++) {
+          const k0 = load<i32>(lo + (<usize>r << 2));
+          const k1 = load<i32>(hi + (<usize>r << 2));
+          const o = stage + <usize>r * ldb;
+          if (m == CHUNK1) {
+            let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+            if (p > 0) {
+              a0 = v128.load(o); a1 = v128.load(o, 16); a2 = v128.load(o, 32); a3 = v128.load(o, 48);
             }
-            v128.store(o + (<usize>t << 2), a0);
+            for (let k = k0; k < k1; k++) {
+              const xp = base + <usize>load<i32>(idx + (<usize>k << 2)) * ldb;
+              const w = v128.load32_splat(values + (<usize>k << 2));
+              a0 = madd(w, v128.load(xp), a0);
+              a1 = madd(w, v128.load(xp, 16), a1);
+              a2 = madd(w, v128.load(xp, 32), a2);
+              a3 = madd(w, v128.load(xp, 48), a3);
+            }
+            v128.store(o, a0); v128.store(o, a1, 16); v128.store(o, a2, 32); v128.store(o, a3, 48);
+          } else {
+            for (let t = 0; t < m4; t += 4) {
+              let a0 = p > 0 ? v128.load(o + (<usize>t << 2)) : f32x4.splat(0);
+              for (let k = k0; k < k1; k++) {
+                const xp = base + <usize>load<i32>(idx + (<usize>k << 2)) * ldb + (<usize>t << 2);
+                a0 = madd(v128.load32_splat(values + (<usize>k << 2)), v128.load(xp), a0);
+              }
+              v128.store(o + (<usize>t << 2), a0);
+            }
           }
         }
+        // stage [rows r0..r1][tokens] -> dst [tokens][features r0..r1].
+        if (last) transposeRect(stage + <usize>r0 * ldb, ldb, dchunk + (<usize>r0 << 2), dstride, 0, r1 - r0, 0, m);
       }
-      // stage [rows r0..r1][tokens] -> dst [tokens][features r0..r1].
-      transposeRect(stage, ldb, dchunk + (<usize>r0 << 2), dstride, 0, r1 - r0, 0, m);
     }
   }
 }
@@ -285,8 +300,10 @@ export function bsr_pack(values: usize, perm: usize, count: i32, b: i32, transpo
       for (let r = 0; r < b; r += 4) {
         for (let c = 0; c < b; c += 4) tile4(s, ldb, d, ldb, r, c);
       }
+    } else if (b == 1) {
+      store<f32>(d, load<f32>(s));
     } else {
-      memory.copy(d, s, bbBytes);
+      for (let e: usize = 0; e < bbBytes; e += 16) v128.store(d + e, v128.load(s + e));
     }
   }
 }

@@ -53,9 +53,9 @@ export interface KernelExports {
   bsr_rows(t0: number, count: number, fin: number, fout: number, b: number, ptr: number, idx: number, wt: number,
     src: number, dst: number, work: number): void;
   bsr_rows_work_bytes(fin: number): number;
-  bsr_rows1_work_bytes(fin: number): number;
-  bsr_rows1(t0: number, count: number, fin: number, fout: number, ptr: number, idx: number, values: number,
-    src: number, dst: number, work: number): void;
+  bsr_rows1_work_bytes(pf: number, fout: number): number;
+  bsr_rows1(t0: number, count: number, fin: number, fout: number, panels: number, pf: number, bounds: number, idx: number,
+    values: number, src: number, dst: number, work: number): void;
   bsr_sddmm_rows_work_bytes(rowFeatures: number, cols: number): number;
   bsr_sddmm_rows(k0: number, count: number, b: number, ptr: number, blockRows: number, idx: number,
     dy: number, x: number, n: number, rows: number, cols: number, out: number, work: number): void;

@@ -7,7 +7,7 @@
 
 import {
   activeBlocks, blockSparseGradInputReference, blockSparseGradValuesReference, blockSparseMatmulReference,
-  checkStructure, transposeStructure, type BlockSparseStructure,
+  checkStructure, transposeStructure, type BlockSparseStructure, type TransposedStructure,
 } from '../reference/block-sparse.js';
 import type { WasmArena } from './arena.js';
 import { PARALLEL_MIN_FLOPS, type WasmKernels } from './kernels.js';
@@ -22,8 +22,47 @@ export interface WasmBlockSparseOptions {
 
 const align64 = (bytes: number): number => Math.ceil(bytes / 64) * 64;
 
+/** Input features per transposed panel of the 1 x 1 kernel: 16 tokens x 256 features = 16 KiB, in L1. */
+const PANEL_FEATURES = 256;
+
+/**
+ * Where each row's entries of each panel of PANEL_FEATURES columns start, for a CSR index with
+ * ascending columns: [(panels + 1) * rows], row r's entries in panel p are [out[p rows + r], out[(p + 1) rows + r]).
+ */
+function panelBounds(ptr: Int32Array, idx: Int32Array, rows: number, panels: number): Int32Array {
+  const out = new Int32Array((panels + 1) * rows);
+  for (let r = 0; r < rows; r++) {
+    let k = ptr[r]!;
+    const end = ptr[r + 1]!;
+    for (let p = 0; p < panels; p++) {
+      out[p * rows + r] = k;
+      const limit = (p + 1) * PANEL_FEATURES;
+      while (k < end && idx[k]! < limit) k++;
+    }
+    out[panels * rows + r] = end;
+  }
+  return out;
+}
+
 function checkLength(where: string, name: string, view: Float32Array, needed: number): void {
   if (view.length < needed) throw new RangeError(`${where}: ${name} has ${view.length} elements, needs ${needed}`);
+}
+
+/** What the kernels derive from a structure, with the index it was derived from. */
+interface DerivedIndex {
+  readonly rowPtr: Int32Array;
+  readonly colIdx: Int32Array;
+  transposed: TransposedStructure | null;
+  /** panelBounds of the CSR (b = 1 forward) and of the CSC (b = 1 dX). */
+  bounds: Int32Array | null;
+  boundsT: Int32Array | null;
+}
+
+function sameIndex(d: DerivedIndex, s: BlockSparseStructure, nnzb: number): boolean {
+  if (d.rowPtr.length !== s.rowPtr.length || d.colIdx.length !== nnzb) return false;
+  for (let i = 0; i < d.rowPtr.length; i++) if (d.rowPtr[i] !== s.rowPtr[i]) return false;
+  for (let i = 0; i < nnzb; i++) if (d.colIdx[i] !== s.colIdx[i]) return false;
+  return true;
 }
 
 /** Bump allocator over one scratch region of an arena. */
@@ -41,6 +80,8 @@ export class WasmBlockSparse {
   /** Calls that ran the wasm kernels (tests check that the fast path ran). */
   calls = 0;
   private readonly forceParallel: boolean;
+  /** Derived indices by the structure's colIdx array (patterns are rewritten in place, so entries are checked). */
+  private readonly derived = new WeakMap<Int32Array, DerivedIndex>();
 
   constructor(kernels: WasmKernels, options: WasmBlockSparseOptions = {}) {
     this.kernels = kernels;
@@ -144,7 +185,8 @@ export class WasmBlockSparse {
       return;
     }
     // dX walks W by block columns (CSC); its blocks are packed in that order, so the kernel reads them in sequence.
-    const t = transposed ? transposeStructure(s) : null;
+    const index = this.indexOf(s, nnzb);
+    const t = transposed ? (index.transposed ??= transposeStructure(s)) : null;
     const ptr = t ? t.colPtr : s.rowPtr;
     const idx = t ? t.rowIdx : s.colIdx.subarray(0, nnzb);
     const arenas = this.kernels.arenas;
@@ -155,9 +197,11 @@ export class WasmBlockSparse {
     const srcResident = arenas.find(src) === arena;
     const dstResident = arenas.find(dst) === arena;
     const threads = Math.min(this.threadsFor(2 * n * valueCount), Math.ceil(n / 16));
-    const workBytes = b === 1 ? arena.exports.bsr_rows1_work_bytes(fin) : arena.exports.bsr_rows_work_bytes(fin);
+    const panels = b === 1 ? Math.max(1, Math.ceil(fin / PANEL_FEATURES)) : 1;
+    const bounds = b !== 1 ? ptr : t ? (index.boundsT ??= panelBounds(ptr, idx, fout, panels)) : (index.bounds ??= panelBounds(ptr, idx, fout, panels));
+    const workBytes = b === 1 ? arena.exports.bsr_rows1_work_bytes(PANEL_FEATURES, fout) : arena.exports.bsr_rows_work_bytes(fin);
     const layout = new ScratchLayout();
-    const oPtr = layout.take(4 * ptr.length);
+    const oPtr = layout.take(4 * bounds.length);
     const oIdx = layout.take(4 * nnzb);
     const oPerm = t ? layout.take(4 * nnzb) : 0;
     const oValues = valuesResident ? 0 : layout.take(4 * valueCount);
@@ -168,7 +212,7 @@ export class WasmBlockSparse {
     const base = arena.scratch(layout.bytes);
     const heap = arena.heap();
     const ints = new Int32Array(heap.buffer, heap.byteOffset, heap.length);
-    ints.set(ptr, (base + oPtr) >>> 2);
+    ints.set(bounds, (base + oPtr) >>> 2);
     ints.set(idx, (base + oIdx) >>> 2);
     if (t) ints.set(t.perm, (base + oPerm) >>> 2);
     const valuesPtr = valuesResident ? values.byteOffset : base + oValues;
@@ -184,7 +228,7 @@ export class WasmBlockSparse {
     if (b === 1) {
       const work = base + oWork;
       let part = 0;
-      this.run(arena, 'bsr_rows1', n, threads, 4, (t0, count) => [t0, count, fin, fout, base + oPtr, base + oIdx, weightsPtr,
+      this.run(arena, 'bsr_rows1', n, threads, 4, (t0, count) => [t0, count, fin, fout, panels, PANEL_FEATURES, base + oPtr, base + oIdx, weightsPtr,
         srcPtr, dstPtr, work + workBytes * part++]);
     } else {
       const work = base + oWork;
@@ -194,6 +238,19 @@ export class WasmBlockSparse {
     }
     if (!dstResident) dst.set(arena.heap().subarray(dstPtr >>> 2, (dstPtr >>> 2) + n * fout));
     this.calls++;
+  }
+
+  /**
+   * The derived index of a structure (CSC, panel bounds), kept while the structure's arrays hold the
+   * same pattern: a pattern changes only at prune-and-regrow updates, so it is built once per update
+   * instead of at every call (checking costs one pass over the indices; building, ~5).
+   */
+  private indexOf(s: BlockSparseStructure, nnzb: number): DerivedIndex {
+    const cached = this.derived.get(s.colIdx);
+    if (cached && sameIndex(cached, s, nnzb)) return cached;
+    const fresh: DerivedIndex = { rowPtr: s.rowPtr.slice(), colIdx: s.colIdx.slice(0, nnzb), transposed: null, bounds: null, boundsT: null };
+    this.derived.set(s.colIdx, fresh);
+    return fresh;
   }
 
   private arenaFor(weightSide: Float32Array): WasmArena {
