@@ -164,7 +164,7 @@ function rowsTile4x4(k0: i32, k1: i32, idx: usize, wt: usize, s0: usize, sstride
 export function bsr_rows(t0: i32, count: i32, fin: i32, fout: i32, b: i32, ptr: usize, idx: usize, wt: usize,
   src: usize, dst: usize, work: usize): void {
   if (count <= 0) return;
-  // The 4 token rows of a tile are copied into work first, read in order (so the hardware
+  // The token rows of a group are copied into work first, read in order (so the hardware
   // prefetcher runs ahead; the kernel then reads them in block order) and 64 bytes further apart
   // than in src, so rows 1 KiB or 4 KiB apart do not share cache sets.
   const rowBytes = <usize>fin << 2;
@@ -176,19 +176,25 @@ export function bsr_rows(t0: i32, count: i32, fin: i32, fout: i32, b: i32, ptr: 
   const bbytes = <usize>b << 2;
   const end = t0 + count;
   let t = t0;
-  for (; t + 4 <= end; t += 4) {
-    const s0 = tileSrc;
-    for (let r = 0; r < 4; r++) memory.copy(s0 + <usize>r * sstride, src + <usize>(t + r) * rowBytes, rowBytes);
+  while (t + 4 <= end) {
+    // A group of ROWS_GROUP tokens (or the 4-token tiles left): a block row's weights are read
+    // once per group, from L1 for all its tiles.
+    const rowsHere = min(ROWS_GROUP, (end - t) & ~3);
+    for (let r = 0; r < rowsHere; r++) memory.copy(tileSrc + <usize>r * sstride, src + <usize>(t + r) * rowBytes, rowBytes);
     const d0 = dst + <usize>t * dstride;
     for (let br = 0; br < blockRows; br++) {
       const k0 = load<i32>(ptr + (<usize>br << 2));
       const k1 = load<i32>(ptr + (<usize>(br + 1) << 2));
-      const dr = d0 + <usize>br * bbytes;
-      if (b == 4) rowsTile4x4(k0, k1, idx, wt, s0, sstride, dr, dstride);
-      else {
-        for (let i0 = 0; i0 < b; i0 += 8) rowsTile4x8(k0, k1, idx, wt, b, i0, s0, sstride, dr + (<usize>i0 << 2), dstride);
+      for (let g = 0; g < rowsHere; g += 4) {
+        const s0 = tileSrc + <usize>g * sstride;
+        const dr = d0 + <usize>g * dstride + <usize>br * bbytes;
+        if (b == 4) rowsTile4x4(k0, k1, idx, wt, s0, sstride, dr, dstride);
+        else {
+          for (let i0 = 0; i0 < b; i0 += 8) rowsTile4x8(k0, k1, idx, wt, b, i0, s0, sstride, dr + (<usize>i0 << 2), dstride);
+        }
       }
     }
+    t += rowsHere;
   }
   // Leftover tokens (fewer than 4), one at a time, 4 outputs per accumulator.
   for (; t < end; t++) {
@@ -213,9 +219,12 @@ export function bsr_rows(t0: i32, count: i32, fin: i32, fout: i32, b: i32, ptr: 
   }
 }
 
-/** Workspace bytes one part of bsr_rows needs (a tile of 4 token rows of fin features). */
+/** Token rows bsr_rows copies and runs together (a multiple of 4). */
+const ROWS_GROUP: i32 = 8;
+
+/** Workspace bytes one part of bsr_rows needs (a group of token rows of fin features). */
 export function bsr_rows_work_bytes(fin: i32): i32 {
-  return 4 * (fin * 4 + 64) + 64;
+  return ROWS_GROUP * (fin * 4 + 64) + 64;
 }
 
 /** Tokens per chunk of bsr_rows1 (a multiple of 4). */
