@@ -156,6 +156,43 @@ function rowsTile4x4(k0: i32, k1: i32, idx: usize, wt: usize, s0: usize, sstride
   v128.store(d0 + 3 * dstride, a3);
 }
 
+// 8 tokens x 4 outputs (b = 4): one weight vector feeds 8 multiply-adds.
+// @ts-ignore: decorator
+@inline
+function rowsTile8x4(k0: i32, k1: i32, idx: usize, wt: usize, s0: usize, sstride: usize, d0: usize, dstride: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
+  const s4 = s0 + 4 * sstride;
+  for (let k = k0; k < k1; k++) {
+    let x0 = s0 + (<usize>load<i32>(idx + (<usize>k << 2)) << 4);
+    let x4 = s4 + (<usize>load<i32>(idx + (<usize>k << 2)) << 4);
+    let w = wt + (<usize>k << 6);
+    for (let j = 0; j < 4; j++) {
+      const wv = v128.load(w);
+      a0 = madd(v128.load32_splat(x0), wv, a0);
+      a1 = madd(v128.load32_splat(x0 + sstride), wv, a1);
+      a2 = madd(v128.load32_splat(x0 + 2 * sstride), wv, a2);
+      a3 = madd(v128.load32_splat(x0 + 3 * sstride), wv, a3);
+      a4 = madd(v128.load32_splat(x4), wv, a4);
+      a5 = madd(v128.load32_splat(x4 + sstride), wv, a5);
+      a6 = madd(v128.load32_splat(x4 + 2 * sstride), wv, a6);
+      a7 = madd(v128.load32_splat(x4 + 3 * sstride), wv, a7);
+      w += 16;
+      x0 += 4;
+      x4 += 4;
+    }
+  }
+  let d = d0;
+  v128.store(d, a0); d += dstride;
+  v128.store(d, a1); d += dstride;
+  v128.store(d, a2); d += dstride;
+  v128.store(d, a3); d += dstride;
+  v128.store(d, a4); d += dstride;
+  v128.store(d, a5); d += dstride;
+  v128.store(d, a6); d += dstride;
+  v128.store(d, a7);
+}
+
 /**
  * dst[t, fout] = src[t, fin] · Sᵀ for the tokens [t0, t0 + count), S [fout, fin] block-sparse with
  * blocks of b (a multiple of 4) listed per block row (ptr [fout/b + 1], idx), block k stored
@@ -185,6 +222,10 @@ export function bsr_rows(t0: i32, count: i32, fin: i32, fout: i32, b: i32, ptr: 
     for (let br = 0; br < blockRows; br++) {
       const k0 = load<i32>(ptr + (<usize>br << 2));
       const k1 = load<i32>(ptr + (<usize>(br + 1) << 2));
+      if (b == 4 && rowsHere == 8) {
+        rowsTile8x4(k0, k1, idx, wt, tileSrc, sstride, d0 + <usize>br * bbytes, dstride);
+        continue;
+      }
       for (let g = 0; g < rowsHere; g += 4) {
         const s0 = tileSrc + <usize>g * sstride;
         const dr = d0 + <usize>g * dstride + <usize>br * bbytes;
