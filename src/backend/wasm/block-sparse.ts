@@ -1,8 +1,10 @@
 // WasmBlockSparse: the block-sparse products (assembly/block-sparse.ts) as a raw Float32Array API,
 // like kernels.ts and attention.ts. The weight's values are used in place when they live in an arena
-// (they pick the arena of the call); activations are copied into the arena's scratch, where the
-// kernels transpose them into token-minor panels. Calls are split over the kernels' threads by
-// tokens (the products) or by blocks (the weight gradient), through WasmKernels.runTasks.
+// (they pick the arena of the call); activations are copied into the arena's scratch and stay
+// row-major (the kernels pack or transpose cache-sized chunks themselves). Calls are split over the
+// kernels' threads by tokens (the products: equal work) or by active blocks (the weight gradient:
+// equal nnz), through WasmKernels.runTasks. What the kernels derive from a pattern (the CSC index
+// of dX, the 1x1 panel bounds) is kept per pattern and rebuilt only after it changes.
 // Block sizes other than 1 and multiples of 4 run the reference kernels.
 
 import {
