@@ -2,20 +2,19 @@
 // src/backend/reference/block-sparse.ts). The weight W [rows, cols] keeps its active b x b blocks
 // listed per block row (ptr, idx = block column) with the values block after block, row-major.
 //
-// SIMD runs over tokens, which works the same for every block size (1x1 included): activations are
-// transposed into [features][ld] panels (ld >= tokens rounded up to 4, padded with zeros), so a
-// weight element is splatted and multiplied into 4-token vectors. A thread owns a range of tokens
-// and transposes in and out only its own columns, so the parts never touch each other's memory.
-//   Y = X Wᵀ:  Yt[R b + i, :] += W_k[i][j] Xt[C b + j, :]  over the blocks k = (R, C) of block row R
-//   dX = dY W: the same over the block columns of W (CSC, blocks gathered in that order), W_k read transposed
-//   dW_k[i][j] = Σ_t dYt[R b + i, t] Xt[C b + j, t]  (a sampled dense product, split over blocks)
-// Register tiles: 4 weight rows x 8 tokens (8 accumulators, as the dense gemm's 4x8) for b >= 4;
-// one weight row x 16 tokens for b = 1.
+// Activations stay row-major ([tokens, features]); no kernel transposes a whole matrix (at 1024
+// tokens those passes over Y and dY cost as much as the sparse product at density 0.1).
+//   b >= 4 (multiples of 4): features run along the vectors, tokens are splatted, so every block is
+//     a small dense tile (4 tokens x 8 outputs, the dense gemm's micro-tile):
+//     Y = X Wᵀ   bsr_rows over block rows, blocks transposed by bsr_pack
+//     dX = dY W  bsr_rows over block columns (a CSC index; blocks gathered in that order)
+//     dW         bsr_sddmm_rows: chunks of 32 tokens packed per block row / column, tiles over tokens
+//   b = 1: tokens run along the vectors; chunks of 16 (products) or 32 (dW) tokens are transposed
+//     into a small workspace that stays in cache, and the outputs are transposed back while hot
+//     (bsr_rows1, bsr_sddmm1).
+// Threads split the products by tokens (equal work) and dW by active blocks (equal nnz).
 
 import { madd, hsum } from './vmath';
-
-/** Tokens per panel of bsr_spmm (a multiple of 16). */
-const PANEL: i32 = 64;
 
 // One 4x4 tile: dst[c + i][r + j] = src[r + j][c + i] (byte strides ldsb, lddb).
 // @ts-ignore: decorator
@@ -56,253 +55,499 @@ function transposeRect(src: usize, ldsb: usize, dst: usize, lddb: usize, r0: i32
   }
 }
 
-// dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols, in 16x16 blocks. Rows 1 KiB apart
-// (a multiple of 256 floats, e.g. Y [n, 1024]) share cache sets, so the side with such a stride is
-// walked 4 of its rows at a time, each line completed while hot; the panels' strides never are
-// (panelStride). With one active block (transposes only), the forward of W [1024, 256] at n = 1024
-// fell from ~15 ms to 1.5-4 ms on the loaded development VM.
-function transpose(src: usize, lds: i32, dst: usize, ldd: i32, rows: i32, cols: i32): void {
-  const ldsb = <usize>lds << 2;
-  const lddb = <usize>ldd << 2;
-  const r16 = rows & ~15;
-  const c16 = cols & ~15;
-  const bySource = (lds & 255) == 0;
-  for (let r0 = 0; r0 < r16; r0 += 16) {
-    for (let c0 = 0; c0 < c16; c0 += 16) {
-      if (bySource) {
-        for (let r = r0; r < r0 + 16; r += 4) {
-          tile4(src, ldsb, dst, lddb, r, c0);
-          tile4(src, ldsb, dst, lddb, r, c0 + 4);
-          tile4(src, ldsb, dst, lddb, r, c0 + 8);
-          tile4(src, ldsb, dst, lddb, r, c0 + 12);
-        }
-      } else {
-        for (let c = c0; c < c0 + 16; c += 4) {
-          tile4(src, ldsb, dst, lddb, r0, c);
-          tile4(src, ldsb, dst, lddb, r0 + 4, c);
-          tile4(src, ldsb, dst, lddb, r0 + 8, c);
-          tile4(src, ldsb, dst, lddb, r0 + 12, c);
-        }
-      }
-    }
+// As transposeRect over [0, rows) x [0, cols), walking the destination's rows 4 at a time so each
+// of their lines is completed while hot: destination rows 1 or 4 KiB apart share cache sets, and
+// partial lines evicted between their 4 writes cost (~2x) in a whole 1x1 forward.
+function transposeByDst(src: usize, ldsb: usize, dst: usize, lddb: usize, rows: i32, cols: i32): void {
+  const r4 = rows & ~3;
+  const c4 = cols & ~3;
+  for (let c = 0; c < c4; c += 4) {
+    for (let r = 0; r < r4; r += 4) tile4(src, ldsb, dst, lddb, r, c);
   }
-  transposeRect(src, ldsb, dst, lddb, 0, r16, c16, cols);
-  transposeRect(src, ldsb, dst, lddb, r16, rows, 0, cols);
+  transposeRect(src, ldsb, dst, lddb, 0, r4, c4, cols);
+  transposeRect(src, ldsb, dst, lddb, r4, rows, 0, cols);
 }
 
-/** End of the padded token range of a part: the last part (ending at n) rounds up to 4. */
+// ---------------------------------------------------------------------------------------------
+// Row-major products without whole-matrix transposes (bsr_rows for b a multiple of 4, bsr_rows1
+// for b = 1). out[t, R b + i] = Σ_k Σ_j wt_k[j][i] src[t, C_k b + j] over the blocks k = (R, C_k)
+// listed for R in (ptr, idx), with wt_k the b x b block stored [j][i] (i contiguous):
+//   Y = X Wᵀ:  the blocks of W per block row, each block transposed (bsr_pack)
+//   dX = dY W: the blocks of W per block column (CSC), as they are (W_k[i][j] is [j'][i'] of the roles)
+// For b >= 4 the output runs along features in the vectors and tokens are splatted, so rows of the
+// output are written where they belong: 4 tokens x 8 outputs per register tile (the dense gemm's
+// micro-tile; 8 accumulators), 4 x 4 for b = 4.
+
+// 4 tokens x 8 outputs of block row R (outputs i0..i0+7), s* / d* the token rows of src / dst.
 // @ts-ignore: decorator
 @inline
-function paddedEnd(t0: i32, count: i32, n: i32): i32 {
-  const end = t0 + count;
-  return end == n ? (n + 3) & ~3 : end;
-}
-
-/**
- * Rows [t0, t0 + count) of src [n, f] into the columns of dstT [f][ld]; the last part also zeroes
- * the padding columns up to n rounded to 4.
- */
-export function bsr_transpose(t0: i32, count: i32, n: i32, f: i32, src: usize, dstT: usize, ld: i32): void {
-  if (count <= 0) return;
-  transpose(src + (<usize>t0 * <usize>f << 2), f, dstT + (<usize>t0 << 2), ld, count, f);
-  const end = t0 + count;
-  const pad = paddedEnd(t0, count, n);
-  const ldb = <usize>ld << 2;
-  for (let j = 0; j < f; j++) {
-    for (let t = end; t < pad; t++) store<f32>(dstT + <usize>j * ldb + (<usize>t << 2), 0);
-  }
-}
-
-// Yt rows i0..i0+3 of block row `br`, tokens t..t+7, from the blocks k0..k1 (b a multiple of 4).
-// @ts-ignore: decorator
-@inline
-function tile4x8(k0: i32, k1: i32, idx: usize, values: usize, b: i32, i0: i32, si: i32, sj: i32,
-  srcT: usize, ldb: usize, t: i32, out: usize): void {
+function rowsTile4x8(k0: i32, k1: i32, idx: usize, wt: usize, b: i32, i0: i32,
+  s0: usize, sstride: usize, d0: usize, dstride: usize): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
   const bb = <usize>(b * b);
-  const sib = <usize>si << 2;
-  const sjb = <usize>sj << 2;
-  const tOff = <usize>t << 2;
+  const bbytes = <usize>b << 2;
+  const s1 = s0 + sstride;
+  const s2 = s1 + sstride;
+  const s3 = s2 + sstride;
   for (let k = k0; k < k1; k++) {
     const c = <usize>load<i32>(idx + (<usize>k << 2));
-    let w = values + ((<usize>k * bb + <usize>i0 * <usize>si) << 2);
-    let xp = srcT + c * <usize>b * ldb + tOff;
-    for (let j = 0; j < b; j++) {
-      const x0 = v128.load(xp);
-      const x1 = v128.load(xp, 16);
-      const w0 = v128.load32_splat(w);
-      const w1 = v128.load32_splat(w + sib);
-      const w2 = v128.load32_splat(w + 2 * sib);
-      const w3 = v128.load32_splat(w + 3 * sib);
-      a0 = madd(w0, x0, a0); a1 = madd(w0, x1, a1);
-      a2 = madd(w1, x0, a2); a3 = madd(w1, x1, a3);
-      a4 = madd(w2, x0, a4); a5 = madd(w2, x1, a5);
-      a6 = madd(w3, x0, a6); a7 = madd(w3, x1, a7);
-      xp += ldb;
-      w += sjb;
+    let w = wt + ((<usize>k * bb + <usize>i0) << 2);
+    let xo = c * bbytes;
+    const xe = xo + bbytes;
+    for (; xo < xe; xo += 4) {
+      const w0 = v128.load(w);
+      const w1 = v128.load(w, 16);
+      let x = v128.load32_splat(s0 + xo);
+      a0 = madd(x, w0, a0); a1 = madd(x, w1, a1);
+      x = v128.load32_splat(s1 + xo);
+      a2 = madd(x, w0, a2); a3 = madd(x, w1, a3);
+      x = v128.load32_splat(s2 + xo);
+      a4 = madd(x, w0, a4); a5 = madd(x, w1, a5);
+      x = v128.load32_splat(s3 + xo);
+      a6 = madd(x, w0, a6); a7 = madd(x, w1, a7);
+      w += bbytes;
     }
   }
-  const o = out + tOff;
-  v128.store(o, a0); v128.store(o, a1, 16);
-  v128.store(o + ldb, a2); v128.store(o + ldb, a3, 16);
-  v128.store(o + 2 * ldb, a4); v128.store(o + 2 * ldb, a5, 16);
-  v128.store(o + 3 * ldb, a6); v128.store(o + 3 * ldb, a7, 16);
+  v128.store(d0, a0); v128.store(d0, a1, 16);
+  let d = d0 + dstride;
+  v128.store(d, a2); v128.store(d, a3, 16);
+  d += dstride;
+  v128.store(d, a4); v128.store(d, a5, 16);
+  d += dstride;
+  v128.store(d, a6); v128.store(d, a7, 16);
 }
 
-// As tile4x8 for 4 tokens.
+// 4 tokens x 4 outputs (b = 4).
 // @ts-ignore: decorator
 @inline
-function tile4x4(k0: i32, k1: i32, idx: usize, values: usize, b: i32, i0: i32, si: i32, sj: i32,
-  srcT: usize, ldb: usize, t: i32, out: usize): void {
+function rowsTile4x4(k0: i32, k1: i32, idx: usize, wt: usize, s0: usize, sstride: usize, d0: usize, dstride: usize): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-  const bb = <usize>(b * b);
-  const sib = <usize>si << 2;
-  const sjb = <usize>sj << 2;
-  const tOff = <usize>t << 2;
+  const s1 = s0 + sstride;
+  const s2 = s1 + sstride;
+  const s3 = s2 + sstride;
   for (let k = k0; k < k1; k++) {
-    const c = <usize>load<i32>(idx + (<usize>k << 2));
-    let w = values + ((<usize>k * bb + <usize>i0 * <usize>si) << 2);
-    let xp = srcT + c * <usize>b * ldb + tOff;
-    for (let j = 0; j < b; j++) {
-      const x0 = v128.load(xp);
-      a0 = madd(v128.load32_splat(w), x0, a0);
-      a1 = madd(v128.load32_splat(w + sib), x0, a1);
-      a2 = madd(v128.load32_splat(w + 2 * sib), x0, a2);
-      a3 = madd(v128.load32_splat(w + 3 * sib), x0, a3);
-      xp += ldb;
-      w += sjb;
+    const xo = <usize>load<i32>(idx + (<usize>k << 2)) << 4;
+    const w = wt + (<usize>k << 6);
+    const w0 = v128.load(w);
+    const w1 = v128.load(w, 16);
+    const w2 = v128.load(w, 32);
+    const w3 = v128.load(w, 48);
+    a0 = madd(v128.load32_splat(s0 + xo), w0, a0);
+    a1 = madd(v128.load32_splat(s1 + xo), w0, a1);
+    a2 = madd(v128.load32_splat(s2 + xo), w0, a2);
+    a3 = madd(v128.load32_splat(s3 + xo), w0, a3);
+    a0 = madd(v128.load32_splat(s0 + xo, 4), w1, a0);
+    a1 = madd(v128.load32_splat(s1 + xo, 4), w1, a1);
+    a2 = madd(v128.load32_splat(s2 + xo, 4), w1, a2);
+    a3 = madd(v128.load32_splat(s3 + xo, 4), w1, a3);
+    a0 = madd(v128.load32_splat(s0 + xo, 8), w2, a0);
+    a1 = madd(v128.load32_splat(s1 + xo, 8), w2, a1);
+    a2 = madd(v128.load32_splat(s2 + xo, 8), w2, a2);
+    a3 = madd(v128.load32_splat(s3 + xo, 8), w2, a3);
+    a0 = madd(v128.load32_splat(s0 + xo, 12), w3, a0);
+    a1 = madd(v128.load32_splat(s1 + xo, 12), w3, a1);
+    a2 = madd(v128.load32_splat(s2 + xo, 12), w3, a2);
+    a3 = madd(v128.load32_splat(s3 + xo, 12), w3, a3);
+  }
+  v128.store(d0, a0);
+  v128.store(d0 + dstride, a1);
+  v128.store(d0 + 2 * dstride, a2);
+  v128.store(d0 + 3 * dstride, a3);
+}
+
+// 8 tokens x 4 outputs (b = 4): one weight vector feeds 8 multiply-adds.
+// @ts-ignore: decorator
+@inline
+function rowsTile8x4(k0: i32, k1: i32, idx: usize, wt: usize, s0: usize, sstride: usize, d0: usize, dstride: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
+  const s4 = s0 + 4 * sstride;
+  for (let k = k0; k < k1; k++) {
+    let x0 = s0 + (<usize>load<i32>(idx + (<usize>k << 2)) << 4);
+    let x4 = s4 + (<usize>load<i32>(idx + (<usize>k << 2)) << 4);
+    let w = wt + (<usize>k << 6);
+    for (let j = 0; j < 4; j++) {
+      const wv = v128.load(w);
+      a0 = madd(v128.load32_splat(x0), wv, a0);
+      a1 = madd(v128.load32_splat(x0 + sstride), wv, a1);
+      a2 = madd(v128.load32_splat(x0 + 2 * sstride), wv, a2);
+      a3 = madd(v128.load32_splat(x0 + 3 * sstride), wv, a3);
+      a4 = madd(v128.load32_splat(x4), wv, a4);
+      a5 = madd(v128.load32_splat(x4 + sstride), wv, a5);
+      a6 = madd(v128.load32_splat(x4 + 2 * sstride), wv, a6);
+      a7 = madd(v128.load32_splat(x4 + 3 * sstride), wv, a7);
+      w += 16;
+      x0 += 4;
+      x4 += 4;
     }
   }
-  const o = out + tOff;
-  v128.store(o, a0);
-  v128.store(o + ldb, a1);
-  v128.store(o + 2 * ldb, a2);
-  v128.store(o + 3 * ldb, a3);
+  let d = d0;
+  v128.store(d, a0); d += dstride;
+  v128.store(d, a1); d += dstride;
+  v128.store(d, a2); d += dstride;
+  v128.store(d, a3); d += dstride;
+  v128.store(d, a4); d += dstride;
+  v128.store(d, a5); d += dstride;
+  v128.store(d, a6); d += dstride;
+  v128.store(d, a7);
 }
 
 /**
- * out[t, fout] = in[t, fin] · Sᵀ for the tokens [t0, t0 + count) of n, where S [fout, fin] is
- * block-sparse with blocks of b (1 or a multiple of 4) listed per block row of S: ptr [fout/b + 1],
- * idx (block columns), element (i, j) of block k at values[k b² + i si + j sj] (si = b, sj = 1 for W
- * itself; si = 1, sj = b for Wᵀ, its blocks gathered into block-column order by the caller).
- * srcT [fin][ld] and dstT [fout][ld] are workspaces shared by all parts (each uses its columns).
+ * dst[t, fout] = src[t, fin] · Sᵀ for the tokens [t0, t0 + count), S [fout, fin] block-sparse with
+ * blocks of b (a multiple of 4) listed per block row (ptr [fout/b + 1], idx), block k stored
+ * transposed at wt + k b² floats (element (i, j) of S's block at [j b + i]).
  */
-export function bsr_spmm(t0: i32, count: i32, n: i32, fin: i32, fout: i32, b: i32,
-  ptr: usize, idx: usize, values: usize, si: i32, sj: i32,
-  src: usize, dst: usize, srcT: usize, dstT: usize, ld: i32): void {
+export function bsr_rows(t0: i32, count: i32, fin: i32, fout: i32, b: i32, ptr: usize, idx: usize, wt: usize,
+  src: usize, dst: usize, work: usize): void {
   if (count <= 0) return;
-  bsr_transpose(t0, count, n, fin, src, srcT, ld);
-  const pad = paddedEnd(t0, count, n);
-  const ldb = <usize>ld << 2;
+  // The token rows of a group are copied into work first, read in order (so the hardware
+  // prefetcher runs ahead; the kernel then reads them in block order) and 64 bytes further apart
+  // than in src, so rows 1 KiB or 4 KiB apart do not share cache sets.
+  const rowBytes = <usize>fin << 2;
+  const sstride = rowBytes + 64;
+  const tileSrc = (work + 63) & ~(<usize>63);
+  const dstride = <usize>fout << 2;
   const blockRows = fout / b;
-  // Token panels keep the input rows the panel reads (fin x PANEL floats) in L2 across all block rows.
-  for (let p0 = t0; p0 < pad; p0 += PANEL) {
-    const p1 = min(p0 + PANEL, pad);
+  const bb = <usize>(b * b);
+  const bbytes = <usize>b << 2;
+  const end = t0 + count;
+  let t = t0;
+  while (t + 4 <= end) {
+    // A group of ROWS_GROUP tokens (or the 4-token tiles left): a block row's weights are read
+    // once per group, from L1 for all its tiles.
+    const rowsHere = min(ROWS_GROUP, (end - t) & ~3);
+    for (let r = 0; r < rowsHere; r++) memory.copy(tileSrc + <usize>r * sstride, src + <usize>(t + r) * rowBytes, rowBytes);
+    const d0 = dst + <usize>t * dstride;
     for (let br = 0; br < blockRows; br++) {
       const k0 = load<i32>(ptr + (<usize>br << 2));
       const k1 = load<i32>(ptr + (<usize>(br + 1) << 2));
-      if (b == 1) {
-        const out = dstT + <usize>br * ldb;
-        let t = p0;
-        for (; t + 16 <= p1; t += 16) {
-          let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-          const tOff = <usize>t << 2;
-          for (let k = k0; k < k1; k++) {
-            const c = <usize>load<i32>(idx + (<usize>k << 2));
-            const w = v128.load32_splat(values + (<usize>k << 2));
-            const xp = srcT + c * ldb + tOff;
-            a0 = madd(w, v128.load(xp), a0);
-            a1 = madd(w, v128.load(xp, 16), a1);
-            a2 = madd(w, v128.load(xp, 32), a2);
-            a3 = madd(w, v128.load(xp, 48), a3);
-          }
-          const o = out + tOff;
-          v128.store(o, a0); v128.store(o, a1, 16); v128.store(o, a2, 32); v128.store(o, a3, 48);
-        }
-        for (; t < p1; t += 4) {
-          let a0 = f32x4.splat(0);
-          const tOff = <usize>t << 2;
-          for (let k = k0; k < k1; k++) {
-            const c = <usize>load<i32>(idx + (<usize>k << 2));
-            a0 = madd(v128.load32_splat(values + (<usize>k << 2)), v128.load(srcT + c * ldb + tOff), a0);
-          }
-          v128.store(out + tOff, a0);
-        }
-      } else {
-        for (let i0 = 0; i0 < b; i0 += 4) {
-          const out = dstT + <usize>(br * b + i0) * ldb;
-          let t = p0;
-          for (; t + 8 <= p1; t += 8) tile4x8(k0, k1, idx, values, b, i0, si, sj, srcT, ldb, t, out);
-          for (; t < p1; t += 4) tile4x4(k0, k1, idx, values, b, i0, si, sj, srcT, ldb, t, out);
+      if (b == 4 && rowsHere == 8) {
+        rowsTile8x4(k0, k1, idx, wt, tileSrc, sstride, d0 + <usize>br * bbytes, dstride);
+        continue;
+      }
+      for (let g = 0; g < rowsHere; g += 4) {
+        const s0 = tileSrc + <usize>g * sstride;
+        const dr = d0 + <usize>g * dstride + <usize>br * bbytes;
+        if (b == 4) rowsTile4x4(k0, k1, idx, wt, s0, sstride, dr, dstride);
+        else {
+          for (let i0 = 0; i0 < b; i0 += 8) rowsTile4x8(k0, k1, idx, wt, b, i0, s0, sstride, dr + (<usize>i0 << 2), dstride);
         }
       }
     }
+    t += rowsHere;
   }
-  transpose(dstT + (<usize>t0 << 2), ld, dst + (<usize>t0 * <usize>fout << 2), fout, fout, count);
+  // Leftover tokens (fewer than 4), one at a time, 4 outputs per accumulator.
+  for (; t < end; t++) {
+    const s0 = src + <usize>t * rowBytes;
+    const d0 = dst + <usize>t * dstride;
+    for (let br = 0; br < blockRows; br++) {
+      const k0 = load<i32>(ptr + (<usize>br << 2));
+      const k1 = load<i32>(ptr + (<usize>(br + 1) << 2));
+      for (let i0 = 0; i0 < b; i0 += 4) {
+        let a0 = f32x4.splat(0);
+        for (let k = k0; k < k1; k++) {
+          const xo = <usize>load<i32>(idx + (<usize>k << 2)) * bbytes;
+          let w = wt + ((<usize>k * bb + <usize>i0) << 2);
+          for (let j = 0; j < b; j++) {
+            a0 = madd(v128.load32_splat(s0 + xo + (<usize>j << 2)), v128.load(w), a0);
+            w += bbytes;
+          }
+        }
+        v128.store(d0 + <usize>(br * b + i0) * 4, a0);
+      }
+    }
+  }
+}
+
+/** Token rows bsr_rows copies and runs together (a multiple of 4). */
+const ROWS_GROUP: i32 = 8;
+
+/** Workspace bytes one part of bsr_rows needs (a group of token rows of fin features). */
+export function bsr_rows_work_bytes(fin: i32): i32 {
+  return ROWS_GROUP * (fin * 4 + 64) + 64;
+}
+
+/** Tokens per chunk of bsr_rows1 (a multiple of 4). */
+const CHUNK1: i32 = 16;
+
+/** Workspace bytes one part of bsr_rows1 needs: a transposed panel of pf input features and the staged outputs. */
+export function bsr_rows1_work_bytes(pf: i32, fout: i32): i32 {
+  return (pf + fout) * CHUNK1 * 4 + 64;
 }
 
 /**
- * dW at the active blocks [k0, k0 + count): out[k b² + i b + j] = Σ_t dyT[R b + i, t] xT[C b + j, t]
- * over the npad (multiple of 4, zero padded) token columns of dyT [rows][ld] and xT [cols][ld].
+ * As bsr_rows for 1 x 1 blocks (a CSR matrix, values in idx order). Tokens run along the vectors:
+ * each chunk of 16 tokens of src is transposed, one panel of pf input features at a time, into
+ * work [pf][16] (16 KiB at pf = 256, so it stays in L1 however wide src is), and every row of S
+ * gathers its columns' token vectors from the panel. bounds [(panels + 1) * fout] splits the rows
+ * by panel: row r's entries in panel p are [bounds[p fout + r], bounds[(p + 1) fout + r]). The
+ * outputs accumulate in work [fout][16] and go back into dst 16 rows at a time (a whole cache line of each token row), transposed, while hot.
  */
-export function bsr_sddmm(k0: i32, count: i32, b: i32, ptr: usize, blockRows: i32, idx: usize,
-  dyT: usize, xT: usize, ld: i32, npad: i32, out: usize): void {
+export function bsr_rows1(t0: i32, count: i32, fin: i32, fout: i32, panels: i32, pf: i32, bounds: usize, idx: usize,
+  values: usize, src: usize, dst: usize, work: usize): void {
   if (count <= 0) return;
-  const ldb = <usize>ld << 2;
-  const bb = b * b;
-  let br = 0;
-  while (br < blockRows && load<i32>(ptr + (<usize>(br + 1) << 2)) <= k0) br++;
-  const n16 = npad & ~15;
-  for (let k = k0; k < k0 + count; k++) {
-    while (load<i32>(ptr + (<usize>(br + 1) << 2)) <= k) br++;
-    const c = <usize>load<i32>(idx + (<usize>k << 2));
-    const o = out + (<usize>(k * bb) << 2);
-    if (b == 1) {
-      const dp = dyT + <usize>br * ldb;
-      const xp = xT + c * ldb;
-      let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
-      let t = 0;
-      for (; t < n16; t += 16) {
-        const off = <usize>t << 2;
-        s0 = madd(v128.load(dp + off), v128.load(xp + off), s0);
-        s1 = madd(v128.load(dp + off, 16), v128.load(xp + off, 16), s1);
-        s2 = madd(v128.load(dp + off, 32), v128.load(xp + off, 32), s2);
-        s3 = madd(v128.load(dp + off, 48), v128.load(xp + off, 48), s3);
+  const srcT = (work + 63) & ~(<usize>63);
+  const stage = srcT + (<usize>(pf * CHUNK1) << 2);
+  const ldb = <usize>CHUNK1 << 2;
+  const sstride = <usize>fin << 2;
+  const dstride = <usize>fout << 2;
+  const end = t0 + count;
+  for (let p0 = t0; p0 < end; p0 += CHUNK1) {
+    const m = min(CHUNK1, end - p0);
+    const m4 = (m + 3) & ~3;
+    const dchunk = dst + <usize>p0 * dstride;
+    for (let p = 0; p < panels; p++) {
+      const f0 = p * pf;
+      const f1 = min(fin, f0 + pf);
+      transposeRect(src + <usize>p0 * sstride + (<usize>f0 << 2), sstride, srcT, ldb, 0, m, 0, f1 - f0);
+      // Zero the token columns past m up to a multiple of 4.
+      for (let j = 0; j < f1 - f0; j++) {
+        for (let t = m; t < m4; t++) store<f32>(srcT + <usize>j * ldb + (<usize>t << 2), 0);
       }
-      for (; t < npad; t += 4) {
-        const off = <usize>t << 2;
-        s0 = madd(v128.load(dp + off), v128.load(xp + off), s0);
-      }
-      store<f32>(o, hsum(f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3))));
-      continue;
-    }
-    for (let i = 0; i < b; i += 2) {
-      const d0 = dyT + <usize>(br * b + i) * ldb;
-      const d1 = d0 + ldb;
-      for (let j = 0; j < b; j += 4) {
-        const x0 = xT + (c * <usize>b + <usize>j) * ldb;
-        const x1 = x0 + ldb;
-        const x2 = x1 + ldb;
-        const x3 = x2 + ldb;
-        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-        let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
-        for (let t = 0; t < npad; t += 4) {
-          const off = <usize>t << 2;
-          const u = v128.load(d0 + off);
-          const v = v128.load(d1 + off);
-          const p0 = v128.load(x0 + off);
-          const p1 = v128.load(x1 + off);
-          const p2 = v128.load(x2 + off);
-          const p3 = v128.load(x3 + off);
-          a0 = madd(u, p0, a0); a1 = madd(u, p1, a1); a2 = madd(u, p2, a2); a3 = madd(u, p3, a3);
-          a4 = madd(v, p0, a4); a5 = madd(v, p1, a5); a6 = madd(v, p2, a6); a7 = madd(v, p3, a7);
+      // Column c of src is row c - f0 of the panel.
+      const base = srcT - <usize>f0 * ldb;
+      const lo = bounds + (<usize>(p * fout) << 2);
+      const hi = lo + (<usize>fout << 2);
+      const last = p == panels - 1;
+      for (let r0 = 0; r0 < fout; r0 += 16) {
+        const r1 = min(r0 + 16, fout);
+        for (let r = r0; r < r1; r++) {
+          const k0 = load<i32>(lo + (<usize>r << 2));
+          const k1 = load<i32>(hi + (<usize>r << 2));
+          const o = stage + <usize>r * ldb;
+          if (m == CHUNK1) {
+            let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+            if (p > 0) {
+              a0 = v128.load(o); a1 = v128.load(o, 16); a2 = v128.load(o, 32); a3 = v128.load(o, 48);
+            }
+            for (let k = k0; k < k1; k++) {
+              const xp = base + <usize>load<i32>(idx + (<usize>k << 2)) * ldb;
+              const w = v128.load32_splat(values + (<usize>k << 2));
+              a0 = madd(w, v128.load(xp), a0);
+              a1 = madd(w, v128.load(xp, 16), a1);
+              a2 = madd(w, v128.load(xp, 32), a2);
+              a3 = madd(w, v128.load(xp, 48), a3);
+            }
+            v128.store(o, a0); v128.store(o, a1, 16); v128.store(o, a2, 32); v128.store(o, a3, 48);
+          } else {
+            for (let t = 0; t < m4; t += 4) {
+              let a0 = p > 0 ? v128.load(o + (<usize>t << 2)) : f32x4.splat(0);
+              for (let k = k0; k < k1; k++) {
+                const xp = base + <usize>load<i32>(idx + (<usize>k << 2)) * ldb + (<usize>t << 2);
+                a0 = madd(v128.load32_splat(values + (<usize>k << 2)), v128.load(xp), a0);
+              }
+              v128.store(o + (<usize>t << 2), a0);
+            }
+          }
         }
-        const r0 = o + (<usize>(i * b + j) << 2);
-        const r1 = r0 + (<usize>b << 2);
-        store<f32>(r0, hsum(a0)); store<f32>(r0, hsum(a1), 4); store<f32>(r0, hsum(a2), 8); store<f32>(r0, hsum(a3), 12);
-        store<f32>(r1, hsum(a4)); store<f32>(r1, hsum(a5), 4); store<f32>(r1, hsum(a6), 8); store<f32>(r1, hsum(a7), 12);
+        // stage [rows r0..r1][tokens] -> dst [tokens][features r0..r1].
+        if (last) transposeByDst(stage + <usize>r0 * ldb, ldb, dchunk + (<usize>r0 << 2), dstride, r1 - r0, m);
       }
     }
   }
+}
+
+/**
+ * Packs `count` blocks of b x b (b a multiple of 4) for bsr_rows: out block i = block perm[i] of
+ * values (perm = 0: block i), transposed when `transposeBlocks` is set.
+ */
+export function bsr_pack(values: usize, perm: usize, count: i32, b: i32, transposeBlocks: i32, out: usize): void {
+  const bbBytes = <usize>(b * b) << 2;
+  const ldb = <usize>b << 2;
+  for (let i = 0; i < count; i++) {
+    const from = perm ? <usize>load<i32>(perm + (<usize>i << 2)) : <usize>i;
+    const s = values + from * bbBytes;
+    const d = out + <usize>i * bbBytes;
+    if (transposeBlocks) {
+      for (let r = 0; r < b; r += 4) {
+        for (let c = 0; c < b; c += 4) tile4(s, ldb, d, ldb, r, c);
+      }
+    } else if (b == 1) {
+      store<f32>(d, load<f32>(s));
+    } else {
+      for (let e: usize = 0; e < bbBytes; e += 16) v128.store(d + e, v128.load(s + e));
+    }
+  }
+}
+
+/** Tokens per chunk of bsr_sddmm_rows. */
+const CHUNK_DW: i32 = 32;
+
+/** Workspace bytes one part of bsr_sddmm_rows needs: a chunk of dY (its block rows) and of X, packed. */
+export function bsr_sddmm_rows_work_bytes(rowFeatures: i32, cols: i32): i32 {
+  return (rowFeatures + cols) * CHUNK_DW * 4 + 128;
+}
+
+// dst[f][t][0..b) = src[t0 + t, f b .. f b + b) for the block columns f in [f0, f1) of src [n, ld]
+// and the m tokens of a chunk (b a multiple of 4): b-wide segments copied, no shuffles.
+function packSegments(src: usize, ld: i32, t0: i32, m: i32, b: i32, f0: i32, f1: i32, dst: usize): void {
+  const ldb = <usize>ld << 2;
+  const seg = <usize>b << 2;
+  const panel = <usize>(CHUNK_DW * b) << 2;
+  for (let t = 0; t < m; t++) {
+    let s = src + <usize>(t0 + t) * ldb + <usize>f0 * seg;
+    let d = dst + <usize>t * seg;
+    for (let f = f0; f < f1; f++) {
+      for (let e: usize = 0; e < seg; e += 16) v128.store(d + e, v128.load(s + e));
+      s += seg;
+      d += panel;
+    }
+  }
+}
+
+/**
+ * dW at the active blocks [k0, k0 + count) (b a multiple of 4), from row-major dy [n, rows] and
+ * x [n, cols]: out[k b² + i b + j] = Σ_t dy[t, R b + i] x[t, C b + j]. Chunks of 32 tokens are
+ * packed per block row / block column into work (each block's slice contiguous, in L1), then
+ * 4 x 8 (b = 4: 4 x 4) tiles of each block accumulate over the chunk with j along the vectors.
+ */
+export function bsr_sddmm_rows(k0: i32, count: i32, b: i32, ptr: usize, blockRows: i32, idx: usize,
+  dy: usize, x: usize, n: i32, rows: i32, cols: i32, out: usize, work: usize): void {
+  if (count <= 0) return;
+  const bb = b * b;
+  const k1 = k0 + count;
+  memory.fill(out + (<usize>(k0 * bb) << 2), 0, <usize>(count * bb) << 2);
+  if (n <= 0) return;
+  // Block rows of this part's blocks: [brA, brB).
+  let brA = 0;
+  while (brA < blockRows && load<i32>(ptr + (<usize>(brA + 1) << 2)) <= k0) brA++;
+  let brB = brA;
+  while (brB < blockRows && load<i32>(ptr + (<usize>brB << 2)) < k1) brB++;
+  const dyp = (work + 63) & ~(<usize>63);
+  const xp = dyp + (<usize>((brB - brA) * b * CHUNK_DW) << 2);
+  const panel = <usize>(CHUNK_DW * b) << 2;
+  const seg = <usize>b << 2;
+  for (let p0 = 0; p0 < n; p0 += CHUNK_DW) {
+    const m = min(CHUNK_DW, n - p0);
+    packSegments(dy, rows, p0, m, b, brA, brB, dyp);
+    packSegments(x, cols, p0, m, b, 0, cols / b, xp);
+    let br = brA;
+    for (let k = k0; k < k1; k++) {
+      while (load<i32>(ptr + (<usize>(br + 1) << 2)) <= k) br++;
+      const dBase = dyp + <usize>(br - brA) * panel;
+      const xBase = xp + <usize>load<i32>(idx + (<usize>k << 2)) * panel;
+      const o = out + (<usize>(k * bb) << 2);
+      if (b == 4) {
+        let a0 = v128.load(o), a1 = v128.load(o, 16), a2 = v128.load(o, 32), a3 = v128.load(o, 48);
+        let dp = dBase;
+        let xq = xBase;
+        for (let t = 0; t < m; t++) {
+          const xv = v128.load(xq);
+          a0 = madd(v128.load32_splat(dp), xv, a0);
+          a1 = madd(v128.load32_splat(dp, 4), xv, a1);
+          a2 = madd(v128.load32_splat(dp, 8), xv, a2);
+          a3 = madd(v128.load32_splat(dp, 12), xv, a3);
+          dp += 16;
+          xq += 16;
+        }
+        v128.store(o, a0); v128.store(o, a1, 16); v128.store(o, a2, 32); v128.store(o, a3, 48);
+        continue;
+      }
+      for (let i0 = 0; i0 < b; i0 += 4) {
+        for (let j0 = 0; j0 < b; j0 += 8) {
+          const r0 = o + (<usize>(i0 * b + j0) << 2);
+          const r1 = r0 + seg;
+          const r2 = r1 + seg;
+          const r3 = r2 + seg;
+          let a0 = v128.load(r0), a1 = v128.load(r0, 16);
+          let a2 = v128.load(r1), a3 = v128.load(r1, 16);
+          let a4 = v128.load(r2), a5 = v128.load(r2, 16);
+          let a6 = v128.load(r3), a7 = v128.load(r3, 16);
+          let dp = dBase + (<usize>i0 << 2);
+          let xq = xBase + (<usize>j0 << 2);
+          for (let t = 0; t < m; t++) {
+            const x0 = v128.load(xq);
+            const x1 = v128.load(xq, 16);
+            let d = v128.load32_splat(dp);
+            a0 = madd(d, x0, a0); a1 = madd(d, x1, a1);
+            d = v128.load32_splat(dp, 4);
+            a2 = madd(d, x0, a2); a3 = madd(d, x1, a3);
+            d = v128.load32_splat(dp, 8);
+            a4 = madd(d, x0, a4); a5 = madd(d, x1, a5);
+            d = v128.load32_splat(dp, 12);
+            a6 = madd(d, x0, a6); a7 = madd(d, x1, a7);
+            dp += seg;
+            xq += seg;
+          }
+          v128.store(r0, a0); v128.store(r0, a1, 16);
+          v128.store(r1, a2); v128.store(r1, a3, 16);
+          v128.store(r2, a4); v128.store(r2, a5, 16);
+          v128.store(r3, a6); v128.store(r3, a7, 16);
+        }
+      }
+    }
+  }
+}
+
+/** Tokens per chunk of bsr_sddmm1 (8 vectors: one row of dY's chunk stays in registers). */
+const CHUNK_DW1: i32 = 32;
+
+/** Workspace bytes one part of bsr_sddmm1 needs: transposed chunks of dY (rows) and X, and a vector per block. */
+export function bsr_sddmm1_work_bytes(rows: i32, cols: i32, count: i32): i32 {
+  return (rows + cols) * CHUNK_DW1 * 4 + count * 16 + 192;
+}
+
+/**
+ * dW at the active entries [k0, k0 + count) of a 1 x 1-block (CSR) weight, from row-major dy [n, rows]
+ * and x [n, cols]: out[k] = Σ_t dy[t, r_k] x[t, c_k]. Chunks of 32 tokens are transposed into work
+ * (token-minor, 8 vectors per feature); for each row r its 8 dY vectors stay in registers while the
+ * row's entries multiply their x vectors into one partial-sum vector per entry, summed at the end.
+ */
+export function bsr_sddmm1(k0: i32, count: i32, ptr: usize, rows: i32, idx: usize,
+  dy: usize, x: usize, n: i32, cols: i32, out: usize, work: usize): void {
+  if (count <= 0) return;
+  const k1 = k0 + count;
+  let rA = 0;
+  while (rA < rows && load<i32>(ptr + (<usize>(rA + 1) << 2)) <= k0) rA++;
+  let rB = rA;
+  while (rB < rows && load<i32>(ptr + (<usize>rB << 2)) < k1) rB++;
+  const ldb = <usize>CHUNK_DW1 << 2;
+  const dyT = (work + 63) & ~(<usize>63);
+  const xT = dyT + <usize>(rB - rA) * ldb;
+  const acc = xT + <usize>cols * ldb;
+  memory.fill(acc, 0, <usize>count << 4);
+  const dyStride = <usize>rows << 2;
+  const xStride = <usize>cols << 2;
+  for (let p0 = 0; p0 < n; p0 += CHUNK_DW1) {
+    const m = min(CHUNK_DW1, n - p0);
+    const m4 = (m + 3) & ~3;
+    transposeRect(dy + <usize>p0 * dyStride + (<usize>rA << 2), dyStride, dyT, ldb, 0, m, 0, rB - rA);
+    transposeRect(x + <usize>p0 * xStride, xStride, xT, ldb, 0, m, 0, cols);
+    if (m < m4) {
+      for (let f = 0; f < rB - rA; f++) for (let t = m; t < m4; t++) store<f32>(dyT + <usize>f * ldb + (<usize>t << 2), 0);
+      for (let f = 0; f < cols; f++) for (let t = m; t < m4; t++) store<f32>(xT + <usize>f * ldb + (<usize>t << 2), 0);
+    }
+    for (let r = rA; r < rB; r++) {
+      const ka = max(k0, load<i32>(ptr + (<usize>r << 2)));
+      const kb = min(k1, load<i32>(ptr + (<usize>(r + 1) << 2)));
+      const d = dyT + <usize>(r - rA) * ldb;
+      if (m4 == CHUNK_DW1) {
+        const d0 = v128.load(d), d1 = v128.load(d, 16), d2 = v128.load(d, 32), d3 = v128.load(d, 48);
+        const d4 = v128.load(d, 64), d5 = v128.load(d, 80), d6 = v128.load(d, 96), d7 = v128.load(d, 112);
+        for (let k = ka; k < kb; k++) {
+          const xq = xT + <usize>load<i32>(idx + (<usize>k << 2)) * ldb;
+          const a = acc + (<usize>(k - k0) << 4);
+          let s0 = madd(d0, v128.load(xq), v128.load(a));
+          let s1 = f32x4.mul(d1, v128.load(xq, 16));
+          s0 = madd(d2, v128.load(xq, 32), s0);
+          s1 = madd(d3, v128.load(xq, 48), s1);
+          s0 = madd(d4, v128.load(xq, 64), s0);
+          s1 = madd(d5, v128.load(xq, 80), s1);
+          s0 = madd(d6, v128.load(xq, 96), s0);
+          s1 = madd(d7, v128.load(xq, 112), s1);
+          v128.store(a, f32x4.add(s0, s1));
+        }
+      } else {
+        for (let k = ka; k < kb; k++) {
+          const xq = xT + <usize>load<i32>(idx + (<usize>k << 2)) * ldb;
+          const a = acc + (<usize>(k - k0) << 4);
+          let s0 = v128.load(a);
+          for (let t = 0; t < m4; t += 4) s0 = madd(v128.load(d + (<usize>t << 2)), v128.load(xq + (<usize>t << 2)), s0);
+          v128.store(a, s0);
+        }
+      }
+    }
+  }
+  for (let k = k0; k < k1; k++) store<f32>(out + (<usize>k << 2), hsum(v128.load(acc + (<usize>(k - k0) << 4))));
 }

@@ -10,7 +10,10 @@ export {
   attn_dense, attn_dense_work_bytes, attn_sparq, attn_sparq_work_bytes, attn_topk, attn_topk_work_bytes,
   attn_lminf, attn_exact, attn_h2o, kv_block_offset, kv_widen_f16,
 } from './attention';
-export { bsr_spmm, bsr_transpose, bsr_sddmm } from './block-sparse';
+export {
+  bsr_rows, bsr_rows_work_bytes, bsr_rows1, bsr_rows1_work_bytes, bsr_pack,
+  bsr_sddmm_rows, bsr_sddmm_rows_work_bytes, bsr_sddmm1, bsr_sddmm1_work_bytes,
+} from './block-sparse';
 export { q_matmul, q_matmul_work_bytes, q_matmul_q, q_quantize_act, q_act_bytes } from './quant';
 
 /** First byte JS may allocate from: everything below is reserved for static data. */

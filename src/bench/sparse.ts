@@ -41,6 +41,13 @@ export interface SparseBenchRow {
   readonly eps: number;
   /** Dense time / sparse time. */
   readonly speedup: number;
+  /**
+   * Median CPU time of the process (all threads) per call, and eps from it: on a shared machine a
+   * call preempted by other processes inflates wall time, not CPU time.
+   */
+  readonly msSparseCpu: number;
+  readonly msDenseCpu: number;
+  readonly epsCpu: number;
 }
 
 export interface RebuildRow {
@@ -68,6 +75,16 @@ function timeIt(fn: () => void): number {
   const t0 = performance.now();
   fn();
   return performance.now() - t0;
+}
+
+/** Wall and CPU milliseconds of one call. */
+function timeWallCpu(fn: () => void): [number, number] {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  fn();
+  const wall = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return [wall, (c.user + c.system) / 1000];
 }
 
 function randomFill(a: Float32Array, rng: Rng): Float32Array {
@@ -114,37 +131,51 @@ export async function benchSparse(options: SparseBenchOptions = {}): Promise<Spa
         };
         const passes = ['forward', 'gradInput', 'gradWeight'] as const;
         const times: Record<string, number[]> = {};
+        const cpu: Record<string, number[]> = {};
         for (const p of passes) {
-          times[`s${p}`] = [];
-          times[`d${p}`] = [];
+          for (const which of ['s', 'd']) {
+            times[`${which}${p}`] = [];
+            cpu[`${which}${p}`] = [];
+          }
           sparseOps[p]();
           dense[p]();
         }
         for (let r = 0; r < repeats; r++) {
           const order = r % 2 === 0 ? ['s', 'd'] : ['d', 's'];
           for (const p of passes) {
-            for (const which of order) times[`${which}${p}`]!.push(timeIt(which === 's' ? sparseOps[p] : dense[p]));
+            for (const which of order) {
+              const [wall, cpuMs] = timeWallCpu(which === 's' ? sparseOps[p] : dense[p]);
+              times[`${which}${p}`]!.push(wall);
+              cpu[`${which}${p}`]!.push(cpuMs);
+            }
           }
         }
         const sparseFlops = 2 * n * pattern.valueCount;
-        const row = (pass: SparsePass, msSparse: number, msDense: number, passes: number): SparseBenchRow => {
+        const row = (pass: SparsePass, msSparse: number, msDense: number, msSparseCpu: number, msDenseCpu: number, passes: number): SparseBenchRow => {
           const fs = passes * sparseFlops;
           const fd = passes * denseFlops;
           return {
             block, density: pattern.density, pass, tokens: n, inFeatures: fin, outFeatures: fout, threads, msSparse, msDense,
             gflopsSparse: fs / msSparse / 1e6, gflopsDense: fd / msDense / 1e6, eps: msSparse / fs / (msDense / fd), speedup: msDense / msSparse,
+            msSparseCpu, msDenseCpu, epsCpu: msSparseCpu / fs / (msDenseCpu / fd),
           };
         };
         let stepSparse = 0;
         let stepDense = 0;
+        let stepSparseCpu = 0;
+        let stepDenseCpu = 0;
         for (const p of passes) {
           const ms = median(times[`s${p}`]!);
           const md = median(times[`d${p}`]!);
+          const cs = median(cpu[`s${p}`]!);
+          const cd = median(cpu[`d${p}`]!);
           stepSparse += ms;
           stepDense += md;
-          rows.push(row(p, ms, md, 1));
+          stepSparseCpu += cs;
+          stepDenseCpu += cd;
+          rows.push(row(p, ms, md, cs, cd, 1));
         }
-        rows.push(row('step', stepSparse, stepDense, 3));
+        rows.push(row('step', stepSparse, stepDense, stepSparseCpu, stepDenseCpu, 3));
         wasm.freeF32(values);
         wasm.freeF32(dValues);
       }

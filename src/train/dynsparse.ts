@@ -123,7 +123,8 @@ function swap(a: Float64Array, i: number, j: number): void {
 function smallestFirst(keys: Float64Array, count: number): Int32Array {
   const out = new Int32Array(count);
   if (count === 0) return out;
-  const work = keys.map((k) => (k === k ? k : Infinity));
+  const work = new Float64Array(keys.length);
+  for (let i = 0; i < keys.length; i++) work[i] = keys[i]! === keys[i]! ? keys[i]! : Infinity;
   const threshold = kthSmallest(work, count - 1);
   let below = 0;
   for (let i = 0; i < keys.length; i++) if (keys[i]! < threshold) below++;
@@ -165,12 +166,12 @@ export function pruneAndRegrow(input: PruneRegrowInput): PruneRegrowResult {
   const free = total - active;
   if (input.regrow === 'random' && free >= total / 4) {
     // Rejection sampling over the whole grid: at least 1 in 4 draws is free, and no candidate list is built.
+    // Taken positions are marked 2 in the mask (set to 1 below).
     regrown = new Int32Array(count);
-    const taken = new Uint8Array(total);
     for (let i = 0; i < count;) {
       const p = input.rng.int(total);
-      if (mask[p] !== 0 || taken[p] !== 0) continue;
-      taken[p] = 1;
+      if (mask[p] !== 0) continue;
+      mask[p] = 2;
       regrown[i++] = p;
     }
   } else if (input.regrow === 'random') {
@@ -202,17 +203,17 @@ export function pruneAndRegrow(input: PruneRegrowInput): PruneRegrowResult {
     regrown = Int32Array.from(smallestFirst(scores, count), (i) => candidates[i]!);
   }
 
-  // Old slot of each position that stays active.
-  const oldSlot = new Int32Array(total).fill(-1);
-  for (let k = 0; k < active; k++) oldSlot[oldPositions[k]!] = k;
-  for (const p of pruned) {
-    mask[p] = 0;
-    oldSlot[p] = -1;
-  }
+  for (const p of pruned) mask[p] = 0;
   for (const p of regrown) mask[p] = 1;
   pattern.setMask(mask);
-  const newPositions = pattern.positions();
-  const remap = Int32Array.from(newPositions, (p) => oldSlot[p]!);
+  // Old and new positions are both ascending: one merge finds the old slot of every kept block
+  // (a position in both is kept, since a just-pruned position is never regrown).
+  const remap = pattern.positions();
+  for (let j = 0, i = 0; j < remap.length; j++) {
+    const p = remap[j]!;
+    while (i < active && oldPositions[i]! < p) i++;
+    remap[j] = i < active && oldPositions[i] === p ? i : -1;
+  }
   return { remap, pruned, regrown };
 }
 
@@ -226,6 +227,15 @@ function inactivePositions(mask: Uint8Array, count: number): Int32Array {
 /** In place: block j becomes old block remap[j], or zeros where remap[j] < 0. */
 export function reindexBlocks(data: FloatArray, remap: Int32Array, blockElems: number): void {
   const old = data.slice(0, remap.length * blockElems);
+  if (blockElems < 16) {
+    // Small blocks: element copies (a subarray per block cost most of a 1x1 update).
+    for (let j = 0, at = 0; j < remap.length; j++) {
+      const from = remap[j]! * blockElems;
+      if (from < 0) for (let e = 0; e < blockElems; e++) data[at++] = 0;
+      else for (let e = 0; e < blockElems; e++) data[at++] = old[from + e]!;
+    }
+    return;
+  }
   for (let j = 0; j < remap.length; j++) {
     const from = remap[j]!;
     const at = j * blockElems;

@@ -415,6 +415,11 @@ function blockSparseCases(rng: Rng): ConformanceCase[] {
     out.push(blockSparseCase('every block', BlockSparsePattern.fromMask(rows, cols, b, new Uint8Array(blocks).fill(1)), 4, rng));
     out.push(blockSparseCase('no block', BlockSparsePattern.fromMask(rows, cols, b, new Uint8Array(blocks)), 4, rng));
   }
+  // Wider than one 256-feature panel of the 1x1 kernel (forward over 2 panels, dX over 1) and the other way round.
+  out.push(blockSparseCase('1x1 across feature panels', BlockSparsePattern.random(8, 300, 1, 240, rng), 21, rng));
+  out.push(blockSparseCase('1x1 across feature panels, transposed', BlockSparsePattern.random(300, 8, 1, 240, rng), 37, rng));
+  // Token counts past the 8-token groups and 32-token dW chunks of the b >= 4 kernels.
+  out.push(blockSparseCase('tokens past a dW chunk', BlockSparsePattern.random(32, 48, 8, 9, rng), 35, rng));
   out.push(blockSparseCase('no tokens', BlockSparsePattern.random(32, 16, 8, 3, rng), 0, rng));
   out.push(blockSparseCase('one token, 1x1', BlockSparsePattern.random(1, 1, 1, 1, rng), 1, rng));
   return out;

@@ -40,6 +40,10 @@ test('bench sparse --json: a rebuild row per block size, forward/gradInput/gradW
     assert.ok(Math.abs((r['eps'] as number) - (r['gflopsDense'] as number) / (r['gflopsSparse'] as number)) < 1e-9 * (r['eps'] as number));
     assert.ok(Math.abs((r['speedup'] as number) - md / ms) < 1e-12 * (r['speedup'] as number));
     assert.equal(r['tokens'], 16);
+    const [cs, cd] = [r['msSparseCpu'] as number, r['msDenseCpu'] as number];
+    assert.ok(cs >= 0 && cd >= 0);
+    // CPU time may read 0 for a call this short where the clock is coarse; else eps_cpu scales eps by the two ratios.
+    if (cs > 0 && cd > 0) assert.ok(Math.abs((r['epsCpu'] as number) - (cs / ms) * (md / cd) * (r['eps'] as number)) <= 1e-9 * (r['epsCpu'] as number));
   }
 });
 

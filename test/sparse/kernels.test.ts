@@ -257,6 +257,84 @@ describe('wasm block-sparse kernels equal the reference', () => {
     }
   });
 
+  /** The three wasm products against the f64 reference for one pattern, values and token count. */
+  function checkAll(what: string, v: Variant, pattern: BlockSparsePattern, values: Float32Array, n: number, rng: Rng, tol: number): void {
+    const { rows, cols } = pattern;
+    const x = randomArray(n * cols, rng);
+    const dy = randomArray(n * rows, rng);
+    const v64 = Float64Array.from(values);
+    const y64 = new Float64Array(n * rows);
+    blockSparseMatmulReference(Float64Array.from(x), n, pattern, v64, y64);
+    const dx64 = new Float64Array(n * cols);
+    blockSparseGradInputReference(Float64Array.from(dy), n, pattern, v64, dx64);
+    const dv64 = new Float64Array(pattern.valueCount);
+    blockSparseGradValuesReference(Float64Array.from(dy), Float64Array.from(x), n, pattern, dv64);
+    const y = new Float32Array(n * rows).fill(NaN);
+    v.sparse.matmul(x, n, pattern, values, y);
+    assertClose(`${what} y`, y, y64, tol);
+    const dx = new Float32Array(n * cols).fill(NaN);
+    v.sparse.gradInput(dy, n, pattern, values, dx);
+    assertClose(`${what} dx`, dx, dx64, tol);
+    const dv = new Float32Array(pattern.valueCount).fill(NaN);
+    v.sparse.gradValues(dy, x, n, pattern, dv);
+    assertClose(`${what} dValues`, dv, dv64, tol);
+  }
+
+  test('1x1 weights wider than one 256-feature panel, partial panels and token chunks', () => {
+    // [40, 600]: the forward reads 3 panels (the last 88 features), dX 1; [600, 40] the other way round.
+    const rng = new Rng(8);
+    for (const [rows, cols] of [[40, 600], [600, 40], [12, 257]] as const) {
+      for (const density of [0.05, 0.3]) {
+        const pattern = BlockSparsePattern.random(rows, cols, 1, Math.round(density * rows * cols), rng);
+        const values = randomArray(pattern.valueCount, rng);
+        for (const n of [1, 5, 16, 21, 35]) {
+          for (const v of variants) checkAll(`${v.name} [${rows}, ${cols}] d${density} n=${n}`, v, pattern, values, n, rng, 1e-4);
+        }
+      }
+    }
+  });
+
+  test('token counts around the kernels\' groups (4-token tiles, 8-token groups, 32-token dW chunks)', () => {
+    const rng = new Rng(12);
+    for (const block of [4, 8, 16]) {
+      const pattern = BlockSparsePattern.random(64, 48, block, Math.max(1, Math.round(0.4 * (64 / block) * (48 / block))), rng);
+      const values = randomArray(pattern.valueCount, rng);
+      for (const n of [2, 7, 8, 9, 12, 31, 32, 33, 67]) {
+        for (const v of variants) checkAll(`${v.name} b${block} n=${n}`, v, pattern, values, n, rng, 1e-4);
+      }
+    }
+  });
+
+  test('a pattern rewritten in place (prune and regrow) is re-read, not served from the derived-index cache', () => {
+    const rng = new Rng(13);
+    for (const block of [1, 4, 16]) {
+      const pattern = BlockSparsePattern.random(64, 32, block, Math.max(2, Math.round(0.25 * (64 / block) * (32 / block))), rng);
+      const values = randomArray(pattern.valueCount, rng);
+      for (const v of variants) {
+        checkAll(`${v.name} b${block} before`, v, pattern, values, 9, rng, 1e-4);
+        // Same arrays, new positions (the controller's update): the next calls must see them.
+        pattern.randomize(rng);
+        checkAll(`${v.name} b${block} after`, v, pattern, values, 9, rng, 1e-4);
+        // One block moved within its block row only (same row pointers).
+        const mask = pattern.mask();
+        const bc = pattern.blockCols;
+        for (let r = 0; r < pattern.blockRows; r++) {
+          const on = [];
+          for (let c = 0; c < bc; c++) if (mask[r * bc + c]) on.push(c);
+          const off = [];
+          for (let c = 0; c < bc; c++) if (!mask[r * bc + c]) off.push(c);
+          if (on.length > 0 && off.length > 0) {
+            mask[r * bc + on[0]!] = 0;
+            mask[r * bc + off[0]!] = 1;
+            break;
+          }
+        }
+        pattern.setMask(mask);
+        checkAll(`${v.name} b${block} one block moved`, v, pattern, values, 9, rng, 1e-4);
+      }
+    }
+  });
+
   test('a larger layer (BERT-mini FFN up, 1024 x 256, density 0.1) agrees for every block size', () => {
     const rng = new Rng(4);
     const n = 70;

@@ -51,11 +51,19 @@ export interface KernelExports {
   kv_block_offset(part: number, headDim: number, capacity: number, elementBytes: number): number;
   kv_widen_f16(src: number, dst: number, count: number, scalar: number): void;
   // Block-sparse products (assembly/block-sparse.ts; wrapped by src/backend/wasm/block-sparse.ts).
-  bsr_transpose(t0: number, count: number, n: number, f: number, src: number, dstT: number, ld: number): void;
-  bsr_spmm(t0: number, count: number, n: number, fin: number, fout: number, b: number, ptr: number, idx: number,
-    values: number, si: number, sj: number, src: number, dst: number, srcT: number, dstT: number, ld: number): void;
-  bsr_sddmm(k0: number, count: number, b: number, ptr: number, blockRows: number, idx: number,
-    dyT: number, xT: number, ld: number, npad: number, out: number): void;
+  bsr_rows(t0: number, count: number, fin: number, fout: number, b: number, ptr: number, idx: number, wt: number,
+    src: number, dst: number, work: number): void;
+  bsr_rows_work_bytes(fin: number): number;
+  bsr_rows1_work_bytes(pf: number, fout: number): number;
+  bsr_rows1(t0: number, count: number, fin: number, fout: number, panels: number, pf: number, bounds: number, idx: number,
+    values: number, src: number, dst: number, work: number): void;
+  bsr_sddmm_rows_work_bytes(rowFeatures: number, cols: number): number;
+  bsr_sddmm_rows(k0: number, count: number, b: number, ptr: number, blockRows: number, idx: number,
+    dy: number, x: number, n: number, rows: number, cols: number, out: number, work: number): void;
+  bsr_sddmm1_work_bytes(rows: number, cols: number, count: number): number;
+  bsr_sddmm1(k0: number, count: number, ptr: number, rows: number, idx: number,
+    dy: number, x: number, n: number, cols: number, out: number, work: number): void;
+  bsr_pack(values: number, perm: number, count: number, b: number, transposeBlocks: number, out: number): void;
   // Products with GGUF-format weights (assembly/quant.ts; wrapped by src/backend/wasm/quant.ts).
   q_matmul_work_bytes(cols: number): number;
   q_matmul(r0: number, count: number, n: number, cols: number, format: number, w: number, rowBytes: number,
@@ -73,7 +81,7 @@ export const TASK_FUNCTIONS = [
   'softmax_rows', 'log_softmax_rows', 'layernorm_rows', 'rmsnorm_rows',
   'softmax_grad_rows', 'layernorm_grad_rows', 'adam_update',
   'attn_dense', 'attn_sparq', 'attn_lminf', 'attn_exact', 'attn_h2o',
-  'bsr_transpose', 'bsr_spmm', 'bsr_sddmm',
+  'bsr_rows', 'bsr_rows1', 'bsr_sddmm_rows', 'bsr_sddmm1',
   'q_matmul', 'q_quantize_act', 'q_matmul_q',
 ] as const;
 export type TaskFunction = (typeof TASK_FUNCTIONS)[number];

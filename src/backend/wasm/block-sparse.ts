@@ -1,13 +1,15 @@
 // WasmBlockSparse: the block-sparse products (assembly/block-sparse.ts) as a raw Float32Array API,
 // like kernels.ts and attention.ts. The weight's values are used in place when they live in an arena
-// (they pick the arena of the call); activations are copied into the arena's scratch, where the
-// kernels transpose them into token-minor panels. Calls are split over the kernels' threads by
-// tokens (the products) or by blocks (the weight gradient), through WasmKernels.runTasks.
+// (they pick the arena of the call); activations are copied into the arena's scratch and stay
+// row-major (the kernels pack or transpose cache-sized chunks themselves). Calls are split over the
+// kernels' threads by tokens (the products: equal work) or by active blocks (the weight gradient:
+// equal nnz), through WasmKernels.runTasks. What the kernels derive from a pattern (the CSC index
+// of dX, the 1x1 panel bounds) is kept per pattern and rebuilt only after it changes.
 // Block sizes other than 1 and multiples of 4 run the reference kernels.
 
 import {
   activeBlocks, blockSparseGradInputReference, blockSparseGradValuesReference, blockSparseMatmulReference,
-  checkStructure, transposeStructure, type BlockSparseStructure,
+  checkStructure, transposeStructure, type BlockSparseStructure, type TransposedStructure,
 } from '../reference/block-sparse.js';
 import type { WasmArena } from './arena.js';
 import { PARALLEL_MIN_FLOPS, type WasmKernels } from './kernels.js';
@@ -22,26 +24,47 @@ export interface WasmBlockSparseOptions {
 
 const align64 = (bytes: number): number => Math.ceil(bytes / 64) * 64;
 
-/** Token row stride of the transposed panels: n rounded up to 4, moved off multiples of 1 KiB (cache-set aliasing). */
-function panelStride(n: number): number {
-  const ld = Math.ceil(n / 4) * 4;
-  return ld % 256 === 0 ? ld + 16 : ld;
+/** Input features per transposed panel of the 1 x 1 kernel: 16 tokens x 256 features = 16 KiB, in L1. */
+const PANEL_FEATURES = 256;
+
+/**
+ * Where each row's entries of each panel of PANEL_FEATURES columns start, for a CSR index with
+ * ascending columns: [(panels + 1) * rows], row r's entries in panel p are [out[p rows + r], out[(p + 1) rows + r]).
+ */
+function panelBounds(ptr: Int32Array, idx: Int32Array, rows: number, panels: number): Int32Array {
+  const out = new Int32Array((panels + 1) * rows);
+  for (let r = 0; r < rows; r++) {
+    let k = ptr[r]!;
+    const end = ptr[r + 1]!;
+    for (let p = 0; p < panels; p++) {
+      out[p * rows + r] = k;
+      const limit = (p + 1) * PANEL_FEATURES;
+      while (k < end && idx[k]! < limit) k++;
+    }
+    out[panels * rows + r] = end;
+  }
+  return out;
 }
 
 function checkLength(where: string, name: string, view: Float32Array, needed: number): void {
   if (view.length < needed) throw new RangeError(`${where}: ${name} has ${view.length} elements, needs ${needed}`);
 }
 
-/** dst[at + i bb ...] = block perm[i] of src, for every i. */
-function gatherBlocks(src: Float32Array, perm: Int32Array, bb: number, dst: Float32Array, at: number): void {
-  if (bb >= 16) {
-    for (let i = 0; i < perm.length; i++) dst.set(src.subarray(perm[i]! * bb, (perm[i]! + 1) * bb), at + i * bb);
-    return;
-  }
-  for (let i = 0, o = at; i < perm.length; i++) {
-    const from = perm[i]! * bb;
-    for (let e = 0; e < bb; e++) dst[o++] = src[from + e]!;
-  }
+/** What the kernels derive from a structure, with the index it was derived from. */
+interface DerivedIndex {
+  readonly rowPtr: Int32Array;
+  readonly colIdx: Int32Array;
+  transposed: TransposedStructure | null;
+  /** panelBounds of the CSR (b = 1 forward) and of the CSC (b = 1 dX). */
+  bounds: Int32Array | null;
+  boundsT: Int32Array | null;
+}
+
+function sameIndex(d: DerivedIndex, s: BlockSparseStructure, nnzb: number): boolean {
+  if (d.rowPtr.length !== s.rowPtr.length || d.colIdx.length !== nnzb) return false;
+  for (let i = 0; i < d.rowPtr.length; i++) if (d.rowPtr[i] !== s.rowPtr[i]) return false;
+  for (let i = 0; i < nnzb; i++) if (d.colIdx[i] !== s.colIdx[i]) return false;
+  return true;
 }
 
 /** Bump allocator over one scratch region of an arena. */
@@ -59,6 +82,8 @@ export class WasmBlockSparse {
   /** Calls that ran the wasm kernels (tests check that the fast path ran). */
   calls = 0;
   private readonly forceParallel: boolean;
+  /** Derived indices by the structure's colIdx array (patterns are rewritten in place, so entries are checked). */
+  private readonly derived = new WeakMap<Int32Array, DerivedIndex>();
 
   constructor(kernels: WasmKernels, options: WasmBlockSparseOptions = {}) {
     this.kernels = kernels;
@@ -99,32 +124,47 @@ export class WasmBlockSparse {
       blockSparseGradValuesReference(dy, x, n, s, dValues);
       return;
     }
-    const ld = panelStride(n);
-    const npad = Math.ceil(n / 4) * 4;
+    this.gradValuesRows(dy, x, n, s, dValues);
+  }
+
+  /** gradValues on row-major dy and x (the kernels pack or transpose them chunk by chunk). */
+  private gradValuesRows(dy: Float32Array, x: Float32Array, n: number, s: BlockSparseStructure, dValues: Float32Array): void {
+    const { rows, cols, block: b } = s;
+    const nnzb = activeBlocks(s);
+    const valueCount = nnzb * b * b;
+    const arenas = this.kernels.arenas;
     const arena = this.arenaFor(dValues);
-    const outResident = this.kernels.arenas.find(dValues) === arena;
+    const outResident = arenas.find(dValues) === arena;
+    const dyResident = arenas.find(dy) === arena;
+    const xResident = arenas.find(x) === arena;
+    const threads = Math.min(this.threadsFor(2 * n * valueCount), nnzb);
+    const workBytes = b === 1 ? arena.exports.bsr_sddmm1_work_bytes(rows, cols, Math.ceil(nnzb / threads))
+      : arena.exports.bsr_sddmm_rows_work_bytes(rows, cols);
     const layout = new ScratchLayout();
     const oPtr = layout.take(4 * (rows / b + 1));
     const oIdx = layout.take(4 * nnzb);
-    const oDy = layout.take(4 * n * rows);
-    const oX = layout.take(4 * n * cols);
-    const oDyT = layout.take(4 * rows * ld);
-    const oXT = layout.take(4 * cols * ld);
+    const oDy = dyResident ? 0 : layout.take(4 * n * rows);
+    const oX = xResident ? 0 : layout.take(4 * n * cols);
     const oOut = outResident ? 0 : layout.take(4 * valueCount);
+    const oWork = layout.take(threads * workBytes);
     const base = arena.scratch(layout.bytes);
     const heap = arena.heap();
     const ints = new Int32Array(heap.buffer, heap.byteOffset, heap.length);
     ints.set(s.rowPtr, (base + oPtr) >>> 2);
     ints.set(s.colIdx.subarray(0, nnzb), (base + oIdx) >>> 2);
-    heap.set(dy.subarray(0, n * rows), (base + oDy) >>> 2);
-    heap.set(x.subarray(0, n * cols), (base + oX) >>> 2);
+    const dyPtr = dyResident ? dy.byteOffset : base + oDy;
+    if (!dyResident) heap.set(dy.subarray(0, n * rows), dyPtr >>> 2);
+    const xPtr = xResident ? x.byteOffset : base + oX;
+    if (!xResident) heap.set(x.subarray(0, n * cols), xPtr >>> 2);
     const outPtr = outResident ? dValues.byteOffset : base + oOut;
-    const threads = this.threadsFor(2 * n * valueCount);
-    for (const [src, dstT, f] of [[base + oDy, base + oDyT, rows], [base + oX, base + oXT, cols]] as const) {
-      this.run(arena, 'bsr_transpose', n, Math.min(threads, Math.ceil(n / 16)), 16, (t0, count) => [t0, count, n, f, src, dstT, ld]);
+    let part = 0;
+    if (b === 1) {
+      this.run(arena, 'bsr_sddmm1', nnzb, threads, 1, (k0, count) => [k0, count, base + oPtr, rows, base + oIdx,
+        dyPtr, xPtr, n, cols, outPtr, base + oWork + workBytes * part++]);
+    } else {
+      this.run(arena, 'bsr_sddmm_rows', nnzb, threads, 1, (k0, count) => [k0, count, b, base + oPtr, rows / b, base + oIdx,
+        dyPtr, xPtr, n, rows, cols, outPtr, base + oWork + workBytes * part++]);
     }
-    this.run(arena, 'bsr_sddmm', nnzb, Math.min(threads, nnzb), 1,
-      (k0, count) => [k0, count, b, base + oPtr, rows / b, base + oIdx, base + oDyT, base + oXT, ld, npad, outPtr]);
     if (!outResident) dValues.set(arena.heap().subarray(outPtr >>> 2, (outPtr >>> 2) + valueCount));
     this.calls++;
   }
@@ -146,41 +186,73 @@ export class WasmBlockSparse {
       else blockSparseMatmulReference(src, n, s, values, dst);
       return;
     }
-    const t = transposed ? transposeStructure(s) : null;
+    // dX walks W by block columns (CSC); its blocks are packed in that order, so the kernel reads them in sequence.
+    const index = this.indexOf(s, nnzb);
+    const t = transposed ? (index.transposed ??= transposeStructure(s)) : null;
     const ptr = t ? t.colPtr : s.rowPtr;
     const idx = t ? t.rowIdx : s.colIdx.subarray(0, nnzb);
-    const ld = panelStride(n);
     const arenas = this.kernels.arenas;
     const arena = this.arenaFor(values);
-    // dX walks W by block columns: the blocks are gathered into that order (values read in sequence, no perm in the kernel).
-    const valuesResident = !t && arenas.find(values) === arena;
+    // The b >= 4 kernel reads the forward's blocks transposed; b = 1 reads W's values in place.
+    const pack = b > 1 || t !== null;
+    const valuesResident = arenas.find(values) === arena;
     const srcResident = arenas.find(src) === arena;
     const dstResident = arenas.find(dst) === arena;
+    const threads = Math.min(this.threadsFor(2 * n * valueCount), Math.ceil(n / 16));
+    const panels = b === 1 ? Math.max(1, Math.ceil(fin / PANEL_FEATURES)) : 1;
+    const bounds = b !== 1 ? ptr : t ? (index.boundsT ??= panelBounds(ptr, idx, fout, panels)) : (index.bounds ??= panelBounds(ptr, idx, fout, panels));
+    const workBytes = b === 1 ? arena.exports.bsr_rows1_work_bytes(PANEL_FEATURES, fout) : arena.exports.bsr_rows_work_bytes(fin);
     const layout = new ScratchLayout();
-    const oPtr = layout.take(4 * ptr.length);
+    const oPtr = layout.take(4 * bounds.length);
     const oIdx = layout.take(4 * nnzb);
+    const oPerm = t ? layout.take(4 * nnzb) : 0;
     const oValues = valuesResident ? 0 : layout.take(4 * valueCount);
+    const oPacked = pack ? layout.take(4 * valueCount) : 0;
     const oSrc = srcResident ? 0 : layout.take(4 * n * fin);
     const oDst = dstResident ? 0 : layout.take(4 * n * fout);
-    const oSrcT = layout.take(4 * fin * ld);
-    const oDstT = layout.take(4 * fout * ld);
+    const oWork = layout.take(threads * workBytes);
     const base = arena.scratch(layout.bytes);
     const heap = arena.heap();
     const ints = new Int32Array(heap.buffer, heap.byteOffset, heap.length);
-    ints.set(ptr, (base + oPtr) >>> 2);
+    ints.set(bounds, (base + oPtr) >>> 2);
     ints.set(idx, (base + oIdx) >>> 2);
+    if (t) ints.set(t.perm, (base + oPerm) >>> 2);
     const valuesPtr = valuesResident ? values.byteOffset : base + oValues;
-    if (t) gatherBlocks(values, t.perm, b * b, heap, valuesPtr >>> 2);
-    else if (!valuesResident) heap.set(values.subarray(0, valueCount), valuesPtr >>> 2);
+    if (!valuesResident) heap.set(values.subarray(0, valueCount), valuesPtr >>> 2);
+    let weightsPtr = valuesPtr;
+    if (pack && nnzb > 0) {
+      weightsPtr = base + oPacked;
+      arena.exports.bsr_pack(valuesPtr, t ? base + oPerm : 0, nnzb, b, +(b > 1 && !t), weightsPtr);
+    }
     const srcPtr = srcResident ? src.byteOffset : base + oSrc;
     if (!srcResident) heap.set(src.subarray(0, n * fin), srcPtr >>> 2);
     const dstPtr = dstResident ? dst.byteOffset : base + oDst;
-    const [si, sj] = transposed ? [1, b] : [b, 1];
-    const threads = Math.min(this.threadsFor(2 * n * valueCount), Math.ceil(n / 16));
-    this.run(arena, 'bsr_spmm', n, threads, 16, (t0, count) => [t0, count, n, fin, fout, b,
-      base + oPtr, base + oIdx, valuesPtr, si, sj, srcPtr, dstPtr, base + oSrcT, base + oDstT, ld]);
+    if (b === 1) {
+      const work = base + oWork;
+      let part = 0;
+      this.run(arena, 'bsr_rows1', n, threads, 4, (t0, count) => [t0, count, fin, fout, panels, PANEL_FEATURES, base + oPtr, base + oIdx, weightsPtr,
+        srcPtr, dstPtr, work + workBytes * part++]);
+    } else {
+      const work = base + oWork;
+      let part = 0;
+      this.run(arena, 'bsr_rows', n, threads, 4, (t0, count) => [t0, count, fin, fout, b, base + oPtr, base + oIdx, weightsPtr,
+        srcPtr, dstPtr, work + workBytes * part++]);
+    }
     if (!dstResident) dst.set(arena.heap().subarray(dstPtr >>> 2, (dstPtr >>> 2) + n * fout));
     this.calls++;
+  }
+
+  /**
+   * The derived index of a structure (CSC, panel bounds), kept while the structure's arrays hold the
+   * same pattern: a pattern changes only at prune-and-regrow updates, so it is built once per update
+   * instead of at every call (checking costs one pass over the indices; building, ~5).
+   */
+  private indexOf(s: BlockSparseStructure, nnzb: number): DerivedIndex {
+    const cached = this.derived.get(s.colIdx);
+    if (cached && sameIndex(cached, s, nnzb)) return cached;
+    const fresh: DerivedIndex = { rowPtr: s.rowPtr.slice(), colIdx: s.colIdx.slice(0, nnzb), transposed: null, bounds: null, boundsT: null };
+    this.derived.set(s.colIdx, fresh);
+    return fresh;
   }
 
   private arenaFor(weightSide: Float32Array): WasmArena {
@@ -192,7 +264,7 @@ export class WasmBlockSparse {
     return threads > 1 && (this.forceParallel || flops >= PARALLEL_MIN_FLOPS) ? threads : 1;
   }
 
-  private run(arena: WasmArena, fn: 'bsr_transpose' | 'bsr_spmm' | 'bsr_sddmm', total: number, threads: number, align: number,
+  private run(arena: WasmArena, fn: 'bsr_sddmm_rows' | 'bsr_sddmm1' | 'bsr_rows' | 'bsr_rows1', total: number, threads: number, align: number,
     args: (start: number, count: number) => number[]): void {
     const bounds = splitBounds(total, Math.max(1, threads), align);
     const parts: number[][] = [];

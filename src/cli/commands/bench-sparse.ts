@@ -33,9 +33,10 @@ export function formatSparseBench(rebuild: readonly RebuildRow[], rows: readonly
   const first = rows[0];
   if (first) {
     lines.push(`products, ${first.tokens} tokens, W [${first.outFeatures}, ${first.inFeatures}], ${first.threads} thread(s); eps = (t_sparse / FLOP_sparse) / (t_dense / FLOP_dense), goal at density 0.1: <= 2 (1x1), <= 1.2 (16x16)`);
-    lines.push('  block density pass       |  ms sparse   ms dense | GFLOP/s sparse  dense |   eps | speedup');
+    lines.push('  (eps cpu: the same ratio from the process CPU time of each call, which other processes on a shared machine do not inflate)');
+    lines.push('  block density pass       |  ms sparse   ms dense | GFLOP/s sparse  dense |   eps | eps cpu | speedup');
     for (const r of rows) {
-      lines.push(`  ${`${r.block}x${r.block}`.padEnd(5)} ${r.density.toFixed(3).padStart(7)} ${r.pass.padEnd(10)} | ${r.msSparse.toFixed(3).padStart(10)} ${r.msDense.toFixed(3).padStart(10)} | ${r.gflopsSparse.toFixed(1).padStart(14)} ${r.gflopsDense.toFixed(1).padStart(6)} | ${r.eps.toFixed(2).padStart(5)} | ${r.speedup.toFixed(2).padStart(6)}x`);
+      lines.push(`  ${`${r.block}x${r.block}`.padEnd(5)} ${r.density.toFixed(3).padStart(7)} ${r.pass.padEnd(10)} | ${r.msSparse.toFixed(3).padStart(10)} ${r.msDense.toFixed(3).padStart(10)} | ${r.gflopsSparse.toFixed(1).padStart(14)} ${r.gflopsDense.toFixed(1).padStart(6)} | ${r.eps.toFixed(2).padStart(5)} | ${r.epsCpu.toFixed(2).padStart(7)} | ${r.speedup.toFixed(2).padStart(6)}x`);
     }
   }
   return `${lines.join('\n')}\n`;
