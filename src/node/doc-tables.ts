@@ -5,13 +5,14 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { regenerateDocument, type DocTable } from '../report/doc-tables.js';
+import { DYNSPARSE_DOC_TABLES } from '../report/dynsparse-doc-tables.js';
 import { INFOPLANE_DOC_TABLES } from '../report/infoplane-doc-tables.js';
 import { SPARQ_EVAL_DOC_TABLES } from '../report/sparq-eval-doc-tables.js';
 import { writeFileAtomic } from './files.js';
 import { FUZZ_DOC_TABLE } from './fuzz/record.js';
 
 /** Every generated table, by id. */
-export const DOC_TABLES: readonly DocTable[] = [...INFOPLANE_DOC_TABLES, ...SPARQ_EVAL_DOC_TABLES, FUZZ_DOC_TABLE];
+export const DOC_TABLES: readonly DocTable[] = [...INFOPLANE_DOC_TABLES, ...SPARQ_EVAL_DOC_TABLES, FUZZ_DOC_TABLE, ...DYNSPARSE_DOC_TABLES];
 
 /** README.md and every Markdown file in docs/, relative to the root. */
 export function documentPaths(root: string): string[] {
