@@ -68,7 +68,7 @@ export function defaultGrid(full: boolean): DynsparseGrid {
     updatesList: [20, 80, 160],
     pruneRatios: [0.25, 0.5, 0.75],
     lrFactors: [noRuleFactor(0.9), 0.5, 1, 2],
-    riglBlocks: [1, 16],
+    riglBlocks: [16],
   };
 }
 
@@ -148,42 +148,49 @@ export interface DynsparseExperimentResult {
   readonly interrupted: boolean;
 }
 
-/** The runs, seed-major (a first complete seed of every arm finishes first). */
+/** The parts whose arms run first: the comparison at equal FLOPs, block sizes and regrowth. */
+const CORE_PARTS: readonly DynsparsePart[] = ['pareto', 'block', 'regrow'];
+
+/**
+ * The runs: first every seed of the core parts' arms, then every seed of the sweeps' (sparsity, n x pr,
+ * learning rate), each seed-major, so that a stopped experiment has its main comparison complete first.
+ */
 export function planArmRuns(options: DynsparseExperimentOptions, vocab: string): { arms: ArmSpec[]; runs: PlannedArmRun[] } {
   const steps = stepsForTokens(options.tokensPerRun, options.run.batchSize, options.run.seqLength);
   const arms = planArms(options.grid, steps);
   const evalEvery = Math.max(1, Math.ceil(steps / options.evalPoints));
   const { warmupFraction, ...run } = options.run;
   const runs: PlannedArmRun[] = [];
-  for (let seed = 0; seed < options.seeds; seed++) {
-    for (const arm of arms) {
-      const out = join(options.out, 'runs', `${arm.id}-seed${seed}`);
-      const sparse = arm.mode === 'dense'
-        ? undefined
-        : { sparsity: arm.sparsity, block: arm.block, regrow: arm.mode, updates: Math.max(1, arm.updates), pruneRatio: arm.pruneRatio, normOrder: 1 };
-      runs.push({
-        arm,
+  const isCore = (arm: ArmSpec): boolean => arm.parts.some((p) => CORE_PARTS.includes(p));
+  const order: Array<[number, ArmSpec]> = [];
+  for (const core of [true, false]) for (let seed = 0; seed < options.seeds; seed++) for (const arm of arms) if (isCore(arm) === core) order.push([seed, arm]);
+  for (const [seed, arm] of order) {
+    const out = join(options.out, 'runs', `${arm.id}-seed${seed}`);
+    const sparse = arm.mode === 'dense'
+      ? undefined
+      : { sparsity: arm.sparsity, block: arm.block, regrow: arm.mode, updates: Math.max(1, arm.updates), pruneRatio: arm.pruneRatio, normOrder: 1 };
+    runs.push({
+      arm,
+      seed,
+      options: {
+        ...run,
+        arch: 'bert',
+        size: arm.size,
         seed,
-        options: {
-          ...run,
-          arch: 'bert',
-          size: arm.size,
-          seed,
-          steps,
-          vocab,
-          out,
-          resume: existsSync(join(out, 'checkpoint.safetensors')),
-          evalEvery,
-          checkpointEvery: evalEvery,
-          warmupSteps: Math.round(steps * warmupFraction),
-          lr: sparseLearningRate(run.lr, arm.sparsity) * arm.lrFactor,
-          cacheDir: run.cacheDir ?? join(options.out, 'cache'),
-          quiet: true,
-          sparse,
-          traceMask: arm.parts.includes('regrow'),
-        },
-      });
-    }
+        steps,
+        vocab,
+        out,
+        resume: existsSync(join(out, 'checkpoint.safetensors')),
+        evalEvery,
+        checkpointEvery: evalEvery,
+        warmupSteps: Math.round(steps * warmupFraction),
+        lr: sparseLearningRate(run.lr, arm.sparsity) * arm.lrFactor,
+        cacheDir: run.cacheDir ?? join(options.out, 'cache'),
+        quiet: true,
+        sparse,
+        traceMask: arm.parts.includes('regrow'),
+      },
+    });
   }
   return { arms, runs };
 }

@@ -31,9 +31,9 @@ test('planArms: every part of the grid, shared arms trained once with all their 
   assert.deepEqual(arms.filter((a) => a.mode === 'static').map((a) => a.block).sort((a, b) => a - b), [1, 16]);
   assert.deepEqual(arms.filter((a) => a.parts.includes('block') && a.mode === 'dynamic').map((a) => a.block).sort((a, b) => a - b), [1, 4, 8, 16]);
   assert.equal(arms.filter((a) => a.parts.includes('schedule')).length, 9);
-  assert.deepEqual(arms.filter((a) => a.mode === 'rigl').map((a) => a.block), [1, 16]);
-  // 3 dense + base + 2 static + 2 sparsities + 3 blocks + 8 schedules + 3 learning rates + 2 RigL.
-  assert.equal(arms.length, 24);
+  assert.deepEqual(arms.filter((a) => a.mode === 'rigl').map((a) => a.block), [16]);
+  // 3 dense + base + 2 static + 2 sparsities + 3 blocks + 8 schedules + 3 learning rates + 1 RigL.
+  assert.equal(arms.length, 23);
   // n is capped at the steps; static arms have no schedule.
   const short = planArms(defaultGrid(false), 50);
   assert.ok(short.every((a) => a.updates <= 50));
@@ -94,8 +94,12 @@ test('experiment dynsparse at a tiny size: every arm x seed trains the same toke
       const log = await readMetricsLog(join(run.options.out, 'metrics.jsonl'));
       assert.equal(log.filter((r) => r['kind'] === 'train').length, 4);
     }
-    const tokens = new Set(await Promise.all(result.runs.map(async (run) => (await readMetricsLog(join(run.options.out, 'metrics.jsonl'))).at(-1)!['tokens'])));
-    assert.equal(tokens.size, 1, 'every run saw the same number of tokens');
+    // A seed fixes the data order: every arm of a seed saw the same tokens.
+    for (const seed of [0, 1]) {
+      const runs = result.runs.filter((r) => r.seed === seed);
+      const tokens = new Set(await Promise.all(runs.map(async (run) => (await readMetricsLog(join(run.options.out, 'metrics.jsonl'))).at(-1)!['tokens'])));
+      assert.equal(tokens.size, 1, `seed ${seed}: every arm saw the same tokens`);
+    }
     // Sparse FLOPs: a quarter of the dense micro-s encoder's weight products (the attention scores stay dense).
     const flopsOf = (id: string): number => records.find((r) => r.arm.id === id)!.nonEmbeddingFlops;
     assert.ok(flopsOf('static-micro-s-s0.75-b16') < flopsOf('dense-micro-s') / 2);
