@@ -100,7 +100,9 @@ export function planArms(grid: DynsparseGrid, steps: number): ArmSpec[] {
   for (const dense of grid.denseSizes) add({ size: dense, mode: 'dense', sparsity: 0, block: 1, updates: 0, pruneRatio: 0, lrFactor: 1 }, 'pareto');
   dynamic({}, 'pareto');
   for (const block of [b, ...grid.staticBlocks.filter((x) => x !== b)]) {
-    add({ size, mode: 'static', sparsity: s, block, updates: 0, pruneRatio: 0, lrFactor: 1 }, block === b ? 'pareto' : 'block');
+    const spec = { size, mode: 'static', sparsity: s, block, updates: 0, pruneRatio: 0, lrFactor: 1 } as const;
+    if (block === b) add(spec, 'pareto');
+    add(spec, 'block');
   }
   for (const sparsity of grid.sparsities) dynamic({ sparsity }, 'sparsity');
   for (const block of grid.blocks) dynamic({ block }, 'block');

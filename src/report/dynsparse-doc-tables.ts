@@ -87,14 +87,20 @@ const blocks: DocTable = {
   id: 'dynsparse/blocks',
   record: DYNSPARSE_RECORDS.summary,
   render(record) {
-    const arms = armsOf(record).filter((s) => s.arm.parts.includes('block')).sort((a, b) => a.arm.block - b.arm.block || a.arm.mode.localeCompare(b.arm.mode));
+    const all = armsOf(record);
+    const arms = all.filter((s) => s.arm.parts.includes('block')).sort((a, b) => a.arm.block - b.arm.block || a.arm.mode.localeCompare(b.arm.mode));
+    // The dense model of the sparse arms' size: the wall-clock reference.
+    const dense = all.find((s) => s.arm.mode === 'dense' && s.arm.size === arms[0]?.arm.size);
+    const secondsPerFlop = (s: ArmSummary): number => s.seconds.mean / s.nonEmbeddingFlops;
+    const row = (s: ArmSummary): string[] => [
+      s.arm.mode === 'dense' ? `dense ${s.arm.size}` : `${s.arm.block}x${s.arm.block}`, s.arm.mode === 'dense' ? '' : s.arm.mode, loss(s), signedMeanSd(s.versusStatic?.difference),
+      flops(s.nonEmbeddingFlops), meanSd(s.seconds, 0), fixed((1000 * s.seconds.mean) / s.steps, 0),
+      dense ? `${fixed(s.seconds.mean / dense.seconds.mean, 2)}x` : '-', dense ? fixed(secondsPerFlop(s) / secondsPerFlop(dense), 1) : '-', paper(s),
+    ];
     return markdownTable(
-      ['block', 'regrowth', 'final MLM loss (seeds)', 'minus static (same block)', 'non-embedding FLOPs', 'seconds per run', 'ms per step', 'paper loss'],
-      arms.map((s) => [
-        `${s.arm.block}x${s.arm.block}`, s.arm.mode, loss(s), signedMeanSd(s.versusStatic?.difference), flops(s.nonEmbeddingFlops), meanSd(s.seconds, 0),
-        fixed((1000 * s.seconds.mean) / s.steps, 0), paper(s),
-      ]),
-      ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r'],
+      ['block', 'regrowth', 'final MLM loss (seeds)', 'minus static (same block)', 'non-embedding FLOPs', 'training seconds', 'ms per step', 'time / dense', 'eps of the whole step', 'paper loss'],
+      [...(dense ? [row(dense)] : []), ...arms.map(row)],
+      ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
     );
   },
 };
