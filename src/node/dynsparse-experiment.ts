@@ -98,7 +98,8 @@ export function planArms(grid: DynsparseGrid, steps: number): ArmSpec[] {
   const dynamic = (over: Partial<Omit<ArmSpec, 'id' | 'parts'>>, part: DynsparsePart): void =>
     add({ size, mode: 'dynamic', sparsity: s, block: b, updates: n, pruneRatio: pr, lrFactor: 1, ...over }, part);
   for (const dense of grid.denseSizes) add({ size: dense, mode: 'dense', sparsity: 0, block: 1, updates: 0, pruneRatio: 0, lrFactor: 1 }, 'pareto');
-  dynamic({}, 'pareto');
+  // The base arm belongs to every sweep (its reference point), whatever values the sweep lists.
+  for (const part of ['pareto', 'sparsity', 'block', 'schedule', 'lr'] as const) dynamic({}, part);
   for (const block of [b, ...grid.staticBlocks.filter((x) => x !== b)]) {
     const spec = { size, mode: 'static', sparsity: s, block, updates: 0, pruneRatio: 0, lrFactor: 1 } as const;
     if (block === b) add(spec, 'pareto');

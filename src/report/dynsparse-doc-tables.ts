@@ -28,8 +28,8 @@ function loss(s: ArmSummary): string {
 
 function ratio(s: ArmSummary): string {
   const d = s.dense;
-  if (!d || d.flopRatio === null) return '-';
-  return `${d.flopRatioUpperBound ? '< ' : ''}${d.flopRatio.toFixed(2)}x`;
+  if (!d) return '-';
+  return d.flopRatio === null ? `no dense size as low (best ${fixed(d.denseBest, 3)})` : `${d.flopRatio.toFixed(2)}x`;
 }
 
 function paper(s: ArmSummary): string {

@@ -201,7 +201,7 @@ function lossCell(s: ArmSummary): string {
 
 function denseCells(s: ArmSummary): string[] {
   const d = s.dense;
-  const ratio = d?.flopRatio === null || d?.flopRatio === undefined ? '-' : `${d.flopRatioUpperBound ? '< ' : ''}${d.flopRatio.toFixed(2)}x`;
+  const ratio = !d ? '-' : d.flopRatio === null ? `no dense size as low (best ${d.denseBest.toFixed(3)})` : `${d.flopRatio.toFixed(2)}x`;
   return [meanSd(d?.interpolated), signedMeanSd(d?.difference), d && beatsBeyondSpread(d.difference) ? 'yes' : 'no', ratio];
 }
 
@@ -228,7 +228,7 @@ export function renderDynsparseHtml(input: DynsparseReportInput): string {
   const families = [...new Set(curves.map((c) => c.arch))];
   const paretoArms = summaries.filter((s) => (s.arm.parts.includes('pareto') || s.arm.parts.includes('block')) && s.arm.lrFactor === 1);
   sections.push(`<h2>1. DynSparse, static and the dense family at equal FLOPs</h2>
-<p>Thick lines: each family's frontier; dashed: seed means; faint: single runs. "Dense at equal FLOPs" interpolates the dense sizes' final losses linearly in log FLOPs at the arm's FLOPs, seed by seed; the difference is paired by seed (mean ± sd over seeds). "Beyond spread": mean + sd &lt; 0. FLOP ratio: the arm's FLOPs over the FLOPs the dense family needs for the arm's mean loss (&lt;: the dense family never got that low).</p>
+<p>Thick lines: each family's frontier; dashed: seed means; faint: single runs. "Dense at equal FLOPs" interpolates the dense sizes' final losses linearly in log FLOPs at the arm's FLOPs, seed by seed; the difference is paired by seed (mean ± sd over seeds). "Beyond spread": mean + sd &lt; 0. FLOP ratio: the arm's FLOPs over the FLOPs the dense family needs for the arm's mean loss (interpolated along its sizes' final losses), when some dense size got that low.</p>
 ${curves.length ? lossCostChart('flops', curves, sizes, families, 'Validation MLM loss against non-embedding training FLOPs') : ''}
 ${curves.length ? lossCostChart('seconds', curves, sizes, families, 'Validation MLM loss against training wall-clock time') : ''}
 ${htmlTable(

@@ -48,7 +48,10 @@ test('summarizeArms: dense interpolated seed by seed, differences paired by seed
   assert.equal(beatsBeyondSpread(d.dense!.difference), true);
   // Mean loss 3.35 on the mean dense line (10, 4.1) - (1000, 3.2): reached at 10^(1 + 2 * 0.75/0.9).
   close(d.dense!.flopRatio, 100 / 10 ** (1 + (2 * 0.75) / 0.9), 1e-9);
-  assert.equal(d.dense!.flopRatioUpperBound, false);
+  close(d.dense!.denseBest, 3.2);
+  // Lower than every dense size: no ratio.
+  const better = summarizeArms([small, large, dyn], [...records.slice(0, 4), record(dyn, 0, 100, 3.0), record(dyn, 1, 100, 3.1)]);
+  assert.equal(better.find((s) => s.arm.id === 'dyn')!.dense!.flopRatio, null);
   assert.equal(d.versusStatic!.arm, 'stat');
   assert.deepEqual(d.versusStatic!.difference.values.map((v) => +v.toFixed(12)), [-0.4, -0.2]);
   close(d.explored, 0.2);
