@@ -12,6 +12,7 @@ import { registerBenchDecodeCommand } from './commands/bench-decode.js';
 import { registerFlopsCommand } from './commands/flops.js';
 import { registerPretrainCommand } from './commands/pretrain.js';
 import { registerExperimentCommand } from './commands/experiment.js';
+import { registerDynsparseExperimentCommand } from './commands/experiment-dynsparse.js';
 import { registerBenchTrainCommand } from './commands/bench-train.js';
 import { registerBenchSparseCommand } from './commands/bench-sparse.js';
 import { registerExportCommand } from './commands/export.js';
@@ -21,7 +22,7 @@ import { registerEvalCommand } from './commands/eval.js';
 import { OutputClosedError } from './output.js';
 
 /** Each command module adds itself to the program; heavy modules are imported inside the action. */
-const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerInfoCommand, registerBenchCommands, registerBenchAttentionCommand, registerGenerateCommand, registerTrainLmCommand, registerBenchDecodeCommand, registerFlopsCommand, registerPretrainCommand, registerExperimentCommand, registerBenchTrainCommand, registerBenchSparseCommand, registerExportCommand, registerWordPieceCommand, registerInfoplaneCommand, registerEvalCommand];
+const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerInfoCommand, registerBenchCommands, registerBenchAttentionCommand, registerGenerateCommand, registerTrainLmCommand, registerBenchDecodeCommand, registerFlopsCommand, registerPretrainCommand, registerExperimentCommand, registerDynsparseExperimentCommand, registerBenchTrainCommand, registerBenchSparseCommand, registerExportCommand, registerWordPieceCommand, registerInfoplaneCommand, registerEvalCommand];
 
 /** The package's version, read from its package.json (this module is dist/src/cli/main.js, three levels below it). */
 export function packageVersion(): string {

@@ -115,18 +115,18 @@ export async function readRunCurve(run: PlannedRun): Promise<RunCurve | null> {
 }
 
 /** Whether a run's log already holds its final validation (then it is not started again). */
-async function isFinished(run: PlannedRun): Promise<boolean> {
-  const path = join(run.options.out, METRICS_FILE);
+export async function isRunFinished(options: Pick<PretrainRunOptions, 'out' | 'steps'>): Promise<boolean> {
+  const path = join(options.out, METRICS_FILE);
   if (!existsSync(path)) return false;
   const log = await readMetricsLog(path);
-  return log.some((r) => r['kind'] === 'validation' && r.step >= run.options.steps);
+  return log.some((r) => r['kind'] === 'validation' && r.step >= options.steps);
 }
 
 /**
  * Runs one pre-training run in a child process (the wasm backend and JS kernels then use another
  * core). The signal is passed on as a 'stop' message: the child stops after its step, with a checkpoint.
  */
-function runInChild(options: PretrainRunOptions, signal?: AbortSignal): Promise<PretrainSummary> {
+export function runInChild(options: PretrainRunOptions, signal?: AbortSignal): Promise<PretrainSummary> {
   return new Promise((resolve, reject) => {
     const child = fork(new URL('./pretrain-child.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let settled = false;
@@ -146,6 +146,46 @@ function runInChild(options: PretrainRunOptions, signal?: AbortSignal): Promise<
     });
     child.send(options);
   });
+}
+
+export interface RunQueueOptions<R> {
+  /** Runs at a time; above 1 each goes in a child process. */
+  readonly jobs: number;
+  readonly signal?: AbortSignal | undefined;
+  /** A run already finished by an earlier session (not started again). */
+  readonly onSkipped?: ((run: R, done: number) => void | Promise<void>) | undefined;
+  /** A run that ended before its last step (the signal): its checkpoint continues it. */
+  readonly onStopped?: ((run: R, summary: PretrainSummary) => void | Promise<void>) | undefined;
+  /** A run that finished now; `done` counts finished runs, skipped ones included. */
+  readonly onFinished?: ((run: R, summary: PretrainSummary, seconds: number, done: number) => void | Promise<void>) | undefined;
+}
+
+/**
+ * Runs pre-training runs `jobs` at a time, in order, skipping those whose logs say they finished;
+ * once the signal is aborted the runs under way stop after their step and no new one starts.
+ */
+export async function runQueue<R extends { readonly options: PretrainRunOptions }>(runs: readonly R[], queue: RunQueueOptions<R>): Promise<void> {
+  let next = 0;
+  let done = 0;
+  const worker = async (): Promise<void> => {
+    while (next < runs.length && queue.signal?.aborted !== true) {
+      const run = runs[next++]!;
+      if (await isRunFinished(run.options)) {
+        done++;
+        await queue.onSkipped?.(run, done);
+        continue;
+      }
+      const started = Date.now();
+      const summary = queue.jobs > 1 ? await runInChild(run.options, queue.signal) : await runPretraining(run.options, queue.signal);
+      if (!summary.finished) {
+        await queue.onStopped?.(run, summary);
+        continue;
+      }
+      done++;
+      await queue.onFinished?.(run, summary, (Date.now() - started) / 1000, done);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(queue.jobs, runs.length) }, worker));
 }
 
 /** Writes report.html and summary.json from whatever runs have logged so far. */
@@ -212,32 +252,20 @@ export async function runParetoExperiment(options: ParetoExperimentOptions, sign
   }
   const runs = planRuns(options, vocab);
   if (options.reportOnly) return { ...(await writeParetoReport(options, runs)), runs, interrupted: false };
-  let next = 0;
-  let done = 0;
-  const worker = async (): Promise<void> => {
-    while (next < runs.length && signal?.aborted !== true) {
-      const run = runs[next++]!;
-      if (await isFinished(run)) {
-        done++;
-        continue;
-      }
-      const started = Date.now();
-      const summary = options.jobs > 1 ? await runInChild(run.options, signal) : await runPretraining(run.options, signal);
-      if (!summary.finished) {
-        log(`${run.arch} ${run.size} seed ${run.seed}: stopped at step ${summary.step} of ${run.options.steps} (checkpoint kept)`);
-        continue;
-      }
-      done++;
+  await runQueue(runs, {
+    jobs: options.jobs,
+    signal,
+    onStopped: (run, summary) => log(`${run.arch} ${run.size} seed ${run.seed}: stopped at step ${summary.step} of ${run.options.steps} (checkpoint kept)`),
+    onFinished: async (run, summary, seconds, done) => {
       const loss = summary.lastValidation?.mlmLoss;
       log(
         `[${done}/${runs.length}] ${run.arch} ${run.size} seed ${run.seed}: step ${summary.step}` +
           (loss !== undefined ? `, validation MLM loss ${loss.toFixed(4)}` : '') +
-          `, ${summary.nonEmbeddingFlops.toExponential(3)} non-embedding FLOPs, ${((Date.now() - started) / 1000).toFixed(0)} s`,
+          `, ${summary.nonEmbeddingFlops.toExponential(3)} non-embedding FLOPs, ${seconds.toFixed(0)} s`,
       );
       await writeParetoReport(options, runs);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(options.jobs, runs.length) }, worker));
+    },
+  });
   const { reportPath, summaryPath } = await writeParetoReport(options, runs);
   return { reportPath, summaryPath, runs, interrupted: signal?.aborted === true };
 }

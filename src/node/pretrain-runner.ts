@@ -75,6 +75,11 @@ export interface PretrainRunOptions {
   readonly quiet?: boolean | undefined;
   /** Block-sparse training of every fully connected encoder weight (--sparsity ...); the seed is the run's. */
   readonly sparse?: Omit<SparseTrainingSettings, 'seed'> | undefined;
+  /**
+   * Log the first sparse weight's newly explored block positions at the start and after every update
+   * (kind 'sparse-explored'), so that its accumulated mask can be drawn at any update.
+   */
+  readonly traceMask?: boolean | undefined;
 }
 
 export interface PretrainSummary {
@@ -327,6 +332,19 @@ export async function runPretraining(options: PretrainRunOptions, signal?: Abort
     assertFiniteCheckpoint(contents);
     await saveCheckpoint(checkpointPath, contents, { keepPrevious: true });
   };
+  // The traced weight's positions ever active, as last logged (restored with the controller on resume).
+  const traced = options.traceMask ? trainer.sparsity?.weights[0] : undefined;
+  let explored = traced ? trainer.sparsity!.everActiveOf(traced.name) : null;
+  const logExplored = (step: number, update: number, before: Uint8Array | null): void => {
+    if (!traced || !explored) return;
+    const now = trainer.sparsity!.everActiveOf(traced.name)!;
+    const added: number[] = [];
+    for (let p = 0; p < now.length; p++) if (now[p] !== 0 && (before === null || before[p] === 0)) added.push(p);
+    log.append(step, {
+      kind: 'sparse-explored', name: traced.name, update, blockRows: traced.pattern.blockRows, blockCols: traced.pattern.blockCols, positions: added.join(','),
+    });
+    explored = now;
+  };
   let lastTrain: StepResult | null = null;
   let lastValidation: ValidationResult | null = null;
   const validate = (): void => {
@@ -341,7 +359,10 @@ export async function runPretraining(options: PretrainRunOptions, signal?: Abort
   };
   let stoppedBy: StopReason;
   try {
-    if (trainer.counters.step === 0) validate();
+    if (trainer.counters.step === 0) {
+      validate();
+      logExplored(0, 0, null);
+    }
     const loop = await runTrainingLoop({
       total: options.steps,
       start: trainer.counters.step,
@@ -360,7 +381,10 @@ export async function runPretraining(options: PretrainRunOptions, signal?: Abort
           ...countersRecord(),
         });
         const update = trainer.afterStep(step);
-        if (update) log.append(step, telemetryRecord(update));
+        if (update) {
+          log.append(step, telemetryRecord(update));
+          logExplored(step, update.update, explored);
+        }
       },
       progress,
       ...(signal ? { signal } : {}),

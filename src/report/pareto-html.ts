@@ -78,7 +78,7 @@ function makeScale(points: readonly CurvePoint[]): Scale {
   };
 }
 
-function formatCost(value: number, kind: CostKind): string {
+export function formatCost(value: number, kind: CostKind): string {
   if (kind === 'seconds') return value >= 100 ? `${Math.round(value)} s` : `${+value.toPrecision(2)} s`;
   const e = Math.floor(Math.log10(value));
   const m = value / 10 ** e;
@@ -90,7 +90,11 @@ function polyline(points: readonly CurvePoint[], scale: Scale, attrs: string): s
   return coords.length ? `<polyline fill="none" points="${coords.join(' ')}" ${attrs}/>` : '';
 }
 
-function chart(kind: CostKind, runs: readonly RunCurve[], sizes: readonly SizeCurve[], archs: readonly string[], title: string): string {
+/**
+ * Loss against cost (log scale): every run faintly, each size's seed average dashed and labelled,
+ * and each architecture's (family's) frontier over its sizes thick, coloured by its place in `archs`.
+ */
+export function lossCostChart(kind: CostKind, runs: readonly RunCurve[], sizes: readonly SizeCurve[], archs: readonly string[], title: string): string {
   const all = runs.flatMap((r) => r[kind]).filter((p) => p.cost > 0);
   if (all.length === 0) return `<p>No validation points with ${kind} above 0.</p>`;
   const scale = makeScale(all);
@@ -134,7 +138,7 @@ function chart(kind: CostKind, runs: readonly RunCurve[], sizes: readonly SizeCu
   return `<figure><figcaption>${escapeHtml(title)}</figcaption><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" font-family="sans-serif" font-size="11" role="img"><rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>${parts.join('')}</svg></figure>`;
 }
 
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+export function htmlTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const head = `<tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>`;
   const body = rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('');
   return `<table>${head}${body}</table>`;
@@ -154,11 +158,11 @@ function ratioRows(ratios: readonly ReachRatio[], kind: CostKind): string[][] {
 export function renderParetoHtml(input: ParetoReportInput): string {
   const sizes = averageSeeds(input.runs);
   const archs = [...new Set(input.runs.map((r) => r.arch))];
-  const settings = table(
+  const settings = htmlTable(
     ['setting', 'value'],
     Object.entries(input.settings).map(([k, v]) => [k, String(v)]),
   );
-  const finals = table(
+  const finals = htmlTable(
     ['architecture', 'size', 'seeds', 'final validation MLM loss (mean)', 'seed range', 'non-embedding FLOPs', 'wall-clock'],
     sizes.map((s) => {
       const runs = input.runs.filter((r) => r.arch === s.arch && r.size === s.size);
@@ -177,8 +181,8 @@ export function renderParetoHtml(input: ParetoReportInput): string {
     }),
   );
   const ratioHeader = ['target: final loss of ' + input.baseline, 'loss', `${input.baseline} cost`, `${input.candidate} cost`, 'ratio'];
-  const flopRatios = table(ratioHeader, ratioRows(reachRatios(sizes, input.baseline, input.candidate, 'flops'), 'flops'));
-  const timeRatios = table(ratioHeader, ratioRows(reachRatios(sizes, input.baseline, input.candidate, 'seconds'), 'seconds'));
+  const flopRatios = htmlTable(ratioHeader, ratioRows(reachRatios(sizes, input.baseline, input.candidate, 'flops'), 'flops'));
+  const timeRatios = htmlTable(ratioHeader, ratioRows(reachRatios(sizes, input.baseline, input.candidate, 'seconds'), 'seconds'));
   const notes = (input.notes ?? []).map((n) => `<p>${escapeHtml(n)}</p>`).join('');
   return `<!DOCTYPE html>
 <html lang="en">
@@ -198,8 +202,8 @@ figcaption { font-weight: 600; margin-bottom: 0.3em; }
 ${notes}
 ${settings}
 <p>Thick lines: each architecture's Pareto frontier over its sizes (seed-averaged). Dashed: one size, averaged over seeds (labelled at its end). Faint: single runs.</p>
-${chart('flops', input.runs, sizes, archs, 'Validation MLM loss against non-embedding training FLOPs')}
-${chart('seconds', input.runs, sizes, archs, 'Validation MLM loss against training wall-clock time')}
+${lossCostChart('flops', input.runs, sizes, archs, 'Validation MLM loss against non-embedding training FLOPs')}
+${lossCostChart('seconds', input.runs, sizes, archs, 'Validation MLM loss against training wall-clock time')}
 <h2>Final losses</h2>
 ${finals}
 <h2>${escapeHtml(input.candidate)} cost to reach ${escapeHtml(input.baseline)}'s loss</h2>

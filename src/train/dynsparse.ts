@@ -417,6 +417,12 @@ export class DynSparseController {
     return { step, update, pruneFraction: fraction, tensors };
   }
 
+  /** A copy of the positions ever active (0/1, block-row-major) of weight `name`, or null when it is not tracked. */
+  everActiveOf(name: string): Uint8Array | null {
+    const tracked = this.#tracked.find((t) => t.weight.name === name);
+    return tracked ? tracked.everActive.slice() : null;
+  }
+
   stateDict(): DynSparseState {
     const weights: Record<string, { everActive: number[]; lastRegrown: number[] }> = {};
     for (const t of this.#tracked) weights[t.weight.name] = { everActive: Array.from(t.everActive), lastRegrown: Array.from(t.lastRegrown) };

@@ -228,6 +228,27 @@ test('experiment pareto: Ctrl-C stops the run under way with its checkpoint, exi
   });
 });
 
+test('experiment dynsparse: Ctrl-C stops the run under way with its checkpoint, exits 130, and the printed command continues', async () => {
+  await withDir(async (dir) => {
+    const corpus = await writeCorpus(dir);
+    const out = join(dir, 'exp');
+    const args = [
+      'experiment', 'dynsparse', '--corpus', corpus, '--dense-sizes', 'micro-xs,micro-s', '--sparse-size', 'micro-s', '--tokens', String(4 * 32 * 2000),
+      '--batch', '4', '--seq', '32', '--vocab-size', '120', '--eval-points', '2', '--eval-sequences', '8', '--threads', '1', '--out', out,
+    ];
+    const stopped = await thrifty(args, async (child) => {
+      await waitForStep(join(out, 'runs', 'dense-micro-xs-seed0', 'metrics.jsonl'), 2);
+      child.kill('SIGINT');
+    });
+    assert.equal(stopped.code, 130, stopped.stderr);
+    assert.match(stopped.stderr, /interrupted: stopping the run under way after its current step, saving a checkpoint/);
+    assert.deepEqual(resumeArgs(stopped.stderr), args, 'the same command continues');
+    const step = (await loadCheckpoint(join(out, 'runs', 'dense-micro-xs-seed0', 'checkpoint.safetensors'))).state.step;
+    assert.ok(step >= 2 && step < 2000, `stopped at step ${step}`);
+    assert.ok(!existsSync(join(out, 'runs', 'dense-micro-s-seed0')), 'no run starts after Ctrl-C');
+  });
+});
+
 test('infoplane: Ctrl-C stops the workers, exits 130 and says how to continue', async () => {
   await withDir(async (dir) => {
     const out = join(dir, 'ip');

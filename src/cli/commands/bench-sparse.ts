@@ -16,6 +16,7 @@ interface BenchSparseFlags {
   relaxed: boolean;
   quick: boolean;
   json: boolean;
+  record?: string;
 }
 
 function parseDensities(value: string): number[] {
@@ -54,6 +55,7 @@ export function registerBenchSparseCommand(program: Command): void {
     .option('--relaxed', 'relaxed SIMD kernels', false)
     .option('--quick', 'fewer tokens and rounds', false)
     .option('--json', 'one JSON object per line (kind rebuild or product) instead of a table', false)
+    .option('--record <file>', 'also write the results as one JSON record (date, load, settings, rows) for the docs tables')
     .action(async (flags: BenchSparseFlags) => {
       const { benchPatternRebuild, benchSparse } = await import('../../bench/sparse.js');
       for (const b of flags.blocks ?? []) if (256 % b !== 0) throw new Error(`--blocks: ${b} does not divide the layer's 256 input features`);
@@ -67,6 +69,16 @@ export function registerBenchSparseCommand(program: Command): void {
         ...(flags.blocks ? { blocks: flags.blocks } : {}),
         ...(flags.densities ? { densities: flags.densities } : {}),
       });
+      if (flags.record) {
+        const { loadavg } = await import('node:os');
+        const { writeFileAtomic } = await import('../../node/files.js');
+        const record = {
+          kind: 'bench-sparse', date: new Date().toISOString(), loadAverage: loadavg().map((x) => +x.toFixed(2)),
+          command: ['npx', 'thrifty', 'bench', 'sparse', ...process.argv.slice(4)].join(' '),
+          tokens: rows[0]?.tokens ?? null, threads: flags.threads, repeats, rebuild, products: rows,
+        };
+        await writeFileAtomic(flags.record, `${JSON.stringify(record, null, 2)}\n`);
+      }
       if (flags.json) {
         for (const r of rebuild) process.stdout.write(`${JSON.stringify({ kind: 'rebuild', ...r })}\n`);
         for (const r of rows) process.stdout.write(`${JSON.stringify({ kind: 'product', ...r })}\n`);

@@ -19,10 +19,10 @@ interface ParetoFlags extends Omit<PretrainFlags, 'arch' | 'size' | 'steps' | 's
 }
 
 /** The end-of-run summary for people (--json gives the same fields as one JSON line). */
-export function formatExperimentSummary(result: { readonly reportPath: string; readonly summaryPath: string; readonly runs: readonly unknown[]; readonly interrupted: boolean }): string {
+export function formatExperimentSummary(result: { readonly reportPath: string; readonly summaryPath: string; readonly runs: readonly unknown[]; readonly interrupted: boolean }, experiment = 'pareto'): string {
   const state = result.interrupted ? 'interrupted' : 'done';
   return [
-    `experiment pareto: ${state}, ${result.runs.length} run${result.runs.length === 1 ? '' : 's'}`,
+    `experiment ${experiment}: ${state}, ${result.runs.length} run${result.runs.length === 1 ? '' : 's'}`,
     `  report   ${result.reportPath}`,
     `  summary  ${result.summaryPath}`,
   ].join('\n') + '\n';
@@ -33,7 +33,7 @@ const MAX_SEEDS = 1000;
 /** Training tokens per run: as many steps as a pre-training run may take, at the largest step. */
 const MAX_TOKENS = TRAINING_LIMITS.steps * TRAINING_LIMITS.tokensPerStep;
 
-function experimentGroup(program: Command): Command {
+export function experimentGroup(program: Command): Command {
   const existing = program.commands.find((c) => c.name() === 'experiment');
   if (existing) return existing;
   return program.command('experiment').description('experiments that train several models and write a report');
