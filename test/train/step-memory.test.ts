@@ -119,7 +119,7 @@ test('step memory: outputs inside are arena blocks, freed when the step returns;
         const d = backend.withStepMemory!(() => matmul(c, fromArray(new Array<number>(32 * 8).fill(0.5), [32, 8])));
         assert.ok(wasm.arenas.primary.usedBytes > before, 'the nested step did not free the outer blocks');
         assert.ok(wasm.arenas.find(d.data as Float32Array));
-        return { values: Float32Array.from(c.toArray()), sum: d.toArray().reduce((s, v) => s + v, 0) };
+        return { values: Float32Array.from(c.toArray()), sum: Array.from(d.toArray()).reduce((s, v) => s + v, 0) };
       });
       assert.deepEqual(inside.values, expected);
       assert.ok(Number.isFinite(inside.sum));

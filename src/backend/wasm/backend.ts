@@ -8,6 +8,7 @@ import { defineBackend } from '../../ops/composite.js';
 import { broadcastShapes, numel, shapesEqual } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { referenceKernels } from '../reference/index.js';
+import { indexAddInto } from '../reference/indexing.js';
 import { UNARY_GRAD_KINDS, type BinaryKind as WasmBinaryKind, type UnaryKind as WasmUnaryKind } from './abi.js';
 import { WasmAttention } from './attention.js';
 import { WasmBlockSparse, type WasmBlockSparseOptions } from './block-sparse.js';
@@ -335,9 +336,17 @@ export function createWasmBackend(wasm: WasmKernels, options: WasmBackendOptions
     wasm.adamUpdate(p, f32Data(grad), ms, vs, step.decay, step.l2, step.beta1, step.beta2, step.stepSize, step.bias2Sqrt, step.eps);
   };
 
+  // The reference loop, into zeros from outF32: in a step, the embedding gradient ([vocab, hidden],
+  // the largest gradient of a BERT) then lives in step memory, where the sum with the tied decoder's
+  // gradient reads it in place.
+  const indexAdd: KernelTable['indexAdd'] = (shape, axis, index, src) => {
+    if (src.dtype !== 'f32') return ref.indexAdd(shape, axis, index, src);
+    return new Tensor(indexAddInto(zerosF32(numel(shape)), shape, axis, index, src), 'f32', shape);
+  };
+
   // rmsNormGrad stays the reference's (a single pass over the rows; the LLMs are not trained here).
   const kernels: BackendKernels = {
-    ...ref, matmul, unary, unaryGrad, binary, conv1d, conv1dGradInput, conv1dGradWeight,
+    ...ref, matmul, unary, unaryGrad, binary, conv1d, conv1dGradInput, conv1dGradWeight, indexAdd,
     softmax, softmaxGrad, logSoftmax, logSoftmaxGrad, layerNorm, layerNormGrad, rmsNorm, adamUpdate,
   };
   return {
