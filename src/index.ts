@@ -21,7 +21,7 @@ export {
 } from './tensor/tensor.js';
 export type { CreateOptions, GradNode, NestedNumbers } from './tensor/tensor.js';
 export type { Backend, KernelTable, KernelName, UnaryKind, BinaryKind, ReduceKind, RopeLayout } from './ops/kernels.js';
-export { getBackend, kernels, useBackend, withBackend, referenceBackend } from './backend/backend.js';
+export { getBackend, kernels, useBackend, withBackend, withStepMemory, referenceBackend } from './backend/backend.js';
 export { createWasmBackend } from './backend/wasm/backend.js';
 export { WasmKernels } from './backend/wasm/kernels.js';
 export { backward, detach, enableGrad, isGradEnabled, noGrad, zeroGrad, defineOp } from './autograd/engine.js';

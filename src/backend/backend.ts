@@ -32,4 +32,13 @@ export function withBackend<T>(backend: Backend, fn: () => T): T {
   }
 }
 
+/**
+ * Runs one training step in the active backend's step memory (Backend.withStepMemory), or as is
+ * when it has none. Tensors made by kernels inside are invalid once it returns: return numbers.
+ */
+export function withStepMemory<T>(fn: () => T): T {
+  const backend = active;
+  return backend.withStepMemory ? backend.withStepMemory(fn) : fn();
+}
+
 export { referenceBackend };

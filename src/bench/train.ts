@@ -17,6 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { backward } from '../autograd/engine.js';
+import { withStepMemory } from '../backend/backend.js';
 import { createPreTrainingModel, modelConfig, sizePreset, type Architecture } from '../models/bert-presets.js';
 import { IGNORE_LABEL, preTrainingLoss, type PreTrainingBatch } from '../models/pretraining.js';
 import { initNodeBackend } from '../node/backend.js';
@@ -160,17 +161,23 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
     const ours: number[] = [];
     const theirs: number[] = [];
     try {
-      const model = createPreTrainingModel(arch, config, { rng: new Rng(1) });
+      // Weights and AdamW moments live in the wasm arenas: the kernels read and update them in place.
+      const alloc = (n: number): Float32Array => engine.wasm.allocF32(n);
+      const model = createPreTrainingModel(arch, config, { rng: new Rng(1), alloc });
       const optimizer = createOptimizer(model, { kind: 'adamw', lr: 1e-4, weightDecay: 0.01, warmupSteps: 0, totalSteps: 1, clipNorm: 1 });
+      optimizer.setStateAllocator(alloc);
       const rng = new Rng(2);
       const step = (): number => {
         const data = randomBatch(batch, seq, config.vocabSize, rng);
         const t0 = performance.now();
-        const { loss } = preTrainingLoss(model, data);
-        backward(loss);
-        clipGradNorm(model.parameters(), 1);
-        optimizer.step();
-        optimizer.zeroGrad();
+        // One step in the backend's step memory, as PreTrainer.step runs it.
+        withStepMemory(() => {
+          const { loss } = preTrainingLoss(model, data);
+          backward(loss);
+          clipGradNorm(model.parameters(), 1);
+          optimizer.step();
+          optimizer.zeroGrad();
+        });
         return performance.now() - t0;
       };
       step(); // warm-up: wasm compilation, first allocations

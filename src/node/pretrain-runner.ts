@@ -288,34 +288,45 @@ export async function runPretraining(options: PretrainRunOptions, signal?: Abort
     await writeFileAtomic(runPath, `${JSON.stringify(settings, null, 2)}\n`);
   }
 
-  const initRng = new Rng(options.seed);
-  const sparse = options.sparse ? { ...options.sparse, seed: options.seed + 2 } : undefined;
-  const model = createPreTrainingModel(options.arch, config, {
-    rng: initRng, dropoutRng: new Rng(options.seed + 1), encoderLinearLayout: sparse ? sparseEncoderLayout(sparse) : undefined,
-  });
-  const trainer = new PreTrainer(model, new BatcherSource(batcher), {
-    architecture: options.arch,
-    optimizer: {
-      kind: options.optimizer,
-      lr: options.lr,
-      weightDecay: options.weightDecay,
-      warmupSteps: options.warmupSteps,
-      totalSteps: options.steps,
-      clipNorm: options.clipNorm,
-    },
-    sparse,
-  });
-  let resumedFrom: number | null = null;
-  if (hasCheckpoint) {
-    // A latest checkpoint that fails its checksums (or restore) falls back to the previous one kept.
-    const loaded = await loadCheckpointWithFallback(checkpointPath, undefined, (contents, from) => trainer.restore(contents, from));
-    if (loaded.fallbackReason !== null) (options.progressStream ?? process.stderr).write(`${loaded.fallbackReason}\nresuming from the previous checkpoint ${loaded.path}\n`);
-    resumedFrom = trainer.counters.step;
-    await truncateMetricsLog(metricsPath, resumedFrom);
-  }
-
+  // The backend first: on wasm, the weights and the optimizer's moments are placed in its arenas,
+  // where the kernels use them in place (no per-step copies).
   let engine: NodeBackend | null = null;
   if (options.threads !== 'reference') engine = await initNodeBackend({ threads: options.threads });
+  const wasm = engine?.wasm;
+  const alloc = wasm ? (n: number): Float32Array => wasm.allocF32(n) : undefined;
+  const initRng = new Rng(options.seed);
+  const sparse = options.sparse ? { ...options.sparse, seed: options.seed + 2 } : undefined;
+  let trainer: PreTrainer;
+  let resumedFrom: number | null = null;
+  try {
+    const model = createPreTrainingModel(options.arch, config, {
+      rng: initRng, dropoutRng: new Rng(options.seed + 1), encoderLinearLayout: sparse ? sparseEncoderLayout(sparse) : undefined, alloc,
+    });
+    trainer = new PreTrainer(model, new BatcherSource(batcher), {
+      architecture: options.arch,
+      optimizer: {
+        kind: options.optimizer,
+        lr: options.lr,
+        weightDecay: options.weightDecay,
+        warmupSteps: options.warmupSteps,
+        totalSteps: options.steps,
+        clipNorm: options.clipNorm,
+      },
+      sparse,
+      stateAlloc: alloc,
+    });
+    if (hasCheckpoint) {
+      // A latest checkpoint that fails its checksums (or restore) falls back to the previous one kept.
+      const loaded = await loadCheckpointWithFallback(checkpointPath, undefined, (contents, from) => trainer.restore(contents, from));
+      if (loaded.fallbackReason !== null) (options.progressStream ?? process.stderr).write(`${loaded.fallbackReason}\nresuming from the previous checkpoint ${loaded.path}\n`);
+      resumedFrom = trainer.counters.step;
+      await truncateMetricsLog(metricsPath, resumedFrom);
+    }
+  } catch (error) {
+    engine?.dispose(); // the workers would keep the process alive
+    throw error;
+  }
+
   const log = new MetricsLog(metricsPath);
   const progress = options.quiet
     ? null

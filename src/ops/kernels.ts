@@ -197,4 +197,11 @@ export interface Backend {
   readonly quant?: QuantKernels | undefined;
   /** Default float dtype of new tensors made by this backend. */
   readonly floatDType: FloatDType;
+  /**
+   * Runs `fn` (one training step) with this backend's kernel outputs in memory it reuses from one
+   * call to the next (wasm: arena blocks, freed when fn returns; no fresh pages, and kernels read
+   * earlier outputs in place). Every tensor a kernel makes inside fn is invalid once fn returns:
+   * read what is kept (item(), copies) before. Nested calls join the outer one. Absent: fn runs as is.
+   */
+  readonly withStepMemory?: (<T>(fn: () => T) => T) | undefined;
 }

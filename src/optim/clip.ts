@@ -3,7 +3,8 @@
 // maxNorm / (norm + 1e-6). Scaled gradients are new tensors rather than in-place writes, because
 // backward may hand the same gradient tensor (or a broadcast view) to several parameters.
 
-import { Tensor } from '../tensor/tensor.js';
+import { kernels } from '../backend/backend.js';
+import { scalar, type Tensor } from '../tensor/tensor.js';
 
 export interface ClipGradNormOptions {
   /** 2 (default) or Infinity (largest absolute value). */
@@ -23,6 +24,9 @@ export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number, options:
     const g = p.grad!.toArray();
     if (normType === Infinity) {
       for (let i = 0; i < g.length; i++) total = Math.max(total, Math.abs(g[i]!));
+    } else if (normType === 2) {
+      // The common case without Math.pow: several times faster over millions of elements.
+      for (let i = 0; i < g.length; i++) total += g[i]! * g[i]!;
     } else {
       for (let i = 0; i < g.length; i++) total += Math.abs(g[i]!) ** normType;
     }
@@ -34,12 +38,11 @@ export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number, options:
   const coefficient = maxNorm / (total + 1e-6);
   // Unlike NaN, a coefficient >= 1 leaves the gradients as they are.
   if (coefficient >= 1) return total;
+  // On the active backend (wasm SIMD for f32), in the gradient's dtype as torch's g.mul_(coef).
+  const k = kernels();
   for (const p of withGrad) {
     const g = p.grad!;
-    const values = g.toArray();
-    const scaled = new (values.constructor as Float32ArrayConstructor | Float64ArrayConstructor)(values.length);
-    for (let i = 0; i < values.length; i++) scaled[i] = values[i]! * coefficient;
-    p.grad = new Tensor(scaled, g.dtype, g.shape);
+    p.grad = k.binary('mul', g, scalar(coefficient, g.dtype === 'f64' ? 'f64' : 'f32'));
   }
   return total;
 }

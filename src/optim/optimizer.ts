@@ -5,6 +5,7 @@
 // have the parameter's dtype too, so an f32 checkpoint round trip resumes bit for bit.
 
 import type { JsonValue } from '../io/checkpoint.js';
+import type { FloatAllocator } from '../nn/init.js';
 import type { StateDictEntry } from '../nn/module.js';
 import type { FloatArray } from '../tensor/dtype.js';
 import { isFloat } from '../tensor/dtype.js';
@@ -70,6 +71,7 @@ export abstract class Optimizer<H extends BaseHyperparameters> {
   readonly groups: readonly ParamGroup<H>[];
   readonly #state = new Map<Tensor, ParamState>();
   readonly #byName = new Map<string, Tensor>();
+  #stateAlloc: FloatAllocator | null = null;
 
   protected constructor(kind: string, params: OptimizerParams<H>, defaults: H) {
     this.kind = kind;
@@ -151,11 +153,28 @@ export abstract class Optimizer<H extends BaseHyperparameters> {
     return state;
   }
 
+  /**
+   * Where the state buffers of f32 parameters are created from now on (e.g. WasmKernels.allocF32, so
+   * that moments live in a wasm arena beside arena-resident weights and the update copies nothing);
+   * null (the default) is ordinary memory. Buffers that exist already stay where they are.
+   */
+  setStateAllocator(alloc: FloatAllocator | null): void {
+    this.#stateAlloc = alloc;
+  }
+
+  /** Zeros shaped like `like`, from the state allocator when it applies. */
+  #zerosLike(like: Tensor): Tensor {
+    if (!this.#stateAlloc || like.dtype !== 'f32') return zeros(like.shape, { dtype: like.dtype });
+    const data = this.#stateAlloc(like.size);
+    if (data.length !== like.size) throw new Error(`${this.kind}: the state allocator returned ${data.length} floats for ${formatShape(like.shape)}`);
+    return new Tensor(data, 'f32', like.shape);
+  }
+
   /** The storage of a state buffer, created as zeros shaped like the parameter on first use. */
   protected buffer(state: ParamState, stateName: string, like: Tensor): FloatArray {
     let t = state.buffers.get(stateName);
     if (!t) {
-      t = zeros(like.shape, { dtype: like.dtype });
+      t = this.#zerosLike(like);
       state.buffers.set(stateName, t);
     }
     return t.data as FloatArray;
@@ -241,7 +260,7 @@ export abstract class Optimizer<H extends BaseHyperparameters> {
       if (!target) throw new Error(`${where}: '${key}' has no step count for its parameter`);
       const values = value instanceof Tensor ? value.toArray() : value.data;
       if (values.length !== tensor.size) throw new Error(`${where}: '${key}' has ${values.length} values for shape ${formatShape(value.shape)}`);
-      const copy = zeros(tensor.shape, { dtype: tensor.dtype });
+      const copy = this.#zerosLike(tensor);
       copy.data.set(values);
       target.buffers.set(stateName, copy);
     }

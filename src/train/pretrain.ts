@@ -4,10 +4,11 @@
 // are the Node runner's (src/node/pretrain-runner.ts).
 
 import { backward, noGrad } from '../autograd/engine.js';
+import { withStepMemory } from '../backend/backend.js';
 import type { CheckpointContents, CheckpointTensor, JsonValue } from '../io/checkpoint.js';
 import type { Architecture } from '../models/bert-presets.js';
 import { trainingFlops, type FlopReport } from '../models/flops.js';
-import { preTrainingLoss, type EncoderConfig, type PreTrainingBatch, type PreTrainingModel } from '../models/pretraining.js';
+import { preTrainingLoss, type EncoderConfig, type PreTrainingBatch, type PreTrainingLoss, type PreTrainingModel } from '../models/pretraining.js';
 import { AdamW, Adam } from '../optim/adam.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { LAMB } from '../optim/lamb.js';
@@ -15,6 +16,7 @@ import { splitParamGroups, type Optimizer, type BaseHyperparameters } from '../o
 import { linearWarmupLinearDecay, type LrSchedule } from '../optim/schedule.js';
 import type { Rng, RngState } from '../tensor/rng.js';
 import { blockSparseLayout, type BlockSparseLayout } from '../nn/block-sparse-layout.js';
+import type { FloatAllocator } from '../nn/init.js';
 import { DynSparseController, sparseWeightsOf, type DynSparseState, type UpdateTelemetry } from './dynsparse.js';
 
 export type OptimizerKind = 'adamw' | 'adam' | 'lamb';
@@ -127,6 +129,12 @@ export interface PreTrainerOptions {
   readonly clock?: () => number;
   /** Sparse training: the model's encoder must be built with sparseEncoderLayout of the same settings. */
   readonly sparse?: SparseTrainingSettings | undefined;
+  /**
+   * Where the optimizer's state lives: the allocator the model's weights came from (a wasm arena,
+   * ModelInitOptions.alloc), so that the update reads and writes everything in place. Default:
+   * ordinary memory.
+   */
+  readonly stateAlloc?: FloatAllocator | undefined;
 }
 
 /** Drives one pre-training run: steps, validation, and checkpoint contents. */
@@ -151,6 +159,7 @@ export class PreTrainer {
     this.settings = options.optimizer;
     this.architecture = options.architecture;
     this.optimizer = createOptimizer(model, options.optimizer);
+    if (options.stateAlloc) this.optimizer.setStateAllocator(options.stateAlloc);
     this.schedule = createSchedule(options.optimizer);
     this.#rngs = { ...options.rngs, dropout: model.dropoutRng };
     this.#clock = options.clock ?? (() => performance.now());
@@ -199,11 +208,16 @@ export class PreTrainer {
     const lr = this.schedule(this.counters.step);
     this.optimizer.setLearningRate(lr);
     this.model.train();
-    const out = preTrainingLoss(this.model, batch);
-    backward(out.loss);
-    const gradNorm = this.settings.clipNorm > 0 ? clipGradNorm(this.model.parameters(), this.settings.clipNorm) : Number.NaN;
-    this.optimizer.step();
-    this.optimizer.zeroGrad();
+    const compute = (): { out: PreTrainingLoss; loss: number; gradNorm: number } => {
+      const out = preTrainingLoss(this.model, batch);
+      backward(out.loss);
+      const gradNorm = this.settings.clipNorm > 0 ? clipGradNorm(this.model.parameters(), this.settings.clipNorm) : Number.NaN;
+      this.optimizer.step();
+      this.optimizer.zeroGrad();
+      return { out, loss: out.loss.item(), gradNorm };
+    };
+    // In the backend's step memory, unless RigL keeps a dense gradient from this step for afterStep.
+    const { out, loss, gradNorm } = this.sparsity ? compute() : withStepMemory(compute);
     const flops = this.#flops(batch.seqLength);
     const nonEmbeddingFlops = batch.batchSize * flops.nonEmbeddingTrainFlopsPerSequence;
     const totalFlops = batch.batchSize * flops.totalTrainFlopsPerSequence + out.maskedTokens * headTrainFlopsPerPosition(this.model.config);
@@ -216,7 +230,7 @@ export class PreTrainer {
     c.trainMs += this.#clock() - start;
     return {
       step: c.step,
-      loss: out.loss.item(),
+      loss,
       mlmLoss: out.mlmLoss,
       nspLoss: out.nspLoss,
       mlmAccuracy: out.mlmCorrect / out.maskedTokens,

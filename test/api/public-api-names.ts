@@ -65,7 +65,7 @@ export {
   trainWordPiece, trainWordPieceFromCounts, TRANSFER_KINDS, transferBytes, TransferCounters, transferModel, transferRatio,
   transferTotal, transpose, truncatedNormal_, uniform_, unsqueeze, updateIndex, useBackend, utf8Bytes,
   validateAdamHyperparameters, validateEncoderConfig, validateGroupBertConfig, validateTokenizedCorpus,
-  WasmAttention, WasmBlockSparse, wasmEngine, WasmKernels, where, withBackend, withBlockSparse, withDefaults,
+  WasmAttention, WasmBlockSparse, wasmEngine, WasmKernels, where, withBackend, withBlockSparse, withDefaults, withStepMemory,
   wordPieceFromVocabText, WordPieceTokenizer, writeGguf, xavierNormal_, xavierUniform_, zeroGrad, zeros, zeros_,
 } from '../../src/index.js';
 export type {

@@ -456,6 +456,43 @@ function blockSparseRow(product: keyof BlockSparseProducts): ConformanceRow {
 
 export const BLOCK_SPARSE_PRODUCTS: readonly (keyof BlockSparseProducts)[] = ['matmul', 'gradInput', 'gradValues'];
 
+// ---------------------------------------------------------------------------------------------
+// indexAdd (the embedding gradient). Inputs: [shape..., axis] (i32), index (i32), src. Run plainly
+// and inside the backend's step memory (Backend.withStepMemory), whose result is copied out
+// before the step ends.
+
+function indexAddRows(): ConformanceRow[] {
+  const i32 = (a: readonly number[]): Tensor => new Tensor(Int32Array.from(a), 'i32', [a.length]);
+  const setups: Array<[string, number[], number, number[]]> = [
+    ['repeated rows, special values', [7, 5], 0, [0, 3, 3, 6, 3]],
+    ['middle axis', [3, 4, 2], 1, [1, 1, 0]],
+    ['no index', [4, 3], 0, []],
+    ['size 1', [1], 0, [0]],
+    ['empty rows', [5, 0], 0, [2, 2]],
+    ['a vocabulary-sized table', [301, 17], 0, [300, 0, 150, 0, 299, 7]],
+  ];
+  const cases = (rng: Rng): ConformanceCase[] => setups.map(([name, shape, axis, index], c) => {
+    const srcShape = shape.map((d, i) => (i === axis ? index.length : d));
+    return { name, inputs: [i32([...shape, axis]), i32(index), draw(srcShape, rng, { specials: c === 0 })] };
+  });
+  const call = (k: KernelTable, [meta, index, src]: readonly Tensor[]): Tensor => {
+    const m = Array.from(meta!.toArray());
+    return k.indexAdd(m.slice(0, -1), m[m.length - 1]!, index!, src!);
+  };
+  const copied = (t: Tensor): Tensor => new Tensor(Float32Array.from(t.toArray()), t.dtype, t.shape);
+  return [
+    { kernel: 'indexAdd', cases, run: (k, inputs) => [call(k, inputs)], atol: 0, rtol: 1e-6 },
+    {
+      kernel: 'indexAdd',
+      label: 'in step memory',
+      cases,
+      run: (k, inputs, backend) => [backend.withStepMemory ? backend.withStepMemory(() => copied(call(k, inputs))) : call(k, inputs)],
+      atol: 0,
+      rtol: 1e-6,
+    },
+  ];
+}
+
 export const CONFORMANCE_TABLE: readonly ConformanceRow[] = [
   matmulRow,
   ...unaryRows,
@@ -466,6 +503,7 @@ export const CONFORMANCE_TABLE: readonly ConformanceRow[] = [
   ...normRows(),
   ...convRows,
   ...adamRows(),
+  ...indexAddRows(),
   ...BLOCK_SPARSE_PRODUCTS.map(blockSparseRow),
 ];
 

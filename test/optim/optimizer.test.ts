@@ -403,3 +403,47 @@ test('optimizer loadStateDict rejects mismatched state', () => {
   fresh.loadStateDict(state);
   assert.equal(fresh.learningRate, 1e-3);
 });
+
+test('setStateAllocator: f32 moments (new and loaded) come from the allocator, and the updates are the same', () => {
+  const run = (withAllocator: boolean): { values: number[][]; requests: number[]; state: Map<string, Tensor>; opt: AdamW } => {
+    const w = fromArray([0.5, -1.5, 2, 0.25], [2, 2]);
+    const b = fromArray([0.1, -0.1], [2]);
+    w.requiresGrad = true;
+    b.requiresGrad = true;
+    const opt = new AdamW([['w', w], ['b', b]], { lr: 0.1 });
+    const requests: number[] = [];
+    const handed = new Set<Float32Array>();
+    if (withAllocator) {
+      opt.setStateAllocator((n) => {
+        requests.push(n);
+        const data = new Float32Array(n);
+        handed.add(data);
+        return data;
+      });
+    }
+    for (let s = 0; s < 3; s++) {
+      w.grad = fromArray([0.3 * s, -0.2, 0.1, 0.4], [2, 2]);
+      b.grad = fromArray([-0.5, 0.2 * s], [2]);
+      opt.step();
+    }
+    const state = opt.stateDict().tensors;
+    if (withAllocator) for (const t of state.values()) assert.ok(handed.has(t.data as Float32Array), 'live state is the allocated storage');
+    return { values: [Array.from(w.toArray()), Array.from(b.toArray())], requests, state, opt };
+  };
+  const plain = run(false);
+  const placed = run(true);
+  assert.deepEqual(placed.values, plain.values);
+  assert.deepEqual(placed.requests.sort(), [2, 2, 4, 4], 'exp_avg and exp_avg_sq of each parameter');
+  // Loading state places the copies with the allocator too.
+  let loaded = 0;
+  placed.opt.setStateAllocator((n) => {
+    loaded += n;
+    return new Float32Array(n);
+  });
+  placed.opt.loadStateDict({ tensors: plain.state, scalars: plain.opt.stateDict().scalars });
+  assert.equal(loaded, 12);
+  assert.throws(() => {
+    placed.opt.setStateAllocator((n) => new Float32Array(n + 1));
+    placed.opt.loadStateDict({ tensors: plain.state, scalars: plain.opt.stateDict().scalars });
+  }, /state allocator returned \d+ floats for \[/);
+});

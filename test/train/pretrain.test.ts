@@ -58,18 +58,19 @@ function options(dir: string, corpus: string, overrides: Partial<PretrainRunOpti
 const curve = (records: readonly MetricsRecord[]): unknown[] =>
   records.map((r) => [r.step, r['kind'], r['loss'] ?? null, r['mlmLoss'] ?? null, r['gradNorm'] ?? null, r['valMlmLoss'] ?? null, r['nonEmbeddingFlops']]);
 
-for (const arch of ['bert', 'groupbert'] as const) {
-  test(`${arch}: a run killed and resumed logs the same loss curve, bit for bit, as an uninterrupted one`, async () => {
+// Reference kernels, and the wasm backend (weights and moments in its arenas, steps in step memory).
+for (const [arch, threads] of [['bert', 'reference'], ['groupbert', 'reference'], ['bert', 1]] as const) {
+  test(`${arch} (${threads === 'reference' ? 'reference' : 'wasm'}): a run killed and resumed logs the same loss curve, bit for bit, as an uninterrupted one`, async () => {
     await withCorpus(async (dir, corpus) => {
-      const straight = await runPretraining(options(dir, corpus, { arch, out: join(dir, 'straight') }));
+      const straight = await runPretraining(options(dir, corpus, { arch, threads, out: join(dir, 'straight') }));
       assert.equal(straight.finished, true);
       const out = join(dir, 'interrupted');
-      const first = await runPretraining(options(dir, corpus, { arch, out, stopAfter: 2 }));
+      const first = await runPretraining(options(dir, corpus, { arch, threads, out, stopAfter: 2 }));
       assert.equal(first.step, 2);
       assert.equal(first.finished, false);
       // The process died after logging a step past its last checkpoint: that line must go.
       await appendFile(join(out, 'metrics.jsonl'), `${JSON.stringify({ step: 3, time: 0, kind: 'train', loss: 123 })}\n`);
-      const second = await runPretraining(options(dir, corpus, { arch, out, resume: true }));
+      const second = await runPretraining(options(dir, corpus, { arch, threads, out, resume: true }));
       assert.equal(second.resumedFrom, 2);
       assert.equal(second.step, 6);
       const a = await readMetricsLog(join(dir, 'straight', 'metrics.jsonl'));

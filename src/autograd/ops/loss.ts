@@ -2,6 +2,7 @@
 // its gradient is the exact softmax - target form and ignored rows cost nothing and produce no NaN.
 
 import { kernels } from '../../backend/backend.js';
+import type { KernelTable } from '../../ops/kernels.js';
 import { formatShape, shapesEqual } from '../../tensor/shape.js';
 import { assertFloat, Tensor } from '../../tensor/tensor.js';
 import { defineOp } from '../engine.js';
@@ -54,16 +55,36 @@ const crossEntropyOp = defineOp<CrossEntropyAttrs, { logProbs: Tensor }>({
     // d loss_row / d logits = softmax - (1 - s) * onehot(target) - s / C
     let g = k.unary('exp', logProbs, 0);
     if (labelSmoothing > 0) g = k.binary('sub', g, asTensor(labelSmoothing / classes, g.dtype));
-    const targetWeight = new Tensor(new Float64Array(rows).fill(-(1 - labelSmoothing)), 'f64', [rows, 1]);
-    g = k.scatterAdd(g, 1, safeTargets, k.copy(targetWeight, g.dtype));
+    g = subtractTargets(k, g, safeTargets, 1 - labelSmoothing);
     let rowScale: Tensor;
     if (reduction === 'none') rowScale = reshapeContiguous(dy, [rows, 1]);
     else if (reduction === 'sum') rowScale = dy;
     else rowScale = k.binary('mul', dy, asTensor(validCount ? 1 / validCount : 0, dtype));
-    g = k.where(valid, k.binary('mul', g, rowScale), asTensor(0, dtype));
+    g = k.binary('mul', g, rowScale);
+    // Ignored rows get no gradient; with none ignored (masked-LM heads, which only see the masked
+    // positions) the where would copy the [rows, classes] gradient to change nothing.
+    if (validCount < rows) g = k.where(valid, g, asTensor(0, dtype));
     return [reshapeContiguous(g, logits!.shape)];
   },
 });
+
+/**
+ * g[r, target[r]] -= weight for every row of g [rows, classes]. In place when g is a contiguous
+ * float array the caller owns (a kernel's fresh output): the [rows, classes] copy a scatterAdd
+ * makes is the size of the vocabulary per row. Same arithmetic as scatterAdd (element + value,
+ * rounded to g's dtype).
+ */
+function subtractTargets(k: KernelTable, g: Tensor, targets: Tensor, weight: number): Tensor {
+  const data = g.data;
+  if (!g.isContiguous() || !(data instanceof Float32Array || data instanceof Float64Array)) {
+    const rows = targets.size;
+    return k.scatterAdd(g, 1, targets, k.copy(new Tensor(new Float64Array(rows).fill(-weight), 'f64', [rows, 1]), g.dtype));
+  }
+  const classes = g.shape[1]!;
+  const t = targets.toArray();
+  for (let r = 0; r < t.length; r++) data[g.offset + r * classes + t[r]!]! -= weight;
+  return g;
+}
 
 export interface CrossEntropyOptions {
   /** Targets equal to this are skipped: no loss, no gradient, not counted by 'mean'. */

@@ -1,6 +1,6 @@
 // Reference gather/scatter by index, index select/add (embeddings), and top-k.
 
-import { allocArray } from '../../tensor/dtype.js';
+import { allocArray, type AnyTypedArray } from '../../tensor/dtype.js';
 import { formatShape, numel, shapesEqual } from '../../tensor/shape.js';
 import { gatherStrided, Tensor } from '../../tensor/tensor.js';
 
@@ -116,15 +116,23 @@ export function indexSelect(x: Tensor, axis: number, index: Tensor): Tensor {
 }
 
 export function indexAdd(shape: readonly number[], axis: number, index: Tensor, src: Tensor): Tensor {
+  return new Tensor(indexAddInto(allocArray(src.dtype, numel(shape)), shape, axis, index, src), src.dtype, shape);
+}
+
+/**
+ * indexAdd into `out` (zeros of numel(shape) elements in src's dtype, supplied by the caller: the
+ * wasm backend places it in step memory); returns `out`.
+ */
+export function indexAddInto<T extends AnyTypedArray>(out: T, shape: readonly number[], axis: number, index: Tensor, src: Tensor): T {
   const idx = checkIndex(index, 'indexAdd');
   if (index.rank !== 1) throw new Error(`indexAdd: index must be 1-D, got ${formatShape(index.shape)}`);
   const expected = shape.map((d, i) => (i === axis ? idx.length : d));
   if (!shapesEqual(src.shape, expected)) throw new Error(`indexAdd: src ${formatShape(src.shape)} must be ${formatShape(expected)}`);
+  if (out.length !== numel(shape)) throw new Error(`indexAdd: output has ${out.length} elements for ${formatShape(shape)}`);
   const outer = numel(shape.slice(0, axis));
   const n = shape[axis]!;
   const inner = numel(shape.slice(axis + 1));
   const ss = src.toArray();
-  const out = allocArray(src.dtype, numel(shape));
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < idx.length; i++) {
       const j = idx[i]!;
@@ -134,7 +142,7 @@ export function indexAdd(shape: readonly number[], axis: number, index: Tensor, 
       for (let e = 0; e < inner; e++) out[dst + e]! += ss[from + e]!;
     }
   }
-  return new Tensor(out, src.dtype, shape);
+  return out;
 }
 
 export function topk(x: Tensor, k: number, axis: number, largest: boolean): { values: Tensor; indices: Tensor } {

@@ -91,11 +91,14 @@ export class WasmArenaSet {
     return { arena, ptr, bytes };
   }
 
-  /** A zero-filled Float32Array of `length` floats in some arena (fresh blocks may hold old data). */
-  allocF32(length: number): Float32Array {
+  /**
+   * A Float32Array of `length` floats in some arena, zero-filled unless `zeroFill` is false (for
+   * outputs a kernel overwrites: fresh blocks may hold old data).
+   */
+  allocF32(length: number, zeroFill = true): Float32Array {
     const block = this.alloc(length * 4);
     const view = block.arena.f32(block.ptr, length);
-    view.fill(0);
+    if (zeroFill) view.fill(0);
     this.byBuffer.set(view.buffer, block.arena);
     return view;
   }

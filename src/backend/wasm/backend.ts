@@ -8,6 +8,7 @@ import { defineBackend } from '../../ops/composite.js';
 import { broadcastShapes, numel, shapesEqual } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { referenceKernels } from '../reference/index.js';
+import { indexAddInto } from '../reference/indexing.js';
 import { UNARY_GRAD_KINDS, type BinaryKind as WasmBinaryKind, type UnaryKind as WasmUnaryKind } from './abi.js';
 import { WasmAttention } from './attention.js';
 import { WasmBlockSparse, type WasmBlockSparseOptions } from './block-sparse.js';
@@ -138,6 +139,31 @@ export function createWasmBackend(wasm: WasmKernels, options: WasmBackendOptions
   const routeAll = options.routeAll ?? false;
   const worthIt = (kind: Parameters<typeof WasmKernels.worthIt>[0], length: number): boolean => routeAll || WasmKernels.worthIt(kind, length, false);
 
+  // Step memory (Backend.withStepMemory): while a step runs, kernel outputs are arena blocks, all
+  // freed when it returns, so the next step reuses the same (already mapped) memory and kernels
+  // read earlier outputs in place instead of copying them into scratch and back. Outside a step,
+  // outputs are ordinary arrays that the garbage collector owns.
+  let stepBlocks: Float32Array[] | null = null;
+  /** An output array of n floats; zero-filled only when asked (a product with an empty inner dimension writes nothing). */
+  const outF32 = (n: number, zeroFill = false): Float32Array => {
+    if (stepBlocks === null || n === 0) return new Float32Array(n);
+    const view = wasm.arenas.allocF32(n, zeroFill);
+    stepBlocks.push(view);
+    return view;
+  };
+  const zerosF32 = (n: number): Float32Array => outF32(n, true);
+  const withStepMemory = <T>(fn: () => T): T => {
+    if (stepBlocks !== null) return fn(); // nested: part of the enclosing step
+    const blocks: Float32Array[] = [];
+    stepBlocks = blocks;
+    try {
+      return fn();
+    } finally {
+      stepBlocks = null;
+      for (const view of blocks) wasm.freeF32(view);
+    }
+  };
+
   const matmul: KernelTable['matmul'] = (a, b) => {
     if (a.dtype !== 'f32' || b.dtype !== 'f32' || a.rank < 2 || b.rank < 2) return ref.matmul(a, b);
     const m = a.shape[a.rank - 2]!;
@@ -149,7 +175,7 @@ export function createWasmBackend(wasm: WasmKernels, options: WasmBackendOptions
     if (!routeAll && batch * m * n * k < MATMUL_MIN_MACS) return ref.matmul(a, b);
     const la = gemmOperand(a, batchShape, m, k);
     const lb = gemmOperand(b, batchShape, k, n);
-    const out = new Float32Array(batch * m * n);
+    const out = outF32(batch * m * n, k === 0);
     if (batch === 1) wasm.matmul(la.data, lb.data, out, m, n, k, la.transposed, lb.transposed);
     else wasm.batchedMatmul(la.data, lb.data, out, batch, m, n, k, la.transposed, lb.transposed, la.batchStride, lb.batchStride, m * n);
     return new Tensor(out, 'f32', [...batchShape, m, n]);
@@ -158,7 +184,7 @@ export function createWasmBackend(wasm: WasmKernels, options: WasmBackendOptions
   const unary: KernelTable['unary'] = (kind, x, alpha) => {
     const wasmKind = WASM_UNARY[kind];
     if (x.dtype !== 'f32' || !wasmKind || !worthIt(wasmKind, x.size)) return ref.unary(kind, x, alpha);
-    const out = new Float32Array(x.size);
+    const out = outF32(x.size);
     wasm.unary(wasmKind, f32Data(x), out, alpha);
     return new Tensor(out, 'f32', x.shape);
   };
@@ -169,7 +195,7 @@ export function createWasmBackend(wasm: WasmKernels, options: WasmBackendOptions
       return ref.unaryGrad(kind, x, y, dy, alpha);
     }
     if (!worthIt(wasmKind, x.size)) return ref.unaryGrad(kind, x, y, dy, alpha);
-    const out = new Float32Array(x.size);
+    const out = outF32(x.size);
     wasm.unaryGrad(wasmKind, f32Data(x), f32Data(dy), out, alpha);
     return new Tensor(out, 'f32', x.shape);
   };
@@ -186,7 +212,7 @@ export function createWasmBackend(wasm: WasmKernels, options: WasmBackendOptions
     if (!shapesEqual(outShape, full.shape) || !trailingBroadcast(full, small) || !worthIt(wasmKind, full.size)) {
       return ref.binary(kind, a, b);
     }
-    const out = new Float32Array(full.size);
+    const out = outF32(full.size);
     wasm.binary(wasmKind, f32Data(full), f32Data(small), out);
     return new Tensor(out, 'f32', outShape);
   };
@@ -197,7 +223,7 @@ export function createWasmBackend(wasm: WasmKernels, options: WasmBackendOptions
   const softmax: KernelTable['softmax'] = (x, axis) => {
     if (!rowsKernel(x, axis)) return ref.softmax(x, axis);
     const cols = x.shape[axis]!;
-    const out = new Float32Array(x.size);
+    const out = outF32(x.size);
     wasm.softmaxRows(f32Data(x), out, cols ? x.size / cols : 0, cols);
     return new Tensor(out, 'f32', x.shape);
   };
@@ -205,7 +231,7 @@ export function createWasmBackend(wasm: WasmKernels, options: WasmBackendOptions
   const logSoftmax: KernelTable['logSoftmax'] = (x, axis) => {
     if (!rowsKernel(x, axis)) return ref.logSoftmax(x, axis);
     const cols = x.shape[axis]!;
-    const out = new Float32Array(x.size);
+    const out = outF32(x.size);
     wasm.logSoftmaxRows(f32Data(x), out, cols ? x.size / cols : 0, cols);
     return new Tensor(out, 'f32', x.shape);
   };
@@ -213,7 +239,7 @@ export function createWasmBackend(wasm: WasmKernels, options: WasmBackendOptions
   const softmaxGradRows = (log: boolean) => (y: Tensor, dy: Tensor, axis: number): Tensor => {
     if (!rowsKernel(dy, axis) || y.dtype !== 'f32' || !shapesEqual(y.shape, dy.shape)) return log ? ref.logSoftmaxGrad(y, dy, axis) : ref.softmaxGrad(y, dy, axis);
     const cols = dy.shape[axis]!;
-    const out = new Float32Array(dy.size);
+    const out = outF32(dy.size);
     wasm.softmaxGradRows(f32Data(y), f32Data(dy), out, cols ? dy.size / cols : 0, cols, log);
     return new Tensor(out, 'f32', dy.shape);
   };
@@ -227,9 +253,9 @@ export function createWasmBackend(wasm: WasmKernels, options: WasmBackendOptions
     const cols = x.shape[x.rank - 1] ?? 0;
     if (!normRows(x, [gamma, beta]) || (gamma && gamma.size !== cols) || (beta && beta.size !== cols)) return ref.layerNorm(x, gamma, beta, eps);
     const rows = cols ? x.size / cols : 0;
-    const y = new Float32Array(x.size);
-    const mean = new Float32Array(rows);
-    const rstd = new Float32Array(rows);
+    const y = outF32(x.size);
+    const mean = outF32(rows);
+    const rstd = outF32(rows);
     wasm.layerNormRows(f32Data(x), gamma ? f32Data(gamma) : null, beta ? f32Data(beta) : null, y, rows, cols, eps, mean, rstd);
     const stats = x.shape.slice(0, -1);
     return { y: new Tensor(y, 'f32', x.shape), mean: new Tensor(mean, 'f32', stats), rstd: new Tensor(rstd, 'f32', stats) };
@@ -241,9 +267,9 @@ export function createWasmBackend(wasm: WasmKernels, options: WasmBackendOptions
     if (!normRows(x, [gamma, mean, rstd, dy]) || !shapesEqual(x.shape, dy.shape) || (gamma && gamma.size !== cols) || mean.size !== rows || rstd.size !== rows) {
       return ref.layerNormGrad(x, gamma, mean, rstd, dy);
     }
-    const dx = new Float32Array(x.size);
-    const dgamma = gamma ? new Float32Array(cols) : null;
-    const dbeta = new Float32Array(cols);
+    const dx = outF32(x.size);
+    const dgamma = gamma ? outF32(cols) : null;
+    const dbeta = outF32(cols);
     wasm.layerNormGradRows(f32Data(x), gamma ? f32Data(gamma) : null, f32Data(mean), f32Data(rstd), f32Data(dy), dx, dgamma, dbeta, rows, cols);
     return { dx: new Tensor(dx, 'f32', x.shape), dgamma: dgamma ? new Tensor(dgamma, 'f32', [cols]) : null, dbeta: new Tensor(dbeta, 'f32', [cols]) };
   };
@@ -252,8 +278,8 @@ export function createWasmBackend(wasm: WasmKernels, options: WasmBackendOptions
     const cols = x.shape[x.rank - 1] ?? 0;
     if (!normRows(x, [gamma]) || (gamma && gamma.size !== cols)) return ref.rmsNorm(x, gamma, eps);
     const rows = cols ? x.size / cols : 0;
-    const y = new Float32Array(x.size);
-    const rstd = new Float32Array(rows);
+    const y = outF32(x.size);
+    const rstd = outF32(rows);
     wasm.rmsNormRows(f32Data(x), gamma ? f32Data(gamma) : null, y, rows, cols, eps, rstd);
     return { y: new Tensor(y, 'f32', x.shape), mean: null, rstd: new Tensor(rstd, 'f32', x.shape.slice(0, -1)) };
   };
@@ -265,10 +291,10 @@ export function createWasmBackend(wasm: WasmKernels, options: WasmBackendOptions
     if (!dims || x.dtype !== 'f32' || w.dtype !== 'f32') return ref.conv1d(x, w, groups, padLeft);
     const { batch, length, cout, cg, og, kernel } = dims;
     const rows = batch * length;
-    const cols = unfold(f32Data(x), dims, padLeft);
-    const outG = new Float32Array(groups * rows * og);
+    const cols = unfold(f32Data(x), dims, padLeft, zerosF32);
+    const outG = outF32(groups * rows * og, cg * kernel === 0);
     wasm.batchedMatmul(cols, f32Data(w), outG, groups, rows, og, cg * kernel, false, true, rows * cg * kernel, og * cg * kernel, rows * og);
-    return new Tensor(interleaveGroups(outG, groups, rows, og), 'f32', [batch, length, cout]);
+    return new Tensor(interleaveGroups(outG, groups, rows, og, outF32), 'f32', [batch, length, cout]);
   };
 
   const conv1dGradInput: KernelTable['conv1dGradInput'] = (dy, w, groups, padLeft, inputShape) => {
@@ -276,10 +302,10 @@ export function createWasmBackend(wasm: WasmKernels, options: WasmBackendOptions
     if (!dims || dy.dtype !== 'f32' || w.dtype !== 'f32') return ref.conv1dGradInput(dy, w, groups, padLeft, inputShape);
     const { batch, length, cg, og, kernel } = dims;
     const rows = batch * length;
-    const dyG = separateGroups(f32Data(dy), groups, rows, og);
-    const dcols = new Float32Array(groups * rows * cg * kernel);
+    const dyG = separateGroups(f32Data(dy), groups, rows, og, outF32);
+    const dcols = outF32(groups * rows * cg * kernel, og === 0);
     wasm.batchedMatmul(dyG, f32Data(w), dcols, groups, rows, cg * kernel, og, false, false, rows * og, og * cg * kernel, rows * cg * kernel);
-    return new Tensor(fold(dcols, dims, padLeft), 'f32', inputShape);
+    return new Tensor(fold(dcols, dims, padLeft, zerosF32), 'f32', inputShape);
   };
 
   const conv1dGradWeight: KernelTable['conv1dGradWeight'] = (dy, x, groups, padLeft, weightShape) => {
@@ -287,9 +313,9 @@ export function createWasmBackend(wasm: WasmKernels, options: WasmBackendOptions
     if (!dims || dy.dtype !== 'f32' || x.dtype !== 'f32') return ref.conv1dGradWeight(dy, x, groups, padLeft, weightShape);
     const { batch, length, cg, og, kernel } = dims;
     const rows = batch * length;
-    const cols = unfold(f32Data(x), dims, padLeft);
-    const dyG = separateGroups(f32Data(dy), groups, rows, og);
-    const dw = new Float32Array(groups * og * cg * kernel);
+    const cols = unfold(f32Data(x), dims, padLeft, zerosF32);
+    const dyG = separateGroups(f32Data(dy), groups, rows, og, outF32);
+    const dw = outF32(groups * og * cg * kernel, rows === 0);
     // dW_g [Og, Cg*K] = dy_g^T . cols_g: dy_g is stored [B*L, Og], i.e. op(A) = A^T.
     wasm.batchedMatmul(dyG, cols, dw, groups, og, cg * kernel, rows, true, false, rows * og, rows * cg * kernel, og * cg * kernel);
     return new Tensor(dw, 'f32', weightShape);
@@ -310,15 +336,24 @@ export function createWasmBackend(wasm: WasmKernels, options: WasmBackendOptions
     wasm.adamUpdate(p, f32Data(grad), ms, vs, step.decay, step.l2, step.beta1, step.beta2, step.stepSize, step.bias2Sqrt, step.eps);
   };
 
+  // The reference loop, into zeros from outF32: in a step, the embedding gradient ([vocab, hidden],
+  // the largest gradient of a BERT) then lives in step memory, where the sum with the tied decoder's
+  // gradient reads it in place.
+  const indexAdd: KernelTable['indexAdd'] = (shape, axis, index, src) => {
+    if (src.dtype !== 'f32') return ref.indexAdd(shape, axis, index, src);
+    return new Tensor(indexAddInto(zerosF32(numel(shape)), shape, axis, index, src), 'f32', shape);
+  };
+
   // rmsNormGrad stays the reference's (a single pass over the rows; the LLMs are not trained here).
   const kernels: BackendKernels = {
-    ...ref, matmul, unary, unaryGrad, binary, conv1d, conv1dGradInput, conv1dGradWeight,
+    ...ref, matmul, unary, unaryGrad, binary, conv1d, conv1dGradInput, conv1dGradWeight, indexAdd,
     softmax, softmaxGrad, logSoftmax, logSoftmaxGrad, layerNorm, layerNormGrad, rmsNorm, adamUpdate,
   };
   return {
     ...defineBackend({ name: `wasm-${wasm.simd}`, kernels, floatDType: 'f32', attention: new WasmAttention(wasm),
       blockSparse: new WasmBlockSparse(wasm, options.blockSparse) }),
     quant: new WasmQuant(wasm),
+    withStepMemory,
   };
 }
 
@@ -345,12 +380,15 @@ function convDims(xs: readonly number[], ws: readonly number[], groups: number, 
   return { batch, length, cin, cout, cg, og: cout / groups, kernel, groups };
 }
 
+/** Where a helper puts its result: zero-filled (unfold, fold) or overwritten entirely. */
+type F32Alloc = (n: number) => Float32Array;
+
 /** cols[g][b*L + t][ci*K + j] = x[b][t + j - padLeft][g*Cg + ci] (zero outside the sequence). */
-function unfold(x: Float32Array, d: ConvDims, padLeft: number): Float32Array {
+function unfold(x: Float32Array, d: ConvDims, padLeft: number, zeros: F32Alloc): Float32Array {
   const { batch, length, cin, cg, kernel, groups } = d;
   const rows = batch * length;
   const width = cg * kernel;
-  const cols = new Float32Array(groups * rows * width);
+  const cols = zeros(groups * rows * width);
   for (let g = 0; g < groups; g++) {
     for (let b = 0; b < batch; b++) {
       for (let t = 0; t < length; t++) {
@@ -368,11 +406,11 @@ function unfold(x: Float32Array, d: ConvDims, padLeft: number): Float32Array {
 }
 
 /** The adjoint of unfold: dx[b][t + j - padLeft][g*Cg + ci] += dcols[g][b*L + t][ci*K + j]. */
-function fold(dcols: Float32Array, d: ConvDims, padLeft: number): Float32Array {
+function fold(dcols: Float32Array, d: ConvDims, padLeft: number, zeros: F32Alloc): Float32Array {
   const { batch, length, cin, cg, kernel, groups } = d;
   const rows = batch * length;
   const width = cg * kernel;
-  const dx = new Float32Array(batch * length * cin);
+  const dx = zeros(batch * length * cin);
   for (let g = 0; g < groups; g++) {
     for (let b = 0; b < batch; b++) {
       for (let t = 0; t < length; t++) {
@@ -390,8 +428,8 @@ function fold(dcols: Float32Array, d: ConvDims, padLeft: number): Float32Array {
 }
 
 /** [G, rows, og] -> [rows, G*og] */
-function interleaveGroups(grouped: Float32Array, groups: number, rows: number, og: number): Float32Array {
-  const out = new Float32Array(grouped.length);
+function interleaveGroups(grouped: Float32Array, groups: number, rows: number, og: number, alloc: F32Alloc): Float32Array {
+  const out = alloc(grouped.length);
   const width = groups * og;
   for (let g = 0; g < groups; g++) {
     for (let r = 0; r < rows; r++) {
@@ -404,8 +442,8 @@ function interleaveGroups(grouped: Float32Array, groups: number, rows: number, o
 }
 
 /** [rows, G*og] -> [G, rows, og] */
-function separateGroups(flat: Float32Array, groups: number, rows: number, og: number): Float32Array {
-  const out = new Float32Array(flat.length);
+function separateGroups(flat: Float32Array, groups: number, rows: number, og: number, alloc: F32Alloc): Float32Array {
+  const out = alloc(flat.length);
   const width = groups * og;
   for (let g = 0; g < groups; g++) {
     for (let r = 0; r < rows; r++) {
