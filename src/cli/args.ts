@@ -50,3 +50,24 @@ export function parseThreads(flag = '--threads'): (value: string) => number {
     return n;
   };
 }
+
+/** An integer in [min, max]: the upper bound keeps a typo (an extra zero or two) from a run that cannot finish or fit. */
+export function parseIntInRange(flag: string, min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${flag} expects an integer from ${min} to ${max}, got '${value}'`);
+    return n;
+  };
+}
+
+/** A number in [min, max] (exclusive of min when `minExclusive`). */
+export function parseNumberInRange(flag: string, min: number, max: number, minExclusive = false): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    const low = minExclusive ? n > min : n >= min;
+    if (value.trim() === '' || !Number.isFinite(n) || !low || n > max) {
+      throw new InvalidArgumentError(`${flag} expects a number ${minExclusive ? 'above' : 'from'} ${min} ${minExclusive ? 'up to' : 'to'} ${max}, got '${value}'`);
+    }
+    return n;
+  };
+}

@@ -5,7 +5,9 @@
 // src/train/language-model.ts, the run on disk in src/node/train-lm-runner.ts.
 
 import type { Command } from 'commander';
-import { parseNonNegativeInt, parseNumber, parsePositiveInt, parseThreads } from '../args.js';
+import { InvalidArgumentError } from 'commander';
+import { parseIntInRange, parseNumberInRange, parseThreads } from '../args.js';
+import { NO_MIX, parseTrainingMix, type TrainingMix } from '../../train/lm-mix.js';
 import type { TrainLmOptions, TrainLmOutcome, TrainLmResult } from '../../node/train-lm-runner.js';
 
 export type { TrainLmOptions, TrainLmOutcome } from '../../node/train-lm-runner.js';
@@ -29,7 +31,29 @@ export const TRAIN_LM_DEFAULTS: Omit<TrainLmOptions, 'data' | 'out'> = {
   checkpointEvery: 100,
   resume: false,
   dtype: 'f16',
+  mix: NO_MIX,
+  shortSteps: 0,
 };
+
+/**
+ * Upper bounds of the numeric flags: far above anything this engine trains in a day, low enough
+ * that a typo fails at once with the flag's name instead of exhausting memory or never ending.
+ */
+export const TRAIN_LM_LIMITS = {
+  vocabSize: 262_144,
+  hidden: 16_384,
+  layers: 512,
+  heads: 1024,
+  intermediate: 65_536,
+  context: 131_072,
+  batch: 65_536,
+  steps: 100_000_000,
+  lr: 10,
+  weightDecay: 10,
+  clip: 1e6,
+  seed: 4_294_967_295,
+  evalWindows: 1_000_000,
+} as const;
 
 /** Trains, evaluates and writes the model folder (loads the runner on demand, so `thrifty --help` stays fast). */
 export async function trainLanguageModel(options: TrainLmOptions, log?: (line: string) => void, signal?: AbortSignal): Promise<TrainLmOutcome> {
@@ -77,39 +101,56 @@ interface TrainLmFlags {
   checkpointEvery: number;
   resume: boolean;
   dtype: string;
+  mix: TrainingMix;
+  shortContext?: number;
+  shortSteps: number;
   threads?: number;
   json: boolean;
 }
 
+function parseMixFlag(value: string): TrainingMix {
+  try {
+    return parseTrainingMix(value, '--mix');
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
 export function registerTrainLmCommand(program: Command): void {
   const d = TRAIN_LM_DEFAULTS;
+  const L = TRAIN_LM_LIMITS;
   program
     .command('train-lm')
     .description('train a small Llama-style language model (and its BPE tokenizer) on a text file; writes config.json, model.safetensors, tokenizer.json')
     .option('--data <file>', 'training text (default: <data dir>/text/tinyshakespeare/input.txt)')
     .option('--out <dir>', 'output folder', 'runs/train-lm')
-    .option('--vocab-size <n>', 'BPE vocabulary size', parsePositiveInt('--vocab-size'), d.vocabSize)
-    .option('--hidden <n>', 'd_model', parsePositiveInt('--hidden'), d.hiddenSize)
-    .option('--layers <n>', 'transformer blocks', parsePositiveInt('--layers'), d.layers)
-    .option('--heads <n>', 'attention heads (head dim = hidden / heads)', parsePositiveInt('--heads'), d.heads)
-    .option('--intermediate <n>', 'SwiGLU hidden width', parsePositiveInt('--intermediate'), d.intermediateSize)
-    .option('--context <n>', 'context length (training window, BOS included)', parsePositiveInt('--context'), d.context)
-    .option('--batch <n>', 'windows per step', parsePositiveInt('--batch'), d.batch)
-    .option('--steps <n>', 'optimizer steps', parsePositiveInt('--steps'), d.steps)
-    .option('--lr <x>', 'peak learning rate', parseNumber('--lr'), d.lr)
-    .option('--warmup <n>', 'warm-up steps', parseNonNegativeInt('--warmup'), d.warmup)
-    .option('--weight-decay <x>', 'AdamW weight decay (matrices only)', parseNumber('--weight-decay'), d.weightDecay)
-    .option('--clip <x>', 'gradient-norm clip', parseNumber('--clip'), d.clip)
-    .option('--seed <n>', 'seed of the initialisation and the data order', parseNonNegativeInt('--seed'), d.seed)
-    .option('--eval-every <n>', 'held-out evaluation every n steps (0: at the end only)', parseNonNegativeInt('--eval-every'), d.evalEvery)
-    .option('--eval-windows <n>', 'held-out windows per evaluation', parsePositiveInt('--eval-windows'), d.evalWindows)
-    .option('--checkpoint-every <n>', 'save a resumable checkpoint every n steps (0: never)', parseNonNegativeInt('--checkpoint-every'), d.checkpointEvery)
+    .option('--vocab-size <n>', 'BPE vocabulary size', parseIntInRange('--vocab-size', 258, L.vocabSize), d.vocabSize)
+    .option('--hidden <n>', 'd_model', parseIntInRange('--hidden', 1, L.hidden), d.hiddenSize)
+    .option('--layers <n>', 'transformer blocks', parseIntInRange('--layers', 1, L.layers), d.layers)
+    .option('--heads <n>', 'attention heads (head dim = hidden / heads)', parseIntInRange('--heads', 1, L.heads), d.heads)
+    .option('--intermediate <n>', 'SwiGLU hidden width', parseIntInRange('--intermediate', 1, L.intermediate), d.intermediateSize)
+    .option('--context <n>', 'context length (training window, BOS included)', parseIntInRange('--context', 2, L.context), d.context)
+    .option('--batch <n>', 'windows per step', parseIntInRange('--batch', 1, L.batch), d.batch)
+    .option('--steps <n>', 'optimizer steps', parseIntInRange('--steps', 1, L.steps), d.steps)
+    .option('--lr <x>', 'peak learning rate', parseNumberInRange('--lr', 0, L.lr, true), d.lr)
+    .option('--warmup <n>', 'warm-up steps', parseIntInRange('--warmup', 0, L.steps), d.warmup)
+    .option('--weight-decay <x>', 'AdamW weight decay (matrices only)', parseNumberInRange('--weight-decay', 0, L.weightDecay), d.weightDecay)
+    .option('--clip <x>', 'gradient-norm clip', parseNumberInRange('--clip', 0, L.clip, true), d.clip)
+    .option('--seed <n>', 'seed of the initialisation and the data order', parseIntInRange('--seed', 0, L.seed), d.seed)
+    .option('--eval-every <n>', 'held-out evaluation every n steps (0: at the end only)', parseIntInRange('--eval-every', 0, L.steps), d.evalEvery)
+    .option('--eval-windows <n>', 'held-out windows per evaluation', parseIntInRange('--eval-windows', 1, L.evalWindows), d.evalWindows)
+    .option('--checkpoint-every <n>', 'save a resumable checkpoint (and the model folder) every n steps (0: never)', parseIntInRange('--checkpoint-every', 0, L.steps), d.checkpointEvery)
+    .option('--mix <kinds>', 'synthetic documents as fractions of the windows: repeat (a passage, then spans of it copied after a newline) and kv (facts at random depths, questions about them at the end, as the needle task); e.g. repeat=0.3,kv=0.2', parseMixFlag, d.mix)
+    .option('--short-context <n>', 'window of the first --short-steps steps (divides --context; context/n times the windows, so the same tokens a step)', parseIntInRange('--short-context', 2, L.context))
+    .option('--short-steps <n>', 'steps trained at --short-context before the full context', parseIntInRange('--short-steps', 0, L.steps), d.shortSteps)
     .option('--resume', 'continue from <out>/checkpoint.safetensors if present', false)
     .option('--dtype <type>', 'f32 or f16 storage for model.safetensors', d.dtype)
     .option('--threads <n>', 'threads including the main one (default: all cores)', parseThreads('--threads'))
     .option('--json', 'print the summary as one JSON line', false)
     .action(async (flags: TrainLmFlags) => {
       if (flags.dtype !== 'f32' && flags.dtype !== 'f16') throw new Error(`--dtype expects f32 or f16, got '${flags.dtype}'`);
+      if (flags.shortSteps > 0 && flags.shortContext === undefined) throw new Error('--short-steps needs --short-context');
+      if (flags.shortSteps > flags.steps) throw new Error(`--short-steps ${flags.shortSteps} is more than --steps ${flags.steps}`);
       const { join } = await import('node:path');
       const { defaultDataDir } = await import('../../node/data-dir.js');
       const { initNodeBackend } = await import('../../node/backend.js');
@@ -139,6 +180,9 @@ export function registerTrainLmCommand(program: Command): void {
             checkpointEvery: flags.checkpointEvery,
             resume: flags.resume,
             dtype: flags.dtype,
+            mix: flags.mix,
+            shortSteps: flags.shortSteps,
+            ...(flags.shortContext === undefined ? {} : { shortContext: flags.shortContext }),
             threads: flags.threads,
           },
           (line) => process.stderr.write(`${line}\n`),
