@@ -164,6 +164,7 @@ test('kernels that cannot handle the head size are replaced by the reference ker
   const picky: AttentionKernels = {
     name: 'picky', needsResidentCache: false, isResident: () => true, supports: () => false,
     dense: r.dense.bind(r), sparq: r.sparq.bind(r), lmInfinite: r.lmInfinite.bind(r), exactTopK: r.exactTopK.bind(r), h2o: r.h2o.bind(r),
+    randomProjection: r.randomProjection.bind(r),
   };
   const generator = new Generator(fixture.model, { attention: { kind: 'dense' }, kernels: picky });
   assert.equal(generator.kernels, referenceAttentionKernels);
