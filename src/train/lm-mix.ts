@@ -89,7 +89,7 @@ class DocumentBuilder {
 }
 
 /**
- * A repeated-passage document: a corpus passage of half the window or more, then, to the end of the
+ * A repeated-passage document: a corpus passage of a third of the window or more, then, to the end of the
  * window, "\n" and a span of 16..256 tokens (a quarter of the window at most) copied from a random
  * place inside the passage, again and again. Copies reach back up to the whole window.
  */
@@ -97,7 +97,7 @@ export function repeatDocument(source: MixSource, length: number, rng: Rng): Mix
   const newline = source.encode('\n');
   const maxCopy = Math.max(2, Math.min(256, Math.floor(length / 4)));
   const minCopy = Math.max(2, Math.min(16, Math.floor(maxCopy / 2)));
-  const passage = Math.min(source.ids.length - 1, uniformInt(rng, Math.ceil(length / 2), Math.max(Math.ceil(length / 2), length - newline.length - minCopy)));
+  const passage = Math.min(source.ids.length - 1, uniformInt(rng, Math.ceil(length / 3), Math.max(Math.ceil(length / 3), length - newline.length - minCopy)));
   const start = rng.int(source.ids.length - passage);
   const chunk = source.ids.subarray(start, start + passage);
   const doc = new DocumentBuilder();

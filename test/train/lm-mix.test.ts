@@ -53,11 +53,16 @@ test('a repeat document is a corpus passage, then newline-led spans copied from 
     const tokens = Array.from(doc.tokens);
     // The passage is a run of the corpus: find where it starts.
     const corpus = Array.from(source.ids);
-    const at = corpus.findIndex((_, i) => corpus.slice(i, i + 8).join() === tokens.slice(0, 8).join());
-    assert.ok(at >= 0, 'the document opens with a corpus passage');
+    // The corpus repeats itself, so take the longest run of it the document opens with.
     let passage = 0;
-    while (passage < length && tokens[passage] === corpus[at + passage]) passage++;
-    assert.ok(passage >= length / 2 - 1, `passage of ${passage} tokens in a window of ${length}`);
+    for (let at = 0; at < corpus.length; at++) {
+      let n = 0;
+      while (n < length && at + n < corpus.length && tokens[n] === corpus[at + n]) n++;
+      passage = Math.max(passage, n);
+    }
+    // A copy may continue the passage by chance; the first non-retrievable token after the passage ends it.
+    while (passage > 0 && doc.retrievable.slice(0, passage).some((r) => r === 1)) passage--;
+    assert.ok(passage >= length / 3 - 1, `passage of ${passage} tokens in a window of ${length}`);
     // Every retrievable token continues a span that also appears, in order, inside the passage.
     const chunk = tokens.slice(0, passage).join(',');
     let copies = 0;
@@ -88,13 +93,16 @@ test('a key-value document states facts after ".\\n", then asks about them in th
     assert.equal(doc.tokens.length, length);
     const text = tokenizer.decode(Array.from(doc.tokens));
     assert.ok(!text.includes('San Francisco') && !text.includes(NEEDLE_REFERENCE), 'never the needle task\'s own fact');
-    const questions = [...text.matchAll(/\.\n\n\nWhat is ([^?]+)\? "([^"\n]+?)(?= ")/g)];
+    const questions = [...text.matchAll(/\.\n\n\nWhat is [^?\n]+\? "([^\n]*)/g)];
     assert.ok(questions.length >= 1, JSON.stringify(text.slice(-300)));
     for (const q of questions) {
-      // The opening the question ends with was stated earlier, after ".\n", with the answer that follows it here.
-      const opening = q[2]!;
-      const answer = text.slice(q.index! + q[0].length).split('\n')[0]!;
-      assert.ok(text.slice(0, q.index).includes(`.\n${opening}${answer.replace(/"\.$/, '".').trimEnd()}`) || text.slice(0, q.index).includes(`.\n${opening}${answer}`), `${opening} | ${answer}`);
+      // The opening and answer that follow the question restate a fact stated earlier, after ".\n"
+      // (the answer may run on into the next question or the filler, or be cut at the window's end).
+      const tail = q[1]!;
+      const before = text.slice(0, q.index);
+      const statements = before.split('.\n').slice(1).map((part) => part.split('\n')[0]!).filter((l) => l.length > 8);
+      const atEnd = q.index! + q[0].length === text.length;
+      assert.ok(statements.some((l) => tail.startsWith(l) || (atEnd && l.startsWith(tail))), `${tail} | ${statements.join(' | ')}`);
       asked++;
     }
     // The answers' tokens (and only they) are marked.
