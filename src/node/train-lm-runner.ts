@@ -219,7 +219,12 @@ export async function trainLanguageModel(options: TrainLmOptions, log: (line: st
 
     const step = loop.step;
     const validationLoss = trainer.evaluate();
-    metrics.append(step, { validationLoss });
+    const retrieval = trainer.evaluateRetrieval(options.evalWindows);
+    metrics.append(step, {
+      validationLoss,
+      ...(retrieval.repeat === undefined ? {} : { validationCopyLoss: retrieval.repeat }),
+      ...(retrieval.kv === undefined ? {} : { validationAnswerLoss: retrieval.kv }),
+    });
     const validationBitsPerChar = trainer.bitsPerChar(validationLoss);
     log(`held-out loss ${validationLoss.toFixed(4)} nats/token (${validationBitsPerChar.toFixed(3)} bits/char) after ${step} steps`);
 

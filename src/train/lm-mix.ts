@@ -182,22 +182,37 @@ function drawFact(source: MixSource, rng: Rng, usedKeys: Set<string>): Fact {
 
 /**
  * A key-value retrieval document: an optional "Articles by ...:" line, corpus filler with 1..4 facts
- * inserted at random depths (each after ".\n", as the needle), then questions about some of them,
+ * (as many as fit) inserted at random depths (each after ".\n", as the needle), then questions about some of them,
  * each ".\n\n\nWhat is ...? \"<opening>" and the answer; filler from the corpus continues to the end
  * of the window when room is left.
  */
 export function keyValueDocument(source: MixSource, length: number, rng: Rng): MixDocument {
   const used = new Set<string>();
-  const facts = Array.from({ length: uniformInt(rng, 1, 4) }, () => drawFact(source, rng, used));
+  const wanted = uniformInt(rng, 1, 4);
+  const facts = Array.from({ length: wanted }, () => drawFact(source, rng, used));
   const prefix = rng.uniform() < 0.5 ? source.encode(`Articles by ${pick(rng, AUTHORS)}:\n`) : [];
-  const statements = facts.map((f) => source.encode(`.\n${f.statement}\n`));
-  const asked = rng.shuffle(facts.map((_, i) => i)).slice(0, uniformInt(rng, 1, facts.length));
-  const questions = asked.map((i) => ({ question: source.encode(`.\n\n\n${facts[i]!.question}`), answer: source.encode(facts[i]!.answer) }));
-  const overhead = prefix.length + statements.reduce((a, s) => a + s.length, 0) + questions.reduce((a, q) => a + q.question.length + q.answer.length, 0);
+  const askOrder = rng.shuffle(facts.map((_, i) => i));
+  const askCount = uniformInt(rng, 1, wanted);
+  const encoded = facts.map((f) => ({
+    statement: source.encode(`.\n${f.statement}\n`),
+    question: source.encode(`.\n\n\n${f.question}`),
+    answer: source.encode(f.answer),
+  }));
+  // As many of the facts as fit in the window (at least one; a window too short for it is cut).
+  let kept = wanted;
+  const overheadOf = (n: number): number => {
+    const asked = askOrder.filter((i) => i < n).slice(0, Math.max(1, Math.min(askCount, n)));
+    return prefix.length + encoded.slice(0, n).reduce((a, e) => a + e.statement.length, 0)
+      + asked.reduce((a, i) => a + encoded[i]!.question.length + encoded[i]!.answer.length, 0);
+  };
+  while (kept > 1 && overheadOf(kept) > length) kept--;
+  const statements = encoded.slice(0, kept).map((e) => e.statement);
+  const questions = askOrder.filter((i) => i < kept).slice(0, Math.max(1, Math.min(askCount, kept))).map((i) => encoded[i]!);
+  const overhead = overheadOf(kept);
   const fillerLength = Math.max(0, Math.min(source.ids.length - 1, length - overhead));
   const start = rng.int(source.ids.length - fillerLength);
   const filler = source.ids.subarray(start, start + fillerLength);
-  const depths = facts.map(() => rng.int(fillerLength + 1)).sort((a, b) => a - b);
+  const depths = statements.map(() => rng.int(fillerLength + 1)).sort((a, b) => a - b);
   const doc = new DocumentBuilder();
   doc.push(prefix, false);
   let at = 0;

@@ -101,7 +101,7 @@ interface TrainLmFlags {
   checkpointEvery: number;
   resume: boolean;
   dtype: string;
-  mix: TrainingMix;
+  mix?: TrainingMix;
   shortContext?: number;
   shortSteps: number;
   threads?: number;
@@ -121,8 +121,8 @@ export function registerTrainLmCommand(program: Command): void {
   const L = TRAIN_LM_LIMITS;
   program
     .command('train-lm')
-    .description('train a small Llama-style language model (and its BPE tokenizer) on a text file; writes config.json, model.safetensors, tokenizer.json')
-    .option('--data <file>', 'training text (default: <data dir>/text/tinyshakespeare/input.txt)')
+    .description('train a small Llama-style language model (and its BPE tokenizer) on text files; writes config.json, model.safetensors, tokenizer.json')
+    .option('--data <path>', 'training text: a file, a folder (its .txt files, recursively), or several separated by commas (default: <data dir>/text/tinyshakespeare/input.txt)')
     .option('--out <dir>', 'output folder', 'runs/train-lm')
     .option('--vocab-size <n>', 'BPE vocabulary size', parseIntInRange('--vocab-size', 258, L.vocabSize), d.vocabSize)
     .option('--hidden <n>', 'd_model', parseIntInRange('--hidden', 1, L.hidden), d.hiddenSize)
@@ -140,7 +140,7 @@ export function registerTrainLmCommand(program: Command): void {
     .option('--eval-every <n>', 'held-out evaluation every n steps (0: at the end only)', parseIntInRange('--eval-every', 0, L.steps), d.evalEvery)
     .option('--eval-windows <n>', 'held-out windows per evaluation', parseIntInRange('--eval-windows', 1, L.evalWindows), d.evalWindows)
     .option('--checkpoint-every <n>', 'save a resumable checkpoint (and the model folder) every n steps (0: never)', parseIntInRange('--checkpoint-every', 0, L.steps), d.checkpointEvery)
-    .option('--mix <kinds>', 'synthetic documents as fractions of the windows: repeat (a passage, then spans of it copied after a newline) and kv (facts at random depths, questions about them at the end, as the needle task); e.g. repeat=0.3,kv=0.2', parseMixFlag, d.mix)
+    .option('--mix <kinds>', 'synthetic documents as fractions of the windows: repeat (a passage, then spans of it copied after a newline) and kv (facts at random depths, questions about them at the end, as the needle task); e.g. repeat=0.3,kv=0.2 (default: none)', parseMixFlag)
     .option('--short-context <n>', 'window of the first --short-steps steps (divides --context; context/n times the windows, so the same tokens a step)', parseIntInRange('--short-context', 2, L.context))
     .option('--short-steps <n>', 'steps trained at --short-context before the full context', parseIntInRange('--short-steps', 0, L.steps), d.shortSteps)
     .option('--resume', 'continue from <out>/checkpoint.safetensors if present', false)
@@ -180,7 +180,7 @@ export function registerTrainLmCommand(program: Command): void {
             checkpointEvery: flags.checkpointEvery,
             resume: flags.resume,
             dtype: flags.dtype,
-            mix: flags.mix,
+            mix: flags.mix ?? NO_MIX,
             shortSteps: flags.shortSteps,
             ...(flags.shortContext === undefined ? {} : { shortContext: flags.shortContext }),
             threads: flags.threads,
