@@ -13,7 +13,7 @@
 
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import type { JsonValue } from '../io/checkpoint.js';
 import { serializeSafetensors } from '../io/safetensors.js';
@@ -71,6 +71,11 @@ function definingValue(record: Readonly<Record<string, JsonValue | undefined>>, 
       if (mix === undefined || mix === null) return 'none';
       if (typeof mix !== 'object' || Array.isArray(mix)) return JSON.stringify(mix);
       return formatTrainingMix({ ...NO_MIX, ...(mix as Record<string, number>) });
+    }
+    case 'data': {
+      // The same files, wherever the command runs from (../shared/data from a checkout, or an absolute path).
+      const data = record['data'];
+      return typeof data === 'string' ? JSON.stringify(data.split(',').map((p) => p.trim()).filter((p) => p.length > 0).map((p) => resolve(p))) : JSON.stringify(data);
     }
     case 'shortSteps':
       return JSON.stringify(record['shortSteps'] ?? 0);
