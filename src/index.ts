@@ -166,14 +166,15 @@ export {
   exactTopKSelect, formatRatio, H2oAttention, h2oHead, h2oSelect, HeavyHitterState, KV_DTYPES, kvBlockLayout, KvCache,
   kvElementBytes,
   LmInfiniteAttention, lmInfiniteHead, lmInfiniteSelect, notResident, nthLargest, oracleHead, PAPER_TOP_K,
-  parseCompression, planCompression, plannedRatio, planTopK, referenceAttentionKernels, ReferenceAttentionKernels,
-  selectWithLocalWindow, SelectWork, sparqApproxLogits, SparqAttention, sparqAttentionHead, sparqBreakEven,
+  parseCompression, planCompression, plannedRatio, planTopK, RandomProjectionAttention, randomProjectionHead,
+  referenceAttentionKernels, ReferenceAttentionKernels, selectWithLocalWindow, SelectWork, sparqApproxLogits, SparqAttention, sparqAttentionHead, sparqBreakEven,
   sparqTransfers, topKIndices, TRANSFER_KINDS, transferBytes, TransferCounters, transferModel, transferRatio, transferTotal,
 } from './attention/index.js';
 export type {
-  AttentionHeadTask, AttentionKernels, AttentionKind, AttentionOptions, AttentionSettings, AttentionShape,
-  AttentionSpec, CompressionPlan, CompressionRecipe, DecodeAttention, H2oHeadTask, HeadView, KvBlock, KvBlockLayout, KvDType,
-  KvCacheOptions, KvHeadBlock, PlanShape, SparqHeadResult, SparqKernelParams, SparqParams, SparqSpec, SparqStep1,
+  AttentionHeadTask, AttentionKernelName, AttentionKernels, AttentionKind, AttentionOptions, AttentionSettings,
+  AttentionShape, AttentionSpec, CompressionPlan, CompressionRecipe, DecodeAttention, H2oHeadTask, HeadView, KvBlock,
+  KvBlockLayout, KvCacheOptions, KvDType, KvHeadBlock, PlanShape, ProjectedHeadTask, RandomProjectionKernelParams,
+  RandomProjectionSpec, SparqHeadResult, SparqKernelParams, SparqParams, SparqSpec, SparqStep1,
   TransferBreakdown, TransferCounts, TransferKind, TransferSpec, TransferSummary,
 } from './attention/index.js';
 export { WasmAttention } from './backend/wasm/attention.js';

@@ -13,11 +13,13 @@ export type AttentionSpec =
   | { kind: 'h2o'; topK: number; localWindow?: number }
   | { kind: 'lm-infinite'; topK: number; sinks?: number }
   | { kind: 'flexgen'; topK: number }
-  | { kind: 'oracle'; topK: number };
+  | { kind: 'oracle'; topK: number }
+  /** SparQ with step 1 on a seeded random r-dimensional projection of q and K (the key-compression ablation). */
+  | { kind: 'random-projection'; rank: number; topK: number; localWindow: number; reallocation?: boolean; seed?: number };
 
 export type AttentionKind = AttentionSpec['kind'];
 
-export const ATTENTION_KINDS: readonly AttentionKind[] = ['dense', 'sparq', 'h2o', 'lm-infinite', 'flexgen', 'oracle'];
+export const ATTENTION_KINDS: readonly AttentionKind[] = ['dense', 'sparq', 'h2o', 'lm-infinite', 'flexgen', 'oracle', 'random-projection'];
 
 export interface AttentionShape {
   readonly layers: number;

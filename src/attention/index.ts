@@ -15,12 +15,17 @@ export {
   HeavyHitterState, exactTopKHead, exactTopKSelect, h2oHead, h2oSelect, lmInfiniteHead, lmInfiniteSelect, oracleHead,
 } from './baselines.js';
 export {
-  DenseAttention, ExactTopKAttention, H2oAttention, LmInfiniteAttention, SparqAttention, type SparqSpec,
+  DenseAttention, ExactTopKAttention, H2oAttention, LmInfiniteAttention, RandomProjectionAttention, SparqAttention,
+  type RandomProjectionSpec, type SparqSpec,
 } from './policies.js';
+export {
+  ProjectedKeyState, RANDOM_PROJECTION_SEED, randomProjectionHead, randomProjectionMatrix,
+  type ProjectedKeys, type RandomProjectionParams,
+} from './random-projection.js';
 export { ReferenceAttentionKernels, referenceAttentionKernels } from './reference-kernels.js';
 export {
-  type AttentionHeadTask, type AttentionKernels, type H2oHeadTask, type KvBlock, type KvBlockLayout, type KvDType, type SparqKernelParams,
-  KV_DTYPES, kvBlockLayout, kvElementBytes,
+  type AttentionHeadTask, type AttentionKernelName, type AttentionKernels, type H2oHeadTask, type KvBlock, type KvBlockLayout, type KvDType,
+  type ProjectedHeadTask, type RandomProjectionKernelParams, type SparqKernelParams, KV_DTYPES, kvBlockLayout, kvElementBytes,
 } from '../ops/attention-kernels.js';
 export { blockHeadView, cacheHeadView, type HeadView } from './head.js';
 export { SelectWork, nthLargest, topKIndices } from './select.js';

@@ -91,22 +91,26 @@ function checkTarget(target: number, who: string): void {
   if (!(target > 0 && target <= 1)) throw new RangeError(`${who}: target must be in (0, 1], e.g. 1/8; got ${target}`);
 }
 
-/** SparQ's (r, k, l) for a target fraction of dense transfers; throws when it cannot be reached. */
-export function planCompression(target: number, shape: PlanShape, recipe: CompressionRecipe = 'paper'): CompressionPlan {
+/**
+ * SparQ's (r, k, l) for a target fraction of dense transfers; throws when it cannot be reached.
+ * `kind` 'random-projection' plans the ablation's policy (r = the projection's rank) the same way on its own model.
+ */
+export function planCompression(target: number, shape: PlanShape, recipe: CompressionRecipe = 'paper',
+  kind: 'sparq' | 'random-projection' = 'sparq'): CompressionPlan {
   checkTarget(target, 'planCompression');
   const { d, last } = checkShape(shape, 'planCompression');
   if (recipe === 'paper') {
     const k = Math.min(PAPER_TOP_K, last);
-    const ratio = (r: number): number => plannedRatio({ kind: 'sparq', rank: r, topK: k }, shape);
+    const ratio = (r: number): number => plannedRatio({ kind, rank: r, topK: k }, shape);
     const r = largestWithin(1, d, target, ratio);
-    if (r < 1) throw unreachable('sparq (paper recipe)', target, shape, ratio(1), `r = 1, k = ${k}; --recipe even lowers k`);
+    if (r < 1) throw unreachable(`${kind} (paper recipe)`, target, shape, ratio(1), `r = 1, k = ${k}; --recipe even lowers k`);
     return { rank: r, topK: k, localWindow: Math.floor(k / 4), achievedRatio: ratio(r) };
   }
   if (recipe === 'even') {
     const r = Math.max(1, Math.min(d, Math.round(d * target)));
-    const ratio = (k: number): number => plannedRatio({ kind: 'sparq', rank: r, topK: k }, shape);
+    const ratio = (k: number): number => plannedRatio({ kind, rank: r, topK: k }, shape);
     const k = largestWithin(1, last, target, ratio);
-    if (k < 1) throw unreachable('sparq (even recipe)', target, shape, ratio(1), `r = ${r}, k = 1`);
+    if (k < 1) throw unreachable(`${kind} (even recipe)`, target, shape, ratio(1), `r = ${r}, k = 1`);
     return { rank: r, topK: k, localWindow: Math.floor(k / 4), achievedRatio: ratio(k) };
   }
   throw new RangeError(`planCompression: unknown recipe '${String(recipe)}' (expected paper or even)`);
@@ -154,7 +158,7 @@ export function parseCompression(text: string, flag = '--compression'): number {
 }
 
 export interface AttentionSettings {
-  /** dense | sparq | h2o | lm-infinite | flexgen | oracle (default dense). */
+  /** dense | sparq | h2o | lm-infinite | flexgen | oracle | random-projection (default dense). */
   readonly attention?: string | undefined;
   /** Target ratio of transfers, e.g. 1/8; used when rank/topK are not given (default 1/8). */
   readonly compression?: number | undefined;
@@ -178,13 +182,13 @@ export function attentionSpecFromSettings(settings: AttentionSettings, shape: Pl
   if (kind === 'dense') return { kind };
   const compression = settings.compression ?? 1 / 8;
   const planShape: PlanShape = { ...shape, seqLen: Math.max(1, shape.seqLen) };
-  if (kind === 'sparq') {
+  if (kind === 'sparq' || kind === 'random-projection') {
     const explicit = settings.rank !== undefined || settings.topK !== undefined;
     let rank = settings.rank;
     let topK = settings.topK;
     let localWindow = settings.localWindow;
     if (!explicit) {
-      const plan = planCompression(compression, planShape, settings.recipe ?? 'paper');
+      const plan = planCompression(compression, planShape, settings.recipe ?? 'paper', kind);
       rank = plan.rank;
       topK = plan.topK;
       localWindow ??= plan.localWindow;
@@ -194,13 +198,13 @@ export function attentionSpecFromSettings(settings: AttentionSettings, shape: Pl
       const last = planShape.seqLen;
       if (rank === undefined) {
         const k = topK!;
-        const r = largestWithin(1, d, compression, (x) => plannedRatio({ kind: 'sparq', rank: x, topK: k }, planShape));
-        if (r < 1) throw unreachable(`sparq with k = ${k}`, compression, planShape, plannedRatio({ kind: 'sparq', rank: 1, topK: k }, planShape), 'r = 1');
+        const r = largestWithin(1, d, compression, (x) => plannedRatio({ kind, rank: x, topK: k }, planShape));
+        if (r < 1) throw unreachable(`${kind} with k = ${k}`, compression, planShape, plannedRatio({ kind, rank: 1, topK: k }, planShape), 'r = 1');
         rank = r;
       } else {
         const r = rank;
-        const k = largestWithin(1, last, compression, (x) => plannedRatio({ kind: 'sparq', rank: r, topK: x }, planShape));
-        if (k < 1) throw unreachable(`sparq with r = ${r}`, compression, planShape, plannedRatio({ kind: 'sparq', rank: r, topK: 1 }, planShape), 'k = 1');
+        const k = largestWithin(1, last, compression, (x) => plannedRatio({ kind, rank: r, topK: x }, planShape));
+        if (k < 1) throw unreachable(`${kind} with r = ${r}`, compression, planShape, plannedRatio({ kind, rank: r, topK: 1 }, planShape), 'k = 1');
         topK = k;
       }
     }

@@ -2,8 +2,9 @@
 // step to its kernel (AttentionKernels, src/ops/attention-kernels.ts: the reference loops or a
 // backend's fast implementation). Transfers are counted by PolicyBase from the transfer model.
 
-import type { AttentionHeadTask, H2oHeadTask } from '../ops/attention-kernels.js';
+import type { AttentionHeadTask, H2oHeadTask, ProjectedHeadTask } from '../ops/attention-kernels.js';
 import { HeavyHitterState } from './baselines.js';
+import { ProjectedKeyState, RANDOM_PROJECTION_SEED, randomProjectionMatrix } from './random-projection.js';
 import { type AttentionOptions, type AttentionShape, notResident, PolicyBase } from './decode-policy.js';
 import type { KvCache } from './kv-cache.js';
 
@@ -171,5 +172,85 @@ export class H2oAttention extends PolicyBase {
       this.states.set(key, state);
     }
     return state;
+  }
+}
+
+export interface RandomProjectionSpec {
+  readonly rank: number;
+  readonly topK: number;
+  readonly localWindow: number;
+  readonly reallocation?: boolean | undefined;
+  /** Seed of the projection matrix (default RANDOM_PROJECTION_SEED). */
+  readonly seed?: number | undefined;
+}
+
+/**
+ * The key-compression ablation: SparQ's step 2 after approximate scores from a seeded random
+ * r-dimensional projection of q and K (src/attention/random-projection.ts). The projected keys are
+ * kept per (sequence, layer, KV head) beside the cache and brought up to date before each step.
+ */
+export class RandomProjectionAttention extends PolicyBase {
+  readonly name = 'random-projection' as const;
+  readonly spec: { kind: 'random-projection'; rank: number; topK: number; localWindow: number; reallocation: boolean; seed: number };
+  /** P [headDim, rank]. */
+  readonly projection: Float32Array;
+  private readonly states = new Map<number, ProjectedKeyState>();
+
+  constructor(spec: RandomProjectionSpec, shape: AttentionShape, options: AttentionOptions = {}) {
+    super(shape, options);
+    if (!this.kernels.supports(shape.headDim, 'random-projection')) {
+      throw new RangeError(`random-projection: the ${this.kernels.name} attention kernels have no random-projection kernel; use the reference kernels`);
+    }
+    for (const key of ['rank', 'topK'] as const) {
+      if (!Number.isInteger(spec[key]) || spec[key] <= 0) throw new RangeError(`random-projection: ${key} must be a positive integer, got ${spec[key]}`);
+    }
+    if (!Number.isInteger(spec.localWindow) || spec.localWindow < 0) {
+      throw new RangeError(`random-projection: localWindow must be a non-negative integer, got ${spec.localWindow}`);
+    }
+    const seed = spec.seed ?? RANDOM_PROJECTION_SEED;
+    if (!Number.isInteger(seed) || seed < 0) throw new RangeError(`random-projection: seed must be a non-negative integer, got ${seed}`);
+    const rank = Math.min(spec.rank, shape.headDim);
+    this.spec = {
+      kind: 'random-projection',
+      rank,
+      topK: spec.topK,
+      localWindow: Math.min(spec.localWindow, spec.topK),
+      reallocation: spec.reallocation ?? shape.heads === shape.kvHeads,
+      seed,
+    };
+    this.projection = randomProjectionMatrix(shape.headDim, rank, seed);
+  }
+
+  reset(seq?: number): void {
+    for (const [key, state] of this.states) {
+      if (seq !== undefined && Math.floor(key / (this.shape.layers * this.shape.kvHeads)) !== seq) continue;
+      state.dispose();
+      this.states.delete(key);
+    }
+  }
+
+  protected run(tasks: readonly AttentionHeadTask[], _cache: KvCache, layer: number, seqs: readonly number[],
+    q: Float32Array, out: Float32Array): void {
+    const kvHeads = this.shape.kvHeads;
+    const projected: ProjectedHeadTask[] = tasks.map((task, i) => {
+      const seq = seqs[Math.floor(i / kvHeads)]!;
+      const key = (seq * this.shape.layers + layer) * kvHeads + (i % kvHeads);
+      let state = this.states.get(key);
+      if (!state) {
+        state = new ProjectedKeyState(this.spec.rank, this.kernels.cacheAllocator, this.kernels.cacheRelease);
+        this.states.set(key, state);
+      }
+      // Keys appended since the last step (the whole prompt at the first): projected as a real
+      // implementation would when it writes them.
+      state.update(task.block, this.projection);
+      return { ...task, projectedKeys: state.data, projectedStride: state.capacity };
+    });
+    this.kernels.randomProjection(projected, q, out, this.shape.headDim, this.group, {
+      rank: this.spec.rank,
+      topK: this.spec.topK,
+      localWindow: this.spec.localWindow,
+      reallocation: this.spec.reallocation,
+      projection: this.projection,
+    });
   }
 }

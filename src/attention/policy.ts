@@ -1,7 +1,7 @@
 // createAttentionPolicy: one entry point for every decode-attention policy.
 
 import type { AttentionOptions, AttentionShape, AttentionSpec, DecodeAttention } from './decode-policy.js';
-import { DenseAttention, ExactTopKAttention, H2oAttention, LmInfiniteAttention, SparqAttention } from './policies.js';
+import { DenseAttention, ExactTopKAttention, H2oAttention, LmInfiniteAttention, RandomProjectionAttention, SparqAttention } from './policies.js';
 
 export type { AttentionKind, AttentionOptions, AttentionShape, AttentionSpec, DecodeAttention } from './decode-policy.js';
 export { ATTENTION_KINDS } from './decode-policy.js';
@@ -19,6 +19,8 @@ export function createAttentionPolicy(spec: AttentionSpec, shape: AttentionShape
     case 'flexgen':
     case 'oracle':
       return new ExactTopKAttention(spec.kind, spec, shape, options);
+    case 'random-projection':
+      return new RandomProjectionAttention(spec, shape, options);
     default: {
       const unknown: never = spec;
       throw new RangeError(`createAttentionPolicy: unknown kind '${String((unknown as { kind: unknown }).kind)}'`);

@@ -3,11 +3,12 @@
 // kernels used when the backend supplies none.
 
 import type {
-  AttentionHeadTask, AttentionKernels, H2oHeadTask, SparqKernelParams,
+  AttentionHeadTask, AttentionKernels, H2oHeadTask, ProjectedHeadTask, RandomProjectionKernelParams, SparqKernelParams,
 } from '../ops/attention-kernels.js';
 import { exactTopKHead, h2oHead, lmInfiniteHead, oracleHead } from './baselines.js';
 import { denseAttentionHead } from './dense.js';
 import { blockHeadView } from './head.js';
+import { randomProjectionHead } from './random-projection.js';
 import { SelectWork } from './select.js';
 import { sparqAttentionHead } from './sparq.js';
 
@@ -56,6 +57,14 @@ export class ReferenceAttentionKernels implements AttentionKernels {
     params: { readonly topK: number; readonly localWindow: number }): void {
     for (const t of tasks) {
       h2oHead(blockHeadView(t.block), t.scores, q, t.qOffset, group, params.topK, params.localWindow, out, t.outOffset, this.work);
+    }
+  }
+
+  randomProjection(tasks: readonly ProjectedHeadTask[], q: Float32Array, out: Float32Array, _headDim: number, group: number,
+    params: RandomProjectionKernelParams): void {
+    for (const t of tasks) {
+      randomProjectionHead(blockHeadView(t.block), { data: t.projectedKeys, stride: t.projectedStride }, params.projection, q, t.qOffset, group,
+        params, out, t.outOffset, this.work);
     }
   }
 }

@@ -13,6 +13,9 @@
 //   lm-infinite  K, V: k d each, new k, v: 2 d                                   = 2 k d + 2 d
 //   flexgen      K: S d (exact scores), V: k d, new k, v: 2 d                    = S d + k d + 2 d
 //   oracle       (exact top-k at no cost) K, V: k d each, new k, v: 2 d          = 2 k d + 2 d
+//   random-projection  projected keys: S r read (step 1) and r written (the new key's projection),
+//                K: k d, V: k d, mean V: d read + d written, new k, v: 2 d      = S r + r + 2 k d + 4 d
+//                (counted as K: the projected keys are the compressed K the step reads)
 // test/attention/transfers.test.ts counts the elements the reference kernels really touch (a
 // counting head view) and checks them against this model. Writing the second, transposed copy of K
 // (SparQ "K twice") is a layout choice outside the model: it is counted in kTransposedWrite and
@@ -82,7 +85,7 @@ export interface TransferSummary {
 /** The settings a transfer model needs: AttentionSpec (policy.ts) without the optional fields. */
 export type TransferSpec =
   | { readonly kind: 'dense' }
-  | { readonly kind: 'sparq'; readonly rank: number; readonly topK: number; readonly reallocation?: boolean | undefined }
+  | { readonly kind: 'sparq' | 'random-projection'; readonly rank: number; readonly topK: number; readonly reallocation?: boolean | undefined }
   | { readonly kind: 'h2o' | 'lm-infinite' | 'flexgen' | 'oracle'; readonly topK: number };
 
 /** Elements of each kind one head-step moves (kTransposedWrite excluded: a layout choice). */
@@ -100,6 +103,10 @@ export function transferModel(spec: TransferSpec, seqLen: number, headDim: numbe
     case 'sparq':
       // The mean of V is read (and kept up to date) for reallocation only; unknown counts as on.
       return { ...none, kRead: S * Math.min(spec.rank, d) + k * d, vRead: k * d, meanRead: spec.reallocation === false ? 0 : d, meanWrite: spec.reallocation === false ? 0 : d };
+    case 'random-projection': {
+      const r = Math.min(spec.rank, d);
+      return { ...none, kRead: S * r + k * d, kWrite: d + r, vRead: k * d, meanRead: spec.reallocation === false ? 0 : d, meanWrite: spec.reallocation === false ? 0 : d };
+    }
     case 'h2o':
       return { ...none, kRead: k * d, vRead: k * d, scoreRead: S, scoreWrite: S };
     case 'lm-infinite':

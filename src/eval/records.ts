@@ -8,7 +8,7 @@ import type { TaskName } from './prompts.js';
 export interface EvalCell {
   readonly model: string;
   readonly task: TaskName;
-  /** Attention policy: dense, sparq, h2o, lm-infinite, flexgen, oracle (with its recipe, e.g. 'sparq-paper'). */
+  /** Attention policy: dense, sparq, h2o, lm-infinite, flexgen, oracle, random-projection (with its recipe, e.g. 'sparq-paper'). */
   readonly method: string;
   /** Requested fraction of dense attention transfers (1 for dense). */
   readonly compression: number;

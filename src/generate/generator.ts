@@ -191,10 +191,13 @@ export class Generator {
     if (!Number.isInteger(this.sequences) || this.sequences <= 0) throw new Error(`generate: sequences must be a positive integer, got ${this.sequences}`);
     if (!Number.isInteger(this.prefillChunk) || this.prefillChunk <= 0) throw new Error(`generate: prefill chunk must be a positive integer, got ${this.prefillChunk}`);
     const wanted = options.kernels ?? getBackend().attention ?? referenceAttentionKernels;
-    const kernels = wanted.supports(config.headDim) ? wanted : referenceAttentionKernels;
+    const kernelName = options.attention.kind === 'random-projection' ? 'random-projection' : undefined;
+    const kernels = wanted.supports(config.headDim, kernelName) ? wanted : referenceAttentionKernels;
     this.kernels = kernels;
     this.kernelsNote = kernels === wanted ? null
-      : `the ${wanted.name} attention kernels do not handle heads of ${config.headDim}; decode attention runs on the ${kernels.name} kernels`;
+      : !wanted.supports(config.headDim)
+        ? `the ${wanted.name} attention kernels do not handle heads of ${config.headDim}; decode attention runs on the ${kernels.name} kernels`
+        : `the ${wanted.name} attention kernels have no ${kernelName} kernel; decode attention runs on the ${kernels.name} kernels`;
     this.cache = new KvCache({
       layers: config.numLayers,
       kvHeads: config.numKvHeads,

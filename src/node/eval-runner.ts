@@ -35,7 +35,7 @@ import { loadModelFiles } from './model-files.js';
 import type { KvDType } from '../ops/attention-kernels.js';
 
 export interface EvalMethod {
-  /** dense | sparq | h2o | lm-infinite | flexgen | oracle */
+  /** dense | sparq | h2o | lm-infinite | flexgen | oracle | random-projection */
   readonly attention: string;
   /** Requested fraction of dense transfers (ignored for dense). */
   readonly compression: number;
@@ -74,6 +74,8 @@ export interface EvalGridOptions {
   readonly onRecord?: (record: EvalRecord) => void;
   /** Called after each cell with its summary (skipped cells: result null). */
   readonly onCell?: (entry: GridEntry, records: readonly EvalRecord[]) => void;
+  /** A cell's decode attention runs on other kernels than the backend's (e.g. no wasm kernel for the policy): why. */
+  readonly onKernelsNote?: (cell: EvalCell, note: string) => void;
   /** Aborting stops the run after the sample in progress. */
   readonly signal?: AbortSignal;
 }
@@ -143,7 +145,7 @@ async function taskSamples(task: TaskName, s: TaskSetup): Promise<(GenerationSam
 
 export function methodName(method: EvalMethod): string {
   if (method.attention === 'dense') return 'dense';
-  return method.attention === 'sparq' ? `sparq-${method.recipe ?? 'paper'}` : method.attention;
+  return method.attention === 'sparq' || method.attention === 'random-projection' ? `${method.attention}-${method.recipe ?? 'paper'}` : method.attention;
 }
 
 /** The task variant a cell records (samples that differ from the default task's). */
@@ -236,6 +238,8 @@ export async function runEvalGrid(options: EvalGridOptions): Promise<EvalGridRes
       }
       if (samples.some((_, i) => !doneBefore.has(i))) {
         const evalModel = new GeneratorEvalModel(model, entry.spec, kernels, options.kvDType ?? 'f32');
+        const note = evalModel.generator.kernelsNote;
+        if (note !== null) options.onKernelsNote?.(entry.cell, note);
         try {
           await runCell(entry.cell, evalModel, tokenizer, samples, {
             done: doneBefore,

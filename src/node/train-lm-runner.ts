@@ -3,18 +3,25 @@
 // metrics, checkpoints, and writes a Hugging Face style folder (config.json, model.safetensors,
 // tokenizer.json) that `thrifty generate --model DIR` runs. Output folder:
 //   metrics.jsonl            one record per step, held-out evaluations included
+//   tokenizer.json           as soon as it is trained (a resumed run reads it instead of training again)
 //   checkpoint.safetensors   the latest checkpoint (also written when stopped by the signal)
-//   model.safetensors, config.json, tokenizer.json, training.json   when the run finishes
+//   model.safetensors, config.json   with every checkpoint (so a run can be evaluated while it trains)
+//                            and when the run finishes
+//   training.json            when the run finishes
+// --data names a text file, a folder (its .txt files, recursively, in name order: one document
+// each) or several of those separated by commas.
 
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 
 import type { JsonValue } from '../io/checkpoint.js';
 import { serializeSafetensors } from '../io/safetensors.js';
 import { llmConfigToHf } from '../models/llm-config.js';
 import { f32ToHalf } from '../tensor/dtype.js';
+import { hfTokenizerFromJson } from '../text/hf-tokenizer.js';
 import { LanguageModelTrainer, prepareLanguageModelData, type LanguageModelSettings } from '../train/language-model.js';
+import { formatTrainingMix, NO_MIX } from '../train/lm-mix.js';
 import { assertFiniteCheckpoint, runTrainingLoop } from '../train/loop.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { writeFileAtomic } from './files.js';
@@ -53,34 +60,97 @@ export const LM_CHECKPOINT_FILE = 'checkpoint.safetensors';
 /** The options that define a run (data, model, schedule, seed): resuming with others would not continue it. */
 const RUN_DEFINING: ReadonlyArray<keyof TrainLmOptions> = [
   'data', 'vocabSize', 'hiddenSize', 'layers', 'heads', 'intermediateSize', 'context', 'batch', 'steps', 'lr', 'warmup', 'weightDecay', 'clip', 'seed',
+  'mix', 'shortContext', 'shortSteps',
 ];
+
+/** An option as a comparable value; the options added later read as their defaults in older checkpoints. */
+function definingValue(record: Readonly<Record<string, JsonValue | undefined>>, key: keyof TrainLmOptions): string | undefined {
+  switch (key) {
+    case 'mix': {
+      const mix = record['mix'];
+      if (mix === undefined || mix === null) return 'none';
+      if (typeof mix !== 'object' || Array.isArray(mix)) return JSON.stringify(mix);
+      return formatTrainingMix({ ...NO_MIX, ...(mix as Record<string, number>) });
+    }
+    case 'data': {
+      // The same files, wherever the command runs from (../shared/data from a checkout, or an absolute path).
+      const data = record['data'];
+      return typeof data === 'string' ? JSON.stringify(data.split(',').map((p) => p.trim()).filter((p) => p.length > 0).map((p) => resolve(p))) : JSON.stringify(data);
+    }
+    case 'shortSteps':
+      return JSON.stringify(record['shortSteps'] ?? 0);
+    case 'shortContext':
+      return JSON.stringify(((record['shortSteps'] ?? 0) as number) > 0 ? record['shortContext'] : null);
+    default:
+      return JSON.stringify(record[key]);
+  }
+}
 
 function checkSameRun(options: TrainLmOptions, saved: JsonValue | undefined, source: string): void {
   if (typeof saved !== 'object' || saved === null || Array.isArray(saved)) throw new Error(`${source}: the checkpoint does not record the options of its run`);
   const record = saved as Readonly<Record<string, JsonValue>>;
-  const differing = RUN_DEFINING.filter((key) => JSON.stringify(options[key]) !== JSON.stringify(record[key]));
+  const current = JSON.parse(JSON.stringify(options)) as Record<string, JsonValue>;
+  const differing = RUN_DEFINING.filter((key) => definingValue(current, key) !== definingValue(record, key));
   if (differing.length > 0) throw new Error(`${source}: --resume with different settings (${differing.join(', ')}); use the original flags or another --out`);
+}
+
+/** The documents --data names: a file, or a folder's .txt files (recursively, in name order), or several separated by commas. */
+export async function readTrainingTexts(data: string): Promise<{ readonly name: string; readonly text: string }[]> {
+  const fail = (error: unknown): never => {
+    throw new Error(`--data ${data}: ${error instanceof Error ? error.message : String(error)}`);
+  };
+  const files: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.isFile() && entry.name.endsWith('.txt')) files.push(path);
+    }
+  };
+  for (const part of data.split(',').map((p) => p.trim()).filter((p) => p.length > 0)) {
+    const info = await stat(part).catch(fail);
+    if (info.isDirectory()) {
+      const before = files.length;
+      await walk(part).catch(fail);
+      if (files.length === before) fail(new Error(`the folder ${part} has no .txt files`));
+    } else {
+      files.push(part);
+    }
+  }
+  if (files.length === 0) fail(new Error('no files named'));
+  return Promise.all(files.map(async (name) => ({ name, text: await readFile(name, 'utf8').catch(fail) })));
 }
 
 /** Trains, evaluates and writes the model folder. `log` receives progress lines; `signal` stops the run after a step, saving a checkpoint. */
 export async function trainLanguageModel(options: TrainLmOptions, log: (line: string) => void = () => {}, signal?: AbortSignal): Promise<TrainLmOutcome> {
   const started = Date.now();
   if (options.hiddenSize % options.heads !== 0) throw new Error(`--hidden ${options.hiddenSize} is not a multiple of --heads ${options.heads}`);
-  const text = await readFile(options.data, 'utf8').catch((error: unknown) => {
-    throw new Error(`--data ${options.data}: ${error instanceof Error ? error.message : String(error)}`);
-  });
+  const texts = await readTrainingTexts(options.data);
+  const characters = texts.reduce((a, t) => a + t.text.length, 0);
   await mkdir(options.out, { recursive: true });
-  log(`training a ${options.vocabSize}-token BPE tokenizer on ${text.length} characters of ${options.data} and tokenizing it...`);
-  const data = prepareLanguageModelData(text, { vocabSize: options.vocabSize, context: options.context, source: options.data });
-  const tokenizer = data.trained.tokenizer;
-  const trainChars = text.length - data.validChars;
+  const tokenizerPath = join(options.out, 'tokenizer.json');
+  const checkpointPath = join(options.out, LM_CHECKPOINT_FILE);
+  // A resumed run reads the tokenizer it trained (training it again gives the same one, slowly).
+  const reuseTokenizer = options.resume && existsSync(checkpointPath) && existsSync(tokenizerPath);
+  let given: { tokenizer: ReturnType<typeof hfTokenizerFromJson>; json: string } | undefined;
+  if (reuseTokenizer) {
+    const json = await readFile(tokenizerPath, 'utf8');
+    given = { tokenizer: hfTokenizerFromJson(JSON.parse(json) as unknown, tokenizerPath), json };
+    log(`tokenizing ${characters} characters of ${texts.length} file(s) with ${tokenizerPath}...`);
+  } else {
+    log(`training a ${options.vocabSize}-token BPE tokenizer on ${characters} characters of ${texts.length} file(s) (${options.data}) and tokenizing it...`);
+  }
+  const data = prepareLanguageModelData(texts.map((t) => t.text), { vocabSize: options.vocabSize, context: options.context, source: options.data, ...(given ? { tokenizer: given } : {}) });
+  const tokenizer = data.tokenizer;
+  if (!reuseTokenizer) await writeFileAtomic(tokenizerPath, data.tokenizerJson);
+  const trainChars = characters - data.validChars;
   log(`tokenizer: ${tokenizer.vocabSize} tokens; ${data.trainIds.length} training and ${data.validIds.length} held-out tokens (${(trainChars / data.trainIds.length).toFixed(2)} chars/token)`);
 
   const trainer = new LanguageModelTrainer(data, options);
   const config = trainer.config;
   const parameters = trainer.model.numParameters();
-  log(`model: ${parameters} parameters (d_model ${config.hiddenSize}, ${config.numLayers} layers, ${config.numHeads} heads of ${config.headDim}, context ${config.maxPositions})`);
-  const checkpointPath = join(options.out, LM_CHECKPOINT_FILE);
+  log(`model: ${parameters} parameters (d_model ${config.hiddenSize}, ${config.numLayers} layers, ${config.numHeads} heads of ${config.headDim}, context ${config.maxPositions}); mix ${formatTrainingMix(trainer.mix)}`);
   const metricsPath = join(options.out, 'metrics.jsonl');
   if (options.resume && existsSync(checkpointPath)) {
     const saved = await loadCheckpoint(checkpointPath, { model: trainer.modelShapes() });
@@ -89,11 +159,23 @@ export async function trainLanguageModel(options: TrainLmOptions, log: (line: st
     await truncateMetricsLog(metricsPath, trainer.step);
     log(`resumed from ${checkpointPath} at step ${trainer.step}`);
   }
-  const userState = { options: { ...options, threads: options.threads ?? null } };
-  const save = (): Promise<void> => {
+  const userState = { options: JSON.parse(JSON.stringify({ ...options, threads: options.threads ?? null })) as JsonValue };
+  // The model folder: weights (tied lm_head left out, as Hugging Face saves it), config, tokenizer.
+  const writeModelFolder = async (): Promise<void> => {
+    const tensors = [...trainer.model.stateDict()].map(([name, t]) => {
+      const values = t.toArray() as Float32Array;
+      return options.dtype === 'f16'
+        ? { name, dtype: 'F16' as const, shape: t.shape, data: f32ToHalf(values, 'f16') }
+        : { name, dtype: 'F32' as const, shape: t.shape, data: values };
+    });
+    await writeFileAtomic(join(options.out, 'model.safetensors'), serializeSafetensors(tensors, { format: 'pt' }));
+    await writeFileAtomic(join(options.out, 'config.json'), `${JSON.stringify(llmConfigToHf(config), null, 2)}\n`);
+  };
+  const save = async (): Promise<void> => {
     const contents = trainer.checkpoint(userState);
     assertFiniteCheckpoint(contents);
-    return saveCheckpoint(checkpointPath, contents);
+    await saveCheckpoint(checkpointPath, contents);
+    await writeModelFolder();
   };
 
   const metrics = new MetricsLog(metricsPath);
@@ -124,7 +206,14 @@ export async function trainLanguageModel(options: TrainLmOptions, log: (line: st
           run: (step) => {
             const validationLoss = trainer.evaluate();
             record['validationLoss'] = validationLoss;
-            log(`step ${step}: held-out loss ${validationLoss.toFixed(4)} nats/token (${trainer.bitsPerChar(validationLoss).toFixed(3)} bits/char)`);
+            const retrieval = trainer.evaluateRetrieval(options.evalWindows);
+            if (retrieval.repeat !== undefined) record['validationCopyLoss'] = retrieval.repeat;
+            if (retrieval.kv !== undefined) record['validationAnswerLoss'] = retrieval.kv;
+            const extra = [
+              retrieval.repeat === undefined ? '' : `, copied tokens ${retrieval.repeat.toFixed(4)}`,
+              retrieval.kv === undefined ? '' : `, answers ${retrieval.kv.toFixed(4)}`,
+            ].join('');
+            log(`step ${step}: held-out loss ${validationLoss.toFixed(4)} nats/token (${trainer.bitsPerChar(validationLoss).toFixed(3)} bits/char)${extra}`);
           },
         },
         { name: 'metrics', every: 1, atEnd: true, run: (step) => metrics.append(step, record) },
@@ -135,20 +224,16 @@ export async function trainLanguageModel(options: TrainLmOptions, log: (line: st
 
     const step = loop.step;
     const validationLoss = trainer.evaluate();
-    metrics.append(step, { validationLoss });
+    const retrieval = trainer.evaluateRetrieval(options.evalWindows);
+    metrics.append(step, {
+      validationLoss,
+      ...(retrieval.repeat === undefined ? {} : { validationCopyLoss: retrieval.repeat }),
+      ...(retrieval.kv === undefined ? {} : { validationAnswerLoss: retrieval.kv }),
+    });
     const validationBitsPerChar = trainer.bitsPerChar(validationLoss);
     log(`held-out loss ${validationLoss.toFixed(4)} nats/token (${validationBitsPerChar.toFixed(3)} bits/char) after ${step} steps`);
 
-    // The model folder: weights (tied lm_head left out, as Hugging Face saves it), config, tokenizer.
-    const tensors = [...trainer.model.stateDict()].map(([name, t]) => {
-      const values = t.toArray() as Float32Array;
-      return options.dtype === 'f16'
-        ? { name, dtype: 'F16' as const, shape: t.shape, data: f32ToHalf(values, 'f16') }
-        : { name, dtype: 'F32' as const, shape: t.shape, data: values };
-    });
-    await writeFileAtomic(join(options.out, 'model.safetensors'), serializeSafetensors(tensors, { format: 'pt' }));
-    await writeFileAtomic(join(options.out, 'config.json'), `${JSON.stringify(llmConfigToHf(config), null, 2)}\n`);
-    await writeFileAtomic(join(options.out, 'tokenizer.json'), data.trained.json);
+    await writeModelFolder();
     const result: TrainLmResult = {
       steps: step,
       trainTokens: data.trainIds.length,

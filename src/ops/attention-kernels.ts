@@ -78,6 +78,27 @@ export interface H2oHeadTask extends AttentionHeadTask {
   readonly scores: Float32Array;
 }
 
+/**
+ * The random-projection policy's task also carries the head's projected keys: component-major,
+ * row c (component c of P^T K) at projectedKeys[c * projectedStride], the block's length positions.
+ */
+export interface ProjectedHeadTask extends AttentionHeadTask {
+  readonly projectedKeys: Float32Array;
+  readonly projectedStride: number;
+}
+
+export interface RandomProjectionKernelParams {
+  readonly rank: number;
+  readonly topK: number;
+  readonly localWindow: number;
+  readonly reallocation: boolean;
+  /** P [headDim, rank], row-major. */
+  readonly projection: Float32Array;
+}
+
+/** The decode-attention kernels by name, for supports(): what an implementation may lack. */
+export type AttentionKernelName = 'dense' | 'sparq' | 'lm-infinite' | 'exact-top-k' | 'h2o' | 'random-projection';
+
 export interface SparqKernelParams {
   readonly rank: number;
   readonly topK: number;
@@ -104,8 +125,12 @@ export interface AttentionKernels {
   readonly cacheRelease?: ((view: Float32Array) => void) | undefined;
   /** Whether a block (or score vector) is in this implementation's memory. */
   isResident(view: Float32Array): boolean;
-  /** Whether heads of this size are handled; a policy refuses kernels that do not. */
-  supports(headDim: number): boolean;
+  /**
+   * Whether heads of this size are handled (and, given a kernel, whether this implementation has
+   * it); a policy refuses kernels that do not, and the Generator runs on the reference kernels
+   * instead, saying why (Generator.kernelsNote).
+   */
+  supports(headDim: number, kernel?: AttentionKernelName): boolean;
   dense(tasks: readonly AttentionHeadTask[], q: Float32Array, out: Float32Array, headDim: number, group: number): void;
   sparq(tasks: readonly AttentionHeadTask[], q: Float32Array, out: Float32Array, headDim: number, group: number,
     params: SparqKernelParams): void;
@@ -118,4 +143,7 @@ export interface AttentionKernels {
   /** H2O: keeps the local window and the heavy hitters, attends, updates every task's score vector. */
   h2o(tasks: readonly H2oHeadTask[], q: Float32Array, out: Float32Array, headDim: number, group: number,
     params: { readonly topK: number; readonly localWindow: number }): void;
+  /** SparQ's step 2 after approximate scores from projected keys (the key-compression ablation's random projection). */
+  randomProjection(tasks: readonly ProjectedHeadTask[], q: Float32Array, out: Float32Array, headDim: number, group: number,
+    params: RandomProjectionKernelParams): void;
 }

@@ -5,7 +5,9 @@
 // are the Node runner's (src/node/train-lm-runner.ts).
 //
 // Recipe: random windows of the training split, each prefixed with BOS (so generation can start
-// from BOS alone); the last 10% of the text held out, cut at a line boundary.
+// from BOS alone); the last 10% of each text held out, cut at a line boundary. With a training mix
+// (src/train/lm-mix.ts) some windows are synthetic copying and retrieval documents instead; with a
+// short-context phase the first steps train on shorter windows, more of them, the same tokens a step.
 
 import { backward, noGrad } from '../autograd/engine.js';
 import { crossEntropy } from '../autograd/ops/loss.js';
@@ -17,10 +19,12 @@ import { AdamW } from '../optim/adam.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { splitParamGroups } from '../optim/optimizer.js';
 import { linearWarmupCosineDecay, type LrSchedule } from '../optim/schedule.js';
-import { trainByteLevelBpe, type TrainedBpe } from '../text/bpe-trainer.js';
+import { trainByteLevelBpe } from '../text/bpe-trainer.js';
+import type { BpeTokenizer } from '../text/bpe-tokenizer.js';
 import { Rng } from '../tensor/rng.js';
 import type { Shape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
+import { drawMixKind, mixDocument, NO_MIX, type MixDocument, type MixKind, type MixSource, type TrainingMix } from './lm-mix.js';
 import type { StepReport } from './loop.js';
 
 export const LM_BOS = '<|endoftext|>';
@@ -36,7 +40,9 @@ export function splitHeldOut(text: string): { readonly trainText: string; readon
 }
 
 export interface LanguageModelData {
-  readonly trained: TrainedBpe;
+  readonly tokenizer: BpeTokenizer;
+  /** The tokenizer.json text. */
+  readonly tokenizerJson: string;
   readonly bosId: number;
   readonly trainIds: Int32Array;
   readonly validIds: Int32Array;
@@ -44,20 +50,43 @@ export interface LanguageModelData {
   readonly validChars: number;
 }
 
-/** Trains the tokenizer on the training split and encodes both splits. `source` names the text in errors. */
-export function prepareLanguageModelData(text: string, options: { readonly vocabSize: number; readonly context: number; readonly source: string }): LanguageModelData {
-  const { trainText, validText } = splitHeldOut(text);
+export interface LanguageModelDataOptions {
+  readonly vocabSize: number;
+  readonly context: number;
+  /** Names the text in errors. */
+  readonly source: string;
+  /** Use this tokenizer (a resumed run's) instead of training one. */
+  readonly tokenizer?: { readonly tokenizer: BpeTokenizer; readonly json: string };
+}
+
+/**
+ * Trains the tokenizer on the training split (unless one is given) and encodes both splits. A list
+ * of texts (documents, e.g. the files of a folder) is split one by one, so every document gives
+ * the held-out split its end; the parts are joined with a blank line.
+ */
+export function prepareLanguageModelData(text: string | readonly string[], options: LanguageModelDataOptions): LanguageModelData {
+  const splits = (typeof text === 'string' ? [text] : text).map(splitHeldOut);
+  const trainText = splits.map((s) => s.trainText).filter((t) => t.length > 0).join('\n\n');
+  const validText = splits.map((s) => s.validText).filter((t) => t.length > 0).join('\n\n');
   if (trainText.length === 0 || validText.length === 0) throw new Error(`--data ${options.source}: too short to split into training and held-out text`);
-  const trained = trainByteLevelBpe(trainText, { vocabSize: options.vocabSize, specialTokens: [LM_BOS], bosToken: LM_BOS });
-  const bosId = trained.tokenizer.tokenToId(LM_BOS);
-  if (bosId === undefined) throw new Error(`the trained tokenizer has no ${LM_BOS} token`);
-  const trainIds = Int32Array.from(trained.tokenizer.encode(trainText, { addBos: false, allowSpecial: false }));
-  const validIds = Int32Array.from(trained.tokenizer.encode(validText, { addBos: false, allowSpecial: false }));
+  let tokenizer: BpeTokenizer;
+  let tokenizerJson: string;
+  if (options.tokenizer) {
+    ({ tokenizer, json: tokenizerJson } = options.tokenizer);
+  } else {
+    const trained = trainByteLevelBpe(trainText, { vocabSize: options.vocabSize, specialTokens: [LM_BOS], bosToken: LM_BOS });
+    tokenizer = trained.tokenizer;
+    tokenizerJson = trained.json;
+  }
+  const bosId = tokenizer.tokenToId(LM_BOS);
+  if (bosId === undefined) throw new Error(`the tokenizer has no ${LM_BOS} token`);
+  const trainIds = Int32Array.from(tokenizer.encode(trainText, { addBos: false, allowSpecial: false }));
+  const validIds = Int32Array.from(tokenizer.encode(validText, { addBos: false, allowSpecial: false }));
   const window = options.context - 1;
   if (trainIds.length <= window + 1 || validIds.length <= window + 1) {
     throw new Error(`--context ${options.context}: the split has only ${trainIds.length} training and ${validIds.length} held-out tokens`);
   }
-  return { trained, bosId, trainIds, validIds, validChars: validText.length };
+  return { tokenizer, tokenizerJson, bosId, trainIds, validIds, validChars: validText.length };
 }
 
 export interface LanguageModelSettings {
@@ -77,7 +106,15 @@ export interface LanguageModelSettings {
   readonly seed: number;
   /** Held-out windows per evaluation (at most what the split holds). */
   readonly evalWindows: number;
+  /** Fractions of synthetic copying / retrieval windows (default none). */
+  readonly mix?: TrainingMix;
+  /** Window of the first `shortSteps` steps (a divisor of `context`; default `context`). */
+  readonly shortContext?: number;
+  readonly shortSteps?: number;
 }
+
+/** Held-out losses on the retrievable tokens of synthetic documents (nats/token), per kind the mix has. */
+export type RetrievalLosses = Partial<Record<MixKind, number>>;
 
 export interface LmStepReport extends StepReport {
   readonly gradNorm: number;
@@ -95,15 +132,30 @@ export class LanguageModelTrainer {
   readonly settings: LanguageModelSettings;
   /** Steps done (a restored run starts from the checkpoint's). */
   step = 0;
+  readonly mix: TrainingMix;
   readonly #dataRng: Rng;
   readonly #validStarts: number[] = [];
+  readonly #trainSource: MixSource;
+  readonly #validSource: MixSource;
 
   constructor(data: LanguageModelData, settings: LanguageModelSettings) {
     if (settings.hiddenSize % settings.heads !== 0) throw new Error(`--hidden ${settings.hiddenSize} is not a multiple of --heads ${settings.heads}`);
+    const shortContext = settings.shortContext ?? settings.context;
+    if (!(shortContext >= 2 && shortContext <= settings.context && settings.context % shortContext === 0)) {
+      throw new Error(`--short-context ${shortContext} must be at least 2 and divide --context ${settings.context}`);
+    }
     this.data = data;
     this.settings = settings;
+    this.mix = settings.mix ?? NO_MIX;
+    const sourceOf = (ids: Int32Array): MixSource => ({
+      ids,
+      encode: (text) => data.tokenizer.encode(text, { addBos: false, allowSpecial: false }),
+      decode: (tokens) => data.tokenizer.decode(tokens),
+    });
+    this.#trainSource = sourceOf(data.trainIds);
+    this.#validSource = sourceOf(data.validIds);
     this.config = llamaConfig({
-      vocabSize: data.trained.tokenizer.vocabSize,
+      vocabSize: data.tokenizer.vocabSize,
       hiddenSize: settings.hiddenSize,
       intermediateSize: settings.intermediateSize,
       numLayers: settings.layers,
@@ -121,26 +173,39 @@ export class LanguageModelTrainer {
     for (let w = 0; w < Math.max(1, validWindows); w++) this.#validStarts.push(w * settings.context);
   }
 
-  /** [batch, context] inputs (BOS, then context - 1 tokens) and the next-token targets. */
-  #batch(ids: Int32Array, starts: readonly number[]): { inputs: Tensor; targets: Tensor } {
-    const t = this.settings.context;
-    const window = t - 1;
-    const inputs = new Int32Array(starts.length * t);
-    const targets = new Int32Array(starts.length * t);
-    starts.forEach((start, b) => {
+  /** Inputs (BOS, then the first t - 1 tokens) and next-token targets of sequences of t tokens each. */
+  #batch(sequences: readonly ArrayLike<number>[], t: number): { inputs: Tensor; targets: Tensor } {
+    const inputs = new Int32Array(sequences.length * t);
+    const targets = new Int32Array(sequences.length * t);
+    sequences.forEach((seq, b) => {
       inputs[b * t] = this.data.bosId;
-      inputs.set(ids.subarray(start, start + window), b * t + 1);
-      targets.set(ids.subarray(start, start + t), b * t);
+      for (let i = 0; i < t; i++) {
+        if (i + 1 < t) inputs[b * t + i + 1] = seq[i]!;
+        targets[b * t + i] = seq[i]!;
+      }
     });
-    return { inputs: new Tensor(inputs, 'i32', [starts.length, t]), targets: new Tensor(targets, 'i32', [starts.length, t]) };
+    return { inputs: new Tensor(inputs, 'i32', [sequences.length, t]), targets: new Tensor(targets, 'i32', [sequences.length, t]) };
   }
 
-  /** One optimizer step on random training windows. */
+  /** The window length and windows per step of step `step` (0-based): the short phase first. */
+  phase(step: number): { readonly window: number; readonly rows: number } {
+    const { context, batch } = this.settings;
+    const short = this.settings.shortContext ?? context;
+    return step < (this.settings.shortSteps ?? 0) ? { window: short, rows: batch * (context / short) } : { window: context, rows: batch };
+  }
+
+  /** One optimizer step on random training windows (corpus windows and the mix's documents). */
   trainStep(): LmStepReport {
-    const { batch, context, clip } = this.settings;
+    const { clip } = this.settings;
+    const { window, rows } = this.phase(this.step);
     const ids = this.data.trainIds;
-    const starts = Array.from({ length: batch }, () => this.#dataRng.int(ids.length - context));
-    const { inputs, targets } = this.#batch(ids, starts);
+    const sequences = Array.from({ length: rows }, () => {
+      const kind = drawMixKind(this.mix, this.#dataRng);
+      if (kind !== 'corpus') return mixDocument(kind, this.#trainSource, window, this.#dataRng).tokens;
+      const start = this.#dataRng.int(ids.length - window);
+      return ids.subarray(start, start + window);
+    });
+    const { inputs, targets } = this.#batch(sequences, window);
     this.optimizer.setLearningRate(this.schedule(this.step));
     this.optimizer.zeroGrad();
     const loss = crossEntropy(this.model.forward(inputs, { maxScoreElements: SCORE_BLOCK }), targets);
@@ -151,19 +216,53 @@ export class LanguageModelTrainer {
     return { loss: loss.item(), gradNorm, lr: this.optimizer.learningRate, tokens: inputs.size };
   }
 
-  /** Mean held-out loss (nats per token) over fixed windows, without dropout or gradients. */
+  /** Mean held-out loss (nats per token) over fixed corpus windows, without dropout or gradients. */
   evaluate(): number {
+    const t = this.settings.context;
     return noGrad(() => {
       this.model.eval();
       let total = 0;
       const starts = this.#validStarts;
       for (let i = 0; i < starts.length; i += this.settings.batch) {
-        const { inputs, targets } = this.#batch(this.data.validIds, starts.slice(i, i + this.settings.batch));
+        const { inputs, targets } = this.#batch(starts.slice(i, i + this.settings.batch).map((s) => this.data.validIds.subarray(s, s + t)), t);
         total += crossEntropy(this.model.forward(inputs, { maxScoreElements: SCORE_BLOCK }), targets).item() * inputs.shape[0]!;
       }
       this.model.train();
       return total / starts.length;
     });
+  }
+
+  /**
+   * Held-out copying and retrieval: the mean loss on the retrievable tokens (copied spans, answers)
+   * of `windows` fixed synthetic documents of each kind the mix has, built from the held-out split
+   * at the full context with a generator of their own (the same documents at every evaluation).
+   */
+  evaluateRetrieval(windows: number): RetrievalLosses {
+    const t = this.settings.context;
+    const out: RetrievalLosses = {};
+    noGrad(() => {
+      this.model.eval();
+      for (const kind of (['repeat', 'kv'] as const).filter((k) => this.mix[k] > 0)) {
+        const rng = new Rng(this.settings.seed + 2);
+        const docs: MixDocument[] = Array.from({ length: Math.max(1, windows) }, () => mixDocument(kind, this.#validSource, t, rng));
+        let sum = 0;
+        let count = 0;
+        for (let i = 0; i < docs.length; i += this.settings.batch) {
+          const part = docs.slice(i, i + this.settings.batch);
+          const { inputs, targets } = this.#batch(part.map((d) => d.tokens), t);
+          // Only retrievable positions count: the others get the ignored label.
+          const labels = targets.toArray() as Int32Array;
+          let n = 0;
+          part.forEach((d, b) => d.retrievable.forEach((r, j) => (r ? n++ : (labels[b * t + j] = -100))));
+          if (n === 0) continue;
+          sum += crossEntropy(this.model.forward(inputs, { maxScoreElements: SCORE_BLOCK }), new Tensor(labels, 'i32', targets.shape)).item() * n;
+          count += n;
+        }
+        if (count > 0) out[kind] = sum / count;
+      }
+      this.model.train();
+    });
+    return out;
   }
 
   /** Nats per token over the average characters per held-out token, in bits. */

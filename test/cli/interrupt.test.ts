@@ -185,7 +185,10 @@ test('train-lm: Ctrl-C saves a checkpoint and exits 130; the printed command fin
     const k = (await loadCheckpoint(join(out, 'checkpoint.safetensors'))).state.step;
     assert.ok(k >= 3 && k < 60, `stopped at step ${k}`);
     assert.match(stopped.stderr, new RegExp(`stopped: step ${k} of 60, checkpoint saved to ${out}/checkpoint\\.safetensors`));
-    assert.ok(!existsSync(join(out, 'model.safetensors')), 'an interrupted run writes no model folder');
+    // The model folder is written with every checkpoint (a run can be evaluated while it trains);
+    // training.json is what marks a finished run.
+    assert.ok(existsSync(join(out, 'model.safetensors')) && existsSync(join(out, 'config.json')), 'the checkpoint\'s model folder');
+    assert.ok(!existsSync(join(out, 'training.json')), 'an interrupted run is not a finished one');
 
     const resumeWith = resumeArgs(stopped.stderr);
     assert.deepEqual(resumeWith, [...args(out), '--resume']);

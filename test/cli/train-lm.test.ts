@@ -93,3 +93,56 @@ test('bad options are refused, naming the option', async () => {
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('with a mix, a short-context phase and a folder of texts: seeded, resumable, copy and answer losses logged, the tokenizer reused', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'thrifty-train-lm-'));
+  try {
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(join(dir, 'corpus', 'more'), { recursive: true });
+    await writeFile(join(dir, 'corpus', 'a.txt'), TEXT);
+    await writeFile(join(dir, 'corpus', 'more', 'b.txt'), TEXT.replaceAll('cat', 'bird'));
+    await writeFile(join(dir, 'corpus', 'notes.md'), 'not read');
+    const options: Partial<TrainLmOptions> = {
+      data: join(dir, 'corpus'), context: 128, batch: 2, shortContext: 32, shortSteps: 3, steps: 6, checkpointEvery: 3,
+      evalEvery: 3, evalWindows: 2, mix: { repeat: 0.5, kv: 0.25 },
+    };
+    await tinyRun(dir, options);
+    const straight = await readFile(join(dir, 'out', 'model.safetensors'));
+    const log = await readMetricsLog(join(dir, 'out', 'metrics.jsonl'));
+    const evaluated = log.filter((r) => typeof r['validationLoss'] === 'number');
+    assert.ok(evaluated.length >= 2);
+    for (const r of evaluated) {
+      assert.ok(Number.isFinite(r['validationCopyLoss']) && Number.isFinite(r['validationAnswerLoss']), JSON.stringify(r));
+    }
+    const tokens = log.filter((r) => typeof r['loss'] === 'number').length;
+    assert.equal(tokens, 6);
+    // Resumed from step 3 with the tokenizer it wrote, the data named by a relative path: the same weights as the straight run.
+    const tokenizerBefore = await readFile(join(dir, 'out', 'tokenizer.json'), 'utf8');
+    const { relative } = await import('node:path');
+    await tinyRun(dir, { ...options, resume: true, data: relative(process.cwd(), join(dir, 'corpus')) });
+    assert.ok(Buffer.compare(straight, await readFile(join(dir, 'out', 'model.safetensors'))) === 0, 'the resumed weights differ');
+    assert.equal(await readFile(join(dir, 'out', 'tokenizer.json'), 'utf8'), tokenizerBefore);
+    // Another mix is another run.
+    await assert.rejects(tinyRun(dir, { ...options, resume: true, mix: { repeat: 0.1, kv: 0 } }), /--resume with different settings \(mix\)/);
+    await assert.rejects(tinyRun(dir, { ...options, shortContext: 24 }), /--short-context 24 must be at least 2 and divide --context 128/);
+    await assert.rejects(tinyRun(dir, { data: join(dir, 'corpus', 'more', 'none') }), /--data .*none/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('the command line refuses out-of-range numbers with one line naming the flag', async () => {
+  const { Command } = await import('commander');
+  const { registerTrainLmCommand } = await import('../../src/cli/commands/train-lm.js');
+  const parse = (args: string[]): Promise<unknown> => {
+    const program = new Command().exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+    registerTrainLmCommand(program);
+    return program.parseAsync(['node', 'thrifty', 'train-lm', ...args]);
+  };
+  await assert.rejects(parse(['--context', '1000000']), /--context expects an integer in \[2, 2048\], got 1000000/);
+  await assert.rejects(parse(['--heads', '0']), /--heads expects an integer in \[1, 256\], got 0/);
+  await assert.rejects(parse(['--lr', '0']), /--lr expects a number in \(0, 1\], got 0/);
+  await assert.rejects(parse(['--steps', '1e9']), /--steps expects an integer in \[1, 10,000,000\], got 1e9/);
+  await assert.rejects(parse(['--mix', 'repeat=2']), /--mix: repeat expects a fraction in \[0, 1\]/);
+  await assert.rejects(parse(['--short-steps', '5']), /--short-steps needs --short-context/);
+});

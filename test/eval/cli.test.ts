@@ -106,6 +106,22 @@ test('eval smoke: every task and method on the bundled model, 2 samples: table, 
   });
 });
 
+test('eval: the key-compression ablation runs random-projection (named, not in the default grid) on the reference kernels, says so, and the report tabulates it', async (t) => {
+  if (!haveData(t)) return;
+  await withDir(async (dir) => {
+    const out = join(dir, 'ablation');
+    const run = await thrifty(['eval', '--task', 'repetition', '--attention', 'sparq,oracle,random-projection', '--compression', '0.6', '--recipe', 'even', '--samples', '1', '--out', out]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^eval: 3 cells/m);
+    assert.match(run.stdout, /^repetition random-projection-even: the wasm attention kernels have no random-projection kernel; decode attention runs on the reference kernels$/m);
+    assert.match(run.stdout, /^repetition +random-projection-even +0\.600 +0\.\d{3} +\S+ ± \S+ +1$/m);
+    const html = await readFile(join(out, 'report.html'), 'utf8');
+    const ablation = html.slice(html.indexOf('Key-compression ablation'));
+    assert.ok(!ablation.includes('Not run'), 'the ablation section is filled');
+    assert.ok(ablation.includes('random-projection-even'));
+  });
+});
+
 test('eval: Ctrl-C stops after the sample in progress, keeps the finished ones, prints the command that continues, exits 130; resuming ends with the records of an uninterrupted run', async (t) => {
   if (!haveData(t)) return;
   await withDir(async (dir) => {

@@ -168,12 +168,36 @@ test('kernels that cannot handle the head size are replaced by the reference ker
   const picky: AttentionKernels = {
     name: 'picky', needsResidentCache: false, defaultKvDType: 'f32', isResident: () => true, supports: () => false,
     dense: r.dense.bind(r), sparq: r.sparq.bind(r), lmInfinite: r.lmInfinite.bind(r), exactTopK: r.exactTopK.bind(r), h2o: r.h2o.bind(r),
+    randomProjection: r.randomProjection.bind(r),
   };
   const generator = new Generator(fixture.model, { attention: { kind: 'dense' }, kernels: picky });
   assert.equal(generator.kernels, referenceAttentionKernels);
   assert.equal(generator.kernelsNote, `the picky attention kernels do not handle heads of ${fixture.model.config.headDim}; decode attention runs on the reference kernels`);
   checkIncremental(fixture, generator, 0, 3, 'reference instead');
   generator.dispose();
+});
+
+test('a policy whose kernel the backend lacks runs on the reference kernels, and the generator says so', async () => {
+  const { referenceAttentionKernels } = await import('../../src/attention/reference-kernels.js');
+  const fixture = await loadLlmFixture('llama-tiny');
+  const r = referenceAttentionKernels;
+  // As the wasm kernels: every head size of the model, no random-projection kernel (WasmAttention.missing).
+  const partial: AttentionKernels = {
+    name: 'partial', needsResidentCache: false, defaultKvDType: 'f32', isResident: () => true, supports: (_headDim, kernel) => kernel !== 'random-projection',
+    dense: r.dense.bind(r), sparq: r.sparq.bind(r), lmInfinite: r.lmInfinite.bind(r), exactTopK: r.exactTopK.bind(r), h2o: r.h2o.bind(r),
+    randomProjection: () => assert.fail('the missing kernel was called'),
+  };
+  const spec: AttentionSpec = { kind: 'random-projection', rank: fixture.model.config.headDim, topK: 64, localWindow: 4 };
+  const generator = new Generator(fixture.model, { attention: spec, kernels: partial });
+  assert.equal(generator.kernels, referenceAttentionKernels);
+  assert.equal(generator.kernelsNote, 'the partial attention kernels have no random-projection kernel; decode attention runs on the reference kernels');
+  // k >= S: the policy is dense attention, so the incremental logits match the fixture.
+  checkIncremental(fixture, generator, 0, 3, 'random-projection on the reference kernels');
+  generator.dispose();
+  const dense = new Generator(fixture.model, { attention: { kind: 'dense' }, kernels: partial });
+  assert.equal(dense.kernels, partial);
+  assert.equal(dense.kernelsNote, null);
+  dense.dispose();
 });
 
 test('prefill is dense whatever the chunking: a last chunk of one token, and a one-token prompt appended to the cache', async () => {

@@ -9,7 +9,7 @@
 // A block (or H2O score vector) outside the arenas is an error, never a slow path.
 
 import {
-  type AttentionHeadTask, type AttentionKernels, type H2oHeadTask, type KvBlock, kvBlockLayout, type SparqKernelParams,
+  type AttentionHeadTask, type AttentionKernelName, type AttentionKernels, type H2oHeadTask, type KvBlock, kvBlockLayout, type SparqKernelParams,
 } from '../../ops/attention-kernels.js';
 import type { WasmArena } from './arena.js';
 import type { WasmKernels } from './kernels.js';
@@ -55,13 +55,21 @@ export class WasmAttention implements AttentionKernels {
     };
   }
 
-  /** Whether the kernels handle this head dim (multiples of 4). */
-  static supports(headDim: number): boolean {
-    return Number.isInteger(headDim) && headDim > 0 && headDim % 4 === 0;
+  /** The kernels this implementation lacks: the policies that need them run on the reference kernels, and say so. */
+  static readonly missing: ReadonlySet<AttentionKernelName> = new Set<AttentionKernelName>(['random-projection']);
+
+  /** Whether the kernels handle this head dim (multiples of 4) and, if named, have this kernel. */
+  static supports(headDim: number, kernel?: AttentionKernelName): boolean {
+    return Number.isInteger(headDim) && headDim > 0 && headDim % 4 === 0 && (kernel === undefined || !WasmAttention.missing.has(kernel));
   }
 
-  supports(headDim: number): boolean {
-    return WasmAttention.supports(headDim);
+  supports(headDim: number, kernel?: AttentionKernelName): boolean {
+    return WasmAttention.supports(headDim, kernel);
+  }
+
+  /** No wasm kernel: an error, never a slow path (supports() says so first, and the Generator picks the reference kernels). */
+  randomProjection(): void {
+    throw new Error('attention: the wasm kernels have no random-projection kernel; run that policy on the reference kernels (the Generator does, and says so)');
   }
 
   /** Whether a block lives in one of the kernels' arenas (then it is used in place). */

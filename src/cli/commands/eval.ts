@@ -12,7 +12,9 @@ import type { CompressionRecipe } from '../../attention/planner.js';
 import type { TaskName } from '../../eval/prompts.js';
 
 export const EVAL_TASKS: readonly TaskName[] = ['squad', 'triviaqa', 'cnndm', 'wikitext-bpc', 'repetition', 'needle'];
-export const EVAL_ATTENTION = ['dense', 'sparq', 'h2o', 'lm-infinite', 'flexgen', 'oracle'] as const;
+export const EVAL_ATTENTION = ['dense', 'sparq', 'h2o', 'lm-infinite', 'flexgen', 'oracle', 'random-projection'] as const;
+/** The default grid: every method but the key-compression ablation's random projection (asked for by name). */
+export const EVAL_DEFAULT_ATTENTION: readonly (typeof EVAL_ATTENTION)[number][] = ['dense', 'sparq', 'h2o', 'lm-infinite', 'flexgen', 'oracle'];
 
 export interface EvalFlags {
   model?: string;
@@ -54,7 +56,7 @@ function compressionList(value: string): number[] {
   });
 }
 
-/** The methods of the grid: dense once, every other policy at every target below 1 (and each recipe, for SparQ). */
+/** The methods of the grid: dense once, every other policy at every target below 1 (and each recipe, for SparQ and the random projection). */
 export function gridMethods(flags: Pick<EvalFlags, 'attention' | 'compression' | 'recipe'>): { attention: string; compression: number; recipe?: CompressionRecipe }[] {
   const methods: { attention: string; compression: number; recipe?: CompressionRecipe }[] = [];
   if (flags.attention.includes('dense')) methods.push({ attention: 'dense', compression: 1 });
@@ -62,7 +64,7 @@ export function gridMethods(flags: Pick<EvalFlags, 'attention' | 'compression' |
   for (const attention of flags.attention) {
     if (attention === 'dense') continue;
     for (const compression of targets) {
-      if (attention === 'sparq') for (const recipe of flags.recipe) methods.push({ attention, compression, recipe });
+      if (attention === 'sparq' || attention === 'random-projection') for (const recipe of flags.recipe) methods.push({ attention, compression, recipe });
       else methods.push({ attention, compression });
     }
   }
@@ -76,9 +78,9 @@ export function registerEvalCommand(program: Command): void {
     .description("measure task scores under each decode-attention policy at matched (measured) transfer ratios; writes records, eval.json and report.html")
     .option('--model <spec>', 'a model folder, .gguf, llama2.c .bin or hf:ORG/NAME (default: the bundled model)')
     .option('--task <list>', `tasks, comma-separated: ${EVAL_TASKS.join(', ')}`, listOf('--task', EVAL_TASKS), [...EVAL_TASKS])
-    .option('--attention <list>', `methods, comma-separated: ${EVAL_ATTENTION.join(', ')}`, listOf('--attention', EVAL_ATTENTION), [...EVAL_ATTENTION])
+    .option('--attention <list>', `methods, comma-separated: ${EVAL_ATTENTION.join(', ')} (random-projection: the key-compression ablation, SparQ's step 1 on a random projection of K; not in the default list)`, listOf('--attention', EVAL_ATTENTION), [...EVAL_DEFAULT_ATTENTION])
     .option('--compression <list>', 'targets: fractions of dense attention transfers (dense is the 1; the others run at each target below 1)', compressionList, [1, 1 / 2, 1 / 4, 1 / 8, 1 / 16])
-    .option('--recipe <list>', "SparQ's recipe: paper (k = 128, r solved), even (r = d R, k solved), or both", listOf('--recipe', ['paper', 'even'] as const), ['paper'])
+    .option('--recipe <list>', "SparQ's (and random-projection's) recipe: paper (k = 128, r solved), even (r = d R, k solved), or both", listOf('--recipe', ['paper', 'even'] as const), ['paper'])
     .option('--samples <n>', 'samples per cell', parsePositiveInt('--samples'), 20)
     .option('--seed <n>', "added to every task's reference seed", parseNonNegativeInt('--seed'), 0)
     .option('--out <dir>', 'output folder (records per cell, grid.json, eval.json, report.html)', 'runs/eval')
@@ -149,6 +151,9 @@ export async function runEvalCommand(flags: EvalFlags): Promise<void> {
         step++;
         recorded++;
         bar?.update(step, { tokens: 1 });
+      },
+      onKernelsNote: (cell, note) => {
+        out.write(`${cell.task} ${cell.method}: ${note}\n`);
       },
       onCell: (entry) => {
         const { cell, result: r } = entry;

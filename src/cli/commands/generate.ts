@@ -229,7 +229,7 @@ export function registerGenerateCommand(program: Command): void {
     .option('--top-p <p>', 'nucleus sampling: keep the most likely tokens up to probability p', parseNumber('--top-p'), 0.9)
     .option('--sample-top-k <k>', 'sample among the k most likely tokens (0: all)', parseNonNegativeInt('--sample-top-k'), 0)
     .option('--seed <n>', 'sampling seed', parseNonNegativeInt('--seed'), 0)
-    .option('--attention <kind>', 'decode attention: dense, sparq, h2o, lm-infinite, flexgen, oracle', 'dense')
+    .option('--attention <kind>', 'decode attention: dense, sparq, h2o, lm-infinite, flexgen, oracle, random-projection', 'dense')
     .option('--compression <ratio>', 'target fraction of dense attention transfers, e.g. 1/8 (sparq and baselines)', (value: string) => parseCompression(value))
     .option('--rank <r>', 'SparQ: query components used to approximate the scores', parsePositiveInt('--rank'))
     .option('--top-k <k>', 'SparQ and baselines: positions attended per step', parsePositiveInt('--top-k'))

@@ -5,7 +5,9 @@
 // src/train/language-model.ts, the run on disk in src/node/train-lm-runner.ts.
 
 import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
 import { checkTokensPerStep, parseIntInRange, parseNumberInRange, parseThreads, TRAINING_LIMITS as L } from '../args.js';
+import { NO_MIX, parseTrainingMix, type TrainingMix } from '../../train/lm-mix.js';
 import type { TrainLmOptions, TrainLmOutcome, TrainLmResult } from '../../node/train-lm-runner.js';
 
 export type { TrainLmOptions, TrainLmOutcome } from '../../node/train-lm-runner.js';
@@ -29,6 +31,8 @@ export const TRAIN_LM_DEFAULTS: Omit<TrainLmOptions, 'data' | 'out'> = {
   checkpointEvery: 100,
   resume: false,
   dtype: 'f16',
+  mix: NO_MIX,
+  shortSteps: 0,
 };
 
 /** Trains, evaluates and writes the model folder (loads the runner on demand, so `thrifty --help` stays fast). */
@@ -77,16 +81,27 @@ interface TrainLmFlags {
   checkpointEvery: number;
   resume: boolean;
   dtype: string;
+  mix?: TrainingMix;
+  shortContext?: number;
+  shortSteps: number;
   threads?: number;
   json: boolean;
+}
+
+function parseMixFlag(value: string): TrainingMix {
+  try {
+    return parseTrainingMix(value, '--mix');
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 }
 
 export function registerTrainLmCommand(program: Command): void {
   const d = TRAIN_LM_DEFAULTS;
   program
     .command('train-lm')
-    .description('train a small Llama-style language model (and its BPE tokenizer) on a text file; writes config.json, model.safetensors, tokenizer.json')
-    .option('--data <file>', 'training text (default: <data dir>/text/tinyshakespeare/input.txt)')
+    .description('train a small Llama-style language model (and its BPE tokenizer) on text files; writes config.json, model.safetensors, tokenizer.json')
+    .option('--data <path>', 'training text: a file, a folder (its .txt files, recursively), or several separated by commas (default: <data dir>/text/tinyshakespeare/input.txt)')
     .option('--out <dir>', 'output folder', 'runs/train-lm')
     .option('--vocab-size <n>', 'BPE vocabulary size', parseIntInRange('--vocab-size', 257, L.vocabulary), d.vocabSize)
     .option('--hidden <n>', 'd_model', parseIntInRange('--hidden', 1, L.hidden), d.hiddenSize)
@@ -103,7 +118,10 @@ export function registerTrainLmCommand(program: Command): void {
     .option('--seed <n>', 'seed of the initialisation and the data order', parseIntInRange('--seed', 0, L.seed), d.seed)
     .option('--eval-every <n>', 'held-out evaluation every n steps (0: at the end only)', parseIntInRange('--eval-every', 0, L.steps), d.evalEvery)
     .option('--eval-windows <n>', 'held-out windows per evaluation', parseIntInRange('--eval-windows', 1, L.evalSequences), d.evalWindows)
-    .option('--checkpoint-every <n>', 'save a resumable checkpoint every n steps (0: never)', parseIntInRange('--checkpoint-every', 0, L.steps), d.checkpointEvery)
+    .option('--checkpoint-every <n>', 'save a resumable checkpoint (and the model folder) every n steps (0: never)', parseIntInRange('--checkpoint-every', 0, L.steps), d.checkpointEvery)
+    .option('--mix <kinds>', 'synthetic documents as fractions of the windows: repeat (a passage, then spans of it copied after a newline) and kv (facts at random depths, questions about them at the end, as the needle task); e.g. repeat=0.3,kv=0.2 (default: none)', parseMixFlag)
+    .option('--short-context <n>', 'window of the first --short-steps steps (divides --context; context/n times the windows, so the same tokens a step)', parseIntInRange('--short-context', 2, L.sequence))
+    .option('--short-steps <n>', 'steps trained at --short-context before the full context', parseIntInRange('--short-steps', 0, L.steps), d.shortSteps)
     .option('--resume', 'continue from <out>/checkpoint.safetensors if present', false)
     .option('--dtype <type>', 'f32 or f16 storage for model.safetensors', d.dtype)
     .option('--threads <n>', 'threads including the main one (default: all cores)', parseThreads('--threads'))
@@ -111,6 +129,8 @@ export function registerTrainLmCommand(program: Command): void {
     .action(async (flags: TrainLmFlags) => {
       if (flags.dtype !== 'f32' && flags.dtype !== 'f16') throw new Error(`--dtype expects f32 or f16, got '${flags.dtype}'`);
       checkTokensPerStep(flags.batch, '--batch', flags.context, '--context');
+      if (flags.shortSteps > 0 && flags.shortContext === undefined) throw new Error('--short-steps needs --short-context');
+      if (flags.shortSteps > flags.steps) throw new Error(`--short-steps ${flags.shortSteps} is more than --steps ${flags.steps}`);
       const { join } = await import('node:path');
       const { defaultDataDir } = await import('../../node/data-dir.js');
       const { initNodeBackend } = await import('../../node/backend.js');
@@ -140,6 +160,9 @@ export function registerTrainLmCommand(program: Command): void {
             checkpointEvery: flags.checkpointEvery,
             resume: flags.resume,
             dtype: flags.dtype,
+            mix: flags.mix ?? NO_MIX,
+            shortSteps: flags.shortSteps,
+            ...(flags.shortContext === undefined ? {} : { shortContext: flags.shortContext }),
             threads: flags.threads,
           },
           (line) => process.stderr.write(`${line}\n`),

@@ -1,0 +1,248 @@
+// The training mix of `thrifty train-lm --mix`: besides plain windows of the corpus, synthetic
+// documents that teach what SparQ's evaluation tasks ask of a model (src/eval/prompts.ts):
+//   repeat  a passage of the corpus, then "\n" and spans copied from anywhere inside it, as the
+//           repetition task's prompt is a chunk, "\n" and a snippet from inside it, to be continued;
+//   kv      corpus filler with fact sentences inserted at random depths and, at the end, questions
+//           whose answers are the facts' values, in the needle task's layout (".\n" before a fact,
+//           ".\n" + "\n\nWhat is ...? \"<the fact's opening>" before the answer).
+// The evaluation's own samples are never produced: no fact is about San Francisco, so neither the
+// needle sentence nor its answer appears, and the values are spans of the training split, never of
+// Tiny Shakespeare (the repetition task's text) unless the user trains on it.
+// Every draw comes from the trainer's data generator, so a run with a mix is as seeded and as
+// resumable as one without.
+
+import type { Rng } from '../tensor/rng.js';
+
+export const MIX_KINDS = ['repeat', 'kv'] as const;
+export type MixKind = (typeof MIX_KINDS)[number];
+
+/** Fractions of the windows of a step that are synthetic documents (the rest are corpus windows). */
+export type TrainingMix = Readonly<Record<MixKind, number>>;
+
+export const NO_MIX: TrainingMix = { repeat: 0, kv: 0 };
+
+/** `repeat=0.3,kv=0.2` (either may be left out; `none` or '' for no mix); errors name `flag`. */
+export function parseTrainingMix(text: string, flag = '--mix'): TrainingMix {
+  const mix: Record<MixKind, number> = { repeat: 0, kv: 0 };
+  const trimmed = text.trim();
+  if (trimmed === '' || trimmed === 'none') return mix;
+  for (const part of trimmed.split(',')) {
+    const [name, value, ...rest] = part.split('=').map((s) => s.trim());
+    if (!MIX_KINDS.includes(name as MixKind) || value === undefined || rest.length > 0) {
+      throw new Error(`${flag} expects kind=fraction pairs of ${MIX_KINDS.join(', ')} separated by commas (e.g. repeat=0.3,kv=0.2), got '${text}'`);
+    }
+    const fraction = Number(value);
+    if (value === '' || !Number.isFinite(fraction) || fraction < 0 || fraction > 1) throw new Error(`${flag}: ${name} expects a fraction in [0, 1], got '${value}'`);
+    mix[name as MixKind] = fraction;
+  }
+  const total = mix.repeat + mix.kv;
+  if (total > 1) throw new Error(`${flag}: the fractions add up to ${total}, more than 1`);
+  return mix;
+}
+
+export function formatTrainingMix(mix: TrainingMix): string {
+  const parts = MIX_KINDS.filter((k) => mix[k] > 0).map((k) => `${k}=${mix[k]}`);
+  return parts.length === 0 ? 'none' : parts.join(',');
+}
+
+/** What the documents are made of: the training split's ids and the tokenizer. */
+export interface MixSource {
+  readonly ids: Int32Array;
+  /** Ids of a text, no BOS. */
+  encode(text: string): number[];
+  decode(ids: readonly number[]): string;
+}
+
+/** A synthetic document of exactly `length` tokens (BOS not included) and which of them can be read off the context. */
+export interface MixDocument {
+  readonly tokens: Int32Array;
+  /**
+   * 1 where the token is determined by earlier tokens of the document (a copied token after the
+   * first of its span, an answer token): the held-out copy and retrieval losses are taken there.
+   */
+  readonly retrievable: Uint8Array;
+}
+
+function uniformInt(rng: Rng, lo: number, hi: number): number {
+  return hi <= lo ? lo : lo + rng.int(hi - lo + 1);
+}
+
+class DocumentBuilder {
+  readonly tokens: number[] = [];
+  readonly retrievable: number[] = [];
+
+  push(ids: ArrayLike<number>, retrievable: boolean | ((i: number) => boolean)): void {
+    for (let i = 0; i < ids.length; i++) {
+      this.tokens.push(ids[i]!);
+      this.retrievable.push((typeof retrievable === 'function' ? retrievable(i) : retrievable) ? 1 : 0);
+    }
+  }
+
+  get length(): number {
+    return this.tokens.length;
+  }
+
+  finish(length: number, fill: () => number): MixDocument {
+    while (this.tokens.length < length) this.push([fill()], false);
+    return { tokens: Int32Array.from(this.tokens.slice(0, length)), retrievable: Uint8Array.from(this.retrievable.slice(0, length)) };
+  }
+}
+
+/**
+ * A repeated-passage document: a corpus passage of a third of the window or more, then, to the end of the
+ * window, "\n" and a span of 16..256 tokens (a quarter of the window at most) copied from a random
+ * place inside the passage, again and again. Copies reach back up to the whole window.
+ */
+export function repeatDocument(source: MixSource, length: number, rng: Rng): MixDocument {
+  const newline = source.encode('\n');
+  const maxCopy = Math.max(2, Math.min(256, Math.floor(length / 4)));
+  const minCopy = Math.max(2, Math.min(16, Math.floor(maxCopy / 2)));
+  const passage = Math.min(source.ids.length - 1, uniformInt(rng, Math.ceil(length / 3), Math.max(Math.ceil(length / 3), length - newline.length - minCopy)));
+  const start = rng.int(source.ids.length - passage);
+  const chunk = source.ids.subarray(start, start + passage);
+  const doc = new DocumentBuilder();
+  doc.push(chunk, false);
+  while (doc.length < length) {
+    doc.push(newline, false);
+    const span = Math.min(uniformInt(rng, minCopy, maxCopy), chunk.length);
+    const from = rng.int(chunk.length - span + 1);
+    // The first copied token says where the copy starts; the rest follow from it.
+    doc.push(chunk.subarray(from, from + span), (i) => i > 0);
+  }
+  return doc.finish(length, () => 0);
+}
+
+// Keys of the facts: never San Francisco (the needle task's key).
+const PLACES = [
+  'Lisbon', 'Kyoto', 'Nairobi', 'Oslo', 'Lima', 'Cairo', 'Dublin', 'Havana', 'Prague', 'Seoul', 'Quebec', 'Marrakesh',
+  'Edinburgh', 'Reykjavik', 'Istanbul', 'Vienna', 'Buenos Aires', 'Cape Town', 'Helsinki', 'Mumbai', 'Sydney', 'Boston',
+  'Chicago', 'Naples', 'Florence', 'Bruges', 'Krakow', 'Hanoi', 'Lagos', 'Santiago', 'Bergen', 'Tangier', 'Geneva',
+  'Montreal', 'New Orleans', 'Salzburg', 'Seville', 'Tbilisi', 'Zanzibar', 'Valparaiso', 'Glasgow', 'Athens', 'Vancouver',
+];
+const NAMES = [
+  'Alice', 'Bruno', 'Clara', 'Daniel', 'Elena', 'Farid', 'Greta', 'Hugo', 'Ines', 'Jonas', 'Kira', 'Louis', 'Maya', 'Nils',
+  'Olga', 'Pavel', 'Quinn', 'Rosa', 'Samuel', 'Tara', 'Umar', 'Vera', 'Walter', 'Yara', 'Zoltan', 'Agnes', 'Basil', 'Cecily',
+];
+const ATTRIBUTES = ['favourite saying', 'secret password', 'motto', 'first memory', 'lucky phrase', 'oldest story', 'last wish', 'private joke'];
+const AUTHORS = ['Paul Graham', 'Ralph Waldo Emerson', 'John Stuart Mill', 'William James', 'Bertrand Russell', 'Michel de Montaigne'];
+
+interface Fact {
+  readonly statement: string;
+  /** The question and the opening the answer continues (the needle's `What is ...? "The ... is to`). */
+  readonly question: string;
+  readonly answer: string;
+}
+
+function pick<T>(rng: Rng, items: readonly T[]): T {
+  return items[rng.int(items.length)]!;
+}
+
+/** A few words of the corpus on one line: the value of a fact, so that the answer must be copied, not known. */
+function corpusPhrase(source: MixSource, rng: Rng, minTokens: number, maxTokens: number): string {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const n = uniformInt(rng, minTokens, maxTokens);
+    const start = rng.int(Math.max(1, source.ids.length - n));
+    const words = source.decode(Array.from(source.ids.subarray(start, start + n))).replace(/[^A-Za-z0-9' ,;-]+/g, ' ').trim().split(/\s+/).filter((w) => w.length > 0);
+    // Whole words only: drop the first and last, which may be cut.
+    const inner = words.slice(1, -1).join(' ').replace(/^[ ,;-]+|[ ,;-]+$/g, '');
+    if (inner.length >= 3) return inner.toLowerCase();
+  }
+  return pick(rng, ['walk along the river', 'read in the garden', 'sing an old song']);
+}
+
+function drawFact(source: MixSource, rng: Rng, usedKeys: Set<string>): Fact {
+  for (;;) {
+    const kind = rng.int(3);
+    if (kind === 0) {
+      const place = pick(rng, PLACES);
+      if (usedKeys.has(place)) continue;
+      usedKeys.add(place);
+      const action = corpusPhrase(source, rng, 6, 16);
+      const opening = `The best thing to do in ${place} is to`;
+      return { statement: `${opening} ${action}.`, question: `What is the best thing to do in ${place}? "${opening}`, answer: ` ${action}.` };
+    }
+    const name = pick(rng, NAMES);
+    if (kind === 1) {
+      const attribute = pick(rng, ATTRIBUTES);
+      const key = `${attribute} of ${name}`;
+      if (usedKeys.has(key)) continue;
+      usedKeys.add(key);
+      const value = corpusPhrase(source, rng, 4, 12);
+      const opening = `The ${key} is`;
+      return { statement: `${opening} "${value}".`, question: `What is the ${key}? "${opening}`, answer: ` "${value}".` };
+    }
+    const key = `${name}'s number`;
+    if (usedKeys.has(key)) continue;
+    usedKeys.add(key);
+    const digits = String(uniformInt(rng, 100, 9_999_999));
+    const opening = `${name}'s secret number is`;
+    return { statement: `${opening} ${digits}.`, question: `What is ${name}'s secret number? "${opening}`, answer: ` ${digits}.` };
+  }
+}
+
+/**
+ * A key-value retrieval document: an optional "Articles by ...:" line, corpus filler with 1..4 facts
+ * (as many as fit) inserted at random depths (each after ".\n", as the needle), then questions about some of them,
+ * each ".\n\n\nWhat is ...? \"<opening>" and the answer; filler from the corpus continues to the end
+ * of the window when room is left.
+ */
+export function keyValueDocument(source: MixSource, length: number, rng: Rng): MixDocument {
+  const used = new Set<string>();
+  const wanted = uniformInt(rng, 1, 4);
+  const facts = Array.from({ length: wanted }, () => drawFact(source, rng, used));
+  const prefix = rng.uniform() < 0.5 ? source.encode(`Articles by ${pick(rng, AUTHORS)}:\n`) : [];
+  const askOrder = rng.shuffle(facts.map((_, i) => i));
+  const askCount = uniformInt(rng, 1, wanted);
+  const encoded = facts.map((f) => ({
+    statement: source.encode(`.\n${f.statement}\n`),
+    question: source.encode(`.\n\n\n${f.question}`),
+    answer: source.encode(f.answer),
+  }));
+  // As many of the facts as fit in the window (at least one; a window too short for it is cut).
+  let kept = wanted;
+  const overheadOf = (n: number): number => {
+    const asked = askOrder.filter((i) => i < n).slice(0, Math.max(1, Math.min(askCount, n)));
+    return prefix.length + encoded.slice(0, n).reduce((a, e) => a + e.statement.length, 0)
+      + asked.reduce((a, i) => a + encoded[i]!.question.length + encoded[i]!.answer.length, 0);
+  };
+  while (kept > 1 && overheadOf(kept) > length) kept--;
+  const statements = encoded.slice(0, kept).map((e) => e.statement);
+  const questions = askOrder.filter((i) => i < kept).slice(0, Math.max(1, Math.min(askCount, kept))).map((i) => encoded[i]!);
+  const overhead = overheadOf(kept);
+  const fillerLength = Math.max(0, Math.min(source.ids.length - 1, length - overhead));
+  const start = rng.int(source.ids.length - fillerLength);
+  const filler = source.ids.subarray(start, start + fillerLength);
+  const depths = statements.map(() => rng.int(fillerLength + 1)).sort((a, b) => a - b);
+  const doc = new DocumentBuilder();
+  doc.push(prefix, false);
+  let at = 0;
+  depths.forEach((depth, i) => {
+    doc.push(filler.subarray(at, depth), false);
+    doc.push(statements[i]!, false);
+    at = depth;
+  });
+  doc.push(filler.subarray(at), false);
+  for (const q of questions) {
+    doc.push(q.question, false);
+    doc.push(q.answer, true);
+  }
+  let next = (start + fillerLength) % source.ids.length;
+  return doc.finish(length, () => {
+    const id = source.ids[next]!;
+    next = (next + 1) % source.ids.length;
+    return id;
+  });
+}
+
+/** The document kind of one window: one uniform draw against the fractions (none drawn without a mix). */
+export function drawMixKind(mix: TrainingMix, rng: Rng): MixKind | 'corpus' {
+  if (mix.repeat + mix.kv === 0) return 'corpus';
+  const u = rng.uniform();
+  if (u < mix.repeat) return 'repeat';
+  if (u < mix.repeat + mix.kv) return 'kv';
+  return 'corpus';
+}
+
+export function mixDocument(kind: MixKind, source: MixSource, length: number, rng: Rng): MixDocument {
+  return kind === 'repeat' ? repeatDocument(source, length, rng) : keyValueDocument(source, length, rng);
+}

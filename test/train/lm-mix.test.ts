@@ -1,0 +1,122 @@
+// The training mix of train-lm (src/train/lm-mix.ts): the flag's parser, and documents that have
+// the layout the evaluation tasks ask for (repetition: a passage, "\n" and copied spans; needle:
+// facts at depths, questions at the end), seeded, exactly as long as asked, and never the eval's own
+// needle.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { NEEDLE_REFERENCE } from '../../src/eval/metrics.js';
+import { trainByteLevelBpe } from '../../src/text/bpe-trainer.js';
+import { Rng } from '../../src/tensor/rng.js';
+import { drawMixKind, formatTrainingMix, keyValueDocument, parseTrainingMix, repeatDocument, type MixSource } from '../../src/train/lm-mix.js';
+
+const TEXT = Array.from({ length: 300 }, (_, i) => `Sentence ${i} tells of the ${['river', 'mountain', 'garden', 'city'][i % 4]} and the people who walked there on day ${i % 31}.\n`).join('');
+const trained = trainByteLevelBpe(TEXT, { vocabSize: 400, specialTokens: ['<|endoftext|>'] });
+const tokenizer = trained.tokenizer;
+const source: MixSource = {
+  ids: Int32Array.from(tokenizer.encode(TEXT, { addBos: false, allowSpecial: false })),
+  encode: (text) => tokenizer.encode(text, { addBos: false, allowSpecial: false }),
+  decode: (ids) => tokenizer.decode(ids),
+};
+
+test('--mix parses kind=fraction pairs and refuses anything else, naming the flag', () => {
+  assert.deepEqual(parseTrainingMix('repeat=0.3,kv=0.2'), { repeat: 0.3, kv: 0.2 });
+  assert.deepEqual(parseTrainingMix('kv=1'), { repeat: 0, kv: 1 });
+  assert.deepEqual(parseTrainingMix('none'), { repeat: 0, kv: 0 });
+  assert.equal(formatTrainingMix(parseTrainingMix(' repeat = 0.5 ')), 'repeat=0.5');
+  assert.equal(formatTrainingMix({ repeat: 0, kv: 0 }), 'none');
+  assert.throws(() => parseTrainingMix('copy=0.3'), /--mix expects kind=fraction pairs of repeat, kv/);
+  assert.throws(() => parseTrainingMix('repeat'), /--mix expects kind=fraction pairs/);
+  assert.throws(() => parseTrainingMix('repeat=1.5'), /--mix: repeat expects a fraction in \[0, 1\], got '1.5'/);
+  assert.throws(() => parseTrainingMix('repeat=x'), /--mix: repeat expects a fraction/);
+  assert.throws(() => parseTrainingMix('repeat=0.7,kv=0.6'), /--mix: the fractions add up to 1.2999999999999998, more than 1|add up to 1.3/);
+});
+
+test('the kind of each window follows the fractions, and no mix draws nothing', () => {
+  const rng = new Rng(3);
+  const counts = { repeat: 0, kv: 0, corpus: 0 };
+  for (let i = 0; i < 4000; i++) counts[drawMixKind({ repeat: 0.3, kv: 0.2 }, rng)]++;
+  assert.ok(Math.abs(counts.repeat / 4000 - 0.3) < 0.03 && Math.abs(counts.kv / 4000 - 0.2) < 0.03, JSON.stringify(counts));
+  const untouched = new Rng(5);
+  const before = JSON.stringify(untouched.getState());
+  assert.equal(drawMixKind({ repeat: 0, kv: 0 }, untouched), 'corpus');
+  assert.equal(JSON.stringify(untouched.getState()), before, 'a run without a mix draws the same windows as before the mix existed');
+});
+
+test('a repeat document is a corpus passage, then newline-led spans copied from inside it', () => {
+  const newline = source.encode('\n');
+  for (const length of [32, 200, 513]) {
+    const doc = repeatDocument(source, length, new Rng(length));
+    assert.equal(doc.tokens.length, length);
+    assert.equal(doc.retrievable.length, length);
+    const tokens = Array.from(doc.tokens);
+    // The passage is a run of the corpus: find where it starts.
+    const corpus = Array.from(source.ids);
+    // The corpus repeats itself, so take the longest run of it the document opens with.
+    let passage = 0;
+    for (let at = 0; at < corpus.length; at++) {
+      let n = 0;
+      while (n < length && at + n < corpus.length && tokens[n] === corpus[at + n]) n++;
+      passage = Math.max(passage, n);
+    }
+    // A copy may continue the passage by chance; the first non-retrievable token after the passage ends it.
+    while (passage > 0 && doc.retrievable.slice(0, passage).some((r) => r === 1)) passage--;
+    assert.ok(passage >= length / 3 - 1, `passage of ${passage} tokens in a window of ${length}`);
+    // Every retrievable token continues a span that also appears, in order, inside the passage.
+    const chunk = tokens.slice(0, passage).join(',');
+    let copies = 0;
+    for (let i = passage; i < length; i++) {
+      if (doc.retrievable[i] !== 1) continue;
+      let s = i;
+      while (s > passage && doc.retrievable[s - 1] === 1) s--;
+      s--; // the span's first token, not retrievable itself
+      assert.ok(chunk.includes(tokens.slice(s, i + 1).join(',')), `the span ending at ${i} is copied from the passage`);
+      copies++;
+    }
+    assert.ok(copies > 0, 'some tokens are copies');
+    assert.equal(doc.retrievable.slice(0, passage).reduce((a, b) => a + b, 0), 0, 'nothing in the passage is retrievable');
+    // The copies follow newlines, as the repetition prompt's snippet does.
+    const text = tokenizer.decode(tokens.slice(passage));
+    assert.ok(text.includes('\n'), JSON.stringify(text));
+    assert.ok(newline.length > 0);
+  }
+  // Seeded: the same generator state gives the same document.
+  assert.deepEqual(repeatDocument(source, 100, new Rng(9)), repeatDocument(source, 100, new Rng(9)));
+});
+
+test('a key-value document states facts after ".\\n", then asks about them in the needle layout; answers are retrievable', () => {
+  let asked = 0;
+  for (let seed = 0; seed < 40; seed++) {
+    const length = 400;
+    const doc = keyValueDocument(source, length, new Rng(seed));
+    assert.equal(doc.tokens.length, length);
+    const text = tokenizer.decode(Array.from(doc.tokens));
+    assert.ok(!text.includes('San Francisco') && !text.includes(NEEDLE_REFERENCE), 'never the needle task\'s own fact');
+    const questions = [...text.matchAll(/\.\n\n\nWhat is [^?\n]+\? "([^\n]*)/g)];
+    assert.ok(questions.length >= 1, JSON.stringify(text.slice(-300)));
+    for (const q of questions) {
+      // The opening and answer that follow the question restate a fact stated earlier, after ".\n"
+      // (the answer may run on into the next question or the filler, or be cut at the window's end).
+      const tail = q[1]!;
+      const before = text.slice(0, q.index);
+      const statements = before.split('.\n').slice(1).map((part) => part.split('\n')[0]!).filter((l) => l.length > 8);
+      const atEnd = q.index! + q[0].length === text.length;
+      assert.ok(statements.some((l) => tail.startsWith(l) || (atEnd && l.startsWith(tail))), `${tail} | ${statements.join(' | ')}`);
+      asked++;
+    }
+    // The answers' tokens (and only they) are marked.
+    const marked = Array.from(doc.tokens).filter((_, i) => doc.retrievable[i] === 1);
+    assert.ok(marked.length > 0);
+    assert.ok(tokenizer.decode(marked).trim().length > 0);
+  }
+  assert.ok(asked >= 40);
+  assert.deepEqual(keyValueDocument(source, 300, new Rng(4)), keyValueDocument(source, 300, new Rng(4)));
+});
+
+test('documents longer than their parts are filled from the corpus; a window too short for the parts is cut', () => {
+  const short = keyValueDocument(source, 24, new Rng(1));
+  assert.equal(short.tokens.length, 24);
+  const long = keyValueDocument(source, 3000, new Rng(1));
+  assert.equal(long.tokens.length, 3000);
+});
