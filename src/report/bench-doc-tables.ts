@@ -200,8 +200,8 @@ export function renderBrowser(recordValue: unknown): string {
     + `\n${notes(record).join(' ')}\n` + provenance([record]);
 }
 
-// Formats with a record (bench:record decode-f16, decode-q8_0, decode-q4_0 add theirs).
-const DECODE_FORMATS = ['f32'] as const;
+// The formats of the decode table, each with its record (npm run bench:record -- decode-<format>).
+const DECODE_FORMATS = ['f32', 'q8_0', 'q4_0', 'f16'] as const;
 
 /** The benchmark tables of README.md; `load` reads a record path (for the tables drawn from several). */
 export function benchDocTables(load: (path: string) => unknown): DocTable[] {
