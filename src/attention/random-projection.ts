@@ -13,9 +13,9 @@
 
 import type { KvBlock } from '../ops/attention-kernels.js';
 import { Rng } from '../tensor/rng.js';
-import { attendSelected, blockHeadView, type HeadView, meanValue, softmaxRowsInPlace, sumOverGroup } from './head.js';
+import { blockHeadView, type HeadView } from './head.js';
 import { SelectWork } from './select.js';
-import { selectWithLocalWindow } from './sparq.js';
+import { attendTopOfApproxLogits } from './sparq.js';
 
 /** The default seed of the projection (a policy's `seed` overrides it). */
 export const RANDOM_PROJECTION_SEED = 20231207;
@@ -133,23 +133,8 @@ export function randomProjectionLogits(view: HeadView, projected: ProjectedKeys,
 /** Reference random-projection attention for one KV head and its group of query heads; writes y to out[outOffset ...]. */
 export function randomProjectionHead(view: HeadView, projected: ProjectedKeys, projection: Float32Array, q: Float32Array, qOffset: number,
   group: number, params: RandomProjectionParams, out: Float32Array, outOffset: number, work: SelectWork = new SelectWork()): RandomProjectionHeadResult {
-  const S = view.length;
   const r = Math.max(1, Math.min(params.rank, view.headDim));
   if (projection.length < view.headDim * r) throw new RangeError(`random-projection: the projection has ${projection.length} elements, needs ${view.headDim} x ${r}`);
   const scores = randomProjectionLogits(view, projected, projection, r, q, qOffset, group);
-  softmaxRowsInPlace(scores, group, S, view.mask);
-  const summed = sumOverGroup(scores, group, S);
-  const selected = selectWithLocalWindow(summed, S, params.topK, params.localWindow, view.mask, work);
-  const alpha = new Float64Array(group).fill(1);
-  let mean: Float64Array | undefined;
-  if (params.reallocation) {
-    for (let h = 0; h < group; h++) {
-      let a = 0;
-      for (const i of selected) a += scores[h * S + i]!;
-      alpha[h] = Math.min(1, a);
-    }
-    mean = meanValue(view);
-  }
-  const { weights } = attendSelected(view, q, qOffset, group, selected, selected.length, out, outOffset, alpha, mean);
-  return { selected, alpha, weights };
+  return attendTopOfApproxLogits(view, scores, q, qOffset, group, params, out, outOffset, work);
 }

@@ -102,9 +102,20 @@ export function selectWithLocalWindow(score: ArrayLike<number>, length: number, 
 /** Reference SparQ for one KV head and its group of query heads; writes y to out[outOffset ...]. */
 export function sparqAttentionHead(view: HeadView, q: Float32Array, qOffset: number, group: number,
   params: SparqParams, out: Float32Array, outOffset: number, work: SelectWork = new SelectWork()): SparqHeadResult {
-  const S = view.length;
   const step1 = sparqApproxLogits(view, q, qOffset, group, params.rank, work);
-  const scores = step1.logits;
+  return { components: step1.components, ...attendTopOfApproxLogits(view, step1.logits, q, qOffset, group, params, out, outOffset, work) };
+}
+
+/**
+ * SparQ's steps 2-3 from approximate logits [group, S] (softmaxed in place): the top-k positions of
+ * the group's summed scores plus the local window, exact attention over them, and (with
+ * reallocation) the mean of V weighted by the approximate mass left out. Shared by every policy
+ * that approximates the scores first (SparQ, random projection).
+ */
+export function attendTopOfApproxLogits(view: HeadView, scores: Float64Array, q: Float32Array, qOffset: number, group: number,
+  params: { readonly topK: number; readonly localWindow: number; readonly reallocation: boolean }, out: Float32Array, outOffset: number,
+  work: SelectWork): { selected: Int32Array; alpha: Float64Array; weights: Float64Array } {
+  const S = view.length;
   softmaxRowsInPlace(scores, group, S, view.mask);
   const summed = sumOverGroup(scores, group, S);
   const selected = selectWithLocalWindow(summed, S, params.topK, params.localWindow, view.mask, work);
@@ -119,6 +130,6 @@ export function sparqAttentionHead(view: HeadView, q: Float32Array, qOffset: num
     mean = meanValue(view);
   }
   const { weights } = attendSelected(view, q, qOffset, group, selected, selected.length, out, outOffset, alpha, mean);
-  return { components: step1.components, selected, alpha, weights };
+  return { selected, alpha, weights };
 }
 
