@@ -29,6 +29,8 @@ const RECIPES: Readonly<Record<string, BenchRecipe>> = {
   'decode-f16': { script: CLI, args: ['bench', 'decode', '--format', 'F16'] },
   'decode-q8_0': { script: CLI, args: ['bench', 'decode', '--format', 'Q8_0'] },
   'decode-q4_0': { script: CLI, args: ['bench', 'decode', '--format', 'Q4_0'] },
+  'decode-64k': { script: CLI, args: ['bench', 'decode', '--format', 'Q8_0', '--seq', '65536', '--no-peer'] },
+  'decode-batch': { script: CLI, args: ['bench', 'decode', '--format', 'Q8_0', '--seq', '4096', '--batch', '1,4,16', '--no-peer'] },
   'train-bert': { script: CLI, args: ['bench', 'train', '--arch', 'bert'] },
   'train-groupbert': { script: CLI, args: ['bench', 'train', '--arch', 'groupbert'] },
   mnist: { script: 'dist/examples/mnist-mlp.js', args: [] },

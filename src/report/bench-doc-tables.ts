@@ -134,6 +134,37 @@ export function renderDecode(recordValues: readonly unknown[], formats: readonly
 }
 
 /** `bench matmul`: GFLOP/s (GB/s for gemv) per kernel and thread count, onnxruntime as the peer. */
+/**
+ * `bench decode` beyond the main table: long caches (65,536 positions) and batched decode (B
+ * sequences through one step, weights read once for all), thrifty dense against SparQ 1/8 (no peer:
+ * llama.cpp must really prefill, ~20 minutes at 65,536 positions on two cores).
+ */
+export function renderDecodeScaling(recordValues: readonly unknown[], names: readonly string[]): string {
+  const records = recordValues.map((v, i) => benchRecord(v, `docs/records/bench/${names[i]}.json`));
+  const table: string[][] = [];
+  for (const record of records) {
+    const all = rows(record);
+    const format = /--format (\S+)/.exec(record.benchCommand)?.[1] ?? 'F32';
+    const cells = [...new Set(all.map((r) => `${num(r, 'seq', record.name)}:${optionalNum(r, 'batch') ?? 1}`))];
+    for (const cell of cells) {
+      const [seq, batch] = cell.split(':').map(Number) as [number, number];
+      const at = (engine: string): Row | undefined => all.find((r) => r.engine === engine && r.seq === seq && (optionalNum(r, 'batch') ?? 1) === batch);
+      const rate = (r: Row | undefined): number | null => (r ? optionalNum(r, 'tokensPerSecond') : null);
+      const dense = at('thrifty-dense');
+      const sparq = at('thrifty-sparq');
+      table.push([
+        format, String(seq), String(batch), fixed(rate(dense), 1), fixed(rate(sparq), 1),
+        `${ratio(rate(sparq), rate(dense))}x (${fixed(sparq ? optionalNum(sparq, 'theoreticalSpeedup') : null, 2)}x)`,
+      ]);
+    }
+  }
+  return markdownTable(
+    ['weights', 'cached positions', 'batch', 'thrifty dense tok/s', 'thrifty SparQ 1/8 tok/s', 'SparQ / dense (theoretical)'],
+    table,
+    ['l', 'r', 'r', 'r', 'r', 'r'],
+  ) + provenance(records);
+}
+
 export function renderMatmul(recordValue: unknown): string {
   const record = benchRecord(recordValue, 'docs/records/bench/matmul.json');
   const all = rows(record);
@@ -202,6 +233,8 @@ export function renderBrowser(recordValue: unknown): string {
 
 // The formats of the decode table, each with its record (npm run bench:record -- decode-<format>).
 const DECODE_FORMATS = ['f32', 'q8_0', 'q4_0', 'f16'] as const;
+// Long caches and batched decode (npm run bench:record -- decode-64k decode-batch).
+const DECODE_SCALING = ['decode-64k', 'decode-batch'] as const;
 
 /** The benchmark tables of README.md; `load` reads a record path (for the tables drawn from several). */
 export function benchDocTables(load: (path: string) => unknown): DocTable[] {
@@ -211,6 +244,10 @@ export function benchDocTables(load: (path: string) => unknown): DocTable[] {
     {
       id: 'bench/decode', record: 'docs/records/bench/decode-f32.json',
       render: () => renderDecode(DECODE_FORMATS.map((f) => load(`docs/records/bench/decode-${f}.json`)), DECODE_FORMATS),
+    },
+    {
+      id: 'bench/decode-scaling', record: 'docs/records/bench/decode-64k.json',
+      render: () => renderDecodeScaling(DECODE_SCALING.map((n) => load(`docs/records/bench/${n}.json`)), DECODE_SCALING),
     },
     { id: 'bench/matmul', record: 'docs/records/bench/matmul.json', render: renderMatmul },
     { id: 'bench/memory', record: 'docs/records/bench/memory.json', render: renderMemory },
