@@ -5,6 +5,7 @@
 
 import type { AttentionSpec } from '../attention/policy.js';
 import { cellKey, type EvalCell, type EvalRecord } from './records.js';
+import { meanAndSem } from './metrics.js';
 import { summariseCell } from './run-cell.js';
 import type { TaskName } from './prompts.js';
 
@@ -32,6 +33,23 @@ export interface GridRow {
   readonly achievedRatio: number | null;
   readonly spec: AttentionSpec | null;
   readonly skipped: string | null;
+  /** Repetition: outputs empty after stripping leading whitespace, which the reference's metric credits in full (null otherwise). */
+  readonly degenerate: number | null;
+  /** Repetition: mean and s.e. with those outputs scored 0 (null otherwise). */
+  readonly degenerateAsZero: { readonly mean: number; readonly sem: number } | null;
+  /** Mean prefill tokens of the samples (BOS included; after left truncation). */
+  readonly prefillTokens: number | null;
+  /**
+   * The score less dense's on the same samples (same model, task, variant and seed; samples both
+   * cells hold), mean and s.e. of the per-sample differences: far tighter than comparing two means
+   * when samples vary more than methods do. Null for dense and without a dense cell.
+   */
+  readonly vsDense: { readonly mean: number; readonly sem: number; readonly n: number } | null;
+}
+
+/** Cells whose samples are the same ones: model, task, variant and seed. */
+function pairKey(cell: EvalCell): string {
+  return `${cell.model}\u0000${cell.task}\u0000${cell.variant}\u0000${cell.seed}`;
 }
 
 /** One row per cell, planned cells first (in plan order), then cells only the records know. */
@@ -43,6 +61,22 @@ export function summariseGrid(snapshot: EvalSnapshot): GridRow[] {
     list.push(r);
     byCell.set(key, list);
   }
+  const denseScores = new Map<string, Map<number, number>>();
+  for (const r of snapshot.records) {
+    if (r.method !== 'dense') continue;
+    const key = pairKey(r);
+    const scores = denseScores.get(key) ?? new Map<number, number>();
+    scores.set(r.index, r.score);
+    denseScores.set(key, scores);
+  }
+  const vsDense = (cell: EvalCell, records: readonly EvalRecord[]): GridRow['vsDense'] => {
+    const dense = cell.method === 'dense' ? undefined : denseScores.get(pairKey(cell));
+    if (!dense) return null;
+    const diffs = records.filter((r) => dense.has(r.index)).map((r) => r.score - dense.get(r.index)!);
+    if (diffs.length === 0) return null;
+    const s = meanAndSem(diffs);
+    return { mean: s.mean, sem: s.sem, n: s.n };
+  };
   const rows: GridRow[] = [];
   const seen = new Set<string>();
   const row = (cell: EvalCell, plan: GridPlanEntry | null): GridRow => {
@@ -50,10 +84,19 @@ export function summariseGrid(snapshot: EvalSnapshot): GridRow[] {
     seen.add(key);
     const records = byCell.get(key) ?? [];
     if (plan?.skipped !== undefined || records.length === 0) {
-      return { cell, n: 0, mean: null, sem: null, achievedRatio: null, spec: plan?.spec ?? null, skipped: plan?.skipped ?? (records.length === 0 ? 'no records yet' : null) };
+      return {
+        cell, n: 0, mean: null, sem: null, achievedRatio: null, spec: plan?.spec ?? null, skipped: plan?.skipped ?? (records.length === 0 ? 'no records yet' : null),
+        degenerate: null, degenerateAsZero: null, prefillTokens: null, vsDense: null,
+      };
     }
     const s = summariseCell(records);
-    return { cell, n: s.n, mean: s.mean, sem: s.sem, achievedRatio: s.achievedRatio, spec: plan?.spec ?? null, skipped: null };
+    return {
+      cell, n: s.n, mean: s.mean, sem: s.sem, achievedRatio: s.achievedRatio, spec: plan?.spec ?? null, skipped: null,
+      degenerate: s.degenerate,
+      degenerateAsZero: s.degenerateAsZero ? { mean: s.degenerateAsZero.mean, sem: s.degenerateAsZero.sem } : null,
+      prefillTokens: records.reduce((a, r) => a + r.prefillTokens, 0) / records.length,
+      vsDense: vsDense(cell, records),
+    };
   };
   for (const plan of snapshot.cells) if (!seen.has(cellKey(plan.cell))) rows.push(row(plan.cell, plan));
   for (const r of snapshot.records) if (!seen.has(cellKey(r))) rows.push(row(r, null));

@@ -43,6 +43,17 @@ export function repetitionMatchLength(generation: string, reference: string): nu
   return r.length;
 }
 
+/**
+ * True when a repetition output is empty once leading whitespace is stripped (empty, or only
+ * whitespace). repetitionMatchLength, as the reference's evaluate_match_length, then finds no
+ * differing character (zip stops at the empty generation) and credits the whole reference: an
+ * untrained model printing newlines scores the maximum. The faithful score is kept; this flag lets
+ * a table also report the score with such outputs counted as 0.
+ */
+export function isDegenerateRepetition(output: string): boolean {
+  return output.replace(LEADING_SPACE, '') === '';
+}
+
 /** Bits per character (llminference/tasks/bpc.py calc_bpc): sum of NLL in nats * log2(e) / characters. */
 export function bitsPerCharacter(nll: ArrayLike<number>, referenceCharacters: number): number {
   if (!(referenceCharacters > 0)) throw new Error(`bitsPerCharacter: the reference must have characters, got ${referenceCharacters}`);

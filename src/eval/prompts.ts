@@ -415,7 +415,9 @@ export function needleSamples(documents: readonly string[], options: NeedleOptio
   const samples: GenerationSample[] = [];
   for (const length of lengths) {
     for (let step = 0; step < depthSteps; step++) {
-      const depth = step / (depthSteps - 1);
+      // np.linspace(0, 1, n): i * (1 / (n - 1)), the last exactly 1 (i / (n - 1) can differ in the
+      // last bit, and int(depth * length) then by one token).
+      const depth = step === depthSteps - 1 ? 1 : step * (1 / (depthSteps - 1));
       const depthIndex = Math.floor(depth * length);
       const needle = tokenizer.encode((depthIndex > 0 ? NEEDLE_SEPARATOR : '') + NEEDLE_SENTENCE);
       const tokens = [...(options.bos === null ? [] : [options.bos]), ...prefix, ...filler.slice(0, depthIndex), ...needle, ...filler.slice(depthIndex, length), ...question];

@@ -39,6 +39,12 @@ export interface EvalRecord extends EvalCell {
   readonly output: string;
   /** The task's score: exact match 0/1, ROUGE-L F, matched characters, bits per character, needle 0/1. */
   readonly score: number;
+  /**
+   * Repetition only: the output is empty or whitespace once leading whitespace is stripped, so the
+   * reference's metric credits the whole reference (isDegenerateRepetition). Records written before
+   * the flag existed lack it; summaries then derive it from `output`.
+   */
+  readonly degenerate?: boolean;
   /** Measured transfers / dense transfers over this sample's policy steps (1 for dense; null without policy steps). */
   readonly achievedRatio: number | null;
   readonly transfers: MeasuredTransfers;
@@ -69,6 +75,7 @@ export function checkRecord(value: unknown, cell: EvalCell, where: string): Eval
   for (const name of ['model', 'task', 'method', 'variant', 'sampleId', 'output']) need(name, 'string');
   for (const name of ['compression', 'seed', 'index', 'prefillTokens', 'generatedTokens', 'score', 'seconds']) need(name, 'number');
   need('transfers', 'object');
+  if (r['degenerate'] !== undefined && typeof r['degenerate'] !== 'boolean') throw new Error(`${where}: field 'degenerate' must be a boolean`);
   for (const key of ['model', 'task', 'method', 'compression', 'variant', 'seed'] as const) {
     if (r[key] !== cell[key]) throw new Error(`${where}: field '${key}' is ${JSON.stringify(r[key])}, this cell's is ${JSON.stringify(cell[key])}`);
   }

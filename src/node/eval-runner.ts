@@ -60,8 +60,11 @@ export interface EvalGridOptions {
    * marks the cell's variant kv-f16, so a resumed folder never mixes the two).
    */
   readonly kvDType?: KvDType;
-  /** SQuAD confusion contexts (default 7; the sequence-length study: 3, 7, 15, 31). */
-  readonly confusionContexts?: number;
+  /**
+   * SQuAD confusion contexts (default 7). Several counts (the sequence-length study: 3, 7, 15, 31)
+   * run SQuAD once per count, each a variant confusion-N (7 keeps the default task's empty variant).
+   */
+  readonly confusionContexts?: number | readonly number[];
   /** Repetition reads this text file instead of Tiny Shakespeare (the variant is its name). */
   readonly text?: string;
   /** Characters per repetition chunk (default 6000, the reference's). */
@@ -143,15 +146,26 @@ async function taskSamples(task: TaskName, s: TaskSetup): Promise<(GenerationSam
   }
 }
 
+/** The reference's SQuAD confusion contexts (qa.py SQuAD.preprocess). */
+export const DEFAULT_CONFUSION_CONTEXTS = 7;
+
+/** The confusion-context counts a grid runs SQuAD at (distinct, in the order given). */
+export function confusionCounts(option: number | readonly number[] | undefined): number[] {
+  const counts = option === undefined ? [DEFAULT_CONFUSION_CONTEXTS] : typeof option === 'number' ? [option] : [...new Set(option)];
+  if (counts.length === 0) throw new Error('eval: no SQuAD confusion-context counts');
+  for (const c of counts) if (!Number.isInteger(c) || c < 0) throw new Error(`eval: SQuAD confusion contexts must be non-negative integers, got ${c}`);
+  return counts;
+}
+
 export function methodName(method: EvalMethod): string {
   if (method.attention === 'dense') return 'dense';
   return method.attention === 'sparq' || method.attention === 'random-projection' ? `${method.attention}-${method.recipe ?? 'paper'}` : method.attention;
 }
 
 /** The task variant a cell records (samples that differ from the default task's). */
-function taskVariant(task: TaskName, options: EvalGridOptions): string {
+function taskVariant(task: TaskName, options: EvalGridOptions, confusionContexts: number): string {
   const parts: string[] = [];
-  if (task === 'squad' && (options.confusionContexts ?? 7) !== 7) parts.push(`confusion-${options.confusionContexts}`);
+  if (task === 'squad' && confusionContexts !== DEFAULT_CONFUSION_CONTEXTS) parts.push(`confusion-${confusionContexts}`);
   if ((options.kvDType ?? 'f32') !== 'f32') parts.push(`kv-${options.kvDType}`);
   if (task === 'repetition' && options.text !== undefined) parts.push(options.text.split(/[\\/]/).at(-1)!.replace(/\.[^.]*$/, ''));
   if (task === 'repetition' && options.contextChars !== undefined) parts.push(`chars-${options.contextChars}`);
@@ -198,12 +212,12 @@ export async function runEvalGrid(options: EvalGridOptions): Promise<EvalGridRes
 
     // Plan every cell first, so the progress bar knows the whole run.
     const planned: { entry: GridEntry; samples: (GenerationSample | TeacherForcedSample)[]; done: Set<number> }[] = [];
-    for (const task of options.tasks) {
-      const confusionContexts = options.confusionContexts ?? 7;
+    const taskRuns = options.tasks.flatMap((task) => (task === 'squad' ? confusionCounts(options.confusionContexts) : [DEFAULT_CONFUSION_CONTEXTS]).map((confusionContexts) => ({ task, confusionContexts })));
+    for (const { task, confusionContexts } of taskRuns) {
       const setup = { tokenizer, count: options.samples, dataDir, contextLength: model.contextLength, confusionContexts, seed, text: options.text, contextChars: options.contextChars, referenceChars: options.referenceChars };
       const samples = await taskSamples(task, setup);
       const shape = taskPlanShape(samples, tokenizer, model.contextLength, files.config.headDim);
-      const variant = taskVariant(task, options);
+      const variant = taskVariant(task, options, confusionContexts);
       for (const method of options.methods) {
         const compression = method.attention === 'dense' ? 1 : method.compression;
         const cell: EvalCell = { model: modelName, task, method: methodName(method), compression, variant, seed };

@@ -3,13 +3,18 @@
 
 import { formatCompression, formatPaperValue, formatScore, PAPER_TABLE2, summariseGrid, TASK_TITLES, type EvalSnapshot } from '../eval/grid-summary.js';
 import type { TaskName } from '../eval/prompts.js';
+import { ablationTable, lengthStudyTable, repetitionHonestyTable, type TextTable } from '../eval/study-tables.js';
 import { field, markdownTable, type DocTable } from './doc-tables.js';
 
 /** The committed snapshots, by table id. */
 export const SPARQ_EVAL_RECORDS = {
   bundled: 'docs/records/sparq-eval-bundled/eval.json',
   stories260k: 'docs/records/sparq-eval-stories260k/eval.json',
+  lengthBundled: 'docs/records/sparq-eval-length-bundled/eval.json',
+  ablationBundled: 'docs/records/sparq-eval-ablation-bundled/eval.json',
 } as const;
+
+const OUT_OF_REACH = (): string => 'skipped: out of reach';
 
 function snapshotOf(record: unknown, name: string): EvalSnapshot {
   const cells = field(record, 'cells', name);
@@ -51,8 +56,32 @@ export function paperComparisonTable(record: unknown, name: string): string {
   return markdownTable(['task', 'method', 'paper (Llama 2 13B)', 'ours ± s.e. (method, measured ratio)'], body, ['l', 'l', 'r', 'l']);
 }
 
+function markdownOf(t: TextTable, name: string): string {
+  if (t.rows.length === 0) throw new Error(`${name}: no cells for this table`);
+  return markdownTable(t.header, t.rows.map((r) => [...r]), t.align);
+}
+
+/** Repetition: the reference's matched characters beside the score with degenerate (whitespace-only) outputs counted as 0. */
+export function repetitionTable(record: unknown, name: string): string {
+  return markdownOf(repetitionHonestyTable(summariseGrid(snapshotOf(record, name))), name);
+}
+
+/** The sequence-length study: SQuAD accuracy @ measured ratio against confusion contexts. */
+export function lengthTable(record: unknown, name: string): string {
+  return markdownOf(lengthStudyTable(summariseGrid(snapshotOf(record, name)), OUT_OF_REACH), name);
+}
+
+/** The key-compression ablation: SparQ vs oracle top-k vs random projection, with measured ratios. */
+export function ablationDocTable(record: unknown, name: string): string {
+  return markdownOf(ablationTable(summariseGrid(snapshotOf(record, name)), OUT_OF_REACH), name);
+}
+
 export const SPARQ_EVAL_DOC_TABLES: readonly DocTable[] = [
   { id: 'sparq-eval/bundled-grid', record: SPARQ_EVAL_RECORDS.bundled, render: (r) => gridTable(r, SPARQ_EVAL_RECORDS.bundled) },
   { id: 'sparq-eval/bundled-paper', record: SPARQ_EVAL_RECORDS.bundled, render: (r) => paperComparisonTable(r, SPARQ_EVAL_RECORDS.bundled) },
   { id: 'sparq-eval/stories260k-grid', record: SPARQ_EVAL_RECORDS.stories260k, render: (r) => gridTable(r, SPARQ_EVAL_RECORDS.stories260k) },
+  { id: 'sparq-eval/bundled-repetition', record: SPARQ_EVAL_RECORDS.bundled, render: (r) => repetitionTable(r, SPARQ_EVAL_RECORDS.bundled) },
+  { id: 'sparq-eval/stories260k-repetition', record: SPARQ_EVAL_RECORDS.stories260k, render: (r) => repetitionTable(r, SPARQ_EVAL_RECORDS.stories260k) },
+  { id: 'sparq-eval/length-bundled', record: SPARQ_EVAL_RECORDS.lengthBundled, render: (r) => lengthTable(r, SPARQ_EVAL_RECORDS.lengthBundled) },
+  { id: 'sparq-eval/ablation-bundled', record: SPARQ_EVAL_RECORDS.ablationBundled, render: (r) => ablationDocTable(r, SPARQ_EVAL_RECORDS.ablationBundled) },
 ];

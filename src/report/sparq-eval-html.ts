@@ -6,6 +6,7 @@
 
 import { formatCompression, formatPaperValue, formatScore, PAPER_TABLE2, summariseGrid, TASK_TITLES, type EvalSnapshot, type GridRow } from '../eval/grid-summary.js';
 import type { TaskName } from '../eval/prompts.js';
+import { ablationRows, ablationTable, formatDelta, lengthStudyRows, lengthStudyTable, type TextTable } from '../eval/study-tables.js';
 
 export interface SparqEvalReportInput {
   readonly title: string;
@@ -110,17 +111,26 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 }
 
 function cellTable(task: TaskName, rows: readonly GridRow[]): string {
-  return table(['method', 'target', 'achieved ratio', 'score', '± s.e.', 'n', 'planned settings', 'note'], rows.map((r) => [
+  const repetition = task === 'repetition';
+  const header = ['method', 'target', 'achieved ratio', 'score', '± s.e.', 'n', ...(repetition ? ['degenerate outputs scored 0', 'degenerate'] : []), 'vs dense, same samples', 'planned settings', 'note'];
+  return table(header, rows.map((r) => [
     r.cell.method,
     formatCompression(r.cell.compression),
     r.achievedRatio === null ? '-' : r.achievedRatio.toFixed(3),
     formatScore(task, r.mean),
     formatScore(task, r.sem),
     String(r.n),
+    ...(repetition ? [
+      r.degenerateAsZero ? `${formatScore(task, r.degenerateAsZero.mean)} ± ${formatScore(task, r.degenerateAsZero.sem)}` : '-',
+      r.degenerate === null ? '-' : `${r.degenerate}/${r.n}`,
+    ] : []),
+    r.vsDense === null ? '' : `${formatDelta(task, r.vsDense.mean)} ± ${formatScore(task, r.vsDense.sem)}`,
     specText(r),
     r.skipped ?? '',
   ]));
 }
+
+const REPETITION_NOTE = '<p>The score is the reference harness\'s (llminference/tasks/repetition.py evaluate_match_length): leading whitespace is stripped from output and reference, and characters are compared until the first mismatch <em>or the end of the shorter</em>, so an output that is empty after stripping (only newlines or spaces) is credited with the whole reference (about 256 characters). Such outputs are <em>degenerate</em>; the next columns give the mean with them scored 0 and their count, the honest reading of a score near the maximum.</p>';
 
 function paperTable(task: TaskName): string {
   const paper = PAPER_TABLE2[task];
@@ -139,34 +149,29 @@ function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]
   return out;
 }
 
-/** SQuAD accuracy per method against the number of confusion contexts (variant confusion-N; 7 is the default task). */
-function lengthStudy(rows: readonly GridRow[]): string {
-  const squad = rows.filter((r) => r.cell.task === 'squad' && r.mean !== null);
-  const contexts = (r: GridRow): number => {
-    const m = /confusion-(\d+)/.exec(r.cell.variant);
-    return m ? Number(m[1]) : 7;
-  };
-  const counts = [...new Set(squad.map(contexts))].sort((a, b) => a - b);
-  const intro = '<h2>Sequence-length scaling (SQuAD with 3, 7, 15, 31 confusion contexts)</h2>';
-  if (counts.length < 2) {
-    return `${intro}<p>Not run: it needs SQuAD cells at two or more confusion-context counts (<code>thrifty eval --task squad --confusion 3</code>, 15, 31 into the same folder). At a 512-token context the prompt is left-truncated long before 15 contexts, so on the small models this study measures truncation, not length.</p>`;
-  }
-  const byMethod = groupBy(squad, (r) => `${r.cell.method} ${formatCompression(r.cell.compression)}`);
-  const header = ['method', ...counts.map((c) => `${c} contexts`)];
-  const body = [...byMethod.entries()].map(([label, list]) => [label, ...counts.map((c) => {
-    const r = list.find((x) => contexts(x) === c);
-    return r ? `${formatScore('squad', r.mean)} ± ${formatScore('squad', r.sem)}` : '-';
-  })]);
-  return `${intro}${table(header, body)}`;
+function textTable(t: TextTable): string {
+  return table(t.header, t.rows);
 }
 
+/** SQuAD accuracy per method and target against the number of confusion contexts (variant confusion-N; 7 is the default task). */
+function lengthStudy(rows: readonly GridRow[]): string {
+  const intro = '<h2>Sequence-length scaling (SQuAD with 3, 7, 15, 31 confusion contexts)</h2>';
+  if (lengthStudyRows(rows).length === 0) {
+    return `${intro}<p>Not run: it needs SQuAD cells at two or more confusion-context counts (<code>thrifty eval --study length</code>, or <code>--task squad --confusion 3,7,15,31</code>). At a 512-token context the prompt is left-truncated long before 15 contexts, so on the small models this study measures truncation, not length.</p>`;
+  }
+  return `${intro}<p>Each cell: accuracy (%) ± one standard error @ the measured fraction of dense attention transfers. The first row is the mean prompt length after left truncation to the context less 256 tokens: where it stops growing with the contexts, the study measures truncation, not length. The paper's column is Table 2 (Llama 2 13B, 7 contexts, dense and 1/8).</p>${textTable(lengthStudyTable(rows))}`;
+}
+
+/** SparQ against oracle top-k and a random low-rank projection of K, per task, at matched measured ratios. */
 function ablation(rows: readonly GridRow[]): string {
   const intro = '<h2>Key-compression ablation (SparQ vs oracle top-k vs a random low-rank projection of K)</h2>';
-  const random = rows.filter((r) => r.cell.method.startsWith('random-projection'));
-  if (random.length === 0) {
-    return `${intro}<p>Not run: thrifty has no attention policy with a random low-rank projection of K yet. SparQ against oracle top-k at the same measured ratio is in the task sections above (methods <code>sparq-*</code> and <code>oracle</code>).</p>`;
+  const ablated = ablationRows(rows);
+  if (ablated.length === 0) {
+    return `${intro}<p>Not run: it needs <code>--attention random-projection</code> cells (<code>thrifty eval --study ablation</code>). SparQ against oracle top-k at the same measured ratio is in the task sections above (methods <code>sparq-*</code> and <code>oracle</code>).</p>`;
   }
-  return `${intro}${table(['task', 'method', 'target', 'achieved', 'score'], random.map((r) => [r.cell.task, r.cell.method, formatCompression(r.cell.compression), r.achievedRatio?.toFixed(3) ?? '-', formatScore(r.cell.task, r.mean)]))}`;
+  const charts = [...groupBy(ablated, (r) => `${r.cell.model}\u0000${r.cell.task}\u0000${r.cell.variant}`).values()]
+    .map((list) => `<div><h4>${escapeHtml(TASK_TITLES[list[0]!.cell.task].title)}${list[0]!.cell.variant ? ` [${escapeHtml(list[0]!.cell.variant)}]` : ''}</h4>${chart(list[0]!.cell.task, list)}</div>`).join('');
+  return `${intro}<p>random-projection: SparQ's step 1 on a seeded random r-dimensional projection of q and K instead of q's largest components, then SparQ's step 2; oracle: exact top-k scores handed over for free. Same recipes and measured ratios as SparQ. The paper's column is Table 2 (Llama 2 13B) where it has the task and target.</p><div class="row">${charts}</div>${textTable(ablationTable(rows))}`;
 }
 
 export function renderSparqEvalHtml(input: SparqEvalReportInput): string {
@@ -177,7 +182,7 @@ export function renderSparqEvalHtml(input: SparqEvalReportInput): string {
   for (const list of groups.values()) {
     const { model, task, variant } = list[0]!.cell;
     const heading = `${TASK_TITLES[task].title}${variant ? ` [${variant}]` : ''} on ${model}`;
-    sections.push(`<section><h2>${escapeHtml(heading)}</h2><div class="row"><div>${chart(task, list)}</div>${paperTable(task)}</div>${cellTable(task, list)}</section>`);
+    sections.push(`<section><h2>${escapeHtml(heading)}</h2><div class="row"><div>${chart(task, list)}</div>${paperTable(task)}</div>${task === 'repetition' ? REPETITION_NOTE : ''}${cellTable(task, list)}</section>`);
   }
   const notes = (input.notes ?? []).map((n) => `<p>${escapeHtml(n)}</p>`).join('');
   const style = 'body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;padding:2px 8px;font-size:13px;text-align:right}td:first-child,th:first-child{text-align:left}.row{display:flex;gap:2em;align-items:flex-start}.paper{font-size:13px}';

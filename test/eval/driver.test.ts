@@ -140,11 +140,34 @@ describe('running a cell', () => {
       ['a', 'jkl', 0, 0.5, 0.125, 3],
       ['b', 'def', 3, 0.5, 0.125, 3],
     ]);
+    assert.deepEqual(records.map((r) => r.degenerate), [false, false]);
     const summary = summariseCell(records);
     assert.equal(summary.mean, 1.5);
+    assert.equal(summary.degenerate, 0);
+    assert.deepEqual(summary.degenerateAsZero, { n: 2, mean: 1.5, sem: summary.sem });
     assert.ok(Math.abs(summary.sem - 1.5) < 1e-12); // sd of {0, 3} is 3/sqrt(2); / sqrt(2)
     assert.equal(summary.achievedRatio, 0.125);
     await assert.rejects(runCell({ ...cell, task: 'squad' }, model, tokenizer, [sample('a', 'ghi')]), /sample a is of task repetition, the cell's is squad/);
+  });
+
+  it('repetition: whitespace-only outputs keep their full score and are counted, and scored 0 in the second summary', async () => {
+    const { summariseCell } = await import('../../src/eval/run-cell.js');
+    const base = { ...cell, sampleId: 's', prefillTokens: 1, generatedTokens: 1, achievedRatio: 1, transfers: { steps: 0, elements: 0, denseElements: 0 }, seconds: 0 };
+    // One degenerate output of four (the house model at one checkpoint: 64 ± 64); one flagged by its record, the rest derived from the output.
+    const records = [
+      { ...base, index: 0, output: '\n\n\n', score: 256, degenerate: true },
+      { ...base, index: 1, output: ' And', score: 0 },
+      { ...base, index: 2, output: 'x', score: 0 },
+      { ...base, index: 3, output: '\n\nKING', score: 0 },
+    ];
+    const s = summariseCell(records);
+    assert.equal(s.mean, 64);
+    assert.equal(s.sem, 64);
+    assert.equal(s.degenerate, 1);
+    assert.deepEqual(s.degenerateAsZero, { n: 4, mean: 0, sem: 0 });
+    const derived = summariseCell([{ ...base, index: 0, output: ' \n ', score: 250 }, { ...base, index: 1, output: 'Fir', score: 3 }]);
+    assert.equal(derived.degenerate, 1);
+    assert.deepEqual(derived.degenerateAsZero, { n: 2, mean: 1.5, sem: 1.5 });
   });
 
   it('binary tasks get the binomial standard error', async () => {
@@ -154,5 +177,7 @@ describe('running a cell', () => {
     assert.equal(s.mean, 0.75);
     assert.ok(Math.abs(s.sem - Math.sqrt(0.75 * 0.25 / 4)) < 1e-12);
     assert.equal(s.achievedRatio, null);
+    assert.equal(s.degenerate, null);
+    assert.equal(s.degenerateAsZero, null);
   });
 });

@@ -5,6 +5,7 @@ import {
   binomialSummary,
   bitsPerCharacter,
   exactMatch,
+  isDegenerateRepetition,
   meanAndSem,
   needleMatch,
   normaliseAnswer,
@@ -47,6 +48,22 @@ describe('repetition match length (repetition.py evaluate_match_length)', () => 
 
   it('counts code points, as Python strings do', () => {
     assert.equal(repetitionMatchLength('a😀b!', 'a😀bc'), 3);
+  });
+
+  it('credits an output that is empty after stripping with the whole reference (as the reference does), and flags it degenerate', () => {
+    const reference = ' First Citizen:\nBefore we proceed any further, hear me speak.';
+    const full = Array.from(reference.trimStart()).length;
+    for (const output of ['', '\n', '\n\n\n\n', '   \t \n ', '\r\n\u00a0']) {
+      assert.equal(repetitionMatchLength(output, reference), full, JSON.stringify(output));
+      assert.equal(isDegenerateRepetition(output), true, JSON.stringify(output));
+    }
+    for (const output of ['F', '\n\nFirst', ' x', '\n.\n']) assert.equal(isDegenerateRepetition(output), false, JSON.stringify(output));
+    assert.equal(repetitionMatchLength('\n\nFirst Citizen:\nBefore we go', reference), 'First Citizen:\nBefore we '.length);
+    // The house model at step 298, repetition sample 959894: 99 newlines, scored 256 (the reference's
+    // length after its leading space) in the committed evaluation.
+    const reference256 = ` ${'x'.repeat(256)}`;
+    assert.equal(repetitionMatchLength('\n'.repeat(99), reference256), 256);
+    assert.equal(isDegenerateRepetition('\n'.repeat(99)), true);
   });
 });
 

@@ -198,6 +198,16 @@ describe('needle prompts (needle.py)', () => {
     assert.equal(scoreOutput(mid, ' eat a sandwich and sit in Dolores Park on a sunny day."'), 1);
     assert.throws(() => needleSamples(['tiny'], { tokenizer: tok, bos: null, lengths: [100] }), /insufficient tokens in the filler/);
   });
+
+  it('depths are np.linspace(0, 1, n) and the depth index int(depth * length), as numpy rounds them', () => {
+    const tok = wordTokenizer();
+    const filler = [Array.from({ length: 200 }, (_, i) => `f${i}`).join(' ')];
+    // np.linspace(0, 1, 7)[5] = 5 * (1/6) = 0.8333333333333333 (5/6 rounds up to ...334); int(0.8333333333333333 * 18) = 14, not 15.
+    const samples = needleSamples(filler, { tokenizer: tok, bos: null, lengths: [18], depthSteps: 7 });
+    assert.deepEqual(samples.map((s) => s.id), ['18-0', '18-3', '18-6', '18-9', '18-12', '18-14', '18-18']);
+    assert.equal(samples[5]!.details!['depth'], 0.8333333333333333);
+    assert.equal(samples[6]!.details!['depth'], 1);
+  });
 });
 
 describe('prefill ids (eval_adapter.py left truncation)', () => {

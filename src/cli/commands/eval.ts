@@ -28,11 +28,59 @@ export interface EvalFlags {
   dataDir?: string;
   threads: number;
   kvDtype?: KvDType;
-  confusion?: number;
+  confusion?: number[];
+  study?: EvalStudy;
   text?: string;
   contextChars?: number;
   referenceChars?: number;
   reportOnly: boolean;
+}
+
+export type EvalStudy = 'length' | 'ablation';
+export const EVAL_STUDIES: readonly EvalStudy[] = ['length', 'ablation'];
+
+/**
+ * The two extra studies of issue 10 as one command each: the flags a study sets when they are not
+ * given (a flag given on the command line wins). Small by default, as every grid here.
+ * - length: SQuAD with 3, 7, 15 and 31 confusion contexts, dense and each method at 1/8 (the
+ *   paper's comparison point), both SparQ recipes.
+ * - ablation: key compression, SparQ against oracle top-k and a random projection of K (same
+ *   recipes, same measured ratios), on the two tasks with signal on small models.
+ */
+export const STUDY_PRESETS: Readonly<Record<EvalStudy, Readonly<Pick<EvalFlags, 'task' | 'attention' | 'compression' | 'recipe' | 'out'> & { readonly confusion?: number[] }>>> = {
+  length: { task: ['squad'], confusion: [3, 7, 15, 31], attention: ['dense', 'sparq', 'h2o', 'lm-infinite'], compression: [1, 1 / 8], recipe: ['paper', 'even'], out: 'runs/eval-length' },
+  ablation: { task: ['repetition', 'wikitext-bpc'], attention: ['dense', 'sparq', 'oracle', 'random-projection'], compression: [1, 1 / 2, 1 / 4, 1 / 8], recipe: ['paper', 'even'], out: 'runs/eval-ablation' },
+};
+
+/** The flags with a study's presets filled in where the command line left the default (`given` says which it set). */
+export function applyStudy(flags: EvalFlags, given: (name: keyof EvalFlags) => boolean): EvalFlags {
+  if (flags.study === undefined) return flags;
+  const preset = STUDY_PRESETS[flags.study];
+  const out: EvalFlags = { ...flags };
+  for (const name of ['task', 'attention', 'compression', 'recipe', 'out', 'confusion'] as const) {
+    if (given(name) || preset[name] === undefined) continue;
+    (out as unknown as Record<string, unknown>)[name] = preset[name];
+  }
+  return out;
+}
+
+function nonNegativeIntList(flag: string): (value: string) => number[] {
+  return (value) => {
+    const items = value.split(',').map((s) => s.trim());
+    const out = items.map((item) => {
+      const n = item === '' ? NaN : Number(item);
+      if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${flag} expects non-negative integers separated by commas, such as 3,7,15,31; got '${item}' in '${value}'`);
+      return n;
+    });
+    return [...new Set(out)];
+  };
+}
+
+function oneOf<T extends string>(flag: string, allowed: readonly T[]): (value: string) => T {
+  return (value) => {
+    if (!allowed.includes(value as T)) throw new InvalidArgumentError(`${flag}: unknown '${value}' (expected one of ${allowed.join(', ')})`);
+    return value as T;
+  };
 }
 
 function listOf<T extends string>(flag: string, allowed: readonly T[]): (value: string) => T[] {
@@ -87,13 +135,14 @@ export function registerEvalCommand(program: Command): void {
     .option('--data-dir <dir>', 'datasets folder (default: ../shared/data or THRIFTY_DATA_DIR)')
     .option('--threads <n>', 'worker threads', parsePositiveInt('--threads'), 1)
     .option('--kv-dtype <type>', 'KV cache elements: f32 (default, as the committed records) or f16 (cells get the variant kv-f16)', parseKvDType())
-    .option('--confusion <n>', 'SQuAD confusion contexts (default 7; the length study: 3, 15, 31)', parseNonNegativeInt('--confusion'))
+    .option('--confusion <list>', 'SQuAD confusion contexts, one count or several (default 7; the length study: 3,7,15,31, each a variant confusion-N)', nonNegativeIntList('--confusion'))
+    .option('--study <name>', `a study in one command: length (SQuAD at 3/7/15/31 confusion contexts, dense and each method at 1/8, into runs/eval-length) or ablation (SparQ vs oracle top-k vs random-projection on repetition and BPC at 1/2-1/8, into runs/eval-ablation); flags given override its settings`, oneOf('--study', EVAL_STUDIES))
     .option('--text <file>', 'repetition reads this text instead of Tiny Shakespeare (e.g. TinyStories for stories260K)')
     .option('--context-chars <n>', 'characters per repetition chunk (default 6000)', parsePositiveInt('--context-chars'))
     .option('--reference-chars <n>', 'BPC reference characters (default 400; fewer for small vocabularies)', parsePositiveInt('--reference-chars'))
     .option('--report-only', 'redraw eval.json and report.html from the records in --out; run nothing', false)
-    .action(async (flags: EvalFlags) => {
-      await runEvalCommand(flags);
+    .action(async (parsed: EvalFlags, command: Command) => {
+      await runEvalCommand(applyStudy(parsed, (name) => command.getOptionValueSource(name) === 'cli'));
     });
 }
 
@@ -109,6 +158,11 @@ export async function runEvalCommand(flags: EvalFlags): Promise<void> {
     return;
   }
   const methods = gridMethods(flags);
+  if (flags.study !== undefined) {
+    const confusion = flags.task.includes('squad') && flags.confusion ? ` --confusion ${flags.confusion.join(',')}` : '';
+    const targets = flags.compression.map((c) => (c === 1 ? '1' : Number.isInteger(1 / c) ? `1/${1 / c}` : String(c))).join(',');
+    process.stdout.write(`eval --study ${flags.study}: --task ${flags.task.join(',')}${confusion} --attention ${flags.attention.join(',')} --compression ${targets} --recipe ${flags.recipe.join(',')} --samples ${flags.samples} --out ${flags.out}\n`);
+  }
   const { runEvalGrid } = await import('../../node/eval-runner.js');
   const { bundledModelDir } = await import('../../node/bundled-model.js');
   const { ProgressBar } = await import('../../node/progress.js');
@@ -161,7 +215,8 @@ export async function runEvalCommand(flags: EvalFlags): Promise<void> {
         const row = entry.skipped
           ? line([task, cell.method, formatCompression(cell.compression), '-', 'skipped', '0']) + `  ${entry.skipped}`
           : line([task, cell.method, formatCompression(cell.compression), r!.achievedRatio === null ? '-' : r!.achievedRatio.toFixed(3),
-            `${formatScore(cell.task, r!.mean)} ± ${formatScore(cell.task, r!.sem)}`, String(r!.n)]);
+            `${formatScore(cell.task, r!.mean)} ± ${formatScore(cell.task, r!.sem)}`, String(r!.n)])
+            + (r!.degenerateAsZero ? `  degenerate ${r!.degenerate}/${r!.n}, scored 0: ${formatScore(cell.task, r!.degenerateAsZero.mean)} ± ${formatScore(cell.task, r!.degenerateAsZero.sem)}` : '');
         out.write(`${row}\n`);
       },
     });
