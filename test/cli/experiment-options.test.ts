@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { Command, InvalidArgumentError } from 'commander';
 
 import { MAX_THREADS } from '../../src/cli/args.js';
-import { addExperimentOptions, runExperimentCommand } from '../../src/cli/commands/experiment.js';
+import { addExperimentOptions, experimentRunnerOptions, runExperimentCommand, type ExperimentFlags } from '../../src/cli/commands/experiment.js';
 import { buildProgram } from '../../src/cli/main.js';
 
 function experiment(name: string): Command {
@@ -51,6 +51,12 @@ test('addExperimentOptions parses the shared flags of a command line', () => {
   });
   cmd.parse(['--seeds', '4', '--warmup-fraction', '0.25', '--json'], { from: 'user' });
   assert.deepEqual(cmd.opts(), { seeds: 4, tokens: 100, evalPoints: 2, jobs: 1, warmupFraction: 0.25, out: 'runs/x', reportOnly: false, json: true });
+});
+
+test('experimentRunnerOptions maps the shared flags to the runner options', () => {
+  const flags = { seeds: 3, tokens: 500, evalPoints: 4, jobs: 2, warmupFraction: 0.2, out: 'runs/y', reportOnly: true, json: false } as unknown as ExperimentFlags;
+  const run = { corpus: 'c.txt' };
+  assert.deepEqual(experimentRunnerOptions(flags, run), { seeds: 3, tokensPerRun: 500, evalPoints: 4, out: 'runs/y', jobs: 2, run, reportOnly: true });
 });
 
 /** Runs `run` with an output that collects what it prints, and the exit code it sets (restored after). */

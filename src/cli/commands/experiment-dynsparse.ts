@@ -4,7 +4,7 @@
 
 import { InvalidArgumentError, type Command } from 'commander';
 import { parseIntList } from '../args.js';
-import { addExperimentOptions, experimentGroup, runExperimentCommand, sharedRunOptions, type ExperimentFlags } from './experiment.js';
+import { addExperimentOptions, experimentGroup, experimentRunnerOptions, runExperimentCommand, sharedRunOptions, type ExperimentFlags } from './experiment.js';
 import { addTrainingOptions } from './pretrain.js';
 
 interface DynsparseFlags extends ExperimentFlags {
@@ -92,16 +92,7 @@ export function registerDynsparseExperimentCommand(program: Command): void {
       'dynsparse',
       flags,
       { stopping: 'the run under way after its current step, saving a checkpoint', kept: 'finished runs, their records and the checkpoints of unfinished ones are in' },
-      (signal) => runDynsparseExperiment({
-        grid,
-        seeds: flags.seeds,
-        tokensPerRun: flags.tokens,
-        evalPoints: flags.evalPoints,
-        out: flags.out,
-        jobs: flags.jobs,
-        run,
-        reportOnly: flags.reportOnly,
-      }, signal),
+      (signal) => runDynsparseExperiment({ grid, ...experimentRunnerOptions(flags, run) }, signal),
       (result) => ({ report: result.reportPath, summary: result.summaryPath, arms: result.arms.length, runs: result.runs.length }),
     );
   });

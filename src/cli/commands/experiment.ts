@@ -78,6 +78,11 @@ export async function sharedRunOptions(flags: ExperimentFlags, arch: string, siz
   return { ...run, warmupFraction: flags.warmupFraction };
 }
 
+/** What every experiment runner takes from the shared flags, with the shared run options. */
+export function experimentRunnerOptions<R>(flags: ExperimentFlags, run: R) {
+  return { seeds: flags.seeds, tokensPerRun: flags.tokens, evalPoints: flags.evalPoints, out: flags.out, jobs: flags.jobs, run, reportOnly: flags.reportOnly };
+}
+
 interface ExperimentOutcome {
   readonly reportPath: string;
   readonly summaryPath: string;
@@ -136,17 +141,7 @@ export function registerExperimentCommand(program: Command): void {
       'pareto',
       flags,
       { stopping: 'the runs after their current step, saving checkpoints', kept: 'finished runs and the checkpoints of unfinished ones are in' },
-      (signal) => runParetoExperiment({
-        archs,
-        sizes,
-        seeds: flags.seeds,
-        tokensPerRun: flags.tokens,
-        evalPoints: flags.evalPoints,
-        out: flags.out,
-        jobs: flags.jobs,
-        run,
-        reportOnly: flags.reportOnly,
-      }, signal),
+      (signal) => runParetoExperiment({ archs, sizes, ...experimentRunnerOptions(flags, run) }, signal),
       (result) => ({ report: result.reportPath, summary: result.summaryPath, runs: result.runs.length }),
     );
   });
