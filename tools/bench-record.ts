@@ -31,6 +31,8 @@ const RECIPES: Readonly<Record<string, BenchRecipe>> = {
   'decode-q4_0': { script: CLI, args: ['bench', 'decode', '--format', 'Q4_0'] },
   'train-bert': { script: CLI, args: ['bench', 'train', '--arch', 'bert'] },
   'train-groupbert': { script: CLI, args: ['bench', 'train', '--arch', 'groupbert'] },
+  infoplane: { script: CLI, args: ['bench', 'infoplane'] },
+  'infoplane-known-answers': { script: CLI, args: ['bench', 'infoplane-known-answers'] },
   mnist: { script: 'dist/examples/mnist-mlp.js', args: [] },
   browser: { script: 'dist/tools/web-bench.js', args: [] },
 };
