@@ -33,6 +33,8 @@ const RECIPES: Readonly<Record<string, BenchRecipe>> = {
   'decode-batch': { script: CLI, args: ['bench', 'decode', '--format', 'Q8_0', '--seq', '4096', '--batch', '1,4,16', '--no-peer'] },
   'train-bert': { script: CLI, args: ['bench', 'train', '--arch', 'bert'] },
   'train-groupbert': { script: CLI, args: ['bench', 'train', '--arch', 'groupbert'] },
+  infoplane: { script: CLI, args: ['bench', 'infoplane'] },
+  'infoplane-known-answers': { script: CLI, args: ['bench', 'infoplane-known-answers'] },
   mnist: { script: 'dist/examples/mnist-mlp.js', args: [] },
   browser: { script: 'dist/tools/web-bench.js', args: [] },
 };

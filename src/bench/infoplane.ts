@@ -31,18 +31,31 @@ export interface BenchmarkRow {
   readonly speedup: number;
   readonly targetMs: number;
   readonly meetsTarget: boolean;
+  /** Median process CPU time of thrifty's side and of the peer (user + system, ms): less moved by other load than wall-clock. */
+  readonly cpuMs?: number;
+  readonly peerCpuMs?: number;
 }
 
+interface Timing {
+  /** Median wall-clock ms. */
+  readonly ms: number;
+  /** Median process CPU ms (user + system). */
+  readonly cpuMs: number;
+}
 
-function time(fn: () => void, repeats: number): number {
+function time(fn: () => void, repeats: number): Timing {
   fn(); // warm-up (JIT)
   const times: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < repeats; i++) {
+    const cpuStart = process.cpuUsage();
     const start = performance.now();
     fn();
     times.push(performance.now() - start);
+    const used = process.cpuUsage(cpuStart);
+    cpu.push((used.user + used.system) / 1000);
   }
-  return median(times);
+  return { ms: median(times), cpuMs: median(cpu) };
 }
 
 /** EBAB written plainly: distinct values by Set + sort, edges, digitize, joint codes as strings. */
@@ -128,8 +141,10 @@ export function runInfoplaneBenchmark(options: BenchmarkOptions = {}): Benchmark
   const split = authorsSplit(data.n);
   const y = labels(data.labels, 2);
   const rows: BenchmarkRow[] = [];
-  const add = (name: string, input: string, ms: number, peer: string, peerMs: number, targetMs: number): void => {
-    rows.push({ name, input, ms, peer, peerMs, speedup: peerMs / ms, targetMs, meetsTarget: ms <= targetMs });
+  const add = (name: string, input: string, ours: Timing, peer: string, theirs: Timing, targetMs: number): void => {
+    const { ms, cpuMs } = ours;
+    const peerMs = theirs.ms;
+    rows.push({ name, input, ms, peer, peerMs, speedup: peerMs / ms, targetMs, meetsTarget: ms <= targetMs, cpuMs, peerCpuMs: theirs.cpuMs });
   };
 
   // Layers to estimate: a trained tanh network's widest hidden layer (width 10), and a worst case

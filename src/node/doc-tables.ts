@@ -8,6 +8,7 @@ import { benchDocTables } from '../report/bench-doc-tables.js';
 import { regenerateDocument, type DocTable } from '../report/doc-tables.js';
 import { DYNSPARSE_DOC_TABLES } from '../report/dynsparse-doc-tables.js';
 import { GROUPBERT_DOC_TABLES } from '../report/groupbert-doc-tables.js';
+import { INFOPLANE_BENCH_DOC_TABLES } from '../report/infoplane-bench-doc-tables.js';
 import { INFOPLANE_DOC_TABLES } from '../report/infoplane-doc-tables.js';
 import { SPARQ_EVAL_DOC_TABLES } from '../report/sparq-eval-doc-tables.js';
 import { writeFileAtomic } from './files.js';
@@ -15,7 +16,7 @@ import { FUZZ_DOC_TABLE } from './fuzz/record.js';
 
 /** Every generated table; `load` reads a record (tables drawn from several records use it). */
 export function docTables(load: (path: string) => unknown): DocTable[] {
-  return [...INFOPLANE_DOC_TABLES, ...GROUPBERT_DOC_TABLES, ...SPARQ_EVAL_DOC_TABLES, FUZZ_DOC_TABLE, ...DYNSPARSE_DOC_TABLES, ...benchDocTables(load)];
+  return [...INFOPLANE_DOC_TABLES, ...INFOPLANE_BENCH_DOC_TABLES, ...GROUPBERT_DOC_TABLES, ...SPARQ_EVAL_DOC_TABLES, FUZZ_DOC_TABLE, ...DYNSPARSE_DOC_TABLES, ...benchDocTables(load)];
 }
 
 /** README.md and every Markdown file in docs/, relative to the root. */

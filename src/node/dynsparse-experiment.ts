@@ -17,7 +17,7 @@ import { sparseLearningRate } from '../train/dynsparse.js';
 import { readCorpusFiles, saveWordPieceVocab } from './corpus-files.js';
 import { writeFileAtomic } from './files.js';
 import { readMetricsLog } from './metrics-log.js';
-import { runQueue, stepsForTokens } from './pareto-experiment.js';
+import { experimentRunOptions, runQueue, stepsForTokens, type ExperimentRunSettings } from './pareto-experiment.js';
 import { METRICS_FILE, type PretrainRunOptions } from './pretrain-runner.js';
 import { ProgressBar, type ProgressStream } from './progress.js';
 
@@ -124,11 +124,8 @@ export interface DynsparseExperimentOptions {
   readonly evalPoints: number;
   readonly out: string;
   readonly jobs: number;
-  /** The shared run settings; lr is eta(0), the dense rate the sparse rule scales. */
-  readonly run: Omit<PretrainRunOptions, 'arch' | 'size' | 'seed' | 'steps' | 'out' | 'resume' | 'evalEvery' | 'checkpointEvery' | 'warmupSteps' | 'vocab' | 'sparse' | 'traceMask'> & {
-    readonly vocab?: string | undefined;
-    readonly warmupFraction: number;
-  };
+  /** The shared run settings (sparsity and the mask trace are set per arm); lr is eta(0), the dense rate the sparse rule scales. */
+  readonly run: Omit<ExperimentRunSettings, 'sparse' | 'traceMask'>;
   /** One line per finished run (default: stderr). */
   readonly log?: (line: string) => void;
   /** The experiment's progress bar (default stderr; null: none). */
@@ -161,8 +158,6 @@ const CORE_PARTS: readonly DynsparsePart[] = ['pareto', 'block', 'regrow'];
 export function planArmRuns(options: DynsparseExperimentOptions, vocab: string): { arms: ArmSpec[]; runs: PlannedArmRun[] } {
   const steps = stepsForTokens(options.tokensPerRun, options.run.batchSize, options.run.seqLength);
   const arms = planArms(options.grid, steps);
-  const evalEvery = Math.max(1, Math.ceil(steps / options.evalPoints));
-  const { warmupFraction, ...run } = options.run;
   const runs: PlannedArmRun[] = [];
   const isCore = (arm: ArmSpec): boolean => arm.parts.some((p) => CORE_PARTS.includes(p));
   const order: Array<[number, ArmSpec]> = [];
@@ -176,20 +171,8 @@ export function planArmRuns(options: DynsparseExperimentOptions, vocab: string):
       arm,
       seed,
       options: {
-        ...run,
-        arch: 'bert',
-        size: arm.size,
-        seed,
-        steps,
-        vocab,
-        out,
-        resume: existsSync(join(out, 'checkpoint.safetensors')),
-        evalEvery,
-        checkpointEvery: evalEvery,
-        warmupSteps: Math.round(steps * warmupFraction),
-        lr: sparseLearningRate(run.lr, arm.sparsity) * arm.lrFactor,
-        cacheDir: run.cacheDir ?? join(options.out, 'cache'),
-        quiet: true,
+        ...experimentRunOptions(options, { arch: 'bert', size: arm.size, seed, out }, vocab),
+        lr: sparseLearningRate(options.run.lr, arm.sparsity) * arm.lrFactor,
         sparse,
         traceMask: arm.parts.includes('regrow'),
       },

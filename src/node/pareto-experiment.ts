@@ -18,7 +18,7 @@ import { readCorpusFiles, saveWordPieceVocab } from './corpus-files.js';
 import { writeFileAtomic } from './files.js';
 import { readMetricsLog } from './metrics-log.js';
 import type { PretrainChildStop } from './pretrain-child.js';
-import { METRICS_FILE, runPretraining, type PretrainRunOptions, type PretrainSummary } from './pretrain-runner.js';
+import { CHECKPOINT_FILE, METRICS_FILE, runPretraining, type PretrainRunOptions, type PretrainSummary } from './pretrain-runner.js';
 
 export interface ParetoExperimentOptions {
   readonly archs: readonly Architecture[];
@@ -32,11 +32,7 @@ export interface ParetoExperimentOptions {
   /** Parallel runs (child processes); 1 runs them one after another in this process. */
   readonly jobs: number;
   /** Everything a single run takes, except what the experiment sets per run (arch, size, seed, steps, out, ...). */
-  readonly run: Omit<PretrainRunOptions, 'arch' | 'size' | 'seed' | 'steps' | 'out' | 'resume' | 'evalEvery' | 'checkpointEvery' | 'warmupSteps' | 'vocab'> & {
-    readonly vocab?: string | undefined;
-    /** Warm-up as a share of the steps. */
-    readonly warmupFraction: number;
-  };
+  readonly run: ExperimentRunSettings;
   /** One line per finished run (default: stderr). */
   readonly log?: (line: string) => void;
   /** Only (re)write the report from the runs' logs; train nothing. */
@@ -58,6 +54,41 @@ export interface ParetoExperimentResult {
   readonly interrupted: boolean;
 }
 
+/** What every run of an experiment shares: a run's options less what the experiment sets per run, and the warm-up share. */
+export type ExperimentRunSettings = Omit<PretrainRunOptions, 'arch' | 'size' | 'seed' | 'steps' | 'out' | 'resume' | 'evalEvery' | 'checkpointEvery' | 'warmupSteps' | 'vocab'> & {
+  readonly vocab?: string | undefined;
+  /** Warm-up as a share of the steps. */
+  readonly warmupFraction: number;
+};
+
+/**
+ * One run of an experiment: the shared settings for `run.arch` at `run.size` and `run.seed` in folder
+ * `run.out` (resumed when a checkpoint is there), trained for the experiment's token budget with
+ * `evalPoints` validations (and checkpoints), the warm-up share of its steps, and the experiment's
+ * token cache unless the settings name one.
+ */
+export function experimentRunOptions(
+  experiment: { readonly out: string; readonly tokensPerRun: number; readonly evalPoints: number; readonly run: ExperimentRunSettings },
+  run: { readonly arch: Architecture; readonly size: string; readonly seed: number; readonly out: string },
+  vocab: string,
+): PretrainRunOptions {
+  const { warmupFraction, ...shared } = experiment.run;
+  const steps = stepsForTokens(experiment.tokensPerRun, shared.batchSize, shared.seqLength);
+  const evalEvery = Math.max(1, Math.ceil(steps / experiment.evalPoints));
+  return {
+    ...shared,
+    ...run,
+    steps,
+    vocab,
+    resume: existsSync(join(run.out, CHECKPOINT_FILE)),
+    evalEvery,
+    checkpointEvery: evalEvery,
+    warmupSteps: Math.round(steps * warmupFraction),
+    cacheDir: shared.cacheDir ?? join(experiment.out, 'cache'),
+    quiet: true,
+  };
+}
+
 /** Steps for a token budget: every run sees batch * seq * steps >= tokensPerRun tokens (padding included). */
 export function stepsForTokens(tokens: number, batchSize: number, seqLength: number): number {
   return Math.max(1, Math.ceil(tokens / (batchSize * seqLength)));
@@ -65,34 +96,12 @@ export function stepsForTokens(tokens: number, batchSize: number, seqLength: num
 
 /** The runs of the experiment, seed-major so that a first complete set of sizes finishes early. */
 export function planRuns(options: ParetoExperimentOptions, vocab: string): PlannedRun[] {
-  const steps = stepsForTokens(options.tokensPerRun, options.run.batchSize, options.run.seqLength);
-  const evalEvery = Math.max(1, Math.ceil(steps / options.evalPoints));
-  const { warmupFraction, ...run } = options.run;
   const planned: PlannedRun[] = [];
   for (let seed = 0; seed < options.seeds; seed++) {
     for (const size of options.sizes) {
       for (const arch of options.archs) {
         const out = join(options.out, `${arch}-${size}-seed${seed}`);
-        planned.push({
-          arch,
-          size,
-          seed,
-          options: {
-            ...run,
-            arch,
-            size,
-            seed,
-            steps,
-            vocab,
-            out,
-            resume: existsSync(join(out, 'checkpoint.safetensors')),
-            evalEvery,
-            checkpointEvery: evalEvery,
-            warmupSteps: Math.round(steps * warmupFraction),
-            cacheDir: options.run.cacheDir ?? join(options.out, 'cache'),
-            quiet: true,
-          },
-        });
+        planned.push({ arch, size, seed, options: experimentRunOptions(options, { arch, size, seed, out }, vocab) });
       }
     }
   }

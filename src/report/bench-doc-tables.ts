@@ -22,9 +22,10 @@ export interface BenchRecord {
   readonly lines: readonly unknown[];
 }
 
-type Row = Readonly<Record<string, unknown>>;
+export type Row = Readonly<Record<string, unknown>>;
 
-function benchRecord(record: unknown, name: string): BenchRecord {
+/** The record, checked for the fields every benchmark record has; errors name `name`. */
+export function benchRecord(record: unknown, name: string): BenchRecord {
   const lines = field(record, 'lines', name);
   if (!Array.isArray(lines)) throw new Error(`${name}: field 'lines' is not a list`);
   for (const key of ['command', 'benchCommand', 'date', 'machine.cpu', 'machine.cores', 'machine.node', 'load']) field(record, key, name);
@@ -32,7 +33,7 @@ function benchRecord(record: unknown, name: string): BenchRecord {
 }
 
 /** The benchmark's result rows (its notes left out). */
-function rows(record: BenchRecord): Row[] {
+export function rows(record: BenchRecord): Row[] {
   return record.lines.filter((l): l is Row => l !== null && typeof l === 'object' && !('note' in l));
 }
 

@@ -4,9 +4,10 @@
 // against RigL regrowth (explored degrees of freedom, and one weight's accumulated mask over training).
 
 import { accumulatedMask, beatsBeyondSpread, type ArmRecord, type ArmSummary, type MaskTrace, type Spread } from './dynsparse.js';
+import { axisTitles, escapeHtml, htmlTable, niceStep, reportDocument, settingsTable, svgFigure } from './html.js';
 import { viridis } from './infoplane-html.js';
 import { averageSeeds, type RunCurve } from './pareto.js';
-import { escapeHtml, formatCost, htmlTable, lossCostChart } from './pareto-html.js';
+import { formatCost, lossCostChart } from './pareto-html.js';
 
 export interface DynsparseReportInput {
   readonly title: string;
@@ -64,10 +65,7 @@ interface XySeries {
 }
 
 function ticks(lo: number, hi: number, count: number): number[] {
-  const raw = (hi - lo) / count;
-  const magnitude = 10 ** Math.floor(Math.log10(raw));
-  const r = raw / magnitude;
-  const step = (r > 5 ? 10 : r > 2 ? 5 : r > 1 ? 2 : 1) * magnitude;
+  const step = niceStep(hi - lo, count);
   const out: number[] = [];
   for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(+v.toPrecision(10));
   return out;
@@ -121,68 +119,68 @@ function xyChart(series: readonly XySeries[], options: { title: string; xLabel: 
     parts.push(`<line x1="${right + 10}" x2="${right + 30}" y1="${y}" y2="${y}" stroke="${colour}" stroke-width="3"/>`);
     parts.push(`<text x="${right + 36}" y="${y}" dominant-baseline="middle">${escapeHtml(s.label)}</text>`);
   });
-  parts.push(`<text x="${(M.left + right) / 2}" y="${HEIGHT - 8}" text-anchor="middle">${escapeHtml(options.xLabel)}</text>`);
-  parts.push(`<text transform="translate(16 ${(M.top + bottom) / 2}) rotate(-90)" text-anchor="middle">${escapeHtml(options.yLabel)}</text>`);
-  return `<figure><figcaption>${escapeHtml(options.title)}</figcaption><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" font-family="sans-serif" font-size="11" role="img"><rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>${parts.join('')}</svg></figure>`;
+  parts.push(...axisTitles(options.xLabel, options.yLabel, { left: M.left, right, top: M.top, bottom }, HEIGHT));
+  return svgFigure(options.title, WIDTH, HEIGHT, parts);
 }
 
 /** At most this many cells per side in a mask picture: larger masks are pooled (grey = share of positions explored). */
 const MAX_CELLS = 64;
 
-/** One frame of a weight's mask as an SVG of cells: black = explored (pooled cells in grey levels). */
-export function maskPicture(trace: MaskTrace, mask: Uint8Array, label: string, size = 160): string {
+/**
+ * A weight's blocks as an SVG of at most MAX_CELLS cells a side, `size` px wide: `fill` gives a cell's
+ * colour from the blocks it pools (each callback gets one block's index), null leaves it white.
+ */
+function pooledPicture(trace: MaskTrace, size: number, caption: string, fill: (blocks: (visit: (index: number) => void) => void) => string | null): string {
   const pool = Math.max(1, Math.ceil(Math.max(trace.blockRows, trace.blockCols) / MAX_CELLS));
   const rows = Math.ceil(trace.blockRows / pool);
   const cols = Math.ceil(trace.blockCols / pool);
   const cell = size / Math.max(rows, cols);
   const rects: string[] = [];
-  let explored = 0;
-  for (const v of mask) explored += v;
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {
-      let on = 0;
-      let count = 0;
-      for (let i = r * pool; i < Math.min(trace.blockRows, (r + 1) * pool); i++) {
-        for (let j = c * pool; j < Math.min(trace.blockCols, (c + 1) * pool); j++) {
-          on += mask[i * trace.blockCols + j]!;
-          count++;
+      const colour = fill((visit) => {
+        for (let i = r * pool; i < Math.min(trace.blockRows, (r + 1) * pool); i++) {
+          for (let j = c * pool; j < Math.min(trace.blockCols, (c + 1) * pool); j++) visit(i * trace.blockCols + j);
         }
-      }
-      if (on === 0) continue;
-      const grey = Math.round(255 * (1 - on / count));
-      rects.push(`<rect x="${(c * cell).toFixed(2)}" y="${(r * cell).toFixed(2)}" width="${cell.toFixed(2)}" height="${cell.toFixed(2)}" fill="rgb(${grey},${grey},${grey})"/>`);
+      });
+      if (colour === null) continue;
+      rects.push(`<rect x="${(c * cell).toFixed(2)}" y="${(r * cell).toFixed(2)}" width="${cell.toFixed(2)}" height="${cell.toFixed(2)}" fill="${colour}"/>`);
     }
   }
   const w = cols * cell;
   const h = rows * cell;
-  const caption = `${label}: ${((100 * explored) / mask.length).toFixed(1)}% explored`;
   return `<figure class="mask"><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${w.toFixed(1)} ${h.toFixed(1)}" width="${w.toFixed(0)}" height="${h.toFixed(0)}" role="img"><rect width="${w.toFixed(1)}" height="${h.toFixed(1)}" fill="white" stroke="#999"/>${rects.join('')}</svg><figcaption>${escapeHtml(caption)}</figcaption></figure>`;
+}
+
+/** One frame of a weight's mask as an SVG of cells: black = explored (pooled cells in grey levels). */
+export function maskPicture(trace: MaskTrace, mask: Uint8Array, label: string, size = 160): string {
+  let explored = 0;
+  for (const v of mask) explored += v;
+  const caption = `${label}: ${((100 * explored) / mask.length).toFixed(1)}% explored`;
+  return pooledPicture(trace, size, caption, (blocks) => {
+    let on = 0;
+    let count = 0;
+    blocks((index) => {
+      on += mask[index]!;
+      count++;
+    });
+    if (on === 0) return null;
+    const grey = Math.round(255 * (1 - on / count));
+    return `rgb(${grey},${grey},${grey})`;
+  });
 }
 
 /** The update at which each position was first active, in colour (viridis: early dark, late yellow; never: white). */
 function firstExploredPicture(trace: MaskTrace, size = 160): string {
-  const pool = Math.max(1, Math.ceil(Math.max(trace.blockRows, trace.blockCols) / MAX_CELLS));
-  const rows = Math.ceil(trace.blockRows / pool);
-  const cols = Math.ceil(trace.blockCols / pool);
-  const cell = size / Math.max(rows, cols);
   const last = Math.max(1, trace.updates - 1);
-  const rects: string[] = [];
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
-      let first = Infinity;
-      for (let i = r * pool; i < Math.min(trace.blockRows, (r + 1) * pool); i++) {
-        for (let j = c * pool; j < Math.min(trace.blockCols, (c + 1) * pool); j++) {
-          const u = trace.firstExplored[i * trace.blockCols + j]!;
-          if (u >= 0) first = Math.min(first, u);
-        }
-      }
-      if (first === Infinity) continue;
-      rects.push(`<rect x="${(c * cell).toFixed(2)}" y="${(r * cell).toFixed(2)}" width="${cell.toFixed(2)}" height="${cell.toFixed(2)}" fill="${viridis(first / last)}"/>`);
-    }
-  }
-  const w = cols * cell;
-  const h = rows * cell;
-  return `<figure class="mask"><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${w.toFixed(1)} ${h.toFixed(1)}" width="${w.toFixed(0)}" height="${h.toFixed(0)}" role="img"><rect width="${w.toFixed(1)}" height="${h.toFixed(1)}" fill="white" stroke="#999"/>${rects.join('')}</svg><figcaption>first active at update (dark: start, yellow: last)</figcaption></figure>`;
+  return pooledPicture(trace, size, 'first active at update (dark: start, yellow: last)', (blocks) => {
+    let first = Infinity;
+    blocks((index) => {
+      const u = trace.firstExplored[index]!;
+      if (u >= 0) first = Math.min(first, u);
+    });
+    return first === Infinity ? null : viridis(first / last);
+  });
 }
 
 function maskFrames(record: ArmRecord): string {
@@ -301,29 +299,9 @@ ${htmlTable(['arm', 'final loss (seeds)', 'vs static', 'explored at the end'], r
 ${masks}`);
   }
 
-  const settings = htmlTable(['setting', 'value'], Object.entries(input.settings).map(([k, v]) => [k, String(v)]));
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>${escapeHtml(input.title)}</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 980px; color: #222; }
-table { border-collapse: collapse; margin: 1em 0; }
-th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: left; font-size: 14px; }
-figure { margin: 1.5em 0; }
-figcaption { font-weight: 600; margin-bottom: 0.3em; }
-.masks { display: flex; flex-wrap: wrap; gap: 12px; }
-.masks figure { margin: 0; }
-.masks figcaption { font-weight: normal; font-size: 12px; max-width: 170px; }
-</style>
-</head>
-<body>
-<h1>${escapeHtml(input.title)}</h1>
-<p>Dietrich et al., "Towards Structured Dynamic Sparse Pre-Training of BERT" (arXiv 2108.06277), at micro scale: every arm trains BERT on the same data, tokens and schedule; validation masked-LM loss on held-out documents with fixed masks; non-embedding training FLOPs from the accountant (sparse layers count their active weights).</p>
+  const settings = settingsTable(input.settings);
+  const maskStyle = ['.masks { display: flex; flex-wrap: wrap; gap: 12px; }', '.masks figure { margin: 0; }', '.masks figcaption { font-weight: normal; font-size: 12px; max-width: 170px; }'];
+  return reportDocument(input.title, `<p>Dietrich et al., "Towards Structured Dynamic Sparse Pre-Training of BERT" (arXiv 2108.06277), at micro scale: every arm trains BERT on the same data, tokens and schedule; validation masked-LM loss on held-out documents with fixed masks; non-embedding training FLOPs from the accountant (sparse layers count their active weights).</p>
 ${settings}
-${sections.join('\n')}
-</body>
-</html>
-`;
+${sections.join('\n')}`, maskStyle);
 }

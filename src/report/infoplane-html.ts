@@ -10,6 +10,7 @@ import type { EstimatorName } from '../info/estimators.js';
 import { ACTIVATION_NAMES } from '../train/infoplane/activations.js';
 import { COMPRESSED_THRESHOLD, layerCompression, type InfoplaneSummary } from '../train/infoplane/analysis.js';
 import type { RunRecord } from '../train/infoplane/experiment.js';
+import { escapeHtml } from './html.js';
 
 export interface InfoplaneReportInput {
   readonly title: string;
@@ -20,9 +21,8 @@ export interface InfoplaneReportInput {
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];
 
-export function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
+// The report's escaping is the one every report uses (re-exported for the report's callers).
+export { escapeHtml };
 
 function fmt(value: number, digits = 3): string {
   if (!Number.isFinite(value)) return value === Infinity ? '∞' : value === -Infinity ? '-∞' : '–';

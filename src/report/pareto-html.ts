@@ -4,6 +4,7 @@
 // final losses and of the cost ratio at which one architecture reaches the other's loss.
 // No scripts, fonts or links: the file opens anywhere, offline.
 
+import { axisTitles, escapeHtml, htmlTable, niceStep, reportDocument, settingsTable, svgFigure } from './html.js';
 import { averageSeeds, paretoFrontier, reachRatios, type CostKind, type CurvePoint, type ReachRatio, type RunCurve, type SizeCurve } from './pareto.js';
 
 export interface ParetoReportInput {
@@ -19,10 +20,6 @@ export interface ParetoReportInput {
   readonly notes?: readonly string[];
 }
 
-export function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
-}
-
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
 
 const WIDTH = 720;
@@ -34,13 +31,6 @@ interface Scale {
   y(loss: number): number;
   xTicks: number[];
   yTicks: number[];
-}
-
-function niceStep(range: number, count: number): number {
-  const raw = range / count;
-  const magnitude = 10 ** Math.floor(Math.log10(raw));
-  const residual = raw / magnitude;
-  return (residual > 5 ? 10 : residual > 2 ? 5 : residual > 1 ? 2 : 1) * magnitude;
 }
 
 function makeScale(points: readonly CurvePoint[]): Scale {
@@ -133,15 +123,8 @@ export function lossCostChart(kind: CostKind, runs: readonly RunCurve[], sizes: 
     parts.push(`<text x="${plotRight + 40}" y="${y}" dominant-baseline="middle">${escapeHtml(arch)}</text>`);
   });
   const xLabel = kind === 'flops' ? 'non-embedding training FLOPs (log scale)' : 'training wall-clock time (log scale)';
-  parts.push(`<text x="${(MARGIN.left + plotRight) / 2}" y="${HEIGHT - 8}" text-anchor="middle">${xLabel}</text>`);
-  parts.push(`<text transform="translate(16 ${(MARGIN.top + plotBottom) / 2}) rotate(-90)" text-anchor="middle">validation MLM loss</text>`);
-  return `<figure><figcaption>${escapeHtml(title)}</figcaption><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" font-family="sans-serif" font-size="11" role="img"><rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>${parts.join('')}</svg></figure>`;
-}
-
-export function htmlTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const head = `<tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>`;
-  const body = rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('');
-  return `<table>${head}${body}</table>`;
+  parts.push(...axisTitles(xLabel, 'validation MLM loss', { left: MARGIN.left, right: plotRight, top: MARGIN.top, bottom: plotBottom }, HEIGHT));
+  return svgFigure(title, WIDTH, HEIGHT, parts);
 }
 
 function ratioRows(ratios: readonly ReachRatio[], kind: CostKind): string[][] {
@@ -158,10 +141,7 @@ function ratioRows(ratios: readonly ReachRatio[], kind: CostKind): string[][] {
 export function renderParetoHtml(input: ParetoReportInput): string {
   const sizes = averageSeeds(input.runs);
   const archs = [...new Set(input.runs.map((r) => r.arch))];
-  const settings = htmlTable(
-    ['setting', 'value'],
-    Object.entries(input.settings).map(([k, v]) => [k, String(v)]),
-  );
+  const settings = settingsTable(input.settings);
   const finals = htmlTable(
     ['architecture', 'size', 'seeds', 'final validation MLM loss (mean)', 'seed range', 'non-embedding FLOPs', 'wall-clock'],
     sizes.map((s) => {
@@ -184,22 +164,7 @@ export function renderParetoHtml(input: ParetoReportInput): string {
   const flopRatios = htmlTable(ratioHeader, ratioRows(reachRatios(sizes, input.baseline, input.candidate, 'flops'), 'flops'));
   const timeRatios = htmlTable(ratioHeader, ratioRows(reachRatios(sizes, input.baseline, input.candidate, 'seconds'), 'seconds'));
   const notes = (input.notes ?? []).map((n) => `<p>${escapeHtml(n)}</p>`).join('');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>${escapeHtml(input.title)}</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 980px; color: #222; }
-table { border-collapse: collapse; margin: 1em 0; }
-th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: left; font-size: 14px; }
-figure { margin: 1.5em 0; }
-figcaption { font-weight: 600; margin-bottom: 0.3em; }
-</style>
-</head>
-<body>
-<h1>${escapeHtml(input.title)}</h1>
-${notes}
+  return reportDocument(input.title, `${notes}
 ${settings}
 <p>Thick lines: each architecture's Pareto frontier over its sizes (seed-averaged). Dashed: one size, averaged over seeds (labelled at its end). Faint: single runs.</p>
 ${lossCostChart('flops', input.runs, sizes, archs, 'Validation MLM loss against non-embedding training FLOPs')}
@@ -211,8 +176,5 @@ ${finals}
 <h3>Non-embedding FLOPs</h3>
 ${flopRatios}
 <h3>Wall-clock time</h3>
-${timeRatios}
-</body>
-</html>
-`;
+${timeRatios}`);
 }

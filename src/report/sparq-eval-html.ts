@@ -7,16 +7,13 @@
 import { formatCompression, formatPaperValue, formatScore, PAPER_TABLE2, summariseGrid, TASK_TITLES, type EvalSnapshot, type GridRow } from '../eval/grid-summary.js';
 import type { TaskName } from '../eval/prompts.js';
 import { ablationRows, ablationTable, formatDelta, lengthStudyRows, lengthStudyTable, type TextTable } from '../eval/study-tables.js';
+import { escapeHtml } from './html.js';
 
 export interface SparqEvalReportInput {
   readonly title: string;
   readonly snapshot: EvalSnapshot;
   /** Free text paragraphs after the title. */
   readonly notes?: readonly string[];
-}
-
-export function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
 
 const PALETTE: Readonly<Record<string, string>> = {

@@ -16,7 +16,7 @@ import { rowIds } from '../../src/info/codes.js';
 import { millerMadowInformationBias, mutualInformationOfIds, occupiedCount } from '../../src/info/entropy.js';
 import { activations, labels } from '../../src/info/types.js';
 import { Rng } from '../../src/tensor/rng.js';
-import { discretisedGaussianInformation, gaussianMutualInformation, sampleBivariate } from './gaussian.js';
+import { discretisedGaussianInformation, gaussianMutualInformation, sampleBivariate } from '../../src/info/gaussian.js';
 
 const H_Y_IB12 = 0.999157; // entropy of 2118 ones in 4096, bits
 

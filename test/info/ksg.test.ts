@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { digamma, digammaTable, ksgDiscreteMutualInformation, ksgMutualInformation } from '../../src/info/ksg.js';
 import { activations, labels } from '../../src/info/types.js';
 import { Rng } from '../../src/tensor/rng.js';
-import { gaussianMutualInformation, sampleBivariate, sampleBivariateMomentMatched } from './gaussian.js';
+import { gaussianMutualInformation, sampleBivariate, sampleBivariateMomentMatched } from '../../src/info/gaussian.js';
 
 test('digamma: known values and the integer table agree', () => {
   assert.ok(Math.abs(digamma(1) + 0.5772156649015329) < 1e-13);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,17 +9,7 @@ import { defaultGrid, noRuleFactor, planArms, runDynsparseExperiment, type Dynsp
 import { readMetricsLog } from '../../src/node/metrics-log.js';
 import { accumulatedMask, type ArmRecord, type ArmSummary } from '../../src/report/dynsparse.js';
 import { sparseLearningRate } from '../../src/train/dynsparse.js';
-
-const WORDS = ['river', 'stone', 'light', 'window', 'garden', 'winter', 'letter', 'soldier', 'village', 'evening'];
-
-function documentText(d: number): string {
-  const sentences: string[] = [];
-  for (let s = 0; s < 10; s++) {
-    const w = (k: number): string => WORDS[(d * 7 + s * 3 + k) % WORDS.length]!;
-    sentences.push(`The ${w(0)} by the ${w(1)} saw a ${w(2)} in the ${w(3)}.`);
-  }
-  return sentences.join(' ');
-}
+import { writeToyCorpus } from './toy-corpus.js';
 
 test('planArms: every part of the grid, shared arms trained once with all their parts, ids unique', () => {
   const arms = planArms(defaultGrid(true), 400);
@@ -44,9 +34,7 @@ test('planArms: every part of the grid, shared arms trained once with all their 
 test('experiment dynsparse at a tiny size: every arm x seed trains the same tokens, records, summary and report are written, a rerun resumes', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'thrifty-dynsparse-'));
   try {
-    const corpus = join(dir, 'corpus');
-    await mkdir(corpus);
-    for (let d = 0; d < 12; d++) await writeFile(join(corpus, `d${d}.txt`), documentText(d));
+    const corpus = await writeToyCorpus(dir);
     const grid: DynsparseGrid = {
       denseSizes: ['micro-xs', 'micro-s'],
       sparseSize: 'micro-s',

@@ -1,31 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { runParetoExperiment, stepsForTokens, type ParetoExperimentOptions } from '../../src/node/pareto-experiment.js';
 import { readMetricsLog } from '../../src/node/metrics-log.js';
 import { loadCheckpoint } from '../../src/node/checkpoint.js';
-
-const WORDS = ['river', 'stone', 'light', 'window', 'garden', 'winter', 'letter', 'soldier', 'village', 'evening'];
-
-function documentText(d: number): string {
-  const sentences: string[] = [];
-  for (let s = 0; s < 10; s++) {
-    const w = (k: number): string => WORDS[(d * 7 + s * 3 + k) % WORDS.length]!;
-    sentences.push(`The ${w(0)} by the ${w(1)} saw a ${w(2)} in the ${w(3)}.`);
-  }
-  return sentences.join(' ');
-}
+import { writeToyCorpus } from './toy-corpus.js';
 
 test('experiment pareto at a tiny size: every arch x size x seed trains the same tokens, the report is written, a rerun resumes', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'thrifty-pareto-'));
   try {
-    const corpus = join(dir, 'corpus');
-    await mkdir(corpus);
-    for (let d = 0; d < 12; d++) await writeFile(join(corpus, `d${d}.txt`), documentText(d));
+    const corpus = await writeToyCorpus(dir);
     const options: ParetoExperimentOptions = {
       archs: ['bert', 'groupbert'],
       sizes: ['micro-xs'],
@@ -80,9 +68,7 @@ test('experiment pareto at a tiny size: every arch x size x seed trains the same
 test('experiment pareto stops on the signal: runs in child processes stop after their step with checkpoints, none is started after', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'thrifty-pareto-'));
   try {
-    const corpus = join(dir, 'corpus');
-    await mkdir(corpus);
-    for (let d = 0; d < 12; d++) await writeFile(join(corpus, `d${d}.txt`), documentText(d));
+    const corpus = await writeToyCorpus(dir);
     const steps = 400;
     const options: ParetoExperimentOptions = {
       archs: ['bert'],

@@ -3,11 +3,11 @@
 // sweeps); small grid by default, --full for the issue's grid. Writes records/, summary.json and report.html.
 
 import { InvalidArgumentError, type Command } from 'commander';
-import { parseIntList, parsePositiveInt } from '../args.js';
-import { experimentGroup, formatExperimentSummary } from './experiment.js';
-import { addTrainingOptions, runnerOptions, type PretrainFlags } from './pretrain.js';
+import { parseIntList } from '../args.js';
+import { addExperimentOptions, experimentGroup, experimentRunnerOptions, runExperimentCommand, sharedRunOptions, type ExperimentFlags } from './experiment.js';
+import { addTrainingOptions } from './pretrain.js';
 
-interface DynsparseFlags extends Omit<PretrainFlags, 'arch' | 'size' | 'steps' | 'seed' | 'resume' | 'stopAfter' | 'warmup'> {
+interface DynsparseFlags extends ExperimentFlags {
   full: boolean;
   denseSizes?: string;
   sparseSize?: string;
@@ -18,14 +18,6 @@ interface DynsparseFlags extends Omit<PretrainFlags, 'arch' | 'size' | 'steps' |
   pruneRatios?: number[];
   lrFactors?: number[];
   riglBlocks?: number[];
-  seeds: number;
-  tokens: number;
-  evalPoints: number;
-  jobs: number;
-  warmupFraction: number;
-  out: string;
-  reportOnly: boolean;
-  json: boolean;
 }
 
 function parseNumberList(flag: string, ok: (x: number) => boolean, what: string): (value: string) => number[] {
@@ -54,15 +46,16 @@ export function registerDynsparseExperimentCommand(program: Command): void {
     .option('--updates-list <list>', 'part 4: update counts n (small 20,80; full 20,80,160)', parseIntList('--updates-list'))
     .option('--prune-ratios <list>', 'part 4: prune ratios pr (small 0.5; full 0.25,0.5,0.75)', parseNumberList('--prune-ratios', (x) => x >= 0 && x <= 1, 'numbers in [0, 1]'))
     .option('--lr-factors <list>', 'part 4: learning rates as multiples of the sparse rule (default: eta(0) and the rule; full adds 0.5, 2)', parseNumberList('--lr-factors', (x) => x > 0, 'positive numbers'))
-    .option('--rigl-blocks <list>', 'part 5: block sizes with random and RigL regrowth (small 16; full 1,16)', parseIntList('--rigl-blocks'))
-    .option('--seeds <k>', 'seeds per arm (0..k-1); the docs run uses 3', parsePositiveInt('--seeds'), 1)
-    .option('--tokens <n>', 'training tokens per run (sequences * length)', parsePositiveInt('--tokens'), 8 * 128 * 100)
-    .option('--eval-points <n>', 'validations per run', parsePositiveInt('--eval-points'), 5)
-    .option('--jobs <n>', 'runs in parallel (child processes)', parsePositiveInt('--jobs'), 1)
-    .option('--warmup-fraction <x>', 'warm-up share of the steps', (v: string) => Number(v), 0.1)
-    .option('--out <dir>', 'experiment folder (rerun the same command to resume)', 'runs/dynsparse')
-    .option('--report-only', 'rewrite report.html and summary.json from the records so far, train nothing', false)
-    .option('--json', 'print the summary as one JSON line', false);
+    .option('--rigl-blocks <list>', 'part 5: block sizes with random and RigL regrowth (small 16; full 1,16)', parseIntList('--rigl-blocks'));
+  addExperimentOptions(command, {
+    seeds: 1,
+    seedsHelp: 'seeds per arm (0..k-1); the docs run uses 3',
+    tokens: 8 * 128 * 100,
+    evalPoints: 5,
+    out: 'runs/dynsparse',
+    outHelp: 'experiment folder (rerun the same command to resume)',
+    reportOnlyHelp: 'rewrite report.html and summary.json from the records so far, train nothing',
+  });
   addTrainingOptions(command);
   for (const option of command.options) {
     const value = option.long ? EXPERIMENT_DEFAULTS[option.long] : undefined;
@@ -70,7 +63,6 @@ export function registerDynsparseExperimentCommand(program: Command): void {
   }
   command.action(async (flags: DynsparseFlags) => {
     const { defaultGrid, runDynsparseExperiment } = await import('../../node/dynsparse-experiment.js');
-    if (!(flags.warmupFraction >= 0 && flags.warmupFraction <= 1)) throw new Error(`--warmup-fraction must be in [0, 1], got ${flags.warmupFraction}`);
     if (flags.regrow !== 'dynamic') throw new Error('--regrow: the experiment trains its own static, dynamic and RigL arms (leave --regrow out)');
     if (flags.blockNorm !== 'l1') throw new Error("--block-norm: the experiment uses the paper's L1 block norm (leave --block-norm out)");
     const base = defaultGrid(flags.full);
@@ -90,31 +82,18 @@ export function registerDynsparseExperimentCommand(program: Command): void {
       ...(flags.lrFactors ? { lrFactors: flags.lrFactors } : {}),
       ...(flags.riglBlocks ? { riglBlocks: flags.riglBlocks } : {}),
     };
-    // The shared per-run options, validated by the same code as `thrifty pretrain` (a dense run).
+    // The shared per-run options of a dense run (each sparse arm sets its own sparsity and learning rate).
     const sizes = [...grid.denseSizes, grid.sparseSize];
     const { sizePreset } = await import('../../models/bert-presets.js');
     for (const size of sizes) sizePreset(size);
     const { sparsity: _sparsity, ...denseFlags } = { ...flags, sparsity: undefined };
-    const options = await runnerOptions({ ...denseFlags, arch: 'bert', size: sizes[0]!, steps: 1, seed: 0, resume: false }, 'bert', sizes[0]!, 0, flags.out);
-    const { arch: _a, size: _s, seed: _seed, steps: _steps, out: _out, resume: _r, evalEvery: _e, checkpointEvery: _c, warmupSteps: _w, stopAfter: _stop, vocab, sparse: _sp, lrSource: _l, ...run } = options;
-    const { interruptOnSigint, interruptedMessage, resumeCommand, INTERRUPTED_EXIT_CODE } = await import('../../node/interrupt.js');
-    const interrupt = interruptOnSigint({ stopping: 'the run under way after its current step, saving a checkpoint' });
-    const result = await runDynsparseExperiment({
-      grid,
-      seeds: flags.seeds,
-      tokensPerRun: flags.tokens,
-      evalPoints: flags.evalPoints,
-      out: flags.out,
-      jobs: flags.jobs,
-      run: { ...run, vocab, warmupFraction: flags.warmupFraction },
-      reportOnly: flags.reportOnly,
-    }, interrupt.signal).finally(() => interrupt.dispose());
-    process.stdout.write(flags.json
-      ? `${JSON.stringify({ report: result.reportPath, summary: result.summaryPath, arms: result.arms.length, runs: result.runs.length })}\n`
-      : formatExperimentSummary(result, 'dynsparse'));
-    if (result.interrupted) {
-      process.stderr.write(interruptedMessage(`finished runs, their records and the checkpoints of unfinished ones are in ${flags.out}`, resumeCommand(process.argv.slice(2))));
-      process.exitCode = INTERRUPTED_EXIT_CODE;
-    }
+    const { sparse: _sp, lrSource: _l, ...run } = await sharedRunOptions(denseFlags, 'bert', sizes[0]!);
+    await runExperimentCommand(
+      'dynsparse',
+      flags,
+      { stopping: 'the run under way after its current step, saving a checkpoint', kept: 'finished runs, their records and the checkpoints of unfinished ones are in' },
+      (signal) => runDynsparseExperiment({ grid, ...experimentRunnerOptions(flags, run) }, signal),
+      (result) => ({ report: result.reportPath, summary: result.summaryPath, arms: result.arms.length, runs: result.runs.length }),
+    );
   });
 }

@@ -168,4 +168,19 @@ export function registerInfoplaneCommand(program: Command): void {
       const rows = runInfoplaneBenchmark({ repeats: opts.repeats });
       process.stdout.write(opts.json ? rows.map((r) => JSON.stringify(r)).join('\n') + '\n' : formatBenchmarkTable(rows));
     });
+
+  benchGroup(program)
+    .command('infoplane-known-answers')
+    .description("the estimators' known answers computed: T = X on the 12-bit data, KDE bounds, KSG on Gaussians, binning bias against Miller-Madow, independent variables")
+    .option('--json', 'one JSON object per line instead of a table', false)
+    .action(async (opts: { json: boolean }) => {
+      const { runInfoplaneKnownAnswers, formatKnownAnswerTable, withinTolerance } = await import('../../bench/infoplane-known-answers.js');
+      const cases = runInfoplaneKnownAnswers();
+      process.stdout.write(opts.json ? cases.map((c) => JSON.stringify(c)).join('\n') + '\n' : formatKnownAnswerTable(cases));
+      const failed = cases.filter((c) => !withinTolerance(c)).length;
+      if (failed > 0) {
+        process.stderr.write(`bench infoplane-known-answers: ${failed} case${failed === 1 ? '' : 's'} outside ${failed === 1 ? 'its' : 'their'} tolerance\n`);
+        process.exitCode = 1;
+      }
+    });
 }

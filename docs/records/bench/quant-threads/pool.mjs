@@ -1,23 +1,16 @@
 // Dispatch overhead: f32 gemv 1024 x 1024 (4 MiB, ~0.15 ms) on 1 and 2 threads, back to back and
 // with G us of JS work between calls (decode runs JS between kernels). Prints median us per call
 // (the gap excluded) and the 2-thread speedup. Usage: node pool.mjs <repo root> [label] [calls]
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { median as med, openKernels } from './common.mjs';
 const root = process.argv[2];
 const label = process.argv[3] ?? root;
 const calls = Number(process.argv[4] ?? 400);
-const imp = (p) => import(pathToFileURL(join(root, 'dist/src', p)).href);
-const { WasmKernels } = await imp('backend/wasm/kernels.js');
-const { createNodeThreadPool, enableRelaxedSimd } = await imp('node/wasm-pool.js');
-enableRelaxedSimd();
-const pool = await createNodeThreadPool({ threads: 2 });
-const k = await WasmKernels.create({ relaxedSimd: true, pool });
+const { k, pool } = await openKernels(root);
 const size = Number(process.argv[5] ?? 1024);
 const rw = k.allocF32(size * size); for (let i = 0; i < rw.length; i++) rw[i] = (i % 7) - 3;
 const rx = k.allocF32(size); rx.fill(0.5);
 const ry = k.allocF32(size);
 const spin = (us) => { const t = performance.now() + us / 1000; while (performance.now() < t); };
-const med = (a) => { const b = [...a].sort((x, y) => x - y); return b[b.length >> 1]; };
 for (const gap of [0, 100, 300, 1000]) {
   const res = {};
   const times = { 1: [], 2: [] };

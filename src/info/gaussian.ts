@@ -1,7 +1,8 @@
-// Bivariate Gaussians for the estimator tests: samples, the true MI, and the exact MI of the
-// discretised pair for given bin thresholds (so a binning estimator's bias can be measured).
+// Bivariate Gaussians with known mutual information, for checking the estimators (tests and the
+// known-answer record of `thrifty bench infoplane-known-answers`): samples, the true MI, and the exact
+// MI of the discretised pair for given bin thresholds (so a binning estimator's bias can be measured).
 
-import { Rng } from '../../src/tensor/rng.js';
+import { Rng } from '../tensor/rng.js';
 
 /** I(X;Y) in bits of a bivariate normal with correlation rho. */
 export function gaussianMutualInformation(rho: number): number {
