@@ -4,14 +4,16 @@
 //
 // Activations stay row-major ([tokens, features]); no kernel transposes a whole matrix (at 1024
 // tokens those passes over Y and dY cost as much as the sparse product at density 0.1).
-//   b >= 4 (multiples of 4): features run along the vectors, tokens are splatted, so every block is
+//   b >= 8 (multiples of 8): features run along the vectors, tokens are splatted, so every block is
 //     a small dense tile (4 tokens x 8 outputs, the dense gemm's micro-tile):
 //     Y = X Wᵀ   bsr_rows over block rows, blocks transposed by bsr_pack
 //     dX = dY W  bsr_rows over block columns (a CSC index; blocks gathered in that order)
 //     dW         bsr_sddmm_rows: chunks of 32 tokens packed per block row / column, tiles over tokens
-//   b = 1: tokens run along the vectors; chunks of 16 (products) or 32 (dW) tokens are transposed
-//     into a small workspace that stays in cache, and the outputs are transposed back while hot
-//     (bsr_rows1, bsr_sddmm1).
+//   b = 1 and b = 4: tokens run along the vectors; chunks of 16 (products) or 32 (dW) tokens are
+//     transposed into a small workspace that stays in cache, and the outputs are transposed back
+//     while hot (bsr_rows1, bsr_sddmm1; bsr_rows4, bsr_sddmm4). A 4-wide block row has too few
+//     outputs to fill a vector tile along features: 8 tokens x 4 outputs there needs 36 loads per
+//     32 multiply-adds, 4 outputs x 8 tokens along the tokens 24 (as the dense gemm's tile).
 // Threads split the products by tokens (equal work) and dW by active blocks (equal nnz).
 
 import { madd, hsum } from './vmath';
@@ -69,14 +71,14 @@ function transposeByDst(src: usize, ldsb: usize, dst: usize, lddb: usize, rows: 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Row-major products without whole-matrix transposes (bsr_rows for b a multiple of 4, bsr_rows1
+// Row-major products without whole-matrix transposes (bsr_rows for b a multiple of 8, bsr_rows1
 // for b = 1). out[t, R b + i] = Σ_k Σ_j wt_k[j][i] src[t, C_k b + j] over the blocks k = (R, C_k)
 // listed for R in (ptr, idx), with wt_k the b x b block stored [j][i] (i contiguous):
 //   Y = X Wᵀ:  the blocks of W per block row, each block transposed (bsr_pack)
 //   dX = dY W: the blocks of W per block column (CSC), as they are (W_k[i][j] is [j'][i'] of the roles)
-// For b >= 4 the output runs along features in the vectors and tokens are splatted, so rows of the
+// For b >= 8 the output runs along features in the vectors and tokens are splatted, so rows of the
 // output are written where they belong: 4 tokens x 8 outputs per register tile (the dense gemm's
-// micro-tile; 8 accumulators), 4 x 4 for b = 4.
+// micro-tile; 8 accumulators).
 
 // 4 tokens x 8 outputs of block row R (outputs i0..i0+7), s* / d* the token rows of src / dst.
 // @ts-ignore: decorator
@@ -118,84 +120,9 @@ function rowsTile4x8(k0: i32, k1: i32, idx: usize, wt: usize, b: i32, i0: i32,
   v128.store(d, a6); v128.store(d, a7, 16);
 }
 
-// 4 tokens x 4 outputs (b = 4).
-// @ts-ignore: decorator
-@inline
-function rowsTile4x4(k0: i32, k1: i32, idx: usize, wt: usize, s0: usize, sstride: usize, d0: usize, dstride: usize): void {
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-  const s1 = s0 + sstride;
-  const s2 = s1 + sstride;
-  const s3 = s2 + sstride;
-  for (let k = k0; k < k1; k++) {
-    const xo = <usize>load<i32>(idx + (<usize>k << 2)) << 4;
-    const w = wt + (<usize>k << 6);
-    const w0 = v128.load(w);
-    const w1 = v128.load(w, 16);
-    const w2 = v128.load(w, 32);
-    const w3 = v128.load(w, 48);
-    a0 = madd(v128.load32_splat(s0 + xo), w0, a0);
-    a1 = madd(v128.load32_splat(s1 + xo), w0, a1);
-    a2 = madd(v128.load32_splat(s2 + xo), w0, a2);
-    a3 = madd(v128.load32_splat(s3 + xo), w0, a3);
-    a0 = madd(v128.load32_splat(s0 + xo, 4), w1, a0);
-    a1 = madd(v128.load32_splat(s1 + xo, 4), w1, a1);
-    a2 = madd(v128.load32_splat(s2 + xo, 4), w1, a2);
-    a3 = madd(v128.load32_splat(s3 + xo, 4), w1, a3);
-    a0 = madd(v128.load32_splat(s0 + xo, 8), w2, a0);
-    a1 = madd(v128.load32_splat(s1 + xo, 8), w2, a1);
-    a2 = madd(v128.load32_splat(s2 + xo, 8), w2, a2);
-    a3 = madd(v128.load32_splat(s3 + xo, 8), w2, a3);
-    a0 = madd(v128.load32_splat(s0 + xo, 12), w3, a0);
-    a1 = madd(v128.load32_splat(s1 + xo, 12), w3, a1);
-    a2 = madd(v128.load32_splat(s2 + xo, 12), w3, a2);
-    a3 = madd(v128.load32_splat(s3 + xo, 12), w3, a3);
-  }
-  v128.store(d0, a0);
-  v128.store(d0 + dstride, a1);
-  v128.store(d0 + 2 * dstride, a2);
-  v128.store(d0 + 3 * dstride, a3);
-}
-
-// 8 tokens x 4 outputs (b = 4): one weight vector feeds 8 multiply-adds.
-// @ts-ignore: decorator
-@inline
-function rowsTile8x4(k0: i32, k1: i32, idx: usize, wt: usize, s0: usize, sstride: usize, d0: usize, dstride: usize): void {
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-  let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
-  const s4 = s0 + 4 * sstride;
-  for (let k = k0; k < k1; k++) {
-    let x0 = s0 + (<usize>load<i32>(idx + (<usize>k << 2)) << 4);
-    let x4 = s4 + (<usize>load<i32>(idx + (<usize>k << 2)) << 4);
-    let w = wt + (<usize>k << 6);
-    for (let j = 0; j < 4; j++) {
-      const wv = v128.load(w);
-      a0 = madd(v128.load32_splat(x0), wv, a0);
-      a1 = madd(v128.load32_splat(x0 + sstride), wv, a1);
-      a2 = madd(v128.load32_splat(x0 + 2 * sstride), wv, a2);
-      a3 = madd(v128.load32_splat(x0 + 3 * sstride), wv, a3);
-      a4 = madd(v128.load32_splat(x4), wv, a4);
-      a5 = madd(v128.load32_splat(x4 + sstride), wv, a5);
-      a6 = madd(v128.load32_splat(x4 + 2 * sstride), wv, a6);
-      a7 = madd(v128.load32_splat(x4 + 3 * sstride), wv, a7);
-      w += 16;
-      x0 += 4;
-      x4 += 4;
-    }
-  }
-  let d = d0;
-  v128.store(d, a0); d += dstride;
-  v128.store(d, a1); d += dstride;
-  v128.store(d, a2); d += dstride;
-  v128.store(d, a3); d += dstride;
-  v128.store(d, a4); d += dstride;
-  v128.store(d, a5); d += dstride;
-  v128.store(d, a6); d += dstride;
-  v128.store(d, a7);
-}
-
 /**
  * dst[t, fout] = src[t, fin] · Sᵀ for the tokens [t0, t0 + count), S [fout, fin] block-sparse with
- * blocks of b (a multiple of 4) listed per block row (ptr [fout/b + 1], idx), block k stored
+ * blocks of b (a multiple of 8; 4 x 4 blocks run in bsr_rows4) listed per block row (ptr [fout/b + 1], idx), block k stored
  * transposed at wt + k b² floats (element (i, j) of S's block at [j b + i]).
  */
 export function bsr_rows(t0: i32, count: i32, fin: i32, fout: i32, b: i32, ptr: usize, idx: usize, wt: usize,
@@ -222,17 +149,10 @@ export function bsr_rows(t0: i32, count: i32, fin: i32, fout: i32, b: i32, ptr: 
     for (let br = 0; br < blockRows; br++) {
       const k0 = load<i32>(ptr + (<usize>br << 2));
       const k1 = load<i32>(ptr + (<usize>(br + 1) << 2));
-      if (b == 4 && rowsHere == 8) {
-        rowsTile8x4(k0, k1, idx, wt, tileSrc, sstride, d0 + <usize>br * bbytes, dstride);
-        continue;
-      }
       for (let g = 0; g < rowsHere; g += 4) {
         const s0 = tileSrc + <usize>g * sstride;
         const dr = d0 + <usize>g * dstride + <usize>br * bbytes;
-        if (b == 4) rowsTile4x4(k0, k1, idx, wt, s0, sstride, dr, dstride);
-        else {
-          for (let i0 = 0; i0 < b; i0 += 8) rowsTile4x8(k0, k1, idx, wt, b, i0, s0, sstride, dr + (<usize>i0 << 2), dstride);
-        }
+        for (let i0 = 0; i0 < b; i0 += 8) rowsTile4x8(k0, k1, idx, wt, b, i0, s0, sstride, dr + (<usize>i0 << 2), dstride);
       }
     }
     t += rowsHere;
@@ -348,8 +268,131 @@ export function bsr_rows1(t0: i32, count: i32, fin: i32, fout: i32, panels: i32,
   }
 }
 
+// 4 outputs x 8 tokens of one 4 x 4 block row (bsr_rows4): tokens run along the vectors, the
+// block's 16 weights are splatted. Per block: 8 token-vector loads and 16 splats feed 32
+// multiply-adds (the dense gemm's 4x8 ratio; 8 tokens x 4 outputs with features along the
+// vectors needs 36 loads for the same 32).
+// @ts-ignore: decorator
+@inline
+function rows4Tile(k0: i32, k1: i32, idx: usize, wts: usize, base: usize, tOff: usize, o: usize, accumulate: bool): void {
+  const ldb: usize = <usize>CHUNK4 << 2;
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
+  if (accumulate) {
+    a0 = v128.load(o + tOff); a1 = v128.load(o + tOff, 16);
+    a2 = v128.load(o + ldb + tOff); a3 = v128.load(o + ldb + tOff, 16);
+    a4 = v128.load(o + 2 * ldb + tOff); a5 = v128.load(o + 2 * ldb + tOff, 16);
+    a6 = v128.load(o + 3 * ldb + tOff); a7 = v128.load(o + 3 * ldb + tOff, 16);
+  }
+  for (let k = k0; k < k1; k++) {
+    // Input feature rows C*4 .. C*4+3 of the panel (ldb = 64 bytes each: 4 consecutive lines).
+    const xp = base + (<usize>load<i32>(idx + (<usize>k << 2)) << 8) + tOff;
+    const w = wts + (<usize>k << 6);
+    let x0 = v128.load(xp), x1 = v128.load(xp, 16);
+    let w0 = v128.load32_splat(w);
+    a0 = madd(w0, x0, a0); a1 = madd(w0, x1, a1);
+    w0 = v128.load32_splat(w, 16);
+    a2 = madd(w0, x0, a2); a3 = madd(w0, x1, a3);
+    w0 = v128.load32_splat(w, 32);
+    a4 = madd(w0, x0, a4); a5 = madd(w0, x1, a5);
+    w0 = v128.load32_splat(w, 48);
+    a6 = madd(w0, x0, a6); a7 = madd(w0, x1, a7);
+    x0 = v128.load(xp, 64); x1 = v128.load(xp, 80);
+    w0 = v128.load32_splat(w, 4);
+    a0 = madd(w0, x0, a0); a1 = madd(w0, x1, a1);
+    w0 = v128.load32_splat(w, 20);
+    a2 = madd(w0, x0, a2); a3 = madd(w0, x1, a3);
+    w0 = v128.load32_splat(w, 36);
+    a4 = madd(w0, x0, a4); a5 = madd(w0, x1, a5);
+    w0 = v128.load32_splat(w, 52);
+    a6 = madd(w0, x0, a6); a7 = madd(w0, x1, a7);
+    x0 = v128.load(xp, 128); x1 = v128.load(xp, 144);
+    w0 = v128.load32_splat(w, 8);
+    a0 = madd(w0, x0, a0); a1 = madd(w0, x1, a1);
+    w0 = v128.load32_splat(w, 24);
+    a2 = madd(w0, x0, a2); a3 = madd(w0, x1, a3);
+    w0 = v128.load32_splat(w, 40);
+    a4 = madd(w0, x0, a4); a5 = madd(w0, x1, a5);
+    w0 = v128.load32_splat(w, 56);
+    a6 = madd(w0, x0, a6); a7 = madd(w0, x1, a7);
+    x0 = v128.load(xp, 192); x1 = v128.load(xp, 208);
+    w0 = v128.load32_splat(w, 12);
+    a0 = madd(w0, x0, a0); a1 = madd(w0, x1, a1);
+    w0 = v128.load32_splat(w, 28);
+    a2 = madd(w0, x0, a2); a3 = madd(w0, x1, a3);
+    w0 = v128.load32_splat(w, 44);
+    a4 = madd(w0, x0, a4); a5 = madd(w0, x1, a5);
+    w0 = v128.load32_splat(w, 60);
+    a6 = madd(w0, x0, a6); a7 = madd(w0, x1, a7);
+  }
+  v128.store(o + tOff, a0); v128.store(o + tOff, a1, 16);
+  v128.store(o + ldb + tOff, a2); v128.store(o + ldb + tOff, a3, 16);
+  v128.store(o + 2 * ldb + tOff, a4); v128.store(o + 2 * ldb + tOff, a5, 16);
+  v128.store(o + 3 * ldb + tOff, a6); v128.store(o + 3 * ldb + tOff, a7, 16);
+}
+
+/** Tokens per chunk of bsr_rows4 (two 8-token tiles). */
+const CHUNK4: i32 = 16;
+
+/** Workspace bytes one part of bsr_rows4 needs: a transposed panel of pf input features and the staged outputs. */
+export function bsr_rows4_work_bytes(pf: i32, fout: i32): i32 {
+  return (pf + fout) * CHUNK4 * 4 + 64;
+}
+
 /**
- * Packs `count` blocks of b x b (b a multiple of 4) for bsr_rows: out block i = block perm[i] of
+ * As bsr_rows for 4 x 4 blocks, with tokens along the vectors (as bsr_rows1): each chunk of 16
+ * tokens of src is transposed, one panel of pf input features at a time, into work [pf][16], and
+ * every block row accumulates its 4 outputs x 16 tokens in work [fout][16] from the panel; the
+ * outputs go back into dst 16 rows at a time while hot. Block k's weights are read at
+ * wts + k 64 bytes as [i][j] (i: output within the block, j: input). bounds
+ * [(panels + 1) * fout / 4] splits each block row's blocks by panel (pf / 4 block columns each).
+ */
+export function bsr_rows4(t0: i32, count: i32, fin: i32, fout: i32, panels: i32, pf: i32, bounds: usize, idx: usize,
+  wts: usize, src: usize, dst: usize, work: usize): void {
+  if (count <= 0) return;
+  const srcT = (work + 63) & ~(<usize>63);
+  const stage = srcT + (<usize>(pf * CHUNK4) << 2);
+  const ldb = <usize>CHUNK4 << 2;
+  const sstride = <usize>fin << 2;
+  const dstride = <usize>fout << 2;
+  const blockRows = fout >> 2;
+  const end = t0 + count;
+  for (let p0 = t0; p0 < end; p0 += CHUNK4) {
+    const m = min(CHUNK4, end - p0);
+    const dchunk = dst + <usize>p0 * dstride;
+    for (let p = 0; p < panels; p++) {
+      const f0 = p * pf;
+      const f1 = min(fin, f0 + pf);
+      transposeRect(src + <usize>p0 * sstride + (<usize>f0 << 2), sstride, srcT, ldb, 0, m, 0, f1 - f0);
+      // Tokens past m read zeros (their outputs are never written back).
+      if (m < CHUNK4) {
+        for (let j = 0; j < f1 - f0; j++) {
+          for (let t = m; t < CHUNK4; t++) store<f32>(srcT + <usize>j * ldb + (<usize>t << 2), 0);
+        }
+      }
+      // Column c of src is row c - f0 of the panel.
+      const base = srcT - <usize>f0 * ldb;
+      const lo = bounds + (<usize>(p * blockRows) << 2);
+      const hi = lo + (<usize>blockRows << 2);
+      const last = p == panels - 1;
+      for (let r0 = 0; r0 < blockRows; r0 += 4) {
+        const r1 = min(r0 + 4, blockRows);
+        for (let r = r0; r < r1; r++) {
+          const k0 = load<i32>(lo + (<usize>r << 2));
+          const k1 = load<i32>(hi + (<usize>r << 2));
+          const o = stage + (<usize>(r << 2)) * ldb;
+          rows4Tile(k0, k1, idx, wts, base, 0, o, p > 0);
+          if (m > 8) rows4Tile(k0, k1, idx, wts, base, 32, o, p > 0);
+        }
+        // stage [rows 4 r0 .. 4 r1][tokens] -> dst [tokens][features 4 r0 .. 4 r1].
+        if (last) transposeByDst(stage + <usize>(r0 << 2) * ldb, ldb, dchunk + (<usize>r0 << 4), dstride, (r1 - r0) << 2, m);
+      }
+    }
+  }
+}
+
+/**
+ * Packs `count` blocks of b x b (b a multiple of 4) for bsr_rows and bsr_rows4: out block i = block perm[i] of
  * values (perm = 0: block i), transposed when `transposeBlocks` is set.
  */
 export function bsr_pack(values: usize, perm: usize, count: i32, b: i32, transposeBlocks: i32, out: usize): void {
@@ -397,10 +440,10 @@ function packSegments(src: usize, ld: i32, t0: i32, m: i32, b: i32, f0: i32, f1:
 }
 
 /**
- * dW at the active blocks [k0, k0 + count) (b a multiple of 4), from row-major dy [n, rows] and
- * x [n, cols]: out[k b² + i b + j] = Σ_t dy[t, R b + i] x[t, C b + j]. Chunks of 32 tokens are
- * packed per block row / block column into work (each block's slice contiguous, in L1), then
- * 4 x 8 (b = 4: 4 x 4) tiles of each block accumulate over the chunk with j along the vectors.
+ * dW at the active blocks [k0, k0 + count) (b a multiple of 8; 4 x 4 blocks run in bsr_sddmm4), from
+ * row-major dy [n, rows] and x [n, cols]: out[k b² + i b + j] = Σ_t dy[t, R b + i] x[t, C b + j].
+ * Chunks of 32 tokens are packed per block row / block column into work (each block's slice
+ * contiguous, in L1), then 4 x 8 tiles of each block accumulate over the chunk with j along the vectors.
  */
 export function bsr_sddmm_rows(k0: i32, count: i32, b: i32, ptr: usize, blockRows: i32, idx: usize,
   dy: usize, x: usize, n: i32, rows: i32, cols: i32, out: usize, work: usize): void {
@@ -428,22 +471,6 @@ export function bsr_sddmm_rows(k0: i32, count: i32, b: i32, ptr: usize, blockRow
       const dBase = dyp + <usize>(br - brA) * panel;
       const xBase = xp + <usize>load<i32>(idx + (<usize>k << 2)) * panel;
       const o = out + (<usize>(k * bb) << 2);
-      if (b == 4) {
-        let a0 = v128.load(o), a1 = v128.load(o, 16), a2 = v128.load(o, 32), a3 = v128.load(o, 48);
-        let dp = dBase;
-        let xq = xBase;
-        for (let t = 0; t < m; t++) {
-          const xv = v128.load(xq);
-          a0 = madd(v128.load32_splat(dp), xv, a0);
-          a1 = madd(v128.load32_splat(dp, 4), xv, a1);
-          a2 = madd(v128.load32_splat(dp, 8), xv, a2);
-          a3 = madd(v128.load32_splat(dp, 12), xv, a3);
-          dp += 16;
-          xq += 16;
-        }
-        v128.store(o, a0); v128.store(o, a1, 16); v128.store(o, a2, 32); v128.store(o, a3, 48);
-        continue;
-      }
       for (let i0 = 0; i0 < b; i0 += 4) {
         for (let j0 = 0; j0 < b; j0 += 8) {
           const r0 = o + (<usize>(i0 * b + j0) << 2);
@@ -550,4 +577,81 @@ export function bsr_sddmm1(k0: i32, count: i32, ptr: usize, rows: i32, idx: usiz
     }
   }
   for (let k = k0; k < k1; k++) store<f32>(out + (<usize>k << 2), hsum(v128.load(acc + (<usize>(k - k0) << 4))));
+}
+
+/** Tokens per chunk of bsr_sddmm4. */
+const CHUNK_DW4: i32 = 32;
+
+/** Workspace bytes one part of bsr_sddmm4 needs: transposed chunks of dY (rows) and X. */
+export function bsr_sddmm4_work_bytes(rows: i32, cols: i32): i32 {
+  return (rows + cols) * CHUNK_DW4 * 4 + 128;
+}
+
+// [Σ a, Σ b, Σ c, Σ d]: the lane sums of four vectors as one vector.
+// @ts-ignore: decorator
+@inline
+function sum4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = f32x4.add(v128.shuffle<f32>(a, b, 0, 4, 1, 5), v128.shuffle<f32>(a, b, 2, 6, 3, 7));
+  const cd = f32x4.add(v128.shuffle<f32>(c, d, 0, 4, 1, 5), v128.shuffle<f32>(c, d, 2, 6, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(ab, cd, 0, 1, 4, 5), v128.shuffle<f32>(ab, cd, 2, 3, 6, 7));
+}
+
+/**
+ * dW at the active 4 x 4 blocks [k0, k0 + count), from row-major dy [n, rows] and x [n, cols] (as
+ * bsr_sddmm_rows), with tokens along the vectors: chunks of 32 tokens of dY (this part's block rows)
+ * and X are transposed into work, and each block's 16 sums run as two 2 x 4 register tiles over the
+ * chunk's token vectors (6 loads per 8 multiply-adds), reduced across lanes once per chunk.
+ */
+export function bsr_sddmm4(k0: i32, count: i32, ptr: usize, blockRows: i32, idx: usize,
+  dy: usize, x: usize, n: i32, rows: i32, cols: i32, out: usize, work: usize): void {
+  if (count <= 0) return;
+  const k1 = k0 + count;
+  memory.fill(out + (<usize>(k0 * 16) << 2), 0, <usize>count << 6);
+  if (n <= 0) return;
+  let brA = 0;
+  while (brA < blockRows && load<i32>(ptr + (<usize>(brA + 1) << 2)) <= k0) brA++;
+  let brB = brA;
+  while (brB < blockRows && load<i32>(ptr + (<usize>brB << 2)) < k1) brB++;
+  const ldb = <usize>CHUNK_DW4 << 2;
+  const dyT = (work + 63) & ~(<usize>63);
+  const xT = dyT + <usize>((brB - brA) << 2) * ldb;
+  const dyStride = <usize>rows << 2;
+  const xStride = <usize>cols << 2;
+  for (let p0 = 0; p0 < n; p0 += CHUNK_DW4) {
+    const m = min(CHUNK_DW4, n - p0);
+    const m4 = (m + 3) & ~3;
+    const tEnd = <usize>m4 << 2;
+    transposeRect(dy + <usize>p0 * dyStride + (<usize>(brA << 2) << 2), dyStride, dyT, ldb, 0, m, 0, (brB - brA) << 2);
+    transposeRect(x + <usize>p0 * xStride, xStride, xT, ldb, 0, m, 0, cols);
+    if (m < m4) {
+      for (let f = 0; f < (brB - brA) << 2; f++) for (let t = m; t < m4; t++) store<f32>(dyT + <usize>f * ldb + (<usize>t << 2), 0);
+      for (let f = 0; f < cols; f++) for (let t = m; t < m4; t++) store<f32>(xT + <usize>f * ldb + (<usize>t << 2), 0);
+    }
+    let br = brA;
+    for (let k = k0; k < k1; k++) {
+      while (load<i32>(ptr + (<usize>(br + 1) << 2)) <= k) br++;
+      const xq = xT + (<usize>load<i32>(idx + (<usize>k << 2)) << 2) * ldb;
+      const o = out + (<usize>k << 6);
+      for (let i: usize = 0; i < 4; i += 2) {
+        const d = dyT + ((<usize>(br - brA) << 2) + i) * ldb;
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+        let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
+        for (let t: usize = 0; t < tEnd; t += 16) {
+          const d0 = v128.load(d + t);
+          const d1 = v128.load(d + ldb + t);
+          let xv = v128.load(xq + t);
+          a0 = madd(d0, xv, a0); a4 = madd(d1, xv, a4);
+          xv = v128.load(xq + ldb + t);
+          a1 = madd(d0, xv, a1); a5 = madd(d1, xv, a5);
+          xv = v128.load(xq + 2 * ldb + t);
+          a2 = madd(d0, xv, a2); a6 = madd(d1, xv, a6);
+          xv = v128.load(xq + 3 * ldb + t);
+          a3 = madd(d0, xv, a3); a7 = madd(d1, xv, a7);
+        }
+        const r0 = o + (i << 4);
+        v128.store(r0, f32x4.add(v128.load(r0), sum4(a0, a1, a2, a3)));
+        v128.store(r0, f32x4.add(v128.load(r0, 16), sum4(a4, a5, a6, a7)), 16);
+      }
+    }
+  }
 }

@@ -108,8 +108,9 @@ export class BlockSparsePattern implements BlockSparseStructure {
   }
 
   /** 1 at the active positions of the [blockRows × blockCols] block grid. */
-  mask(out: Uint8Array = new Uint8Array(this.totalBlocks)): Uint8Array {
-    out.fill(0);
+  mask(out?: Uint8Array): Uint8Array {
+    if (out) out.fill(0);
+    else out = new Uint8Array(this.totalBlocks);
     for (let r = 0; r < this.blockRows; r++) {
       for (let k = this.rowPtr[r]!; k < this.rowPtr[r + 1]!; k++) out[r * this.blockCols + this.colIdx[k]!] = 1;
     }
@@ -144,6 +145,90 @@ export class BlockSparsePattern implements BlockSparseStructure {
     }
     this.rowPtr[this.blockRows] = k;
     if (k !== capacity) throw new RangeError(`BlockSparsePattern.setMask: the mask has ${k} active blocks, the pattern ${capacity}`);
+  }
+
+  /**
+   * Rewrites the pattern in place with the blocks at `prunedSlots` (slots of the current pattern)
+   * switched off and the positions `regrown` (R × blockCols + C, none of the kept blocks, any order)
+   * switched on, the same number of each: the rebuild of a prune-and-regrow update in
+   * O(active + regrown) (each block row merges its kept blocks with its new ones), without a pass
+   * over the whole block grid. Returns, for each slot of the new pattern, its slot before or -1 for
+   * a regrown block (the map reindexBlocks applies to the values and optimizer state).
+   */
+  replaceBlocks(prunedSlots: Int32Array, regrown: Int32Array): Int32Array {
+    const where = 'BlockSparsePattern.replaceBlocks';
+    const { blockRows: br, blockCols: bc } = this;
+    const active = this.activeBlocks;
+    const count = regrown.length;
+    if (prunedSlots.length !== count) throw new RangeError(`${where}: ${prunedSlots.length} blocks pruned, ${count} regrown`);
+    const gone = new Uint8Array(active);
+    for (let i = 0; i < count; i++) {
+      const k = prunedSlots[i]!;
+      if (!(k >= 0 && k < active) || gone[k] === 1) throw new RangeError(`${where}: pruned slot ${k} is out of range or repeated`);
+      gone[k] = 1;
+    }
+    // The regrown columns grouped by block row (a counting sort), each row's sorted.
+    const start = new Int32Array(br + 1);
+    for (let i = 0; i < count; i++) {
+      const p = regrown[i]!;
+      if (!(p >= 0 && p < br * bc)) throw new RangeError(`${where}: position ${p} is outside the ${br} x ${bc} block grid`);
+      start[((p / bc) | 0) + 1]!++;
+    }
+    for (let r = 0; r < br; r++) start[r + 1]! += start[r]!;
+    const cols = new Int32Array(count);
+    const fillAt = start.slice(0, br);
+    for (let i = 0; i < count; i++) {
+      const p = regrown[i]!;
+      const r = (p / bc) | 0;
+      cols[fillAt[r]!++] = p - r * bc;
+    }
+    for (let r = 0; r < br; r++) {
+      const a = start[r]!;
+      const e = start[r + 1]!;
+      if (e - a > 32) cols.subarray(a, e).sort();
+      else {
+        for (let i = a + 1; i < e; i++) {
+          const c = cols[i]!;
+          let j = i - 1;
+          for (; j >= a && cols[j]! > c; j--) cols[j + 1] = cols[j]!;
+          cols[j + 1] = c;
+        }
+      }
+    }
+    // Merge per block row into new index arrays, copied in only when the whole update is consistent.
+    const newPtr = new Int32Array(br + 1);
+    const newIdx = new Int32Array(active);
+    const remap = new Int32Array(active);
+    let k = 0;
+    for (let r = 0; r < br; r++) {
+      newPtr[r] = k;
+      let a = this.rowPtr[r]!;
+      const aEnd = this.rowPtr[r + 1]!;
+      let g = start[r]!;
+      const gEnd = start[r + 1]!;
+      let previous = -1;
+      for (;;) {
+        while (a < aEnd && gone[a] === 1) a++;
+        const oldCol = a < aEnd ? this.colIdx[a]! : bc;
+        const newCol = g < gEnd ? cols[g]! : bc;
+        if (oldCol === bc && newCol === bc) break;
+        const col = Math.min(oldCol, newCol);
+        if (col === previous || oldCol === newCol) throw new RangeError(`${where}: position ${r * bc + col} would be active twice (regrown while active, or regrown twice)`);
+        if (k >= active) throw new RangeError(`${where}: more blocks than the pattern's ${active}`);
+        newIdx[k] = col;
+        if (oldCol < newCol) remap[k++] = a++;
+        else {
+          remap[k++] = -1;
+          g++;
+        }
+        previous = col;
+      }
+    }
+    newPtr[br] = k;
+    if (k !== active) throw new RangeError(`${where}: ${k} active blocks after the update, the pattern has ${active}`);
+    this.rowPtr.set(newPtr);
+    this.colIdx.set(newIdx);
+    return remap;
   }
 
   /** Redraws the active positions uniformly at random (same count), in place. */

@@ -118,28 +118,46 @@ function swap(a: Float64Array, i: number, j: number): void {
 
 /**
  * The indices of the `count` smallest keys (NaN counts as +Infinity; ties toward lower indices),
- * ascending by index: a quickselect finds the threshold, one pass collects.
+ * ascending by index: a quickselect on a copy finds the threshold, one pass collects the keys at or
+ * below it, and ties past the count are dropped from the end.
  */
 function smallestFirst(keys: Float64Array, count: number): Int32Array {
+  if (count === 0) return new Int32Array(0);
+  const n = keys.length;
+  if (selectWork.length < n) selectWork = new Float64Array(n);
+  const work = selectWork;
+  work.set(keys);
+  for (let i = 0; i < n; i++) if (work[i]! !== work[i]!) work[i] = Infinity;
+  const threshold = kthSmallest(work.subarray(0, n), count - 1);
+  // Indices of the keys <= threshold (NaN only when the threshold is +Infinity), in order.
+  const atMost = selectIndex.length < n ? (selectIndex = new Int32Array(n)) : selectIndex;
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    const k = keys[i]!;
+    if (k <= threshold || (k !== k && threshold === Infinity)) atMost[m++] = i;
+  }
+  // m >= count; the last m - count of the ties (keys equal to the threshold) go.
   const out = new Int32Array(count);
-  if (count === 0) return out;
-  const work = new Float64Array(keys.length);
-  for (let i = 0; i < keys.length; i++) work[i] = keys[i]! === keys[i]! ? keys[i]! : Infinity;
-  const threshold = kthSmallest(work, count - 1);
-  let below = 0;
-  for (let i = 0; i < keys.length; i++) if (keys[i]! < threshold) below++;
-  let ties = count - below;
-  let j = 0;
-  for (let i = 0; i < keys.length && j < count; i++) {
-    const k = keys[i]! === keys[i]! ? keys[i]! : Infinity;
-    if (k < threshold) out[j++] = i;
-    else if (k === threshold && ties > 0) {
-      out[j++] = i;
-      ties--;
+  let excess = m - count;
+  let j = count;
+  for (let i = m - 1; i >= 0; i--) {
+    const at = atMost[i]!;
+    const k = keys[at]!;
+    if (excess > 0 && (k === threshold || k !== k)) {
+      excess--;
+      continue;
     }
+    out[--j] = at;
   }
   return out;
 }
+
+/** Scratch of smallestFirst, grown to the largest tensor seen. */
+let selectWork = new Float64Array(0);
+let selectIndex = new Int32Array(0);
+
+/** Scratch of the rejection sampling in pruneAndRegrow: all zeros between calls, grown to the largest grid seen. */
+let drawMask = new Uint8Array(0);
 
 /**
  * One prune-and-regrow update of one tensor: rewrites the pattern in place and returns the map to
@@ -154,27 +172,47 @@ export function pruneAndRegrow(input: PruneRegrowInput): PruneRegrowResult {
   if (values.length < active * bb) throw new RangeError(`pruneAndRegrow: ${values.length} values for ${active} blocks of ${bb}`);
   if (!(fraction >= 0 && fraction <= 1)) throw new RangeError(`pruneAndRegrow: fraction must be in [0, 1], got ${fraction}`);
   const count = Math.min(Math.round(fraction * active), total - active);
-  const oldPositions = pattern.positions();
-  const mask = pattern.mask();
-  if (count === 0) return { remap: Int32Array.from({ length: active }, (_, i) => i), pruned: new Int32Array(0), regrown: new Int32Array(0) };
+  if (count === 0) {
+    const identity = new Int32Array(active);
+    for (let i = 0; i < active; i++) identity[i] = i;
+    return { remap: identity, pruned: new Int32Array(0), regrown: new Int32Array(0) };
+  }
 
   const norms = blockNorms(values.subarray(0, active * bb), bb, input.normOrder ?? 1);
   const prunedSlots = smallestFirst(norms, count);
-  const pruned = Int32Array.from(prunedSlots, (k) => oldPositions[k]!);
+  const pruned = new Int32Array(count);
+  const bc = pattern.blockCols;
+  for (let r = 0, i = 0; r < pattern.blockRows && i < count; r++) {
+    // prunedSlots ascend, so the slots of row r come together.
+    const end = pattern.rowPtr[r + 1]!;
+    for (; i < count && prunedSlots[i]! < end; i++) pruned[i] = r * bc + pattern.colIdx[prunedSlots[i]!]!;
+  }
 
   let regrown: Int32Array;
   const free = total - active;
   if (input.regrow === 'random' && free >= total / 4) {
-    // Rejection sampling over the whole grid: at least 1 in 4 draws is free, and no candidate list is built.
-    // Taken positions are marked 2 in the mask (set to 1 below).
+    // Rejection sampling over the whole grid: at least 1 in 4 draws is free, and no candidate list is
+    // built. The positions active before the update (pruned ones included) and those drawn are marked
+    // in a grid-sized scratch mask, cleared again position by position: nothing here is O(grid).
     regrown = new Int32Array(count);
+    if (drawMask.length < total) drawMask = new Uint8Array(total);
+    const taken = drawMask;
+    for (let r = 0; r < pattern.blockRows; r++) {
+      for (let k = pattern.rowPtr[r]!; k < pattern.rowPtr[r + 1]!; k++) taken[r * bc + pattern.colIdx[k]!] = 1;
+    }
     for (let i = 0; i < count;) {
       const p = input.rng.int(total);
-      if (mask[p] !== 0) continue;
-      mask[p] = 2;
+      if (taken[p] !== 0) continue;
+      taken[p] = 1;
       regrown[i++] = p;
     }
+    for (let r = 0; r < pattern.blockRows; r++) {
+      for (let k = pattern.rowPtr[r]!; k < pattern.rowPtr[r + 1]!; k++) taken[r * bc + pattern.colIdx[k]!] = 0;
+    }
+    for (let i = 0; i < count; i++) taken[regrown[i]!] = 0;
   } else if (input.regrow === 'random') {
+    // Positions active before the update (pruned ones included) are never drawn.
+    const mask = pattern.mask();
     const candidates = inactivePositions(mask, free);
     for (let i = 0; i < count; i++) {
       const j = i + input.rng.int(candidates.length - i);
@@ -189,31 +227,25 @@ export function pruneAndRegrow(input: PruneRegrowInput): PruneRegrowResult {
       throw new RangeError(`pruneAndRegrow: gradient regrowth needs the dense gradient [${pattern.rows}, ${pattern.cols}]`);
     }
     // Score = -(sum of |dL/dW| over the block), so that the smallest keys are the largest gradients.
-    const candidates = inactivePositions(mask, free);
+    const candidates = inactivePositions(pattern.mask(), free);
     const scores = new Float64Array(candidates.length);
-    const { block: b, blockCols, cols } = pattern;
+    const { block: b, cols } = pattern;
     for (let i = 0; i < candidates.length; i++) {
       const p = candidates[i]!;
-      const r0 = Math.floor(p / blockCols) * b;
-      const c0 = (p % blockCols) * b;
+      const r0 = Math.floor(p / bc) * b;
+      const c0 = (p % bc) * b;
       let acc = 0;
       for (let r = 0; r < b; r++) for (let c = 0; c < b; c++) acc += Math.abs(g[(r0 + r) * cols + c0 + c]!);
       scores[i] = -acc;
     }
-    regrown = Int32Array.from(smallestFirst(scores, count), (i) => candidates[i]!);
+    const best = smallestFirst(scores, count);
+    regrown = new Int32Array(count);
+    for (let i = 0; i < count; i++) regrown[i] = candidates[best[i]!]!;
   }
 
-  for (const p of pruned) mask[p] = 0;
-  for (const p of regrown) mask[p] = 1;
-  pattern.setMask(mask);
-  // Old and new positions are both ascending: one merge finds the old slot of every kept block
-  // (a position in both is kept, since a just-pruned position is never regrown).
-  const remap = pattern.positions();
-  for (let j = 0, i = 0; j < remap.length; j++) {
-    const p = remap[j]!;
-    while (i < active && oldPositions[i]! < p) i++;
-    remap[j] = i < active && oldPositions[i] === p ? i : -1;
-  }
+  // The rebuild merges each block row's kept blocks with its new ones (no pass over the grid) and
+  // yields the old slot of every kept block.
+  const remap = pattern.replaceBlocks(prunedSlots, regrown);
   return { remap, pruned, regrown };
 }
 
@@ -224,23 +256,46 @@ function inactivePositions(mask: Uint8Array, count: number): Int32Array {
   return out;
 }
 
-/** In place: block j becomes old block remap[j], or zeros where remap[j] < 0. */
+/** Scratch copies of reindexBlocks, grown to the largest tensor seen (one per element type). */
+let reindexScratch32 = new Float32Array(0);
+let reindexScratch64 = new Float64Array(0);
+
+/**
+ * In place: block j becomes old block remap[j], or zeros where remap[j] < 0. The old data is copied
+ * into a reused scratch array with a zero block after it, which the new blocks read (no allocation
+ * and no branch per block: each update re-indexes the values and every optimizer moment).
+ */
 export function reindexBlocks(data: FloatArray, remap: Int32Array, blockElems: number): void {
-  const old = data.slice(0, remap.length * blockElems);
-  if (blockElems < 16) {
-    // Small blocks: element copies (a subarray per block cost most of a 1x1 update).
-    for (let j = 0, at = 0; j < remap.length; j++) {
-      const from = remap[j]! * blockElems;
-      if (from < 0) for (let e = 0; e < blockElems; e++) data[at++] = 0;
-      else for (let e = 0; e < blockElems; e++) data[at++] = old[from + e]!;
+  const n = remap.length;
+  const size = n * blockElems;
+  let old: FloatArray;
+  if (data instanceof Float32Array) {
+    if (reindexScratch32.length < size + blockElems) reindexScratch32 = new Float32Array(size + blockElems);
+    old = reindexScratch32;
+  } else {
+    if (reindexScratch64.length < size + blockElems) reindexScratch64 = new Float64Array(size + blockElems);
+    old = reindexScratch64;
+  }
+  old.set(data.subarray(0, size));
+  old.fill(0, size, size + blockElems);
+  if (blockElems === 1) {
+    for (let j = 0; j < n; j++) {
+      const from = remap[j]!;
+      data[j] = old[from < 0 ? n : from]!;
     }
     return;
   }
-  for (let j = 0; j < remap.length; j++) {
-    const from = remap[j]!;
-    const at = j * blockElems;
-    if (from < 0) data.fill(0, at, at + blockElems);
-    else data.set(old.subarray(from * blockElems, (from + 1) * blockElems), at);
+  if (blockElems < 16) {
+    // Small blocks: element copies (a subarray per block cost most of a small-block update).
+    for (let j = 0, at = 0; j < n; j++) {
+      const from = (remap[j]! < 0 ? n : remap[j]!) * blockElems;
+      for (let e = 0; e < blockElems; e++) data[at++] = old[from + e]!;
+    }
+    return;
+  }
+  for (let j = 0; j < n; j++) {
+    const from = (remap[j]! < 0 ? n : remap[j]!) * blockElems;
+    data.set(old.subarray(from, from + blockElems), j * blockElems);
   }
 }
 
@@ -324,6 +379,14 @@ interface Tracked {
   readonly weight: SparseWeight;
   readonly everActive: Uint8Array;
   readonly lastRegrown: Int32Array;
+  /** Positions ever active (the ones of everActive), kept so an update need not count the grid. */
+  explored: number;
+}
+
+function countOnes(flags: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < flags.length; i++) n += flags[i]!;
+  return n;
 }
 
 /**
@@ -355,7 +418,8 @@ export class DynSparseController {
         throw new RangeError(`dynsparse: '${weight.name}' has ${weight.values.size} values, its pattern ${weight.pattern.valueCount}`);
       }
       if (this.mode === 'rigl' && !weight.layout) throw new RangeError(`dynsparse: rigl needs the layout of '${weight.name}' for the dense gradient`);
-      return { weight, everActive: weight.pattern.mask(), lastRegrown: new Int32Array(weight.pattern.totalBlocks).fill(-1) };
+      const everActive = weight.pattern.mask();
+      return { weight, everActive, lastRegrown: new Int32Array(weight.pattern.totalBlocks).fill(-1), explored: countOnes(everActive) };
     });
   }
 
@@ -401,10 +465,10 @@ export class DynSparseController {
       for (const p of result.pruned) if (lastRegrown[p]! >= 0 && lastRegrown[p]! >= update - this.recentUpdates) recent++;
       for (const p of result.regrown) {
         lastRegrown[p] = update;
+        tracked.explored += 1 - everActive[p]!;
         everActive[p] = 1;
       }
-      let explored = 0;
-      for (const e of everActive) explored += e;
+      const explored = tracked.explored;
       tensors.push({
         name: weight.name,
         density: pattern.density,
@@ -437,6 +501,7 @@ export class DynSparseController {
       }
       t.everActive.set(saved.everActive);
       t.lastRegrown.set(saved.lastRegrown);
+      t.explored = countOnes(t.everActive);
     }
     this.rng.setState(state.rng);
   }

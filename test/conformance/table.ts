@@ -418,6 +418,10 @@ function blockSparseCases(rng: Rng): ConformanceCase[] {
   // Wider than one 256-feature panel of the 1x1 kernel (forward over 2 panels, dX over 1) and the other way round.
   out.push(blockSparseCase('1x1 across feature panels', BlockSparsePattern.random(8, 300, 1, 240, rng), 21, rng));
   out.push(blockSparseCase('1x1 across feature panels, transposed', BlockSparsePattern.random(300, 8, 1, 240, rng), 37, rng));
+  // The same for 4x4 blocks (the forward over 2 panels, the last of 48 features; dX over 1), with
+  // partial 16-token chunks of more than one 8-token tile.
+  out.push(blockSparseCase('4x4 across feature panels', BlockSparsePattern.random(8, 304, 4, 60, rng), 29, rng));
+  out.push(blockSparseCase('4x4 across feature panels, transposed', BlockSparsePattern.random(304, 8, 4, 60, rng), 13, rng));
   // Token counts past the 8-token groups and 32-token dW chunks of the b >= 4 kernels.
   out.push(blockSparseCase('tokens past a dW chunk', BlockSparsePattern.random(32, 48, 8, 9, rng), 35, rng));
   out.push(blockSparseCase('no tokens', BlockSparsePattern.random(32, 16, 8, 3, rng), 0, rng));

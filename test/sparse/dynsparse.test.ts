@@ -114,6 +114,89 @@ describe('pruneAndRegrow', () => {
     assert.throws(() => pruneAndRegrow({ pattern, values, fraction: 0.5, regrow: 'gradient', rng: new Rng(1) }), /needs the dense gradient \[8, 8\]/);
   });
 
+  test('ties and NaN norms: equal norms go lowest slot first, NaN ranks as +Infinity', () => {
+    // 1x1 blocks: norms |v| = [NaN, 0, 1, 0, 0, NaN, 0.5, 0]; 4 pruned = the zeros at slots 1, 3, 4, 7.
+    const mask = new Uint8Array(16);
+    for (const p of [0, 1, 2, 3, 8, 9, 10, 11]) mask[p] = 1;
+    const pattern = BlockSparsePattern.fromMask(4, 4, 1, mask);
+    const values = Float32Array.from([NaN, 0, 1, 0, -0, NaN, 0.5, 0]);
+    const r = pruneAndRegrow({ pattern, values, fraction: 0.5, regrow: 'random', rng: new Rng(5) });
+    assert.deepEqual([...r.pruned], [1, 3, 8, 11]);
+    // 7 of 8 pruned: the zeros, 0.5 and 1, then the first NaN (slot 0 = position 0).
+    const p2 = BlockSparsePattern.fromMask(4, 4, 1, mask);
+    const r2 = pruneAndRegrow({ pattern: p2, values: Float32Array.from([NaN, 0, 1, 0, -0, NaN, 0.5, 0]), fraction: 7 / 8, regrow: 'random', rng: new Rng(5) });
+    assert.deepEqual([...r2.pruned].sort((a, b) => a - b), [0, 1, 2, 3, 8, 10, 11]);
+  });
+
+  test('reindexBlocks: kept blocks move, new blocks are zero, any block size and element type', () => {
+    for (const blockElems of [1, 4, 16, 64]) {
+      for (const make of [(n: number) => new Float32Array(n), (n: number) => new Float64Array(n)]) {
+        const remap = Int32Array.from([2, -1, 3, -1, 4, 5]);
+        const data = make(7 * blockElems);
+        for (let i = 0; i < data.length; i++) data[i] = i + 1;
+        const old = data.slice();
+        reindexBlocks(data, remap, blockElems);
+        for (let j = 0; j < remap.length; j++) {
+          for (let e = 0; e < blockElems; e++) {
+            assert.equal(data[j * blockElems + e], remap[j]! < 0 ? 0 : old[remap[j]! * blockElems + e], `b ${blockElems} block ${j}`);
+          }
+        }
+        // Past the remapped blocks nothing changes.
+        assert.equal(data[6 * blockElems], old[6 * blockElems]);
+      }
+    }
+    // An arbitrary order works too.
+    const d = Float32Array.from([10, 20, 30]);
+    reindexBlocks(d, Int32Array.from([2, 0, -1]), 1);
+    assert.deepEqual([...d], [30, 10, 0]);
+  });
+
+  test('replaceBlocks equals the pattern rebuilt from its mask, with the old slot of every kept block', () => {
+    const rng = new Rng(17);
+    for (const [rows, cols, block] of [[64, 32, 1], [32, 600, 1], [64, 64, 4], [48, 16, 16]] as const) {
+      const total = (rows / block) * (cols / block);
+      const pattern = BlockSparsePattern.random(rows, cols, block, Math.max(2, Math.round(0.3 * total)), rng);
+      for (let round = 0; round < 5; round++) {
+        const active = pattern.activeBlocks;
+        const oldPositions = pattern.positions();
+        const mask = pattern.mask();
+        const count = Math.max(1, Math.floor(active / 3));
+        const slots = Int32Array.from(rng.permutation(active).subarray(0, count));
+        const free: number[] = [];
+        for (let p = 0; p < total; p++) if (!mask[p]) free.push(p);
+        rng.shuffle(free);
+        const regrown = Int32Array.from(free.slice(0, count));
+        for (const k of slots) mask[oldPositions[k]!] = 0;
+        for (const p of regrown) mask[p] = 1;
+        const remap = pattern.replaceBlocks(slots, regrown);
+        const want = BlockSparsePattern.fromMask(rows, cols, block, mask);
+        assert.deepEqual([...pattern.rowPtr], [...want.rowPtr]);
+        assert.deepEqual([...pattern.colIdx], [...want.colIdx]);
+        const newPositions = pattern.positions();
+        const regrownSet = new Set(regrown);
+        for (let j = 0; j < active; j++) {
+          if (regrownSet.has(newPositions[j]!)) assert.equal(remap[j], -1);
+          else assert.equal(oldPositions[remap[j]!], newPositions[j]);
+        }
+      }
+    }
+  });
+
+  test('replaceBlocks rejects inconsistent updates and leaves the pattern as it was', () => {
+    const mask = Uint8Array.from([1, 1, 0, 0, /**/ 0, 1, 0, 0]);
+    const pattern = BlockSparsePattern.fromMask(2, 4, 1, mask);
+    const snapshot = (): string => `${[...pattern.rowPtr]}|${[...pattern.colIdx]}`;
+    const before = snapshot();
+    assert.throws(() => pattern.replaceBlocks(Int32Array.from([0]), Int32Array.from([2, 3])), /1 blocks pruned, 2 regrown/);
+    assert.throws(() => pattern.replaceBlocks(Int32Array.from([0]), Int32Array.from([5])), /position 5 would be active twice/);
+    assert.throws(() => pattern.replaceBlocks(Int32Array.from([0, 1]), Int32Array.from([6, 6])), /position 6 would be active twice/);
+    assert.throws(() => pattern.replaceBlocks(Int32Array.from([3]), Int32Array.from([2])), /pruned slot 3 is out of range/);
+    assert.throws(() => pattern.replaceBlocks(Int32Array.from([0]), Int32Array.from([8])), /outside the 2 x 4 block grid/);
+    assert.equal(snapshot(), before);
+    assert.deepEqual([...pattern.replaceBlocks(Int32Array.from([1]), Int32Array.from([7]))], [0, 2, -1]);
+    assert.deepEqual([...pattern.positions()], [0, 5, 7]);
+  });
+
   test('at density above 1/2 the prune count is capped by the free positions', () => {
     const pattern = BlockSparsePattern.random(4, 4, 1, 14, new Rng(2));
     const r = pruneAndRegrow({ pattern, values: Float32Array.from({ length: 14 }, (_, i) => i), fraction: 0.5, regrow: 'random', rng: new Rng(3) });

@@ -280,21 +280,23 @@ describe('wasm block-sparse kernels equal the reference', () => {
     assertClose(`${what} dValues`, dv, dv64, tol);
   }
 
-  test('1x1 weights wider than one 256-feature panel, partial panels and token chunks', () => {
+  test('1x1 and 4x4 weights wider than one 256-feature panel, partial panels and token chunks', () => {
     // [40, 600]: the forward reads 3 panels (the last 88 features), dX 1; [600, 40] the other way round.
+    // Token counts: partial 16-token chunks of up to 8 tokens (one 8-token tile) and of more.
     const rng = new Rng(8);
-    for (const [rows, cols] of [[40, 600], [600, 40], [12, 257]] as const) {
+    for (const [rows, cols, block] of [[40, 600, 1], [600, 40, 1], [12, 257, 1], [40, 600, 4], [600, 40, 4], [12, 260, 4]] as const) {
       for (const density of [0.05, 0.3]) {
-        const pattern = BlockSparsePattern.random(rows, cols, 1, Math.round(density * rows * cols), rng);
+        const total = (rows / block) * (cols / block);
+        const pattern = BlockSparsePattern.random(rows, cols, block, Math.max(1, Math.round(density * total)), rng);
         const values = randomArray(pattern.valueCount, rng);
-        for (const n of [1, 5, 16, 21, 35]) {
-          for (const v of variants) checkAll(`${v.name} [${rows}, ${cols}] d${density} n=${n}`, v, pattern, values, n, rng, 1e-4);
+        for (const n of [1, 5, 13, 16, 21, 29, 35]) {
+          for (const v of variants) checkAll(`${v.name} [${rows}, ${cols}] b${block} d${density} n=${n}`, v, pattern, values, n, rng, 1e-4);
         }
       }
     }
   });
 
-  test('token counts around the kernels\' groups (4-token tiles, 8-token groups, 32-token dW chunks)', () => {
+  test('token counts around the kernels\' groups (4-token tiles, 8-token groups and tiles, 16-token chunks, 32-token dW chunks)', () => {
     const rng = new Rng(12);
     for (const block of [4, 8, 16]) {
       const pattern = BlockSparsePattern.random(64, 48, block, Math.max(1, Math.round(0.4 * (64 / block) * (48 / block))), rng);

@@ -57,12 +57,18 @@ export interface KernelExports {
   bsr_rows1_work_bytes(pf: number, fout: number): number;
   bsr_rows1(t0: number, count: number, fin: number, fout: number, panels: number, pf: number, bounds: number, idx: number,
     values: number, src: number, dst: number, work: number): void;
+  bsr_rows4_work_bytes(pf: number, fout: number): number;
+  bsr_rows4(t0: number, count: number, fin: number, fout: number, panels: number, pf: number, bounds: number, idx: number,
+    wts: number, src: number, dst: number, work: number): void;
   bsr_sddmm_rows_work_bytes(rowFeatures: number, cols: number): number;
   bsr_sddmm_rows(k0: number, count: number, b: number, ptr: number, blockRows: number, idx: number,
     dy: number, x: number, n: number, rows: number, cols: number, out: number, work: number): void;
   bsr_sddmm1_work_bytes(rows: number, cols: number, count: number): number;
   bsr_sddmm1(k0: number, count: number, ptr: number, rows: number, idx: number,
     dy: number, x: number, n: number, cols: number, out: number, work: number): void;
+  bsr_sddmm4_work_bytes(rows: number, cols: number): number;
+  bsr_sddmm4(k0: number, count: number, ptr: number, blockRows: number, idx: number,
+    dy: number, x: number, n: number, rows: number, cols: number, out: number, work: number): void;
   bsr_pack(values: number, perm: number, count: number, b: number, transposeBlocks: number, out: number): void;
   // Products with GGUF-format weights (assembly/quant.ts; wrapped by src/backend/wasm/quant.ts).
   q_matmul_work_bytes(cols: number): number;
@@ -81,7 +87,7 @@ export const TASK_FUNCTIONS = [
   'softmax_rows', 'log_softmax_rows', 'layernorm_rows', 'rmsnorm_rows',
   'softmax_grad_rows', 'layernorm_grad_rows', 'adam_update',
   'attn_dense', 'attn_sparq', 'attn_lminf', 'attn_exact', 'attn_h2o',
-  'bsr_rows', 'bsr_rows1', 'bsr_sddmm_rows', 'bsr_sddmm1',
+  'bsr_rows', 'bsr_rows1', 'bsr_rows4', 'bsr_sddmm_rows', 'bsr_sddmm1', 'bsr_sddmm4',
   'q_matmul', 'q_quantize_act', 'q_matmul_q',
 ] as const;
 export type TaskFunction = (typeof TASK_FUNCTIONS)[number];

@@ -4,7 +4,7 @@
 // row-major (the kernels pack or transpose cache-sized chunks themselves). Calls are split over the
 // kernels' threads by tokens (the products: equal work) or by active blocks (the weight gradient:
 // equal nnz), through WasmKernels.runTasks. What the kernels derive from a pattern (the CSC index
-// of dX, the 1x1 panel bounds) is kept per pattern and rebuilt only after it changes.
+// of dX, the 1x1 and 4x4 panel bounds) is kept per pattern and rebuilt only after it changes.
 // Block sizes other than 1 and multiples of 4 run the reference kernels.
 
 import {
@@ -24,21 +24,24 @@ export interface WasmBlockSparseOptions {
 
 const align64 = (bytes: number): number => Math.ceil(bytes / 64) * 64;
 
-/** Input features per transposed panel of the 1 x 1 kernel: 16 tokens x 256 features = 16 KiB, in L1. */
+/** Input features per transposed panel of the 1 x 1 and 4 x 4 kernels: 16 tokens x 256 features = 16 KiB, in L1. */
 const PANEL_FEATURES = 256;
 
+
 /**
- * Where each row's entries of each panel of PANEL_FEATURES columns start, for a CSR index with
- * ascending columns: [(panels + 1) * rows], row r's entries in panel p are [out[p rows + r], out[(p + 1) rows + r]).
+ * Where each (block) row's entries of each panel of PANEL_FEATURES features start, for a CSR index
+ * with ascending (block) columns of b features: [(panels + 1) * rows], row r's entries in panel p
+ * are [out[p rows + r], out[(p + 1) rows + r]).
  */
-function panelBounds(ptr: Int32Array, idx: Int32Array, rows: number, panels: number): Int32Array {
+function panelBounds(ptr: Int32Array, idx: Int32Array, rows: number, panels: number, b: number): Int32Array {
   const out = new Int32Array((panels + 1) * rows);
+  const perPanel = PANEL_FEATURES / b;
   for (let r = 0; r < rows; r++) {
     let k = ptr[r]!;
     const end = ptr[r + 1]!;
     for (let p = 0; p < panels; p++) {
       out[p * rows + r] = k;
-      const limit = (p + 1) * PANEL_FEATURES;
+      const limit = (p + 1) * perPanel;
       while (k < end && idx[k]! < limit) k++;
     }
     out[panels * rows + r] = end;
@@ -139,7 +142,7 @@ export class WasmBlockSparse {
     const xResident = arenas.find(x) === arena;
     const threads = Math.min(this.threadsFor(2 * n * valueCount), nnzb);
     const workBytes = b === 1 ? arena.exports.bsr_sddmm1_work_bytes(rows, cols, Math.ceil(nnzb / threads))
-      : arena.exports.bsr_sddmm_rows_work_bytes(rows, cols);
+      : b === 4 ? arena.exports.bsr_sddmm4_work_bytes(rows, cols) : arena.exports.bsr_sddmm_rows_work_bytes(rows, cols);
     const layout = new ScratchLayout();
     const oPtr = layout.take(4 * (rows / b + 1));
     const oIdx = layout.take(4 * nnzb);
@@ -161,6 +164,9 @@ export class WasmBlockSparse {
     if (b === 1) {
       this.run(arena, 'bsr_sddmm1', nnzb, threads, 1, (k0, count) => [k0, count, base + oPtr, rows, base + oIdx,
         dyPtr, xPtr, n, cols, outPtr, base + oWork + workBytes * part++]);
+    } else if (b === 4) {
+      this.run(arena, 'bsr_sddmm4', nnzb, threads, 1, (k0, count) => [k0, count, base + oPtr, rows / b, base + oIdx,
+        dyPtr, xPtr, n, rows, cols, outPtr, base + oWork + workBytes * part++]);
     } else {
       this.run(arena, 'bsr_sddmm_rows', nnzb, threads, 1, (k0, count) => [k0, count, b, base + oPtr, rows / b, base + oIdx,
         dyPtr, xPtr, n, rows, cols, outPtr, base + oWork + workBytes * part++]);
@@ -193,15 +199,23 @@ export class WasmBlockSparse {
     const idx = t ? t.rowIdx : s.colIdx.subarray(0, nnzb);
     const arenas = this.kernels.arenas;
     const arena = this.arenaFor(values);
-    // The b >= 4 kernel reads the forward's blocks transposed; b = 1 reads W's values in place.
-    const pack = b > 1 || t !== null;
+    // b = 1 and 4 run with tokens along the vectors over panels of input features (bsr_rows1,
+    // bsr_rows4) and read W's blocks as they are (dX: gathered in CSC order, 4 x 4 blocks
+    // transposed); b >= 8 runs with features along the vectors (bsr_rows) and reads the forward's
+    // blocks transposed.
+        const panelled = b === 1 || b === 4;
+    const pack = !panelled || t !== null;
+    const transposeBlocks = b === 4 ? t !== null : b > 1 && !t;
     const valuesResident = arenas.find(values) === arena;
     const srcResident = arenas.find(src) === arena;
     const dstResident = arenas.find(dst) === arena;
     const threads = Math.min(this.threadsFor(2 * n * valueCount), Math.ceil(n / 16));
-    const panels = b === 1 ? Math.max(1, Math.ceil(fin / PANEL_FEATURES)) : 1;
-    const bounds = b !== 1 ? ptr : t ? (index.boundsT ??= panelBounds(ptr, idx, fout, panels)) : (index.bounds ??= panelBounds(ptr, idx, fout, panels));
-    const workBytes = b === 1 ? arena.exports.bsr_rows1_work_bytes(PANEL_FEATURES, fout) : arena.exports.bsr_rows_work_bytes(fin);
+    const panels = panelled ? Math.max(1, Math.ceil(fin / PANEL_FEATURES)) : 1;
+    const blockOut = fout / b;
+    const bounds = !panelled ? ptr
+      : t ? (index.boundsT ??= panelBounds(ptr, idx, blockOut, panels, b)) : (index.bounds ??= panelBounds(ptr, idx, blockOut, panels, b));
+    const workBytes = b === 1 ? arena.exports.bsr_rows1_work_bytes(PANEL_FEATURES, fout)
+      : b === 4 ? arena.exports.bsr_rows4_work_bytes(PANEL_FEATURES, fout) : arena.exports.bsr_rows_work_bytes(fin);
     const layout = new ScratchLayout();
     const oPtr = layout.take(4 * bounds.length);
     const oIdx = layout.take(4 * nnzb);
@@ -222,7 +236,7 @@ export class WasmBlockSparse {
     let weightsPtr = valuesPtr;
     if (pack && nnzb > 0) {
       weightsPtr = base + oPacked;
-      arena.exports.bsr_pack(valuesPtr, t ? base + oPerm : 0, nnzb, b, +(b > 1 && !t), weightsPtr);
+      arena.exports.bsr_pack(valuesPtr, t ? base + oPerm : 0, nnzb, b, +transposeBlocks, weightsPtr);
     }
     const srcPtr = srcResident ? src.byteOffset : base + oSrc;
     if (!srcResident) heap.set(src.subarray(0, n * fin), srcPtr >>> 2);
@@ -231,6 +245,11 @@ export class WasmBlockSparse {
       const work = base + oWork;
       let part = 0;
       this.run(arena, 'bsr_rows1', n, threads, 4, (t0, count) => [t0, count, fin, fout, panels, PANEL_FEATURES, base + oPtr, base + oIdx, weightsPtr,
+        srcPtr, dstPtr, work + workBytes * part++]);
+    } else if (b === 4) {
+      const work = base + oWork;
+      let part = 0;
+      this.run(arena, 'bsr_rows4', n, threads, 4, (t0, count) => [t0, count, fin, fout, panels, PANEL_FEATURES, base + oPtr, base + oIdx, weightsPtr,
         srcPtr, dstPtr, work + workBytes * part++]);
     } else {
       const work = base + oWork;
@@ -264,7 +283,7 @@ export class WasmBlockSparse {
     return threads > 1 && (this.forceParallel || flops >= PARALLEL_MIN_FLOPS) ? threads : 1;
   }
 
-  private run(arena: WasmArena, fn: 'bsr_sddmm_rows' | 'bsr_sddmm1' | 'bsr_rows' | 'bsr_rows1', total: number, threads: number, align: number,
+  private run(arena: WasmArena, fn: 'bsr_sddmm_rows' | 'bsr_sddmm1' | 'bsr_sddmm4' | 'bsr_rows' | 'bsr_rows1' | 'bsr_rows4', total: number, threads: number, align: number,
     args: (start: number, count: number) => number[]): void {
     const bounds = splitBounds(total, Math.max(1, threads), align);
     const parts: number[][] = [];

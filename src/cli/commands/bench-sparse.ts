@@ -29,8 +29,8 @@ function parseDensities(value: string): number[] {
 
 /** The human table: pattern updates, then one line per block size, density and pass. */
 export function formatSparseBench(rebuild: readonly RebuildRow[], rows: readonly SparseBenchRow[]): string {
-  const lines = ['pattern update of one weight W [1024, 256] (median ms): block, density, active blocks, CSR rebuild, whole update (pr 0.5, values + 2 moments)'];
-  for (const r of rebuild) lines.push(`  ${`${r.block}x${r.block}`.padEnd(5)} ${r.density.toFixed(3)} ${String(r.activeBlocks).padStart(7)}  ${r.msRebuild.toFixed(3)}  ${r.msUpdate.toFixed(3)}`);
+  const lines = ['pattern update of one weight W [1024, 256] (median ms): block, density, active blocks, CSR rebuild from a mask, whole update (pr 0.5, values + 2 moments), its CPU time'];
+  for (const r of rebuild) lines.push(`  ${`${r.block}x${r.block}`.padEnd(5)} ${r.density.toFixed(3)} ${String(r.activeBlocks).padStart(7)}  ${r.msRebuild.toFixed(3)}  ${r.msUpdate.toFixed(3)}  ${r.msUpdateCpu.toFixed(3)}`);
   const first = rows[0];
   if (first) {
     lines.push(`products, ${first.tokens} tokens, W [${first.outFeatures}, ${first.inFeatures}], ${first.threads} thread(s); eps = (t_sparse / FLOP_sparse) / (t_dense / FLOP_dense), goal at density 0.1: <= 2 (1x1), <= 1.2 (16x16)`);
