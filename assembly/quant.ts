@@ -13,14 +13,16 @@
 // i16x8.relaxed_dot_i8x16_i7x16_s with Q4_0's nibbles, 0..15, as the 7-bit operand; its -8
 // offset is -8 Σ qx, precomputed per block). Both builds compute the same integer sums, so they
 // differ only in the f32 sum over blocks. Four rows run together and share the activation loads;
-// their four block sums are reduced into one vector, scaled by the four rows' dw (converted 4 at
-// a time) and accumulated as one f32x4. A block of x holding NaN or an infinity makes dx NaN or
+// their four block sums are reduced into one vector (relaxed Q4_0: in i16 lanes, which cannot
+// overflow, widened once), scaled by the four rows' dw (converted 4 at a time by a finite-only
+// conversion of three instructions; a tile whose scales hold an infinity or NaN is redone with the
+// exact one) and accumulated as one f32x4. A block of x holding NaN or an infinity makes dx NaN or
 // infinite, so every output that reads it is NaN (the reference computes the same).
 //
-// F16 and BF16 (q_matmul) keep x in f32: decode (n == 1) dequantises 4 weights at a time in
-// registers; prefill (n > 1) dequantises a tile of 4 rows into the caller's scratch (16 cols bytes,
-// stays in L1/L2) and multiplies every token with it (gemm_nt_small). A thread owns the rows
-// [r0, r0 + count).
+// F16 and BF16 (q_matmul) keep x in f32: decode (n == 1) runs 4 rows at a time against x split
+// once into even and odd elements (the order the in-register conversion yields 8 halves in);
+// prefill (n > 1) dequantises a tile of 4 rows into the caller's scratch (16 cols bytes, stays in
+// L1/L2) and multiplies every token with it (gemm_nt_small). A thread owns the rows [r0, r0 + count).
 
 import { gemm_nt_small } from './gemm';
 import { madd, hsum } from './vmath';
@@ -29,6 +31,28 @@ export const QF_Q8_0: i32 = 0;
 export const QF_Q4_0: i32 = 1;
 export const QF_F16: i32 = 2;
 export const QF_BF16: i32 = 3;
+
+const HALF_MASK: i32 = <i32>0x8fffe000;
+/** 2^112 as f32 bits: rebiases an f16 exponent placed in an f32. */
+const HALF_SCALE: i32 = 0x77800000;
+const SPECIAL_HALF: i32 = <i32>0xf8000000;
+
+// @ts-ignore: decorator
+@inline
+function anySpecial(top: v128): bool {
+  return v128.any_true(i32x4.ge_u(top, i32x4.splat(SPECIAL_HALF)));
+}
+
+// 0, from a count the optimisers cannot prove non-negative. The hot loops take their v128
+// constants as splats of (constant | opaqueZero(n)), computed once before the loop: V8 keeps such a
+// value in a register or a stack slot, whereas a constant v128 is rematerialised at every use
+// inside the loop (3 instructions each).
+// @ts-ignore: decorator
+@inline
+function opaqueZero(n: i32): i32 {
+  return <i32>(<u32>n >>> 31);
+}
+
 
 // f16 bits (in the low 16 of each i32 lane) to f32: the exponent is rebiased by a multiply by 2^112,
 // which also makes subnormals exact; infinities and NaNs get the all-ones exponent.
@@ -135,29 +159,157 @@ function dequantRow(format: i32, w: usize, dst: usize, cols: i32): void {
   }
 }
 
-/** Bytes of scratch one part of q_matmul needs (a tile of 4 dequantised rows). */
+// x [c8] split per 8 columns into the even then the odd elements (the order f16Even / f16Odd and
+// the BF16 split produce), so that the 4-row decode loop loads x without shuffles, each multiplied
+// by `scale` (a power of two, so exactly; see dotHalf4Body). Returns the largest magnitude's bits
+// (an infinity or NaN counts as larger than any finite value).
+function splitEvenOdd(x: usize, dst: usize, c8: i32, scale: f32): u32 {
+  const s = f32x4.splat(scale);
+  let top = i32x4.splat(0);
+  for (let c = 0; c < c8; c += 8) {
+    const x0 = v128.load(x + (<usize>c << 2));
+    const x1 = v128.load(x + (<usize>c << 2), 16);
+    top = i32x4.max_u(top, i32x4.max_u(v128.and(x0, i32x4.splat(0x7fffffff)), v128.and(x1, i32x4.splat(0x7fffffff))));
+    v128.store(dst + (<usize>c << 2), f32x4.mul(v128.shuffle<f32>(x0, x1, 0, 2, 4, 6), s));
+    v128.store(dst + (<usize>c << 2), f32x4.mul(v128.shuffle<f32>(x0, x1, 1, 3, 5, 7), s), 16);
+  }
+  return max(max(i32x4.extract_lane(top, 0), i32x4.extract_lane(top, 1)), max(i32x4.extract_lane(top, 2), i32x4.extract_lane(top, 3)));
+}
+
+// [Σ a, Σ b, Σ c, Σ d] of four f32x4.
+// @ts-ignore: decorator
+@inline
+function reduce4f(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = f32x4.add(v128.shuffle<f32>(a, b, 0, 4, 1, 5), v128.shuffle<f32>(a, b, 2, 6, 3, 7));
+  const cd = f32x4.add(v128.shuffle<f32>(c, d, 0, 4, 1, 5), v128.shuffle<f32>(c, d, 2, 6, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(ab, cd, 0, 1, 4, 5), v128.shuffle<f32>(ab, cd, 2, 3, 6, 7));
+}
+
+// Four F16 / BF16 rows · x over the first c8 columns (a multiple of 8), xs = x split by
+// splitEvenOdd: one f32 sum per row.
+// F16: each half's sign and magnitude bits are moved into place (as f16Even / f16Odd) but the
+// exponent is not rebiased: the float read is w 2^-112 exactly (subnormal halves included). The
+// caller splits x scaled by 2^64 (x has no magnitude of 2^62 or more), so each product is
+// w x 2^-48, and the sum, scaled by 2^48, is the sum of the w x: scaling by powers of two changes no
+// rounding while the partial sums stay normal floats (|Σ| >= 2^-78; below that the absolute error
+// is under 2^-101). Two multiplies per 8 weights fewer than the rebiasing conversion. An infinity
+// or NaN weight would come out finite and wrong: the maximum of (h << 1) over the rows is tracked,
+// and specialHalves set when it reaches 0xf800 (the caller redoes the rows with rowDot).
+// BF16: a half is the top 16 bits of its f32, read in place.
+// @ts-ignore: decorator
+@inline
+function dotHalf4Body(format: i32, w0: usize, w1: usize, w2: usize, w3: usize, xs: usize, c8: i32): v128 {
+  const z = opaqueZero(c8);
+  const mask = i32x4.splat(HALF_MASK | z);
+  const hiMask = i32x4.splat(<i32>0xffff0000 | z);
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let a3 = f32x4.splat(0);
+  let top = i16x8.splat(0);
+  let p0 = w0;
+  let p1 = w1;
+  let p2 = w2;
+  let p3 = w3;
+  const end = xs + (<usize>c8 << 2);
+  for (let xp = xs; xp < end; xp += 32) {
+    const xe = v128.load(xp);
+    const xo = v128.load(xp, 16);
+    const v0 = v128.load(p0);
+    const v1 = v128.load(p1);
+    const v2 = v128.load(p2);
+    const v3 = v128.load(p3);
+    if (format == QF_F16) {
+      top = i16x8.max_u(top, i16x8.max_u(i16x8.max_u(i16x8.shl(v0, 1), i16x8.shl(v1, 1)), i16x8.max_u(i16x8.shl(v2, 1), i16x8.shl(v3, 1))));
+      a0 = madd(v128.and(i32x4.shr_s(v0, 3), mask), xo, madd(v128.and(i32x4.shr_s(i32x4.shl(v0, 16), 3), mask), xe, a0));
+      a1 = madd(v128.and(i32x4.shr_s(v1, 3), mask), xo, madd(v128.and(i32x4.shr_s(i32x4.shl(v1, 16), 3), mask), xe, a1));
+      a2 = madd(v128.and(i32x4.shr_s(v2, 3), mask), xo, madd(v128.and(i32x4.shr_s(i32x4.shl(v2, 16), 3), mask), xe, a2));
+      a3 = madd(v128.and(i32x4.shr_s(v3, 3), mask), xo, madd(v128.and(i32x4.shr_s(i32x4.shl(v3, 16), 3), mask), xe, a3));
+    } else {
+      a0 = madd(v128.and(v0, hiMask), xo, madd(i32x4.shl(v0, 16), xe, a0));
+      a1 = madd(v128.and(v1, hiMask), xo, madd(i32x4.shl(v1, 16), xe, a1));
+      a2 = madd(v128.and(v2, hiMask), xo, madd(i32x4.shl(v2, 16), xe, a2));
+      a3 = madd(v128.and(v3, hiMask), xo, madd(i32x4.shl(v3, 16), xe, a3));
+    }
+    p0 += 16;
+    p1 += 16;
+    p2 += 16;
+    p3 += 16;
+  }
+  const sums = reduce4f(a0, a1, a2, a3);
+  if (format != QF_F16) return sums;
+  if (v128.any_true(i16x8.ge_u(top, i16x8.splat(<i16>0xf800)))) specialHalves = true;
+  return f32x4.mul(sums, f32x4.splat(<f32>2.81474976710656e14)); // 2^48
+}
+
+// Set by dotF16x4 when a tile holds an infinity or NaN (per instance, so per thread).
+let specialHalves = false;
+
+function dotF16x4(w0: usize, w1: usize, w2: usize, w3: usize, xs: usize, c8: i32): v128 {
+  return dotHalf4Body(QF_F16, w0, w1, w2, w3, xs, c8);
+}
+
+function dotBF16x4(w0: usize, w1: usize, w2: usize, w3: usize, xs: usize, c8: i32): v128 {
+  return dotHalf4Body(QF_BF16, w0, w1, w2, w3, xs, c8);
+}
+
+// The tail columns [c8, cols) of row w · x, in order.
+function tailDot(format: i32, w: usize, x: usize, c8: i32, cols: i32): f32 {
+  let s: f32 = 0;
+  for (let c = c8; c < cols; c++) {
+    const h = <u32>load<u16>(w + (<usize>c << 1));
+    const v = format == QF_F16 ? halfToF32(h) : reinterpret<f32>(h << 16);
+    s += v * load<f32>(x + (<usize>c << 2));
+  }
+  return s;
+}
+
+/** Bytes of scratch one part of q_matmul needs (a tile of 4 dequantised rows, or x split for decode). */
 export function q_matmul_work_bytes(cols: i32): i32 {
   return cols << 4;
 }
 
 /**
  * F16 / BF16: y[t * ldy + r] = W[r, :] · x[t * cols, :] for rows r in [r0, r0 + count), tokens t < n.
- * `work`: q_matmul_work_bytes(cols) bytes owned by this part (unused when n == 1).
+ * `work`: q_matmul_work_bytes(cols) bytes owned by this part.
  */
 export function q_matmul(r0: i32, count: i32, n: i32, cols: i32, format: i32, w: usize, rowBytes: i32,
   x: usize, y: usize, ldy: i32, work: usize): void {
   if (count <= 0 || n <= 0) return;
   const xStride = <usize>cols << 2;
+  const end = r0 + count;
+  const rb = <usize>rowBytes;
   if (n == 1) {
-    for (let r = r0; r < r0 + count; r++) {
-      store<f32>(y + (<usize>r << 2), rowDot(format, w + <usize>r * <usize>rowBytes, x, cols));
+    // Decode: 4 rows at a time share the loads of x, split once into even and odd elements.
+    const c8 = cols & ~7;
+    // F16 reads x scaled by 2^64 (see dotHalf4Body); an x with a magnitude of 2^62 or more, an
+    // infinity or a NaN takes rowDot instead.
+    const prescale: f32 = format == QF_F16 ? <f32>1.8446744073709552e19 : 1; // 2^64
+    const xTop = splitEvenOdd(x, work, c8, prescale);
+    const fast = format != QF_F16 || xTop < 0x5e800000;
+    let r = r0;
+    for (; fast && r + 4 <= end; r += 4) {
+      const w0 = w + <usize>r * rb;
+      specialHalves = false;
+      let out = format == QF_F16 ? dotF16x4(w0, w0 + rb, w0 + 2 * rb, w0 + 3 * rb, work, c8) : dotBF16x4(w0, w0 + rb, w0 + 2 * rb, w0 + 3 * rb, work, c8);
+      if (specialHalves) {
+        for (let i = 0; i < 4; i++) store<f32>(y + (<usize>(r + i) << 2), rowDot(format, w0 + <usize>i * rb, x, cols));
+        continue;
+      }
+      if (c8 < cols) {
+        let tail = f32x4.splat(tailDot(format, w0, x, c8, cols));
+        tail = f32x4.replace_lane(tail, 1, tailDot(format, w0 + rb, x, c8, cols));
+        tail = f32x4.replace_lane(tail, 2, tailDot(format, w0 + 2 * rb, x, c8, cols));
+        out = f32x4.add(out, f32x4.replace_lane(tail, 3, tailDot(format, w0 + 3 * rb, x, c8, cols)));
+      }
+      v128.store(y + (<usize>r << 2), out);
     }
+    for (; r < end; r++) store<f32>(y + (<usize>r << 2), rowDot(format, w + <usize>r * rb, x, cols));
     return;
   }
-  const end = r0 + count;
   for (let r = r0; r < end; r += 4) {
     const rows = min(4, end - r);
-    for (let i = 0; i < rows; i++) dequantRow(format, w + <usize>(r + i) * <usize>rowBytes, work + <usize>i * xStride, cols);
+    for (let i = 0; i < rows; i++) dequantRow(format, w + <usize>(r + i) * rb, work + <usize>i * xStride, cols);
     // The tokens against the 4 dequantised rows with the dense small-m kernel (4x2 register tiles).
     gemm_nt_small(n, rows, cols, x, cols, work, cols, y + (<usize>r << 2), ldy, 0);
   }
@@ -250,7 +402,8 @@ function reduce4(a: v128, b: v128, c: v128, d: v128): v128 {
   return i32x4.add(v128.shuffle<i32>(ab, cd, 0, 1, 4, 5), v128.shuffle<i32>(ab, cd, 2, 3, 6, 7));
 }
 
-// The f16 scales of block p of four rows (p0..p3 at the block's first byte) as f32x4.
+// The f16 scales of block p of four rows (p0..p3 at the block's first byte) as f32x4, exactly
+// (infinities and NaNs included).
 // @ts-ignore: decorator
 @inline
 function scales4(p0: usize, p1: usize, p2: usize, p3: usize): v128 {
@@ -262,22 +415,48 @@ function scales4(p0: usize, p1: usize, p2: usize, p3: usize): v128 {
   return halfToF32x4(h);
 }
 
+// The same scales' bits in the high half of each i32 lane (h << 16), for the fast conversion.
+// @ts-ignore: decorator
+@inline
+function scaleBits4(p0: usize, p1: usize, p2: usize, p3: usize): v128 {
+  let h = i32x4.splat(0);
+  h = v128.load16_lane(p0, h, 1);
+  h = v128.load16_lane(p1, h, 3);
+  h = v128.load16_lane(p2, h, 5);
+  return v128.load16_lane(p3, h, 7);
+}
+
+// Finite halves held as h << 16 to f32 (as f16Even: exact, subnormals included); an infinity or NaN
+// comes out finite and wrong, so callers track (h << 1) with i32x4.max_u and redo a tile whose
+// maximum reaches 0xf8000000 (SPECIAL_HALF) with scales4. mask and scale are HALF_MASK and
+// HALF_SCALE splatted (see opaqueZero).
+// @ts-ignore: decorator
+@inline
+function finiteHighHalfToF32(h: v128, mask: v128, scale: v128): v128 {
+  return f32x4.mul(v128.and(i32x4.shr_s(h, 3), mask), scale);
+}
+
+// The hot loops below advance one pointer per row and address the fields of a block with
+// immediate offsets, which V8 folds into the instructions' addressing (an address computed as
+// p + 2 costs an instruction per load).
+
 // @ts-ignore: decorator
 @inline
 function q8Block(p: usize, x0: v128, x1: v128, x2: v128, x3: v128): v128 {
-  let s = i32x4.dot_i16x8_s(v128.load8x8_s(p + 2), x0);
-  s = i32x4.add(s, i32x4.dot_i16x8_s(v128.load8x8_s(p + 10), x1));
-  s = i32x4.add(s, i32x4.dot_i16x8_s(v128.load8x8_s(p + 18), x2));
-  return i32x4.add(s, i32x4.dot_i16x8_s(v128.load8x8_s(p + 26), x3));
+  let s = i32x4.dot_i16x8_s(v128.load8x8_s(p, 2), x0);
+  s = i32x4.add(s, i32x4.dot_i16x8_s(v128.load8x8_s(p, 10), x1));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(v128.load8x8_s(p, 18), x2));
+  return i32x4.add(s, i32x4.dot_i16x8_s(v128.load8x8_s(p, 26), x3));
 }
 
-// Q4_0, plain SIMD: nibbles widened to i16 (unsigned), against 16-bit activations.
+// Q4_0, plain SIMD: nibbles widened to i16 (unsigned), against 16-bit activations. The high
+// nibbles are shifted in 16-bit lanes and masked (i8x16.shr_u has no x64 instruction).
 // @ts-ignore: decorator
 @inline
-function q4Block16(p: usize, bias: v128, x0: v128, x1: v128, x2: v128, x3: v128): v128 {
-  const v = v128.load(p + 2);
-  const lo = v128.and(v, i8x16.splat(0x0f));
-  const hi = i8x16.shr_u(v, 4);
+function q4Block16(p: usize, nibble: v128, bias: v128, x0: v128, x1: v128, x2: v128, x3: v128): v128 {
+  const v = v128.load(p, 2);
+  const lo = v128.and(v, nibble);
+  const hi = v128.and(i16x8.shr_u(v, 4), nibble);
   let s = i32x4.add(bias, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(lo), x0));
   s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(lo), x1));
   s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(hi), x2));
@@ -286,60 +465,145 @@ function q4Block16(p: usize, bias: v128, x0: v128, x1: v128, x2: v128, x3: v128)
 
 // Q4_0, relaxed SIMD: the nibbles (0..15) are the 7-bit operand of the i8 dot product. (Node 20's
 // V8 11.3 gets i32x4.relaxed_dot_i8x16_i7x16_add_s wrong: it ignores the addend and doubles the
-// sum; the i16x8 form is right, so that one is used.)
+// sum; the i16x8 form is right, so that one is used.) Returns the block's 8 pair sums as i16 (each
+// at most 2 * 2 * 15 * 127 = 7620 in magnitude); q4Reduce4 adds them up.
 // @ts-ignore: decorator
 @inline
-function q4Block8(p: usize, bias: v128, x0: v128, x1: v128): v128 {
-  const v = v128.load(p + 2);
-  const lo = v128.and(v, i8x16.splat(0x0f));
-  const hi = i8x16.shr_u(v, 4);
-  // Pair sums are at most 2 * 127 * 15 = 3810 per i16 lane, so the two halves add in i16 too.
-  const pairs = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, lo), i16x8.relaxed_dot_i8x16_i7x16_s(x1, hi));
-  return i32x4.add(bias, i32x4.extadd_pairwise_i16x8_s(pairs));
+function q4Pairs8(p: usize, nibble: v128, x0: v128, x1: v128): v128 {
+  const v = v128.load(p, 2);
+  const lo = v128.and(v, nibble);
+  const hi = v128.and(i16x8.shr_u(v, 4), nibble);
+  return i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, lo), i16x8.relaxed_dot_i8x16_i7x16_s(x1, hi));
 }
 
-// y for rows w0..w3 (row pointers; repeats allowed) against token t's quantised activations.
-function dotQ8x4(w0: usize, w1: usize, w2: usize, w3: usize, nb: i32, sc: usize, q16: usize): v128 {
+// [Σ a, Σ b, Σ c, Σ d] (i32) of four rows' q4Pairs8 (i16x8): halves are added in i16 twice (at
+// most 4 * 7620 = 30480 per lane, no overflow), then the last pairs widen to i32 (a dot product
+// with `ones`, i16x8 1s).
+// @ts-ignore: decorator
+@inline
+function q4Reduce4(a: v128, b: v128, c: v128, d: v128, ones: v128): v128 {
+  const ab = i16x8.add(v128.shuffle<i64>(a, b, 0, 2), v128.shuffle<i64>(a, b, 1, 3));
+  const cd = i16x8.add(v128.shuffle<i64>(c, d, 0, 2), v128.shuffle<i64>(c, d, 1, 3));
+  return i32x4.dot_i16x8_s(i16x8.add(v128.shuffle<i32>(ab, cd, 0, 2, 4, 6), v128.shuffle<i32>(ab, cd, 1, 3, 5, 7)), ones);
+}
+
+// Set by dotQ8x4 / dotQ4x4 when a tile's weight scales hold an infinity or NaN (the fast scale
+// conversion is wrong for those); the caller then runs the exact variant. Per instance, so per thread.
+let specialScales = false;
+
+// y for rows w0..w3 (row pointers; repeats allowed) against one token's quantised activations: sc
+// its block scales, q16 its i16 values. exact: convert the weight scales with halfToF32x4 (any
+// half) instead of the finite-only conversion.
+// @ts-ignore: decorator
+@inline
+function dotQ8x4Body(w0: usize, w1: usize, w2: usize, w3: usize, nb: i32, sc: usize, q16: usize, exact: bool): v128 {
+  const z = opaqueZero(nb);
+  const mask = i32x4.splat(HALF_MASK | z);
+  const scale = i32x4.splat(HALF_SCALE | z);
   let acc = f32x4.splat(0);
-  for (let b = 0; b < nb; b++) {
-    const o = <usize>b * 34;
-    const xq = q16 + (<usize>b << 6);
+  let top = i32x4.splat(0);
+  let p0 = w0;
+  let p1 = w1;
+  let p2 = w2;
+  let p3 = w3;
+  let xq = q16;
+  const end = sc + (<usize>nb << 2);
+  for (let s = sc; s < end; s += 4) {
     const x0 = v128.load(xq);
     const x1 = v128.load(xq, 16);
     const x2 = v128.load(xq, 32);
     const x3 = v128.load(xq, 48);
-    const s = reduce4(q8Block(w0 + o, x0, x1, x2, x3), q8Block(w1 + o, x0, x1, x2, x3),
-      q8Block(w2 + o, x0, x1, x2, x3), q8Block(w3 + o, x0, x1, x2, x3));
-    const d = f32x4.mul(scales4(w0 + o, w1 + o, w2 + o, w3 + o), v128.load32_splat(sc + (<usize>b << 2)));
-    acc = madd(f32x4.convert_i32x4_s(s), d, acc);
+    const sum = reduce4(q8Block(p0, x0, x1, x2, x3), q8Block(p1, x0, x1, x2, x3), q8Block(p2, x0, x1, x2, x3), q8Block(p3, x0, x1, x2, x3));
+    let dw: v128;
+    if (exact) {
+      dw = scales4(p0, p1, p2, p3);
+    } else {
+      const h = scaleBits4(p0, p1, p2, p3);
+      top = i32x4.max_u(top, i32x4.shl(h, 1));
+      dw = finiteHighHalfToF32(h, mask, scale);
+    }
+    acc = madd(f32x4.convert_i32x4_s(sum), f32x4.mul(dw, v128.load32_splat(s)), acc);
+    p0 += 34;
+    p1 += 34;
+    p2 += 34;
+    p3 += 34;
+    xq += 64;
   }
+  if (!exact && anySpecial(top)) specialScales = true;
+  return acc;
+}
+
+function dotQ8x4(w0: usize, w1: usize, w2: usize, w3: usize, nb: i32, sc: usize, q16: usize): v128 {
+  return dotQ8x4Body(w0, w1, w2, w3, nb, sc, q16, false);
+}
+
+function dotQ8x4Exact(w0: usize, w1: usize, w2: usize, w3: usize, nb: i32, sc: usize, q16: usize): v128 {
+  return dotQ8x4Body(w0, w1, w2, w3, nb, sc, q16, true);
+}
+
+// As dotQ8x4Body for Q4_0: bias the token's [-8 Σ qx, 0, 0, 0] per block, q8 its i8 values
+// (relaxed build) and q16 its i16 values (plain build).
+// @ts-ignore: decorator
+@inline
+function dotQ4x4Body(w0: usize, w1: usize, w2: usize, w3: usize, nb: i32, sc: usize, bias: usize, q8: usize, q16: usize, exact: bool): v128 {
+  const z = opaqueZero(nb);
+  const mask = i32x4.splat(HALF_MASK | z);
+  const scale = i32x4.splat(HALF_SCALE | z);
+  const nibble = i8x16.splat(<i8>(0x0f | z));
+  const ones = i16x8.splat(<i16>(1 | z));
+  let acc = f32x4.splat(0);
+  let top = i32x4.splat(0);
+  let p0 = w0;
+  let p1 = w1;
+  let p2 = w2;
+  let p3 = w3;
+  let bp = bias;
+  let x8 = q8;
+  let x16 = q16;
+  const end = sc + (<usize>nb << 2);
+  for (let s = sc; s < end; s += 4) {
+    let sum: v128;
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      const x0 = v128.load(x8);
+      const x1 = v128.load(x8, 16);
+      sum = i32x4.add(v128.load32_splat(bp),
+        q4Reduce4(q4Pairs8(p0, nibble, x0, x1), q4Pairs8(p1, nibble, x0, x1), q4Pairs8(p2, nibble, x0, x1), q4Pairs8(p3, nibble, x0, x1), ones));
+    } else {
+      const bv = v128.load(bp);
+      const x0 = v128.load(x16);
+      const x1 = v128.load(x16, 16);
+      const x2 = v128.load(x16, 32);
+      const x3 = v128.load(x16, 48);
+      sum = reduce4(q4Block16(p0, nibble, bv, x0, x1, x2, x3), q4Block16(p1, nibble, bv, x0, x1, x2, x3),
+        q4Block16(p2, nibble, bv, x0, x1, x2, x3), q4Block16(p3, nibble, bv, x0, x1, x2, x3));
+    }
+    let dw: v128;
+    if (exact) {
+      dw = scales4(p0, p1, p2, p3);
+    } else {
+      const h = scaleBits4(p0, p1, p2, p3);
+      top = i32x4.max_u(top, i32x4.shl(h, 1));
+      dw = finiteHighHalfToF32(h, mask, scale);
+    }
+    acc = madd(f32x4.convert_i32x4_s(sum), f32x4.mul(dw, v128.load32_splat(s)), acc);
+    p0 += 18;
+    p1 += 18;
+    p2 += 18;
+    p3 += 18;
+    bp += 16;
+    x8 += 32;
+    x16 += 64;
+  }
+  if (!exact && anySpecial(top)) specialScales = true;
   return acc;
 }
 
 function dotQ4x4(w0: usize, w1: usize, w2: usize, w3: usize, nb: i32, sc: usize, bias: usize, q8: usize, q16: usize): v128 {
-  let acc = f32x4.splat(0);
-  for (let b = 0; b < nb; b++) {
-    const o = <usize>b * 18;
-    const bv = v128.load(bias + (<usize>b << 4));
-    let s: v128;
-    if (ASC_FEATURE_RELAXED_SIMD) {
-      const xq = q8 + (<usize>b << 5);
-      const x0 = v128.load(xq);
-      const x1 = v128.load(xq, 16);
-      s = reduce4(q4Block8(w0 + o, bv, x0, x1), q4Block8(w1 + o, bv, x0, x1), q4Block8(w2 + o, bv, x0, x1), q4Block8(w3 + o, bv, x0, x1));
-    } else {
-      const xq = q16 + (<usize>b << 6);
-      const x0 = v128.load(xq);
-      const x1 = v128.load(xq, 16);
-      const x2 = v128.load(xq, 32);
-      const x3 = v128.load(xq, 48);
-      s = reduce4(q4Block16(w0 + o, bv, x0, x1, x2, x3), q4Block16(w1 + o, bv, x0, x1, x2, x3),
-        q4Block16(w2 + o, bv, x0, x1, x2, x3), q4Block16(w3 + o, bv, x0, x1, x2, x3));
-    }
-    const d = f32x4.mul(scales4(w0 + o, w1 + o, w2 + o, w3 + o), v128.load32_splat(sc + (<usize>b << 2)));
-    acc = madd(f32x4.convert_i32x4_s(s), d, acc);
-  }
-  return acc;
+  return dotQ4x4Body(w0, w1, w2, w3, nb, sc, bias, q8, q16, false);
+}
+
+function dotQ4x4Exact(w0: usize, w1: usize, w2: usize, w3: usize, nb: i32, sc: usize, bias: usize, q8: usize, q16: usize): v128 {
+  return dotQ4x4Body(w0, w1, w2, w3, nb, sc, bias, q8, q16, true);
 }
 
 /**
@@ -364,9 +628,15 @@ export function q_matmul_q(r0: i32, count: i32, n: i32, cols: i32, format: i32, 
     const w3 = rows > 3 ? w0 + 3 * rb : w0;
     for (let t = 0; t < n; t++) {
       const i = <usize>(t * nb);
-      const out = format == QF_Q8_0
-        ? dotQ8x4(w0, w1, w2, w3, nb, act + (i << 2), q16 + (<usize>t * <usize>cols << 1))
-        : dotQ4x4(w0, w1, w2, w3, nb, act + (i << 2), bias + (i << 4), q8 + <usize>t * <usize>cols, q16 + (<usize>t * <usize>cols << 1));
+      const sc = act + (i << 2);
+      const tq16 = q16 + (<usize>t * <usize>cols << 1);
+      const tq8 = q8 + <usize>t * <usize>cols;
+      const tb = bias + (i << 4);
+      specialScales = false;
+      let out = format == QF_Q8_0 ? dotQ8x4(w0, w1, w2, w3, nb, sc, tq16) : dotQ4x4(w0, w1, w2, w3, nb, sc, tb, tq8, tq16);
+      if (specialScales) {
+        out = format == QF_Q8_0 ? dotQ8x4Exact(w0, w1, w2, w3, nb, sc, tq16) : dotQ4x4Exact(w0, w1, w2, w3, nb, sc, tb, tq8, tq16);
+      }
       const yp = y + ((<usize>t * <usize>ldy + <usize>r) << 2);
       if (rows == 4) {
         v128.store(yp, out);

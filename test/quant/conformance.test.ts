@@ -70,3 +70,48 @@ describe('quantMatmul half conversions', () => {
     });
   }
 });
+
+describe('quantMatmul fast conversions in the 4-row decode tiles', () => {
+  // Every f16 bit pattern, finite ones first (so whole 4-row tiles take the finite-only conversion,
+  // and the tiles holding infinities and NaNs take the exact one), compared exactly with the reference.
+  const finiteFirst = Uint16Array.from({ length: 65536 }, (_, i) => i).sort((a, b) => +((b & 0x7c00) === 0x7c00) - +((a & 0x7c00) === 0x7c00) || a - b);
+
+  test('F16 / BF16 weights: 8192 rows of 8 halves against each one-hot x', () => {
+    for (const format of ['F16', 'BF16'] as const) {
+      const w = { format, rows: 8192, cols: 8, bytes: new Uint8Array(finiteFirst.buffer) };
+      for (let j = 0; j < 8; j++) {
+        const x = new Float32Array(8);
+        x[j] = 1;
+        const want = new Float32Array(8192);
+        referenceQuantKernels.matmul(x, 1, w, want);
+        for (const variant of backends.all.filter((b) => b.wasm)) {
+          const y = new Float32Array(8192);
+          new WasmQuant(variant.wasm!, { forceParallel: true }).matmul(x, 1, w, y);
+          close(y, want, 0, 0, `${variant.name} ${format} column ${j}`);
+        }
+      }
+    }
+  });
+
+  test('Q8_0 / Q4_0 scales: one block per row with every f16 bit pattern as its scale', () => {
+    for (const format of ['Q8_0', 'Q4_0'] as const) {
+      const stride = format === 'Q8_0' ? 34 : 18;
+      const bytes = new Uint8Array(65536 * stride);
+      for (let r = 0; r < 65536; r++) {
+        bytes[r * stride] = finiteFirst[r]! & 0xff;
+        bytes[r * stride + 1] = finiteFirst[r]! >> 8;
+        // q = 1 (Q8_0) or nibbles 9 (q - 8 = 1), so y = d * 127 * 32 exactly.
+        bytes.fill(format === 'Q8_0' ? 1 : 0x99, r * stride + 2, (r + 1) * stride);
+      }
+      const w = { format, rows: 65536, cols: 32, bytes };
+      const x = new Float32Array(32).fill(127);
+      const want = new Float32Array(65536);
+      referenceQuantKernels.matmul(x, 1, w, want);
+      for (const variant of backends.all.filter((b) => b.wasm)) {
+        const y = new Float32Array(65536);
+        new WasmQuant(variant.wasm!, { forceParallel: true }).matmul(x, 1, w, y);
+        close(y, want, 0, 0, `${variant.name} ${format}`);
+      }
+    }
+  });
+});

@@ -55,7 +55,7 @@ export class WasmQuant implements QuantKernels {
     const yResident = arenas.find(y) === arena;
     const threads = this.threadsFor(rows, cols, n);
     const blocked = w.format === 'Q8_0' || w.format === 'Q4_0';
-    const workBytes = n > 1 && !blocked ? align64(16 * cols) : 0;
+    const workBytes = blocked ? 0 : align64(16 * cols);
     let bytes = 0;
     const take = (b: number): number => {
       const at = bytes;
