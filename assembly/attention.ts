@@ -1,25 +1,29 @@
 // Decode-time attention kernels (query length 1) over a KV cache in this memory: dense attention,
 // SparQ, and the baselines (LM-Infinite, FlexGen / oracle, H2O). Each call runs a list of head
-// tasks (one KV head of one sequence with its group of g query heads); JS splits the list over
-// threads, each with its own workspace.
+// tasks (one KV head of one sequence with its group of g query heads); the threads of a call take
+// tasks from a shared counter (claim), each with its own workspace.
 //
 // Memory behaviour, which decides the speed (shared/engine-measurements.md sections 3-4):
 // - dense streams K, then V, one row at a time (a single stream keeps the hardware prefetcher
 //   on; interleaving rows halved the bandwidth);
 // - SparQ step 1 reads r rows of the transposed K (long contiguous runs, streaming rate), 4 at a
-//   time, or, with K stored once, r scattered components of every K row;
-// - SparQ step 2 makes one pass over the k selected positions, 4 at a time, with an online
-//   softmax: the 4 K rows and 4 V rows of a group are independent loads (8 rows in flight), and
-//   rows 8 positions ahead are touched first (wasm has no prefetch instruction; each gathered row
-//   usually starts a new page, so a TLB miss and a DRAM miss) - measured 5-30% faster;
+//   time, each f16 vector widened once for the whole query group; with K stored once, r scattered
+//   components of every K row (which touch nearly every cache line of it) as a dot product with q
+//   masked to i1 over the 8-component chunks that hold one (a NaN result, 0 times an infinity,
+//   is recomputed component by component);
+// - step 2 (SparQ and the baselines) walks the selected positions in two passes, each over one
+//   region in ascending order: the K rows (logits), then the V rows (weighted sum), 4 rows per
+//   iteration as independent loads, the next 16 rows touched in one burst (wasm has no prefetch
+//   instruction; a gathered row usually starts a new page, so a TLB miss and a DRAM miss);
 // - reading two adjacent rows per loop iteration instead of one was measured 1.7x slower for the
 //   dense V pass (the prefetcher follows one stream), so dense keeps one row at a time;
-// - selection is exact top-k in O(S): a strided sample gives a threshold that keeps a few times k
-//   candidates, one SIMD pass collects them, and quickselect finishes on the candidates.
+// - selection is exact top-k in O(n), nearly all of it one SIMD pass: a histogram of a strided
+//   sample brackets the threshold, the pass collects the candidates, radix select finishes on the
+//   band between the brackets (topkIndices);
 // - an f16 cache (descriptor field D_ES = 2) is widened in registers: eight halves load as one
 //   vector and become two f32x4 by integer ops and one multiply (halfToF32x4: exact, subnormals,
-//   infinities and NaN included); a row that several query heads (or the online softmax) reuse is
-//   widened once into a workspace row, the dense g = 1 path widens inside its dot products.
+//   infinities and NaN included), the multiply folded into q or the weights where that is exact;
+//   a row that several query heads reuse is widened once into a workspace row.
 // head dim d must be a multiple of 4 (JS falls back to the reference kernels otherwise).
 
 import { hmax, hsum, madd } from './vmath';
@@ -34,6 +38,17 @@ const D_OUT: usize = 20; // out rows [g, d]
 const D_SCORES: usize = 24; // H2O: the score vector [>= len] (-inf = evicted), else 0
 const D_FLAGS: usize = 28; // bit 0: an f16 block that may hold inf or NaN
 const DESC_BYTES: usize = 32;
+
+/**
+ * The task a thread runs next: with next != 0, whatever the call's shared counter hands out (the
+ * threads of one call take tasks one at a time, so a thread that starts late or runs slower
+ * takes fewer); with next == 0, t (a single thread walks them in order).
+ */
+// @ts-ignore: decorator
+@inline
+function claim(next: usize, t: i32): i32 {
+  return next != 0 ? atomic.add<i32>(next, 1) : t;
+}
 
 // The KV block layout, in bytes from the block's start. It is defined once, in TypeScript
 // (kvBlockLayout, src/ops/attention-kernels.ts); this module cannot import it, so it repeats it
@@ -235,7 +250,9 @@ function convBytes(d: i32): i32 {
 }
 
 const FLT_MAX: f32 = 3.4028234663852886e38;
-const SAMPLE = 1024;
+// Bins of the radix select's histograms.
+const HIST_BITS = 11;
+const HIST_BINS = 1 << HIST_BITS;
 
 // @ts-ignore: decorator
 @inline
@@ -270,7 +287,9 @@ function align16(n: i32): i32 {
 // @ts-ignore: decorator
 @inline
 function clampLogit(v: v128): v128 {
-  return f32x4.max(f32x4.min(v, f32x4.splat(FLT_MAX)), f32x4.splat(-FLT_MAX));
+  // pmin / pmax are one instruction each (min / max are several, for their NaN and -0 rules); with
+  // the constant second, NaN stays NaN (the comparison is false) and +-inf become +-FLT_MAX.
+  return f32x4.pmax(f32x4.pmin(v, f32x4.splat(FLT_MAX)), f32x4.splat(-FLT_MAX));
 }
 
 /** q . k over d floats (d multiple of 4), 4 accumulators. */
@@ -393,7 +412,10 @@ function softmaxExp(x0: v128): v128 {
   p = madd(p, r, f32x4.splat(E2));
   p = madd(p, r, f32x4.splat(E1));
   p = madd(p, r, f32x4.splat(E0));
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  // 2^n: n is an integer in [-126, 0] (x >= -87 after the pmax, x <= 0), so n + 127 + 1.5 * 2^23
+  // holds n + 127 in its low mantissa bits, and the shift moves it into the exponent (the same
+  // bits as trunc_sat + 127 << 23, which V8 spends several instructions on).
+  const scale = i32x4.shl(f32x4.add(n, f32x4.splat(12583039.0)), 23);
   return v128.andnot(f32x4.mul(p, scale), f32x4.lt(x0, f32x4.splat(-87.0)));
 }
 
@@ -537,70 +559,293 @@ function nthLargest(vals: usize, n: i32, rank: i32): f32 {
   return f(vals, rank);
 }
 
+// Radix select: the order key of an f32 (no NaN) is a u32 that sorts like the value, -0 and +0
+// alike. A histogram of the keys' range (HIST_BINS bins) finds the bin holding the threshold; the
+// keys in that bin are compacted and the range narrows by 2^11 per level, so at most 3 levels
+// (the first over all n keys, the others over one bin) reach a single key or a few values.
+
+// @ts-ignore: decorator
+@inline
+function orderKey(v: f32): u32 {
+  // v + 0 turns -0 into +0 (binaryen keeps it: the fold would be wrong for -0); NaN ranks as -inf.
+  const u = reinterpret<u32>(v == v ? v + <f32>0 : -Infinity);
+  return u ^ (<u32>(<i32>u >> 31) | 0x80000000);
+}
+
+// @ts-ignore: decorator
+@inline
+function orderKey4(v: v128): v128 {
+  const u = v128.bitselect(f32x4.add(v, f32x4.splat(0)), f32x4.splat(-Infinity), f32x4.eq(v, v));
+  return v128.xor(u, v128.or(i32x4.shr_s(u, 31), i32x4.splat(0x80000000)));
+}
+
+// @ts-ignore: decorator
+@inline
+function fromOrderKey(k: u32): f32 {
+  return reinterpret<f32>((k & 0x80000000) != 0 ? k ^ 0x80000000 : ~k);
+}
+
+/** Below this many values the selection copies them and runs quickselect (nthLargest). */
+const RADIX_MIN = 256;
+/** A narrowed bin with at most this many keys finishes with quickselect. */
+const RADIX_SMALL = 48;
+
 /**
- * Ascending indices of the `want` largest of vals[0..n) (ties toward lower indices), written to
- * out; returns the count (min(want, n)). vals must hold no NaN and stays unchanged. Work: candVals
- * and candIdx (n floats / ints each) and sample (SAMPLE floats).
+ * The value of rank want - 1 (descending) of vals[0..n) (1 <= want <= n; NaN ranks as -inf), found
+ * by radix select, and how many values are strictly above it (written to aboveOut). keys: n u32 of scratch.
  */
-function topkIndices(vals: usize, n: i32, want: i32, out: usize, candVals: usize, candIdx: usize, sample: usize): i32 {
+function radixThreshold(vals: usize, n: i32, want: i32, keys: usize, hist: usize, aboveOut: usize): f32 {
+  // Keys of every value, and their range.
+  let lo4 = i32x4.splat(-1);
+  let hi4 = i32x4.splat(0);
+  const n4 = n & ~3;
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const k = orderKey4(v128.load(vals + (<usize>i << 2)));
+    v128.store(keys + (<usize>i << 2), k);
+    lo4 = i32x4.min_u(lo4, k);
+    hi4 = i32x4.max_u(hi4, k);
+  }
+  let lo: u32 = min(min(<u32>i32x4.extract_lane(lo4, 0), <u32>i32x4.extract_lane(lo4, 1)),
+    min(<u32>i32x4.extract_lane(lo4, 2), <u32>i32x4.extract_lane(lo4, 3)));
+  let hi: u32 = max(max(<u32>i32x4.extract_lane(hi4, 0), <u32>i32x4.extract_lane(hi4, 1)),
+    max(<u32>i32x4.extract_lane(hi4, 2), <u32>i32x4.extract_lane(hi4, 3)));
+  for (; i < n; i++) {
+    const k = orderKey(f(vals, i));
+    store<u32>(keys + (<usize>i << 2), k);
+    lo = min(lo, k);
+    hi = max(hi, k);
+  }
+  let cnt = n;
+  let need = want;
+  let above = 0;
+  for (;;) {
+    if (lo == hi) {
+      store<i32>(aboveOut, above);
+      return fromOrderKey(lo);
+    }
+    if (cnt <= RADIX_SMALL) {
+      // Back to values: quickselect on the few left, then count those above.
+      for (let j = 0; j < cnt; j++) setf(keys, j, fromOrderKey(load<u32>(keys + (<usize>j << 2))));
+      const t = nthLargest(keys, cnt, need - 1);
+      for (let j = 0; j < cnt; j++) if (f(keys, j) > t) above++;
+      store<i32>(aboveOut, above);
+      return t;
+    }
+    const range = hi - lo;
+    const bits = 32 - <i32>clz<u32>(range);
+    const shift = bits > HIST_BITS ? bits - HIST_BITS : 0;
+    const bins = <i32>(range >> shift) + 1;
+    memory.fill(hist, 0, <usize>bins << 2);
+    for (let j = 0; j < cnt; j++) {
+      const b = <usize>((load<u32>(keys + (<usize>j << 2)) - lo) >> shift) << 2;
+      store<i32>(hist + b, load<i32>(hist + b) + 1);
+    }
+    // The bin holding rank need - 1 from the top.
+    let b = bins - 1;
+    let acc = 0;
+    for (;;) {
+      const c = idx(hist, b);
+      if (acc + c >= need) break;
+      acc += c;
+      b--;
+    }
+    need -= acc;
+    above += acc;
+    // Keep the keys of that bin, and their range.
+    let w = 0;
+    let nlo: u32 = 0xffffffff;
+    let nhi: u32 = 0;
+    const bb = <u32>b;
+    for (let j = 0; j < cnt; j++) {
+      const k = load<u32>(keys + (<usize>j << 2));
+      if (((k - lo) >> shift) == bb) {
+        store<u32>(keys + (<usize>w << 2), k);
+        w++;
+        nlo = min(nlo, k);
+        nhi = max(nhi, k);
+      }
+    }
+    cnt = w;
+    lo = nlo;
+    hi = nhi;
+  }
+  // Unreachable: every level narrows the range by 2^11 until one key or a few values are left.
+  return 0;
+}
+
+/** Strided sample size of the selection's bracket. */
+const SAMPLE = 1024;
+
+/**
+ * Ascending indices of the `want` largest of vals[0..n) (ties toward lower indices; NaN ranks as
+ * -inf, as in topKIndices), written to out; returns the count (min(want, n)). vals stays unchanged.
+ * Exact, O(n) and nearly all of it one SIMD pass: a histogram of a strided sample brackets the
+ * threshold (cutHi above it, cutLo below it, with a margin of 3 standard deviations of the sample
+ * rank); the pass collects the candidates >= cutLo, those >= cutHi are in, and the threshold is
+ * selected among the rest (the band) by radix select. A bracket that misses (an adversarial
+ * order) falls back to radix select over everything. Below RADIX_MIN values: quickselect.
+ * Work: scratch (3 * align16(n) floats) and hist (HIST_BINS ints).
+ */
+function topkIndices(vals: usize, n: i32, want: i32, out: usize, scratch: usize, hist: usize): i32 {
   if (want <= 0) return 0;
   if (want >= n) {
     for (let i = 0; i < n; i++) setIdx(out, i, i);
     return n;
   }
-  // Candidates: every value >= a threshold estimated from a strided sample; fall back to all of them.
-  let count = 0;
-  if (n >= 256 && want * 8 <= n) {
-    const m = n >> 2 < SAMPLE ? n >> 2 : SAMPLE;
-    const step = n / m;
-    for (let s = 0; s < m; s++) setf(sample, s, f(vals, s * step));
-    // Keep about 2x the expected number of sample hits above the cut, plus a margin.
-    let rank = <i32>((<i64>want * m * 2) / n) + 8;
-    if (rank > m - 1) rank = m - 1;
-    const cut = nthLargest(sample, m, rank);
-    const cv = f32x4.splat(cut);
+  const candIdx = scratch;
+  const band = scratch + (<usize>align16(n) << 2);
+  const keys = band + (<usize>align16(n) << 2);
+  if (n < RADIX_MIN) {
+    for (let i = 0; i < n; i++) {
+      const v = f(vals, i);
+      setf(band, i, v == v ? v : -Infinity);
+    }
+    const t = nthLargest(band, n, want - 1);
+    let above = 0;
+    for (let i = 0; i < n; i++) if (f(vals, i) > t) above++;
+    return emitTop(vals, n, want, t, above, out);
+  }
+  // The bracket: sample ranks around want * m / n.
+  const m = n >> 2 < SAMPLE ? n >> 2 : SAMPLE;
+  const step = n / m;
+  const expected = <f64>want * <f64>m / <f64>n;
+  const margin = 3 * Math.sqrt(expected * (1 - <f64>want / <f64>n)) + 3;
+  const rHi = <i32>Math.floor(expected - margin);
+  const rLo = <i32>Math.ceil(expected + margin);
+  if (rLo < m) {
+    let lo: u32 = 0xffffffff;
+    let hi: u32 = 0;
+    for (let s = 0; s < m; s++) {
+      const k = orderKey(f(vals, s * step));
+      store<u32>(keys + (<usize>s << 2), k);
+      lo = min(lo, k);
+      hi = max(hi, k);
+    }
+    const range = hi - lo;
+    const bits = 32 - <i32>clz<u32>(range);
+    const shift = bits > HIST_BITS ? bits - HIST_BITS : 0;
+    const bins = <i32>(range >> shift) + 1;
+    memory.fill(hist, 0, <usize>bins << 2);
+    for (let s = 0; s < m; s++) {
+      const b = <usize>((load<u32>(keys + (<usize>s << 2)) - lo) >> shift) << 2;
+      store<i32>(hist + b, load<i32>(hist + b) + 1);
+    }
+    // The bins of sample ranks rHi and rLo (0 = the largest); cutHi: the lower edge of the bin
+    // above rHi's (NaN: no value is surely in), cutLo: the lower edge of rLo's (at least -inf).
+    let cutHi: f32 = NaN;
+    let cutLo: f32 = -Infinity;
+    let acc = 0;
+    let b = bins - 1;
+    let seenHi = rHi < 0;
+    for (; b >= 0; b--) {
+      acc += idx(hist, b);
+      if (!seenHi && acc > rHi) {
+        seenHi = true;
+        if (b < bins - 1) cutHi = fromOrderKey(lo + (<u32>(b + 1) << shift));
+      }
+      if (acc > rLo) break;
+    }
+    const loKey = lo + (<u32>(b < 0 ? 0 : b) << shift);
+    if (loKey > 0x007fffff) cutLo = fromOrderKey(loKey);
+    // The pass: candidates >= cutLo (ascending), those below cutHi into the band.
+    const cv = f32x4.splat(cutLo);
     const n4 = n & ~3;
+    let c = 0;
+    let nb = 0;
     let i = 0;
     for (; i < n4; i += 4) {
-      const v = v128.load(vals + (<usize>i << 2));
-      let bits = i32x4.bitmask(f32x4.ge(v, cv));
-      while (bits != 0) {
-        const lane = ctz<i32>(bits);
-        bits &= bits - 1;
-        setf(candVals, count, f(vals, i + lane));
-        setIdx(candIdx, count, i + lane);
-        count++;
+      let bitsSet = i32x4.bitmask(f32x4.ge(v128.load(vals + (<usize>i << 2)), cv));
+      while (bitsSet != 0) {
+        const ln = ctz<i32>(bitsSet);
+        bitsSet &= bitsSet - 1;
+        const v = f(vals, i + ln);
+        setIdx(candIdx, c++, i + ln);
+        if (!(v >= cutHi)) setf(band, nb++, v);
       }
     }
     for (; i < n; i++) {
       const v = f(vals, i);
-      if (v >= cut) {
-        setf(candVals, count, v);
-        setIdx(candIdx, count, i);
-        count++;
+      if (v >= cutLo) {
+        setIdx(candIdx, c++, i);
+        if (!(v >= cutHi)) setf(band, nb++, v);
       }
     }
-    if (count < want) count = 0;
-  }
-  if (count == 0) {
-    for (let i = 0; i < n; i++) {
-      setf(candVals, i, f(vals, i));
-      setIdx(candIdx, i, i);
+    const sure = c - nb;
+    if (sure < want && c >= want) {
+      // The threshold is in the band: rank need - 1 of it.
+      const need = want - sure;
+      let t: f32;
+      let above = sure;
+      if (nb < RADIX_MIN) {
+        memory.copy(keys, band, <usize>nb << 2);
+        t = nthLargest(keys, nb, need - 1);
+        for (let j = 0; j < nb; j++) if (f(band, j) > t) above++;
+      } else {
+        t = radixThreshold(band, nb, need, keys, hist, hist);
+        above += idx(hist, 0);
+      }
+      // A threshold of -inf has NaN among its ties (NaN ranks as -inf): the fallback handles that.
+      if (t == -Infinity) return emitTop(vals, n, want, radixThreshold(vals, n, want, keys, hist, hist), idx(hist, 0), out);
+      // Emit from the candidates (every value above t is one of them).
+      let ties = want - above;
+      let w = 0;
+      for (let j = 0; j < c; j++) {
+        const ix = idx(candIdx, j);
+        const v = f(vals, ix);
+        if (v > t) {
+          setIdx(out, w++, ix);
+        } else if (v == t && ties > 0) {
+          setIdx(out, w++, ix);
+          ties--;
+        }
+      }
+      return w;
     }
-    count = n;
   }
-  // candVals is reordered by nthLargest; candIdx keeps ascending order, values are re-read from vals.
-  const threshold = nthLargest(candVals, count, want - 1);
-  let above = 0;
-  for (let c = 0; c < count; c++) if (f(vals, idx(candIdx, c)) > threshold) above++;
+  // No usable bracket: radix select over everything.
+  const t = radixThreshold(vals, n, want, keys, hist, hist);
+  return emitTop(vals, n, want, t, idx(hist, 0), out);
+}
+
+/** Writes the ascending indices of the values above t and the first (want - above) equal to it. */
+function emitTop(vals: usize, n: i32, want: i32, t: f32, above: i32, out: usize): i32 {
   let ties = want - above;
   let w = 0;
-  for (let c = 0; c < count; c++) {
-    const i = idx(candIdx, c);
+  if (t == -Infinity) {
+    // NaN ranks as -inf (and may be among the ties): the plain loop.
+    for (let i = 0; i < n; i++) {
+      const v = f(vals, i);
+      if (v > t) {
+        setIdx(out, w++, i);
+      } else if ((v == t || v != v) && ties > 0) {
+        setIdx(out, w++, i);
+        ties--;
+      }
+    }
+    return w;
+  }
+  const tv = f32x4.splat(t);
+  const n4 = n & ~3;
+  let i = 0;
+  for (; i < n4; i += 4) {
+    let bits = i32x4.bitmask(f32x4.ge(v128.load(vals + (<usize>i << 2)), tv));
+    while (bits != 0) {
+      const lane = ctz<i32>(bits);
+      bits &= bits - 1;
+      if (f(vals, i + lane) > t) {
+        setIdx(out, w++, i + lane);
+      } else if (ties > 0) {
+        setIdx(out, w++, i + lane);
+        ties--;
+      }
+    }
+  }
+  for (; i < n; i++) {
     const v = f(vals, i);
-    if (v > threshold) {
+    if (v > t) {
       setIdx(out, w++, i);
-    } else if (v == threshold && ties > 0) {
+    } else if (v == t && ties > 0) {
       setIdx(out, w++, i);
       ties--;
     }
@@ -617,8 +862,8 @@ export function attn_dense_work_bytes(maxLen: i32, g: i32, d: i32): i32 {
 }
 
 /** Dense decode attention for tasks [0, count) of the descriptor table. */
-export function attn_dense(desc: usize, count: i32, d: i32, g: i32, work: usize): void {
-  for (let t = 0; t < count; t++) {
+export function attn_dense(desc: usize, count: i32, d: i32, g: i32, work: usize, next: usize): void {
+  for (let t = claim(next, 0); t < count; t = claim(next, t + 1)) {
     const dp = desc + <usize>t * DESC_BYTES;
     if (!isHalf(dp)) denseTask<f32>(dp, d, g, work);
     else if (mayHoldSpecial(dp)) denseTask<i16>(dp, d, g, work);
@@ -696,125 +941,338 @@ function denseTask<T>(dp: usize, d: i32, g: i32, work: usize): void {
 }
 
 // ------------------------------------------------------------------------------------------------
-// SparQ
+// Step 2, shared by SparQ and the baselines
 
-// Rows this far ahead (in the selection) are touched before their turn (see the top of the file).
-// 16 rows ahead, or two lines per row, measured no better.
-const AHEAD = 8;
+// Rows are touched (first cache line) in bursts of TOUCH rows, one burst every TOUCH positions, a
+// block ahead: a touch that misses holds up retirement until its line arrives, so the misses of
+// one burst overlap each other while the current block's rows (touched a block earlier) are in
+// cache. Measured against touching 4 rows 8 ahead every 4 positions (one stall per 4 rows):
+// step 2 of the even recipe at 1/2, S = 16384, 1.1-1.4x faster (two runs at load 8-12); 32-row bursts, two lines
+// per row, or also the V rows during the K pass measured no better.
+const TOUCH = 16;
 
+/** Touches the first line of the rows sel[j .. j + TOUCH); returns a sum that keeps the loads alive. */
 // @ts-ignore: decorator
 @inline
 function touchRows(base: usize, sel: usize, j: i32, rowBytes: usize): f32 {
-  const r0 = base + <usize>idx(sel, j) * rowBytes;
-  const r1 = base + <usize>idx(sel, j + 1) * rowBytes;
-  const r2 = base + <usize>idx(sel, j + 2) * rowBytes;
-  const r3 = base + <usize>idx(sel, j + 3) * rowBytes;
-  return (load<f32>(r0) + load<f32>(r1)) + (load<f32>(r2) + load<f32>(r3));
+  let s: f32 = 0;
+  for (let x = 0; x < TOUCH; x++) s += load<f32>(base + <usize>idx(sel, j + x) * rowBytes);
+  return s;
+}
+
+/** [hsum(x0), hsum(x1), hsum(x2), hsum(x3)] by two transposing adds. */
+// @ts-ignore: decorator
+@inline
+function sum4(x0: v128, x1: v128, x2: v128, x3: v128): v128 {
+  const s01 = f32x4.add(
+    i8x16.shuffle(x0, x1, 0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23),
+    i8x16.shuffle(x0, x1, 8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31));
+  const s23 = f32x4.add(
+    i8x16.shuffle(x2, x3, 0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23),
+    i8x16.shuffle(x2, x3, 8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31));
+  return f32x4.add(
+    i8x16.shuffle(s01, s23, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23),
+    i8x16.shuffle(s01, s23, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31));
+}
+
+/** The dot products of q with four f32 rows (d a multiple of 4), as one vector; 8 accumulators. */
+// @ts-ignore: decorator
+@inline
+function dot4(q: usize, r0: usize, r1: usize, r2: usize, r3: usize, d: i32): v128 {
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0);
+  let b1 = f32x4.splat(0);
+  let b2 = f32x4.splat(0);
+  let b3 = f32x4.splat(0);
+  let c = 0;
+  for (; c + 8 <= d; c += 8) {
+    const o = <usize>c << 2;
+    const qa = v128.load(q + o);
+    const qb = v128.load(q + o, 16);
+    a0 = madd(qa, v128.load(r0 + o), a0);
+    b0 = madd(qb, v128.load(r0 + o, 16), b0);
+    a1 = madd(qa, v128.load(r1 + o), a1);
+    b1 = madd(qb, v128.load(r1 + o, 16), b1);
+    a2 = madd(qa, v128.load(r2 + o), a2);
+    b2 = madd(qb, v128.load(r2 + o, 16), b2);
+    a3 = madd(qa, v128.load(r3 + o), a3);
+    b3 = madd(qb, v128.load(r3 + o, 16), b3);
+  }
+  if (c < d) {
+    const o = <usize>c << 2;
+    const qa = v128.load(q + o);
+    a0 = madd(qa, v128.load(r0 + o), a0);
+    a1 = madd(qa, v128.load(r1 + o), a1);
+    a2 = madd(qa, v128.load(r2 + o), a2);
+    a3 = madd(qa, v128.load(r3 + o), a3);
+  }
+  return sum4(f32x4.add(a0, b0), f32x4.add(a1, b1), f32x4.add(a2, b2), f32x4.add(a3, b3));
+}
+
+/**
+ * The dot products of q with four f16 rows, widened in registers (d a multiple of 4). scaled: q is
+ * q * 2^112 and the rows are widened without their multiply (see widenLoScaled).
+ */
+// @ts-ignore: decorator
+@inline
+function dot4Half(q: usize, r0: usize, r1: usize, r2: usize, r3: usize, d: i32, special: bool, scaled: bool): v128 {
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0);
+  let b1 = f32x4.splat(0);
+  let b2 = f32x4.splat(0);
+  let b3 = f32x4.splat(0);
+  let c = 0;
+  for (; c + 8 <= d; c += 8) {
+    const o = <usize>c << 2;
+    const ob = <usize>c << 1;
+    const qa = v128.load(q + o);
+    const qb = v128.load(q + o, 16);
+    const h0 = v128.load(r0 + ob);
+    const h1 = v128.load(r1 + ob);
+    const h2 = v128.load(r2 + ob);
+    const h3 = v128.load(r3 + ob);
+    if (scaled) {
+      a0 = madd(qa, widenLoScaled(h0, special), a0);
+      b0 = madd(qb, widenHiScaled(h0, special), b0);
+      a1 = madd(qa, widenLoScaled(h1, special), a1);
+      b1 = madd(qb, widenHiScaled(h1, special), b1);
+      a2 = madd(qa, widenLoScaled(h2, special), a2);
+      b2 = madd(qb, widenHiScaled(h2, special), b2);
+      a3 = madd(qa, widenLoScaled(h3, special), a3);
+      b3 = madd(qb, widenHiScaled(h3, special), b3);
+    } else {
+      a0 = madd(qa, widenLo(h0, special), a0);
+      b0 = madd(qb, widenHi(h0, special), b0);
+      a1 = madd(qa, widenLo(h1, special), a1);
+      b1 = madd(qb, widenHi(h1, special), b1);
+      a2 = madd(qa, widenLo(h2, special), a2);
+      b2 = madd(qb, widenHi(h2, special), b2);
+      a3 = madd(qa, widenLo(h3, special), a3);
+      b3 = madd(qb, widenHi(h3, special), b3);
+    }
+  }
+  if (c < d) {
+    const o = <usize>c << 2;
+    const ob = <usize>c << 1;
+    const qa = v128.load(q + o);
+    if (scaled) {
+      a0 = madd(qa, loadHalf4Scaled(r0 + ob, special), a0);
+      a1 = madd(qa, loadHalf4Scaled(r1 + ob, special), a1);
+      a2 = madd(qa, loadHalf4Scaled(r2 + ob, special), a2);
+      a3 = madd(qa, loadHalf4Scaled(r3 + ob, special), a3);
+    } else {
+      a0 = madd(qa, loadHalf4(r0 + ob, special), a0);
+      a1 = madd(qa, loadHalf4(r1 + ob, special), a1);
+      a2 = madd(qa, loadHalf4(r2 + ob, special), a2);
+      a3 = madd(qa, loadHalf4(r3 + ob, special), a3);
+    }
+  }
+  return sum4(f32x4.add(a0, b0), f32x4.add(a1, b1), f32x4.add(a2, b2), f32x4.add(a3, b3));
+}
+
+/** out[0..d) += w0 r0 + w1 r1 + w2 r2 + w3 r3 over f32 rows (d a multiple of 4). */
+// @ts-ignore: decorator
+@inline
+function axpy4(out: usize, w0: v128, w1: v128, w2: v128, w3: v128, r0: usize, r1: usize, r2: usize, r3: usize, d: i32): void {
+  for (let c = 0; c < d; c += 4) {
+    const o = <usize>c << 2;
+    let acc = v128.load(out + o);
+    acc = madd(w0, v128.load(r0 + o), acc);
+    acc = madd(w1, v128.load(r1 + o), acc);
+    acc = madd(w2, v128.load(r2 + o), acc);
+    acc = madd(w3, v128.load(r3 + o), acc);
+    v128.store(out + o, acc);
+  }
+}
+
+/** out[0..d) += w0 r0 + ... + w3 r3 over f16 rows widened in registers; the weights are w * 2^112 (w <= 1). */
+// @ts-ignore: decorator
+@inline
+function axpy4Half(out: usize, w0: v128, w1: v128, w2: v128, w3: v128, r0: usize, r1: usize, r2: usize, r3: usize, d: i32,
+  special: bool): void {
+  let c = 0;
+  for (; c + 8 <= d; c += 8) {
+    const o = <usize>c << 2;
+    const ob = <usize>c << 1;
+    const h0 = v128.load(r0 + ob);
+    const h1 = v128.load(r1 + ob);
+    const h2 = v128.load(r2 + ob);
+    const h3 = v128.load(r3 + ob);
+    let lo = v128.load(out + o);
+    let hi = v128.load(out + o, 16);
+    lo = madd(w0, widenLoScaled(h0, special), lo);
+    hi = madd(w0, widenHiScaled(h0, special), hi);
+    lo = madd(w1, widenLoScaled(h1, special), lo);
+    hi = madd(w1, widenHiScaled(h1, special), hi);
+    lo = madd(w2, widenLoScaled(h2, special), lo);
+    hi = madd(w2, widenHiScaled(h2, special), hi);
+    lo = madd(w3, widenLoScaled(h3, special), lo);
+    hi = madd(w3, widenHiScaled(h3, special), hi);
+    v128.store(out + o, lo);
+    v128.store(out + o, hi, 16);
+  }
+  if (c < d) {
+    const o = <usize>c << 2;
+    const ob = <usize>c << 1;
+    let lo = v128.load(out + o);
+    lo = madd(w0, loadHalf4Scaled(r0 + ob, special), lo);
+    lo = madd(w1, loadHalf4Scaled(r1 + ob, special), lo);
+    lo = madd(w2, loadHalf4Scaled(r2 + ob, special), lo);
+    lo = madd(w3, loadHalf4Scaled(r3 + ob, special), lo);
+    v128.store(out + o, lo);
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function lane(v: v128, i: i32): v128 {
+  if (i == 0) return f32x4.splat(f32x4.extract_lane(v, 0));
+  if (i == 1) return f32x4.splat(f32x4.extract_lane(v, 1));
+  if (i == 2) return f32x4.splat(f32x4.extract_lane(v, 2));
+  return f32x4.splat(f32x4.extract_lane(v, 3));
 }
 
 /**
  * Step 2, shared by SparQ and the baselines: exact attention of the group's query heads over the
- * positions sel[0 .. cnt) (ascending, cnt >= 1) in one pass, 4 at a time. Leaves out unnormalised:
- * the caller scales row h by alpha / lrun[h]. With logits != 0 the scaled logits are kept there
- * ([g, K] floats, K a multiple of 4 >= cnt) for H2O's weights (exp(logit - mrun[h]) / lrun[h]).
+ * positions sel[0 .. cnt) (ascending, cnt >= 1), in two passes that each walk one region in
+ * ascending order (4 rows in flight, the next TOUCH rows touched in a burst): the K
+ * rows give the logits (into w), a softmax turns them into weights, then the V rows are summed.
+ * f16 rows are widened in registers for a single query head; for a group, each row is widened once
+ * into conv and read by every head. Leaves out unnormalised (the caller scales row h by
+ * alpha / lrun[h]); mrun[h] is the max logit, and w ([g, K] floats, K a multiple of 16 >= cnt)
+ * ends holding the weights exp(logit - mrun[h]) (H2O reads them).
  */
-// Inlined into each kernel, as step 2 was inside attn_sparq before it was shared.
-// @ts-ignore: decorator
-@inline
+// Step 1's passes and step 2 are functions of their own, not inlined into the task: V8 allocates
+// registers per function, and inside the one large task function the K-once step 1 ran 2.3x
+// slower (measured, 1 thread, S = 16384); step 2 measured the same either way, in a smaller binary.
 function attendSelectedRows<T>(kp: usize, vp: usize, qp: usize, op: usize, sel: usize, cnt: i32, d: i32, g: i32,
-  mrun: usize, lrun: usize, logits: usize, K: i32, sinkp: usize, conv: usize): void {
+  mrun: usize, lrun: usize, w: usize, K: i32, sinkp: usize, conv: usize): void {
   const scale = <f32>(1.0 / Math.sqrt(<f64>d));
+  const sv = f32x4.splat(scale);
   const rowBytes = <usize>d << 2;
   const rowT = <usize>d * sizeof<T>();
-  // f16: the group's 4 K and 4 V rows widened once into conv (8 rows), read by every query head;
-  // conv's 9th row is zeros.
+  const half = sizeof<T>() == 2;
+  const special = isSigned<T>();
   const convRow = <usize>(align16(d) << 2);
-  const zeroRow = conv + 8 * convRow;
-  memory.fill(zeroRow, 0, rowBytes);
+  const c4 = cnt & ~3;
+  const n4 = (cnt + 3) & ~3;
   let sink: f32 = 0;
-  // Step 2 in one pass over the selected positions, 4 at a time: exact logits from the K rows,
-  // an online softmax (running max and sum, rescaling the accumulator when the max grows), and
-  // the weighted V rows. The K and V rows of a group are independent loads, so 8 rows are in
-  // flight; the rows stay in L1 for the other heads of the group.
+  // Pass 1: logits.
+  if (g == 1) {
+    // f16: q * 2^112 (in conv) for the scaled widening when that stays finite.
+    let scaled = false;
+    if (half) {
+      let qmax: f32 = 0;
+      for (let c = 0; c < d; c++) qmax = max(qmax, abs(f(qp, c)));
+      scaled = qmax < SCALED_Q_LIMIT;
+      if (scaled) for (let c = 0; c < d; c += 4) v128.store(conv + (<usize>c << 2), f32x4.mul(v128.load(qp + (<usize>c << 2)), f32x4.splat(TWO_112)));
+    }
+    let mx = f32x4.splat(-Infinity);
+    let j = 0;
+    for (; j < c4; j += 4) {
+      if ((j & (TOUCH - 1)) == 0 && j + 2 * TOUCH <= cnt) sink += touchRows(kp, sel, j + TOUCH, rowT);
+      const r0 = kp + <usize>idx(sel, j) * rowT;
+      const r1 = kp + <usize>idx(sel, j + 1) * rowT;
+      const r2 = kp + <usize>idx(sel, j + 2) * rowT;
+      const r3 = kp + <usize>idx(sel, j + 3) * rowT;
+      let s: v128;
+      if (!half) s = dot4(qp, r0, r1, r2, r3, d);
+      else if (scaled) s = dot4Half(conv, r0, r1, r2, r3, d, special, true);
+      else s = dot4Half(qp, r0, r1, r2, r3, d, special, false);
+      s = clampLogit(f32x4.mul(s, sv));
+      v128.store(w + (<usize>j << 2), s);
+      mx = f32x4.max(mx, s);
+    }
+    let m = hmax(mx);
+    for (; j < cnt; j++) {
+      const r = kp + <usize>idx(sel, j) * rowT;
+      let s: f32;
+      if (!half) s = dot(qp, r, d);
+      else if (scaled) s = dotHalfScaled(conv, r, d, special);
+      else s = dotHalf(qp, r, d, special);
+      s = min(max(s * scale, -FLT_MAX), FLT_MAX);
+      setf(w, j, s);
+      m = max(m, s);
+    }
+    padTail(w, cnt, n4);
+    setf(mrun, 0, m);
+  } else {
+    for (let h = 0; h < g; h++) setf(mrun, h, -Infinity);
+    const last = idx(sel, cnt - 1);
+    for (let j = 0; j < cnt; j += 4) {
+      if ((j & (TOUCH - 1)) == 0 && j + 2 * TOUCH <= cnt) sink += touchRows(kp, sel, j + TOUCH, rowT);
+      const n = cnt - j < 4 ? cnt - j : 4;
+      // A short last group repeats the last row; its logits become -inf (weight 0).
+      const k0 = rowF32<T>(kp + <usize>idx(sel, j) * rowT, conv, d);
+      const k1 = rowF32<T>(kp + <usize>(n > 1 ? idx(sel, j + 1) : last) * rowT, conv + convRow, d);
+      const k2 = rowF32<T>(kp + <usize>(n > 2 ? idx(sel, j + 2) : last) * rowT, conv + 2 * convRow, d);
+      const k3 = rowF32<T>(kp + <usize>(n > 3 ? idx(sel, j + 3) : last) * rowT, conv + 3 * convRow, d);
+      for (let h = 0; h < g; h++) {
+        let s = clampLogit(f32x4.mul(dot4(qp + <usize>h * rowBytes, k0, k1, k2, k3, d), sv));
+        if (n < 4) {
+          if (n < 2) s = f32x4.replace_lane(s, 1, -Infinity);
+          if (n < 3) s = f32x4.replace_lane(s, 2, -Infinity);
+          s = f32x4.replace_lane(s, 3, -Infinity);
+        }
+        v128.store(w + (<usize>(h * K + j) << 2), s);
+        setf(mrun, h, max(f(mrun, h), hmax(s)));
+      }
+    }
+  }
+  // Softmax numerators and their sums.
   for (let h = 0; h < g; h++) {
-    setf(mrun, h, -Infinity);
-    setf(lrun, h, 0);
+    setf(lrun, h, <f32>expInPlace(w + (<usize>(h * K) << 2), n4, f(mrun, h)));
     memory.fill(op + <usize>h * rowBytes, 0, rowBytes);
   }
-  const last = idx(sel, cnt - 1);
-  for (let j = 0; j < cnt; j += 4) {
-    if (j + AHEAD + 4 <= cnt) {
-      sink += touchRows(kp, sel, j + AHEAD, rowT);
-      sink += touchRows(vp, sel, j + AHEAD, rowT);
+  // Pass 2: the weighted V rows.
+  if (g == 1) {
+    let j = 0;
+    for (; j < c4; j += 4) {
+      if ((j & (TOUCH - 1)) == 0 && j + 2 * TOUCH <= cnt) sink += touchRows(vp, sel, j + TOUCH, rowT);
+      const r0 = vp + <usize>idx(sel, j) * rowT;
+      const r1 = vp + <usize>idx(sel, j + 1) * rowT;
+      const r2 = vp + <usize>idx(sel, j + 2) * rowT;
+      const r3 = vp + <usize>idx(sel, j + 3) * rowT;
+      const wv = v128.load(w + (<usize>j << 2));
+      if (half) {
+        const ws = f32x4.mul(wv, f32x4.splat(TWO_112));
+        axpy4Half(op, lane(ws, 0), lane(ws, 1), lane(ws, 2), lane(ws, 3), r0, r1, r2, r3, d, special);
+      } else {
+        axpy4(op, lane(wv, 0), lane(wv, 1), lane(wv, 2), lane(wv, 3), r0, r1, r2, r3, d);
+      }
     }
-    const n = cnt - j < 4 ? cnt - j : 4;
-    // A short last group repeats the last row with weight 0.
-    const i0 = <usize>idx(sel, j) * rowT;
-    const i1 = <usize>(n > 1 ? idx(sel, j + 1) : last) * rowT;
-    const i2 = <usize>(n > 2 ? idx(sel, j + 2) : last) * rowT;
-    const i3 = <usize>(n > 3 ? idx(sel, j + 3) : last) * rowT;
-    const k0 = rowF32<T>(kp + i0, conv, d);
-    const k1 = rowF32<T>(kp + i1, conv + convRow, d);
-    const k2 = rowF32<T>(kp + i2, conv + 2 * convRow, d);
-    const k3 = rowF32<T>(kp + i3, conv + 3 * convRow, d);
-    // The padding lanes of a short last group weigh a row of zeros (0 * an infinite V would be NaN).
-    const v0 = rowF32<T>(vp + i0, conv + 4 * convRow, d);
-    const v1 = n > 1 ? rowF32<T>(vp + i1, conv + 5 * convRow, d) : zeroRow;
-    const v2 = n > 2 ? rowF32<T>(vp + i2, conv + 6 * convRow, d) : zeroRow;
-    const v3 = n > 3 ? rowF32<T>(vp + i3, conv + 7 * convRow, d) : zeroRow;
-    for (let h = 0; h < g; h++) {
-      const qh = qp + <usize>h * rowBytes;
-      let a0 = f32x4.splat(0);
-      let a1 = f32x4.splat(0);
-      let a2 = f32x4.splat(0);
-      let a3 = f32x4.splat(0);
-      for (let c = 0; c < d; c += 4) {
-        const o = <usize>c << 2;
-        const qv = v128.load(qh + o);
-        a0 = madd(qv, v128.load(k0 + o), a0);
-        a1 = madd(qv, v128.load(k1 + o), a1);
-        a2 = madd(qv, v128.load(k2 + o), a2);
-        a3 = madd(qv, v128.load(k3 + o), a3);
-      }
-      let sv = f32x4.splat(hsum(a0));
-      sv = f32x4.replace_lane(sv, 1, hsum(a1));
-      sv = f32x4.replace_lane(sv, 2, hsum(a2));
-      sv = f32x4.replace_lane(sv, 3, hsum(a3));
-      sv = clampLogit(f32x4.mul(sv, f32x4.splat(scale)));
-      if (n < 4) {
-        if (n < 2) sv = f32x4.replace_lane(sv, 1, -Infinity);
-        if (n < 3) sv = f32x4.replace_lane(sv, 2, -Infinity);
-        sv = f32x4.replace_lane(sv, 3, -Infinity);
-      }
-      if (logits != 0) v128.store(logits + (<usize>(h * K + j) << 2), sv);
-      const orow = op + <usize>h * rowBytes;
-      const mx = hmax(sv);
-      let m = f(mrun, h);
-      if (mx > m) {
-        const factor = f32x4.extract_lane(softmaxExp(f32x4.splat(m - mx)), 0);
-        const fv = f32x4.splat(factor);
+    for (; j < cnt; j++) {
+      const r = vp + <usize>idx(sel, j) * rowT;
+      const wj = f32x4.splat(f(w, j));
+      if (half) {
+        axpyHalf(op, wj, r, d, special);
+      } else {
         for (let c = 0; c < d; c += 4) {
           const o = <usize>c << 2;
-          v128.store(orow + o, f32x4.mul(v128.load(orow + o), fv));
+          v128.store(op + o, madd(wj, v128.load(r + o), v128.load(op + o)));
         }
-        setf(lrun, h, f(lrun, h) * factor);
-        m = mx;
-        setf(mrun, h, m);
       }
-      const w = softmaxExp(f32x4.sub(sv, f32x4.splat(m)));
-      setf(lrun, h, f(lrun, h) + hsum(w));
-      const w0 = f32x4.splat(f32x4.extract_lane(w, 0));
-      const w1 = f32x4.splat(f32x4.extract_lane(w, 1));
-      const w2 = f32x4.splat(f32x4.extract_lane(w, 2));
-      const w3 = f32x4.splat(f32x4.extract_lane(w, 3));
-      for (let c = 0; c < d; c += 4) {
-        const o = <usize>c << 2;
-        let acc = v128.load(orow + o);
-        acc = madd(w0, v128.load(v0 + o), acc);
-        acc = madd(w1, v128.load(v1 + o), acc);
-        acc = madd(w2, v128.load(v2 + o), acc);
-        acc = madd(w3, v128.load(v3 + o), acc);
-        v128.store(orow + o, acc);
+    }
+  } else {
+    // The padding lanes of a short last group weigh a row of zeros (0 * an infinite V would be NaN).
+    const zeroRow = conv + 8 * convRow;
+    memory.fill(zeroRow, 0, rowBytes);
+    for (let j = 0; j < cnt; j += 4) {
+      if ((j & (TOUCH - 1)) == 0 && j + 2 * TOUCH <= cnt) sink += touchRows(vp, sel, j + TOUCH, rowT);
+      const n = cnt - j < 4 ? cnt - j : 4;
+      const v0 = rowF32<T>(vp + <usize>idx(sel, j) * rowT, conv + 4 * convRow, d);
+      const v1 = n > 1 ? rowF32<T>(vp + <usize>idx(sel, j + 1) * rowT, conv + 5 * convRow, d) : zeroRow;
+      const v2 = n > 2 ? rowF32<T>(vp + <usize>idx(sel, j + 2) * rowT, conv + 6 * convRow, d) : zeroRow;
+      const v3 = n > 3 ? rowF32<T>(vp + <usize>idx(sel, j + 3) * rowT, conv + 7 * convRow, d) : zeroRow;
+      for (let h = 0; h < g; h++) {
+        const wv = v128.load(w + (<usize>(h * K + j) << 2));
+        axpy4(op + <usize>h * rowBytes, lane(wv, 0), lane(wv, 1), lane(wv, 2), lane(wv, 3), v0, v1, v2, v3, d);
       }
     }
   }
@@ -822,28 +1280,46 @@ function attendSelectedRows<T>(kp: usize, vp: usize, qp: usize, op: usize, sel: 
   store<f32>(sinkp, sink);
 }
 
+// ------------------------------------------------------------------------------------------------
+// SparQ
+
 // @ts-ignore: decorator
 @inline
 function sparqScoresBytes(L: i32, g: i32): i32 {
   return (g * L) << 2;
 }
 
+// Workspace of SparQ and the baselines (attn_sparq_work_bytes), in this order:
+//   conv     f16 rows widened (convBytes; with one query head, its row 0 holds q * 2^112)
+//   scores   [g, L] f32: approximate (SparQ) or exact (FlexGen) logits, then probabilities
+//   summed   [L] f32: the selection key summed over the group
+//   scratch  [3 C] f32: the selection's candidates, band and keys (FlexGen: exponentials, weights)
+//   sel      [K] i32: the selected positions
+//   hist     [HIST_BINS] i32: the selection's histogram
+//   comps, absq, chunks: [align16(d)] each: i1, |q| summed over the group, K-once chunks
+//   qsplat   [g, align16(d)] v128: q's components in i1, splatted (K once: q masked to i1)
+//   mrun, lrun, invTau, alpha: [align16(g)] f32 each
+//   w        [g, K] f32: step 2's logits, then its weights
+//   sink     the touch loads' sink
+// with L = align16(positions), K = align16(k), C = max(L, align16(d)).
+
 /** Bytes of workspace one thread needs for SparQ (and the baselines) over up to maxLen positions. */
 export function attn_sparq_work_bytes(maxLen: i32, g: i32, k: i32, d: i32): i32 {
   const L = align16(maxLen);
   const K = align16(k);
-  const C = L > align16(d) ? L : align16(d);
-  return convBytes(d) // f16 rows widened (at the start)
-    + sparqScoresBytes(L, g) // approximate scores [g, L]
-    + (L << 2) // summed scores (GQA)
-    + (C << 2) * 2 // candidate values and indices (positions, or components for i1)
-    + (K << 2) // selected indices
-    + (SAMPLE << 2)
-    + (align16(d) << 2) * 2 // components, |q| sums
-    + (g * align16(d)) * 16 // q components splatted (v128)
-    + (align16(g) << 2) * 4 // running max and sum of step 2, 1/tau, alpha
-    + ((g * K) << 2) // H2O: the logits of the selected positions
-    + 64 // the sink of the touch loads
+  const D = align16(d);
+  const C = L > D ? L : D;
+  return convBytes(d)
+    + sparqScoresBytes(L, g)
+    + (L << 2)
+    + (C << 2) * 3
+    + (K << 2)
+    + (HIST_BINS << 2)
+    + (D << 2) * 3
+    + (g * D) * 16
+    + (align16(g) << 2) * 4
+    + ((g * K) << 2)
+    + 64
     + 256;
 }
 
@@ -852,12 +1328,220 @@ export function attn_sparq_work_bytes(maxLen: i32, g: i32, k: i32, d: i32): i32 
  * reallocation on/off, transposed: read step 1 from K^T (else from the K rows).
  */
 export function attn_sparq(desc: usize, count: i32, d: i32, g: i32, r: i32, k: i32, l: i32,
-  realloc: i32, transposed: i32, work: usize): void {
-  for (let t = 0; t < count; t++) {
+  realloc: i32, transposed: i32, work: usize, next: usize): void {
+  for (let t = claim(next, 0); t < count; t = claim(next, t + 1)) {
     const dp = desc + <usize>t * DESC_BYTES;
     if (!isHalf(dp)) sparqTask<f32>(dp, d, g, r, k, l, realloc, transposed, work);
     else if (mayHoldSpecial(dp)) sparqTask<i16>(dp, d, g, r, k, l, realloc, transposed, work);
     else sparqTask<u16>(dp, d, g, r, k, l, realloc, transposed, work);
+  }
+}
+
+/**
+ * One step-1 pass over 4 K^T rows (components) into every head's score row: positions [0, n4),
+ * 8 at a time for f16 (each half vector widened once for the whole group), 4 for f32.
+ * qs: the group's splatted q components (head h's 4 at qs + h * qStride); first: the first pass
+ * (the score rows start at zero).
+ */
+function approxPass4<T>(scores: usize, L: i32, g: i32, qs: usize, qStride: usize, r0: usize, r1: usize, r2: usize, r3: usize,
+  n4: i32, first: bool): void {
+  const rowStride = <usize>L << 2;
+  if (sizeof<T>() == 2) {
+    // The steps past n4 stay inside the K^T rows (capacity is a multiple of 16) and the score
+    // rows (L), and are never read. q was scaled by 2^112 where the scaled widening applies.
+    const special = isSigned<T>();
+    if (g == 1) {
+      // One query head: its 4 components stay in registers.
+      const q0 = v128.load(qs);
+      const q1 = v128.load(qs, 16);
+      const q2 = v128.load(qs, 32);
+      const q3 = v128.load(qs, 48);
+      for (let i = 0; i < n4; i += 8) {
+        const ob = <usize>i << 1;
+        const sp = scores + (<usize>i << 2);
+        const h0 = v128.load(r0 + ob);
+        const h1 = v128.load(r1 + ob);
+        const h2 = v128.load(r2 + ob);
+        const h3 = v128.load(r3 + ob);
+        let lo = first ? f32x4.splat(0) : v128.load(sp);
+        let hi = first ? f32x4.splat(0) : v128.load(sp, 16);
+        lo = madd(q0, widenLoScaled(h0, special), lo);
+        hi = madd(q0, widenHiScaled(h0, special), hi);
+        lo = madd(q1, widenLoScaled(h1, special), lo);
+        hi = madd(q1, widenHiScaled(h1, special), hi);
+        lo = madd(q2, widenLoScaled(h2, special), lo);
+        hi = madd(q2, widenHiScaled(h2, special), hi);
+        lo = madd(q3, widenLoScaled(h3, special), lo);
+        hi = madd(q3, widenHiScaled(h3, special), hi);
+        v128.store(sp, lo);
+        v128.store(sp, hi, 16);
+      }
+      return;
+    }
+    for (let i = 0; i < n4; i += 8) {
+      const ob = <usize>i << 1;
+      const h0 = v128.load(r0 + ob);
+      const h1 = v128.load(r1 + ob);
+      const h2 = v128.load(r2 + ob);
+      const h3 = v128.load(r3 + ob);
+      const x0 = widenLoScaled(h0, special);
+      const y0 = widenHiScaled(h0, special);
+      const x1 = widenLoScaled(h1, special);
+      const y1 = widenHiScaled(h1, special);
+      const x2 = widenLoScaled(h2, special);
+      const y2 = widenHiScaled(h2, special);
+      const x3 = widenLoScaled(h3, special);
+      const y3 = widenHiScaled(h3, special);
+      let sp = scores + (<usize>i << 2);
+      let q = qs;
+      for (let h = 0; h < g; h++) {
+        let lo = first ? f32x4.splat(0) : v128.load(sp);
+        let hi = first ? f32x4.splat(0) : v128.load(sp, 16);
+        const q0 = v128.load(q);
+        const q1 = v128.load(q, 16);
+        const q2 = v128.load(q, 32);
+        const q3 = v128.load(q, 48);
+        lo = madd(q0, x0, lo);
+        hi = madd(q0, y0, hi);
+        lo = madd(q1, x1, lo);
+        hi = madd(q1, y1, hi);
+        lo = madd(q2, x2, lo);
+        hi = madd(q2, y2, hi);
+        lo = madd(q3, x3, lo);
+        hi = madd(q3, y3, hi);
+        v128.store(sp, lo);
+        v128.store(sp, hi, 16);
+        sp += rowStride;
+        q += qStride;
+      }
+    }
+  } else {
+    if (g == 1) {
+      const q0 = v128.load(qs);
+      const q1 = v128.load(qs, 16);
+      const q2 = v128.load(qs, 32);
+      const q3 = v128.load(qs, 48);
+      for (let i = 0; i < n4; i += 4) {
+        const o = <usize>i << 2;
+        let acc = first ? f32x4.splat(0) : v128.load(scores + o);
+        acc = madd(q0, v128.load(r0 + o), acc);
+        acc = madd(q1, v128.load(r1 + o), acc);
+        acc = madd(q2, v128.load(r2 + o), acc);
+        acc = madd(q3, v128.load(r3 + o), acc);
+        v128.store(scores + o, acc);
+      }
+      return;
+    }
+    for (let i = 0; i < n4; i += 4) {
+      const o = <usize>i << 2;
+      const x0 = v128.load(r0 + o);
+      const x1 = v128.load(r1 + o);
+      const x2 = v128.load(r2 + o);
+      const x3 = v128.load(r3 + o);
+      let sp = scores + o;
+      let q = qs;
+      for (let h = 0; h < g; h++) {
+        let acc = first ? f32x4.splat(0) : v128.load(sp);
+        acc = madd(v128.load(q), x0, acc);
+        acc = madd(v128.load(q, 16), x1, acc);
+        acc = madd(v128.load(q, 32), x2, acc);
+        acc = madd(v128.load(q, 48), x3, acc);
+        v128.store(sp, acc);
+        sp += rowStride;
+        q += qStride;
+      }
+    }
+  }
+}
+
+/** approxPass4 for a single K^T row (the 1-3 components left after the groups of 4). */
+function approxPass1<T>(scores: usize, L: i32, g: i32, qs: usize, qStride: usize, r0: usize, n4: i32, first: bool): void {
+  const rowStride = <usize>L << 2;
+  if (sizeof<T>() == 2) {
+    const special = isSigned<T>();
+    for (let i = 0; i < n4; i += 8) {
+      const h0 = v128.load(r0 + (<usize>i << 1));
+      const x0 = widenLoScaled(h0, special);
+      const y0 = widenHiScaled(h0, special);
+      let sp = scores + (<usize>i << 2);
+      let q = qs;
+      for (let h = 0; h < g; h++) {
+        const q0 = v128.load(q);
+        v128.store(sp, madd(q0, x0, first ? f32x4.splat(0) : v128.load(sp)));
+        v128.store(sp, madd(q0, y0, first ? f32x4.splat(0) : v128.load(sp, 16)), 16);
+        sp += rowStride;
+        q += qStride;
+      }
+    }
+  } else {
+    for (let i = 0; i < n4; i += 4) {
+      const o = <usize>i << 2;
+      const x0 = v128.load(r0 + o);
+      let sp = scores + o;
+      let q = qs;
+      for (let h = 0; h < g; h++) {
+        v128.store(sp, madd(v128.load(q), x0, first ? f32x4.splat(0) : v128.load(sp)));
+        sp += rowStride;
+        q += qStride;
+      }
+    }
+  }
+}
+
+/**
+ * Step 1 with K stored once: every K row's dot product with q masked to i1 (qm: [g, D] f32; times
+ * 2^112 for scaled f16 reads), over the 8-component chunks that hold a component of i1
+ * (chunks[0..nch); tail: the last 4 components of a d that is not a multiple of 8 hold one). The
+ * row is read whole either way (r scattered components touch nearly every cache line of it). A
+ * masked component adds 0 times its value: a NaN result (0 times an infinity, or a NaN in the row)
+ * is recomputed component by component, which gives the unmasked sum exactly as the reference.
+ */
+function approxRowsMasked<T>(kp: usize, len: i32, d: i32, g: i32, qp: usize, qm: usize, D: i32, comps: usize, rr: i32,
+  chunks: usize, nch: i32, tail: bool, scaled: bool, scores: usize, L: i32): void {
+  const rowT = <usize>d * sizeof<T>();
+  const rowBytes = <usize>d << 2;
+  const d8 = d & ~7;
+  const special = isSigned<T>();
+  for (let i = 0; i < len; i++) {
+    const kr = kp + <usize>i * rowT;
+    for (let h = 0; h < g; h++) {
+      const q = qm + (<usize>(h * D) << 2);
+      let a = f32x4.splat(0);
+      let b = f32x4.splat(0);
+      for (let t = 0; t < nch; t++) {
+        const c = idx(chunks, t);
+        const qa = v128.load(q + (<usize>c << 2));
+        const qb = v128.load(q + (<usize>c << 2), 16);
+        if (sizeof<T>() == 2) {
+          const hv = v128.load(kr + (<usize>c << 1));
+          if (scaled) {
+            a = madd(qa, widenLoScaled(hv, special), a);
+            b = madd(qb, widenHiScaled(hv, special), b);
+          } else {
+            a = madd(qa, widenLo(hv, special), a);
+            b = madd(qb, widenHi(hv, special), b);
+          }
+        } else {
+          a = madd(qa, v128.load(kr + (<usize>c << 2)), a);
+          b = madd(qb, v128.load(kr + (<usize>c << 2), 16), b);
+        }
+      }
+      if (tail) {
+        const qa = v128.load(q + (<usize>d8 << 2));
+        if (sizeof<T>() == 2) a = madd(qa, scaled ? loadHalf4Scaled(kr + (<usize>d8 << 1), special) : loadHalf4(kr + (<usize>d8 << 1), special), a);
+        else a = madd(qa, v128.load(kr + (<usize>d8 << 2)), a);
+      }
+      let s = hsum(f32x4.add(a, b));
+      if (s != s) {
+        const qh = qp + <usize>h * rowBytes;
+        s = 0;
+        for (let j = 0; j < rr; j++) {
+          const c = idx(comps, j);
+          s += f(qh, c) * elem<T>(kr, c);
+        }
+      }
+      setf(scores, h * L + i, s);
+    }
   }
 }
 
@@ -866,8 +1550,8 @@ export function attn_sparq(desc: usize, count: i32, d: i32, g: i32, r: i32, k: i
 function sparqTask<T>(dp: usize, d: i32, g: i32, r: i32, k: i32, l: i32, realloc: i32, transposed: i32, work0: usize): void {
   const rowBytes = <usize>d << 2;
   const rowT = <usize>d * sizeof<T>();
+  const half = sizeof<T>() == 2;
   const conv = work0;
-  const work = work0 + <usize>convBytes(d);
   const kp = partPtr(dp, PART_K, d);
   const vp = partPtr(dp, PART_V, d);
   const ktp = partPtr(dp, PART_KT, d);
@@ -878,23 +1562,25 @@ function sparqTask<T>(dp: usize, d: i32, g: i32, r: i32, k: i32, l: i32, realloc
   const op = <usize>load<i32>(dp + D_OUT);
   const L = align16(len);
   const K = align16(k);
-  const C = L > align16(d) ? L : align16(d);
+  const D = align16(d);
+  const C = L > D ? L : D;
   const n4 = (len + 3) & ~3;
-  // Workspace carving (same order as attn_sparq_work_bytes).
-  const scores = work;
+  // Workspace carving (attn_sparq_work_bytes' order).
+  const scores = work0 + <usize>convBytes(d);
   const summed = scores + <usize>sparqScoresBytes(L, g);
-  const candVals = summed + (<usize>L << 2);
-  const candIdx = candVals + (<usize>C << 2);
-  const sel = candIdx + (<usize>C << 2);
-  const sample = sel + (<usize>K << 2);
-  const comps = sample + (<usize>SAMPLE << 2);
-  const absq = comps + (<usize>align16(d) << 2);
-  const qsplat = absq + (<usize>align16(d) << 2);
-  const mrun = qsplat + <usize>(g * align16(d)) * 16;
+  const scratch = summed + (<usize>L << 2);
+  const sel = scratch + (<usize>(3 * C) << 2);
+  const hist = sel + (<usize>K << 2);
+  const comps = hist + (<usize>HIST_BINS << 2);
+  const absq = comps + (<usize>D << 2);
+  const chunks = absq + (<usize>D << 2);
+  const qsplat = chunks + (<usize>D << 2);
+  const mrun = qsplat + <usize>(g * D) * 16;
   const lrun = mrun + (<usize>align16(g) << 2);
   const invTau = lrun + (<usize>align16(g) << 2);
   const alpha = invTau + (<usize>align16(g) << 2);
-  const sinkp = alpha + (<usize>align16(g) << 2);
+  const w = alpha + (<usize>align16(g) << 2);
+  const sinkp = w + (<usize>(g * K) << 2);
 
   // i1: top-r components of |q| summed over the group.
   for (let c = 0; c < d; c++) {
@@ -903,122 +1589,93 @@ function sparqTask<T>(dp: usize, d: i32, g: i32, r: i32, k: i32, l: i32, realloc
     setf(absq, c, s);
   }
   const rr = r < d ? r : d;
-  topkIndices(absq, d, rr, comps, candVals, candIdx, sample);
-  // Temperatures and the splatted components of q.
+  topkIndices(absq, d, rr, comps, scratch, hist);
+  // Temperatures; f16 reads use q * 2^112 when every component in i1 stays below the limit.
+  let qmax: f32 = 0;
   for (let h = 0; h < g; h++) {
     const qh = qp + <usize>h * rowBytes;
     let full: f32 = 0;
     for (let c = 0; c < d; c++) full += abs(f(qh, c));
     let part: f32 = 0;
     for (let j = 0; j < rr; j++) {
-      const qc = f(qh, idx(comps, j));
-      part += abs(qc);
-      v128.store(qsplat + <usize>(h * rr + j) * 16, f32x4.splat(qc));
+      const a = abs(f(qh, idx(comps, j)));
+      part += a;
+      qmax = max(qmax, a);
     }
     const tau = full > 0 && part > 0 ? <f32>Math.sqrt(<f64>d * <f64>part / <f64>full) : <f32>1;
     setf(invTau, h, <f32>1 / tau);
   }
+  // The scaled f16 forms need q * 2^112 finite for every component in i1.
+  const scaled = half && qmax < SCALED_Q_LIMIT;
+  const up: f32 = scaled ? TWO_112 : 1;
 
   // Step 1: approximate logits of every position.
   if (transposed != 0) {
-    // Components 4 at a time: 4 contiguous K^T rows streamed together into the score rows.
-    for (let j0 = 0; j0 < rr; j0 += 4) {
-      const nc = rr - j0 < 4 ? rr - j0 : 4;
-      const r0 = ktp + <usize>(idx(comps, j0) * ktStride) * sizeof<T>();
-      const r1 = nc > 1 ? ktp + <usize>(idx(comps, j0 + 1) * ktStride) * sizeof<T>() : r0;
-      const r2 = nc > 2 ? ktp + <usize>(idx(comps, j0 + 2) * ktStride) * sizeof<T>() : r0;
-      const r3 = nc > 3 ? ktp + <usize>(idx(comps, j0 + 3) * ktStride) * sizeof<T>() : r0;
+    // q's components in i1 splatted, head h's at qsplat + h * rr vectors.
+    for (let h = 0; h < g; h++) {
+      const qh = qp + <usize>h * rowBytes;
+      for (let j = 0; j < rr; j++) v128.store(qsplat + <usize>(h * rr + j) * 16, f32x4.splat(f(qh, idx(comps, j)) * up));
+    }
+    const qStride = <usize>rr * 16;
+    const es = <usize>sizeof<T>();
+    if (half && !scaled) {
+      // q too large to scale: the exact widening per element, one component at a time.
       for (let h = 0; h < g; h++) {
-        const qs = qsplat + <usize>(h * rr + j0) * 16;
-        const q0 = v128.load(qs);
-        const q1 = nc > 1 ? v128.load(qs, 16) : f32x4.splat(0);
-        const q2 = nc > 2 ? v128.load(qs, 32) : f32x4.splat(0);
-        const q3 = nc > 3 ? v128.load(qs, 48) : f32x4.splat(0);
         const sp = scores + (<usize>(h * L) << 2);
-        const first = j0 == 0;
-        if (sizeof<T>() == 2) {
-          // Eight positions per step (one vector of halves per row); the steps past n4 stay inside
-          // the K^T row (capacity is a multiple of 16) and the score row (L), and are never read.
-          // q * 2^112 with the scaled widening when that stays finite (nearly always).
-          const qmax = hmax(f32x4.max(f32x4.max(f32x4.abs(q0), f32x4.abs(q1)), f32x4.max(f32x4.abs(q2), f32x4.abs(q3))));
-          if (qmax < SCALED_Q_LIMIT) {
-            const up = f32x4.splat(TWO_112);
-            const s0 = f32x4.mul(q0, up);
-            const s1 = f32x4.mul(q1, up);
-            const s2 = f32x4.mul(q2, up);
-            const s3 = f32x4.mul(q3, up);
-            for (let i = 0; i < n4; i += 8) {
-              const o = <usize>i << 2;
-              const ob = <usize>i << 1;
-              let acc0 = first ? f32x4.splat(0) : v128.load(sp + o);
-              let acc1 = first ? f32x4.splat(0) : v128.load(sp + o, 16);
-              const h0 = v128.load(r0 + ob);
-              const h1 = v128.load(r1 + ob);
-              const h2 = v128.load(r2 + ob);
-              const h3 = v128.load(r3 + ob);
-              const special = isSigned<T>();
-              acc0 = madd(s0, widenLoScaled(h0, special), acc0);
-              acc1 = madd(s0, widenHiScaled(h0, special), acc1);
-              acc0 = madd(s1, widenLoScaled(h1, special), acc0);
-              acc1 = madd(s1, widenHiScaled(h1, special), acc1);
-              acc0 = madd(s2, widenLoScaled(h2, special), acc0);
-              acc1 = madd(s2, widenHiScaled(h2, special), acc1);
-              acc0 = madd(s3, widenLoScaled(h3, special), acc0);
-              acc1 = madd(s3, widenHiScaled(h3, special), acc1);
-              v128.store(sp + o, acc0);
-              v128.store(sp + o, acc1, 16);
-            }
-            continue;
-          }
-          for (let i = 0; i < n4; i += 8) {
-            const o = <usize>i << 2;
-            const ob = <usize>i << 1;
-            let acc0 = first ? f32x4.splat(0) : v128.load(sp + o);
-            let acc1 = first ? f32x4.splat(0) : v128.load(sp + o, 16);
-            const h0 = v128.load(r0 + ob);
-            const h1 = v128.load(r1 + ob);
-            const h2 = v128.load(r2 + ob);
-            const h3 = v128.load(r3 + ob);
-            const special = isSigned<T>();
-            acc0 = madd(q0, widenLo(h0, special), acc0);
-            acc1 = madd(q0, widenHi(h0, special), acc1);
-            acc0 = madd(q1, widenLo(h1, special), acc0);
-            acc1 = madd(q1, widenHi(h1, special), acc1);
-            acc0 = madd(q2, widenLo(h2, special), acc0);
-            acc1 = madd(q2, widenHi(h2, special), acc1);
-            acc0 = madd(q3, widenLo(h3, special), acc0);
-            acc1 = madd(q3, widenHi(h3, special), acc1);
-            v128.store(sp + o, acc0);
-            v128.store(sp + o, acc1, 16);
-          }
-          continue;
-        }
-        for (let i = 0; i < n4; i += 4) {
-          const o = <usize>i << 2;
-          let acc = first ? f32x4.splat(0) : v128.load(sp + o);
-          acc = madd(q0, v128.load(r0 + o), acc);
-          acc = madd(q1, v128.load(r1 + o), acc);
-          acc = madd(q2, v128.load(r2 + o), acc);
-          acc = madd(q3, v128.load(r3 + o), acc);
-          v128.store(sp + o, acc);
-        }
-      }
-    }
-    if (rr == 0) for (let h = 0; h < g; h++) memory.fill(scores + (<usize>(h * L) << 2), 0, <usize>n4 << 2);
-  } else {
-    // K stored once: r scattered components of every row.
-    for (let i = 0; i < len; i++) {
-      const kr = kp + <usize>i * rowT;
-      for (let h = 0; h < g; h++) {
-        const qh = qp + <usize>h * rowBytes;
-        let s: f32 = 0;
+        memory.fill(sp, 0, <usize>n4 << 2);
         for (let j = 0; j < rr; j++) {
-          const c = idx(comps, j);
-          s += f(qh, c) * elem<T>(kr, c);
+          const row = ktp + <usize>(idx(comps, j) * ktStride) * es;
+          const qc = f32x4.splat(f(qp + <usize>h * rowBytes, idx(comps, j)));
+          for (let i = 0; i < n4; i += 4) {
+            const o = <usize>i << 2;
+            v128.store(sp + o, madd(qc, loadHalf4(row + (<usize>i << 1), isSigned<T>()), v128.load(sp + o)));
+          }
         }
-        setf(scores, h * L + i, s);
+      }
+    } else {
+      let j0 = 0;
+      for (; j0 + 4 <= rr; j0 += 4) {
+        const r0 = ktp + <usize>(idx(comps, j0) * ktStride) * es;
+        const r1 = ktp + <usize>(idx(comps, j0 + 1) * ktStride) * es;
+        const r2 = ktp + <usize>(idx(comps, j0 + 2) * ktStride) * es;
+        const r3 = ktp + <usize>(idx(comps, j0 + 3) * ktStride) * es;
+        const qs = qsplat + <usize>j0 * 16;
+        if (j0 == 0) approxPass4<T>(scores, L, g, qs, qStride, r0, r1, r2, r3, n4, true);
+        else approxPass4<T>(scores, L, g, qs, qStride, r0, r1, r2, r3, n4, false);
+      }
+      for (; j0 < rr; j0++) {
+        const r0 = ktp + <usize>(idx(comps, j0) * ktStride) * es;
+        const qs = qsplat + <usize>j0 * 16;
+        if (j0 == 0) approxPass1<T>(scores, L, g, qs, qStride, r0, n4, true);
+        else approxPass1<T>(scores, L, g, qs, qStride, r0, n4, false);
       }
     }
+  } else {
+    // K stored once: q masked to i1 (times 2^112 for scaled f16 reads), over the chunks that hold i1.
+    const qm = qsplat;
+    memory.fill(qm, 0, <usize>(g * D) << 2);
+    for (let h = 0; h < g; h++) {
+      for (let j = 0; j < rr; j++) {
+        const c = idx(comps, j);
+        setf(qm, h * D + c, f(qp + <usize>h * rowBytes, c) * up);
+      }
+    }
+    const d8 = d & ~7;
+    // comps is ascending: one pass lists each chunk once.
+    let nch = 0;
+    let tail = false;
+    let lastChunk = -1;
+    for (let j = 0; j < rr; j++) {
+      const c = idx(comps, j);
+      if (c >= d8) {
+        tail = true;
+      } else if ((c & ~7) != lastChunk) {
+        lastChunk = c & ~7;
+        setIdx(chunks, nch++, lastChunk);
+      }
+    }
+    if (scaled) approxRowsMasked<T>(kp, len, d, g, qp, qm, D, comps, rr, chunks, nch, tail, true, scores, L);
+    else approxRowsMasked<T>(kp, len, d, g, qp, qm, D, comps, rr, chunks, nch, tail, false, scores, L);
   }
   // Approximate scores s_hat = softmax(logits / tau) per query head: one pass scales, clamps and
   // finds the max, one exponentiates. With g = 1 the exponentials are not normalised: selection
@@ -1027,17 +1684,21 @@ function sparqTask<T>(dp: usize, d: i32, g: i32, r: i32, k: i32, l: i32, realloc
     const sp = scores + (<usize>(h * L) << 2);
     padTail(sp, len, n4);
     const sv = f32x4.splat(f(invTau, h));
+    // The max by pmax (one instruction), a NaN logit remembered on the side: the max is then NaN
+    // (as f32x4.max would give), and so is every score.
     let m0 = f32x4.splat(-Infinity);
+    let nan = f32x4.splat(0);
     for (let i = 0; i < n4; i += 4) {
       const o = <usize>i << 2;
       const v = clampLogit(f32x4.mul(v128.load(sp + o), sv));
       v128.store(sp + o, v);
-      m0 = f32x4.max(m0, v);
+      m0 = f32x4.pmax(m0, v);
+      nan = v128.or(nan, f32x4.ne(v, v));
     }
     // The padding lanes were clamped to -FLT_MAX (never above the max); back to -inf so that they
     // exponentiate to 0 even when every logit is -FLT_MAX.
     padTail(sp, len, n4);
-    const sum = expInPlace(sp, n4, hmax(m0));
+    const sum = expInPlace(sp, n4, v128.any_true(nan) ? <f32>NaN : hmax(m0));
     if (g > 1) scaleInPlace(sp, n4, <f32>(1.0 / sum));
     else setf(alpha, 0, <f32>sum);
   }
@@ -1058,7 +1719,7 @@ function sparqTask<T>(dp: usize, d: i32, g: i32, r: i32, k: i32, l: i32, realloc
   const kk = k < len ? k : len;
   const ll = l < kk ? l : kk;
   const localStart = len - ll;
-  let cnt = topkIndices(key, localStart, kk - ll, sel, candVals, candIdx, sample);
+  let cnt = topkIndices(key, localStart, kk - ll, sel, scratch, hist);
   for (let i = localStart; i < len; i++) setIdx(sel, cnt++, i);
   // alpha per query head (g = 1: alpha temporarily holds the sum of the exponentials).
   for (let h = 0; h < g; h++) {
@@ -1073,7 +1734,7 @@ function sparqTask<T>(dp: usize, d: i32, g: i32, r: i32, k: i32, l: i32, realloc
     setf(alpha, h, a);
   }
 
-  attendSelectedRows<T>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, 0, 0, sinkp, conv);
+  attendSelectedRows<T>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, w, K, sinkp, conv);
   // Normalise, with alpha folded in.
   for (let h = 0; h < g; h++) {
     const fv = f32x4.splat(<f32>(<f64>f(alpha, h) / <f64>f(lrun, h)));
@@ -1113,15 +1774,16 @@ function normaliseRows(op: usize, lrun: usize, d: i32, g: i32): void {
 }
 
 /** LM-Infinite: the first `sinks` positions plus the most recent, min(k, len) in all. */
-export function attn_lminf(desc: usize, count: i32, d: i32, g: i32, k: i32, sinks: i32, work0: usize): void {
+export function attn_lminf(desc: usize, count: i32, d: i32, g: i32, k: i32, sinks: i32, work0: usize, next: usize): void {
   const K = align16(k);
   const conv = work0;
   const work = work0 + <usize>convBytes(d);
   const mrun = work;
   const lrun = mrun + (<usize>align16(g) << 2);
   const sel = lrun + (<usize>align16(g) << 2);
-  const sinkp = sel + (<usize>K << 2);
-  for (let t = 0; t < count; t++) {
+  const w = sel + (<usize>K << 2);
+  const sinkp = w + (<usize>(g * K) << 2);
+  for (let t = claim(next, 0); t < count; t = claim(next, t + 1)) {
     const dp = desc + <usize>t * DESC_BYTES;
     const len = load<i32>(dp + D_LEN);
     const cnt = k < len ? k : len;
@@ -1133,9 +1795,9 @@ export function attn_lminf(desc: usize, count: i32, d: i32, g: i32, k: i32, sink
     const kp = partPtr(dp, PART_K, d);
     const vp = partPtr(dp, PART_V, d);
     const qp = <usize>load<i32>(dp + D_Q);
-    if (!isHalf(dp)) attendSelectedRows<f32>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, 0, 0, sinkp, conv);
-    else if (mayHoldSpecial(dp)) attendSelectedRows<i16>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, 0, 0, sinkp, conv);
-    else attendSelectedRows<u16>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, 0, 0, sinkp, conv);
+    if (!isHalf(dp)) attendSelectedRows<f32>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, w, K, sinkp, conv);
+    else if (mayHoldSpecial(dp)) attendSelectedRows<i16>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, w, K, sinkp, conv);
+    else attendSelectedRows<u16>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, w, K, sinkp, conv);
     normaliseRows(op, lrun, d, g);
   }
 }
@@ -1145,8 +1807,8 @@ export function attn_lminf(desc: usize, count: i32, d: i32, g: i32, k: i32, sink
  * probabilities summed over the group, then attention over those from the same logits (the K
  * rows are read once).
  */
-export function attn_exact(desc: usize, count: i32, d: i32, g: i32, k: i32, maxLen: i32, work0: usize): void {
-  for (let t = 0; t < count; t++) {
+export function attn_exact(desc: usize, count: i32, d: i32, g: i32, k: i32, maxLen: i32, work0: usize, next: usize): void {
+  for (let t = claim(next, 0); t < count; t = claim(next, t + 1)) {
     const dp = desc + <usize>t * DESC_BYTES;
     if (!isHalf(dp)) exactTask<f32>(dp, d, g, k, maxLen, work0);
     else if (mayHoldSpecial(dp)) exactTask<i16>(dp, d, g, k, maxLen, work0);
@@ -1168,10 +1830,9 @@ function exactTask<T>(dp: usize, d: i32, g: i32, k: i32, maxLen: i32, work0: usi
   const K = align16(k);
   const scores = work;
   const summed = scores + <usize>sparqScoresBytes(LM, g);
-  const candVals = summed + (<usize>LM << 2);
-  const candIdx = candVals + (<usize>C << 2);
-  const sel = candIdx + (<usize>C << 2);
-  const sample = sel + (<usize>K << 2);
+  const scratch = summed + (<usize>LM << 2);
+  const sel = scratch + (<usize>(3 * C) << 2);
+  const hist = sel + (<usize>K << 2);
   const kp = partPtr(dp, PART_K, d);
   const vp = partPtr(dp, PART_V, d);
   const len = load<i32>(dp + D_LEN);
@@ -1193,7 +1854,7 @@ function exactTask<T>(dp: usize, d: i32, g: i32, k: i32, maxLen: i32, work0: usi
     const sp = scores + (<usize>(h * L) << 2);
     padTail(sp, len, n4);
     const mx = maxOf(sp, n4);
-    const tmp = h == 0 ? summed : candVals;
+    const tmp = h == 0 ? summed : scratch;
     memory.copy(tmp, sp, <usize>n4 << 2);
     const sum = expInPlace(tmp, n4, mx);
     if (g > 1) scaleInPlace(tmp, n4, <f32>(1.0 / sum));
@@ -1204,7 +1865,7 @@ function exactTask<T>(dp: usize, d: i32, g: i32, k: i32, maxLen: i32, work0: usi
       }
     }
   }
-  const cnt = topkIndices(summed, len, k < len ? k : len, sel, candVals, candIdx, sample);
+  const cnt = topkIndices(summed, len, k < len ? k : len, sel, scratch, hist);
   // Softmax over the selected logits per head, then the weighted V rows, 4 at a time.
   for (let h = 0; h < g; h++) {
     const sp = scores + (<usize>(h * L) << 2);
@@ -1213,7 +1874,7 @@ function exactTask<T>(dp: usize, d: i32, g: i32, k: i32, maxLen: i32, work0: usi
     let l: f64 = 0;
     for (let j = 0; j < cnt; j++) {
       const w = f32x4.extract_lane(softmaxExp(f32x4.splat(f(sp, idx(sel, j)) - m)), 0);
-      setf(candVals, j, w);
+      setf(scratch, j, w);
       l += <f64>w;
     }
     const inv = <f32>(1.0 / l);
@@ -1225,23 +1886,15 @@ function exactTask<T>(dp: usize, d: i32, g: i32, k: i32, maxLen: i32, work0: usi
       const v1 = rowF32<T>(vp + <usize>idx(sel, j + 1) * rowT, conv + convRow, d);
       const v2 = rowF32<T>(vp + <usize>idx(sel, j + 2) * rowT, conv + 2 * convRow, d);
       const v3 = rowF32<T>(vp + <usize>idx(sel, j + 3) * rowT, conv + 3 * convRow, d);
-      const w0 = f32x4.splat(f(candVals, j) * inv);
-      const w1 = f32x4.splat(f(candVals, j + 1) * inv);
-      const w2 = f32x4.splat(f(candVals, j + 2) * inv);
-      const w3 = f32x4.splat(f(candVals, j + 3) * inv);
-      for (let c = 0; c < d; c += 4) {
-        const o = <usize>c << 2;
-        let acc = v128.load(orow + o);
-        acc = madd(w0, v128.load(v0 + o), acc);
-        acc = madd(w1, v128.load(v1 + o), acc);
-        acc = madd(w2, v128.load(v2 + o), acc);
-        acc = madd(w3, v128.load(v3 + o), acc);
-        v128.store(orow + o, acc);
-      }
+      const w0 = f32x4.splat(f(scratch, j) * inv);
+      const w1 = f32x4.splat(f(scratch, j + 1) * inv);
+      const w2 = f32x4.splat(f(scratch, j + 2) * inv);
+      const w3 = f32x4.splat(f(scratch, j + 3) * inv);
+      axpy4(orow, w0, w1, w2, w3, v0, v1, v2, v3, d);
     }
     for (; j < cnt; j++) {
       const vr = rowF32<T>(vp + <usize>idx(sel, j) * rowT, conv, d);
-      const w = f32x4.splat(f(candVals, j) * inv);
+      const w = f32x4.splat(f(scratch, j) * inv);
       for (let c = 0; c < d; c += 4) {
         const o = <usize>c << 2;
         v128.store(orow + o, madd(w, v128.load(vr + o), v128.load(orow + o)));
@@ -1255,21 +1908,20 @@ function exactTask<T>(dp: usize, d: i32, g: i32, k: i32, maxLen: i32, work0: usi
  * (-inf = evicted), attends over them, then one pass writes every position's score: kept ones
  * gain this step's attention (the mean over the group), the others are evicted.
  */
-export function attn_h2o(desc: usize, count: i32, d: i32, g: i32, k: i32, l: i32, maxLen: i32, work0: usize): void {
+export function attn_h2o(desc: usize, count: i32, d: i32, g: i32, k: i32, l: i32, maxLen: i32, work0: usize, next: usize): void {
   const conv = work0;
   const work = work0 + <usize>convBytes(d);
   const LM = align16(maxLen);
   const C = LM > align16(d) ? LM : align16(d);
   const K = align16(k);
-  const candVals = work;
-  const candIdx = candVals + (<usize>C << 2);
-  const sel = candIdx + (<usize>C << 2);
-  const sample = sel + (<usize>K << 2);
-  const mrun = sample + (<usize>SAMPLE << 2);
+  const scratch = work;
+  const sel = scratch + (<usize>(3 * C) << 2);
+  const hist = sel + (<usize>K << 2);
+  const mrun = hist + (<usize>HIST_BINS << 2);
   const lrun = mrun + (<usize>align16(g) << 2);
-  const logits = lrun + (<usize>align16(g) << 2);
-  const sinkp = logits + (<usize>(g * K) << 2);
-  for (let t = 0; t < count; t++) {
+  const w = lrun + (<usize>align16(g) << 2);
+  const sinkp = w + (<usize>(g * K) << 2);
+  for (let t = claim(next, 0); t < count; t = claim(next, t + 1)) {
     const dp = desc + <usize>t * DESC_BYTES;
     const len = load<i32>(dp + D_LEN);
     const sp = <usize>load<i32>(dp + D_SCORES);
@@ -1282,26 +1934,23 @@ export function attn_h2o(desc: usize, count: i32, d: i32, g: i32, k: i32, l: i32
     for (let i = 0; i < localStart; i++) if (f(sp, i) != -Infinity) live++;
     let want = kk - localCount;
     if (want > live) want = live;
-    let cnt = topkIndices(sp, localStart, want, sel, candVals, candIdx, sample);
+    let cnt = topkIndices(sp, localStart, want, sel, scratch, hist);
     for (let i = localStart; i < len; i++) setIdx(sel, cnt++, i);
     const kp = partPtr(dp, PART_K, d);
     const vp = partPtr(dp, PART_V, d);
     const qp = <usize>load<i32>(dp + D_Q);
-    if (!isHalf(dp)) attendSelectedRows<f32>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, logits, K, sinkp, conv);
-    else if (mayHoldSpecial(dp)) attendSelectedRows<i16>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, logits, K, sinkp, conv);
-    else attendSelectedRows<u16>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, logits, K, sinkp, conv);
+    if (!isHalf(dp)) attendSelectedRows<f32>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, w, K, sinkp, conv);
+    else if (mayHoldSpecial(dp)) attendSelectedRows<i16>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, w, K, sinkp, conv);
+    else attendSelectedRows<u16>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, w, K, sinkp, conv);
     normaliseRows(op, lrun, d, g);
     // Score update: kept positions gain the mean over the group of their attention weights.
     const invG = <f32>1 / <f32>g;
     let j = 0;
     for (let i = 0; i < len; i++) {
       if (j < cnt && idx(sel, j) == i) {
-        let w: f32 = 0;
-        for (let h = 0; h < g; h++) {
-          const e = f32x4.extract_lane(softmaxExp(f32x4.splat(f(logits, h * K + j) - f(mrun, h))), 0);
-          w += e / f(lrun, h);
-        }
-        setf(sp, i, f(sp, i) + w * invG);
+        let gain: f32 = 0;
+        for (let h = 0; h < g; h++) gain += f(w, h * K + j) / f(lrun, h);
+        setf(sp, i, f(sp, i) + gain * invG);
         j++;
       } else {
         setf(sp, i, -Infinity);
@@ -1312,7 +1961,7 @@ export function attn_h2o(desc: usize, count: i32, d: i32, g: i32, k: i32, l: i32
 
 /** Bytes of work for attn_topk over n values. */
 export function attn_topk_work_bytes(n: i32): i32 {
-  return (align16(n) << 3) + (SAMPLE << 2) + 64;
+  return (align16(n) << 2) * 3 + (HIST_BINS << 2) + 64;
 }
 
 /**
@@ -1320,8 +1969,5 @@ export function attn_topk_work_bytes(n: i32): i32 {
  * ascending indices of the `want` largest of vals[0..n) (no NaN) into out; returns the count.
  */
 export function attn_topk(vals: usize, n: i32, want: i32, out: usize, work: usize): i32 {
-  const candVals = work;
-  const candIdx = candVals + (<usize>align16(n) << 2);
-  const sample = candIdx + (<usize>align16(n) << 2);
-  return topkIndices(vals, n, want, out, candVals, candIdx, sample);
+  return topkIndices(vals, n, want, out, work, work + (<usize>(3 * align16(n)) << 2));
 }

@@ -26,7 +26,7 @@ describe('bench attention', () => {
     assert.equal(data.length, rows.length);
     assert.ok(objects.some((o) => /flexgen at 1\/8: --compression 1\/8 is out of reach for flexgen/.test(String(o.note))), lines.join('\n'));
     for (const o of data) {
-      for (const key of ['seq', 'batch', 'compression', 'kvDType', 'policy', 'kTwice', 'achievedRatio', 'denseMs', 'ms', 'speedup', 'theoreticalSpeedup', 'bytes', 'denseBytes', 'vsF32', 'denseVsF32']) {
+      for (const key of ['seq', 'batch', 'compression', 'kvDType', 'policy', 'kTwice', 'achievedRatio', 'denseMs', 'ms', 'speedup', 'theoreticalSpeedup', 'ofTheoretical', 'bytes', 'denseBytes', 'vsF32', 'denseVsF32']) {
         assert.ok(key in o, `missing ${key}`);
       }
     }
@@ -41,6 +41,9 @@ describe('bench attention', () => {
       assert.equal(r.bytes, 4 * r.batch * transferBytes(transferModel(spec, 256, 16), e));
       assert.equal(r.denseBytes, 4 * r.batch * e * (2 * 256 * 16 + 2 * 16));
       assert.ok(Math.abs(r.theoreticalSpeedup - r.denseBytes / r.bytes) < 1e-3);
+      // Each field is rounded to 3 decimals: the quotient of the rounded ones agrees to ~1e-4 relative.
+      const quotient = r.pairedSpeedup / r.theoreticalSpeedup;
+      assert.ok(Math.abs(r.ofTheoretical - quotient) <= 1e-3 * quotient + 1e-3, `${r.ofTheoretical} ${r.pairedSpeedup} ${r.theoreticalSpeedup}`);
       if (r.kvDType === 'f32') assert.ok(Math.abs(r.theoreticalSpeedup - 1 / r.achievedRatio) < 1e-3);
       assert.ok(r.vsF32 !== null && r.vsF32 > 0 && r.denseVsF32 !== null && r.denseVsF32 > 0);
       if (r.kvDType === 'f32') assert.equal(r.vsF32, 1);

@@ -1,7 +1,7 @@
 // Conformance of the wasm decode-attention kernels (assembly/attention.ts) with the reference
 // kernels, for every policy (dense, SparQ, LM-Infinite, FlexGen, oracle, H2O over many steps), on
 // awkward shapes: S = 1, 3, 17, 127 (not multiples of the SIMD width; and long cases for the
-// sampled selection), k >= S, head dims 8, 64, 128, GQA groups 1, 2, 4; plain and relaxed SIMD,
+// radix selection), k >= S, head dims 8, 64, 128, GQA groups 1, 2, 4; plain and relaxed SIMD,
 // 1 and 2 threads; caches spanning several arenas; f32 and f16 caches (the reference reads the same
 // f16 bits, widened exactly), with special values (subnormal halves, overflow to inf, NaN). Also:
 // the kernels' block layout is kvBlockLayout's for both element sizes, the in-register f16
@@ -9,7 +9,7 @@
 
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import type { KvCache } from '../../src/attention/kv-cache.js';
+import { KvCache } from '../../src/attention/kv-cache.js';
 import { type AttentionSpec, createAttentionPolicy } from '../../src/attention/policy.js';
 import { SelectWork, topKIndices } from '../../src/attention/select.js';
 import { kvBlockLayout, KV_DTYPES, kvElementBytes } from '../../src/ops/attention-kernels.js';
@@ -127,11 +127,12 @@ describe('wasm decode attention vs reference', () => {
       // subnormal, the smallest normal, the largest finite, values that round to them, -0.
       const edges = [5.960464477539063e-8, 3.0e-6, 6.097555160522461e-5, 6.103515625e-5, 65504, 65519, -65504, -0, 1e-8];
       for (const [d, heads] of [[8, 2], [12, 1], [64, 2], [64, 1]] as const) {
-        for (const special of ['edges', 'inf', 'nan'] as const) {
+        // K stored once too: its f16 step 1 reads masked chunks only for blocks known finite.
+        for (const [special, storeKTransposed] of [['edges', true], ['inf', true], ['nan', true], ['edges', false], ['inf', false]] as const) {
           const kvHeads = 1;
           const S = 37;
           const cache = filledCache(rng, {
-            layers: 1, kvHeads, headDim: d, lengths: [S], storeKTransposed: true, dtype: 'f16',
+            layers: 1, kvHeads, headDim: d, lengths: [S], storeKTransposed, dtype: 'f16',
             allocator: v.attention.cacheAllocator, release: v.attention.cacheRelease,
           });
           // Replace some positions: K components at the edges (scores stay finite), V as chosen.
@@ -144,7 +145,7 @@ describe('wasm decode attention vs reference', () => {
           // Queries past 2^15 take the kernels' other f16 path (q * 2^112 would overflow); keys of
           // about 1e-5 (subnormal halves among them) keep the logits moderate.
           const smallKeys = filledCache(rng, {
-            layers: 1, kvHeads, headDim: d, lengths: [S], storeKTransposed: true, dtype: 'f16', scale: 1e-5,
+            layers: 1, kvHeads, headDim: d, lengths: [S], storeKTransposed, dtype: 'f16', scale: 1e-5,
             allocator: v.attention.cacheAllocator, release: v.attention.cacheRelease,
           });
           const qLarge = Float32Array.from(q, (x, i) => (i % 3 === 0 ? x * 1e5 : x));
@@ -153,8 +154,9 @@ describe('wasm decode attention vs reference', () => {
             { kind: 'sparq', rank: d, topK: 64, localWindow: 0, reallocation: false },
             { kind: 'flexgen', topK: 5 }, { kind: 'lm-infinite', topK: 6, sinks: 2 }, { kind: 'h2o', topK: 7, localWindow: 2 },
           ] as const) {
-            compare(v, cache, spec, heads, q, `f16 ${special} d=${d} g=${heads}`);
-            if (special === 'edges') compare(v, smallKeys, spec, heads, qLarge, `f16 large q d=${d} g=${heads}`);
+            if (spec.kind !== 'sparq' && !storeKTransposed) continue;
+            compare(v, cache, spec, heads, q, `f16 ${special} d=${d} g=${heads} kt=${storeKTransposed}`);
+            if (special === 'edges') compare(v, smallKeys, spec, heads, qLarge, `f16 large q d=${d} g=${heads} kt=${storeKTransposed}`);
           }
           smallKeys.dispose();
           if (special !== 'edges') {
@@ -169,7 +171,7 @@ describe('wasm decode attention vs reference', () => {
       }
     });
 
-    test(`${v.name}: long sequence (sampled selection), extreme keys stay finite`, () => {
+    test(`${v.name}: long sequence (radix selection), extreme keys stay finite`, () => {
       const rng = new Rng(7);
       const cache = filledCache(rng, {
         layers: 1, kvHeads: 2, headDim: 8, lengths: [5000], storeKTransposed: true,
@@ -191,6 +193,76 @@ describe('wasm decode attention vs reference', () => {
         assert.ok(out.every(Number.isFinite), `${spec.kind}: ${Array.from(out)}`);
       }
       extreme.dispose();
+    });
+  }
+});
+
+describe('wasm SparQ on head dims that are not multiples of 8', () => {
+  // d % 8 == 4: the f16 kernels' last 4 components take their own loads (K once: the masked
+  // chunks plus a tail); d = 4 has no full chunk at all. S = 300 with k = 64 selects by radix
+  // select (more than 256 candidates), S = 9 by quickselect; step 2 gets counts that are not
+  // multiples of 4 for one query head and for a group.
+  for (const v of variants) {
+    test(`${v.name}: d = 4, 12, 20, K twice and once, f32 and f16, groups 1 and 3`, () => {
+      const rng = new Rng(77);
+      for (const dtype of KV_DTYPES) {
+        for (const d of [4, 12, 20]) {
+          for (const g of [1, 3]) {
+            for (const storeKTransposed of [true, false]) {
+              const cache = filledCache(rng, {
+                layers: 1, kvHeads: 2, headDim: d, lengths: [9, 300], storeKTransposed, dtype,
+                allocator: v.attention.cacheAllocator, release: v.attention.cacheRelease,
+              });
+              const heads = 2 * g;
+              const q = Float32Array.from({ length: 2 * heads * d }, () => rng.normal());
+              for (const rank of [1, 2, Math.max(1, d >> 1), d - 1, d]) {
+                for (const [topK, localWindow] of [[5, 1], [64, 16], [301, 3]] as const) {
+                  compare(v, cache, { kind: 'sparq', rank, topK, localWindow, reallocation: g === 1 }, heads, q,
+                    `${dtype} d=${d} g=${g} kt=${storeKTransposed}`);
+                }
+              }
+              cache.dispose();
+            }
+          }
+        }
+      }
+    });
+  }
+});
+
+describe('wasm SparQ with K stored once: non-finite keys outside i1', () => {
+  // Step 1 multiplies whole chunks of a row by q masked to i1: a NaN or infinity in a masked
+  // component makes 0 * x = NaN, which the kernel recomputes component by component (the
+  // reference sums the components of i1 only). Those rows' approximate logits are 0, below the
+  // selected ones, so step 2 never reads them.
+  for (const v of variants) {
+    test(`${v.name}: NaN, +inf and -inf in the component of smallest |q|, f32 and f16`, () => {
+      const rng = new Rng(91);
+      for (const dtype of KV_DTYPES) {
+        for (const d of [12, 64]) {
+          const cache = new KvCache({
+            layers: 1, kvHeads: 1, headDim: d, batch: 1, storeKTransposed: false, initialCapacity: 16, dtype,
+            allocator: v.attention.cacheAllocator, release: v.attention.cacheRelease,
+          });
+          const q = Float32Array.from({ length: d }, () => rng.normal());
+          let cMin = 0;
+          for (let c = 1; c < d; c++) if (Math.abs(q[c]!) < Math.abs(q[cMin]!)) cMin = c;
+          const special = [Number.NaN, Infinity, -Infinity];
+          for (let i = 0; i < 200; i++) {
+            const k = Float32Array.from({ length: d }, () => rng.normal());
+            if (i < special.length) {
+              k.fill(0);
+              k[cMin] = special[i]!;
+            }
+            cache.append(0, 0, k, Float32Array.from({ length: d }, () => rng.normal()), 1);
+          }
+          assert.equal(cache.head(0, 0, 0).mayHoldNonFinite, dtype === 'f16');
+          for (const rank of [1, d >> 1, d - 1]) {
+            compare(v, cache, { kind: 'sparq', rank, topK: 16, localWindow: 4, reallocation: true }, 1, q, `${dtype} d=${d} r=${rank}`);
+          }
+          cache.dispose();
+        }
+      }
     });
   }
 });
@@ -239,7 +311,7 @@ describe('wasm baselines over many decode steps', () => {
       }
     });
 
-    test(`${v.name}: long sequences (sampled selection) for FlexGen and H2O`, () => {
+    test(`${v.name}: long sequences (radix selection) for FlexGen and H2O`, () => {
       const rng = new Rng(17);
       const cache = filledCache(rng, {
         layers: 1, kvHeads: 1, headDim: 16, lengths: [6000], storeKTransposed: true,
@@ -345,7 +417,7 @@ describe('no silent slow path', () => {
 });
 
 describe('wasm top-k selection', () => {
-  test('matches topKIndices on random, tied and adversarial inputs (sampled path and its fallback)', () => {
+  test('matches topKIndices on random, tied and adversarial inputs (quickselect and radix select)', () => {
     const v = variants[0]!;
     const rng = new Rng(3);
     const work = new SelectWork();
@@ -360,6 +432,25 @@ describe('wasm top-k selection', () => {
     const step = n / 1024;
     inputs.push(['sample-fooling', Float32Array.from({ length: n }, (_, i) => (i % step === 0 ? 1 : rng.uniform() * 0.5)), 2000]);
     inputs.push(['NaN', Float32Array.from({ length: 9000 }, (_, i) => (i % 3 === 0 ? Number.NaN : rng.normal())), 100]);
+    // Radix select: -0 and +0 are one value (ties go to the lower index), infinities, a range
+    // narrower than the histogram (one key per bin), keys that share their top 21 bits (three
+    // levels), two far clusters, exponentials of logits (SparQ's input), sizes around the switch.
+    for (const nz of [255, 256, 257, 3001]) {
+      inputs.push([`signed zeros ${nz}`, Float32Array.from({ length: nz }, (_, i) => (i % 3 === 0 ? -0 : i % 3 === 1 ? 0 : -rng.uniform())), Math.floor(nz / 2)]);
+      inputs.push([`infinities ${nz}`, Float32Array.from({ length: nz }, (_, i) => (i % 7 === 0 ? Infinity : i % 7 === 1 ? -Infinity : rng.normal())), Math.floor(nz / 5)]);
+    }
+    const bits = new Uint32Array(1);
+    const asF32 = new Float32Array(bits.buffer);
+    const nearOne = (ulps: number): number => {
+      asF32[0] = 1;
+      bits[0]! += ulps;
+      return asF32[0]!;
+    };
+    inputs.push(['narrow range', Float32Array.from({ length: 4000 }, () => nearOne(rng.int(1500))), 1234]);
+    inputs.push(['shared top bits', Float32Array.from({ length: 6000 }, () => nearOne(rng.int(3000) * 1024 + rng.int(3))), 2999]);
+    inputs.push(['two clusters', Float32Array.from({ length: 7000 }, (_, i) => (i % 2 === 0 ? 1e30 + rng.uniform() * 1e24 : -1e-30 * rng.uniform())), 3600]);
+    inputs.push(['softmax numerators', Float32Array.from({ length: 16384 }, () => Math.fround(Math.exp(rng.normal() * 3 - 12))), 4094]);
+    inputs.push(['all equal', new Float32Array(5000).fill(0.25), 777]);
     // Orders that defeat naive quickselect pivots (full-selection path: k = n / 2).
     const m = 5000;
     const orders: Record<string, (i: number) => number> = {

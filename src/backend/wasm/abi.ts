@@ -37,17 +37,19 @@ export interface KernelExports {
   softmax_grad_rows(rows: number, cols: number, y: number, dy: number, dx: number, log: number): void;
   layernorm_grad_rows(rows: number, cols: number, x: number, gamma: number, mean: number, rstd: number, dy: number,
     dx: number, dgamma: number, dbeta: number): void;
-  // Decode attention (assembly/attention.ts; wrapped by src/backend/wasm/attention.ts).
+  // Decode attention (assembly/attention.ts; wrapped by src/backend/wasm/attention.ts). next: a task
+  // counter shared by the call's threads (0: one thread runs every task in order).
   attn_dense_work_bytes(maxLen: number, group: number, headDim: number): number;
-  attn_dense(desc: number, count: number, headDim: number, group: number, work: number): void;
+  attn_dense(desc: number, count: number, headDim: number, group: number, work: number, next: number): void;
   attn_sparq_work_bytes(maxLen: number, group: number, topK: number, headDim: number): number;
   attn_sparq(desc: number, count: number, headDim: number, group: number, rank: number, topK: number,
-    localWindow: number, reallocation: number, transposed: number, work: number): void;
+    localWindow: number, reallocation: number, transposed: number, work: number, next: number): void;
   attn_topk_work_bytes(n: number): number;
   attn_topk(vals: number, n: number, want: number, out: number, work: number): number;
-  attn_lminf(desc: number, count: number, headDim: number, group: number, topK: number, sinks: number, work: number): void;
-  attn_exact(desc: number, count: number, headDim: number, group: number, topK: number, maxLen: number, work: number): void;
-  attn_h2o(desc: number, count: number, headDim: number, group: number, topK: number, localWindow: number, maxLen: number, work: number): void;
+  attn_lminf(desc: number, count: number, headDim: number, group: number, topK: number, sinks: number, work: number, next: number): void;
+  attn_exact(desc: number, count: number, headDim: number, group: number, topK: number, maxLen: number, work: number, next: number): void;
+  attn_h2o(desc: number, count: number, headDim: number, group: number, topK: number, localWindow: number, maxLen: number, work: number,
+    next: number): void;
   kv_block_offset(part: number, headDim: number, capacity: number, elementBytes: number): number;
   kv_widen_f16(src: number, dst: number, count: number, scalar: number): void;
   // Block-sparse products (assembly/block-sparse.ts; wrapped by src/backend/wasm/block-sparse.ts).

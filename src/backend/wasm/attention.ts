@@ -5,7 +5,7 @@
 //
 // Tasks are grouped by arena (a cache larger than one 4 GiB memory spans several; each kernel
 // call runs inside one). Per arena this keeps one staging region: the task descriptors, copies of
-// q and out, and one workspace per thread. Tasks are split over threads in contiguous ranges.
+// q and out, one workspace per thread, and a task counter the threads take tasks from.
 // A block (or H2O score vector) outside the arenas is an error, never a slow path.
 
 import {
@@ -214,10 +214,12 @@ export class WasmAttention implements AttentionKernels {
     const perThread = alignUp(workBytes(arena, maxLen));
     const descBytes = alignUp(count * DESC_INTS * 4);
     const rowsBytes = alignUp(count * rowFloats * 4);
-    const need = descBytes + 2 * rowsBytes + threads * perThread;
+    // The task counter has a cache line of its own (every thread updates it).
+    const need = ALIGN + descBytes + 2 * rowsBytes + threads * perThread;
     const base = this.stage(arena, need);
-    const descPtr = base;
-    const qPtr = base + descBytes;
+    const counterPtr = base;
+    const descPtr = base + ALIGN;
+    const qPtr = descPtr + descBytes;
     const outPtr = qPtr + rowsBytes;
     const workPtr = outPtr + rowsBytes;
     const heap = arena.heap();
@@ -239,28 +241,14 @@ export class WasmAttention implements AttentionKernels {
       i32[o + 7] = b.mayHoldNonFinite ? 1 : 0;
       heap.set(q.subarray(task.qOffset, task.qOffset + rowFloats), (qPtr >>> 2) + j * rowFloats);
     }
-    // Contiguous task ranges per thread, balanced by positions (each task costs ~ its length).
+    // Several threads take the tasks one at a time from the shared counter (a thread that starts
+    // late, or is descheduled, takes fewer); one thread runs them in order (counter 0).
     const parts: number[][] = [];
     if (threads === 1) {
-      parts.push(args(descPtr, count, workPtr, maxLen));
+      parts.push([...args(descPtr, count, workPtr, maxLen), 0]);
     } else {
-      let total = 0;
-      for (const t of list) total += tasks[t]!.block.length;
-      const bounds = [0];
-      let acc = 0;
-      let j = 0;
-      for (let p = 1; p < threads; p++) {
-        const goal = (total * p) / threads;
-        // Split at the task boundary nearest to the goal.
-        while (j < count && acc + tasks[list[j]!]!.block.length / 2 < goal) acc += tasks[list[j++]!]!.block.length;
-        bounds.push(j);
-      }
-      bounds.push(count);
-      for (let p = 0; p < threads; p++) {
-        const b0 = bounds[p]!;
-        const b1 = bounds[p + 1]!;
-        if (b1 > b0) parts.push(args(descPtr + b0 * DESC_INTS * 4, b1 - b0, workPtr + parts.length * perThread, maxLen));
-      }
+      i32[counterPtr >>> 2] = 0;
+      for (let p = 0; p < threads; p++) parts.push([...args(descPtr, count, workPtr + p * perThread, maxLen), counterPtr]);
     }
     this.kernels.runTasks(arena, fn, parts);
     this.calls++;
