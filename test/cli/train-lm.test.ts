@@ -81,6 +81,41 @@ test('a resumed run ends with exactly the weights of a straight run', async () =
   }
 });
 
+test('--extend-steps lengthens a resumed run: lr continuous, recorded in the checkpoint, later resumes bit-exact', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'thrifty-train-lm-'));
+  try {
+    await writeFile(join(dir, 'text.txt'), TEXT);
+    const options = { steps: 6, warmup: 2, checkpointEvery: 3, evalWindows: 2, evalEvery: 0 };
+    await assert.rejects(tinyRun(dir, { ...options, extendSteps: 9 }), /--extend-steps 9: needs --resume and a checkpoint/);
+    await tinyRun(dir, options);
+    const original = (await readMetricsLog(join(dir, 'out', 'metrics.jsonl'))).filter((r) => typeof r['lr'] === 'number');
+    const extended = await tinyRun(dir, { ...options, resume: true, extendSteps: 12 });
+    assert.equal(extended.steps, 12);
+    const lrs = (await readMetricsLog(join(dir, 'out', 'metrics.jsonl'))).filter((r) => typeof r['lr'] === 'number');
+    assert.deepEqual(lrs.map((r) => r['step']), Array.from({ length: 12 }, (_, i) => i + 1));
+    // Metrics step s used lr(s - 1); the checkpoint the extension resumed from was at step 3 or 6.
+    const from = lrs.findIndex((r, i) => r['lr'] !== original[i]?.['lr']);
+    assert.ok(from === 3 || from === 4 || from === 6 || from === 7, `the schedule changes after the resume step (first difference at index ${from})`);
+    const lr = lrs.map((r) => r['lr'] as number);
+    // Continuous: the first extended step's lr equals what the original schedule gave there (same cosine phase),
+    // and the new curve falls monotonically to the same final lr (1e-3 = lr / 10) at step 12.
+    const s0 = from - 1;
+    assert.equal(lr[s0], original[s0]!['lr']);
+    for (let i = s0 + 1; i < 12; i++) assert.ok(lr[i]! < lr[i - 1]! && lr[i]! > 1e-3, `lr falls gently: ${lr.join(' ')}`);
+    const originalNext = s0 + 1 < original.length ? (original[s0 + 1]!['lr'] as number) : 1e-3;
+    assert.ok(lr[s0]! - lr[s0 + 1]! < (original[s0]!['lr'] as number) - originalNext, 'the extended cosine falls more slowly than the original');
+    const finished = await readFile(join(dir, 'out', 'model.safetensors'));
+    // The step-9 checkpoint is left: a plain --resume continues the extended schedule to the same weights.
+    const resumed = await tinyRun(dir, { ...options, resume: true });
+    assert.equal(resumed.steps, 12);
+    assert.ok(Buffer.compare(finished, await readFile(join(dir, 'out', 'model.safetensors'))) === 0, 'the weights after resuming an extended run differ');
+    assert.deepEqual((await readMetricsLog(join(dir, 'out', 'metrics.jsonl'))).filter((r) => typeof r['lr'] === 'number').map((r) => r['lr']), lr);
+    await assert.rejects(tinyRun(dir, { ...options, resume: true, extendSteps: 12 }), /^Error: --extend-steps 12: must be larger than the run's current total of 12 steps$/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('bad options are refused, naming the option', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'thrifty-train-lm-'));
   try {
