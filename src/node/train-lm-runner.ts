@@ -40,6 +40,8 @@ export interface TrainLmOptions extends LanguageModelSettings {
   readonly threads?: number | undefined;
   /** With --resume: lengthen the run to this many steps from the checkpoint's step (the lr stays continuous). */
   readonly extendSteps?: number | undefined;
+  /** With --resume: lengthen the short-context phase to this many steps (while the run is still in it). */
+  readonly extendShortSteps?: number | undefined;
 }
 
 export interface TrainLmResult {
@@ -94,7 +96,7 @@ function savedExtensions(saved: JsonValue | undefined, source: string): Schedule
   if (list === undefined || list === null) return [];
   const valid = Array.isArray(list) && list.every((e) => typeof e === 'object' && e !== null && !Array.isArray(e) && Number.isInteger(e['fromStep']) && Number.isInteger(e['steps']));
   if (!valid) throw new Error(`${source}: the recorded schedule extensions are malformed: ${JSON.stringify(list)}`);
-  return (list as Record<string, JsonValue>[]).map((e) => ({ fromStep: e['fromStep'] as number, steps: e['steps'] as number }));
+  return (list as Record<string, JsonValue>[]).map((e) => ({ fromStep: e['fromStep'] as number, steps: e['steps'] as number, ...(Number.isInteger(e['shortSteps']) ? { shortSteps: e['shortSteps'] as number } : {}) }));
 }
 
 function checkSameRun(options: TrainLmOptions, saved: JsonValue | undefined, source: string): void {
@@ -168,17 +170,18 @@ export async function trainLanguageModel(options: TrainLmOptions, log: (line: st
     checkSameRun(options, saved.state.user['options'], checkpointPath);
     trainer.restore(saved, checkpointPath);
     trainer.setExtensions(savedExtensions(saved.state.user['options'], checkpointPath));
-    if (options.extendSteps !== undefined) {
-      trainer.extendSteps(options.extendSteps);
-      log(`extended the run to ${trainer.totalSteps} steps from step ${trainer.step} (lr ${trainer.schedule(trainer.step).toExponential(3)}, cosine to ${(options.lr / 10).toExponential(3)} at step ${trainer.totalSteps})`);
+    if (options.extendSteps !== undefined || options.extendShortSteps !== undefined) {
+      trainer.extend({ steps: options.extendSteps, shortSteps: options.extendShortSteps });
+      log(`extended the run from step ${trainer.step}: ${trainer.totalSteps} steps (lr ${trainer.schedule(trainer.step).toExponential(3)}, cosine to ${(options.lr / 10).toExponential(3)} at step ${trainer.totalSteps}), ${trainer.shortSteps} of them at the short context`);
     }
     await truncateMetricsLog(metricsPath, trainer.step);
     log(`resumed from ${checkpointPath} at step ${trainer.step}`);
   }
   if (options.extendSteps !== undefined && trainer.step === 0) throw new Error(`--extend-steps ${options.extendSteps}: needs --resume and a checkpoint in ${options.out} (a new run takes --steps)`);
+  if (options.extendShortSteps !== undefined && trainer.step === 0) throw new Error(`--extend-short-steps ${options.extendShortSteps}: needs --resume and a checkpoint in ${options.out} (a new run takes --short-steps)`);
   const totalSteps = trainer.totalSteps;
   // The extensions are saved with the options (the extending flag itself is not), so a plain --resume continues them.
-  const { extendSteps: _extendSteps, ...definingOptions } = options;
+  const { extendSteps: _extendSteps, extendShortSteps: _extendShortSteps, ...definingOptions } = options;
   const userState = { options: JSON.parse(JSON.stringify({ ...definingOptions, threads: options.threads ?? null, extensions: trainer.extensions })) as JsonValue };
   // The model folder: weights (tied lm_head left out, as Hugging Face saves it), config, tokenizer.
   const writeModelFolder = async (): Promise<void> => {

@@ -123,6 +123,8 @@ export interface LanguageModelSettings {
 export interface ScheduleExtension {
   readonly fromStep: number;
   readonly steps: number;
+  /** A lengthened short-context phase (`--extend-short-steps`), from the same step on. */
+  readonly shortSteps?: number;
 }
 
 /**
@@ -138,6 +140,8 @@ export function extendedCosineSchedule(options: { peakLr: number; warmupSteps: n
   let total = totalSteps;
   let phaseAt = (step: number): number => (total - warmupSteps <= 0 ? 1 : Math.min(1, (step - warmupSteps) / (total - warmupSteps)));
   for (const e of extensions) {
+    // An extension of the short phase alone keeps the total, and the lr with it.
+    if (e.steps === total) continue;
     if (!(Number.isInteger(e.fromStep) && e.fromStep >= warmupSteps && e.fromStep < e.steps && e.steps > total)) {
       throw new Error(`schedule extension ${JSON.stringify(e)}: needs warm-up over (${warmupSteps}) and a total above ${total}`);
     }
@@ -146,7 +150,7 @@ export function extendedCosineSchedule(options: { peakLr: number; warmupSteps: n
     phaseAt = (step) => (step < e.fromStep ? previous(step) : Math.min(1, p0 + ((1 - p0) * (step - e.fromStep)) / (e.steps - e.fromStep)));
     total = e.steps;
   }
-  const firstExtension = extensions[0]!.fromStep;
+  const firstExtension = extensions.find((e) => e.steps !== totalSteps)?.fromStep ?? Infinity;
   const finalPhase = phaseAt;
   return (step) => {
     if (step < firstExtension) return base(step);
@@ -243,11 +247,29 @@ export class LanguageModelTrainer {
     }
   }
 
-  /** Lengthens the run to `steps` from the current step, the learning rate continuous (see extendedCosineSchedule). */
-  extendSteps(steps: number): void {
-    if (!(Number.isInteger(steps) && steps > this.totalSteps)) throw new Error(`--extend-steps ${steps}: must be larger than the run's current total of ${this.totalSteps} steps`);
-    if (this.step < Math.min(this.settings.warmup, this.settings.steps)) throw new Error(`--extend-steps ${steps}: the run is still warming up (step ${this.step} of ${this.settings.warmup}); extend after the warm-up`);
-    this.setExtensions([...this.#extensions, { fromStep: this.step, steps }]);
+  /** Steps of the short-context phase: the last extension's that sets it, or the settings'. */
+  get shortSteps(): number {
+    return [...this.#extensions].reverse().find((e) => e.shortSteps !== undefined)?.shortSteps ?? this.settings.shortSteps ?? 0;
+  }
+
+  /**
+   * Lengthens the run to `steps` from the current step, the learning rate continuous (see
+   * extendedCosineSchedule), and/or the short-context phase to `shortSteps` (while the run is still in it).
+   */
+  extend(change: { readonly steps?: number | undefined; readonly shortSteps?: number | undefined }): void {
+    const steps = change.steps ?? this.totalSteps;
+    if (change.steps !== undefined) {
+      if (!(Number.isInteger(steps) && steps > this.totalSteps)) throw new Error(`--extend-steps ${steps}: must be larger than the run's current total of ${this.totalSteps} steps`);
+      if (this.step < Math.min(this.settings.warmup, this.settings.steps)) throw new Error(`--extend-steps ${steps}: the run is still warming up (step ${this.step} of ${this.settings.warmup}); extend after the warm-up`);
+    }
+    const { shortSteps } = change;
+    if (shortSteps !== undefined) {
+      if (!(Number.isInteger(shortSteps) && shortSteps > this.shortSteps)) throw new Error(`--extend-short-steps ${shortSteps}: must be larger than the run's current ${this.shortSteps} short-context steps`);
+      if (this.step >= this.shortSteps) throw new Error(`--extend-short-steps ${shortSteps}: the short-context phase ended at step ${this.shortSteps} (the run is at step ${this.step})`);
+      if (shortSteps > steps) throw new Error(`--extend-short-steps ${shortSteps} is more than the run's ${steps} steps`);
+    }
+    if (change.steps === undefined && shortSteps === undefined) return;
+    this.setExtensions([...this.#extensions, { fromStep: this.step, steps, ...(shortSteps === undefined ? {} : { shortSteps }) }]);
   }
 
   /** Inputs (BOS, then the first t - 1 tokens) and next-token targets of sequences of t tokens each. */
@@ -268,7 +290,7 @@ export class LanguageModelTrainer {
   phase(step: number): { readonly window: number; readonly rows: number } {
     const { context, batch } = this.settings;
     const short = this.settings.shortContext ?? context;
-    return step < (this.settings.shortSteps ?? 0) ? { window: short, rows: batch * (context / short) } : { window: context, rows: batch };
+    return step < this.shortSteps ? { window: short, rows: batch * (context / short) } : { window: context, rows: batch };
   }
 
   /** One optimizer step on random training windows (corpus windows and the mix's documents). */
