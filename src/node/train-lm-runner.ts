@@ -20,7 +20,7 @@ import { serializeSafetensors } from '../io/safetensors.js';
 import { llmConfigToHf } from '../models/llm-config.js';
 import { f32ToHalf } from '../tensor/dtype.js';
 import { hfTokenizerFromJson } from '../text/hf-tokenizer.js';
-import { LanguageModelTrainer, prepareLanguageModelData, type LanguageModelSettings } from '../train/language-model.js';
+import { LanguageModelTrainer, prepareLanguageModelData, type LanguageModelSettings, type ScheduleExtension } from '../train/language-model.js';
 import { formatTrainingMix, NO_MIX } from '../train/lm-mix.js';
 import { assertFiniteCheckpoint, runTrainingLoop } from '../train/loop.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -38,6 +38,10 @@ export interface TrainLmOptions extends LanguageModelSettings {
   /** Storage dtype of model.safetensors. */
   readonly dtype: 'f32' | 'f16';
   readonly threads?: number | undefined;
+  /** With --resume: lengthen the run to this many steps from the checkpoint's step (the lr stays continuous). */
+  readonly extendSteps?: number | undefined;
+  /** With --resume: lengthen the short-context phase to this many steps (while the run is still in it). */
+  readonly extendShortSteps?: number | undefined;
 }
 
 export interface TrainLmResult {
@@ -84,6 +88,15 @@ function definingValue(record: Readonly<Record<string, JsonValue | undefined>>, 
     default:
       return JSON.stringify(record[key]);
   }
+}
+
+/** The schedule extensions a checkpoint's options record (none in checkpoints before --extend-steps). */
+function savedExtensions(saved: JsonValue | undefined, source: string): ScheduleExtension[] {
+  const list = (saved as Readonly<Record<string, JsonValue>> | null)?.['extensions'];
+  if (list === undefined || list === null) return [];
+  const valid = Array.isArray(list) && list.every((e) => typeof e === 'object' && e !== null && !Array.isArray(e) && Number.isInteger(e['fromStep']) && Number.isInteger(e['steps']));
+  if (!valid) throw new Error(`${source}: the recorded schedule extensions are malformed: ${JSON.stringify(list)}`);
+  return (list as Record<string, JsonValue>[]).map((e) => ({ fromStep: e['fromStep'] as number, steps: e['steps'] as number, ...(Number.isInteger(e['shortSteps']) ? { shortSteps: e['shortSteps'] as number } : {}) }));
 }
 
 function checkSameRun(options: TrainLmOptions, saved: JsonValue | undefined, source: string): void {
@@ -156,10 +169,20 @@ export async function trainLanguageModel(options: TrainLmOptions, log: (line: st
     const saved = await loadCheckpoint(checkpointPath, { model: trainer.modelShapes() });
     checkSameRun(options, saved.state.user['options'], checkpointPath);
     trainer.restore(saved, checkpointPath);
+    trainer.setExtensions(savedExtensions(saved.state.user['options'], checkpointPath));
+    if (options.extendSteps !== undefined || options.extendShortSteps !== undefined) {
+      trainer.extend({ steps: options.extendSteps, shortSteps: options.extendShortSteps });
+      log(`extended the run from step ${trainer.step}: ${trainer.totalSteps} steps (lr ${trainer.schedule(trainer.step).toExponential(3)}, cosine to ${(options.lr / 10).toExponential(3)} at step ${trainer.totalSteps}), ${trainer.shortSteps} of them at the short context`);
+    }
     await truncateMetricsLog(metricsPath, trainer.step);
     log(`resumed from ${checkpointPath} at step ${trainer.step}`);
   }
-  const userState = { options: JSON.parse(JSON.stringify({ ...options, threads: options.threads ?? null })) as JsonValue };
+  if (options.extendSteps !== undefined && trainer.step === 0) throw new Error(`--extend-steps ${options.extendSteps}: needs --resume and a checkpoint in ${options.out} (a new run takes --steps)`);
+  if (options.extendShortSteps !== undefined && trainer.step === 0) throw new Error(`--extend-short-steps ${options.extendShortSteps}: needs --resume and a checkpoint in ${options.out} (a new run takes --short-steps)`);
+  const totalSteps = trainer.totalSteps;
+  // The extensions are saved with the options (the extending flag itself is not), so a plain --resume continues them.
+  const { extendSteps: _extendSteps, extendShortSteps: _extendShortSteps, ...definingOptions } = options;
+  const userState = { options: JSON.parse(JSON.stringify({ ...definingOptions, threads: options.threads ?? null, extensions: trainer.extensions })) as JsonValue };
   // The model folder: weights (tied lm_head left out, as Hugging Face saves it), config, tokenizer.
   const writeModelFolder = async (): Promise<void> => {
     const tensors = [...trainer.model.stateDict()].map(([name, t]) => {
@@ -184,17 +207,17 @@ export async function trainLanguageModel(options: TrainLmOptions, log: (line: st
   let record: Record<string, number> = {};
   try {
     const loop = await runTrainingLoop({
-      total: options.steps,
+      total: totalSteps,
       start: trainer.step,
       ...(signal ? { signal } : {}),
       step: () => trainer.trainStep(),
       afterStep: (step, report) => {
         windowTokens += report.tokens;
         record = { loss: report.loss, gradNorm: report.gradNorm, lr: report.lr };
-        if (step % 10 === 0 || step === options.steps) {
+        if (step % 10 === 0 || step === totalSteps) {
           const seconds = (Date.now() - windowStart) / 1000;
           record['tokensPerSecond'] = windowTokens / seconds;
-          log(`step ${step}/${options.steps} loss ${report.loss.toFixed(4)} lr ${report.lr.toExponential(2)} ${(windowTokens / seconds).toFixed(0)} tokens/s`);
+          log(`step ${step}/${totalSteps} loss ${report.loss.toFixed(4)} lr ${report.lr.toExponential(2)} ${(windowTokens / seconds).toFixed(0)} tokens/s`);
           windowStart = Date.now();
           windowTokens = 0;
         }

@@ -111,6 +111,51 @@ export interface LanguageModelSettings {
   /** Window of the first `shortSteps` steps (a divisor of `context`; default `context`). */
   readonly shortContext?: number;
   readonly shortSteps?: number;
+  /** Lengthenings of the schedule made by resumes (`--extend-steps`), in order; the run's total is the last one's. */
+  readonly extensions?: readonly ScheduleExtension[];
+}
+
+/**
+ * A resume that lengthened the run: from step `fromStep` (0-based, the first step trained under it)
+ * the total is `steps`. The cosine goes on from the phase it had reached, stretched over the new
+ * remaining steps, so the learning rate is continuous and still ends at the original final lr.
+ */
+export interface ScheduleExtension {
+  readonly fromStep: number;
+  readonly steps: number;
+  /** A lengthened short-context phase (`--extend-short-steps`), from the same step on. */
+  readonly shortSteps?: number;
+}
+
+/**
+ * Warm-up and cosine decay with extensions: the base schedule's cosine phase (0 at the end of the
+ * warm-up, 1 at the end), re-stretched at each extension's first step from the phase reached there
+ * to 1 at its new total. Without extensions it is linearWarmupCosineDecay's value, bit for bit.
+ */
+export function extendedCosineSchedule(options: { peakLr: number; warmupSteps: number; totalSteps: number; finalLr: number }, extensions: readonly ScheduleExtension[]): LrSchedule {
+  const base = linearWarmupCosineDecay(options);
+  if (extensions.length === 0) return base;
+  const { peakLr, warmupSteps, totalSteps, finalLr } = options;
+  // Phase at each extension's first step, under the schedule before it.
+  let total = totalSteps;
+  let phaseAt = (step: number): number => (total - warmupSteps <= 0 ? 1 : Math.min(1, (step - warmupSteps) / (total - warmupSteps)));
+  for (const e of extensions) {
+    // An extension of the short phase alone keeps the total, and the lr with it.
+    if (e.steps === total) continue;
+    if (!(Number.isInteger(e.fromStep) && e.fromStep >= warmupSteps && e.fromStep < e.steps && e.steps > total)) {
+      throw new Error(`schedule extension ${JSON.stringify(e)}: needs warm-up over (${warmupSteps}) and a total above ${total}`);
+    }
+    const previous = phaseAt;
+    const p0 = previous(e.fromStep);
+    phaseAt = (step) => (step < e.fromStep ? previous(step) : Math.min(1, p0 + ((1 - p0) * (step - e.fromStep)) / (e.steps - e.fromStep)));
+    total = e.steps;
+  }
+  const firstExtension = extensions.find((e) => e.steps !== totalSteps)?.fromStep ?? Infinity;
+  const finalPhase = phaseAt;
+  return (step) => {
+    if (step < firstExtension) return base(step);
+    return finalLr + (peakLr - finalLr) * 0.5 * (1 + Math.cos(Math.PI * finalPhase(step)));
+  };
 }
 
 /** Held-out losses on the retrievable tokens of synthetic documents (nats/token), per kind the mix has. */
@@ -127,13 +172,14 @@ export class LanguageModelTrainer {
   readonly config: LlmConfig;
   readonly model: CausalLM;
   readonly optimizer: AdamW;
-  readonly schedule: LrSchedule;
+  schedule: LrSchedule;
   readonly data: LanguageModelData;
   readonly settings: LanguageModelSettings;
   /** Steps done (a restored run starts from the checkpoint's). */
   step = 0;
   readonly mix: TrainingMix;
   readonly #dataRng: Rng;
+  #extensions: ScheduleExtension[];
   readonly #validStarts: number[] = [];
   readonly #trainSource: MixSource;
   readonly #validSource: MixSource;
@@ -167,10 +213,63 @@ export class LanguageModelTrainer {
     });
     this.model = createCausalLM(this.config, { rng: new Rng(settings.seed), std: 0.02 });
     this.optimizer = new AdamW(splitParamGroups(this.model.namedParameters(), { weightDecay: 0 }), { lr: settings.lr, beta1: 0.9, beta2: 0.95, weightDecay: settings.weightDecay });
-    this.schedule = linearWarmupCosineDecay({ peakLr: settings.lr, warmupSteps: Math.min(settings.warmup, settings.steps), totalSteps: settings.steps, finalLr: settings.lr / 10 });
+    this.#extensions = [...(settings.extensions ?? [])];
+    this.schedule = this.#buildSchedule();
     this.#dataRng = new Rng(settings.seed + 1);
     const validWindows = Math.min(settings.evalWindows, Math.floor((data.validIds.length - 1) / settings.context));
     for (let w = 0; w < Math.max(1, validWindows); w++) this.#validStarts.push(w * settings.context);
+  }
+
+  #buildSchedule(): LrSchedule {
+    const s = this.settings;
+    return extendedCosineSchedule({ peakLr: s.lr, warmupSteps: Math.min(s.warmup, s.steps), totalSteps: s.steps, finalLr: s.lr / 10 }, this.#extensions);
+  }
+
+  /** The run's total steps: the last extension's, or the settings'. */
+  get totalSteps(): number {
+    return this.#extensions.at(-1)?.steps ?? this.settings.steps;
+  }
+
+  /** The extensions so far (saved with the run's options, so a resume rebuilds the same schedule). */
+  get extensions(): readonly ScheduleExtension[] {
+    return this.#extensions;
+  }
+
+  /** Replaces the extensions (a restored run's). */
+  setExtensions(extensions: readonly ScheduleExtension[]): void {
+    const previous = this.#extensions;
+    this.#extensions = [...extensions];
+    try {
+      this.schedule = this.#buildSchedule();
+    } catch (error) {
+      this.#extensions = previous;
+      throw error;
+    }
+  }
+
+  /** Steps of the short-context phase: the last extension's that sets it, or the settings'. */
+  get shortSteps(): number {
+    return [...this.#extensions].reverse().find((e) => e.shortSteps !== undefined)?.shortSteps ?? this.settings.shortSteps ?? 0;
+  }
+
+  /**
+   * Lengthens the run to `steps` from the current step, the learning rate continuous (see
+   * extendedCosineSchedule), and/or the short-context phase to `shortSteps` (while the run is still in it).
+   */
+  extend(change: { readonly steps?: number | undefined; readonly shortSteps?: number | undefined }): void {
+    const steps = change.steps ?? this.totalSteps;
+    if (change.steps !== undefined) {
+      if (!(Number.isInteger(steps) && steps > this.totalSteps)) throw new Error(`--extend-steps ${steps}: must be larger than the run's current total of ${this.totalSteps} steps`);
+      if (this.step < Math.min(this.settings.warmup, this.settings.steps)) throw new Error(`--extend-steps ${steps}: the run is still warming up (step ${this.step} of ${this.settings.warmup}); extend after the warm-up`);
+    }
+    const { shortSteps } = change;
+    if (shortSteps !== undefined) {
+      if (!(Number.isInteger(shortSteps) && shortSteps > this.shortSteps)) throw new Error(`--extend-short-steps ${shortSteps}: must be larger than the run's current ${this.shortSteps} short-context steps`);
+      if (this.step >= this.shortSteps) throw new Error(`--extend-short-steps ${shortSteps}: the short-context phase ended at step ${this.shortSteps} (the run is at step ${this.step})`);
+      if (shortSteps > steps) throw new Error(`--extend-short-steps ${shortSteps} is more than the run's ${steps} steps`);
+    }
+    if (change.steps === undefined && shortSteps === undefined) return;
+    this.setExtensions([...this.#extensions, { fromStep: this.step, steps, ...(shortSteps === undefined ? {} : { shortSteps }) }]);
   }
 
   /** Inputs (BOS, then the first t - 1 tokens) and next-token targets of sequences of t tokens each. */
@@ -191,7 +290,7 @@ export class LanguageModelTrainer {
   phase(step: number): { readonly window: number; readonly rows: number } {
     const { context, batch } = this.settings;
     const short = this.settings.shortContext ?? context;
-    return step < (this.settings.shortSteps ?? 0) ? { window: short, rows: batch * (context / short) } : { window: context, rows: batch };
+    return step < this.shortSteps ? { window: short, rows: batch * (context / short) } : { window: context, rows: batch };
   }
 
   /** One optimizer step on random training windows (corpus windows and the mix's documents). */

@@ -11,6 +11,9 @@ import { runGenerate } from '../../src/cli/commands/generate.js';
 import { TRAIN_LM_DEFAULTS } from '../../src/cli/commands/train-lm.js';
 import { trainLanguageModel, type TrainLmOptions, type TrainLmResult } from '../../src/node/train-lm-runner.js';
 import { readMetricsLog } from '../../src/node/metrics-log.js';
+import { loadCheckpoint } from '../../src/node/checkpoint.js';
+import { linearWarmupCosineDecay } from '../../src/optim/schedule.js';
+import { LanguageModelTrainer, prepareLanguageModelData } from '../../src/train/language-model.js';
 
 const TEXT = Array.from({ length: 400 }, (_, i) => `The cat sat on the mat number ${i % 7}. The dog ran to the log.\n`).join('');
 
@@ -79,6 +82,75 @@ test('a resumed run ends with exactly the weights of a straight run', async () =
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('--extend-steps lengthens a resumed run: lr continuous, recorded in the checkpoint, later resumes bit-exact', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'thrifty-train-lm-'));
+  try {
+    await writeFile(join(dir, 'text.txt'), TEXT);
+    const options = { steps: 6, warmup: 2, checkpointEvery: 3, evalWindows: 2, evalEvery: 0 };
+    await assert.rejects(tinyRun(dir, { ...options, extendSteps: 9 }), /--extend-steps 9: needs --resume and a checkpoint/);
+    await tinyRun(dir, options);
+    const original = (await readMetricsLog(join(dir, 'out', 'metrics.jsonl'))).filter((r) => typeof r['lr'] === 'number');
+    const extended = await tinyRun(dir, { ...options, resume: true, extendSteps: 12 });
+    assert.equal(extended.steps, 12);
+    const lrs = (await readMetricsLog(join(dir, 'out', 'metrics.jsonl'))).filter((r) => typeof r['lr'] === 'number');
+    assert.deepEqual(lrs.map((r) => r['step']), Array.from({ length: 12 }, (_, i) => i + 1));
+    // Metrics step s used lr(s - 1); the checkpoint the extension resumed from was at step 3 or 6.
+    const from = lrs.findIndex((r, i) => r['lr'] !== original[i]?.['lr']);
+    assert.ok(from === 3 || from === 4 || from === 6 || from === 7, `the schedule changes after the resume step (first difference at index ${from})`);
+    const lr = lrs.map((r) => r['lr'] as number);
+    // Continuous: the first extended step's lr equals what the original schedule gave there (same cosine phase),
+    // and the new curve falls monotonically to the same final lr (1e-3 = lr / 10) at step 12.
+    const s0 = from - 1;
+    assert.equal(lr[s0], original[s0]!['lr']);
+    for (let i = s0 + 1; i < 12; i++) assert.ok(lr[i]! < lr[i - 1]! && lr[i]! > 1e-3, `lr falls gently: ${lr.join(' ')}`);
+    const originalNext = s0 + 1 < original.length ? (original[s0 + 1]!['lr'] as number) : 1e-3;
+    assert.ok(lr[s0]! - lr[s0 + 1]! < (original[s0]!['lr'] as number) - originalNext, 'the extended cosine falls more slowly than the original');
+    const finished = await readFile(join(dir, 'out', 'model.safetensors'));
+    // The step-9 checkpoint is left: a plain --resume continues the extended schedule to the same weights.
+    const resumed = await tinyRun(dir, { ...options, resume: true });
+    assert.equal(resumed.steps, 12);
+    assert.ok(Buffer.compare(finished, await readFile(join(dir, 'out', 'model.safetensors'))) === 0, 'the weights after resuming an extended run differ');
+    assert.deepEqual((await readMetricsLog(join(dir, 'out', 'metrics.jsonl'))).filter((r) => typeof r['lr'] === 'number').map((r) => r['lr']), lr);
+    await assert.rejects(tinyRun(dir, { ...options, resume: true, extendSteps: 12 }), /^Error: --extend-steps 12: must be larger than the run's current total of 12 steps$/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('--extend-short-steps lengthens the short-context phase of a resumed run, recorded and resumed bit for bit', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'thrifty-train-lm-'));
+  try {
+    await writeFile(join(dir, 'text.txt'), TEXT);
+    const options = { steps: 4, warmup: 1, shortContext: 16, shortSteps: 4, checkpointEvery: 1, evalWindows: 2, evalEvery: 0 };
+    await tinyRun(dir, options); // leaves the step-3 checkpoint, inside the short phase
+    const saved = await loadCheckpoint(join(dir, 'out', 'checkpoint.safetensors'));
+    assert.equal(saved.state.step, 3);
+    await tinyRun(dir, { ...options, resume: true, extendSteps: 8, extendShortSteps: 6 });
+    const recorded = (await loadCheckpoint(join(dir, 'out', 'checkpoint.safetensors'))).state.user['options'] as Record<string, unknown>;
+    assert.deepEqual(recorded['extensions'], [{ fromStep: 3, steps: 8, shortSteps: 6 }]);
+    assert.equal(recorded['extendShortSteps'], undefined, 'the flag itself is not a run setting');
+    const finished = await readFile(join(dir, 'out', 'model.safetensors'));
+    await tinyRun(dir, { ...options, resume: true }); // from the step-7 checkpoint
+    assert.ok(Buffer.compare(finished, await readFile(join(dir, 'out', 'model.safetensors'))) === 0, 'the weights after resuming differ');
+    await assert.rejects(tinyRun(dir, { ...options, resume: true, extendShortSteps: 5 }), /^Error: --extend-short-steps 5: must be larger than the run's current 6 short-context steps$/);
+    await assert.rejects(tinyRun(dir, { ...options, resume: true, extendShortSteps: 8 }), /^Error: --extend-short-steps 8: the short-context phase ended at step 6 \(the run is at step 7\)$/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('the short-context phase follows the recorded extensions', async () => {
+  const data = prepareLanguageModelData(TEXT, { vocabSize: 300, context: 32, source: 'text' });
+  const trainer = new LanguageModelTrainer(data, { ...TRAIN_LM_DEFAULTS, hiddenSize: 32, layers: 1, heads: 2, intermediateSize: 48, context: 32, batch: 2, steps: 8, warmup: 1, shortContext: 8, shortSteps: 4, evalWindows: 1 });
+  assert.deepEqual([3, 4].map((s) => trainer.phase(s)), [{ window: 8, rows: 8 }, { window: 32, rows: 2 }]);
+  trainer.step = 3;
+  trainer.extend({ shortSteps: 6 });
+  assert.deepEqual([5, 6].map((s) => trainer.phase(s).window), [8, 32]);
+  assert.equal(trainer.totalSteps, 8);
+  assert.equal(trainer.schedule(5), linearWarmupCosineDecay({ peakLr: trainer.settings.lr, warmupSteps: 1, totalSteps: 8, finalLr: trainer.settings.lr / 10 })(5), 'the lr is unchanged');
+  assert.throws(() => trainer.extend({ shortSteps: 9 }), /--extend-short-steps 9 is more than the run's 8 steps/);
 });
 
 test('bad options are refused, naming the option', async () => {

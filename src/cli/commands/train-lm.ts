@@ -84,6 +84,8 @@ interface TrainLmFlags {
   mix?: TrainingMix;
   shortContext?: number;
   shortSteps: number;
+  extendSteps?: number;
+  extendShortSteps?: number;
   threads?: number;
   json: boolean;
 }
@@ -123,6 +125,8 @@ export function registerTrainLmCommand(program: Command): void {
     .option('--short-context <n>', 'window of the first --short-steps steps (divides --context; context/n times the windows, so the same tokens a step)', parseIntInRange('--short-context', 2, L.sequence))
     .option('--short-steps <n>', 'steps trained at --short-context before the full context', parseIntInRange('--short-steps', 0, L.steps), d.shortSteps)
     .option('--resume', 'continue from <out>/checkpoint.safetensors if present', false)
+    .option('--extend-steps <n>', 'with --resume: lengthen the run to n steps in all (more than its current total); the cosine goes on from the current lr to the same final lr at step n, and the checkpoint records it, so later resumes need only --resume', parseIntInRange('--extend-steps', 1, L.steps))
+    .option('--extend-short-steps <n>', 'with --resume, while the run is still in its short-context phase: lengthen that phase to n steps (recorded in the checkpoint like --extend-steps)', parseIntInRange('--extend-short-steps', 1, L.steps))
     .option('--dtype <type>', 'f32 or f16 storage for model.safetensors', d.dtype)
     .option('--threads <n>', 'threads including the main one (default: all cores)', parseThreads('--threads'))
     .option('--json', 'print the summary as one JSON line', false)
@@ -159,6 +163,8 @@ export function registerTrainLmCommand(program: Command): void {
             evalWindows: flags.evalWindows,
             checkpointEvery: flags.checkpointEvery,
             resume: flags.resume,
+            ...(flags.extendSteps === undefined ? {} : { extendSteps: flags.extendSteps }),
+            ...(flags.extendShortSteps === undefined ? {} : { extendShortSteps: flags.extendShortSteps }),
             dtype: flags.dtype,
             mix: flags.mix ?? NO_MIX,
             shortSteps: flags.shortSteps,
@@ -170,7 +176,7 @@ export function registerTrainLmCommand(program: Command): void {
         );
         if (outcome.status === 'interrupted') {
           const kept = `step ${outcome.steps} of ${flags.steps}, checkpoint saved to ${outcome.checkpoint}`;
-          process.stderr.write(interruptedMessage(kept, resumeCommand(process.argv.slice(2), ['--resume'])));
+          process.stderr.write(interruptedMessage(kept, resumeCommand(withoutFlag(withoutFlag(process.argv.slice(2), '--extend-steps'), '--extend-short-steps'), ['--resume'])));
           process.exitCode = INTERRUPTED_EXIT_CODE;
           return;
         }
@@ -183,4 +189,14 @@ export function registerTrainLmCommand(program: Command): void {
         engine.dispose();
       }
     });
+}
+
+/** `args` without `flag` and its value (the extension is in the checkpoint once made; repeating it would be refused). */
+function withoutFlag(args: readonly string[], flag: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === flag) i++;
+    else if (!args[i]!.startsWith(`${flag}=`)) out.push(args[i]!);
+  }
+  return out;
 }
