@@ -107,6 +107,13 @@ export function renderAttention(recordValue: unknown, onlyRatio?: number): strin
   ) + `\n${bandwidth}` + provenance([record]);
 }
 
+/** The `bench decode` row of one engine at one cache length and batch, and its tokens per second. */
+function decodeRow(all: readonly Row[], engine: string, seq: number, batch: number): Row | undefined {
+  return all.find((r) => r.engine === engine && r.seq === seq && (optionalNum(r, 'batch') ?? 1) === batch);
+}
+
+const decodeRate = (r: Row | undefined): number | null => (r ? optionalNum(r, 'tokensPerSecond') : null);
+
 /** `bench decode` per weight format: thrifty dense and SparQ against llama.cpp on the same file. */
 export function renderDecode(recordValues: readonly unknown[], formats: readonly string[]): string {
   const records = recordValues.map((v, i) => benchRecord(v, `docs/records/bench/decode-${formats[i]}.json`));
@@ -115,11 +122,10 @@ export function renderDecode(recordValues: readonly unknown[], formats: readonly
     const all = rows(record);
     const lengths = [...new Set(all.map((r) => num(r, 'seq', record.name)))].sort((a, b) => a - b);
     for (const seq of lengths) {
-      const at = (engine: string): Row | undefined => all.find((r) => r.engine === engine && r.seq === seq && (r.batch ?? 1) === 1);
-      const dense = at('thrifty-dense');
-      const sparq = at('thrifty-sparq');
-      const peer = at('llama.cpp');
-      const rate = (r: Row | undefined): number | null => (r ? optionalNum(r, 'tokensPerSecond') : null);
+      const dense = decodeRow(all, 'thrifty-dense', seq, 1);
+      const sparq = decodeRow(all, 'thrifty-sparq', seq, 1);
+      const peer = decodeRow(all, 'llama.cpp', seq, 1);
+      const rate = decodeRate;
       const theoretical = sparq ? optionalNum(sparq, 'theoreticalSpeedup') : null;
       table.push([
         formats[i]!.toUpperCase(), String(seq), fixed(rate(dense), 1), fixed(rate(sparq), 1), fixed(rate(peer), 1),
@@ -149,10 +155,9 @@ export function renderDecodeScaling(recordValues: readonly unknown[], names: rea
     const cells = [...new Set(all.map((r) => `${num(r, 'seq', record.name)}:${optionalNum(r, 'batch') ?? 1}`))];
     for (const cell of cells) {
       const [seq, batch] = cell.split(':').map(Number) as [number, number];
-      const at = (engine: string): Row | undefined => all.find((r) => r.engine === engine && r.seq === seq && (optionalNum(r, 'batch') ?? 1) === batch);
-      const rate = (r: Row | undefined): number | null => (r ? optionalNum(r, 'tokensPerSecond') : null);
-      const dense = at('thrifty-dense');
-      const sparq = at('thrifty-sparq');
+      const dense = decodeRow(all, 'thrifty-dense', seq, batch);
+      const sparq = decodeRow(all, 'thrifty-sparq', seq, batch);
+      const rate = decodeRate;
       table.push([
         format, String(seq), String(batch), fixed(rate(dense), 1), fixed(rate(sparq), 1),
         `${ratio(rate(sparq), rate(dense))}x (${fixed(sparq ? optionalNum(sparq, 'theoreticalSpeedup') : null, 2)}x)`,
