@@ -21,7 +21,7 @@ import { llmConfigToHf } from '../models/llm-config.js';
 import { f32ToHalf } from '../tensor/dtype.js';
 import { hfTokenizerFromJson } from '../text/hf-tokenizer.js';
 import { LanguageModelTrainer, prepareLanguageModelData, type LanguageModelSettings, type ScheduleExtension } from '../train/language-model.js';
-import { formatTrainingMix, NO_MIX } from '../train/lm-mix.js';
+import { formatTrainingMix, NO_MIX, trainingMixFromJson, type TrainingMix } from '../train/lm-mix.js';
 import { assertFiniteCheckpoint, runTrainingLoop } from '../train/loop.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { writeFileAtomic } from './files.js';
@@ -42,6 +42,8 @@ export interface TrainLmOptions extends LanguageModelSettings {
   readonly extendSteps?: number | undefined;
   /** With --resume: lengthen the short-context phase to this many steps (while the run is still in it). */
   readonly extendShortSteps?: number | undefined;
+  /** With --resume: train on this mix from the checkpoint's step on. */
+  readonly extendMix?: TrainingMix | undefined;
 }
 
 export interface TrainLmResult {
@@ -96,7 +98,12 @@ function savedExtensions(saved: JsonValue | undefined, source: string): Schedule
   if (list === undefined || list === null) return [];
   const valid = Array.isArray(list) && list.every((e) => typeof e === 'object' && e !== null && !Array.isArray(e) && Number.isInteger(e['fromStep']) && Number.isInteger(e['steps']));
   if (!valid) throw new Error(`${source}: the recorded schedule extensions are malformed: ${JSON.stringify(list)}`);
-  return (list as Record<string, JsonValue>[]).map((e) => ({ fromStep: e['fromStep'] as number, steps: e['steps'] as number, ...(Number.isInteger(e['shortSteps']) ? { shortSteps: e['shortSteps'] as number } : {}) }));
+  return (list as Record<string, JsonValue>[]).map((e) => ({
+    fromStep: e['fromStep'] as number,
+    steps: e['steps'] as number,
+    ...(Number.isInteger(e['shortSteps']) ? { shortSteps: e['shortSteps'] as number } : {}),
+    ...(e['mix'] === undefined ? {} : { mix: trainingMixFromJson(e['mix'], `${source}: options.extensions`) }),
+  }));
 }
 
 function checkSameRun(options: TrainLmOptions, saved: JsonValue | undefined, source: string): void {
@@ -170,18 +177,19 @@ export async function trainLanguageModel(options: TrainLmOptions, log: (line: st
     checkSameRun(options, saved.state.user['options'], checkpointPath);
     trainer.restore(saved, checkpointPath);
     trainer.setExtensions(savedExtensions(saved.state.user['options'], checkpointPath));
-    if (options.extendSteps !== undefined || options.extendShortSteps !== undefined) {
-      trainer.extend({ steps: options.extendSteps, shortSteps: options.extendShortSteps });
-      log(`extended the run from step ${trainer.step}: ${trainer.totalSteps} steps (lr ${trainer.schedule(trainer.step).toExponential(3)}, cosine to ${(options.lr / 10).toExponential(3)} at step ${trainer.totalSteps}), ${trainer.shortSteps} of them at the short context`);
+    if (options.extendSteps !== undefined || options.extendShortSteps !== undefined || options.extendMix !== undefined) {
+      trainer.extend({ steps: options.extendSteps, shortSteps: options.extendShortSteps, mix: options.extendMix });
+      log(`extended the run from step ${trainer.step}: ${trainer.totalSteps} steps (lr ${trainer.schedule(trainer.step).toExponential(3)}, cosine to ${(options.lr / 10).toExponential(3)} at step ${trainer.totalSteps}), ${trainer.shortSteps} of them at the short context; mix ${formatTrainingMix(trainer.mix)}`);
     }
     await truncateMetricsLog(metricsPath, trainer.step);
     log(`resumed from ${checkpointPath} at step ${trainer.step}`);
   }
   if (options.extendSteps !== undefined && trainer.step === 0) throw new Error(`--extend-steps ${options.extendSteps}: needs --resume and a checkpoint in ${options.out} (a new run takes --steps)`);
+  if (options.extendMix !== undefined && trainer.step === 0) throw new Error(`--extend-mix ${formatTrainingMix(options.extendMix)}: needs --resume and a checkpoint in ${options.out} (a new run takes --mix)`);
   if (options.extendShortSteps !== undefined && trainer.step === 0) throw new Error(`--extend-short-steps ${options.extendShortSteps}: needs --resume and a checkpoint in ${options.out} (a new run takes --short-steps)`);
   const totalSteps = trainer.totalSteps;
   // The extensions are saved with the options (the extending flag itself is not), so a plain --resume continues them.
-  const { extendSteps: _extendSteps, extendShortSteps: _extendShortSteps, ...definingOptions } = options;
+  const { extendSteps: _extendSteps, extendShortSteps: _extendShortSteps, extendMix: _extendMix, ...definingOptions } = options;
   const userState = { options: JSON.parse(JSON.stringify({ ...definingOptions, threads: options.threads ?? null, extensions: trainer.extensions })) as JsonValue };
   // The model folder: weights (tied lm_head left out, as Hugging Face saves it), config, tokenizer.
   const writeModelFolder = async (): Promise<void> => {
@@ -232,9 +240,11 @@ export async function trainLanguageModel(options: TrainLmOptions, log: (line: st
             const retrieval = trainer.evaluateRetrieval(options.evalWindows);
             if (retrieval.repeat !== undefined) record['validationCopyLoss'] = retrieval.repeat;
             if (retrieval.kv !== undefined) record['validationAnswerLoss'] = retrieval.kv;
+            if (retrieval.copy !== undefined) record['validationRandomCopyLoss'] = retrieval.copy;
             const extra = [
               retrieval.repeat === undefined ? '' : `, copied tokens ${retrieval.repeat.toFixed(4)}`,
               retrieval.kv === undefined ? '' : `, answers ${retrieval.kv.toFixed(4)}`,
+              retrieval.copy === undefined ? '' : `, random copies ${retrieval.copy.toFixed(4)}`,
             ].join('');
             log(`step ${step}: held-out loss ${validationLoss.toFixed(4)} nats/token (${trainer.bitsPerChar(validationLoss).toFixed(3)} bits/char)${extra}`);
           },
@@ -252,6 +262,7 @@ export async function trainLanguageModel(options: TrainLmOptions, log: (line: st
       validationLoss,
       ...(retrieval.repeat === undefined ? {} : { validationCopyLoss: retrieval.repeat }),
       ...(retrieval.kv === undefined ? {} : { validationAnswerLoss: retrieval.kv }),
+      ...(retrieval.copy === undefined ? {} : { validationRandomCopyLoss: retrieval.copy }),
     });
     const validationBitsPerChar = trainer.bitsPerChar(validationLoss);
     log(`held-out loss ${validationLoss.toFixed(4)} nats/token (${validationBitsPerChar.toFixed(3)} bits/char) after ${step} steps`);

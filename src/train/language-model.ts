@@ -24,7 +24,7 @@ import type { BpeTokenizer } from '../text/bpe-tokenizer.js';
 import { Rng } from '../tensor/rng.js';
 import type { Shape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { drawMixKind, mixDocument, NO_MIX, type MixDocument, type MixKind, type MixSource, type TrainingMix } from './lm-mix.js';
+import { drawMixKind, formatTrainingMix, MIX_KINDS, mixDocument, NO_MIX, type MixDocument, type MixKind, type MixSource, type TrainingMix } from './lm-mix.js';
 import type { StepReport } from './loop.js';
 
 export const LM_BOS = '<|endoftext|>';
@@ -125,6 +125,8 @@ export interface ScheduleExtension {
   readonly steps: number;
   /** A lengthened short-context phase (`--extend-short-steps`), from the same step on. */
   readonly shortSteps?: number;
+  /** Another training mix (`--extend-mix`), from the same step on. */
+  readonly mix?: TrainingMix;
 }
 
 /**
@@ -177,7 +179,6 @@ export class LanguageModelTrainer {
   readonly settings: LanguageModelSettings;
   /** Steps done (a restored run starts from the checkpoint's). */
   step = 0;
-  readonly mix: TrainingMix;
   readonly #dataRng: Rng;
   #extensions: ScheduleExtension[];
   readonly #validStarts: number[] = [];
@@ -192,7 +193,6 @@ export class LanguageModelTrainer {
     }
     this.data = data;
     this.settings = settings;
-    this.mix = settings.mix ?? NO_MIX;
     const sourceOf = (ids: Int32Array): MixSource => ({
       ids,
       encode: (text) => data.tokenizer.encode(text, { addBos: false, allowSpecial: false }),
@@ -252,11 +252,17 @@ export class LanguageModelTrainer {
     return [...this.#extensions].reverse().find((e) => e.shortSteps !== undefined)?.shortSteps ?? this.settings.shortSteps ?? 0;
   }
 
+  /** The training mix now: the last extension's that sets one, or the settings'. */
+  get mix(): TrainingMix {
+    return [...this.#extensions].reverse().find((e) => e.mix !== undefined)?.mix ?? this.settings.mix ?? NO_MIX;
+  }
+
   /**
    * Lengthens the run to `steps` from the current step, the learning rate continuous (see
-   * extendedCosineSchedule), and/or the short-context phase to `shortSteps` (while the run is still in it).
+   * extendedCosineSchedule), and/or the short-context phase to `shortSteps` (while the run is still in it),
+   * and/or trains on another mix from the current step on.
    */
-  extend(change: { readonly steps?: number | undefined; readonly shortSteps?: number | undefined }): void {
+  extend(change: { readonly steps?: number | undefined; readonly shortSteps?: number | undefined; readonly mix?: TrainingMix | undefined }): void {
     const steps = change.steps ?? this.totalSteps;
     if (change.steps !== undefined) {
       if (!(Number.isInteger(steps) && steps > this.totalSteps)) throw new Error(`--extend-steps ${steps}: must be larger than the run's current total of ${this.totalSteps} steps`);
@@ -268,8 +274,10 @@ export class LanguageModelTrainer {
       if (this.step >= this.shortSteps) throw new Error(`--extend-short-steps ${shortSteps}: the short-context phase ended at step ${this.shortSteps} (the run is at step ${this.step})`);
       if (shortSteps > steps) throw new Error(`--extend-short-steps ${shortSteps} is more than the run's ${steps} steps`);
     }
-    if (change.steps === undefined && shortSteps === undefined) return;
-    this.setExtensions([...this.#extensions, { fromStep: this.step, steps, ...(shortSteps === undefined ? {} : { shortSteps }) }]);
+    const { mix } = change;
+    if (mix !== undefined && formatTrainingMix(mix) === formatTrainingMix(this.mix)) throw new Error(`--extend-mix ${formatTrainingMix(mix)}: the run already trains on that mix`);
+    if (change.steps === undefined && shortSteps === undefined && mix === undefined) return;
+    this.setExtensions([...this.#extensions, { fromStep: this.step, steps, ...(shortSteps === undefined ? {} : { shortSteps }), ...(mix === undefined ? {} : { mix }) }]);
   }
 
   /** Inputs (BOS, then the first t - 1 tokens) and next-token targets of sequences of t tokens each. */
@@ -298,8 +306,9 @@ export class LanguageModelTrainer {
     const { clip } = this.settings;
     const { window, rows } = this.phase(this.step);
     const ids = this.data.trainIds;
+    const mix = this.mix;
     const sequences = Array.from({ length: rows }, () => {
-      const kind = drawMixKind(this.mix, this.#dataRng);
+      const kind = drawMixKind(mix, this.#dataRng);
       if (kind !== 'corpus') return mixDocument(kind, this.#trainSource, window, this.#dataRng).tokens;
       const start = this.#dataRng.int(ids.length - window);
       return ids.subarray(start, start + window);
@@ -341,7 +350,7 @@ export class LanguageModelTrainer {
     const out: RetrievalLosses = {};
     noGrad(() => {
       this.model.eval();
-      for (const kind of (['repeat', 'kv'] as const).filter((k) => this.mix[k] > 0)) {
+      for (const kind of MIX_KINDS.filter((k) => this.mix[k] > 0)) {
         const rng = new Rng(this.settings.seed + 2);
         const docs: MixDocument[] = Array.from({ length: Math.max(1, windows) }, () => mixDocument(kind, this.#validSource, t, rng));
         let sum = 0;

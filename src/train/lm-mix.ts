@@ -4,7 +4,10 @@
 //           repetition task's prompt is a chunk, "\n" and a snippet from inside it, to be continued;
 //   kv      corpus filler with fact sentences inserted at random depths and, at the end, questions
 //           whose answers are the facts' values, in the needle task's layout (".\n" before a fact,
-//           ".\n" + "\n\nWhat is ...? \"<the fact's opening>" before the answer).
+//           ".\n" + "\n\nWhat is ...? \"<the fact's opening>" before the answer);
+//   copy    tokens drawn at random from the corpus, then the same tokens again: nothing but attending
+//           back can predict the copy, so it is the plainest signal for induction heads (the mechanism
+//           both tasks rely on; test/train/induction.test.ts), which natural-text repeats give weakly.
 // The evaluation's own samples are never produced: no fact is about San Francisco, so neither the
 // needle sentence nor its answer appears, and the values are spans of the training split, never of
 // Tiny Shakespeare (the repetition task's text) unless the user trains on it.
@@ -13,17 +16,17 @@
 
 import type { Rng } from '../tensor/rng.js';
 
-export const MIX_KINDS = ['repeat', 'kv'] as const;
+export const MIX_KINDS = ['repeat', 'kv', 'copy'] as const;
 export type MixKind = (typeof MIX_KINDS)[number];
 
 /** Fractions of the windows of a step that are synthetic documents (the rest are corpus windows). */
 export type TrainingMix = Readonly<Record<MixKind, number>>;
 
-export const NO_MIX: TrainingMix = { repeat: 0, kv: 0 };
+export const NO_MIX: TrainingMix = { repeat: 0, kv: 0, copy: 0 };
 
-/** `repeat=0.3,kv=0.2` (either may be left out; `none` or '' for no mix); errors name `flag`. */
+/** `repeat=0.3,kv=0.2,copy=0.1` (any may be left out; `none` or '' for no mix); errors name `flag`. */
 export function parseTrainingMix(text: string, flag = '--mix'): TrainingMix {
-  const mix: Record<MixKind, number> = { repeat: 0, kv: 0 };
+  const mix: Record<MixKind, number> = { repeat: 0, kv: 0, copy: 0 };
   const trimmed = text.trim();
   if (trimmed === '' || trimmed === 'none') return mix;
   for (const part of trimmed.split(',')) {
@@ -35,7 +38,7 @@ export function parseTrainingMix(text: string, flag = '--mix'): TrainingMix {
     if (value === '' || !Number.isFinite(fraction) || fraction < 0 || fraction > 1) throw new Error(`${flag}: ${name} expects a fraction in [0, 1], got '${value}'`);
     mix[name as MixKind] = fraction;
   }
-  const total = mix.repeat + mix.kv;
+  const total = mix.repeat + mix.kv + mix.copy;
   if (total > 1) throw new Error(`${flag}: the fractions add up to ${total}, more than 1`);
   return mix;
 }
@@ -108,6 +111,24 @@ export function repeatDocument(source: MixSource, length: number, rng: Rng): Mix
     const from = rng.int(chunk.length - span + 1);
     // The first copied token says where the copy starts; the rest follow from it.
     doc.push(chunk.subarray(from, from + span), (i) => i > 0);
+  }
+  return doc.finish(length, () => 0);
+}
+
+/**
+ * A random-copy document: again and again to the end of the window, a run of 8..length/2 tokens drawn
+ * independently from the corpus (its unigram distribution, no order), then the same run again. Only the
+ * copy's first token is unpredictable (where the run ends is not marked), so the rest is retrievable.
+ */
+export function randomCopyDocument(source: MixSource, length: number, rng: Rng): MixDocument {
+  const maxRun = Math.max(1, Math.floor(length / 2));
+  const minRun = Math.min(8, maxRun);
+  const doc = new DocumentBuilder();
+  while (doc.length < length) {
+    const run = uniformInt(rng, minRun, maxRun);
+    const tokens = Array.from({ length: run }, () => source.ids[rng.int(source.ids.length)]!);
+    doc.push(tokens, false);
+    doc.push(tokens, (i) => i > 0);
   }
   return doc.finish(length, () => 0);
 }
@@ -236,13 +257,32 @@ export function keyValueDocument(source: MixSource, length: number, rng: Rng): M
 
 /** The document kind of one window: one uniform draw against the fractions (none drawn without a mix). */
 export function drawMixKind(mix: TrainingMix, rng: Rng): MixKind | 'corpus' {
-  if (mix.repeat + mix.kv === 0) return 'corpus';
+  // No draw without a mix, and the same draws as before `copy` existed when it is 0 (resumes stay exact).
+  if (mix.repeat + mix.kv + mix.copy === 0) return 'corpus';
   const u = rng.uniform();
   if (u < mix.repeat) return 'repeat';
   if (u < mix.repeat + mix.kv) return 'kv';
+  if (u < mix.repeat + mix.kv + mix.copy) return 'copy';
   return 'corpus';
 }
 
 export function mixDocument(kind: MixKind, source: MixSource, length: number, rng: Rng): MixDocument {
-  return kind === 'repeat' ? repeatDocument(source, length, rng) : keyValueDocument(source, length, rng);
+  switch (kind) {
+    case 'repeat':
+      return repeatDocument(source, length, rng);
+    case 'kv':
+      return keyValueDocument(source, length, rng);
+    case 'copy':
+      return randomCopyDocument(source, length, rng);
+  }
+}
+
+/** A mix read back from JSON (a checkpoint's options); errors name `source`. */
+export function trainingMixFromJson(value: unknown, source: string): TrainingMix {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${source}: a training mix must be an object of fractions, got ${JSON.stringify(value)}`);
+  const record = value as Record<string, unknown>;
+  const unknownKeys = Object.keys(record).filter((k) => !MIX_KINDS.includes(k as MixKind));
+  if (unknownKeys.length > 0) throw new Error(`${source}: unknown training mix kind(s) ${unknownKeys.join(', ')}`);
+  const text = MIX_KINDS.filter((k) => record[k] !== undefined).map((k) => `${k}=${String(record[k])}`).join(',');
+  return parseTrainingMix(text, source);
 }

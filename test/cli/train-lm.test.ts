@@ -141,6 +141,33 @@ test('--extend-short-steps lengthens the short-context phase of a resumed run, r
   }
 });
 
+test('--extend-mix trains a resumed run on another mix from its step on: recorded, evaluated, resumed bit for bit', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'thrifty-train-lm-'));
+  try {
+    await writeFile(join(dir, 'text.txt'), TEXT);
+    const options = { steps: 6, warmup: 1, checkpointEvery: 2, evalWindows: 2, evalEvery: 2, mix: { repeat: 0.5, kv: 0, copy: 0 } };
+    const copyMix = { repeat: 0.25, kv: 0, copy: 0.5 };
+    await assert.rejects(tinyRun(dir, { ...options, extendMix: copyMix }), /--extend-mix repeat=0.25,copy=0.5: needs --resume and a checkpoint/);
+    await tinyRun(dir, options); // leaves the step-4 checkpoint
+    await tinyRun(dir, { ...options, resume: true, extendMix: copyMix, extendSteps: 10 });
+    const recorded = (await loadCheckpoint(join(dir, 'out', 'checkpoint.safetensors'))).state.user['options'] as Record<string, unknown>;
+    assert.deepEqual(recorded['extensions'], [{ fromStep: 4, steps: 10, mix: copyMix }]);
+    assert.deepEqual(recorded['mix'], options.mix, 'the run-defining mix stays the original');
+    assert.equal(recorded['extendMix'], undefined, 'the flag itself is not a run setting');
+    const evals = (await readMetricsLog(join(dir, 'out', 'metrics.jsonl'))).filter((r) => typeof r['validationLoss'] === 'number');
+    assert.deepEqual(evals.map((r) => r['step']), [2, 4, 6, 8, 10]);
+    assert.deepEqual(evals.map((r) => typeof r['validationRandomCopyLoss']), ['undefined', 'undefined', 'number', 'number', 'number'], 'random-copy losses once the mix has copy documents');
+    assert.ok(evals.every((r) => Number.isFinite(r['validationCopyLoss'])));
+    const finished = await readFile(join(dir, 'out', 'model.safetensors'));
+    // From the step-8 checkpoint, a plain --resume continues on the new mix: the same weights.
+    await tinyRun(dir, { ...options, resume: true });
+    assert.ok(Buffer.compare(finished, await readFile(join(dir, 'out', 'model.safetensors'))) === 0, 'the weights after resuming a run with another mix differ');
+    await assert.rejects(tinyRun(dir, { ...options, resume: true, extendMix: copyMix }), /^Error: --extend-mix repeat=0.25,copy=0.5: the run already trains on that mix$/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('the short-context phase follows the recorded extensions', async () => {
   const data = prepareLanguageModelData(TEXT, { vocabSize: 300, context: 32, source: 'text' });
   const trainer = new LanguageModelTrainer(data, { ...TRAIN_LM_DEFAULTS, hiddenSize: 32, layers: 1, heads: 2, intermediateSize: 48, context: 32, batch: 2, steps: 8, warmup: 1, shortContext: 8, shortSteps: 4, evalWindows: 1 });
@@ -176,7 +203,7 @@ test('with a mix, a short-context phase and a folder of texts: seeded, resumable
     await writeFile(join(dir, 'corpus', 'notes.md'), 'not read');
     const options: Partial<TrainLmOptions> = {
       data: join(dir, 'corpus'), context: 128, batch: 2, shortContext: 32, shortSteps: 3, steps: 6, checkpointEvery: 3,
-      evalEvery: 3, evalWindows: 2, mix: { repeat: 0.5, kv: 0.25 },
+      evalEvery: 3, evalWindows: 2, mix: { repeat: 0.5, kv: 0.25, copy: 0 },
     };
     await tinyRun(dir, options);
     const straight = await readFile(join(dir, 'out', 'model.safetensors'));
@@ -195,7 +222,7 @@ test('with a mix, a short-context phase and a folder of texts: seeded, resumable
     assert.ok(Buffer.compare(straight, await readFile(join(dir, 'out', 'model.safetensors'))) === 0, 'the resumed weights differ');
     assert.equal(await readFile(join(dir, 'out', 'tokenizer.json'), 'utf8'), tokenizerBefore);
     // Another mix is another run.
-    await assert.rejects(tinyRun(dir, { ...options, resume: true, mix: { repeat: 0.1, kv: 0 } }), /--resume with different settings \(mix\)/);
+    await assert.rejects(tinyRun(dir, { ...options, resume: true, mix: { repeat: 0.1, kv: 0, copy: 0 } }), /--resume with different settings \(mix\)/);
     await assert.rejects(tinyRun(dir, { ...options, shortContext: 24 }), /--short-context 24 must be at least 2 and divide --context 128/);
     await assert.rejects(tinyRun(dir, { data: join(dir, 'corpus', 'more', 'none') }), /--data .*none/);
   } finally {

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { NEEDLE_REFERENCE } from '../../src/eval/metrics.js';
 import { trainByteLevelBpe } from '../../src/text/bpe-trainer.js';
 import { Rng } from '../../src/tensor/rng.js';
-import { drawMixKind, formatTrainingMix, keyValueDocument, parseTrainingMix, repeatDocument, type MixSource } from '../../src/train/lm-mix.js';
+import { drawMixKind, formatTrainingMix, keyValueDocument, parseTrainingMix, randomCopyDocument, repeatDocument, trainingMixFromJson, type MixSource } from '../../src/train/lm-mix.js';
 
 const TEXT = Array.from({ length: 300 }, (_, i) => `Sentence ${i} tells of the ${['river', 'mountain', 'garden', 'city'][i % 4]} and the people who walked there on day ${i % 31}.\n`).join('');
 const trained = trainByteLevelBpe(TEXT, { vocabSize: 400, specialTokens: ['<|endoftext|>'] });
@@ -21,12 +21,19 @@ const source: MixSource = {
 };
 
 test('--mix parses kind=fraction pairs and refuses anything else, naming the flag', () => {
-  assert.deepEqual(parseTrainingMix('repeat=0.3,kv=0.2'), { repeat: 0.3, kv: 0.2 });
-  assert.deepEqual(parseTrainingMix('kv=1'), { repeat: 0, kv: 1 });
-  assert.deepEqual(parseTrainingMix('none'), { repeat: 0, kv: 0 });
+  assert.deepEqual(parseTrainingMix('repeat=0.3,kv=0.2'), { repeat: 0.3, kv: 0.2, copy: 0 });
+  assert.deepEqual(parseTrainingMix('kv=1'), { repeat: 0, kv: 1, copy: 0 });
+  assert.deepEqual(parseTrainingMix('copy=0.25,repeat=0.25'), { repeat: 0.25, kv: 0, copy: 0.25 });
+  assert.deepEqual(parseTrainingMix('none'), { repeat: 0, kv: 0, copy: 0 });
   assert.equal(formatTrainingMix(parseTrainingMix(' repeat = 0.5 ')), 'repeat=0.5');
-  assert.equal(formatTrainingMix({ repeat: 0, kv: 0 }), 'none');
-  assert.throws(() => parseTrainingMix('copy=0.3'), /--mix expects kind=fraction pairs of repeat, kv/);
+  assert.equal(formatTrainingMix({ repeat: 0, kv: 0, copy: 0 }), 'none');
+  assert.throws(() => parseTrainingMix('paste=0.3'), /--mix expects kind=fraction pairs of repeat, kv, copy/);
+  assert.throws(() => parseTrainingMix('repeat=0.5,copy=0.6'), /--mix: the fractions add up to 1.1, more than 1/);
+  // As a checkpoint stores it (older checkpoints have no copy).
+  assert.deepEqual(trainingMixFromJson({ repeat: 0.4, kv: 0.2 }, 'ckpt'), { repeat: 0.4, kv: 0.2, copy: 0 });
+  assert.throws(() => trainingMixFromJson({ repeat: 0.4, paste: 1 }, 'ckpt'), /^Error: ckpt: unknown training mix kind\(s\) paste$/);
+  assert.throws(() => trainingMixFromJson([0.4], 'ckpt'), /ckpt: a training mix must be an object/);
+  assert.throws(() => trainingMixFromJson({ repeat: 'x' }, 'ckpt'), /ckpt: repeat expects a fraction/);
   assert.throws(() => parseTrainingMix('repeat'), /--mix expects kind=fraction pairs/);
   assert.throws(() => parseTrainingMix('repeat=1.5'), /--mix: repeat expects a fraction in \[0, 1\], got '1.5'/);
   assert.throws(() => parseTrainingMix('repeat=x'), /--mix: repeat expects a fraction/);
@@ -35,12 +42,19 @@ test('--mix parses kind=fraction pairs and refuses anything else, naming the fla
 
 test('the kind of each window follows the fractions, and no mix draws nothing', () => {
   const rng = new Rng(3);
-  const counts = { repeat: 0, kv: 0, corpus: 0 };
-  for (let i = 0; i < 4000; i++) counts[drawMixKind({ repeat: 0.3, kv: 0.2 }, rng)]++;
-  assert.ok(Math.abs(counts.repeat / 4000 - 0.3) < 0.03 && Math.abs(counts.kv / 4000 - 0.2) < 0.03, JSON.stringify(counts));
+  const counts = { repeat: 0, kv: 0, copy: 0, corpus: 0 };
+  for (let i = 0; i < 4000; i++) counts[drawMixKind({ repeat: 0.3, kv: 0.2, copy: 0.1 }, rng)]++;
+  assert.ok(Math.abs(counts.repeat / 4000 - 0.3) < 0.03 && Math.abs(counts.kv / 4000 - 0.2) < 0.03 && Math.abs(counts.copy / 4000 - 0.1) < 0.03, JSON.stringify(counts));
+  // Without copy, the draws are those of the mixes before copy existed (u < repeat, then u < repeat + kv).
+  const a = new Rng(8);
+  const b = new Rng(8);
+  for (let i = 0; i < 200; i++) {
+    const u = b.uniform();
+    assert.equal(drawMixKind({ repeat: 0.4, kv: 0.2, copy: 0 }, a), u < 0.4 ? 'repeat' : u < 0.6 ? 'kv' : 'corpus');
+  }
   const untouched = new Rng(5);
   const before = JSON.stringify(untouched.getState());
-  assert.equal(drawMixKind({ repeat: 0, kv: 0 }, untouched), 'corpus');
+  assert.equal(drawMixKind({ repeat: 0, kv: 0, copy: 0 }, untouched), 'corpus');
   assert.equal(JSON.stringify(untouched.getState()), before, 'a run without a mix draws the same windows as before the mix existed');
 });
 
@@ -119,4 +133,34 @@ test('documents longer than their parts are filled from the corpus; a window too
   assert.equal(short.tokens.length, 24);
   const long = keyValueDocument(source, 3000, new Rng(1));
   assert.equal(long.tokens.length, 3000);
+});
+
+test('a random-copy document is runs of corpus tokens, each followed by the same run; the copy after its first token is retrievable', () => {
+  const corpus = new Set(source.ids);
+  for (const length of [16, 100, 1000]) {
+    const doc = randomCopyDocument(source, length, new Rng(length));
+    assert.equal(doc.tokens.length, length);
+    const tokens = Array.from(doc.tokens);
+    assert.ok(tokens.every((t) => corpus.has(t)), 'tokens of the corpus');
+    // Walk the runs: a run of n tokens, then the copy (its first token not retrievable, the rest retrievable).
+    let at = 0;
+    let runs = 0;
+    while (at < length) {
+      // The run is unmarked; its copy begins where marked tokens follow one unmarked token.
+      let copyStart = at;
+      while (copyStart + 1 < length && doc.retrievable[copyStart + 1] !== 1) copyStart++;
+      const n = copyStart - at;
+      if (copyStart + 1 >= length) break; // the window ended inside a run
+      assert.ok(n >= Math.min(8, Math.floor(length / 2)) && n <= length / 2, `run of ${n} tokens in a window of ${length}`);
+      for (let i = 0; i < n && copyStart + i < length; i++) {
+        assert.equal(tokens[copyStart + i], tokens[at + i], `copy token ${i} of the run at ${at}`);
+        assert.equal(doc.retrievable[copyStart + i], i > 0 ? 1 : 0);
+      }
+      at = copyStart + n;
+      runs++;
+    }
+    assert.ok(runs >= 1);
+    assert.equal(doc.retrievable.slice(0, 8).reduce((x, y) => x + y, 0), 0, 'the first run is not retrievable');
+  }
+  assert.deepEqual(randomCopyDocument(source, 200, new Rng(3)), randomCopyDocument(source, 200, new Rng(3)));
 });

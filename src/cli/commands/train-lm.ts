@@ -86,16 +86,19 @@ interface TrainLmFlags {
   shortSteps: number;
   extendSteps?: number;
   extendShortSteps?: number;
+  extendMix?: TrainingMix;
   threads?: number;
   json: boolean;
 }
 
-function parseMixFlag(value: string): TrainingMix {
-  try {
-    return parseTrainingMix(value, '--mix');
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
+function parseMixFlag(flag: string): (value: string) => TrainingMix {
+  return (value) => {
+    try {
+      return parseTrainingMix(value, flag);
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+  };
 }
 
 export function registerTrainLmCommand(program: Command): void {
@@ -121,12 +124,13 @@ export function registerTrainLmCommand(program: Command): void {
     .option('--eval-every <n>', 'held-out evaluation every n steps (0: at the end only)', parseIntInRange('--eval-every', 0, L.steps), d.evalEvery)
     .option('--eval-windows <n>', 'held-out windows per evaluation', parseIntInRange('--eval-windows', 1, L.evalSequences), d.evalWindows)
     .option('--checkpoint-every <n>', 'save a resumable checkpoint (and the model folder) every n steps (0: never)', parseIntInRange('--checkpoint-every', 0, L.steps), d.checkpointEvery)
-    .option('--mix <kinds>', 'synthetic documents as fractions of the windows: repeat (a passage, then spans of it copied after a newline) and kv (facts at random depths, questions about them at the end, as the needle task); e.g. repeat=0.3,kv=0.2 (default: none)', parseMixFlag)
+    .option('--mix <kinds>', 'synthetic documents as fractions of the windows: repeat (a passage, then spans of it copied after a newline), kv (facts at random depths, questions about them at the end, as the needle task) and copy (random corpus tokens, then the same again); e.g. repeat=0.3,kv=0.2 (default: none)', parseMixFlag('--mix'))
     .option('--short-context <n>', 'window of the first --short-steps steps (divides --context; context/n times the windows, so the same tokens a step)', parseIntInRange('--short-context', 2, L.sequence))
     .option('--short-steps <n>', 'steps trained at --short-context before the full context', parseIntInRange('--short-steps', 0, L.steps), d.shortSteps)
     .option('--resume', 'continue from <out>/checkpoint.safetensors if present', false)
     .option('--extend-steps <n>', 'with --resume: lengthen the run to n steps in all (more than its current total); the cosine goes on from the current lr to the same final lr at step n, and the checkpoint records it, so later resumes need only --resume', parseIntInRange('--extend-steps', 1, L.steps))
     .option('--extend-short-steps <n>', 'with --resume, while the run is still in its short-context phase: lengthen that phase to n steps (recorded in the checkpoint like --extend-steps)', parseIntInRange('--extend-short-steps', 1, L.steps))
+    .option('--extend-mix <kinds>', 'with --resume: train on this mix (as --mix) from the checkpoint\'s step on (recorded in the checkpoint like --extend-steps)', parseMixFlag('--extend-mix'))
     .option('--dtype <type>', 'f32 or f16 storage for model.safetensors', d.dtype)
     .option('--threads <n>', 'threads including the main one (default: all cores)', parseThreads('--threads'))
     .option('--json', 'print the summary as one JSON line', false)
@@ -165,6 +169,7 @@ export function registerTrainLmCommand(program: Command): void {
             resume: flags.resume,
             ...(flags.extendSteps === undefined ? {} : { extendSteps: flags.extendSteps }),
             ...(flags.extendShortSteps === undefined ? {} : { extendShortSteps: flags.extendShortSteps }),
+            ...(flags.extendMix === undefined ? {} : { extendMix: flags.extendMix }),
             dtype: flags.dtype,
             mix: flags.mix ?? NO_MIX,
             shortSteps: flags.shortSteps,
@@ -176,7 +181,7 @@ export function registerTrainLmCommand(program: Command): void {
         );
         if (outcome.status === 'interrupted') {
           const kept = `step ${outcome.steps} of ${flags.steps}, checkpoint saved to ${outcome.checkpoint}`;
-          process.stderr.write(interruptedMessage(kept, resumeCommand(withoutFlag(withoutFlag(process.argv.slice(2), '--extend-steps'), '--extend-short-steps'), ['--resume'])));
+          process.stderr.write(interruptedMessage(kept, resumeCommand(['--extend-steps', '--extend-short-steps', '--extend-mix'].reduce(withoutFlag, process.argv.slice(2)), ['--resume'])));
           process.exitCode = INTERRUPTED_EXIT_CODE;
           return;
         }
