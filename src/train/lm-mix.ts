@@ -5,7 +5,7 @@
 //   kv      corpus filler with fact sentences inserted at random depths and, at the end, questions
 //           whose answers are the facts' values, in the needle task's layout (".\n" before a fact,
 //           ".\n" + "\n\nWhat is ...? \"<the fact's opening>" before the answer);
-//   copy    tokens drawn at random from the corpus, then the same tokens again: nothing but attending
+//   copy    tokens drawn at random from the corpus's ids, then the same tokens again: nothing but attending
 //           back can predict the copy, so it is the plainest signal for induction heads (the mechanism
 //           both tasks rely on; test/train/induction.test.ts), which natural-text repeats give weakly.
 // The evaluation's own samples are never produced: no fact is about San Francisco, so neither the
@@ -115,18 +115,32 @@ export function repeatDocument(source: MixSource, length: number, rng: Rng): Mix
   return doc.finish(length, () => 0);
 }
 
+/** The distinct ids of a corpus, sorted (cached per ids array: the random-copy documents draw from them). */
+const distinctIdsCache = new WeakMap<Int32Array, Int32Array>();
+function distinctIds(ids: Int32Array): Int32Array {
+  let distinct = distinctIdsCache.get(ids);
+  if (distinct === undefined) {
+    distinct = Int32Array.from(new Set(ids)).sort();
+    distinctIdsCache.set(ids, distinct);
+  }
+  return distinct;
+}
+
 /**
- * A random-copy document: again and again to the end of the window, a run of 8..length/2 tokens drawn
- * independently from the corpus (its unigram distribution, no order), then the same run again. Only the
- * copy's first token is unpredictable (where the run ends is not marked), so the rest is retrievable.
+ * A random-copy document: again and again to the end of the window, a run of tokens drawn uniformly
+ * from the ids the corpus uses (so a token rarely recurs inside a run and the copy is unambiguous),
+ * then the same run again. Run lengths are log-uniform in 8..length/2: mostly short runs, so a window
+ * holds many copies at many distances, and some that reach back half the window. Only the copy's first
+ * token is unpredictable (where the run ends is not marked), so the rest is retrievable.
  */
 export function randomCopyDocument(source: MixSource, length: number, rng: Rng): MixDocument {
   const maxRun = Math.max(1, Math.floor(length / 2));
   const minRun = Math.min(8, maxRun);
+  const vocabulary = distinctIds(source.ids);
   const doc = new DocumentBuilder();
   while (doc.length < length) {
-    const run = uniformInt(rng, minRun, maxRun);
-    const tokens = Array.from({ length: run }, () => source.ids[rng.int(source.ids.length)]!);
+    const run = Math.min(maxRun, Math.floor(minRun * Math.exp(rng.uniform() * Math.log((maxRun + 1) / minRun))));
+    const tokens = Array.from({ length: run }, () => vocabulary[rng.int(vocabulary.length)]!);
     doc.push(tokens, false);
     doc.push(tokens, (i) => i > 0);
   }

@@ -135,9 +135,10 @@ test('documents longer than their parts are filled from the corpus; a window too
   assert.equal(long.tokens.length, 3000);
 });
 
-test('a random-copy document is runs of corpus tokens, each followed by the same run; the copy after its first token is retrievable', () => {
+test('a random-copy document is runs of corpus ids, each followed by the same run, mostly short; the copy after its first token is retrievable', () => {
   const corpus = new Set(source.ids);
-  for (const length of [16, 100, 1000]) {
+  const runLengths: number[] = [];
+  for (const length of [16, 100, 1000, 1000, 1000]) {
     const doc = randomCopyDocument(source, length, new Rng(length));
     assert.equal(doc.tokens.length, length);
     const tokens = Array.from(doc.tokens);
@@ -158,9 +159,15 @@ test('a random-copy document is runs of corpus tokens, each followed by the same
       }
       at = copyStart + n;
       runs++;
+      if (length === 1000) runLengths.push(n);
     }
     assert.ok(runs >= 1);
+    if (length === 1000) assert.ok(new Set(tokens).size > corpus.size / 2, 'drawn across the vocabulary, not by frequency');
     assert.equal(doc.retrievable.slice(0, 8).reduce((x, y) => x + y, 0), 0, 'the first run is not retrievable');
   }
+  // Log-uniform lengths in 8..500: the median near sqrt(8 * 500) = 63, far below the middle of the range.
+  runLengths.sort((a, b) => a - b);
+  const median = runLengths[Math.floor(runLengths.length / 2)]!;
+  assert.ok(runLengths.length >= 8 && median >= 16 && median <= 200, `run lengths ${runLengths.join(' ')}`);
   assert.deepEqual(randomCopyDocument(source, 200, new Rng(3)), randomCopyDocument(source, 200, new Rng(3)));
 });
