@@ -59,7 +59,7 @@ export interface TrainLmResult {
 /** A finished run's result, or where an interrupted run stopped (its checkpoint continues it). */
 export type TrainLmOutcome =
   | ({ readonly status: 'finished' } & TrainLmResult)
-  | { readonly status: 'interrupted'; readonly steps: number; readonly checkpoint: string };
+  | { readonly status: 'interrupted'; readonly steps: number; readonly totalSteps: number; readonly checkpoint: string };
 
 export const LM_CHECKPOINT_FILE = 'checkpoint.safetensors';
 
@@ -253,7 +253,7 @@ export async function trainLanguageModel(options: TrainLmOptions, log: (line: st
         { name: 'checkpoint', every: options.checkpointEvery, onStop: true, run: save },
       ],
     });
-    if (loop.reason !== 'finished') return { status: 'interrupted', steps: loop.step, checkpoint: checkpointPath };
+    if (loop.reason !== 'finished') return { status: 'interrupted', steps: loop.step, totalSteps, checkpoint: checkpointPath };
 
     const step = loop.step;
     const validationLoss = trainer.evaluate();

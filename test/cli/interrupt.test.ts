@@ -171,7 +171,7 @@ test('train-lm: Ctrl-C saves a checkpoint and exits 130; the printed command fin
     await writeFile(join(dir, 'text.txt'), text);
     const args = (out: string): string[] => [
       'train-lm', '--data', join(dir, 'text.txt'), '--out', out, '--vocab-size', '300', '--hidden', '32', '--layers', '1', '--heads', '2',
-      '--intermediate', '48', '--context', '32', '--steps', '60', '--checkpoint-every', '0', '--eval-windows', '2', '--threads', '1', '--dtype', 'f32',
+      '--intermediate', '48', '--context', '32', '--steps', '60', '--warmup', '2', '--checkpoint-every', '0', '--eval-windows', '2', '--threads', '1', '--dtype', 'f32',
     ];
     const straight = await thrifty(args(join(dir, 'straight')));
     assert.equal(straight.code, 0, straight.stderr);
@@ -198,6 +198,17 @@ test('train-lm: Ctrl-C saves a checkpoint and exits 130; the printed command fin
     const [a, b] = await Promise.all([readFile(join(out, 'model.safetensors')), readFile(join(dir, 'straight', 'model.safetensors'))]);
     assert.ok(Buffer.compare(a, b) === 0, 'the resumed weights differ from the straight run');
     assert.deepEqual(curve(await readMetricsLog(join(out, 'metrics.jsonl'))), curve(await readMetricsLog(join(dir, 'straight', 'metrics.jsonl'))));
+
+    // Extended from the step-k checkpoint (a longer run on another mix), then stopped: the message counts to the
+    // extended total, and the printed command resumes without the extending flags (the checkpoint records them).
+    const extended = await thrifty([...args(out), '--resume', '--extend-steps', '80', '--extend-mix', 'copy=0.5'], async (child) => {
+      await waitForStep(join(out, 'metrics.jsonl'), 62);
+      child.kill('SIGINT');
+    });
+    assert.equal(extended.code, 130, extended.stderr);
+    const k2 = (await loadCheckpoint(join(out, 'checkpoint.safetensors'))).state.step;
+    assert.match(extended.stderr, new RegExp(`stopped: step ${k2} of 80, checkpoint saved to`));
+    assert.deepEqual(resumeArgs(extended.stderr), [...args(out), '--resume']);
   });
 });
 

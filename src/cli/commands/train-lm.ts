@@ -180,7 +180,7 @@ export function registerTrainLmCommand(program: Command): void {
           interrupt.signal,
         );
         if (outcome.status === 'interrupted') {
-          const kept = `step ${outcome.steps} of ${flags.steps}, checkpoint saved to ${outcome.checkpoint}`;
+          const kept = `step ${outcome.steps} of ${outcome.totalSteps}, checkpoint saved to ${outcome.checkpoint}`;
           process.stderr.write(interruptedMessage(kept, resumeCommand(['--extend-steps', '--extend-short-steps', '--extend-mix'].reduce(withoutFlag, process.argv.slice(2)), ['--resume'])));
           process.exitCode = INTERRUPTED_EXIT_CODE;
           return;
