@@ -42,6 +42,8 @@ export interface TrainLmOptions extends LanguageModelSettings {
   readonly extendSteps?: number | undefined;
   /** With --resume: lengthen the short-context phase to this many steps (while the run is still in it). */
   readonly extendShortSteps?: number | undefined;
+  /** With --resume and extendShortSteps, after the short phase ended: a new short phase in windows of this length. */
+  readonly extendShortContext?: number | undefined;
   /** With --resume: train on this mix from the checkpoint's step on. */
   readonly extendMix?: TrainingMix | undefined;
 }
@@ -102,6 +104,7 @@ function savedExtensions(saved: JsonValue | undefined, source: string): Schedule
     fromStep: e['fromStep'] as number,
     steps: e['steps'] as number,
     ...(Number.isInteger(e['shortSteps']) ? { shortSteps: e['shortSteps'] as number } : {}),
+    ...(Number.isInteger(e['shortContext']) ? { shortContext: e['shortContext'] as number } : {}),
     ...(e['mix'] === undefined ? {} : { mix: trainingMixFromJson(e['mix'], `${source}: options.extensions`) }),
   }));
 }
@@ -177,19 +180,21 @@ export async function trainLanguageModel(options: TrainLmOptions, log: (line: st
     checkSameRun(options, saved.state.user['options'], checkpointPath);
     trainer.restore(saved, checkpointPath);
     trainer.setExtensions(savedExtensions(saved.state.user['options'], checkpointPath));
-    if (options.extendSteps !== undefined || options.extendShortSteps !== undefined || options.extendMix !== undefined) {
-      trainer.extend({ steps: options.extendSteps, shortSteps: options.extendShortSteps, mix: options.extendMix });
-      log(`extended the run from step ${trainer.step}: ${trainer.totalSteps} steps (lr ${trainer.schedule(trainer.step).toExponential(3)}, cosine to ${(options.lr / 10).toExponential(3)} at step ${trainer.totalSteps}), ${trainer.shortSteps} of them at the short context; mix ${formatTrainingMix(trainer.mix)}`);
+    if (options.extendSteps !== undefined || options.extendShortSteps !== undefined || options.extendShortContext !== undefined || options.extendMix !== undefined) {
+      trainer.extend({ steps: options.extendSteps, shortSteps: options.extendShortSteps, shortContext: options.extendShortContext, mix: options.extendMix });
+      const phase = trainer.phase(trainer.step);
+      log(`extended the run from step ${trainer.step}: ${trainer.totalSteps} steps (lr ${trainer.schedule(trainer.step).toExponential(3)}, cosine to ${(options.lr / 10).toExponential(3)} at step ${trainer.totalSteps}); windows of ${phase.window} tokens now${trainer.step < trainer.shortSteps ? ` until step ${trainer.shortSteps}` : ''}; mix ${formatTrainingMix(trainer.mix)}`);
     }
     await truncateMetricsLog(metricsPath, trainer.step);
     log(`resumed from ${checkpointPath} at step ${trainer.step}`);
   }
   if (options.extendSteps !== undefined && trainer.step === 0) throw new Error(`--extend-steps ${options.extendSteps}: needs --resume and a checkpoint in ${options.out} (a new run takes --steps)`);
   if (options.extendMix !== undefined && trainer.step === 0) throw new Error(`--extend-mix ${formatTrainingMix(options.extendMix)}: needs --resume and a checkpoint in ${options.out} (a new run takes --mix)`);
+  if (options.extendShortContext !== undefined && trainer.step === 0) throw new Error(`--extend-short-context ${options.extendShortContext}: needs --resume and a checkpoint in ${options.out} (a new run takes --short-context)`);
   if (options.extendShortSteps !== undefined && trainer.step === 0) throw new Error(`--extend-short-steps ${options.extendShortSteps}: needs --resume and a checkpoint in ${options.out} (a new run takes --short-steps)`);
   const totalSteps = trainer.totalSteps;
   // The extensions are saved with the options (the extending flag itself is not), so a plain --resume continues them.
-  const { extendSteps: _extendSteps, extendShortSteps: _extendShortSteps, extendMix: _extendMix, ...definingOptions } = options;
+  const { extendSteps: _extendSteps, extendShortSteps: _extendShortSteps, extendShortContext: _extendShortContext, extendMix: _extendMix, ...definingOptions } = options;
   const userState = { options: JSON.parse(JSON.stringify({ ...definingOptions, threads: options.threads ?? null, extensions: trainer.extensions })) as JsonValue };
   // The model folder: weights (tied lm_head left out, as Hugging Face saves it), config, tokenizer.
   const writeModelFolder = async (): Promise<void> => {

@@ -125,6 +125,8 @@ export interface ScheduleExtension {
   readonly steps: number;
   /** A lengthened short-context phase (`--extend-short-steps`), from the same step on. */
   readonly shortSteps?: number;
+  /** With shortSteps, after the short phase had ended: a new short phase, from fromStep to shortSteps, in windows of this length (`--extend-short-context`). */
+  readonly shortContext?: number;
   /** Another training mix (`--extend-mix`), from the same step on. */
   readonly mix?: TrainingMix;
 }
@@ -262,22 +264,38 @@ export class LanguageModelTrainer {
    * extendedCosineSchedule), and/or the short-context phase to `shortSteps` (while the run is still in it),
    * and/or trains on another mix from the current step on.
    */
-  extend(change: { readonly steps?: number | undefined; readonly shortSteps?: number | undefined; readonly mix?: TrainingMix | undefined }): void {
+  extend(change: { readonly steps?: number | undefined; readonly shortSteps?: number | undefined; readonly shortContext?: number | undefined; readonly mix?: TrainingMix | undefined }): void {
     const steps = change.steps ?? this.totalSteps;
     if (change.steps !== undefined) {
       if (!(Number.isInteger(steps) && steps > this.totalSteps)) throw new Error(`--extend-steps ${steps}: must be larger than the run's current total of ${this.totalSteps} steps`);
       if (this.step < Math.min(this.settings.warmup, this.settings.steps)) throw new Error(`--extend-steps ${steps}: the run is still warming up (step ${this.step} of ${this.settings.warmup}); extend after the warm-up`);
     }
-    const { shortSteps } = change;
+    const { shortSteps, shortContext } = change;
+    if (shortContext !== undefined) {
+      const { context } = this.settings;
+      if (shortSteps === undefined) throw new Error(`--extend-short-context ${shortContext}: needs --extend-short-steps (the step the new short phase ends at)`);
+      if (!(Number.isInteger(shortContext) && shortContext >= 2 && shortContext <= context && context % shortContext === 0)) throw new Error(`--extend-short-context ${shortContext} must be at least 2 and divide --context ${context}`);
+      if (this.step < this.shortSteps) throw new Error(`--extend-short-context ${shortContext}: the run is still in its short-context phase (to step ${this.shortSteps}); lengthen it with --extend-short-steps alone`);
+    }
     if (shortSteps !== undefined) {
-      if (!(Number.isInteger(shortSteps) && shortSteps > this.shortSteps)) throw new Error(`--extend-short-steps ${shortSteps}: must be larger than the run's current ${this.shortSteps} short-context steps`);
-      if (this.step >= this.shortSteps) throw new Error(`--extend-short-steps ${shortSteps}: the short-context phase ended at step ${this.shortSteps} (the run is at step ${this.step})`);
+      if (shortContext === undefined) {
+        if (!(Number.isInteger(shortSteps) && shortSteps > this.shortSteps)) throw new Error(`--extend-short-steps ${shortSteps}: must be larger than the run's current ${this.shortSteps} short-context steps`);
+        if (this.step >= this.shortSteps) throw new Error(`--extend-short-steps ${shortSteps}: the short-context phase ended at step ${this.shortSteps} (the run is at step ${this.step}); a new one needs --extend-short-context`);
+      } else if (!(Number.isInteger(shortSteps) && shortSteps > this.step)) {
+        throw new Error(`--extend-short-steps ${shortSteps}: a new short-context phase must end after the run's current step ${this.step}`);
+      }
       if (shortSteps > steps) throw new Error(`--extend-short-steps ${shortSteps} is more than the run's ${steps} steps`);
     }
     const { mix } = change;
     if (mix !== undefined && formatTrainingMix(mix) === formatTrainingMix(this.mix)) throw new Error(`--extend-mix ${formatTrainingMix(mix)}: the run already trains on that mix`);
     if (change.steps === undefined && shortSteps === undefined && mix === undefined) return;
-    this.setExtensions([...this.#extensions, { fromStep: this.step, steps, ...(shortSteps === undefined ? {} : { shortSteps }), ...(mix === undefined ? {} : { mix }) }]);
+    this.setExtensions([...this.#extensions, {
+      fromStep: this.step,
+      steps,
+      ...(shortSteps === undefined ? {} : { shortSteps }),
+      ...(shortContext === undefined ? {} : { shortContext }),
+      ...(mix === undefined ? {} : { mix }),
+    }]);
   }
 
   /** Inputs (BOS, then the first t - 1 tokens) and next-token targets of sequences of t tokens each. */
@@ -297,8 +315,15 @@ export class LanguageModelTrainer {
   /** The window length and windows per step of step `step` (0-based): the short phase first. */
   phase(step: number): { readonly window: number; readonly rows: number } {
     const { context, batch } = this.settings;
-    const short = this.settings.shortContext ?? context;
-    return step < this.shortSteps ? { window: short, rows: batch * (context / short) } : { window: context, rows: batch };
+    // The settings' phase, as the extensions in force at `step` changed it (in the order they were made).
+    let short = this.settings.shortContext ?? context;
+    let until = this.settings.shortSteps ?? 0;
+    for (const e of this.#extensions) {
+      if (e.fromStep > step) break;
+      if (e.shortSteps !== undefined) until = e.shortSteps;
+      if (e.shortContext !== undefined) short = e.shortContext;
+    }
+    return step < until ? { window: short, rows: batch * (context / short) } : { window: context, rows: batch };
   }
 
   /** One optimizer step on random training windows (corpus windows and the mix's documents). */

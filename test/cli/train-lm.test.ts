@@ -135,7 +135,7 @@ test('--extend-short-steps lengthens the short-context phase of a resumed run, r
     await tinyRun(dir, { ...options, resume: true }); // from the step-7 checkpoint
     assert.ok(Buffer.compare(finished, await readFile(join(dir, 'out', 'model.safetensors'))) === 0, 'the weights after resuming differ');
     await assert.rejects(tinyRun(dir, { ...options, resume: true, extendShortSteps: 5 }), /^Error: --extend-short-steps 5: must be larger than the run's current 6 short-context steps$/);
-    await assert.rejects(tinyRun(dir, { ...options, resume: true, extendShortSteps: 8 }), /^Error: --extend-short-steps 8: the short-context phase ended at step 6 \(the run is at step 7\)$/);
+    await assert.rejects(tinyRun(dir, { ...options, resume: true, extendShortSteps: 8 }), /^Error: --extend-short-steps 8: the short-context phase ended at step 6 \(the run is at step 7\); a new one needs --extend-short-context$/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -178,6 +178,25 @@ test('the short-context phase follows the recorded extensions', async () => {
   assert.equal(trainer.totalSteps, 8);
   assert.equal(trainer.schedule(5), linearWarmupCosineDecay({ peakLr: trainer.settings.lr, warmupSteps: 1, totalSteps: 8, finalLr: trainer.settings.lr / 10 })(5), 'the lr is unchanged');
   assert.throws(() => trainer.extend({ shortSteps: 9 }), /--extend-short-steps 9 is more than the run's 8 steps/);
+});
+
+test('a new short-context phase after the first (--extend-short-context): windows from its step to its end, then the full context', () => {
+  const data = prepareLanguageModelData(TEXT, { vocabSize: 300, context: 32, source: 'text' });
+  const trainer = new LanguageModelTrainer(data, { ...TRAIN_LM_DEFAULTS, hiddenSize: 32, layers: 1, heads: 2, intermediateSize: 48, context: 32, batch: 2, steps: 12, warmup: 1, shortContext: 8, shortSteps: 4, evalWindows: 1 });
+  trainer.step = 3;
+  assert.throws(() => trainer.extend({ shortSteps: 9, shortContext: 16 }), /--extend-short-context 16: the run is still in its short-context phase \(to step 4\)/);
+  trainer.step = 6;
+  assert.throws(() => trainer.extend({ shortContext: 16 }), /--extend-short-context 16: needs --extend-short-steps/);
+  assert.throws(() => trainer.extend({ shortSteps: 9, shortContext: 12 }), /--extend-short-context 12 must be at least 2 and divide --context 32/);
+  assert.throws(() => trainer.extend({ shortSteps: 6, shortContext: 16 }), /--extend-short-steps 6: a new short-context phase must end after the run's current step 6/);
+  assert.throws(() => trainer.extend({ shortSteps: 13, shortContext: 16 }), /--extend-short-steps 13 is more than the run's 12 steps/);
+  trainer.extend({ shortSteps: 9, shortContext: 16 });
+  assert.deepEqual(trainer.extensions, [{ fromStep: 6, steps: 12, shortSteps: 9, shortContext: 16 }]);
+  // Steps before the extension keep their windows: 8 tokens to step 4, then 32; from step 6 to 9, 16; then 32.
+  assert.deepEqual([3, 4, 5, 6, 8, 9, 11].map((s) => trainer.phase(s)), [
+    { window: 8, rows: 8 }, { window: 32, rows: 2 }, { window: 32, rows: 2 }, { window: 16, rows: 4 }, { window: 16, rows: 4 }, { window: 32, rows: 2 }, { window: 32, rows: 2 },
+  ]);
+  assert.equal(trainer.schedule(7), linearWarmupCosineDecay({ peakLr: trainer.settings.lr, warmupSteps: 1, totalSteps: 12, finalLr: trainer.settings.lr / 10 })(7), 'the lr is unchanged');
 });
 
 test('bad options are refused, naming the option', async () => {

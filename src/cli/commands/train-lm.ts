@@ -86,6 +86,7 @@ interface TrainLmFlags {
   shortSteps: number;
   extendSteps?: number;
   extendShortSteps?: number;
+  extendShortContext?: number;
   extendMix?: TrainingMix;
   threads?: number;
   json: boolean;
@@ -129,7 +130,8 @@ export function registerTrainLmCommand(program: Command): void {
     .option('--short-steps <n>', 'steps trained at --short-context before the full context', parseIntInRange('--short-steps', 0, L.steps), d.shortSteps)
     .option('--resume', 'continue from <out>/checkpoint.safetensors if present', false)
     .option('--extend-steps <n>', 'with --resume: lengthen the run to n steps in all (more than its current total); the cosine goes on from the current lr to the same final lr at step n, and the checkpoint records it, so later resumes need only --resume', parseIntInRange('--extend-steps', 1, L.steps))
-    .option('--extend-short-steps <n>', 'with --resume, while the run is still in its short-context phase: lengthen that phase to n steps (recorded in the checkpoint like --extend-steps)', parseIntInRange('--extend-short-steps', 1, L.steps))
+    .option('--extend-short-steps <n>', 'with --resume, while the run is still in its short-context phase: lengthen that phase to n steps; after it, with --extend-short-context: a new short phase from the checkpoint\'s step to step n (recorded in the checkpoint like --extend-steps)', parseIntInRange('--extend-short-steps', 1, L.steps))
+    .option('--extend-short-context <n>', 'with --resume and --extend-short-steps, after the short-context phase: the window of the new short phase (divides --context; context/n times the windows)', parseIntInRange('--extend-short-context', 2, L.sequence))
     .option('--extend-mix <kinds>', 'with --resume: train on this mix (as --mix) from the checkpoint\'s step on (recorded in the checkpoint like --extend-steps)', parseMixFlag('--extend-mix'))
     .option('--dtype <type>', 'f32 or f16 storage for model.safetensors', d.dtype)
     .option('--threads <n>', 'threads including the main one (default: all cores)', parseThreads('--threads'))
@@ -169,6 +171,7 @@ export function registerTrainLmCommand(program: Command): void {
             resume: flags.resume,
             ...(flags.extendSteps === undefined ? {} : { extendSteps: flags.extendSteps }),
             ...(flags.extendShortSteps === undefined ? {} : { extendShortSteps: flags.extendShortSteps }),
+            ...(flags.extendShortContext === undefined ? {} : { extendShortContext: flags.extendShortContext }),
             ...(flags.extendMix === undefined ? {} : { extendMix: flags.extendMix }),
             dtype: flags.dtype,
             mix: flags.mix ?? NO_MIX,
@@ -181,7 +184,7 @@ export function registerTrainLmCommand(program: Command): void {
         );
         if (outcome.status === 'interrupted') {
           const kept = `step ${outcome.steps} of ${outcome.totalSteps}, checkpoint saved to ${outcome.checkpoint}`;
-          process.stderr.write(interruptedMessage(kept, resumeCommand(['--extend-steps', '--extend-short-steps', '--extend-mix'].reduce(withoutFlag, process.argv.slice(2)), ['--resume'])));
+          process.stderr.write(interruptedMessage(kept, resumeCommand(['--extend-steps', '--extend-short-steps', '--extend-short-context', '--extend-mix'].reduce(withoutFlag, process.argv.slice(2)), ['--resume'])));
           process.exitCode = INTERRUPTED_EXIT_CODE;
           return;
         }
