@@ -33,12 +33,12 @@ function option(cmd: Command, long: string): Option {
 /** The numeric flags each command must bound (a new numeric flag is caught by the sweep below too). */
 const NUMERIC_FLAGS: ReadonlyArray<[readonly string[], readonly string[]]> = [
   [['pretrain'], ['--steps', '--seed', '--stop-after', '--batch', '--seq', '--lr', '--warmup', '--weight-decay', '--clip', '--vocab-size', '--dropout', '--eval-every', '--eval-sequences', '--validation-fraction', '--checkpoint-every', '--threads', '--conv-kernel', '--conv-group-size', '--ffn-groups', '--sparsity', '--block', '--updates', '--prune-ratio']],
-  [['train-lm'], ['--vocab-size', '--hidden', '--layers', '--heads', '--intermediate', '--context', '--batch', '--steps', '--lr', '--warmup', '--weight-decay', '--clip', '--seed', '--eval-every', '--eval-windows', '--checkpoint-every', '--threads', '--short-context', '--short-steps', '--extend-steps', '--extend-short-steps']],
+  [['train-lm'], ['--vocab-size', '--hidden', '--layers', '--heads', '--intermediate', '--context', '--batch', '--steps', '--lr', '--warmup', '--weight-decay', '--clip', '--seed', '--eval-every', '--eval-windows', '--checkpoint-every', '--threads', '--short-context', '--short-steps', '--extend-steps', '--extend-short-steps', '--extend-short-context']],
   [['experiment', 'pareto'], ['--seeds', '--tokens', '--eval-points', '--jobs', '--warmup-fraction', '--batch', '--seq', '--lr', '--warmup', '--weight-decay', '--clip', '--vocab-size', '--dropout', '--eval-every', '--eval-sequences', '--validation-fraction', '--checkpoint-every', '--threads', '--conv-kernel', '--conv-group-size', '--ffn-groups', '--sparsity', '--block', '--updates', '--prune-ratio']],
 ];
 
 /** Options with a parser whose value is not one number. */
-const NON_NUMERIC_PARSED = new Set(['--mix']);
+const NON_NUMERIC_PARSED = new Set(['--mix', '--extend-mix']);
 
 function rejects(opt: Option, value: string): InvalidArgumentError {
   let caught: unknown;
