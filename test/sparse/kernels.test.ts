@@ -309,10 +309,11 @@ describe('wasm block-sparse kernels equal the reference', () => {
               assertClose(`${what} y`, y.subarray(0, n * rows), y64, 1e-4);
               v.sparse.gradInput(dys, n, pattern, values, dx);
               assertClose(`${what} dx`, dx.subarray(0, n * cols), dx64, 1e-4);
-              // dW with x and dy on different sides too.
-              v.sparse.gradValues(dys, x, n, pattern, dv);
-              assertClose(`${what} dValues`, dv.subarray(0, pattern.valueCount), dv64, 1e-4);
-              for (const a of [xs, dys, y, dx, dv]) if (v.k.arenas.find(a)) v.k.freeF32(a);
+              // dW: dy on the input's side, x on the output's (all four mixtures over the loop).
+              const xw = place(x, outArena);
+              v.sparse.gradValues(dys, xw, n, pattern, dv);
+              assertClose(`${what} dValues (x ${outArena ? 'arena' : 'js'})`, dv.subarray(0, pattern.valueCount), dv64, 1e-4);
+              for (const a of [xs, dys, xw, y, dx, dv]) if (v.k.arenas.find(a)) v.k.freeF32(a);
             }
           }
         }
