@@ -80,12 +80,53 @@ function transposeByDst(src: usize, ldsb: usize, dst: usize, lddb: usize, rows: 
 // output are written where they belong: 4 tokens x 8 outputs per register tile (the dense gemm's
 // micro-tile; 8 accumulators).
 
+// 4 tokens x 8 outputs of block row R (outputs i0..i0+7), s* / d* the token rows of src / dst,
+// block by block (b >= 16: a block's b inputs per inner loop; see rowsTile4x8 for b = 8).
+// @ts-ignore: decorator
+@inline
+function rowsTile4x8Blocks(k0: i32, k1: i32, idx: usize, wt: usize, b: i32, i0: i32,
+  s0: usize, sstride: usize, d0: usize, dstride: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
+  const bb = <usize>(b * b);
+  const bbytes = <usize>b << 2;
+  const s1 = s0 + sstride;
+  const s2 = s1 + sstride;
+  const s3 = s2 + sstride;
+  for (let k = k0; k < k1; k++) {
+    const c = <usize>load<i32>(idx + (<usize>k << 2));
+    let w = wt + ((<usize>k * bb + <usize>i0) << 2);
+    let xo = c * bbytes;
+    const xe = xo + bbytes;
+    for (; xo < xe; xo += 4) {
+      const w0 = v128.load(w);
+      const w1 = v128.load(w, 16);
+      let x = v128.load32_splat(s0 + xo);
+      a0 = madd(x, w0, a0); a1 = madd(x, w1, a1);
+      x = v128.load32_splat(s1 + xo);
+      a2 = madd(x, w0, a2); a3 = madd(x, w1, a3);
+      x = v128.load32_splat(s2 + xo);
+      a4 = madd(x, w0, a4); a5 = madd(x, w1, a5);
+      x = v128.load32_splat(s3 + xo);
+      a6 = madd(x, w0, a6); a7 = madd(x, w1, a7);
+      w += bbytes;
+    }
+  }
+  v128.store(d0, a0); v128.store(d0, a1, 16);
+  let d = d0 + dstride;
+  v128.store(d, a2); v128.store(d, a3, 16);
+  d += dstride;
+  v128.store(d, a4); v128.store(d, a5, 16);
+  d += dstride;
+  v128.store(d, a6); v128.store(d, a7, 16);
+}
+
 // 4 tokens x 8 outputs of block row R (outputs i0..i0+7), s* / d* the token rows of src / dst.
 // The inputs of the block row's blocks run as one loop: offs [q0, q1) holds each input's byte
 // offset in a token row (bsr_offsets), and the weights of consecutive blocks of a block row are
 // consecutive (w advances b floats per input across block boundaries), so there is no per-block
-// setup or inner-loop exit (measured at density 0.1: 3-6% off the 8 x 8 products, whose block rows
-// hold 3.2 blocks of 8 inputs; no change at 16 x 16).
+// setup or inner-loop exit. Used for b = 8 (density 0.1: 3-7% off the 8 x 8 products, whose block
+// rows hold 3.2 blocks of 8 inputs); at 16 x 16 the extra index load per input cost 2-3% instead.
 // @ts-ignore: decorator
 @inline
 function rowsTile4x8(q0: usize, q1: usize, w: usize, bbytes: usize,
@@ -119,8 +160,8 @@ function rowsTile4x8(q0: usize, q1: usize, w: usize, bbytes: usize,
 }
 
 /**
- * The input offsets bsr_rows reads by: out[k b + j] = (idx[k] b + j) * 4, the byte offset in a
- * token row of input j of block k, for the `count` blocks listed in idx.
+ * The input offsets bsr_rows reads by for b = 8: out[k b + j] = (idx[k] b + j) * 4, the byte offset
+ * in a token row of input j of block k, for the `count` blocks listed in idx.
  */
 export function bsr_offsets(idx: usize, count: i32, b: i32, out: usize): void {
   let o = out;
@@ -136,7 +177,7 @@ export function bsr_offsets(idx: usize, count: i32, b: i32, out: usize): void {
 /**
  * dst[t, fout] = src[t, fin] · Sᵀ for the tokens [t0, t0 + count), S [fout, fin] block-sparse with
  * blocks of b (a multiple of 8; 4 x 4 blocks run in bsr_rows4) listed per block row (ptr [fout/b + 1], idx), block k stored
- * transposed at wt + k b² floats (element (i, j) of S's block at [j b + i]); offs = bsr_offsets of idx.
+ * transposed at wt + k b² floats (element (i, j) of S's block at [j b + i]); offs = bsr_offsets of idx (read for b = 8).
  */
 export function bsr_rows(t0: i32, count: i32, fin: i32, fout: i32, b: i32, ptr: usize, idx: usize, offs: usize, wt: usize,
   src: usize, dst: usize, work: usize): void {
@@ -160,15 +201,22 @@ export function bsr_rows(t0: i32, count: i32, fin: i32, fout: i32, b: i32, ptr: 
     for (let r = 0; r < rowsHere; r++) memory.copy(tileSrc + <usize>r * sstride, src + <usize>(t + r) * rowBytes, rowBytes);
     const d0 = dst + <usize>t * dstride;
     for (let br = 0; br < blockRows; br++) {
-      const k0 = <usize>load<i32>(ptr + (<usize>br << 2));
-      const k1 = <usize>load<i32>(ptr + (<usize>(br + 1) << 2));
-      const q0 = offs + ((k0 * <usize>b) << 2);
-      const q1 = offs + ((k1 * <usize>b) << 2);
-      const w = wt + ((k0 * bb) << 2);
-      for (let g = 0; g < rowsHere; g += 4) {
-        const s0 = tileSrc + <usize>g * sstride;
-        const dr = d0 + <usize>g * dstride + <usize>br * bbytes;
-        for (let i0 = 0; i0 < b; i0 += 8) rowsTile4x8(q0, q1, w + (<usize>i0 << 2), bbytes, s0, sstride, dr + (<usize>i0 << 2), dstride);
+      const k0 = load<i32>(ptr + (<usize>br << 2));
+      const k1 = load<i32>(ptr + (<usize>(br + 1) << 2));
+      if (b == 8) {
+        const q0 = offs + (<usize>(k0 * b) << 2);
+        const q1 = offs + (<usize>(k1 * b) << 2);
+        const w = wt + (<usize>(k0 * 64) << 2);
+        for (let g = 0; g < rowsHere; g += 4) {
+          const dr = d0 + <usize>g * dstride + <usize>br * bbytes;
+          rowsTile4x8(q0, q1, w, bbytes, tileSrc + <usize>g * sstride, sstride, dr, dstride);
+        }
+      } else {
+        for (let g = 0; g < rowsHere; g += 4) {
+          const s0 = tileSrc + <usize>g * sstride;
+          const dr = d0 + <usize>g * dstride + <usize>br * bbytes;
+          for (let i0 = 0; i0 < b; i0 += 8) rowsTile4x8Blocks(k0, k1, idx, wt, b, i0, s0, sstride, dr + (<usize>i0 << 2), dstride);
+        }
       }
     }
     t += rowsHere;

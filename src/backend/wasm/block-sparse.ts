@@ -234,9 +234,9 @@ export class WasmBlockSparse {
     const oPtr = layout.take(4 * bounds.length);
     const oIdx = layout.take(4 * nnzb);
     const oPerm = t ? layout.take(4 * nnzb) : 0;
-    // b >= 8: each input's offset in a token row, block by block (bsr_offsets), so bsr_rows runs a
+    // b = 8: each input's offset in a token row, block by block (bsr_offsets), so bsr_rows runs a
     // block row's inputs as one loop.
-    const oOffs = panelled ? 0 : layout.take(4 * nnzb * b);
+    const oOffs = b === 8 ? layout.take(4 * nnzb * b) : 0;
     const oValues = valuesResident ? 0 : layout.take(4 * valueCount);
     const oPacked = pack ? layout.take(4 * valueCount) : 0;
     // One thread with activations outside the arena: they pass through the scratch in chunks of
@@ -260,7 +260,7 @@ export class WasmBlockSparse {
       weightsPtr = base + oPacked;
       arena.exports.bsr_pack(valuesPtr, t ? base + oPerm : 0, nnzb, b, +transposeBlocks, weightsPtr);
     }
-    if (!panelled) arena.exports.bsr_offsets(base + oIdx, nnzb, b, base + oOffs);
+    if (b === 8) arena.exports.bsr_offsets(base + oIdx, nnzb, b, base + oOffs);
     const work = base + oWork;
     for (let c0 = 0; c0 < n; c0 += chunk) {
       const m = Math.min(chunk, n - c0);
