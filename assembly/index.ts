@@ -11,7 +11,7 @@ export {
   attn_lminf, attn_exact, attn_h2o, kv_block_offset, kv_widen_f16,
 } from './attention';
 export {
-  bsr_rows, bsr_rows_work_bytes, bsr_rows1, bsr_rows1_work_bytes, bsr_rows4, bsr_rows4_work_bytes, bsr_pack,
+  bsr_rows, bsr_offsets, bsr_rows_work_bytes, bsr_rows1, bsr_rows1_work_bytes, bsr_rows4, bsr_rows4_work_bytes, bsr_pack,
   bsr_sddmm_rows, bsr_sddmm_rows_work_bytes, bsr_sddmm1, bsr_sddmm1_work_bytes, bsr_sddmm4, bsr_sddmm4_work_bytes,
 } from './block-sparse';
 export { q_matmul, q_matmul_work_bytes, q_matmul_q, q_quantize_act, q_act_bytes } from './quant';

@@ -247,13 +247,77 @@ describe('wasm block-sparse kernels equal the reference', () => {
     });
   }
 
-  test('the wasm path runs for b in {1, 4, 8, 16} and not for b = 2', () => {
+  test('the wasm path runs for b in {1, 4, 8, 16} and not for b = 2 or 12 (b >= 8 must be a multiple of 8)', () => {
     const v = variants[0]!;
-    for (const block of [1, 2, 4, 8, 16]) {
-      const p = BlockSparsePattern.random(32, 32, block, 2, new Rng(1));
+    for (const block of [1, 2, 4, 8, 12, 16]) {
+      const p = BlockSparsePattern.random(48, 48, block, 2, new Rng(1));
       const before = v.sparse.calls;
-      v.sparse.matmul(new Float32Array(5 * 32), 5, p, new Float32Array(p.valueCount), new Float32Array(5 * 32));
-      assert.equal(v.sparse.calls - before, block === 2 ? 0 : 1, `b = ${block}`);
+      v.sparse.matmul(new Float32Array(5 * 48), 5, p, new Float32Array(p.valueCount), new Float32Array(5 * 48));
+      assert.equal(v.sparse.calls - before, block === 2 || block === 12 ? 0 : 1, `b = ${block}`);
+    }
+  });
+
+  test('b = 12 (reference fallback) agrees with the reference', () => {
+    const rng = new Rng(31);
+    const pattern = BlockSparsePattern.random(36, 48, 12, 5, rng);
+    const values = randomArray(pattern.valueCount, rng);
+    for (const v of variants) checkAll(`${v.name} b12`, v, pattern, values, 11, rng, 1e-4);
+  });
+
+  test('activations staged in 64-token chunks: every residency of x / dy and y / dx, densities 0.5, 0.25, 0.1', () => {
+    // One thread stages activations that live outside the arena chunk by chunk (the products see
+    // each chunk as its own call; dW accumulates over them). Token counts around the chunk size,
+    // awkward patterns (an empty block row and an all-zero block), each operand in or out of the arena.
+    const rng = new Rng(14);
+    for (const block of [1, 4, 8, 16]) {
+      const [rows, cols] = [4 * 16, 3 * 16];
+      const br = rows / block;
+      const bc = cols / block;
+      for (const density of [0.5, 0.25, 0.1]) {
+        const mask = BlockSparsePattern.random(br, bc, 1, Math.max(1, Math.round(density * br * bc)), rng).mask();
+        mask.fill(0, 0, bc); // block row 0 empty
+        if (!mask.some((m) => m === 1)) mask[bc] = 1;
+        const pattern = BlockSparsePattern.fromMask(rows, cols, block, mask);
+        const values = randomArray(pattern.valueCount, rng);
+        values.fill(0, 0, block * block); // an all-zero block
+        const v64 = Float64Array.from(values);
+        for (const n of [63, 64, 65, 150]) {
+          const x = randomArray(n * cols, rng);
+          const dy = randomArray(n * rows, rng);
+          const y64 = new Float64Array(n * rows);
+          blockSparseMatmulReference(Float64Array.from(x), n, pattern, v64, y64);
+          const dx64 = new Float64Array(n * cols);
+          blockSparseGradInputReference(Float64Array.from(dy), n, pattern, v64, dx64);
+          const dv64 = new Float64Array(pattern.valueCount);
+          blockSparseGradValuesReference(Float64Array.from(dy), Float64Array.from(x), n, pattern, dv64);
+          for (const v of variants) {
+            // [input resident, output resident]: the three mixtures that stage something, and neither.
+            for (const [inArena, outArena] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+              const what = `${v.name} b${block} d${density} n=${n} in ${inArena ? 'arena' : 'js'} out ${outArena ? 'arena' : 'js'}`;
+              const place = (a: Float32Array, arena: boolean): Float32Array => {
+                if (!arena) return a;
+                const r = v.k.allocF32(Math.max(1, a.length));
+                r.set(a);
+                return r;
+              };
+              const xs = place(x, inArena);
+              const dys = place(dy, inArena);
+              const y = place(new Float32Array(n * rows).fill(NaN), outArena);
+              const dx = place(new Float32Array(n * cols).fill(NaN), outArena);
+              const dv = place(new Float32Array(pattern.valueCount).fill(NaN), outArena);
+              v.sparse.matmul(xs, n, pattern, values, y);
+              assertClose(`${what} y`, y.subarray(0, n * rows), y64, 1e-4);
+              v.sparse.gradInput(dys, n, pattern, values, dx);
+              assertClose(`${what} dx`, dx.subarray(0, n * cols), dx64, 1e-4);
+              // dW: dy on the input's side, x on the output's (all four mixtures over the loop).
+              const xw = place(x, outArena);
+              v.sparse.gradValues(dys, xw, n, pattern, dv);
+              assertClose(`${what} dValues (x ${outArena ? 'arena' : 'js'})`, dv.subarray(0, pattern.valueCount), dv64, 1e-4);
+              for (const a of [xs, dys, xw, y, dx, dv]) if (v.k.arenas.find(a)) v.k.freeF32(a);
+            }
+          }
+        }
+      }
     }
   });
 

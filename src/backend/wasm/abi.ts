@@ -53,8 +53,9 @@ export interface KernelExports {
   kv_block_offset(part: number, headDim: number, capacity: number, elementBytes: number): number;
   kv_widen_f16(src: number, dst: number, count: number, scalar: number): void;
   // Block-sparse products (assembly/block-sparse.ts; wrapped by src/backend/wasm/block-sparse.ts).
-  bsr_rows(t0: number, count: number, fin: number, fout: number, b: number, ptr: number, idx: number, wt: number,
+  bsr_rows(t0: number, count: number, fin: number, fout: number, b: number, ptr: number, idx: number, offs: number, wt: number,
     src: number, dst: number, work: number): void;
+  bsr_offsets(idx: number, count: number, b: number, out: number): void;
   bsr_rows_work_bytes(fin: number): number;
   bsr_rows1_work_bytes(pf: number, fout: number): number;
   bsr_rows1(t0: number, count: number, fin: number, fout: number, panels: number, pf: number, bounds: number, idx: number,
@@ -64,13 +65,13 @@ export interface KernelExports {
     wts: number, src: number, dst: number, work: number): void;
   bsr_sddmm_rows_work_bytes(rowFeatures: number, cols: number): number;
   bsr_sddmm_rows(k0: number, count: number, b: number, ptr: number, blockRows: number, idx: number,
-    dy: number, x: number, n: number, rows: number, cols: number, out: number, work: number): void;
+    dy: number, x: number, n: number, rows: number, cols: number, out: number, accumulate: number, work: number): void;
   bsr_sddmm1_work_bytes(rows: number, cols: number, count: number): number;
   bsr_sddmm1(k0: number, count: number, ptr: number, rows: number, idx: number,
-    dy: number, x: number, n: number, cols: number, out: number, work: number): void;
+    dy: number, x: number, n: number, cols: number, out: number, accumulate: number, work: number): void;
   bsr_sddmm4_work_bytes(rows: number, cols: number): number;
   bsr_sddmm4(k0: number, count: number, ptr: number, blockRows: number, idx: number,
-    dy: number, x: number, n: number, rows: number, cols: number, out: number, work: number): void;
+    dy: number, x: number, n: number, rows: number, cols: number, out: number, accumulate: number, work: number): void;
   bsr_pack(values: number, perm: number, count: number, b: number, transposeBlocks: number, out: number): void;
   // Products with GGUF-format weights (assembly/quant.ts; wrapped by src/backend/wasm/quant.ts).
   q_matmul_work_bytes(cols: number): number;

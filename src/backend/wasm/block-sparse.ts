@@ -1,11 +1,13 @@
 // WasmBlockSparse: the block-sparse products (assembly/block-sparse.ts) as a raw Float32Array API,
 // like kernels.ts and attention.ts. The weight's values are used in place when they live in an arena
-// (they pick the arena of the call); activations are copied into the arena's scratch and stay
-// row-major (the kernels pack or transpose cache-sized chunks themselves). Calls are split over the
+// (they pick the arena of the call); activations outside the arena are copied into its scratch and
+// stay row-major (the kernels pack or transpose cache-sized chunks themselves); on one thread they
+// pass through in chunks of STAGE_TOKENS tokens (copy in, products, copy out while in cache: 5-9%
+// off a product at density 0.1, where these copies are a fifth of its time). Calls are split over the
 // kernels' threads by tokens (the products: equal work) or by active blocks (the weight gradient:
 // equal nnz), through WasmKernels.runTasks. What the kernels derive from a pattern (the CSC index
 // of dX, the 1x1 and 4x4 panel bounds) is kept per pattern and rebuilt only after it changes.
-// Block sizes other than 1 and multiples of 4 run the reference kernels.
+// Block sizes other than 1, 4 and multiples of 8 run the reference kernels.
 
 import {
   activeBlocks, blockSparseGradInputReference, blockSparseGradValuesReference, blockSparseMatmulReference,
@@ -23,6 +25,9 @@ export interface WasmBlockSparseOptions {
 }
 
 const align64 = (bytes: number): number => Math.ceil(bytes / 64) * 64;
+
+/** Tokens per chunk when one thread stages activations that live outside the arena (a multiple of 16). */
+const STAGE_TOKENS = 64;
 
 /** Input features per transposed panel of the 1 x 1 and 4 x 4 kernels: 16 tokens x 256 features = 16 KiB, in L1. */
 const PANEL_FEATURES = 256;
@@ -95,7 +100,7 @@ export class WasmBlockSparse {
 
   /** Block sizes with a wasm kernel (others fall back to the reference kernels). */
   static supports(block: number): boolean {
-    return block === 1 || (block > 0 && block % 4 === 0);
+    return block === 1 || block === 4 || (block > 0 && block % 8 === 0);
   }
 
   /** y[n, rows] = x[n, cols] Wᵀ. */
@@ -146,8 +151,12 @@ export class WasmBlockSparse {
     const layout = new ScratchLayout();
     const oPtr = layout.take(4 * (rows / b + 1));
     const oIdx = layout.take(4 * nnzb);
-    const oDy = dyResident ? 0 : layout.take(4 * n * rows);
-    const oX = xResident ? 0 : layout.take(4 * n * cols);
+    // One thread with dy or x outside the arena: they pass through the scratch in chunks of
+    // STAGE_TOKENS tokens, the kernels accumulating into dValues after the first (not for b = 1,
+    // whose kernel reduces a vector per entry at the end of every call).
+    const chunk = threads === 1 && b !== 1 && (!dyResident || !xResident) ? Math.min(n, STAGE_TOKENS) : n;
+    const oDy = dyResident ? 0 : layout.take(4 * chunk * rows);
+    const oX = xResident ? 0 : layout.take(4 * chunk * cols);
     const oOut = outResident ? 0 : layout.take(4 * valueCount);
     const oWork = layout.take(threads * workBytes);
     const base = arena.scratch(layout.bytes);
@@ -155,21 +164,26 @@ export class WasmBlockSparse {
     const ints = new Int32Array(heap.buffer, heap.byteOffset, heap.length);
     ints.set(s.rowPtr, (base + oPtr) >>> 2);
     ints.set(s.colIdx.subarray(0, nnzb), (base + oIdx) >>> 2);
-    const dyPtr = dyResident ? dy.byteOffset : base + oDy;
-    if (!dyResident) heap.set(dy.subarray(0, n * rows), dyPtr >>> 2);
-    const xPtr = xResident ? x.byteOffset : base + oX;
-    if (!xResident) heap.set(x.subarray(0, n * cols), xPtr >>> 2);
     const outPtr = outResident ? dValues.byteOffset : base + oOut;
-    let part = 0;
-    if (b === 1) {
-      this.run(arena, 'bsr_sddmm1', nnzb, threads, 1, (k0, count) => [k0, count, base + oPtr, rows, base + oIdx,
-        dyPtr, xPtr, n, cols, outPtr, base + oWork + workBytes * part++]);
-    } else if (b === 4) {
-      this.run(arena, 'bsr_sddmm4', nnzb, threads, 1, (k0, count) => [k0, count, base + oPtr, rows / b, base + oIdx,
-        dyPtr, xPtr, n, rows, cols, outPtr, base + oWork + workBytes * part++]);
-    } else {
-      this.run(arena, 'bsr_sddmm_rows', nnzb, threads, 1, (k0, count) => [k0, count, b, base + oPtr, rows / b, base + oIdx,
-        dyPtr, xPtr, n, rows, cols, outPtr, base + oWork + workBytes * part++]);
+    for (let c0 = 0; c0 < n; c0 += chunk) {
+      const m = Math.min(chunk, n - c0);
+      const acc = c0 > 0 ? 1 : 0;
+      // Pointers to token c0 of dy and x.
+      const dyPtr = dyResident ? dy.byteOffset + 4 * c0 * rows : base + oDy;
+      if (!dyResident) heap.set(dy.subarray(c0 * rows, (c0 + m) * rows), dyPtr >>> 2);
+      const xPtr = xResident ? x.byteOffset + 4 * c0 * cols : base + oX;
+      if (!xResident) heap.set(x.subarray(c0 * cols, (c0 + m) * cols), xPtr >>> 2);
+      let part = 0;
+      if (b === 1) {
+        this.run(arena, 'bsr_sddmm1', nnzb, threads, 1, (k0, count) => [k0, count, base + oPtr, rows, base + oIdx,
+          dyPtr, xPtr, m, cols, outPtr, acc, base + oWork + workBytes * part++]);
+      } else if (b === 4) {
+        this.run(arena, 'bsr_sddmm4', nnzb, threads, 1, (k0, count) => [k0, count, base + oPtr, rows / b, base + oIdx,
+          dyPtr, xPtr, m, rows, cols, outPtr, acc, base + oWork + workBytes * part++]);
+      } else {
+        this.run(arena, 'bsr_sddmm_rows', nnzb, threads, 1, (k0, count) => [k0, count, b, base + oPtr, rows / b, base + oIdx,
+          dyPtr, xPtr, m, rows, cols, outPtr, acc, base + oWork + workBytes * part++]);
+      }
     }
     if (!outResident) dValues.set(arena.heap().subarray(outPtr >>> 2, (outPtr >>> 2) + valueCount));
     this.calls++;
@@ -203,7 +217,7 @@ export class WasmBlockSparse {
     // bsr_rows4) and read W's blocks as they are (dX: gathered in CSC order, 4 x 4 blocks
     // transposed); b >= 8 runs with features along the vectors (bsr_rows) and reads the forward's
     // blocks transposed.
-        const panelled = b === 1 || b === 4;
+    const panelled = b === 1 || b === 4;
     const pack = !panelled || t !== null;
     const transposeBlocks = b === 4 ? t !== null : b > 1 && !t;
     const valuesResident = arenas.find(values) === arena;
@@ -220,10 +234,18 @@ export class WasmBlockSparse {
     const oPtr = layout.take(4 * bounds.length);
     const oIdx = layout.take(4 * nnzb);
     const oPerm = t ? layout.take(4 * nnzb) : 0;
+    // b = 8: each input's offset in a token row, block by block (bsr_offsets), so bsr_rows runs a
+    // block row's inputs as one loop.
+    const oOffs = b === 8 ? layout.take(4 * nnzb * b) : 0;
     const oValues = valuesResident ? 0 : layout.take(4 * valueCount);
     const oPacked = pack ? layout.take(4 * valueCount) : 0;
-    const oSrc = srcResident ? 0 : layout.take(4 * n * fin);
-    const oDst = dstResident ? 0 : layout.take(4 * n * fout);
+    // One thread with activations outside the arena: they pass through the scratch in chunks of
+    // STAGE_TOKENS tokens (copy in, products, copy out), so the staging stays in cache instead of
+    // streaming whole matrices through memory three times.
+    const staged = !srcResident || !dstResident;
+    const chunk = threads === 1 && staged ? Math.min(n, STAGE_TOKENS) : n;
+    const oSrc = srcResident ? 0 : layout.take(4 * chunk * fin);
+    const oDst = dstResident ? 0 : layout.take(4 * chunk * fout);
     const oWork = layout.take(threads * workBytes);
     const base = arena.scratch(layout.bytes);
     const heap = arena.heap();
@@ -238,26 +260,27 @@ export class WasmBlockSparse {
       weightsPtr = base + oPacked;
       arena.exports.bsr_pack(valuesPtr, t ? base + oPerm : 0, nnzb, b, +transposeBlocks, weightsPtr);
     }
-    const srcPtr = srcResident ? src.byteOffset : base + oSrc;
-    if (!srcResident) heap.set(src.subarray(0, n * fin), srcPtr >>> 2);
-    const dstPtr = dstResident ? dst.byteOffset : base + oDst;
-    if (b === 1) {
-      const work = base + oWork;
+    if (b === 8) arena.exports.bsr_offsets(base + oIdx, nnzb, b, base + oOffs);
+    const work = base + oWork;
+    for (let c0 = 0; c0 < n; c0 += chunk) {
+      const m = Math.min(chunk, n - c0);
+      // Pointers to token c0 of src and dst (the kernels index tokens from there).
+      const srcPtr = srcResident ? src.byteOffset + 4 * c0 * fin : base + oSrc;
+      if (!srcResident) heap.set(src.subarray(c0 * fin, (c0 + m) * fin), srcPtr >>> 2);
+      const dstPtr = dstResident ? dst.byteOffset + 4 * c0 * fout : base + oDst;
       let part = 0;
-      this.run(arena, 'bsr_rows1', n, threads, 4, (t0, count) => [t0, count, fin, fout, panels, PANEL_FEATURES, base + oPtr, base + oIdx, weightsPtr,
-        srcPtr, dstPtr, work + workBytes * part++]);
-    } else if (b === 4) {
-      const work = base + oWork;
-      let part = 0;
-      this.run(arena, 'bsr_rows4', n, threads, 4, (t0, count) => [t0, count, fin, fout, panels, PANEL_FEATURES, base + oPtr, base + oIdx, weightsPtr,
-        srcPtr, dstPtr, work + workBytes * part++]);
-    } else {
-      const work = base + oWork;
-      let part = 0;
-      this.run(arena, 'bsr_rows', n, threads, 4, (t0, count) => [t0, count, fin, fout, b, base + oPtr, base + oIdx, weightsPtr,
-        srcPtr, dstPtr, work + workBytes * part++]);
+      if (b === 1) {
+        this.run(arena, 'bsr_rows1', m, threads, 4, (t0, count) => [t0, count, fin, fout, panels, PANEL_FEATURES, base + oPtr, base + oIdx, weightsPtr,
+          srcPtr, dstPtr, work + workBytes * part++]);
+      } else if (b === 4) {
+        this.run(arena, 'bsr_rows4', m, threads, 4, (t0, count) => [t0, count, fin, fout, panels, PANEL_FEATURES, base + oPtr, base + oIdx, weightsPtr,
+          srcPtr, dstPtr, work + workBytes * part++]);
+      } else {
+        this.run(arena, 'bsr_rows', m, threads, 4, (t0, count) => [t0, count, fin, fout, b, base + oPtr, base + oIdx, base + oOffs, weightsPtr,
+          srcPtr, dstPtr, work + workBytes * part++]);
+      }
+      if (!dstResident) dst.set(heap.subarray(dstPtr >>> 2, (dstPtr >>> 2) + m * fout), c0 * fout);
     }
-    if (!dstResident) dst.set(arena.heap().subarray(dstPtr >>> 2, (dstPtr >>> 2) + n * fout));
     this.calls++;
   }
 
