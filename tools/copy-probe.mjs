@@ -1,0 +1,38 @@
+// Copy probe of a model folder (issue 10's house model): the loss on the second half of windows made of
+// HALF uniform random token ids repeated once (the first half is unpredictable; the second only by attending
+// back), before and while fine-tuning on such windows at a constant lr. Shows whether, and how fast, a
+// checkpoint can form induction heads at short windows.
+//   node --experimental-wasm-relaxed-simd tools/copy-probe.mjs DIR [HALF=64] [BATCH=8] [STEPS=200] [LR=6e-4]
+// (prints the copied-half loss every 25 steps; STEPS 0 only measures).
+import { useBackend } from '../dist/src/backend/backend.js';
+import { createWasmBackend } from '../dist/src/backend/wasm/backend.js';
+import { createNodeWasmKernels } from '../dist/src/node/wasm-pool.js';
+import { loadModelFiles } from '../dist/src/node/model-files.js';
+import { loadCausalLM } from '../dist/src/models/load-llm.js';
+import { Rng } from '../dist/src/tensor/rng.js';
+import { Tensor } from '../dist/src/tensor/tensor.js';
+import { crossEntropy } from '../dist/src/autograd/ops/loss.js';
+import { backward } from '../dist/src/autograd/engine.js';
+import { AdamW } from '../dist/src/optim/adam.js';
+import { clipGradNorm } from '../dist/src/optim/clip.js';
+import { splitParamGroups } from '../dist/src/optim/optimizer.js';
+const kernels = await createNodeWasmKernels({ threads: 1 });
+useBackend(createWasmBackend(kernels));
+const [dir, HALF, BATCH, STEPS, LR] = [process.argv[2], Number(process.argv[3] ?? 64), Number(process.argv[4] ?? 8), Number(process.argv[5] ?? 200), Number(process.argv[6] ?? 6e-4)];
+const files = await loadModelFiles(dir);
+const model = await loadCausalLM(files.config, files.weights);
+model.train();
+const opt = new AdamW(splitParamGroups(model.namedParameters(), { weightDecay: 0 }), { lr: LR, beta1: 0.9, beta2: 0.95, weightDecay: 0.1 });
+const V = files.config.vocabSize;
+const batch = (rng, copiedOnly) => {
+  const t = 2 * HALF; const inp = new Int32Array(BATCH * t), tg = new Int32Array(BATCH * t);
+  for (let b = 0; b < BATCH; b++) { const seq = new Int32Array(t); for (let i = 0; i < HALF; i++) seq[i] = seq[i + HALF] = 1 + rng.int(V - 1);
+    inp[b * t] = 0; for (let i = 0; i < t; i++) { if (i + 1 < t) inp[b * t + i + 1] = seq[i]; tg[b * t + i] = copiedOnly && i <= HALF ? -100 : seq[i]; } }
+  return { inputs: new Tensor(inp, 'i32', [BATCH, t]), targets: new Tensor(tg, 'i32', [BATCH, t]) };
+};
+const held = batch(new Rng(3), true);
+const ev = (s) => { model.eval(); const l = crossEntropy(model.forward(held.inputs, {}), held.targets).item(); model.train(); console.log(`step ${s} copied-half loss ${l.toFixed(3)}`); };
+ev(0);
+const rng = new Rng(2);
+for (let s = 0; s < STEPS; s++) { const { inputs, targets } = batch(rng, false); opt.setLearningRate(LR); opt.zeroGrad(); const loss = crossEntropy(model.forward(inputs, {}), targets); backward(loss); clipGradNorm(model.parameters(), 1); opt.step(); if ((s + 1) % 25 === 0) ev(s + 1); }
+process.exit(0);
