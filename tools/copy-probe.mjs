@@ -2,7 +2,7 @@
 // HALF uniform random token ids repeated once (the first half is unpredictable; the second only by attending
 // back), before and while fine-tuning on such windows at a constant lr. Shows whether, and how fast, a
 // checkpoint can form induction heads at short windows.
-//   node --experimental-wasm-relaxed-simd tools/copy-probe.mjs DIR [HALF=64] [BATCH=8] [STEPS=200] [LR=6e-4]
+//   node --experimental-wasm-relaxed-simd tools/copy-probe.mjs DIR [HALF=64] [BATCH=8] [STEPS=200] [LR=6e-4] [vary]
 // (prints the copied-half loss every 25 steps; STEPS 0 only measures).
 import { useBackend } from '../dist/src/backend/backend.js';
 import { createWasmBackend } from '../dist/src/backend/wasm/backend.js';
@@ -19,6 +19,9 @@ import { splitParamGroups } from '../dist/src/optim/optimizer.js';
 const kernels = await createNodeWasmKernels({ threads: 1 });
 useBackend(createWasmBackend(kernels));
 const [dir, HALF, BATCH, STEPS, LR] = [process.argv[2], Number(process.argv[3] ?? 64), Number(process.argv[4] ?? 8), Number(process.argv[5] ?? 200), Number(process.argv[6] ?? 6e-4)];
+// 'vary': each window is random filler, then a run of 8..HALF ids and its copy, so the copy's offset varies per window
+// (a fixed-offset head cannot predict it; only content matching, induction, can).
+const VARY = process.argv[7] === 'vary';
 const files = await loadModelFiles(dir);
 const model = await loadCausalLM(files.config, files.weights);
 model.train();
@@ -26,8 +29,15 @@ const opt = new AdamW(splitParamGroups(model.namedParameters(), { weightDecay: 0
 const V = files.config.vocabSize;
 const batch = (rng, copiedOnly) => {
   const t = 2 * HALF; const inp = new Int32Array(BATCH * t), tg = new Int32Array(BATCH * t);
-  for (let b = 0; b < BATCH; b++) { const seq = new Int32Array(t); for (let i = 0; i < HALF; i++) seq[i] = seq[i + HALF] = 1 + rng.int(V - 1);
-    inp[b * t] = 0; for (let i = 0; i < t; i++) { if (i + 1 < t) inp[b * t + i + 1] = seq[i]; tg[b * t + i] = copiedOnly && i <= HALF ? -100 : seq[i]; } }
+  for (let b = 0; b < BATCH; b++) {
+    const seq = new Int32Array(t);
+    for (let i = 0; i < t; i++) seq[i] = 1 + rng.int(V - 1);
+    const run = VARY ? 8 + rng.int(Math.max(1, HALF - 7)) : HALF;
+    const start = t - 2 * run; // the run at [start, start + run), its copy after it, to the window's end
+    for (let i = 0; i < run; i++) seq[start + run + i] = seq[start + i];
+    inp[b * t] = 0;
+    for (let i = 0; i < t; i++) { if (i + 1 < t) inp[b * t + i + 1] = seq[i]; tg[b * t + i] = copiedOnly && i <= start + run ? -100 : seq[i]; }
+  }
   return { inputs: new Tensor(inp, 'i32', [BATCH, t]), targets: new Tensor(tg, 'i32', [BATCH, t]) };
 };
 const held = batch(new Rng(3), true);
