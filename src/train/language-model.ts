@@ -24,7 +24,7 @@ import type { BpeTokenizer } from '../text/bpe-tokenizer.js';
 import { Rng } from '../tensor/rng.js';
 import type { Shape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { drawMixKind, formatTrainingMix, MIX_KINDS, mixDocument, NO_MIX, type MixDocument, type MixKind, type MixSource, type TrainingMix } from './lm-mix.js';
+import { distinctIdsOnce, drawMixKind, formatTrainingMix, MIX_KINDS, mixDocument, NO_MIX, type MixDocument, type MixKind, type MixSource, type TrainingMix } from './lm-mix.js';
 import type { StepReport } from './loop.js';
 
 export const LM_BOS = '<|endoftext|>';
@@ -197,6 +197,7 @@ export class LanguageModelTrainer {
     this.settings = settings;
     const sourceOf = (ids: Int32Array): MixSource => ({
       ids,
+      vocabulary: distinctIdsOnce(ids),
       encode: (text) => data.tokenizer.encode(text, { addBos: false, allowSpecial: false }),
       decode: (tokens) => data.tokenizer.decode(tokens),
     });

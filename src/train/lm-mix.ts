@@ -7,7 +7,7 @@
 //           ".\n" + "\n\nWhat is ...? \"<the fact's opening>" before the answer);
 //   copy    tokens drawn at random from the corpus's ids, then the same tokens again: nothing but attending
 //           back can predict the copy, so it is the plainest signal for induction heads (the mechanism
-//           both tasks rely on; test/train/induction.test.ts), which natural-text repeats give weakly.
+//           both tasks rely on), which natural-text repeats give weakly.
 // The evaluation's own samples are never produced: no fact is about San Francisco, so neither the
 // needle sentence nor its answer appears, and the values are spans of the training split, never of
 // Tiny Shakespeare (the repetition task's text) unless the user trains on it.
@@ -26,7 +26,7 @@ export const NO_MIX: TrainingMix = { repeat: 0, kv: 0, copy: 0 };
 
 /** `repeat=0.3,kv=0.2,copy=0.1` (any may be left out; `none` or '' for no mix); errors name `flag`. */
 export function parseTrainingMix(text: string, flag = '--mix'): TrainingMix {
-  const mix: Record<MixKind, number> = { repeat: 0, kv: 0, copy: 0 };
+  const mix: Record<MixKind, number> = { ...NO_MIX };
   const trimmed = text.trim();
   if (trimmed === '' || trimmed === 'none') return mix;
   for (const part of trimmed.split(',')) {
@@ -38,7 +38,7 @@ export function parseTrainingMix(text: string, flag = '--mix'): TrainingMix {
     if (value === '' || !Number.isFinite(fraction) || fraction < 0 || fraction > 1) throw new Error(`${flag}: ${name} expects a fraction in [0, 1], got '${value}'`);
     mix[name as MixKind] = fraction;
   }
-  const total = mix.repeat + mix.kv + mix.copy;
+  const total = mixTotal(mix);
   if (total > 1) throw new Error(`${flag}: the fractions add up to ${total}, more than 1`);
   return mix;
 }
@@ -51,9 +51,17 @@ export function formatTrainingMix(mix: TrainingMix): string {
 /** What the documents are made of: the training split's ids and the tokenizer. */
 export interface MixSource {
   readonly ids: Int32Array;
+  /** The distinct ids of `ids`, sorted (what random-copy documents draw from; see distinctIdsOnce). */
+  vocabulary(): Int32Array;
   /** Ids of a text, no BOS. */
   encode(text: string): number[];
   decode(ids: readonly number[]): string;
+}
+
+/** A MixSource's vocabulary(): the distinct ids of `ids`, found on the first call (a pass over the corpus) and kept. */
+export function distinctIdsOnce(ids: Int32Array): () => Int32Array {
+  let distinct: Int32Array | null = null;
+  return () => (distinct ??= Int32Array.from(new Set(ids)).sort());
 }
 
 /** A synthetic document of exactly `length` tokens (BOS not included) and which of them can be read off the context. */
@@ -115,17 +123,6 @@ export function repeatDocument(source: MixSource, length: number, rng: Rng): Mix
   return doc.finish(length, () => 0);
 }
 
-/** The distinct ids of a corpus, sorted (cached per ids array: the random-copy documents draw from them). */
-const distinctIdsCache = new WeakMap<Int32Array, Int32Array>();
-function distinctIds(ids: Int32Array): Int32Array {
-  let distinct = distinctIdsCache.get(ids);
-  if (distinct === undefined) {
-    distinct = Int32Array.from(new Set(ids)).sort();
-    distinctIdsCache.set(ids, distinct);
-  }
-  return distinct;
-}
-
 /**
  * A random-copy document: again and again to the end of the window, a run of tokens drawn uniformly
  * from the ids the corpus uses (so a token rarely recurs inside a run and the copy is unambiguous),
@@ -136,7 +133,7 @@ function distinctIds(ids: Int32Array): Int32Array {
 export function randomCopyDocument(source: MixSource, length: number, rng: Rng): MixDocument {
   const maxRun = Math.max(1, Math.floor(length / 2));
   const minRun = Math.min(8, maxRun);
-  const vocabulary = distinctIds(source.ids);
+  const vocabulary = source.vocabulary();
   const doc = new DocumentBuilder();
   while (doc.length < length) {
     const run = Math.min(maxRun, Math.floor(minRun * Math.exp(rng.uniform() * Math.log((maxRun + 1) / minRun))));
@@ -271,13 +268,21 @@ export function keyValueDocument(source: MixSource, length: number, rng: Rng): M
 
 /** The document kind of one window: one uniform draw against the fractions (none drawn without a mix). */
 export function drawMixKind(mix: TrainingMix, rng: Rng): MixKind | 'corpus' {
-  // No draw without a mix, and the same draws as before `copy` existed when it is 0 (resumes stay exact).
-  if (mix.repeat + mix.kv + mix.copy === 0) return 'corpus';
+  // No draw without a mix; kinds are taken in MIX_KINDS order, so a kind at 0 leaves the others' draws as
+  // they were before it existed (resumes of older runs stay exact).
+  if (mixTotal(mix) === 0) return 'corpus';
   const u = rng.uniform();
-  if (u < mix.repeat) return 'repeat';
-  if (u < mix.repeat + mix.kv) return 'kv';
-  if (u < mix.repeat + mix.kv + mix.copy) return 'copy';
+  let bound = 0;
+  for (const kind of MIX_KINDS) {
+    bound += mix[kind];
+    if (u < bound) return kind;
+  }
   return 'corpus';
+}
+
+/** The fraction of windows that are synthetic documents. */
+function mixTotal(mix: TrainingMix): number {
+  return MIX_KINDS.reduce((sum, kind) => sum + mix[kind], 0);
 }
 
 export function mixDocument(kind: MixKind, source: MixSource, length: number, rng: Rng): MixDocument {

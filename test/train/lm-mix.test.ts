@@ -9,13 +9,15 @@ import { test } from 'node:test';
 import { NEEDLE_REFERENCE } from '../../src/eval/metrics.js';
 import { trainByteLevelBpe } from '../../src/text/bpe-trainer.js';
 import { Rng } from '../../src/tensor/rng.js';
-import { drawMixKind, formatTrainingMix, keyValueDocument, parseTrainingMix, randomCopyDocument, repeatDocument, trainingMixFromJson, type MixSource } from '../../src/train/lm-mix.js';
+import { distinctIdsOnce, drawMixKind, formatTrainingMix, keyValueDocument, parseTrainingMix, randomCopyDocument, repeatDocument, trainingMixFromJson, type MixSource } from '../../src/train/lm-mix.js';
 
 const TEXT = Array.from({ length: 300 }, (_, i) => `Sentence ${i} tells of the ${['river', 'mountain', 'garden', 'city'][i % 4]} and the people who walked there on day ${i % 31}.\n`).join('');
 const trained = trainByteLevelBpe(TEXT, { vocabSize: 400, specialTokens: ['<|endoftext|>'] });
 const tokenizer = trained.tokenizer;
+const ids = Int32Array.from(tokenizer.encode(TEXT, { addBos: false, allowSpecial: false }));
 const source: MixSource = {
-  ids: Int32Array.from(tokenizer.encode(TEXT, { addBos: false, allowSpecial: false })),
+  ids,
+  vocabulary: distinctIdsOnce(ids),
   encode: (text) => tokenizer.encode(text, { addBos: false, allowSpecial: false }),
   decode: (ids) => tokenizer.decode(ids),
 };
