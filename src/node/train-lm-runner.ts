@@ -20,8 +20,8 @@ import { serializeSafetensors } from '../io/safetensors.js';
 import { llmConfigToHf } from '../models/llm-config.js';
 import { f32ToHalf } from '../tensor/dtype.js';
 import { hfTokenizerFromJson } from '../text/hf-tokenizer.js';
-import { LanguageModelTrainer, prepareLanguageModelData, type LanguageModelSettings, type ScheduleExtension } from '../train/language-model.js';
-import { formatTrainingMix, NO_MIX, trainingMixFromJson, type TrainingMix } from '../train/lm-mix.js';
+import { LanguageModelTrainer, prepareLanguageModelData, type LanguageModelSettings, type RetrievalLosses, type ScheduleExtension } from '../train/language-model.js';
+import { formatTrainingMix, MIX_KINDS, NO_MIX, trainingMixFromJson, type MixKind, type TrainingMix } from '../train/lm-mix.js';
 import { assertFiniteCheckpoint, runTrainingLoop } from '../train/loop.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { writeFileAtomic } from './files.js';
@@ -64,6 +64,23 @@ export type TrainLmOutcome =
   | { readonly status: 'interrupted'; readonly steps: number; readonly totalSteps: number; readonly checkpoint: string };
 
 export const LM_CHECKPOINT_FILE = 'checkpoint.safetensors';
+
+/** Each mix kind's held-out retrieval loss: its field in metrics.jsonl and its words in the log. */
+const RETRIEVAL_METRICS: Readonly<Record<MixKind, { readonly field: string; readonly label: string }>> = {
+  repeat: { field: 'validationCopyLoss', label: 'copied tokens' },
+  kv: { field: 'validationAnswerLoss', label: 'answers' },
+  copy: { field: 'validationRandomCopyLoss', label: 'random copies' },
+};
+
+/** The metrics.jsonl fields of a retrieval evaluation. */
+function retrievalFields(retrieval: RetrievalLosses): Record<string, number> {
+  const fields: Record<string, number> = {};
+  for (const kind of MIX_KINDS) {
+    const loss = retrieval[kind];
+    if (loss !== undefined) fields[RETRIEVAL_METRICS[kind].field] = loss;
+  }
+  return fields;
+}
 
 /** The options that define a run (data, model, schedule, seed): resuming with others would not continue it. */
 const RUN_DEFINING: ReadonlyArray<keyof TrainLmOptions> = [
@@ -188,10 +205,18 @@ export async function trainLanguageModel(options: TrainLmOptions, log: (line: st
     await truncateMetricsLog(metricsPath, trainer.step);
     log(`resumed from ${checkpointPath} at step ${trainer.step}`);
   }
-  if (options.extendSteps !== undefined && trainer.step === 0) throw new Error(`--extend-steps ${options.extendSteps}: needs --resume and a checkpoint in ${options.out} (a new run takes --steps)`);
-  if (options.extendMix !== undefined && trainer.step === 0) throw new Error(`--extend-mix ${formatTrainingMix(options.extendMix)}: needs --resume and a checkpoint in ${options.out} (a new run takes --mix)`);
-  if (options.extendShortContext !== undefined && trainer.step === 0) throw new Error(`--extend-short-context ${options.extendShortContext}: needs --resume and a checkpoint in ${options.out} (a new run takes --short-context)`);
-  if (options.extendShortSteps !== undefined && trainer.step === 0) throw new Error(`--extend-short-steps ${options.extendShortSteps}: needs --resume and a checkpoint in ${options.out} (a new run takes --short-steps)`);
+  if (trainer.step === 0) {
+    // The extending flags change a run that exists: each names the flag a new run takes instead.
+    const resumeOnly: ReadonlyArray<[string, string | number | undefined, string]> = [
+      ['--extend-steps', options.extendSteps, '--steps'],
+      ['--extend-mix', options.extendMix === undefined ? undefined : formatTrainingMix(options.extendMix), '--mix'],
+      ['--extend-short-context', options.extendShortContext, '--short-context'],
+      ['--extend-short-steps', options.extendShortSteps, '--short-steps'],
+    ];
+    for (const [flag, value, instead] of resumeOnly) {
+      if (value !== undefined) throw new Error(`${flag} ${value}: needs --resume and a checkpoint in ${options.out} (a new run takes ${instead})`);
+    }
+  }
   const totalSteps = trainer.totalSteps;
   // The extensions are saved with the options (the extending flag itself is not), so a plain --resume continues them.
   const { extendSteps: _extendSteps, extendShortSteps: _extendShortSteps, extendShortContext: _extendShortContext, extendMix: _extendMix, ...definingOptions } = options;
@@ -243,14 +268,8 @@ export async function trainLanguageModel(options: TrainLmOptions, log: (line: st
             const validationLoss = trainer.evaluate();
             record['validationLoss'] = validationLoss;
             const retrieval = trainer.evaluateRetrieval(options.evalWindows);
-            if (retrieval.repeat !== undefined) record['validationCopyLoss'] = retrieval.repeat;
-            if (retrieval.kv !== undefined) record['validationAnswerLoss'] = retrieval.kv;
-            if (retrieval.copy !== undefined) record['validationRandomCopyLoss'] = retrieval.copy;
-            const extra = [
-              retrieval.repeat === undefined ? '' : `, copied tokens ${retrieval.repeat.toFixed(4)}`,
-              retrieval.kv === undefined ? '' : `, answers ${retrieval.kv.toFixed(4)}`,
-              retrieval.copy === undefined ? '' : `, random copies ${retrieval.copy.toFixed(4)}`,
-            ].join('');
+            Object.assign(record, retrievalFields(retrieval));
+            const extra = MIX_KINDS.map((k) => (retrieval[k] === undefined ? '' : `, ${RETRIEVAL_METRICS[k].label} ${retrieval[k].toFixed(4)}`)).join('');
             log(`step ${step}: held-out loss ${validationLoss.toFixed(4)} nats/token (${trainer.bitsPerChar(validationLoss).toFixed(3)} bits/char)${extra}`);
           },
         },
@@ -265,9 +284,7 @@ export async function trainLanguageModel(options: TrainLmOptions, log: (line: st
     const retrieval = trainer.evaluateRetrieval(options.evalWindows);
     metrics.append(step, {
       validationLoss,
-      ...(retrieval.repeat === undefined ? {} : { validationCopyLoss: retrieval.repeat }),
-      ...(retrieval.kv === undefined ? {} : { validationAnswerLoss: retrieval.kv }),
-      ...(retrieval.copy === undefined ? {} : { validationRandomCopyLoss: retrieval.copy }),
+      ...retrievalFields(retrieval),
     });
     const validationBitsPerChar = trainer.bitsPerChar(validationLoss);
     log(`held-out loss ${validationLoss.toFixed(4)} nats/token (${validationBitsPerChar.toFixed(3)} bits/char) after ${step} steps`);
