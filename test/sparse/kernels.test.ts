@@ -284,12 +284,7 @@ describe('wasm block-sparse kernels equal the reference', () => {
         for (const n of [63, 64, 65, 150]) {
           const x = randomArray(n * cols, rng);
           const dy = randomArray(n * rows, rng);
-          const y64 = new Float64Array(n * rows);
-          blockSparseMatmulReference(Float64Array.from(x), n, pattern, v64, y64);
-          const dx64 = new Float64Array(n * cols);
-          blockSparseGradInputReference(Float64Array.from(dy), n, pattern, v64, dx64);
-          const dv64 = new Float64Array(pattern.valueCount);
-          blockSparseGradValuesReference(Float64Array.from(dy), Float64Array.from(x), n, pattern, dv64);
+          const { y64, dx64, dv64 } = referenceProducts(x, dy, n, pattern, v64);
           for (const v of variants) {
             // [input resident, output resident]: the three mixtures that stage something, and neither.
             for (const [inArena, outArena] of [[false, false], [true, false], [false, true], [true, true]] as const) {
@@ -321,18 +316,23 @@ describe('wasm block-sparse kernels equal the reference', () => {
     }
   });
 
+  /** The three products by the f64 reference kernels: y = x Wᵀ, dx = dy W, dValues at the active blocks. */
+  function referenceProducts(x: Float32Array, dy: Float32Array, n: number, pattern: BlockSparsePattern, v64: Float64Array): { y64: Float64Array; dx64: Float64Array; dv64: Float64Array } {
+    const y64 = new Float64Array(n * pattern.rows);
+    blockSparseMatmulReference(Float64Array.from(x), n, pattern, v64, y64);
+    const dx64 = new Float64Array(n * pattern.cols);
+    blockSparseGradInputReference(Float64Array.from(dy), n, pattern, v64, dx64);
+    const dv64 = new Float64Array(pattern.valueCount);
+    blockSparseGradValuesReference(Float64Array.from(dy), Float64Array.from(x), n, pattern, dv64);
+    return { y64, dx64, dv64 };
+  }
+
   /** The three wasm products against the f64 reference for one pattern, values and token count. */
   function checkAll(what: string, v: Variant, pattern: BlockSparsePattern, values: Float32Array, n: number, rng: Rng, tol: number): void {
     const { rows, cols } = pattern;
     const x = randomArray(n * cols, rng);
     const dy = randomArray(n * rows, rng);
-    const v64 = Float64Array.from(values);
-    const y64 = new Float64Array(n * rows);
-    blockSparseMatmulReference(Float64Array.from(x), n, pattern, v64, y64);
-    const dx64 = new Float64Array(n * cols);
-    blockSparseGradInputReference(Float64Array.from(dy), n, pattern, v64, dx64);
-    const dv64 = new Float64Array(pattern.valueCount);
-    blockSparseGradValuesReference(Float64Array.from(dy), Float64Array.from(x), n, pattern, dv64);
+    const { y64, dx64, dv64 } = referenceProducts(x, dy, n, pattern, Float64Array.from(values));
     const y = new Float32Array(n * rows).fill(NaN);
     v.sparse.matmul(x, n, pattern, values, y);
     assertClose(`${what} y`, y, y64, tol);
