@@ -7,8 +7,10 @@
 // product relative to dense (FLOP_sparse = 2 x tokens x active weights). The paper's bar for sparse
 // training to win on wall-clock at density 0.1: eps <= 2 (1x1) and eps <= 1.2 (16x16).
 //
-// Method: weights (dense W, sparse values) live in the arena as in training, activations are plain
-// arrays; every variant runs once per round in rotating order after a warm-up; rows give medians.
+// Method: weights (dense W, sparse values) live in the arena as in training; the activations are plain
+// arrays that every call copies in and out ('host': what a caller outside the engine pays), or live in
+// the arena too ('resident': as in training, where the autograd tape keeps activations in wasm
+// memory); every variant runs once per round in rotating order after a warm-up; rows give medians.
 //
 // Usage: node dist/src/bench/sparse.js [--json] [--threads 1] [--tokens 1024] [--repeats 7] [--quick]
 
@@ -23,11 +25,17 @@ import { median } from './stats.js';
 
 export type SparsePass = 'forward' | 'gradInput' | 'gradWeight' | 'step';
 
+/** Where the activations live: plain arrays copied in and out by every call, or in the arena (as in training). */
+export type ActivationPlacement = 'host' | 'resident';
+export const ACTIVATION_PLACEMENTS: readonly ActivationPlacement[] = ['host', 'resident'];
+
 export interface SparseBenchRow {
   readonly block: number;
   readonly density: number;
   /** forward: Y = X Wᵀ; gradInput: dX = dY W; gradWeight: dW (sparse: at active blocks only); step: the three together. */
   readonly pass: SparsePass;
+  /** Where X, Y, dY and dX live (both the sparse and the dense product use the same arrays). */
+  readonly placement: ActivationPlacement;
   readonly tokens: number;
   readonly inFeatures: number;
   readonly outFeatures: number;
@@ -71,6 +79,8 @@ export interface SparseBenchOptions {
   readonly threads?: number;
   readonly repeats?: number;
   readonly relaxedSimd?: boolean;
+  /** Activation placements to measure (default both). */
+  readonly placements?: readonly ActivationPlacement[];
 }
 
 function timeIt(fn: () => void): number {
@@ -108,79 +118,83 @@ export async function benchSparse(options: SparseBenchOptions = {}): Promise<Spa
   const rng = new Rng(1);
   const rows: SparseBenchRow[] = [];
   try {
-    const x = randomFill(new Float32Array(n * fin), rng);
-    const dy = randomFill(new Float32Array(n * fout), rng);
-    const y = new Float32Array(n * fout);
-    const dx = new Float32Array(n * fin);
     const w = randomFill(wasm.allocF32(fout * fin), rng);
     const dw = wasm.allocF32(fout * fin);
-    const dense = {
-      forward: () => wasm.matmul(x, w, y, n, fout, fin, false, true),
-      gradInput: () => wasm.matmul(dy, w, dx, n, fin, fout, false, false),
-      gradWeight: () => wasm.matmul(dy, x, dw, fout, fin, n, true, false),
-    };
-    const denseFlops = 2 * n * fin * fout;
-    for (const block of options.blocks ?? [1, 4, 8, 16]) {
-      for (const density of options.densities ?? [0.5, 0.25, 0.1]) {
-        const count = activeBlockCount((fout / block) * (fin / block), density);
-        const pattern = BlockSparsePattern.random(fout, fin, block, count, rng);
-        const values = randomFill(wasm.allocF32(pattern.valueCount), rng);
-        const dValues = wasm.allocF32(pattern.valueCount);
-        const sparseOps = {
-          forward: () => sparse.matmul(x, n, pattern, values, y),
-          gradInput: () => sparse.gradInput(dy, n, pattern, values, dx),
-          gradWeight: () => sparse.gradValues(dy, x, n, pattern, dValues),
-        };
-        const passes = ['forward', 'gradInput', 'gradWeight'] as const;
-        const times: Record<string, number[]> = {};
-        const cpu: Record<string, number[]> = {};
-        for (const p of passes) {
-          for (const which of ['s', 'd']) {
-            times[`${which}${p}`] = [];
-            cpu[`${which}${p}`] = [];
-          }
-          sparseOps[p]();
-          dense[p]();
-        }
-        for (let r = 0; r < repeats; r++) {
-          const order = r % 2 === 0 ? ['s', 'd'] : ['d', 's'];
+    for (const placement of options.placements ?? ACTIVATION_PLACEMENTS) {
+      const alloc = (length: number): Float32Array => (placement === 'resident' ? wasm.allocF32(length) : new Float32Array(length));
+      const x = randomFill(alloc(n * fin), rng);
+      const dy = randomFill(alloc(n * fout), rng);
+      const y = alloc(n * fout);
+      const dx = alloc(n * fin);
+      const dense = {
+        forward: () => wasm.matmul(x, w, y, n, fout, fin, false, true),
+        gradInput: () => wasm.matmul(dy, w, dx, n, fin, fout, false, false),
+        gradWeight: () => wasm.matmul(dy, x, dw, fout, fin, n, true, false),
+      };
+      const denseFlops = 2 * n * fin * fout;
+      for (const block of options.blocks ?? [1, 4, 8, 16]) {
+        for (const density of options.densities ?? [0.5, 0.25, 0.1]) {
+          const count = activeBlockCount((fout / block) * (fin / block), density);
+          const pattern = BlockSparsePattern.random(fout, fin, block, count, rng);
+          const values = randomFill(wasm.allocF32(pattern.valueCount), rng);
+          const dValues = wasm.allocF32(pattern.valueCount);
+          const sparseOps = {
+            forward: () => sparse.matmul(x, n, pattern, values, y),
+            gradInput: () => sparse.gradInput(dy, n, pattern, values, dx),
+            gradWeight: () => sparse.gradValues(dy, x, n, pattern, dValues),
+          };
+          const passes = ['forward', 'gradInput', 'gradWeight'] as const;
+          const times: Record<string, number[]> = {};
+          const cpu: Record<string, number[]> = {};
           for (const p of passes) {
-            for (const which of order) {
-              const [wall, cpuMs] = timeWallCpu(which === 's' ? sparseOps[p] : dense[p]);
-              times[`${which}${p}`]!.push(wall);
-              cpu[`${which}${p}`]!.push(cpuMs);
+            for (const which of ['s', 'd']) {
+              times[`${which}${p}`] = [];
+              cpu[`${which}${p}`] = [];
+            }
+            sparseOps[p]();
+            dense[p]();
+          }
+          for (let r = 0; r < repeats; r++) {
+            const order = r % 2 === 0 ? ['s', 'd'] : ['d', 's'];
+            for (const p of passes) {
+              for (const which of order) {
+                const [wall, cpuMs] = timeWallCpu(which === 's' ? sparseOps[p] : dense[p]);
+                times[`${which}${p}`]!.push(wall);
+                cpu[`${which}${p}`]!.push(cpuMs);
+              }
             }
           }
-        }
-        const sparseFlops = 2 * n * pattern.valueCount;
-        const row = (pass: SparsePass, msSparse: number, msDense: number, msSparseCpu: number, msDenseCpu: number, passes: number): SparseBenchRow => {
-          const fs = passes * sparseFlops;
-          const fd = passes * denseFlops;
-          return {
-            block, density: pattern.density, pass, tokens: n, inFeatures: fin, outFeatures: fout, threads, msSparse, msDense,
-            gflopsSparse: fs / msSparse / 1e6, gflopsDense: fd / msDense / 1e6, eps: msSparse / fs / (msDense / fd), speedup: msDense / msSparse,
-            msSparseCpu, msDenseCpu, epsCpu: msSparseCpu / fs / (msDenseCpu / fd),
+          const sparseFlops = 2 * n * pattern.valueCount;
+          const row = (pass: SparsePass, msSparse: number, msDense: number, msSparseCpu: number, msDenseCpu: number, passes: number): SparseBenchRow => {
+            const fs = passes * sparseFlops;
+            const fd = passes * denseFlops;
+            return {
+              block, density: pattern.density, pass, placement, tokens: n, inFeatures: fin, outFeatures: fout, threads, msSparse, msDense,
+              gflopsSparse: fs / msSparse / 1e6, gflopsDense: fd / msDense / 1e6, eps: msSparse / fs / (msDense / fd), speedup: msDense / msSparse,
+              msSparseCpu, msDenseCpu, epsCpu: msSparseCpu / fs / (msDenseCpu / fd),
+            };
           };
-        };
-        let stepSparse = 0;
-        let stepDense = 0;
-        let stepSparseCpu = 0;
-        let stepDenseCpu = 0;
-        for (const p of passes) {
-          const ms = median(times[`s${p}`]!);
-          const md = median(times[`d${p}`]!);
-          const cs = median(cpu[`s${p}`]!);
-          const cd = median(cpu[`d${p}`]!);
-          stepSparse += ms;
-          stepDense += md;
-          stepSparseCpu += cs;
-          stepDenseCpu += cd;
-          rows.push(row(p, ms, md, cs, cd, 1));
+          let stepSparse = 0;
+          let stepDense = 0;
+          let stepSparseCpu = 0;
+          let stepDenseCpu = 0;
+          for (const p of passes) {
+            const ms = median(times[`s${p}`]!);
+            const md = median(times[`d${p}`]!);
+            const cs = median(cpu[`s${p}`]!);
+            const cd = median(cpu[`d${p}`]!);
+            stepSparse += ms;
+            stepDense += md;
+            stepSparseCpu += cs;
+            stepDenseCpu += cd;
+            rows.push(row(p, ms, md, cs, cd, 1));
+          }
+          rows.push(row('step', stepSparse, stepDense, stepSparseCpu, stepDenseCpu, 3));
+          wasm.freeF32(values);
+          wasm.freeF32(dValues);
         }
-        rows.push(row('step', stepSparse, stepDense, stepSparseCpu, stepDenseCpu, 3));
-        wasm.freeF32(values);
-        wasm.freeF32(dValues);
       }
+      if (placement === 'resident') for (const a of [x, dy, y, dx]) wasm.freeF32(a);
     }
   } finally {
     wasm.dispose();
@@ -261,7 +275,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     for (const r of rebuild) console.log(`  ${r.block}x${r.block}  ${r.activeBlocks}  ${r.msRebuild.toFixed(3)}  ${r.msUpdate.toFixed(3)}  ${r.msUpdateCpu.toFixed(3)}`);
     console.log(`products, tokens ${rows[0]?.tokens}, W [${rows[0]?.outFeatures}, ${rows[0]?.inFeatures}], ${rows[0]?.threads} thread(s): block density pass | ms sparse, ms dense | GFLOP/s sparse, dense | eps | speedup`);
     for (const r of rows) {
-      console.log(`  ${r.block}x${r.block} ${r.density.toFixed(3)} ${r.pass.padEnd(10)} | ${r.msSparse.toFixed(3)} ${r.msDense.toFixed(3)} | ${r.gflopsSparse.toFixed(1)} ${r.gflopsDense.toFixed(1)} | ${r.eps.toFixed(2)} | ${r.speedup.toFixed(2)}x`);
+      console.log(`  ${r.placement.padEnd(8)} ${r.block}x${r.block} ${r.density.toFixed(3)} ${r.pass.padEnd(10)} | ${r.msSparse.toFixed(3)} ${r.msDense.toFixed(3)} | ${r.gflopsSparse.toFixed(1)} ${r.gflopsDense.toFixed(1)} | ${r.eps.toFixed(2)} | ${r.speedup.toFixed(2)}x`);
     }
   }
 }

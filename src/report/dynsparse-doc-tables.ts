@@ -150,6 +150,8 @@ interface ProductRow {
   readonly block: number;
   readonly density: number;
   readonly pass: string;
+  /** Records before placements were measured hold host rows only (no field). */
+  readonly placement?: 'host' | 'resident';
   readonly msSparse: number;
   readonly msDense: number;
   readonly eps: number;
@@ -172,10 +174,11 @@ const eps: DocTable = {
     const date = String(field(record, 'date', DYNSPARSE_RECORDS.bench)).slice(0, 10);
     const load = (field(record, 'loadAverage', DYNSPARSE_RECORDS.bench) as number[])[0];
     const keys = [...new Set(rows.map((r) => `${r.block} ${r.density}`))];
-    const cell = (block: number, density: number, pass: string, f: (r: ProductRow) => string): string => {
-      const r = rows.find((x) => x.block === block && x.density === density && x.pass === pass);
+    const cell = (block: number, density: number, pass: string, f: (r: ProductRow) => string, placement = 'host'): string => {
+      const r = rows.find((x) => x.block === block && x.density === density && x.pass === pass && (x.placement ?? 'host') === placement);
       return r ? f(r) : '-';
     };
+    const resident = rows.some((r) => r.placement === 'resident');
     const body = keys.map((k) => {
       const [block, density] = k.split(' ').map(Number) as [number, number];
       return [
@@ -183,13 +186,15 @@ const eps: DocTable = {
         ...['forward', 'gradInput', 'gradWeight', 'step'].map((p) => cell(block, density, p, (r) => fixed(r.eps, 2))),
         cell(block, density, 'step', (r) => `${fixed(r.msSparse, 2)} / ${fixed(r.msDense, 2)}`),
         cell(block, density, 'step', (r) => `${fixed(r.speedup, 2)}x`),
+        ...(resident ? [
+          cell(block, density, 'step', (r) => fixed(r.eps, 2), 'resident'),
+          cell(block, density, 'step', (r) => `${fixed(r.msSparse, 2)} / ${fixed(r.msDense, 2)}`, 'resident'),
+        ] : []),
       ];
     });
-    return `${markdownTable(
-      ['block', 'density', 'eps forward', 'eps dX', 'eps dW', 'eps step', 'step ms sparse / dense', 'speed-up'],
-      body,
-      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
-    )}\nMeasured ${date}, load average ${fixed(load, 1)} (\`${String(field(record, 'command', DYNSPARSE_RECORDS.bench))}\`).\n`;
+    const header = ['block', 'density', 'eps forward', 'eps dX', 'eps dW', 'eps step', 'step ms sparse / dense', 'speed-up'];
+    if (resident) header.push('eps step, activations in wasm memory', 'its step ms sparse / dense');
+    return `${markdownTable(header, body, header.map((_, i) => (i === 0 ? 'l' : 'r')))}\nMeasured ${date}, load average ${fixed(load, 1)} (\`${String(field(record, 'command', DYNSPARSE_RECORDS.bench))}\`).\n`;
   },
 };
 

@@ -31,7 +31,9 @@ test('bench sparse --json: a rebuild row per block size, forward/gradInput/gradW
   const rows = out.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, number | string>);
   assert.deepEqual(rows.filter((r) => r['kind'] === 'rebuild').map((r) => r['block']), [4, 16]);
   const products = rows.filter((r) => r['kind'] === 'product');
-  assert.equal(products.length, 2 * 2 * 4);
+  // Both activation placements (host arrays, wasm-resident) by default.
+  assert.equal(products.length, 2 * 2 * 2 * 4);
+  assert.deepEqual([...new Set(products.map((r) => r['placement']))], ['host', 'resident']);
   assert.deepEqual([...new Set(products.map((r) => r['pass']))], ['forward', 'gradInput', 'gradWeight', 'step']);
   for (const r of products) {
     const [ms, md] = [r['msSparse'] as number, r['msDense'] as number];
@@ -48,9 +50,11 @@ test('bench sparse --json: a rebuild row per block size, forward/gradInput/gradW
 });
 
 test('bench sparse prints a table; bad flags are one-line errors', async () => {
-  const table = await runCommand(['bench', 'sparse', '--tokens', '8', '--repeats', '1', '--blocks', '8', '--densities', '0.25']);
+  const table = await runCommand(['bench', 'sparse', '--tokens', '8', '--repeats', '1', '--blocks', '8', '--densities', '0.25', '--placements', 'resident']);
   assert.match(table, /^pattern update of one weight W \[1024, 256\]/);
-  assert.match(table, /8x8\s+0\.250 step\s+\|/);
+  assert.match(table, /resident\s+8x8\s+0\.250 step\s+\|/);
+  assert.doesNotMatch(table, /host\s+8x8/);
+  await assert.rejects(runCommand(['bench', 'sparse', '--placements', 'gpu']), /--placements expects host and\/or resident/);
   await assert.rejects(runCommand(['bench', 'sparse', '--densities', '0']), /--densities expects numbers in \(0, 1\]/);
   await assert.rejects(runCommand(['bench', 'sparse', '--blocks', '3']), /--blocks: 3 does not divide the layer's 256 input features/);
 });

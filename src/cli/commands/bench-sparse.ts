@@ -3,7 +3,7 @@
 // See src/bench/sparse.ts for the method.
 
 import { InvalidArgumentError, type Command } from 'commander';
-import type { RebuildRow, SparseBenchRow } from '../../bench/sparse.js';
+import type { ActivationPlacement, RebuildRow, SparseBenchRow } from '../../bench/sparse.js';
 import { parseIntList, parsePositiveInt } from '../args.js';
 import { benchGroup } from '../groups.js';
 
@@ -17,6 +17,15 @@ interface BenchSparseFlags {
   quick: boolean;
   json: boolean;
   record?: string;
+  placements?: ActivationPlacement[];
+}
+
+function parsePlacements(value: string): ActivationPlacement[] {
+  return value.split(',').map((part) => {
+    const p = part.trim();
+    if (p !== 'host' && p !== 'resident') throw new InvalidArgumentError(`--placements expects host and/or resident separated by commas, got '${value}'`);
+    return p;
+  });
 }
 
 function parseDensities(value: string): number[] {
@@ -35,9 +44,10 @@ export function formatSparseBench(rebuild: readonly RebuildRow[], rows: readonly
   if (first) {
     lines.push(`products, ${first.tokens} tokens, W [${first.outFeatures}, ${first.inFeatures}], ${first.threads} thread(s); eps = (t_sparse / FLOP_sparse) / (t_dense / FLOP_dense), goal at density 0.1: <= 2 (1x1), <= 1.2 (16x16)`);
     lines.push('  (eps cpu: the same ratio from the process CPU time of each call, which other processes on a shared machine do not inflate)');
-    lines.push('  block density pass       |  ms sparse   ms dense | GFLOP/s sparse  dense |   eps | eps cpu | speedup');
+    lines.push('  (activations: host = plain arrays every call copies in and out; resident = in wasm memory, as in training)');
+    lines.push('  activations block density pass       |  ms sparse   ms dense | GFLOP/s sparse  dense |   eps | eps cpu | speedup');
     for (const r of rows) {
-      lines.push(`  ${`${r.block}x${r.block}`.padEnd(5)} ${r.density.toFixed(3).padStart(7)} ${r.pass.padEnd(10)} | ${r.msSparse.toFixed(3).padStart(10)} ${r.msDense.toFixed(3).padStart(10)} | ${r.gflopsSparse.toFixed(1).padStart(14)} ${r.gflopsDense.toFixed(1).padStart(6)} | ${r.eps.toFixed(2).padStart(5)} | ${r.epsCpu.toFixed(2).padStart(7)} | ${r.speedup.toFixed(2).padStart(6)}x`);
+      lines.push(`  ${r.placement.padEnd(11)} ${`${r.block}x${r.block}`.padEnd(5)} ${r.density.toFixed(3).padStart(7)} ${r.pass.padEnd(10)} | ${r.msSparse.toFixed(3).padStart(10)} ${r.msDense.toFixed(3).padStart(10)} | ${r.gflopsSparse.toFixed(1).padStart(14)} ${r.gflopsDense.toFixed(1).padStart(6)} | ${r.eps.toFixed(2).padStart(5)} | ${r.epsCpu.toFixed(2).padStart(7)} | ${r.speedup.toFixed(2).padStart(6)}x`);
     }
   }
   return `${lines.join('\n')}\n`;
@@ -52,6 +62,7 @@ export function registerBenchSparseCommand(program: Command): void {
     .option('--repeats <n>', 'timed rounds (default 7; --quick 3)', parsePositiveInt('--repeats'))
     .option('--blocks <list>', 'block sizes (default 1,4,8,16)', parseIntList('--blocks'))
     .option('--densities <list>', 'densities (default 0.5,0.25,0.1)', parseDensities)
+    .option('--placements <list>', 'where the activations live: host (plain arrays, copied in and out), resident (wasm memory, as in training) (default host,resident)', parsePlacements)
     .option('--relaxed', 'relaxed SIMD kernels', false)
     .option('--quick', 'fewer tokens and rounds', false)
     .option('--json', 'one JSON object per line (kind rebuild or product) instead of a table', false)
@@ -68,6 +79,7 @@ export function registerBenchSparseCommand(program: Command): void {
         relaxedSimd: flags.relaxed,
         ...(flags.blocks ? { blocks: flags.blocks } : {}),
         ...(flags.densities ? { densities: flags.densities } : {}),
+        ...(flags.placements ? { placements: flags.placements } : {}),
       });
       if (flags.record) {
         const { loadavg } = await import('node:os');
