@@ -70,6 +70,7 @@ const RETRIEVAL_METRICS: Readonly<Record<MixKind, { readonly field: string; read
   repeat: { field: 'validationCopyLoss', label: 'copied tokens' },
   kv: { field: 'validationAnswerLoss', label: 'answers' },
   copy: { field: 'validationRandomCopyLoss', label: 'random copies' },
+  period: { field: 'validationPeriodicLoss', label: 'periodic repeats' },
 };
 
 /** The metrics.jsonl fields of a retrieval evaluation. */

@@ -7,7 +7,10 @@
 //           ".\n" + "\n\nWhat is ...? \"<the fact's opening>" before the answer);
 //   copy    tokens drawn at random from the corpus's ids, then the same tokens again: nothing but attending
 //           back can predict the copy, so it is the plainest signal for induction heads (the mechanism
-//           both tasks rely on), which natural-text repeats give weakly.
+//           both tasks rely on), which natural-text repeats give weakly;
+//   period  one run of random ids repeated to the end of the window, its length drawn per window: the
+//           signal that forms induction heads fast (a tiny model trained on it copies at unseen offsets
+//           after ~500 steps, one trained on `copy` not in 1000; test/train/induction.test.ts).
 // The evaluation's own samples are never produced: no fact is about San Francisco, so neither the
 // needle sentence nor its answer appears, and the values are spans of the training split, never of
 // Tiny Shakespeare (the repetition task's text) unless the user trains on it.
@@ -16,13 +19,13 @@
 
 import type { Rng } from '../tensor/rng.js';
 
-export const MIX_KINDS = ['repeat', 'kv', 'copy'] as const;
+export const MIX_KINDS = ['repeat', 'kv', 'copy', 'period'] as const;
 export type MixKind = (typeof MIX_KINDS)[number];
 
 /** Fractions of the windows of a step that are synthetic documents (the rest are corpus windows). */
 export type TrainingMix = Readonly<Record<MixKind, number>>;
 
-export const NO_MIX: TrainingMix = { repeat: 0, kv: 0, copy: 0 };
+export const NO_MIX: TrainingMix = { repeat: 0, kv: 0, copy: 0, period: 0 };
 
 /** `repeat=0.3,kv=0.2,copy=0.1` (any may be left out; `none` or '' for no mix); errors name `flag`. */
 export function parseTrainingMix(text: string, flag = '--mix'): TrainingMix {
@@ -141,6 +144,28 @@ export function randomCopyDocument(source: MixSource, length: number, rng: Rng):
     doc.push(tokens, false);
     doc.push(tokens, (i) => i > 0);
   }
+  return doc.finish(length, () => 0);
+}
+
+/**
+ * A periodic random document: one run of tokens drawn uniformly from the ids the corpus uses, its length
+ * log-uniform in 8..length/2, repeated to the end of the window. The period differs between windows, so no
+ * fixed-offset head predicts it; from the second token of the first repeat on, every token follows from
+ * the token after the previous occurrence of the current one (induction). Denser in that signal than
+ * `copy` (every run repeated many times, most of the window retrievable), which is what made it form
+ * induction heads where `copy` did not.
+ */
+export function periodicDocument(source: MixSource, length: number, rng: Rng): MixDocument {
+  const maxRun = Math.max(1, Math.floor(length / 2));
+  const minRun = Math.min(8, maxRun);
+  const vocabulary = source.vocabulary();
+  const run = Math.min(maxRun, Math.floor(minRun * Math.exp(rng.uniform() * Math.log((maxRun + 1) / minRun))));
+  const tokens = Array.from({ length: run }, () => vocabulary[rng.int(vocabulary.length)]!);
+  const doc = new DocumentBuilder();
+  doc.push(tokens, false);
+  // The first repeat's first token is not predictable (where the run ends is not marked); later repeats' are.
+  doc.push(tokens, (i) => i > 0);
+  while (doc.length < length) doc.push(tokens, true);
   return doc.finish(length, () => 0);
 }
 
@@ -293,6 +318,8 @@ export function mixDocument(kind: MixKind, source: MixSource, length: number, rn
       return keyValueDocument(source, length, rng);
     case 'copy':
       return randomCopyDocument(source, length, rng);
+    case 'period':
+      return periodicDocument(source, length, rng);
   }
 }
 

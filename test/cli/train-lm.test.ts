@@ -145,8 +145,8 @@ test('--extend-mix trains a resumed run on another mix from its step on: recorde
   const dir = await mkdtemp(join(tmpdir(), 'thrifty-train-lm-'));
   try {
     await writeFile(join(dir, 'text.txt'), TEXT);
-    const options = { steps: 6, warmup: 1, checkpointEvery: 2, evalWindows: 2, evalEvery: 2, mix: { repeat: 0.5, kv: 0, copy: 0 } };
-    const copyMix = { repeat: 0.25, kv: 0, copy: 0.5 };
+    const options = { steps: 6, warmup: 1, checkpointEvery: 2, evalWindows: 2, evalEvery: 2, mix: { repeat: 0.5, kv: 0, copy: 0, period: 0 } };
+    const copyMix = { repeat: 0.25, kv: 0, copy: 0.5, period: 0 };
     await assert.rejects(tinyRun(dir, { ...options, extendMix: copyMix }), /--extend-mix repeat=0.25,copy=0.5: needs --resume and a checkpoint/);
     await tinyRun(dir, options); // leaves the step-4 checkpoint
     await tinyRun(dir, { ...options, resume: true, extendMix: copyMix, extendSteps: 10 });
@@ -222,7 +222,7 @@ test('with a mix, a short-context phase and a folder of texts: seeded, resumable
     await writeFile(join(dir, 'corpus', 'notes.md'), 'not read');
     const options: Partial<TrainLmOptions> = {
       data: join(dir, 'corpus'), context: 128, batch: 2, shortContext: 32, shortSteps: 3, steps: 6, checkpointEvery: 3,
-      evalEvery: 3, evalWindows: 2, mix: { repeat: 0.5, kv: 0.25, copy: 0 },
+      evalEvery: 3, evalWindows: 2, mix: { repeat: 0.5, kv: 0.25, copy: 0, period: 0 },
     };
     await tinyRun(dir, options);
     const straight = await readFile(join(dir, 'out', 'model.safetensors'));
@@ -241,7 +241,7 @@ test('with a mix, a short-context phase and a folder of texts: seeded, resumable
     assert.ok(Buffer.compare(straight, await readFile(join(dir, 'out', 'model.safetensors'))) === 0, 'the resumed weights differ');
     assert.equal(await readFile(join(dir, 'out', 'tokenizer.json'), 'utf8'), tokenizerBefore);
     // Another mix is another run.
-    await assert.rejects(tinyRun(dir, { ...options, resume: true, mix: { repeat: 0.1, kv: 0, copy: 0 } }), /--resume with different settings \(mix\)/);
+    await assert.rejects(tinyRun(dir, { ...options, resume: true, mix: { repeat: 0.1, kv: 0, copy: 0, period: 0 } }), /--resume with different settings \(mix\)/);
     await assert.rejects(tinyRun(dir, { ...options, shortContext: 24 }), /--short-context 24 must be at least 2 and divide --context 128/);
     await assert.rejects(tinyRun(dir, { data: join(dir, 'corpus', 'more', 'none') }), /--data .*none/);
   } finally {

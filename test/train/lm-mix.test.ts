@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { NEEDLE_REFERENCE } from '../../src/eval/metrics.js';
 import { trainByteLevelBpe } from '../../src/text/bpe-trainer.js';
 import { Rng } from '../../src/tensor/rng.js';
-import { distinctIdsOnce, drawMixKind, formatTrainingMix, keyValueDocument, parseTrainingMix, randomCopyDocument, repeatDocument, trainingMixFromJson, type MixSource } from '../../src/train/lm-mix.js';
+import { distinctIdsOnce, drawMixKind, formatTrainingMix, keyValueDocument, parseTrainingMix, periodicDocument, randomCopyDocument, repeatDocument, trainingMixFromJson, type MixSource } from '../../src/train/lm-mix.js';
 
 const TEXT = Array.from({ length: 300 }, (_, i) => `Sentence ${i} tells of the ${['river', 'mountain', 'garden', 'city'][i % 4]} and the people who walked there on day ${i % 31}.\n`).join('');
 const trained = trainByteLevelBpe(TEXT, { vocabSize: 400, specialTokens: ['<|endoftext|>'] });
@@ -23,16 +23,17 @@ const source: MixSource = {
 };
 
 test('--mix parses kind=fraction pairs and refuses anything else, naming the flag', () => {
-  assert.deepEqual(parseTrainingMix('repeat=0.3,kv=0.2'), { repeat: 0.3, kv: 0.2, copy: 0 });
-  assert.deepEqual(parseTrainingMix('kv=1'), { repeat: 0, kv: 1, copy: 0 });
-  assert.deepEqual(parseTrainingMix('copy=0.25,repeat=0.25'), { repeat: 0.25, kv: 0, copy: 0.25 });
-  assert.deepEqual(parseTrainingMix('none'), { repeat: 0, kv: 0, copy: 0 });
+  assert.deepEqual(parseTrainingMix('repeat=0.3,kv=0.2'), { repeat: 0.3, kv: 0.2, copy: 0, period: 0 });
+  assert.deepEqual(parseTrainingMix('kv=1'), { repeat: 0, kv: 1, copy: 0, period: 0 });
+  assert.deepEqual(parseTrainingMix('copy=0.25,repeat=0.25'), { repeat: 0.25, kv: 0, copy: 0.25, period: 0 });
+  assert.deepEqual(parseTrainingMix('none'), { repeat: 0, kv: 0, copy: 0, period: 0 });
+  assert.deepEqual(parseTrainingMix('period=0.5,kv=0.1'), { repeat: 0, kv: 0.1, copy: 0, period: 0.5 });
   assert.equal(formatTrainingMix(parseTrainingMix(' repeat = 0.5 ')), 'repeat=0.5');
-  assert.equal(formatTrainingMix({ repeat: 0, kv: 0, copy: 0 }), 'none');
+  assert.equal(formatTrainingMix({ repeat: 0, kv: 0, copy: 0, period: 0 }), 'none');
   assert.throws(() => parseTrainingMix('paste=0.3'), /--mix expects kind=fraction pairs of repeat, kv, copy/);
   assert.throws(() => parseTrainingMix('repeat=0.5,copy=0.6'), /--mix: the fractions add up to 1.1, more than 1/);
-  // As a checkpoint stores it (older checkpoints have no copy).
-  assert.deepEqual(trainingMixFromJson({ repeat: 0.4, kv: 0.2 }, 'ckpt'), { repeat: 0.4, kv: 0.2, copy: 0 });
+  // As a checkpoint stores it (older checkpoints have no copy and no period).
+  assert.deepEqual(trainingMixFromJson({ repeat: 0.4, kv: 0.2 }, 'ckpt'), { repeat: 0.4, kv: 0.2, copy: 0, period: 0 });
   assert.throws(() => trainingMixFromJson({ repeat: 0.4, paste: 1 }, 'ckpt'), /^Error: ckpt: unknown training mix kind\(s\) paste$/);
   assert.throws(() => trainingMixFromJson([0.4], 'ckpt'), /ckpt: a training mix must be an object/);
   assert.throws(() => trainingMixFromJson({ repeat: 'x' }, 'ckpt'), /ckpt: repeat expects a fraction/);
@@ -44,19 +45,19 @@ test('--mix parses kind=fraction pairs and refuses anything else, naming the fla
 
 test('the kind of each window follows the fractions, and no mix draws nothing', () => {
   const rng = new Rng(3);
-  const counts = { repeat: 0, kv: 0, copy: 0, corpus: 0 };
-  for (let i = 0; i < 4000; i++) counts[drawMixKind({ repeat: 0.3, kv: 0.2, copy: 0.1 }, rng)]++;
+  const counts = { repeat: 0, kv: 0, copy: 0, period: 0, corpus: 0 };
+  for (let i = 0; i < 4000; i++) counts[drawMixKind({ repeat: 0.3, kv: 0.2, copy: 0.1, period: 0 }, rng)]++;
   assert.ok(Math.abs(counts.repeat / 4000 - 0.3) < 0.03 && Math.abs(counts.kv / 4000 - 0.2) < 0.03 && Math.abs(counts.copy / 4000 - 0.1) < 0.03, JSON.stringify(counts));
   // Without copy, the draws are those of the mixes before copy existed (u < repeat, then u < repeat + kv).
   const a = new Rng(8);
   const b = new Rng(8);
   for (let i = 0; i < 200; i++) {
     const u = b.uniform();
-    assert.equal(drawMixKind({ repeat: 0.4, kv: 0.2, copy: 0 }, a), u < 0.4 ? 'repeat' : u < 0.6 ? 'kv' : 'corpus');
+    assert.equal(drawMixKind({ repeat: 0.4, kv: 0.2, copy: 0, period: 0 }, a), u < 0.4 ? 'repeat' : u < 0.6 ? 'kv' : 'corpus');
   }
   const untouched = new Rng(5);
   const before = JSON.stringify(untouched.getState());
-  assert.equal(drawMixKind({ repeat: 0, kv: 0, copy: 0 }, untouched), 'corpus');
+  assert.equal(drawMixKind({ repeat: 0, kv: 0, copy: 0, period: 0 }, untouched), 'corpus');
   assert.equal(JSON.stringify(untouched.getState()), before, 'a run without a mix draws the same windows as before the mix existed');
 });
 
@@ -172,4 +173,26 @@ test('a random-copy document is runs of corpus ids, each followed by the same ru
   const median = runLengths[Math.floor(runLengths.length / 2)]!;
   assert.ok(runLengths.length >= 8 && median >= 16 && median <= 200, `run lengths ${runLengths.join(' ')}`);
   assert.deepEqual(randomCopyDocument(source, 200, new Rng(3)), randomCopyDocument(source, 200, new Rng(3)));
+});
+
+test('a periodic document is one run of corpus ids repeated to the end of the window; from the first repeat\'s second token on it is retrievable', () => {
+  const corpus = new Set(source.ids);
+  const periods: number[] = [];
+  for (let seed = 0; seed < 40; seed++) {
+    const length = [16, 100, 1000][seed % 3]!;
+    const doc = periodicDocument(source, length, new Rng(seed));
+    const tokens = Array.from(doc.tokens);
+    assert.equal(tokens.length, length);
+    assert.ok(tokens.every((t) => corpus.has(t)), 'tokens of the corpus');
+    // The period is where the retrievable part starts, less one.
+    const firstMarked = doc.retrievable.indexOf(1);
+    const period = firstMarked - 1;
+    assert.ok(period >= Math.min(8, length / 2) && period <= length / 2, `period ${period} in a window of ${length}`);
+    for (let i = period; i < length; i++) assert.equal(tokens[i], tokens[i - period], `token ${i} repeats token ${i - period}`);
+    for (let i = 0; i < length; i++) assert.equal(doc.retrievable[i], i > period ? 1 : 0, `retrievable at ${i}`);
+    if (length === 1000) periods.push(period);
+  }
+  // Log-uniform in 8..500: spread over the range, not bunched at one value.
+  assert.ok(new Set(periods).size >= 8 && Math.min(...periods) < 60 && Math.max(...periods) > 60, `periods ${periods.join(' ')}`);
+  assert.deepEqual(periodicDocument(source, 200, new Rng(3)), periodicDocument(source, 200, new Rng(3)));
 });

@@ -125,7 +125,7 @@ export function registerTrainLmCommand(program: Command): void {
     .option('--eval-every <n>', 'held-out evaluation every n steps (0: at the end only)', parseIntInRange('--eval-every', 0, L.steps), d.evalEvery)
     .option('--eval-windows <n>', 'held-out windows per evaluation', parseIntInRange('--eval-windows', 1, L.evalSequences), d.evalWindows)
     .option('--checkpoint-every <n>', 'save a resumable checkpoint (and the model folder) every n steps (0: never)', parseIntInRange('--checkpoint-every', 0, L.steps), d.checkpointEvery)
-    .option('--mix <kinds>', 'synthetic documents as fractions of the windows: repeat (a passage, then spans of it copied after a newline), kv (facts at random depths, questions about them at the end, as the needle task) and copy (random corpus tokens, then the same again); e.g. repeat=0.3,kv=0.2 (default: none)', parseMixFlag('--mix'))
+    .option('--mix <kinds>', 'synthetic documents as fractions of the windows: repeat (a passage, then spans of it copied after a newline), kv (facts at random depths, questions about them at the end, as the needle task) copy (random corpus tokens, then the same again) and period (one run of random tokens repeated to the end of the window: forms induction heads fastest); e.g. repeat=0.3,kv=0.2 (default: none)', parseMixFlag('--mix'))
     .option('--short-context <n>', 'window of the first --short-steps steps (divides --context; context/n times the windows, so the same tokens a step)', parseIntInRange('--short-context', 2, L.sequence))
     .option('--short-steps <n>', 'steps trained at --short-context before the full context', parseIntInRange('--short-steps', 0, L.steps), d.shortSteps)
     .option('--resume', 'continue from <out>/checkpoint.safetensors if present', false)
