@@ -2,7 +2,7 @@
 // HALF uniform random token ids repeated once (the first half is unpredictable; the second only by attending
 // back), before and while fine-tuning on such windows at a constant lr. Shows whether, and how fast, a
 // checkpoint can form induction heads at short windows.
-//   node --experimental-wasm-relaxed-simd tools/copy-probe.mjs DIR [HALF=64] [BATCH=8] [STEPS=200] [LR=6e-4] [vary]
+//   node --experimental-wasm-relaxed-simd tools/copy-probe.mjs DIR [HALF=64] [BATCH=8] [STEPS=200] [LR=6e-4] [vary|period]
 // (prints the copied-half loss every 25 steps; STEPS 0 only measures).
 import { useBackend } from '../dist/src/backend/backend.js';
 import { createWasmBackend } from '../dist/src/backend/wasm/backend.js';
@@ -21,7 +21,10 @@ useBackend(createWasmBackend(kernels));
 const [dir, HALF, BATCH, STEPS, LR] = [process.argv[2], Number(process.argv[3] ?? 64), Number(process.argv[4] ?? 8), Number(process.argv[5] ?? 200), Number(process.argv[6] ?? 6e-4)];
 // 'vary': each window is random filler, then a run of 8..HALF ids and its copy, so the copy's offset varies per window
 // (a fixed-offset head cannot predict it; only content matching, induction, can).
-const VARY = process.argv[7] === 'vary';
+const VARY = process.argv[7] === 'vary' || process.argv[7] === 'period';
+// 'period': train on windows that repeat one run of 8..HALF ids to the end (train-lm's `period` mix),
+// measure on the 'vary' windows above: whether periodic training forms induction heads in this model.
+const PERIODIC = process.argv[7] === 'period';
 const files = await loadModelFiles(dir);
 const model = await loadCausalLM(files.config, files.weights);
 model.train();
@@ -33,8 +36,9 @@ const batch = (rng, copiedOnly) => {
     const seq = new Int32Array(t);
     for (let i = 0; i < t; i++) seq[i] = 1 + rng.int(V - 1);
     const run = VARY ? 8 + rng.int(Math.max(1, HALF - 7)) : HALF;
-    const start = t - 2 * run; // the run at [start, start + run), its copy after it, to the window's end
-    for (let i = 0; i < run; i++) seq[start + run + i] = seq[start + i];
+    // the run at [start, start + run), its copy after it, to the window's end (periodic training: from 0)
+    const start = PERIODIC && !copiedOnly ? 0 : t - 2 * run;
+    for (let i = start + run; i < t; i++) seq[i] = seq[i - run];
     inp[b * t] = 0;
     for (let i = 0; i < t; i++) { if (i + 1 < t) inp[b * t + i + 1] = seq[i]; tg[b * t + i] = copiedOnly && i <= start + run ? -100 : seq[i]; }
   }
