@@ -126,6 +126,15 @@ export function repeatDocument(source: MixSource, length: number, rng: Rng): Mix
   return doc.finish(length, () => 0);
 }
 
+/** A run of ids drawn uniformly from the corpus's ids, its length log-uniform in 8..length/2 (the copy and period kinds). */
+function randomRun(source: MixSource, length: number, rng: Rng): number[] {
+  const maxRun = Math.max(1, Math.floor(length / 2));
+  const minRun = Math.min(8, maxRun);
+  const vocabulary = source.vocabulary();
+  const run = Math.min(maxRun, Math.floor(minRun * Math.exp(rng.uniform() * Math.log((maxRun + 1) / minRun))));
+  return Array.from({ length: run }, () => vocabulary[rng.int(vocabulary.length)]!);
+}
+
 /**
  * A random-copy document: again and again to the end of the window, a run of tokens drawn uniformly
  * from the ids the corpus uses (so a token rarely recurs inside a run and the copy is unambiguous),
@@ -134,13 +143,9 @@ export function repeatDocument(source: MixSource, length: number, rng: Rng): Mix
  * token is unpredictable (where the run ends is not marked), so the rest is retrievable.
  */
 export function randomCopyDocument(source: MixSource, length: number, rng: Rng): MixDocument {
-  const maxRun = Math.max(1, Math.floor(length / 2));
-  const minRun = Math.min(8, maxRun);
-  const vocabulary = source.vocabulary();
   const doc = new DocumentBuilder();
   while (doc.length < length) {
-    const run = Math.min(maxRun, Math.floor(minRun * Math.exp(rng.uniform() * Math.log((maxRun + 1) / minRun))));
-    const tokens = Array.from({ length: run }, () => vocabulary[rng.int(vocabulary.length)]!);
+    const tokens = randomRun(source, length, rng);
     doc.push(tokens, false);
     doc.push(tokens, (i) => i > 0);
   }
@@ -156,11 +161,7 @@ export function randomCopyDocument(source: MixSource, length: number, rng: Rng):
  * induction heads where `copy` did not.
  */
 export function periodicDocument(source: MixSource, length: number, rng: Rng): MixDocument {
-  const maxRun = Math.max(1, Math.floor(length / 2));
-  const minRun = Math.min(8, maxRun);
-  const vocabulary = source.vocabulary();
-  const run = Math.min(maxRun, Math.floor(minRun * Math.exp(rng.uniform() * Math.log((maxRun + 1) / minRun))));
-  const tokens = Array.from({ length: run }, () => vocabulary[rng.int(vocabulary.length)]!);
+  const tokens = randomRun(source, length, rng);
   const doc = new DocumentBuilder();
   doc.push(tokens, false);
   // The first repeat's first token is not predictable (where the run ends is not marked); later repeats' are.
