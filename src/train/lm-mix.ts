@@ -25,7 +25,8 @@ export type MixKind = (typeof MIX_KINDS)[number];
 /** Fractions of the windows of a step that are synthetic documents (the rest are corpus windows). */
 export type TrainingMix = Readonly<Record<MixKind, number>>;
 
-export const NO_MIX: TrainingMix = { repeat: 0, kv: 0, copy: 0, period: 0 };
+/** Every kind at 0 (built from MIX_KINDS, so a new kind needs no edit here). */
+export const NO_MIX: TrainingMix = Object.fromEntries(MIX_KINDS.map((kind) => [kind, 0])) as Record<MixKind, number>;
 
 /** `repeat=0.3,kv=0.2,copy=0.1` (any may be left out; `none` or '' for no mix); errors name `flag`. */
 export function parseTrainingMix(text: string, flag = '--mix'): TrainingMix {
