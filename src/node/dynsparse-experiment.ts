@@ -45,6 +45,11 @@ export interface DynsparseGrid {
   readonly lrFactors: readonly number[];
   /** Part 5: block sizes with a RigL arm (beside the random-regrowth arm of the block sweep). */
   readonly riglBlocks: readonly number[];
+  /**
+   * Multiplies the learning rate of every sparse arm (static included) on top of the rule and the arm's own
+   * factor: a whole grid at, say, half the rule, to compare DynSparse and static where neither stalls (1: the rule).
+   */
+  readonly sparseLrFactor?: number;
 }
 
 /** eta(0) / eta(s): the factor that undoes the sparse learning-rate rule (the dense rate). */
@@ -73,6 +78,7 @@ export function defaultGrid(full: boolean): DynsparseGrid {
 }
 
 function sparseId(size: string, mode: ArmMode, s: number, b: number, n: number, pr: number, lrFactor: number): string {
+  // The suffix names the whole factor on the rule (the arm's times the grid's), so records of equal runs match.
   const schedule = mode === 'static' ? '' : `-n${n}-pr${pr}`;
   const lr = lrFactor === 1 ? '' : `-lrx${+lrFactor.toPrecision(3)}`;
   return `${mode}-${size}-s${s}-b${b}${schedule}${lr}`;
@@ -86,7 +92,7 @@ export function planArms(grid: DynsparseGrid, steps: number): ArmSpec[] {
     const pruneRatio = spec.mode === 'dynamic' || spec.mode === 'rigl' ? spec.pruneRatio : 0;
     const id = spec.mode === 'dense'
       ? `dense-${spec.size}${spec.lrFactor === 1 ? '' : `-lrx${+spec.lrFactor.toPrecision(3)}`}`
-      : sparseId(spec.size, spec.mode, spec.sparsity, spec.block, updates, pruneRatio, spec.lrFactor);
+      : sparseId(spec.size, spec.mode, spec.sparsity, spec.block, updates, pruneRatio, spec.lrFactor * (grid.sparseLrFactor ?? 1));
     const existing = arms.get(id);
     if (existing) {
       if (!existing.parts.includes(part)) arms.set(id, { ...existing, parts: [...existing.parts, part] });
@@ -172,7 +178,7 @@ export function planArmRuns(options: DynsparseExperimentOptions, vocab: string):
       seed,
       options: {
         ...experimentRunOptions(options, { arch: 'bert', size: arm.size, seed, out }, vocab),
-        lr: sparseLearningRate(options.run.lr, arm.sparsity) * arm.lrFactor,
+        lr: arm.mode === 'dense' ? options.run.lr * arm.lrFactor : sparseLearningRate(options.run.lr, arm.sparsity) * arm.lrFactor * (options.grid.sparseLrFactor ?? 1),
         sparse,
         traceMask: arm.parts.includes('regrow'),
       },
@@ -243,7 +249,7 @@ function settingsOf(options: DynsparseExperimentOptions, steps: number): Record<
     'steps per run': steps,
     'batch x sequence length': `${r.batchSize} x ${r.seqLength}`,
     'vocabulary size': r.vocabSize,
-    optimizer: `${r.optimizer}, eta(0) ${r.lr} (sparse arms: eta(0) exp(1.969 s² + 0.2905 s) x the arm's factor), warm-up ${r.warmupFraction * 100}% then linear decay, weight decay ${r.weightDecay}, clip ${r.clipNorm}`,
+    optimizer: `${r.optimizer}, eta(0) ${r.lr} (sparse arms: eta(0) exp(1.969 s² + 0.2905 s) x the arm's factor${(options.grid.sparseLrFactor ?? 1) === 1 ? '' : ` x ${options.grid.sparseLrFactor} for every sparse arm`}), warm-up ${r.warmupFraction * 100}% then linear decay, weight decay ${r.weightDecay}, clip ${r.clipNorm}`,
     dropout: r.dropout ?? 0.1,
     'next-sentence prediction': String(r.nsp),
     'dense sizes': options.grid.denseSizes.join(', '),

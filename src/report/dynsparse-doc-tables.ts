@@ -1,6 +1,6 @@
 // The tables of docs/dynsparse.md, drawn from the committed records: the experiment's summary
-// (`thrifty experiment dynsparse`, copied to docs/records/dynsparse/summary.json) and the kernel
-// benchmark (`thrifty bench sparse --record docs/records/dynsparse/bench-sparse.json`).
+// (`thrifty experiment dynsparse`, copied to docs/records/dynsparse/summary.json), the same grid's core
+// arms with every sparse rate halved (summary-lrx0.5.json) and the kernel benchmark (`thrifty bench sparse --record docs/records/dynsparse/bench-sparse.json`).
 
 import type { DocTable } from './doc-tables.js';
 import { field, fixed, markdownTable } from './doc-tables.js';
@@ -9,12 +9,14 @@ import { armLabel, meanSd, PAPER_LOSSES, signedMeanSd } from './dynsparse-html.j
 
 export const DYNSPARSE_RECORDS = {
   summary: 'docs/records/dynsparse/summary.json',
+  /** The core arms again with `--sparse-lr-factor 0.5`: static and DynSparse where neither stalls. */
+  halfRule: 'docs/records/dynsparse/summary-lrx0.5.json',
   bench: 'docs/records/dynsparse/bench-sparse.json',
 } as const;
 
-function armsOf(record: unknown): ArmSummary[] {
-  const arms = field(record, 'arms', DYNSPARSE_RECORDS.summary);
-  if (!Array.isArray(arms)) throw new Error(`${DYNSPARSE_RECORDS.summary}: field 'arms' is not a list`);
+function armsOf(record: unknown, path: string = DYNSPARSE_RECORDS.summary): ArmSummary[] {
+  const arms = field(record, 'arms', path);
+  if (!Array.isArray(arms)) throw new Error(`${path}: field 'arms' is not a list`);
   return arms as ArmSummary[];
 }
 
@@ -47,25 +49,33 @@ function isBase(s: ArmSummary, arms: readonly ArmSummary[]): boolean {
   return s.arm.updates === base.arm.updates && s.arm.pruneRatio === base.arm.pruneRatio && s.arm.sparsity === base.arm.sparsity;
 }
 
-const pareto: DocTable = {
-  id: 'dynsparse/pareto',
-  record: DYNSPARSE_RECORDS.summary,
-  render(record) {
-    const arms = armsOf(record);
-    const rows = arms
-      .filter((s) => (s.arm.parts.includes('pareto') || s.arm.parts.includes('block')) && isBase(s, arms) && s.arm.mode !== 'rigl')
-      .map((s) => [
-        armLabel(s.arm), flops(s.nonEmbeddingFlops), loss(s), meanSd(s.dense?.interpolated), signedMeanSd(s.dense?.difference),
-        s.dense ? (beatsBeyondSpread(s.dense.difference) ? 'yes' : 'no') : '', ratio(s), signedMeanSd(s.versusStatic?.difference), paper(s),
-      ]);
-    const dense = PAPER_LOSSES['dense interpolated']!.toFixed(2);
-    return markdownTable(
-      ['arm', 'non-embedding FLOPs', 'final MLM loss (seeds)', 'dense at equal FLOPs', 'minus dense', 'beats dense beyond spread', 'FLOP ratio', 'minus static (same block)', `paper (BERT-Medium; dense ${dense})`],
-      rows,
-      ['l', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r'],
-    );
-  },
-};
+/** DynSparse, static (and RigL where asked) against the dense family at equal FLOPs, from one summary. */
+function paretoTable(id: string, path: string, withRigl: boolean): DocTable {
+  return {
+    id,
+    record: path,
+    render(record) {
+      const arms = armsOf(record, path);
+      const rows = arms
+        .filter((s) => (s.arm.parts.includes('pareto') || s.arm.parts.includes('block') || (withRigl && s.arm.parts.includes('regrow'))) && isBase(s, arms))
+        .filter((s) => withRigl || s.arm.mode !== 'rigl')
+        .map((s) => [
+          armLabel(s.arm), s.arm.mode === 'dense' ? '' : s.lr.toPrecision(3), flops(s.nonEmbeddingFlops), loss(s), meanSd(s.dense?.interpolated), signedMeanSd(s.dense?.difference),
+          s.dense ? (beatsBeyondSpread(s.dense.difference) ? 'yes' : 'no') : '', ratio(s), signedMeanSd(s.versusStatic?.difference),
+          s.versusStatic ? (beatsBeyondSpread(s.versusStatic.difference) ? 'yes' : 'no') : '', paper(s),
+        ]);
+      const dense = PAPER_LOSSES['dense interpolated']!.toFixed(2);
+      return markdownTable(
+        ['arm', 'peak lr', 'non-embedding FLOPs', 'final MLM loss (seeds)', 'dense at equal FLOPs', 'minus dense', 'beats dense beyond spread', 'FLOP ratio', 'minus static (same block)', 'beats static beyond spread', `paper (BERT-Medium; dense ${dense})`],
+        rows,
+        ['l', 'r', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'l', 'r'],
+      );
+    },
+  };
+}
+
+const pareto = paretoTable('dynsparse/pareto', DYNSPARSE_RECORDS.summary, false);
+const paretoHalfRule = paretoTable('dynsparse/pareto-half-rule', DYNSPARSE_RECORDS.halfRule, true);
 
 const sparsity: DocTable = {
   id: 'dynsparse/sparsity',
@@ -211,4 +221,4 @@ const rebuild: DocTable = {
   },
 };
 
-export const DYNSPARSE_DOC_TABLES: readonly DocTable[] = [pareto, sparsity, blocks, schedule, learningRate, regrow, eps, rebuild];
+export const DYNSPARSE_DOC_TABLES: readonly DocTable[] = [pareto, paretoHalfRule, sparsity, blocks, schedule, learningRate, regrow, eps, rebuild];

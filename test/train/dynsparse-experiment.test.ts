@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { defaultGrid, noRuleFactor, planArms, runDynsparseExperiment, type DynsparseExperimentOptions, type DynsparseGrid } from '../../src/node/dynsparse-experiment.js';
+import { defaultGrid, noRuleFactor, planArmRuns, planArms, runDynsparseExperiment, type DynsparseExperimentOptions, type DynsparseGrid } from '../../src/node/dynsparse-experiment.js';
 import { readMetricsLog } from '../../src/node/metrics-log.js';
 import { accumulatedMask, type ArmRecord, type ArmSummary } from '../../src/report/dynsparse.js';
 import { sparseLearningRate } from '../../src/train/dynsparse.js';
@@ -29,6 +29,24 @@ test('planArms: every part of the grid, shared arms trained once with all their 
   assert.ok(short.every((a) => a.updates <= 50));
   assert.ok(short.filter((a) => a.mode === 'static').every((a) => a.updates === 0 && a.pruneRatio === 0));
   assert.ok(Math.abs(sparseLearningRate(1, 0.9) * noRuleFactor(0.9) - 1) < 1e-12);
+});
+
+test('--sparse-lr-factor scales every sparse arm (static too) and names it in the id; dense arms keep eta(0)', () => {
+  const grid: DynsparseGrid = { ...defaultGrid(false), sparseLrFactor: 0.5 };
+  const options = { grid, seeds: 1, tokensPerRun: 8 * 128 * 10, evalPoints: 2, out: '/nonexistent', jobs: 1, run: { lr: 1e-3, batchSize: 8, seqLength: 128, warmupFraction: 0 } } as unknown as DynsparseExperimentOptions;
+  const { runs } = planArmRuns(options, 'vocab.txt');
+  const staticRun = runs.find((r) => r.arm.mode === 'static')!;
+  assert.equal(staticRun.arm.id, 'static-micro-m-s0.9-b16-lrx0.5');
+  assert.ok(Math.abs(staticRun.options.lr - 0.5 * sparseLearningRate(1e-3, 0.9)) < 1e-15);
+  const base = runs.find((r) => r.arm.mode === 'dynamic' && r.arm.block === 16 && r.arm.sparsity === 0.9 && r.arm.lrFactor === 1)!;
+  assert.equal(base.arm.id, 'dynamic-micro-m-s0.9-b16-n10-pr0.5-lrx0.5');
+  // The lr sweep's eta(0) arm compounds: its factor on the rule is noRuleFactor(0.9) x 0.5.
+  const noRule = runs.find((r) => r.arm.parts.includes('lr') && r.arm.lrFactor < 1)!;
+  assert.ok(Math.abs(noRule.options.lr - 0.5e-3) < 1e-15);
+  for (const dense of runs.filter((r) => r.arm.mode === 'dense')) {
+    assert.equal(dense.options.lr, 1e-3);
+    assert.ok(!dense.arm.id.includes('lrx'));
+  }
 });
 
 test('experiment dynsparse at a tiny size: every arm x seed trains the same tokens, records, summary and report are written, a rerun resumes', async () => {

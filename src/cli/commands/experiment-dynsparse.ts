@@ -18,6 +18,7 @@ interface DynsparseFlags extends ExperimentFlags {
   pruneRatios?: number[];
   lrFactors?: number[];
   riglBlocks?: number[];
+  sparseLrFactor?: number;
 }
 
 function parseNumberList(flag: string, ok: (x: number) => boolean, what: string): (value: string) => number[] {
@@ -46,6 +47,11 @@ export function registerDynsparseExperimentCommand(program: Command): void {
     .option('--updates-list <list>', 'part 4: update counts n (small 20,80; full 20,80,160)', parseIntList('--updates-list'))
     .option('--prune-ratios <list>', 'part 4: prune ratios pr (small 0.5; full 0.25,0.5,0.75)', parseNumberList('--prune-ratios', (x) => x >= 0 && x <= 1, 'numbers in [0, 1]'))
     .option('--lr-factors <list>', 'part 4: learning rates as multiples of the sparse rule (default: eta(0) and the rule; full adds 0.5, 2)', parseNumberList('--lr-factors', (x) => x > 0, 'positive numbers'))
+    .option('--sparse-lr-factor <x>', 'multiply the learning rate of every sparse arm, static included, by x (default 1: the rule)', (v: string) => {
+      const x = Number(v);
+      if (v.trim() === '' || !Number.isFinite(x) || x <= 0) throw new InvalidArgumentError(`--sparse-lr-factor expects a positive number, got '${v}'`);
+      return x;
+    })
     .option('--rigl-blocks <list>', 'part 5: block sizes with random and RigL regrowth (small 16; full 1,16)', parseIntList('--rigl-blocks'));
   addExperimentOptions(command, {
     seeds: 1,
@@ -81,6 +87,7 @@ export function registerDynsparseExperimentCommand(program: Command): void {
       ...(flags.pruneRatios ? { pruneRatios: flags.pruneRatios } : {}),
       ...(flags.lrFactors ? { lrFactors: flags.lrFactors } : {}),
       ...(flags.riglBlocks ? { riglBlocks: flags.riglBlocks } : {}),
+      ...(flags.sparseLrFactor !== undefined ? { sparseLrFactor: flags.sparseLrFactor } : {}),
     };
     // The shared per-run options of a dense run (each sparse arm sets its own sparsity and learning rate).
     const sizes = [...grid.denseSizes, grid.sparseSize];
