@@ -4,7 +4,9 @@
 // the end: the offset differs per window, so only content matching predicts it) and `fixed` (T/2 random
 // ids, then the same again: a fixed-offset head suffices).
 //   MODE=period|copy|vary|fixed|curriculum [T=64] [V=64] [B=16] [STEPS=1500] [LR=3e-3] [H=64] [L=2] [HEADS=2]
-//   [MINRUN=8] [SEED=1] [CURR=300] node --experimental-wasm-relaxed-simd tools/induction-probe.mjs
+//   [MINRUN=8] [SEED=1] [CURR=300] [SUBV=V] [SUBV_STEPS=0] node --experimental-wasm-relaxed-simd tools/induction-probe.mjs
+// SUBV < V: training windows draw their ids from the first SUBV ids at first, the count growing geometrically
+// to V over SUBV_STEPS steps (a vocabulary curriculum); the held-out windows always use all V.
 // Training kinds: period (one run repeated to the window's end, train-lm's `period` mix), copy (runs of
 // log-uniform length, each followed by one copy: train-lm's `copy` mix), vary, fixed, curriculum (fixed for
 // CURR steps, then vary). Measured on 2026-12-03 (V 64, T 64, B 16, seed 1, 1000 steps): period forms induction
@@ -28,12 +30,13 @@ import { Tensor } from '../dist/src/tensor/tensor.js';
 const env = (k, d) => Number(process.env[k] ?? d);
 const VOCAB = env('V', 64), T = env('T', 64), BATCH = env('B', 16), STEPS = env('STEPS', 1500), LR = env('LR', 3e-3);
 const H = env('H', 64), LAYERS = env('L', 2), HEADS = env('HEADS', 2), MINRUN = env('MINRUN', 8), SEED = env('SEED', 1), CURR = env('CURR', 300);
+const SUBV = env('SUBV', VOCAB), SUBV_STEPS = env('SUBV_STEPS', 0);
 const MODE = process.env.MODE ?? 'period';
 if (!['period', 'copy', 'vary', 'fixed', 'curriculum'].includes(MODE)) throw new Error(`MODE must be period, copy, vary, fixed or curriculum, got ${MODE}`);
 
 /** One window of `kind`; `held` masks every target but the copy's predictable tokens. */
-function windowOf(kind, rng, seq) {
-  for (let i = 0; i < T; i++) seq[i] = 1 + rng.int(VOCAB - 1);
+function windowOf(kind, rng, seq, ids) {
+  for (let i = 0; i < T; i++) seq[i] = 1 + rng.int(ids - 1);
   if (kind === 'period') {
     const run = MINRUN + rng.int(T / 2 - MINRUN + 1);
     for (let i = run; i < T; i++) seq[i] = seq[i - run];
@@ -53,10 +56,10 @@ function windowOf(kind, rng, seq) {
   return start + run; // the held-out targets start after this position
 }
 
-function batch(kind, rng, held) {
+function batch(kind, rng, held, ids = VOCAB) {
   const inputs = new Int32Array(BATCH * T), targets = new Int32Array(BATCH * T), seq = new Int32Array(T);
   for (let b = 0; b < BATCH; b++) {
-    const from = windowOf(kind, rng, seq);
+    const from = windowOf(kind, rng, seq, ids);
     inputs[b * T] = 0;
     for (let i = 0; i < T; i++) {
       if (i + 1 < T) inputs[b * T + i + 1] = seq[i];
@@ -86,7 +89,8 @@ evaluate(0);
 const rng = new Rng(SEED + 1);
 for (let s = 0; s < STEPS; s++) {
   const kind = MODE === 'curriculum' ? (s < CURR ? 'fixed' : 'vary') : MODE;
-  const { inputs, targets } = batch(kind, rng, false);
+  const ids = SUBV >= VOCAB || s >= SUBV_STEPS ? VOCAB : Math.round(SUBV * (VOCAB / SUBV) ** (s / SUBV_STEPS));
+  const { inputs, targets } = batch(kind, rng, false, ids);
   optimizer.setLearningRate(schedule(s));
   optimizer.zeroGrad();
   backward(crossEntropy(model.forward(inputs, {}), targets));
