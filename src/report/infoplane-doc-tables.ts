@@ -314,19 +314,46 @@ function correlationsByEstimator(id: string, experiment: string): DocTable {
   };
 }
 
-/** What the added run cost (sums over its networks, from the records' timings). */
+const MNIST = 'mnist';
+
+/** MNIST: every estimator's compression per layer and the test accuracy, per activation (mean ± sd over the seeds). */
+const mnist: DocTable = {
+  id: 'infoplane/mnist',
+  record: RECORD,
+  render(record) {
+    const estimators = field(record, `${MNIST}.config.estimators`, RECORD) as string[];
+    const variance = field(record, `${MNIST}.config.estimatorSettings.kdeVariance`, RECORD);
+    const title = (e: string): string => (e === 'kde' ? `KDE σ² = ${String(variance)}` : e === 'akde' ? 'aKDE' : e.toUpperCase());
+    const all = estimators.map((e) => summary(record, MNIST, e));
+    const layers = all[0]?.groups[0]?.compression.length ?? 0;
+    const headers = ['activation', 'estimator', ...Array.from({ length: layers }, (_, l) => `layer ${layerName(l, layers)}`), 'test accuracy'];
+    const rows = (all[0]?.groups ?? []).flatMap((g) =>
+      all.map((s) => {
+        const own = groupOf(s, g.activation, g.l2);
+        return [activationName(g.activation), title(s.estimator), ...Array.from({ length: layers }, (_, l) => compressionCell(own, l)), `${fixed(own.testAccuracy.mean, 3)} ± ${fixed(own.testAccuracy.sd, 3)}`];
+      }),
+    );
+    return markdownTable(headers, rows);
+  },
+};
+
+/** What the added runs cost (sums over their networks, from the records' timings). */
 const budgets: DocTable = {
   id: 'infoplane/budgets',
   record: RECORD,
   render(record) {
-    const budget = field(record, `${KDE_1E3}.budget`, RECORD) as { networks: number; trainCpuSeconds: number; estimatorCpuSeconds: number };
     const minutes = (s: number): string => fixed(s / 60, 1);
-    const activations = field(record, `${KDE_1E3}.activations`, RECORD) as string[];
-    const seeds = field(record, `${KDE_1E3}.seeds`, RECORD) as number;
-    const variance = field(record, `${KDE_1E3}.config.estimatorSettings.kdeVariance`, RECORD);
-    const title = `fixed KDE at σ² = ${String(variance)} (12-bit, ${activations.length} activations x ${seeds} seed${seeds === 1 ? '' : 's'})`;
-    const row = [title, String(budget.networks), minutes(budget.trainCpuSeconds), minutes(budget.estimatorCpuSeconds), minutes((budget.trainCpuSeconds + budget.estimatorCpuSeconds) / budget.networks)];
-    return markdownTable(['runs', 'networks', 'training (thread-minutes)', 'estimators (thread-minutes)', 'per network (minutes)'], [row], ['l', 'r', 'r', 'r', 'r']);
+    const rows = [KDE_1E3, MNIST].map((experiment) => {
+      const budget = field(record, `${experiment}.budget`, RECORD) as { networks: number; trainCpuSeconds: number; estimatorCpuSeconds: number };
+      const activations = field(record, `${experiment}.activations`, RECORD) as string[];
+      const seeds = field(record, `${experiment}.seeds`, RECORD) as number;
+      const variance = field(record, `${experiment}.config.estimatorSettings.kdeVariance`, RECORD);
+      const dataset = field(record, `${experiment}.dataset`, RECORD) === 'mnist' ? 'MNIST' : '12-bit';
+      const what = experiment === MNIST ? `${(field(record, `${experiment}.config.estimators`, RECORD) as string[]).join(', ')}` : `fixed KDE at σ² = ${String(variance)}`;
+      const title = `${what} (${dataset}, ${activations.length} activations x ${seeds} seed${seeds === 1 ? '' : 's'})`;
+      return [title, String(budget.networks), minutes(budget.trainCpuSeconds), minutes(budget.estimatorCpuSeconds), minutes((budget.trainCpuSeconds + budget.estimatorCpuSeconds) / budget.networks)];
+    });
+    return markdownTable(['runs', 'networks', 'training (thread-minutes)', 'estimators (thread-minutes)', 'per network (minutes)'], rows, ['l', 'r', 'r', 'r', 'r']);
   },
 };
 
@@ -339,5 +366,6 @@ export const INFOPLANE_DOC_TABLES: readonly DocTable[] = [
   crossCheckCorrelations,
   kdeVariances,
   correlationsByEstimator('infoplane/correlations-kde-1e-3', KDE_1E3),
+  mnist,
   budgets,
 ];
