@@ -3,7 +3,9 @@
 // back), before and while fine-tuning on such windows at a constant lr. Shows whether, and how fast, a
 // checkpoint can form induction heads at short windows.
 //   node --experimental-wasm-relaxed-simd tools/copy-probe.mjs DIR [HALF=64] [BATCH=8] [STEPS=200] [LR=6e-4] [vary|period]
-// (prints the copied-half loss every 25 steps; STEPS 0 only measures).
+// (prints the copied-half loss every 100 steps; STEPS 0 only measures). Env SUBV=K SUBV_STEPS=S: training windows draw
+// their ids from ids 1..K at first, the count growing geometrically to the whole vocabulary over S steps (the
+// vocabulary curriculum that formed induction heads in a fresh model of the house model's shape); held-out: all ids.
 import { useBackend } from '../dist/src/backend/backend.js';
 import { createWasmBackend } from '../dist/src/backend/wasm/backend.js';
 import { createNodeWasmKernels } from '../dist/src/node/wasm-pool.js';
@@ -30,11 +32,12 @@ const model = await loadCausalLM(files.config, files.weights);
 model.train();
 const opt = new AdamW(splitParamGroups(model.namedParameters(), { weightDecay: 0 }), { lr: LR, beta1: 0.9, beta2: 0.95, weightDecay: 0.1 });
 const V = files.config.vocabSize;
-const batch = (rng, copiedOnly) => {
+const SUBV = Number(process.env.SUBV ?? V), SUBV_STEPS = Number(process.env.SUBV_STEPS ?? 0);
+const batch = (rng, copiedOnly, ids = V) => {
   const t = 2 * HALF; const inp = new Int32Array(BATCH * t), tg = new Int32Array(BATCH * t);
   for (let b = 0; b < BATCH; b++) {
     const seq = new Int32Array(t);
-    for (let i = 0; i < t; i++) seq[i] = 1 + rng.int(V - 1);
+    for (let i = 0; i < t; i++) seq[i] = 1 + rng.int(ids - 1);
     const run = VARY ? 8 + rng.int(Math.max(1, HALF - 7)) : HALF;
     // the run at [start, start + run), its copy after it, to the window's end (periodic training: from 0)
     const start = PERIODIC && !copiedOnly ? 0 : t - 2 * run;
@@ -48,5 +51,6 @@ const held = batch(new Rng(3), true);
 const ev = (s) => { model.eval(); const l = crossEntropy(model.forward(held.inputs, {}), held.targets).item(); model.train(); console.log(`step ${s} copied-half loss ${l.toFixed(3)}`); };
 ev(0);
 const rng = new Rng(2);
-for (let s = 0; s < STEPS; s++) { const { inputs, targets } = batch(rng, false); opt.setLearningRate(LR); opt.zeroGrad(); const loss = crossEntropy(model.forward(inputs, {}), targets); backward(loss); clipGradNorm(model.parameters(), 1); opt.step(); if ((s + 1) % 25 === 0) ev(s + 1); }
+const idsAt = (s) => (SUBV >= V || s >= SUBV_STEPS ? V : Math.round(SUBV * (V / SUBV) ** (s / SUBV_STEPS)));
+for (let s = 0; s < STEPS; s++) { const { inputs, targets } = batch(rng, false, idsAt(s)); opt.setLearningRate(LR); opt.zeroGrad(); const loss = crossEntropy(model.forward(inputs, {}), targets); backward(loss); clipGradNorm(model.parameters(), 1); opt.step(); if ((s + 1) % 100 === 0) ev(s + 1); }
 process.exit(0);

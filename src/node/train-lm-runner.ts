@@ -21,7 +21,7 @@ import { llmConfigToHf } from '../models/llm-config.js';
 import { f32ToHalf } from '../tensor/dtype.js';
 import { hfTokenizerFromJson } from '../text/hf-tokenizer.js';
 import { LanguageModelTrainer, prepareLanguageModelData, type LanguageModelSettings, type RetrievalLosses, type ScheduleExtension } from '../train/language-model.js';
-import { formatTrainingMix, MIX_KINDS, NO_MIX, trainingMixFromJson, type MixKind, type TrainingMix } from '../train/lm-mix.js';
+import { formatTrainingMix, MIX_KINDS, NO_MIX, parseIdCurriculum, trainingMixFromJson, type IdCurriculum, type MixKind, type TrainingMix } from '../train/lm-mix.js';
 import { assertFiniteCheckpoint, runTrainingLoop } from '../train/loop.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { writeFileAtomic } from './files.js';
@@ -46,6 +46,8 @@ export interface TrainLmOptions extends LanguageModelSettings {
   readonly extendShortContext?: number | undefined;
   /** With --resume: train on this mix from the checkpoint's step on. */
   readonly extendMix?: TrainingMix | undefined;
+  /** With --resume: a vocabulary curriculum for the random ids, counted from the checkpoint's step. */
+  readonly extendRandomIds?: IdCurriculum | undefined;
 }
 
 export interface TrainLmResult {
@@ -86,7 +88,7 @@ function retrievalFields(retrieval: RetrievalLosses): Record<string, number> {
 /** The options that define a run (data, model, schedule, seed): resuming with others would not continue it. */
 const RUN_DEFINING: ReadonlyArray<keyof TrainLmOptions> = [
   'data', 'vocabSize', 'hiddenSize', 'layers', 'heads', 'intermediateSize', 'context', 'batch', 'steps', 'lr', 'warmup', 'weightDecay', 'clip', 'seed',
-  'mix', 'shortContext', 'shortSteps',
+  'mix', 'shortContext', 'shortSteps', 'randomIds',
 ];
 
 /** An option as a comparable value; the options added later read as their defaults in older checkpoints. */
@@ -124,7 +126,14 @@ function savedExtensions(saved: JsonValue | undefined, source: string): Schedule
     ...(Number.isInteger(e['shortSteps']) ? { shortSteps: e['shortSteps'] as number } : {}),
     ...(Number.isInteger(e['shortContext']) ? { shortContext: e['shortContext'] as number } : {}),
     ...(e['mix'] === undefined ? {} : { mix: trainingMixFromJson(e['mix'], `${source}: options.extensions`) }),
+    ...(e['randomIds'] === undefined ? {} : { randomIds: idCurriculumFromJson(e['randomIds'], `${source}: options.extensions`) }),
   }));
+}
+
+/** A vocabulary curriculum read back from a checkpoint's options; errors name `source`. */
+function idCurriculumFromJson(value: JsonValue, source: string): IdCurriculum {
+  const record: Readonly<Record<string, JsonValue>> = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Readonly<Record<string, JsonValue>>) : {};
+  return parseIdCurriculum(`${String(record['start'])}:${String(record['steps'])}`, `${source}: randomIds`);
 }
 
 function checkSameRun(options: TrainLmOptions, saved: JsonValue | undefined, source: string): void {
@@ -198,8 +207,8 @@ export async function trainLanguageModel(options: TrainLmOptions, log: (line: st
     checkSameRun(options, saved.state.user['options'], checkpointPath);
     trainer.restore(saved, checkpointPath);
     trainer.setExtensions(savedExtensions(saved.state.user['options'], checkpointPath));
-    if (options.extendSteps !== undefined || options.extendShortSteps !== undefined || options.extendShortContext !== undefined || options.extendMix !== undefined) {
-      trainer.extend({ steps: options.extendSteps, shortSteps: options.extendShortSteps, shortContext: options.extendShortContext, mix: options.extendMix });
+    if (options.extendSteps !== undefined || options.extendShortSteps !== undefined || options.extendShortContext !== undefined || options.extendMix !== undefined || options.extendRandomIds !== undefined) {
+      trainer.extend({ steps: options.extendSteps, shortSteps: options.extendShortSteps, shortContext: options.extendShortContext, mix: options.extendMix, randomIds: options.extendRandomIds });
       const phase = trainer.phase(trainer.step);
       log(`extended the run from step ${trainer.step}: ${trainer.totalSteps} steps (lr ${trainer.schedule(trainer.step).toExponential(3)}, cosine to ${(options.lr / 10).toExponential(3)} at step ${trainer.totalSteps}); windows of ${phase.window} tokens now${trainer.step < trainer.shortSteps ? ` until step ${trainer.shortSteps}` : ''}; mix ${formatTrainingMix(trainer.mix)}`);
     }
@@ -213,6 +222,7 @@ export async function trainLanguageModel(options: TrainLmOptions, log: (line: st
       ['--extend-mix', options.extendMix === undefined ? undefined : formatTrainingMix(options.extendMix), '--mix'],
       ['--extend-short-context', options.extendShortContext, '--short-context'],
       ['--extend-short-steps', options.extendShortSteps, '--short-steps'],
+      ['--extend-random-ids', options.extendRandomIds === undefined ? undefined : `${options.extendRandomIds.start}:${options.extendRandomIds.steps}`, '--random-ids'],
     ];
     for (const [flag, value, instead] of resumeOnly) {
       if (value !== undefined) throw new Error(`${flag} ${value}: needs --resume and a checkpoint in ${options.out} (a new run takes ${instead})`);
@@ -220,7 +230,7 @@ export async function trainLanguageModel(options: TrainLmOptions, log: (line: st
   }
   const totalSteps = trainer.totalSteps;
   // The extensions are saved with the options (the extending flag itself is not), so a plain --resume continues them.
-  const { extendSteps: _extendSteps, extendShortSteps: _extendShortSteps, extendShortContext: _extendShortContext, extendMix: _extendMix, ...definingOptions } = options;
+  const { extendSteps: _extendSteps, extendShortSteps: _extendShortSteps, extendShortContext: _extendShortContext, extendMix: _extendMix, extendRandomIds: _extendRandomIds, ...definingOptions } = options;
   const userState = { options: JSON.parse(JSON.stringify({ ...definingOptions, threads: options.threads ?? null, extensions: trainer.extensions })) as JsonValue };
   // The model folder: weights (tied lm_head left out, as Hugging Face saves it), config, tokenizer.
   const writeModelFolder = async (): Promise<void> => {

@@ -77,21 +77,27 @@ function paretoTable(id: string, path: string, withRigl: boolean): DocTable {
 const pareto = paretoTable('dynsparse/pareto', DYNSPARSE_RECORDS.summary, false);
 const paretoHalfRule = paretoTable('dynsparse/pareto-half-rule', DYNSPARSE_RECORDS.halfRule, true);
 
-const sparsity: DocTable = {
-  id: 'dynsparse/sparsity',
-  record: DYNSPARSE_RECORDS.summary,
-  render(record) {
-    const arms = armsOf(record).filter((s) => s.arm.parts.includes('sparsity')).sort((a, b) => a.arm.sparsity - b.arm.sparsity);
-    return markdownTable(
-      ['sparsity', 'learning rate (rule)', 'non-embedding FLOPs', 'final MLM loss (seeds)', 'dense at equal FLOPs', 'minus dense', 'beats dense beyond spread', 'FLOP ratio'],
-      arms.map((s) => [
-        String(s.arm.sparsity), s.lr.toPrecision(3), flops(s.nonEmbeddingFlops), loss(s), meanSd(s.dense?.interpolated), signedMeanSd(s.dense?.difference),
-        beatsBeyondSpread(s.dense?.difference ?? null) ? 'yes' : 'no', ratio(s),
-      ]),
-      ['r', 'r', 'r', 'r', 'r', 'r', 'l', 'r'],
-    );
-  },
-};
+/** The sparsity sweep of one summary: each sparsity at its rule-assigned rate (times the summary's factor). */
+function sparsityTable(id: string, path: string): DocTable {
+  return {
+    id,
+    record: path,
+    render(record) {
+      const arms = armsOf(record, path).filter((s) => s.arm.parts.includes('sparsity')).sort((a, b) => a.arm.sparsity - b.arm.sparsity);
+      return markdownTable(
+        ['sparsity', 'peak learning rate', 'non-embedding FLOPs', 'final MLM loss (seeds)', 'dense at equal FLOPs', 'minus dense', 'beats dense beyond spread', 'FLOP ratio'],
+        arms.map((s) => [
+          String(s.arm.sparsity), s.lr.toPrecision(3), flops(s.nonEmbeddingFlops), loss(s), meanSd(s.dense?.interpolated), signedMeanSd(s.dense?.difference),
+          beatsBeyondSpread(s.dense?.difference ?? null) ? 'yes' : 'no', ratio(s),
+        ]),
+        ['r', 'r', 'r', 'r', 'r', 'r', 'l', 'r'],
+      );
+    },
+  };
+}
+
+const sparsity = sparsityTable('dynsparse/sparsity', DYNSPARSE_RECORDS.summary);
+const sparsityHalfRule = sparsityTable('dynsparse/sparsity-half-rule', DYNSPARSE_RECORDS.halfRule);
 
 const blocks: DocTable = {
   id: 'dynsparse/blocks',
@@ -221,4 +227,4 @@ const rebuild: DocTable = {
   },
 };
 
-export const DYNSPARSE_DOC_TABLES: readonly DocTable[] = [pareto, paretoHalfRule, sparsity, blocks, schedule, learningRate, regrow, eps, rebuild];
+export const DYNSPARSE_DOC_TABLES: readonly DocTable[] = [pareto, paretoHalfRule, sparsity, sparsityHalfRule, blocks, schedule, learningRate, regrow, eps, rebuild];

@@ -24,7 +24,7 @@ import type { BpeTokenizer } from '../text/bpe-tokenizer.js';
 import { Rng } from '../tensor/rng.js';
 import type { Shape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { distinctIdsOnce, drawMixKind, formatTrainingMix, MIX_KINDS, mixDocument, NO_MIX, type MixDocument, type MixKind, type MixSource, type TrainingMix } from './lm-mix.js';
+import { curriculumIdCount, distinctIdsOnce, drawMixKind, formatTrainingMix, MIX_KINDS, mixDocument, NO_MIX, shuffledIds, type IdCurriculum, type MixDocument, type MixKind, type MixSource, type TrainingMix } from './lm-mix.js';
 import type { StepReport } from './loop.js';
 
 export const LM_BOS = '<|endoftext|>';
@@ -111,6 +111,8 @@ export interface LanguageModelSettings {
   /** Window of the first `shortSteps` steps (a divisor of `context`; default `context`). */
   readonly shortContext?: number;
   readonly shortSteps?: number;
+  /** A vocabulary curriculum for the copy and period kinds' random ids, from step 0 (`--random-ids`). */
+  readonly randomIds?: IdCurriculum;
   /** Lengthenings of the schedule made by resumes (`--extend-steps`), in order; the run's total is the last one's. */
   readonly extensions?: readonly ScheduleExtension[];
 }
@@ -129,6 +131,8 @@ export interface ScheduleExtension {
   readonly shortContext?: number;
   /** Another training mix (`--extend-mix`), from the same step on. */
   readonly mix?: TrainingMix;
+  /** A vocabulary curriculum for the random ids (`--extend-random-ids`), counted from the same step. */
+  readonly randomIds?: IdCurriculum;
 }
 
 /**
@@ -186,6 +190,8 @@ export class LanguageModelTrainer {
   readonly #validStarts: number[] = [];
   readonly #trainSource: MixSource;
   readonly #validSource: MixSource;
+  /** The training split's ids in the curriculum's fixed shuffled order (found on first use). */
+  #curriculumOrder: Int32Array | null = null;
 
   constructor(data: LanguageModelData, settings: LanguageModelSettings) {
     if (settings.hiddenSize % settings.heads !== 0) throw new Error(`--hidden ${settings.hiddenSize} is not a multiple of --heads ${settings.heads}`);
@@ -255,6 +261,21 @@ export class LanguageModelTrainer {
     return [...this.#extensions].reverse().find((e) => e.shortSteps !== undefined)?.shortSteps ?? this.settings.shortSteps ?? 0;
   }
 
+  /**
+   * The pool of random ids of the copy and period kinds at `step`, under the last curriculum in force
+   * (an extension's, or the settings'); undefined once it has reached every id, or with none.
+   */
+  randomIdPool(step: number): Int32Array | undefined {
+    const fromExtension = [...this.#extensions].reverse().find((e) => e.randomIds !== undefined && e.fromStep <= step);
+    const curriculum = fromExtension?.randomIds ?? this.settings.randomIds;
+    if (curriculum === undefined) return undefined;
+    const all = this.#trainSource.vocabulary();
+    const count = curriculumIdCount(curriculum, step - (fromExtension?.fromStep ?? 0), all.length);
+    if (count >= all.length) return undefined;
+    this.#curriculumOrder ??= shuffledIds(all, new Rng(this.settings.seed + 3));
+    return this.#curriculumOrder.subarray(0, count);
+  }
+
   /** The training mix now: the last extension's that sets one, or the settings'. */
   get mix(): TrainingMix {
     return [...this.#extensions].reverse().find((e) => e.mix !== undefined)?.mix ?? this.settings.mix ?? NO_MIX;
@@ -263,9 +284,15 @@ export class LanguageModelTrainer {
   /**
    * Lengthens the run to `steps` from the current step, the learning rate continuous (see
    * extendedCosineSchedule), and/or the short-context phase to `shortSteps` (while the run is still in it),
-   * and/or trains on another mix from the current step on.
+   * and/or trains on another mix, and/or starts a vocabulary curriculum for the random ids, from the current step on.
    */
-  extend(change: { readonly steps?: number | undefined; readonly shortSteps?: number | undefined; readonly shortContext?: number | undefined; readonly mix?: TrainingMix | undefined }): void {
+  extend(change: {
+    readonly steps?: number | undefined;
+    readonly shortSteps?: number | undefined;
+    readonly shortContext?: number | undefined;
+    readonly mix?: TrainingMix | undefined;
+    readonly randomIds?: IdCurriculum | undefined;
+  }): void {
     const steps = change.steps ?? this.totalSteps;
     if (change.steps !== undefined) {
       if (!(Number.isInteger(steps) && steps > this.totalSteps)) throw new Error(`--extend-steps ${steps}: must be larger than the run's current total of ${this.totalSteps} steps`);
@@ -289,13 +316,15 @@ export class LanguageModelTrainer {
     }
     const { mix } = change;
     if (mix !== undefined && formatTrainingMix(mix) === formatTrainingMix(this.mix)) throw new Error(`--extend-mix ${formatTrainingMix(mix)}: the run already trains on that mix`);
-    if (change.steps === undefined && shortSteps === undefined && mix === undefined) return;
+    const { randomIds } = change;
+    if (change.steps === undefined && shortSteps === undefined && mix === undefined && randomIds === undefined) return;
     this.setExtensions([...this.#extensions, {
       fromStep: this.step,
       steps,
       ...(shortSteps === undefined ? {} : { shortSteps }),
       ...(shortContext === undefined ? {} : { shortContext }),
       ...(mix === undefined ? {} : { mix }),
+      ...(randomIds === undefined ? {} : { randomIds }),
     }]);
   }
 
@@ -333,9 +362,10 @@ export class LanguageModelTrainer {
     const { window, rows } = this.phase(this.step);
     const ids = this.data.trainIds;
     const mix = this.mix;
+    const pool = this.randomIdPool(this.step);
     const sequences = Array.from({ length: rows }, () => {
       const kind = drawMixKind(mix, this.#dataRng);
-      if (kind !== 'corpus') return mixDocument(kind, this.#trainSource, window, this.#dataRng).tokens;
+      if (kind !== 'corpus') return mixDocument(kind, this.#trainSource, window, this.#dataRng, pool).tokens;
       const start = this.#dataRng.int(ids.length - window);
       return ids.subarray(start, start + window);
     });

@@ -264,3 +264,40 @@ test('the command line refuses out-of-range numbers with one line naming the fla
   await assert.rejects(parse(['--mix', 'repeat=2']), /--mix: repeat expects a fraction in \[0, 1\]/);
   await assert.rejects(parse(['--short-steps', '5']), /--short-steps needs --short-context/);
 });
+
+test('--random-ids: the copy and period kinds draw from a growing pool of ids; --extend-random-ids counts from its step, recorded and resumed bit for bit', async () => {
+  const data = prepareLanguageModelData(TEXT, { vocabSize: 300, context: 32, source: 'text' });
+  const settings = { ...TRAIN_LM_DEFAULTS, hiddenSize: 32, layers: 1, heads: 2, intermediateSize: 48, context: 32, batch: 2, steps: 12, warmup: 1, evalWindows: 1 };
+  const plain = new LanguageModelTrainer(data, settings);
+  assert.equal(plain.randomIdPool(0), undefined, 'no curriculum: every id');
+  const withCurriculum = new LanguageModelTrainer(data, { ...settings, randomIds: { start: 4, steps: 8 } });
+  const sizes = [0, 4, 7, 8].map((s) => withCurriculum.randomIdPool(s)?.length);
+  const all = new Set(data.trainIds).size;
+  assert.deepEqual(sizes, [4, Math.round(4 * (all / 4) ** 0.5), Math.round(4 * (all / 4) ** (7 / 8)), undefined]);
+  // Each pool is a prefix of the next.
+  assert.deepEqual(withCurriculum.randomIdPool(0), withCurriculum.randomIdPool(4)!.subarray(0, 4));
+  plain.step = 5;
+  plain.extend({ randomIds: { start: 4, steps: 8 } });
+  assert.deepEqual(plain.extensions, [{ fromStep: 5, steps: 12, randomIds: { start: 4, steps: 8 } }]);
+  assert.equal(plain.randomIdPool(4), undefined, 'steps before the extension keep every id');
+  assert.equal(plain.randomIdPool(5)?.length, 4);
+  assert.equal(plain.randomIdPool(13), undefined);
+
+  const dir = await mkdtemp(join(tmpdir(), 'thrifty-train-lm-'));
+  try {
+    await writeFile(join(dir, 'text.txt'), TEXT);
+    const options = { steps: 6, warmup: 1, checkpointEvery: 2, evalWindows: 2, evalEvery: 0, mix: { repeat: 0, kv: 0, copy: 0, period: 0.5 } };
+    await assert.rejects(tinyRun(dir, { ...options, extendRandomIds: { start: 4, steps: 4 } }), /^Error: --extend-random-ids 4:4: needs --resume and a checkpoint in .* \(a new run takes --random-ids\)$/);
+    await tinyRun(dir, options); // leaves the step-4 checkpoint
+    await tinyRun(dir, { ...options, resume: true, extendRandomIds: { start: 4, steps: 4 }, extendSteps: 10 });
+    const recorded = (await loadCheckpoint(join(dir, 'out', 'checkpoint.safetensors'))).state.user['options'] as Record<string, unknown>;
+    assert.deepEqual(recorded['extensions'], [{ fromStep: 4, steps: 10, randomIds: { start: 4, steps: 4 } }]);
+    assert.equal(recorded['extendRandomIds'], undefined, 'the flag itself is not a run setting');
+    const finished = await readFile(join(dir, 'out', 'model.safetensors'));
+    await tinyRun(dir, { ...options, resume: true }); // from the step-8 checkpoint
+    assert.ok(Buffer.compare(finished, await readFile(join(dir, 'out', 'model.safetensors'))) === 0, 'the weights after resuming a run with a curriculum differ');
+    await assert.rejects(tinyRun(dir, { ...options, resume: true, randomIds: { start: 4, steps: 4 } }), /--resume with different settings \(randomIds\)/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

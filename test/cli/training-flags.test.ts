@@ -38,7 +38,7 @@ const NUMERIC_FLAGS: ReadonlyArray<[readonly string[], readonly string[]]> = [
 ];
 
 /** Options with a parser whose value is not one number. */
-const NON_NUMERIC_PARSED = new Set(['--mix', '--extend-mix']);
+const NON_NUMERIC_PARSED = new Set(['--mix', '--extend-mix', '--random-ids', '--extend-random-ids']);
 
 function rejects(opt: Option, value: string): InvalidArgumentError {
   let caught: unknown;

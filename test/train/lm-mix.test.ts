@@ -9,7 +9,10 @@ import { test } from 'node:test';
 import { NEEDLE_REFERENCE } from '../../src/eval/metrics.js';
 import { trainByteLevelBpe } from '../../src/text/bpe-trainer.js';
 import { Rng } from '../../src/tensor/rng.js';
-import { distinctIdsOnce, drawMixKind, formatTrainingMix, keyValueDocument, parseTrainingMix, periodicDocument, randomCopyDocument, repeatDocument, trainingMixFromJson, type MixSource } from '../../src/train/lm-mix.js';
+import {
+  curriculumIdCount, distinctIdsOnce, drawMixKind, formatTrainingMix, keyValueDocument, mixDocument, parseIdCurriculum, parseTrainingMix, periodicDocument, randomCopyDocument, repeatDocument,
+  shuffledIds, trainingMixFromJson, type MixSource,
+} from '../../src/train/lm-mix.js';
 
 const TEXT = Array.from({ length: 300 }, (_, i) => `Sentence ${i} tells of the ${['river', 'mountain', 'garden', 'city'][i % 4]} and the people who walked there on day ${i % 31}.\n`).join('');
 const trained = trainByteLevelBpe(TEXT, { vocabSize: 400, specialTokens: ['<|endoftext|>'] });
@@ -195,4 +198,35 @@ test('a periodic document is one run of corpus ids repeated to the end of the wi
   // Log-uniform in 8..500: spread over the range, not bunched at one value.
   assert.ok(new Set(periods).size >= 8 && Math.min(...periods) < 60 && Math.max(...periods) > 60, `periods ${periods.join(' ')}`);
   assert.deepEqual(periodicDocument(source, 200, new Rng(3)), periodicDocument(source, 200, new Rng(3)));
+});
+
+test('the vocabulary curriculum: START:STEPS parsed with one-line errors, the id count growing geometrically from START to all', () => {
+  assert.deepEqual(parseIdCurriculum('64:1500', '--random-ids'), { start: 64, steps: 1500 });
+  for (const bad of ['64', '1:10', '64:0', 'a:b', '64:1500:2', '-4:10', '']) {
+    assert.throws(() => parseIdCurriculum(bad, '--random-ids'), (e: Error) => e.message.startsWith('--random-ids expects START:STEPS') && !e.message.includes('\n'), bad);
+  }
+  const c = { start: 64, steps: 1000 };
+  assert.deepEqual([0, 500, 999, 1000, 5000].map((s) => curriculumIdCount(c, s, 4096)), [64, 512, Math.round(64 * 64 ** 0.999), 4096, 4096]);
+  assert.equal(curriculumIdCount(c, -3, 4096), 64, 'before it takes effect: the start');
+  assert.equal(curriculumIdCount({ start: 5000, steps: 10 }, 0, 4096), 4096, 'a start above the vocabulary is all of it');
+  // The pools are prefixes of one fixed shuffle of the corpus's ids: every id once, seeded.
+  const all = source.vocabulary();
+  const order = shuffledIds(all, new Rng(4));
+  assert.deepEqual([...order].sort((a, b) => a - b), [...all]);
+  assert.notDeepEqual([...order], [...all]);
+  assert.deepEqual(order, shuffledIds(all, new Rng(4)));
+});
+
+test('a pool limits the random ids of the copy and period kinds (and only theirs)', () => {
+  const pool = shuffledIds(source.vocabulary(), new Rng(1)).subarray(0, 5);
+  const allowed = new Set(pool);
+  for (let seed = 0; seed < 10; seed++) {
+    for (const kind of ['period', 'copy'] as const) {
+      const doc = mixDocument(kind, source, 120, new Rng(seed), pool);
+      assert.ok(Array.from(doc.tokens).every((t) => allowed.has(t)), `${kind}: ids outside the pool`);
+    }
+  }
+  // Without a pool, or with the repeat kind, the documents are those of before.
+  assert.deepEqual(mixDocument('period', source, 200, new Rng(3)), periodicDocument(source, 200, new Rng(3)));
+  assert.deepEqual(mixDocument('repeat', source, 200, new Rng(3), pool), repeatDocument(source, 200, new Rng(3)));
 });

@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { checkTokensPerStep, parseIntInRange, parseNumberInRange, parseThreads, TRAINING_LIMITS as L } from '../args.js';
-import { NO_MIX, parseTrainingMix, type TrainingMix } from '../../train/lm-mix.js';
+import { NO_MIX, parseIdCurriculum, parseTrainingMix, type IdCurriculum, type TrainingMix } from '../../train/lm-mix.js';
 import type { TrainLmOptions, TrainLmOutcome, TrainLmResult } from '../../node/train-lm-runner.js';
 
 export type { TrainLmOptions, TrainLmOutcome } from '../../node/train-lm-runner.js';
@@ -88,8 +88,20 @@ interface TrainLmFlags {
   extendShortSteps?: number;
   extendShortContext?: number;
   extendMix?: TrainingMix;
+  randomIds?: IdCurriculum;
+  extendRandomIds?: IdCurriculum;
   threads?: number;
   json: boolean;
+}
+
+function parseIdCurriculumFlag(flag: string): (value: string) => IdCurriculum {
+  return (value) => {
+    try {
+      return parseIdCurriculum(value, flag);
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+  };
 }
 
 function parseMixFlag(flag: string): (value: string) => TrainingMix {
@@ -126,6 +138,7 @@ export function registerTrainLmCommand(program: Command): void {
     .option('--eval-windows <n>', 'held-out windows per evaluation', parseIntInRange('--eval-windows', 1, L.evalSequences), d.evalWindows)
     .option('--checkpoint-every <n>', 'save a resumable checkpoint (and the model folder) every n steps (0: never)', parseIntInRange('--checkpoint-every', 0, L.steps), d.checkpointEvery)
     .option('--mix <kinds>', 'synthetic documents as fractions of the windows: repeat (a passage, then spans of it copied after a newline), kv (facts at random depths, questions about them at the end, as the needle task), copy (random corpus tokens, then the same again) and period (one run of random tokens repeated to the end of the window: forms induction heads fastest); e.g. repeat=0.3,kv=0.2 (default: none)', parseMixFlag('--mix'))
+    .option('--random-ids <start:steps>', 'a vocabulary curriculum for the copy and period kinds: their random ids come from START ids at first (a fixed seeded choice), growing geometrically to every id over STEPS steps; deep models form induction heads much sooner this way (e.g. 64:1500)', parseIdCurriculumFlag('--random-ids'))
     .option('--short-context <n>', 'window of the first --short-steps steps (divides --context; context/n times the windows, so the same tokens a step)', parseIntInRange('--short-context', 2, L.sequence))
     .option('--short-steps <n>', 'steps trained at --short-context before the full context', parseIntInRange('--short-steps', 0, L.steps), d.shortSteps)
     .option('--resume', 'continue from <out>/checkpoint.safetensors if present', false)
@@ -133,6 +146,7 @@ export function registerTrainLmCommand(program: Command): void {
     .option('--extend-short-steps <n>', 'with --resume, while the run is still in its short-context phase: lengthen that phase to n steps; after it, with --extend-short-context: a new short phase from the checkpoint\'s step to step n (recorded in the checkpoint like --extend-steps)', parseIntInRange('--extend-short-steps', 1, L.steps))
     .option('--extend-short-context <n>', 'with --resume and --extend-short-steps, after the short-context phase: the window of the new short phase (divides --context; context/n times the windows)', parseIntInRange('--extend-short-context', 2, L.sequence))
     .option('--extend-mix <kinds>', 'with --resume: train on this mix (as --mix) from the checkpoint\'s step on (recorded in the checkpoint like --extend-steps)', parseMixFlag('--extend-mix'))
+    .option('--extend-random-ids <start:steps>', 'with --resume: a vocabulary curriculum (as --random-ids) counted from the checkpoint\'s step (recorded in the checkpoint like --extend-steps)', parseIdCurriculumFlag('--extend-random-ids'))
     .option('--dtype <type>', 'f32 or f16 storage for model.safetensors', d.dtype)
     .option('--threads <n>', 'threads including the main one (default: all cores)', parseThreads('--threads'))
     .option('--json', 'print the summary as one JSON line', false)
@@ -173,6 +187,8 @@ export function registerTrainLmCommand(program: Command): void {
             ...(flags.extendShortSteps === undefined ? {} : { extendShortSteps: flags.extendShortSteps }),
             ...(flags.extendShortContext === undefined ? {} : { extendShortContext: flags.extendShortContext }),
             ...(flags.extendMix === undefined ? {} : { extendMix: flags.extendMix }),
+            ...(flags.extendRandomIds === undefined ? {} : { extendRandomIds: flags.extendRandomIds }),
+            ...(flags.randomIds === undefined ? {} : { randomIds: flags.randomIds }),
             dtype: flags.dtype,
             mix: flags.mix ?? NO_MIX,
             shortSteps: flags.shortSteps,
@@ -184,7 +200,7 @@ export function registerTrainLmCommand(program: Command): void {
         );
         if (outcome.status === 'interrupted') {
           const kept = `step ${outcome.steps} of ${outcome.totalSteps}, checkpoint saved to ${outcome.checkpoint}`;
-          process.stderr.write(interruptedMessage(kept, resumeCommand(['--extend-steps', '--extend-short-steps', '--extend-short-context', '--extend-mix'].reduce(withoutFlag, process.argv.slice(2)), ['--resume'])));
+          process.stderr.write(interruptedMessage(kept, resumeCommand(['--extend-steps', '--extend-short-steps', '--extend-short-context', '--extend-mix', '--extend-random-ids'].reduce(withoutFlag, process.argv.slice(2)), ['--resume'])));
           process.exitCode = INTERRUPTED_EXIT_CODE;
           return;
         }
