@@ -130,6 +130,11 @@ function savedExtensions(saved: JsonValue | undefined, source: string): Schedule
   }));
 }
 
+/** The log's words for a curriculum started at `step` (nothing without one). */
+function curriculumNote(curriculum: IdCurriculum | undefined, step: number): string {
+  return curriculum === undefined ? '' : `; random ids of the copy and period kinds from ${curriculum.start} ids, growing to all by step ${step + curriculum.steps}`;
+}
+
 /** A vocabulary curriculum read back from a checkpoint's options; errors name `source`. */
 function idCurriculumFromJson(value: JsonValue, source: string): IdCurriculum {
   const record: Readonly<Record<string, JsonValue>> = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Readonly<Record<string, JsonValue>>) : {};
@@ -200,7 +205,7 @@ export async function trainLanguageModel(options: TrainLmOptions, log: (line: st
   const trainer = new LanguageModelTrainer(data, options);
   const config = trainer.config;
   const parameters = trainer.model.numParameters();
-  log(`model: ${parameters} parameters (d_model ${config.hiddenSize}, ${config.numLayers} layers, ${config.numHeads} heads of ${config.headDim}, context ${config.maxPositions}); mix ${formatTrainingMix(trainer.mix)}`);
+  log(`model: ${parameters} parameters (d_model ${config.hiddenSize}, ${config.numLayers} layers, ${config.numHeads} heads of ${config.headDim}, context ${config.maxPositions}); mix ${formatTrainingMix(trainer.mix)}${curriculumNote(options.randomIds, 0)}`);
   const metricsPath = join(options.out, 'metrics.jsonl');
   if (options.resume && existsSync(checkpointPath)) {
     const saved = await loadCheckpoint(checkpointPath, { model: trainer.modelShapes() });
@@ -210,7 +215,7 @@ export async function trainLanguageModel(options: TrainLmOptions, log: (line: st
     if (options.extendSteps !== undefined || options.extendShortSteps !== undefined || options.extendShortContext !== undefined || options.extendMix !== undefined || options.extendRandomIds !== undefined) {
       trainer.extend({ steps: options.extendSteps, shortSteps: options.extendShortSteps, shortContext: options.extendShortContext, mix: options.extendMix, randomIds: options.extendRandomIds });
       const phase = trainer.phase(trainer.step);
-      log(`extended the run from step ${trainer.step}: ${trainer.totalSteps} steps (lr ${trainer.schedule(trainer.step).toExponential(3)}, cosine to ${(options.lr / 10).toExponential(3)} at step ${trainer.totalSteps}); windows of ${phase.window} tokens now${trainer.step < trainer.shortSteps ? ` until step ${trainer.shortSteps}` : ''}; mix ${formatTrainingMix(trainer.mix)}`);
+      log(`extended the run from step ${trainer.step}: ${trainer.totalSteps} steps (lr ${trainer.schedule(trainer.step).toExponential(3)}, cosine to ${(options.lr / 10).toExponential(3)} at step ${trainer.totalSteps}); windows of ${phase.window} tokens now${trainer.step < trainer.shortSteps ? ` until step ${trainer.shortSteps}` : ''}; mix ${formatTrainingMix(trainer.mix)}${curriculumNote(options.extendRandomIds, trainer.step)}`);
     }
     await truncateMetricsLog(metricsPath, trainer.step);
     log(`resumed from ${checkpointPath} at step ${trainer.step}`);
