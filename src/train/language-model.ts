@@ -303,7 +303,6 @@ export class LanguageModelTrainer {
       const { context } = this.settings;
       if (shortSteps === undefined) throw new Error(`--extend-short-context ${shortContext}: needs --extend-short-steps (the step the new short phase ends at)`);
       if (!(Number.isInteger(shortContext) && shortContext >= 2 && shortContext <= context && context % shortContext === 0)) throw new Error(`--extend-short-context ${shortContext} must be at least 2 and divide --context ${context}`);
-      if (this.step < this.shortSteps) throw new Error(`--extend-short-context ${shortContext}: the run is still in its short-context phase (to step ${this.shortSteps}); lengthen it with --extend-short-steps alone`);
     }
     if (shortSteps !== undefined) {
       if (shortContext === undefined) {

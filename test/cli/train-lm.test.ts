@@ -183,8 +183,6 @@ test('the short-context phase follows the recorded extensions', async () => {
 test('a new short-context phase after the first (--extend-short-context): windows from its step to its end, then the full context', () => {
   const data = prepareLanguageModelData(TEXT, { vocabSize: 300, context: 32, source: 'text' });
   const trainer = new LanguageModelTrainer(data, { ...TRAIN_LM_DEFAULTS, hiddenSize: 32, layers: 1, heads: 2, intermediateSize: 48, context: 32, batch: 2, steps: 12, warmup: 1, shortContext: 8, shortSteps: 4, evalWindows: 1 });
-  trainer.step = 3;
-  assert.throws(() => trainer.extend({ shortSteps: 9, shortContext: 16 }), /--extend-short-context 16: the run is still in its short-context phase \(to step 4\)/);
   trainer.step = 6;
   assert.throws(() => trainer.extend({ shortContext: 16 }), /--extend-short-context 16: needs --extend-short-steps/);
   assert.throws(() => trainer.extend({ shortSteps: 9, shortContext: 12 }), /--extend-short-context 12 must be at least 2 and divide --context 32/);
@@ -300,4 +298,16 @@ test('--random-ids: the copy and period kinds draw from a growing pool of ids; -
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('--extend-short-context inside the first short phase changes the window from that step (a curriculum of window lengths)', () => {
+  const data = prepareLanguageModelData(TEXT, { vocabSize: 300, context: 32, source: 'text' });
+  const trainer = new LanguageModelTrainer(data, { ...TRAIN_LM_DEFAULTS, hiddenSize: 32, layers: 1, heads: 2, intermediateSize: 48, context: 32, batch: 2, steps: 12, warmup: 1, shortContext: 4, shortSteps: 8, evalWindows: 1 });
+  trainer.step = 3;
+  trainer.extend({ shortSteps: 6, shortContext: 8 });
+  // 4 tokens to step 3, then 8 from step 3 to 6 (the first phase cut short), then the full 32.
+  assert.deepEqual([2, 3, 5, 6, 7].map((s) => trainer.phase(s)), [
+    { window: 4, rows: 16 }, { window: 8, rows: 8 }, { window: 8, rows: 8 }, { window: 32, rows: 2 }, { window: 32, rows: 2 },
+  ]);
+  assert.equal(trainer.shortSteps, 6);
 });
