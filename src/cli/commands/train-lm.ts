@@ -94,20 +94,11 @@ interface TrainLmFlags {
   json: boolean;
 }
 
-function parseIdCurriculumFlag(flag: string): (value: string) => IdCurriculum {
+/** A commander parser from a library parser that names the flag in its errors (they become one-line usage errors). */
+function flagParser<T>(flag: string, parse: (value: string, flag: string) => T): (value: string) => T {
   return (value) => {
     try {
-      return parseIdCurriculum(value, flag);
-    } catch (error) {
-      throw new InvalidArgumentError((error as Error).message);
-    }
-  };
-}
-
-function parseMixFlag(flag: string): (value: string) => TrainingMix {
-  return (value) => {
-    try {
-      return parseTrainingMix(value, flag);
+      return parse(value, flag);
     } catch (error) {
       throw new InvalidArgumentError((error as Error).message);
     }
@@ -137,16 +128,16 @@ export function registerTrainLmCommand(program: Command): void {
     .option('--eval-every <n>', 'held-out evaluation every n steps (0: at the end only)', parseIntInRange('--eval-every', 0, L.steps), d.evalEvery)
     .option('--eval-windows <n>', 'held-out windows per evaluation', parseIntInRange('--eval-windows', 1, L.evalSequences), d.evalWindows)
     .option('--checkpoint-every <n>', 'save a resumable checkpoint (and the model folder) every n steps (0: never)', parseIntInRange('--checkpoint-every', 0, L.steps), d.checkpointEvery)
-    .option('--mix <kinds>', 'synthetic documents as fractions of the windows: repeat (a passage, then spans of it copied after a newline), kv (facts at random depths, questions about them at the end, as the needle task), copy (random corpus tokens, then the same again) and period (one run of random tokens repeated to the end of the window: forms induction heads fastest); e.g. repeat=0.3,kv=0.2 (default: none)', parseMixFlag('--mix'))
-    .option('--random-ids <start:steps>', 'a vocabulary curriculum for the copy and period kinds: their random ids come from START ids at first (a fixed seeded choice), growing geometrically to every id over STEPS steps; deep models form induction heads much sooner this way (e.g. 64:1500)', parseIdCurriculumFlag('--random-ids'))
+    .option('--mix <kinds>', 'synthetic documents as fractions of the windows: repeat (a passage, then spans of it copied after a newline), kv (facts at random depths, questions about them at the end, as the needle task), copy (random corpus tokens, then the same again) and period (one run of random tokens repeated to the end of the window: forms induction heads fastest); e.g. repeat=0.3,kv=0.2 (default: none)', flagParser('--mix', parseTrainingMix))
+    .option('--random-ids <start:steps>', 'a vocabulary curriculum for the copy and period kinds: their random ids come from START ids at first (a fixed seeded choice), growing geometrically to every id over STEPS steps; deep models form induction heads much sooner this way (e.g. 64:1500)', flagParser('--random-ids', parseIdCurriculum))
     .option('--short-context <n>', 'window of the first --short-steps steps (divides --context; context/n times the windows, so the same tokens a step)', parseIntInRange('--short-context', 2, L.sequence))
     .option('--short-steps <n>', 'steps trained at --short-context before the full context', parseIntInRange('--short-steps', 0, L.steps), d.shortSteps)
     .option('--resume', 'continue from <out>/checkpoint.safetensors if present', false)
     .option('--extend-steps <n>', 'with --resume: lengthen the run to n steps in all (more than its current total); the cosine goes on from the current lr to the same final lr at step n, and the checkpoint records it, so later resumes need only --resume', parseIntInRange('--extend-steps', 1, L.steps))
     .option('--extend-short-steps <n>', 'with --resume, while the run is still in its short-context phase: lengthen that phase to n steps; after it, with --extend-short-context: a new short phase from the checkpoint\'s step to step n (recorded in the checkpoint like --extend-steps)', parseIntInRange('--extend-short-steps', 1, L.steps))
     .option('--extend-short-context <n>', 'with --resume and --extend-short-steps: windows of n tokens from the checkpoint\'s step to step --extend-short-steps, then the full context (after the short-context phase, or inside it to change its window; divides --context; context/n times the windows)', parseIntInRange('--extend-short-context', 2, L.sequence))
-    .option('--extend-mix <kinds>', 'with --resume: train on this mix (as --mix) from the checkpoint\'s step on (recorded in the checkpoint like --extend-steps)', parseMixFlag('--extend-mix'))
-    .option('--extend-random-ids <start:steps>', 'with --resume: a vocabulary curriculum (as --random-ids) counted from the checkpoint\'s step (recorded in the checkpoint like --extend-steps)', parseIdCurriculumFlag('--extend-random-ids'))
+    .option('--extend-mix <kinds>', 'with --resume: train on this mix (as --mix) from the checkpoint\'s step on (recorded in the checkpoint like --extend-steps)', flagParser('--extend-mix', parseTrainingMix))
+    .option('--extend-random-ids <start:steps>', 'with --resume: a vocabulary curriculum (as --random-ids) counted from the checkpoint\'s step (recorded in the checkpoint like --extend-steps)', flagParser('--extend-random-ids', parseIdCurriculum))
     .option('--dtype <type>', 'f32 or f16 storage for model.safetensors', d.dtype)
     .option('--threads <n>', 'threads including the main one (default: all cores)', parseThreads('--threads'))
     .option('--json', 'print the summary as one JSON line', false)
