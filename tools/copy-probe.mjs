@@ -12,6 +12,7 @@ import { createNodeWasmKernels } from '../dist/src/node/wasm-pool.js';
 import { loadModelFiles } from '../dist/src/node/model-files.js';
 import { loadCausalLM } from '../dist/src/models/load-llm.js';
 import { Rng } from '../dist/src/tensor/rng.js';
+import { curriculumIdCount } from '../dist/src/train/lm-mix.js';
 import { Tensor } from '../dist/src/tensor/tensor.js';
 import { crossEntropy } from '../dist/src/autograd/ops/loss.js';
 import { backward } from '../dist/src/autograd/engine.js';
@@ -51,6 +52,6 @@ const held = batch(new Rng(3), true);
 const ev = (s) => { model.eval(); const l = crossEntropy(model.forward(held.inputs, {}), held.targets).item(); model.train(); console.log(`step ${s} copied-half loss ${l.toFixed(3)}`); };
 ev(0);
 const rng = new Rng(2);
-const idsAt = (s) => (SUBV >= V || s >= SUBV_STEPS ? V : Math.round(SUBV * (V / SUBV) ** (s / SUBV_STEPS)));
+const idsAt = (s) => curriculumIdCount({ start: SUBV, steps: SUBV_STEPS }, s, V);
 for (let s = 0; s < STEPS; s++) { const { inputs, targets } = batch(rng, false, idsAt(s)); opt.setLearningRate(LR); opt.zeroGrad(); const loss = crossEntropy(model.forward(inputs, {}), targets); backward(loss); clipGradNorm(model.parameters(), 1); opt.step(); if ((s + 1) % 100 === 0) ev(s + 1); }
 process.exit(0);

@@ -25,6 +25,7 @@ import { clipGradNorm } from '../dist/src/optim/clip.js';
 import { splitParamGroups } from '../dist/src/optim/optimizer.js';
 import { linearWarmupCosineDecay } from '../dist/src/optim/schedule.js';
 import { Rng } from '../dist/src/tensor/rng.js';
+import { curriculumIdCount } from '../dist/src/train/lm-mix.js';
 import { Tensor } from '../dist/src/tensor/tensor.js';
 
 const env = (k, d) => Number(process.env[k] ?? d);
@@ -89,7 +90,7 @@ evaluate(0);
 const rng = new Rng(SEED + 1);
 for (let s = 0; s < STEPS; s++) {
   const kind = MODE === 'curriculum' ? (s < CURR ? 'fixed' : 'vary') : MODE;
-  const ids = SUBV >= VOCAB || s >= SUBV_STEPS ? VOCAB : Math.round(SUBV * (VOCAB / SUBV) ** (s / SUBV_STEPS));
+  const ids = curriculumIdCount({ start: SUBV, steps: SUBV_STEPS }, s, VOCAB);
   const { inputs, targets } = batch(kind, rng, false, ids);
   optimizer.setLearningRate(schedule(s));
   optimizer.zeroGrad();

@@ -77,8 +77,12 @@ export function defaultGrid(full: boolean): DynsparseGrid {
   };
 }
 
+/** The arm's whole factor on its rule-given rate: its own, times the grid's for sparse arms (what the id names and the run uses). */
+function rateFactor(arm: Pick<ArmSpec, 'mode' | 'lrFactor'>, grid: DynsparseGrid): number {
+  return arm.mode === 'dense' ? arm.lrFactor : arm.lrFactor * (grid.sparseLrFactor ?? 1);
+}
+
 function sparseId(size: string, mode: ArmMode, s: number, b: number, n: number, pr: number, lrFactor: number): string {
-  // The suffix names the whole factor on the rule (the arm's times the grid's), so records of equal runs match.
   const schedule = mode === 'static' ? '' : `-n${n}-pr${pr}`;
   const lr = lrFactor === 1 ? '' : `-lrx${+lrFactor.toPrecision(3)}`;
   return `${mode}-${size}-s${s}-b${b}${schedule}${lr}`;
@@ -92,7 +96,7 @@ export function planArms(grid: DynsparseGrid, steps: number): ArmSpec[] {
     const pruneRatio = spec.mode === 'dynamic' || spec.mode === 'rigl' ? spec.pruneRatio : 0;
     const id = spec.mode === 'dense'
       ? `dense-${spec.size}${spec.lrFactor === 1 ? '' : `-lrx${+spec.lrFactor.toPrecision(3)}`}`
-      : sparseId(spec.size, spec.mode, spec.sparsity, spec.block, updates, pruneRatio, spec.lrFactor * (grid.sparseLrFactor ?? 1));
+      : sparseId(spec.size, spec.mode, spec.sparsity, spec.block, updates, pruneRatio, rateFactor(spec, grid));
     const existing = arms.get(id);
     if (existing) {
       if (!existing.parts.includes(part)) arms.set(id, { ...existing, parts: [...existing.parts, part] });
@@ -178,7 +182,7 @@ export function planArmRuns(options: DynsparseExperimentOptions, vocab: string):
       seed,
       options: {
         ...experimentRunOptions(options, { arch: 'bert', size: arm.size, seed, out }, vocab),
-        lr: arm.mode === 'dense' ? options.run.lr * arm.lrFactor : sparseLearningRate(options.run.lr, arm.sparsity) * arm.lrFactor * (options.grid.sparseLrFactor ?? 1),
+        lr: sparseLearningRate(options.run.lr, arm.sparsity) * rateFactor(arm, options.grid),
         sparse,
         traceMask: arm.parts.includes('regrow'),
       },

@@ -57,8 +57,7 @@ function paretoTable(id: string, path: string, withRigl: boolean): DocTable {
     render(record) {
       const arms = armsOf(record, path);
       const rows = arms
-        .filter((s) => (s.arm.parts.includes('pareto') || s.arm.parts.includes('block') || (withRigl && s.arm.parts.includes('regrow'))) && isBase(s, arms))
-        .filter((s) => withRigl || s.arm.mode !== 'rigl')
+        .filter((s) => (s.arm.mode === 'rigl' ? withRigl : s.arm.parts.includes('pareto') || s.arm.parts.includes('block')) && isBase(s, arms))
         .map((s) => [
           armLabel(s.arm), s.arm.mode === 'dense' ? '' : s.lr.toPrecision(3), flops(s.nonEmbeddingFlops), loss(s), meanSd(s.dense?.interpolated), signedMeanSd(s.dense?.difference),
           s.dense ? (beatsBeyondSpread(s.dense.difference) ? 'yes' : 'no') : '', ratio(s), signedMeanSd(s.versusStatic?.difference),

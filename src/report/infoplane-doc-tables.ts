@@ -296,6 +296,12 @@ const kdeVariances: DocTable = {
   },
 };
 
+/** An estimator's column title in an experiment's tables (the fixed KDE with its variance). */
+function estimatorTitle(record: unknown, experiment: string): (estimator: string) => string {
+  const variance = field(record, `${experiment}.config.estimatorSettings.kdeVariance`, RECORD);
+  return (e) => (e === 'kde' ? `KDE σ² = ${String(variance)}` : e === 'akde' ? 'aKDE' : e.toUpperCase());
+}
+
 /** Correlations of every estimator of an experiment (all its networks), side by side. */
 function correlationsByEstimator(id: string, experiment: string): DocTable {
   return {
@@ -303,8 +309,7 @@ function correlationsByEstimator(id: string, experiment: string): DocTable {
     record: RECORD,
     render(record) {
       const estimators = field(record, `${experiment}.config.estimators`, RECORD) as string[];
-      const variance = field(record, `${experiment}.config.estimatorSettings.kdeVariance`, RECORD);
-      const title = (e: string): string => (e === 'kde' ? `KDE σ² = ${String(variance)}` : e === 'akde' ? 'aKDE' : e.toUpperCase());
+      const title = estimatorTitle(record, experiment);
       const sets = estimators.map((e) => correlationSet(summary(record, experiment, e), 'all runs'));
       const layers = sets[0]!.layers.length;
       const rows = sets[0]!.layers.map((_, l) => [layerName(l, layers), ...sets.flatMap((set) => correlationCells(set, l))]);
@@ -322,8 +327,7 @@ const mnist: DocTable = {
   record: RECORD,
   render(record) {
     const estimators = field(record, `${MNIST}.config.estimators`, RECORD) as string[];
-    const variance = field(record, `${MNIST}.config.estimatorSettings.kdeVariance`, RECORD);
-    const title = (e: string): string => (e === 'kde' ? `KDE σ² = ${String(variance)}` : e === 'akde' ? 'aKDE' : e.toUpperCase());
+    const title = estimatorTitle(record, MNIST);
     const all = estimators.map((e) => summary(record, MNIST, e));
     const layers = all[0]?.groups[0]?.compression.length ?? 0;
     const headers = ['activation', 'estimator', ...Array.from({ length: layers }, (_, l) => `layer ${layerName(l, layers)}`), 'test accuracy'];

@@ -3,7 +3,7 @@
 // sweeps); small grid by default, --full for the issue's grid. Writes records/, summary.json and report.html.
 
 import { InvalidArgumentError, type Command } from 'commander';
-import { parseIntList } from '../args.js';
+import { parseIntList, parseNumberInRange } from '../args.js';
 import { addExperimentOptions, experimentGroup, experimentRunnerOptions, runExperimentCommand, sharedRunOptions, type ExperimentFlags } from './experiment.js';
 import { addTrainingOptions } from './pretrain.js';
 
@@ -47,11 +47,7 @@ export function registerDynsparseExperimentCommand(program: Command): void {
     .option('--updates-list <list>', 'part 4: update counts n (small 20,80; full 20,80,160)', parseIntList('--updates-list'))
     .option('--prune-ratios <list>', 'part 4: prune ratios pr (small 0.5; full 0.25,0.5,0.75)', parseNumberList('--prune-ratios', (x) => x >= 0 && x <= 1, 'numbers in [0, 1]'))
     .option('--lr-factors <list>', 'part 4: learning rates as multiples of the sparse rule (default: eta(0) and the rule; full adds 0.5, 2)', parseNumberList('--lr-factors', (x) => x > 0, 'positive numbers'))
-    .option('--sparse-lr-factor <x>', 'multiply the learning rate of every sparse arm, static included, by x (default 1: the rule)', (v: string) => {
-      const x = Number(v);
-      if (v.trim() === '' || !Number.isFinite(x) || x <= 0) throw new InvalidArgumentError(`--sparse-lr-factor expects a positive number, got '${v}'`);
-      return x;
-    })
+    .option('--sparse-lr-factor <x>', 'multiply the learning rate of every sparse arm, static included, by x (default 1: the rule)', parseNumberInRange('--sparse-lr-factor', 0, 100, { minExclusive: true }))
     .option('--rigl-blocks <list>', 'part 5: block sizes with random and RigL regrowth (small 16; full 1,16)', parseIntList('--rigl-blocks'));
   addExperimentOptions(command, {
     seeds: 1,
