@@ -1,6 +1,7 @@
 // The tables of docs/infoplane.md, drawn from docs/infoplane-summary.json (the summaries that
 // `thrifty infoplane` writes, kept for the two runs the page reports).
 
+import { FITTED_TRAIN_ACCURACY } from '../train/infoplane/analysis.js';
 import { studentTTwoSided } from '../train/infoplane/stats.js';
 import { field, fixed, markdownTable, pValue, type DocTable } from './doc-tables.js';
 
@@ -33,10 +34,27 @@ interface CorrelationSet {
   readonly layers: ReadonlyArray<{ readonly layer: number; readonly pearson: Correlation; readonly spearman: Correlation }>;
 }
 
+interface L2Effect {
+  readonly activation: string;
+  readonly l2: number;
+  readonly difference: readonly number[];
+  readonly test: ReadonlyArray<{ readonly p: number | null }>;
+}
+
 interface Summary {
   readonly estimator: string;
   readonly groups: readonly Group[];
+  readonly l2Effects: readonly L2Effect[];
   readonly correlations: readonly CorrelationSet[];
+}
+
+function hasField(record: unknown, path: string): boolean {
+  try {
+    field(record, path, RECORD);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const ACTIVATION_NAMES: Readonly<Record<string, string>> = {
@@ -220,6 +238,52 @@ const l2Pooled: DocTable = {
   },
 };
 
+/** One network of an experiment, as tools/infoplane-summary.mjs lists it. */
+interface NetworkRow {
+  readonly activation: string;
+  readonly l2: number;
+  readonly seed: number;
+  readonly testLoss: number;
+  readonly trainAccuracy: number;
+  readonly testAccuracy: number;
+}
+
+function networkRows(record: unknown, experiment: string): NetworkRow[] {
+  const rows = field(record, `${experiment}.networks`, RECORD);
+  if (!Array.isArray(rows) || rows.length === 0) throw new Error(`${RECORD}: '${experiment}.networks' is not a non-empty array`);
+  return rows as NetworkRow[];
+}
+
+/** The L2 paragraph: per-activation tests, the collapsed networks and the test loss, from the summary and the network rows. */
+const l2Notes: DocTable = {
+  id: 'infoplane/l2-notes',
+  record: RECORD,
+  render(record) {
+    const s = summary(record, 'protocol', 'ebab');
+    const seeds = field(record, 'protocol.seeds', RECORD) as number;
+    const networks = networkRows(record, 'protocol');
+    const effects = s.l2Effects;
+    const hiddenLayers = (effects[0]?.difference.length ?? 1) - 1;
+    const significant = effects.filter((e) => e.test.slice(0, hiddenLayers).some((t, l) => t.p !== null && t.p < 0.05 && e.difference[l]! > 0));
+    const notSignificant = effects.filter((e) => !significant.includes(e)).map((e) => activationName(e.activation));
+    const l2Value = effects[0]?.l2 ?? NaN;
+    const collapsed = networks.filter((n) => n.trainAccuracy < FITTED_TRAIN_ACCURACY);
+    const meanLoss = (l2: number): number => {
+      const chosen = networks.filter((n) => n.l2 === l2);
+      return chosen.reduce((acc, n) => acc + n.testLoss, 0) / chosen.length;
+    };
+    const collapsedText = collapsed.length === 0
+      ? `no network fell below a training accuracy of ${FITTED_TRAIN_ACCURACY}`
+      : `${collapsed.length} of the ${networks.length} networks did not learn (training accuracy below ${FITTED_TRAIN_ACCURACY}): ` +
+        collapsed.map((n) => `${activationName(n.activation)} seed ${n.seed} at L2 ${n.l2} (train ${fixed(n.trainAccuracy, 3)}, test ${fixed(n.testAccuracy, 3)})`).join(', ');
+    return (
+      `Per activation (${seeds} seeds against ${seeds}, Welch) the increase is significant at p < 0.05 in at least one hidden layer for ` +
+      `${significant.length} of the ${effects.length} activations${notSignificant.length > 0 ? ` (not ${notSignificant.join(', ')})` : ''}. ` +
+      `L2 = ${l2Value} changed the mean test loss from ${fixed(meanLoss(0), 2)} to ${fixed(meanLoss(l2Value), 2)} nats; ${collapsedText}.\n`
+    );
+  },
+};
+
 const ebabCorrelations: DocTable = {
   id: 'infoplane/correlations-ebab',
   record: RECORD,
@@ -347,14 +411,18 @@ const budgets: DocTable = {
   record: RECORD,
   render(record) {
     const minutes = (s: number): string => fixed(s / 60, 1);
-    const rows = [KDE_1E3, MNIST].map((experiment) => {
+    const experiments = [...(hasField(record, 'protocol.budget') ? ['protocol'] : []), KDE_1E3, MNIST];
+    const rows = experiments.map((experiment) => {
       const budget = field(record, `${experiment}.budget`, RECORD) as { networks: number; trainCpuSeconds: number; estimatorCpuSeconds: number };
       const activations = field(record, `${experiment}.activations`, RECORD) as string[];
       const seeds = field(record, `${experiment}.seeds`, RECORD) as number;
       const variance = field(record, `${experiment}.config.estimatorSettings.kdeVariance`, RECORD);
       const dataset = field(record, `${experiment}.dataset`, RECORD) === 'mnist' ? 'MNIST' : '12-bit';
-      const what = experiment === MNIST ? `${(field(record, `${experiment}.config.estimators`, RECORD) as string[]).join(', ')}` : `fixed KDE at σ² = ${String(variance)}`;
-      const title = `${what} (${dataset}, ${activations.length} activations x ${seeds} seed${seeds === 1 ? '' : 's'})`;
+      const estimators = (field(record, `${experiment}.config.estimators`, RECORD) as string[]).join(', ');
+      const what = experiment === MNIST ? estimators : experiment === 'protocol' ? `protocol, ${estimators}` : `fixed KDE at σ² = ${String(variance)}`;
+      const l2 = field(record, `${experiment}.l2`, RECORD) as number[];
+      const l2Part = l2.length > 1 ? ` x ${l2.length} L2 values` : '';
+      const title = `${what} (${dataset}, ${activations.length} activations x ${seeds} seed${seeds === 1 ? '' : 's'}${l2Part})`;
       return [title, String(budget.networks), minutes(budget.trainCpuSeconds), minutes(budget.estimatorCpuSeconds), minutes((budget.trainCpuSeconds + budget.estimatorCpuSeconds) / budget.networks)];
     });
     return markdownTable(['runs', 'networks', 'training (thread-minutes)', 'estimators (thread-minutes)', 'per network (minutes)'], rows, ['l', 'r', 'r', 'r', 'r']);
@@ -366,6 +434,7 @@ export const INFOPLANE_DOC_TABLES: readonly DocTable[] = [
   ebabEarlyLayersMax,
   akdeCrossCheck,
   l2Pooled,
+  l2Notes,
   ebabCorrelations,
   crossCheckCorrelations,
   kdeVariances,

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { regenerateDocs } from '../../src/node/doc-tables.js';
 import { repoRoot } from '../../src/node/data-dir.js';
 import { fixed, generatedRegions, markdownTable, pValue, regenerateDocument, type DocTable } from '../../src/report/doc-tables.js';
-import { poolGroups, signTestTwoSided, welchFromMoments } from '../../src/report/infoplane-doc-tables.js';
+import { INFOPLANE_DOC_TABLES, poolGroups, signTestTwoSided, welchFromMoments } from '../../src/report/infoplane-doc-tables.js';
 import { mean, standardDeviation, welchTTest } from '../../src/train/infoplane/stats.js';
 
 test('every generated table in README.md and docs/ matches its committed record (npm run docs:tables)', () => {
@@ -62,4 +62,29 @@ test('sign test: 10 of 10 gives 2/1024, 4 of 10 gives 2 * 386/1024', () => {
   assert.ok(Math.abs(signTestTwoSided(10, 10) - 2 / 1024) < 1e-15);
   assert.ok(Math.abs(signTestTwoSided(4, 10) - (2 * 386) / 1024) < 1e-15);
   assert.equal(signTestTwoSided(5, 10), 1);
+});
+
+test('the L2 paragraph counts an activation only where L2 raised a hidden layer significantly, and lists the networks that did not learn', () => {
+  const table = INFOPLANE_DOC_TABLES.find((t) => t.id === 'infoplane/l2-notes');
+  assert.ok(table);
+  const effect = (activation: string, difference: number[], p: number[]) => ({ activation, l2: 0.015, difference, test: p.map((x) => ({ p: x })) });
+  const network = (activation: string, l2: number, seed: number, testLoss: number, trainAccuracy: number) => ({ activation, l2, seed, testLoss, trainAccuracy, testAccuracy: trainAccuracy - 0.1 });
+  const record = {
+    protocol: {
+      seeds: 2,
+      summaries: [{
+        estimator: 'ebab', groups: [], correlations: [],
+        l2Effects: [
+          effect('tanh', [0.5, 1, 0.2], [0.2, 0.01, 0.001]), // layer 2 raised, p 0.01: counts (the output's p is not a hidden layer's)
+          effect('relu', [-0.5, 0.1, 3], [0.01, 0.3, 0.001]), // a significant drop, a raise at p 0.3, the output: does not count
+        ],
+      }],
+      networks: [network('tanh', 0, 0, 0.5, 1), network('tanh', 0, 1, 0.7, 1), network('tanh', 0.015, 0, 0.2, 1), network('relu', 0.015, 1, 0.4, 0.56)],
+    },
+  };
+  assert.equal(
+    table.render(record),
+    'Per activation (2 seeds against 2, Welch) the increase is significant at p < 0.05 in at least one hidden layer for 1 of the 2 activations (not ReLU). ' +
+    'L2 = 0.015 changed the mean test loss from 0.60 to 0.30 nats; 1 of the 4 networks did not learn (training accuracy below 0.7): ReLU seed 1 at L2 0.015 (train 0.560, test 0.460).\n',
+  );
 });
