@@ -1,7 +1,7 @@
 // The tables of docs/infoplane.md, drawn from docs/infoplane-summary.json (the summaries that
 // `thrifty infoplane` writes, kept for the two runs the page reports).
 
-import { FITTED_TRAIN_ACCURACY } from '../train/infoplane/analysis.js';
+import { COMPRESSED_THRESHOLD, FITTED_TRAIN_ACCURACY } from '../train/infoplane/analysis.js';
 import { studentTTwoSided } from '../train/infoplane/stats.js';
 import { field, fixed, markdownTable, pValue, type DocTable } from './doc-tables.js';
 
@@ -246,6 +246,8 @@ interface NetworkRow {
   readonly testLoss: number;
   readonly trainAccuracy: number;
   readonly testAccuracy: number;
+  /** Per estimator, per layer (bits). */
+  readonly compression: Readonly<Record<string, readonly number[]>>;
 }
 
 function networkRows(record: unknown, experiment: string): NetworkRow[] {
@@ -281,6 +283,52 @@ const l2Notes: DocTable = {
       `${significant.length} of the ${effects.length} activations${notSignificant.length > 0 ? ` (not ${notSignificant.join(', ')})` : ''}. ` +
       `L2 = ${l2Value} changed the mean test loss from ${fixed(meanLoss(0), 2)} to ${fixed(meanLoss(l2Value), 2)} nats; ${collapsedText}.\n`
     );
+  },
+};
+
+/** The protocol's figures that the claims table quotes, from its network rows (EBAB). */
+const protocolFacts: DocTable = {
+  id: 'infoplane/protocol-facts',
+  record: RECORD,
+  render(record) {
+    const networks = networkRows(record, 'protocol');
+    const noL2 = networks.filter((n) => n.l2 === 0);
+    const withL2 = networks.filter((n) => n.l2 !== 0);
+    const ebab = (n: NetworkRow): readonly number[] => {
+      const c = n.compression.ebab;
+      if (!c) throw new Error(`${RECORD}: protocol network ${n.activation} seed ${n.seed} has no ebab compression`);
+      return c;
+    };
+    const layers = ebab(networks[0]!).length;
+    const lastHidden = layers - 2;
+    const compressesLast = noL2.filter((n) => ebab(n)[lastHidden]! > COMPRESSED_THRESHOLD).length;
+    const compressesSome = noL2.filter((n) => ebab(n).slice(0, layers - 1).some((c) => c > COMPRESSED_THRESHOLD)).length;
+    const activations = [...new Set(noL2.map((n) => n.activation))];
+    const everyActivation = activations.filter((a) => noL2.filter((n) => n.activation === a).some((n) => ebab(n)[lastHidden]! > COMPRESSED_THRESHOLD)).length;
+    const meanOf = (rows: readonly NetworkRow[], pick: (n: NetworkRow) => number): number => rows.reduce((acc, n) => acc + pick(n), 0) / rows.length;
+    const learned = withL2.filter((n) => n.trainAccuracy >= FITTED_TRAIN_ACCURACY);
+    // Seed-to-seed spread: (activation, L2, hidden layer) cells with a mean above the threshold whose sd is at least half the mean.
+    let cells = 0;
+    let wide = 0;
+    for (const a of activations) {
+      for (const l2 of new Set(networks.map((n) => n.l2))) {
+        const group = networks.filter((n) => n.activation === a && n.l2 === l2);
+        for (let l = 0; l < layers - 1; l++) {
+          const values = group.map((n) => ebab(n)[l]!);
+          const m = values.reduce((x, y) => x + y, 0) / values.length;
+          if (m <= COMPRESSED_THRESHOLD || values.length < 2) continue;
+          const sd = Math.sqrt(values.reduce((acc, v) => acc + (v - m) ** 2, 0) / (values.length - 1));
+          cells++;
+          if (sd >= m / 2) wide++;
+        }
+      }
+    }
+    return [
+      `- Without L2, the last hidden layer (${lastHidden + 1}) compresses by more than ${COMPRESSED_THRESHOLD} bit in ${compressesLast} of ${noL2.length} networks, in at least one network of ${everyActivation} of the ${activations.length} activations; ${compressesSome} of ${noL2.length} compress some hidden layer.`,
+      `- Test accuracy: ${fixed(meanOf(noL2, (n) => n.testAccuracy), 3)} without L2, ${fixed(meanOf(withL2, (n) => n.testAccuracy), 3)} with L2 (${fixed(meanOf(learned, (n) => n.testAccuracy), 3)} over the ${learned.length} networks with L2 that learned); test loss ${fixed(meanOf(noL2, (n) => n.testLoss), 2)} and ${fixed(meanOf(withL2, (n) => n.testLoss), 2)} nats.`,
+      `- Seed-to-seed spread: of the ${cells} (activation, L2, hidden layer) groups whose mean compression exceeds ${COMPRESSED_THRESHOLD} bit, ${wide} have a standard deviation of at least half their mean.`,
+      '',
+    ].join('\n');
   },
 };
 
@@ -435,6 +483,7 @@ export const INFOPLANE_DOC_TABLES: readonly DocTable[] = [
   akdeCrossCheck,
   l2Pooled,
   l2Notes,
+  protocolFacts,
   ebabCorrelations,
   crossCheckCorrelations,
   kdeVariances,

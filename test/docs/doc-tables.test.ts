@@ -88,3 +88,31 @@ test('the L2 paragraph counts an activation only where L2 raised a hidden layer 
     'L2 = 0.015 changed the mean test loss from 0.60 to 0.30 nats; 1 of the 4 networks did not learn (training accuracy below 0.7): ReLU seed 1 at L2 0.015 (train 0.560, test 0.460).\n',
   );
 });
+
+test('the protocol facts count compressing networks, accuracies and wide spreads from the network rows', () => {
+  const table = INFOPLANE_DOC_TABLES.find((t) => t.id === 'infoplane/protocol-facts');
+  assert.ok(table);
+  // Layers: two hidden and the output. Compression by more than 0.1 bit counts.
+  const row = (activation: string, l2: number, seed: number, ebab: number[], trainAccuracy: number, testAccuracy: number, testLoss: number) =>
+    ({ activation, l2, seed, testLoss, trainAccuracy, testAccuracy, compression: { ebab } });
+  const record = {
+    protocol: {
+      networks: [
+        row('tanh', 0, 0, [0, 0.5, 1], 1, 0.9, 0.2), // last hidden layer compresses
+        row('tanh', 0, 1, [0.3, 0.05, 0], 1, 0.8, 0.4), // only layer 1
+        row('relu', 0, 0, [0, 0, 2], 1, 0.7, 0.6), // only the output: compresses no hidden layer
+        row('relu', 0, 1, [0, 0.1, 0], 1, 0.6, 0.8), // 0.1 is not more than 0.1
+        row('tanh', 0.015, 0, [1, 1, 0], 1, 0.95, 0.1),
+        row('tanh', 0.015, 1, [1, 3, 0], 0.5, 0.15, 0.9), // did not learn
+      ],
+    },
+  };
+  // Groups with mean > 0.1: tanh/0 layer 1 (0.15, sd 0.21: wide), tanh/0 layer 2 (0.275, sd 0.32: wide),
+  // tanh/0.015 layer 1 (1, sd 0), layer 2 (2, sd 1.41: wide); relu/0 layer 2 is 0.05.
+  assert.equal(
+    table.render(record),
+    '- Without L2, the last hidden layer (2) compresses by more than 0.1 bit in 1 of 4 networks, in at least one network of 1 of the 2 activations; 2 of 4 compress some hidden layer.\n' +
+    '- Test accuracy: 0.750 without L2, 0.550 with L2 (0.950 over the 1 networks with L2 that learned); test loss 0.50 and 0.50 nats.\n' +
+    '- Seed-to-seed spread: of the 4 (activation, L2, hidden layer) groups whose mean compression exceeds 0.1 bit, 3 have a standard deviation of at least half their mean.\n',
+  );
+});
