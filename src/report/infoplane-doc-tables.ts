@@ -274,10 +274,13 @@ const l2Notes: DocTable = {
       const chosen = networks.filter((n) => n.l2 === l2);
       return chosen.reduce((acc, n) => acc + n.testLoss, 0) / chosen.length;
     };
+    const accuracies = (n: NetworkRow): string => `train ${fixed(n.trainAccuracy, 3)}, test ${fixed(n.testAccuracy, 3)}`;
+    // Networks that collapse to one class all end at the same accuracies: said once.
+    const same = collapsed.every((n) => accuracies(n) === accuracies(collapsed[0]!));
     const collapsedText = collapsed.length === 0
       ? `no network fell below a training accuracy of ${FITTED_TRAIN_ACCURACY}`
-      : `${collapsed.length} of the ${networks.length} networks did not learn (training accuracy below ${FITTED_TRAIN_ACCURACY}): ` +
-        collapsed.map((n) => `${activationName(n.activation)} seed ${n.seed} at L2 ${n.l2} (train ${fixed(n.trainAccuracy, 3)}, test ${fixed(n.testAccuracy, 3)})`).join(', ');
+      : `${collapsed.length} of the ${networks.length} networks did not learn (training accuracy below ${FITTED_TRAIN_ACCURACY}${same ? `; all at ${accuracies(collapsed[0]!)}` : ''}): ` +
+        collapsed.map((n) => `${activationName(n.activation)} seed ${n.seed} at L2 ${n.l2}${same ? '' : ` (${accuracies(n)})`}`).join(', ');
     return (
       `Per activation (${seeds} seeds against ${seeds}, Welch) the increase is significant at p < 0.05 in at least one hidden layer for ` +
       `${significant.length} of the ${effects.length} activations${notSignificant.length > 0 ? ` (not ${notSignificant.join(', ')})` : ''}. ` +

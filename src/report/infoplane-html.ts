@@ -295,6 +295,16 @@ svg{font-size:10px;font-family:inherit}.key i{display:inline-block;width:10px;he
 code{background:#f4f4f4;padding:1px 3px}`;
 
 /** The report as one HTML string. */
+/**
+ * The largest I(X;T) or I(T;Y) of an estimator over every run, epoch and layer (at least 1e-9). A loop:
+ * spreading them into Math.max overflows the stack (200 networks x 274 epochs x 6 layers).
+ */
+function largestEstimate(records: readonly RunRecord[], estimator: EstimatorName, key: 'ixt' | 'ity'): number {
+  let largest = 1e-9;
+  for (const run of records) for (const at of run.records) for (const layer of at.info[estimator] ?? []) largest = Math.max(largest, layer[key]);
+  return largest;
+}
+
 export function renderInfoplaneReport(input: InfoplaneReportInput): string {
   const { records, summaries } = input;
   if (records.length === 0) throw new Error('renderInfoplaneReport: no runs to report');
@@ -318,8 +328,8 @@ export function renderInfoplaneReport(input: InfoplaneReportInput): string {
 
   for (const summary of summaries) {
     const e = summary.estimator;
-    const ixtMax = Math.max(1e-9, ...records.flatMap((r) => r.records.flatMap((x) => x.info[e]!.map((i) => i.ixt))));
-    const ityMax = Math.max(1e-9, ...records.flatMap((r) => r.records.flatMap((x) => x.info[e]!.map((i) => i.ity))));
+    const ixtMax = largestEstimate(records, e, 'ixt');
+    const ityMax = largestEstimate(records, e, 'ity');
     out.push(`<h2>Estimator: ${escapeHtml(e)}</h2>`);
     out.push(`<h3>Information planes</h3><p class="note">Grey: individual seeds. Points: the mean over seeds at each recorded epoch, coloured by epoch.</p>${colorBar(Math.max(...first.records.map((r) => r.epoch)))}`);
     for (const runs of groups) out.push(`<h3>${escapeHtml(groupLabel(runs[0]!))} · ${runs.length} seed${runs.length === 1 ? '' : 's'}</h3>${informationPlanes(runs, e, { ixt: ixtMax * 1.02, ity: ityMax * 1.05 })}`);

@@ -85,7 +85,7 @@ test('the L2 paragraph counts an activation only where L2 raised a hidden layer 
   assert.equal(
     table.render(record),
     'Per activation (2 seeds against 2, Welch) the increase is significant at p < 0.05 in at least one hidden layer for 1 of the 2 activations (not ReLU). ' +
-    'L2 = 0.015 changed the mean test loss from 0.60 to 0.30 nats; 1 of the 4 networks did not learn (training accuracy below 0.7): ReLU seed 1 at L2 0.015 (train 0.560, test 0.460).\n',
+    'L2 = 0.015 changed the mean test loss from 0.60 to 0.30 nats; 1 of the 4 networks did not learn (training accuracy below 0.7; all at train 0.560, test 0.460): ReLU seed 1 at L2 0.015.\n',
   );
 });
 

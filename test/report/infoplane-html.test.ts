@@ -20,8 +20,15 @@ async function runs(): Promise<RunRecord[]> {
   return out;
 }
 
+let trained: Promise<RunRecord[]> | undefined;
+/** The runs, trained once for the file's tests. */
+function runsOnce(): Promise<RunRecord[]> {
+  trained ??= runs();
+  return trained;
+}
+
 test('the report is one self-contained HTML file with every section and plot', async () => {
-  const records = await runs();
+  const records = await runsOnce();
   const summaries = CONFIG.estimators.map((e) => summarizeRuns(records, e));
   const html = renderInfoplaneReport({ title: 'test <report>', command: 'thrifty infoplane --out "<x>"', records, summaries });
   assert.ok(html.startsWith('<!DOCTYPE html>'));
@@ -62,4 +69,15 @@ test('viridis runs from dark purple to yellow; escapeHtml escapes markup', () =>
 
 test('an empty report is refused', () => {
   assert.throws(() => renderInfoplaneReport({ title: 't', command: '', records: [], summaries: [] }), /no runs/);
+});
+
+test('a protocol-sized report renders: hundreds of thousands of estimates do not overflow the stack', async () => {
+  // Three seeds of one group, each stretched to 12,000 recorded epochs: 216,000 I(X;T) values per
+  // estimator (the 10-seed protocol has 329,000; spreading them into Math.max overflowed the stack).
+  const base = (await runsOnce()).filter((r) => r.activation === 'tanh' && r.l2 === 0);
+  const records = base.map((r) => ({ ...r, records: Array.from({ length: 12000 }, (_, i) => ({ ...r.records[i % r.records.length]!, epoch: i })) }));
+  const summaries = CONFIG.estimators.map((e) => summarizeRuns(records, e));
+  const html = renderInfoplaneReport({ title: 't', command: '', records, summaries });
+  assert.ok(html.endsWith('</html>'));
+  assert.equal((html.match(/aria-label="information plane, /g) ?? []).length, 2 * 6);
 });
