@@ -73,12 +73,26 @@ export function pValue(p: number | null | undefined): string {
   return `${mantissa}e${Number(exponent)}`;
 }
 
-/** Reads `path` (dot-separated) from a parsed record, or throws naming the record and the field. */
-export function field(record: unknown, path: string, recordName: string): unknown {
+const MISSING = Symbol('missing');
+
+// The value at `path` (dot-separated), or MISSING.
+function lookUp(record: unknown, path: string): unknown {
   let value: unknown = record;
   for (const key of path.split('.')) {
-    if (value === null || typeof value !== 'object' || !(key in value)) throw new Error(`${recordName}: field '${path}' is missing`);
+    if (value === null || typeof value !== 'object' || !(key in value)) return MISSING;
     value = (value as Record<string, unknown>)[key];
   }
   return value;
+}
+
+/** Reads `path` (dot-separated) from a parsed record, or throws naming the record and the field. */
+export function field(record: unknown, path: string, recordName: string): unknown {
+  const value = lookUp(record, path);
+  if (value === MISSING) throw new Error(`${recordName}: field '${path}' is missing`);
+  return value;
+}
+
+/** Whether a parsed record has `path` (for fields that only some records carry). */
+export function hasField(record: unknown, path: string): boolean {
+  return lookUp(record, path) !== MISSING;
 }

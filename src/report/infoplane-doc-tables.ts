@@ -2,8 +2,8 @@
 // `thrifty infoplane` writes, kept for the two runs the page reports).
 
 import { COMPRESSED_THRESHOLD, FITTED_TRAIN_ACCURACY } from '../train/infoplane/analysis.js';
-import { studentTTwoSided } from '../train/infoplane/stats.js';
-import { field, fixed, markdownTable, pValue, type DocTable } from './doc-tables.js';
+import { mean, standardDeviation, studentTTwoSided } from '../train/infoplane/stats.js';
+import { field, fixed, hasField, markdownTable, pValue, type DocTable } from './doc-tables.js';
 
 const RECORD = 'docs/infoplane-summary.json';
 
@@ -46,15 +46,6 @@ interface Summary {
   readonly groups: readonly Group[];
   readonly l2Effects: readonly L2Effect[];
   readonly correlations: readonly CorrelationSet[];
-}
-
-function hasField(record: unknown, path: string): boolean {
-  try {
-    field(record, path, RECORD);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const ACTIVATION_NAMES: Readonly<Record<string, string>> = {
@@ -270,10 +261,7 @@ const l2Notes: DocTable = {
     const notSignificant = effects.filter((e) => !significant.includes(e)).map((e) => activationName(e.activation));
     const l2Value = effects[0]?.l2 ?? NaN;
     const collapsed = networks.filter((n) => n.trainAccuracy < FITTED_TRAIN_ACCURACY);
-    const meanLoss = (l2: number): number => {
-      const chosen = networks.filter((n) => n.l2 === l2);
-      return chosen.reduce((acc, n) => acc + n.testLoss, 0) / chosen.length;
-    };
+    const meanLoss = (l2: number): number => mean(networks.filter((n) => n.l2 === l2).map((n) => n.testLoss));
     const accuracies = (n: NetworkRow): string => `train ${fixed(n.trainAccuracy, 3)}, test ${fixed(n.testAccuracy, 3)}`;
     // Networks that collapse to one class all end at the same accuracies: said once.
     const same = collapsed.every((n) => accuracies(n) === accuracies(collapsed[0]!));
@@ -308,7 +296,7 @@ const protocolFacts: DocTable = {
     const compressesSome = noL2.filter((n) => ebab(n).slice(0, layers - 1).some((c) => c > COMPRESSED_THRESHOLD)).length;
     const activations = [...new Set(noL2.map((n) => n.activation))];
     const everyActivation = activations.filter((a) => noL2.filter((n) => n.activation === a).some((n) => ebab(n)[lastHidden]! > COMPRESSED_THRESHOLD)).length;
-    const meanOf = (rows: readonly NetworkRow[], pick: (n: NetworkRow) => number): number => rows.reduce((acc, n) => acc + pick(n), 0) / rows.length;
+    const meanOf = (rows: readonly NetworkRow[], pick: (n: NetworkRow) => number): number => mean(rows.map(pick));
     const learned = withL2.filter((n) => n.trainAccuracy >= FITTED_TRAIN_ACCURACY);
     // Seed-to-seed spread: (activation, L2, hidden layer) cells with a mean above the threshold whose sd is at least half the mean.
     let cells = 0;
@@ -318,9 +306,9 @@ const protocolFacts: DocTable = {
         const group = networks.filter((n) => n.activation === a && n.l2 === l2);
         for (let l = 0; l < layers - 1; l++) {
           const values = group.map((n) => ebab(n)[l]!);
-          const m = values.reduce((x, y) => x + y, 0) / values.length;
+          const m = mean(values);
           if (m <= COMPRESSED_THRESHOLD || values.length < 2) continue;
-          const sd = Math.sqrt(values.reduce((acc, v) => acc + (v - m) ** 2, 0) / (values.length - 1));
+          const sd = standardDeviation(values);
           cells++;
           if (sd >= m / 2) wide++;
         }

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 
 import { regenerateDocs } from '../../src/node/doc-tables.js';
 import { repoRoot } from '../../src/node/data-dir.js';
-import { fixed, generatedRegions, markdownTable, pValue, regenerateDocument, type DocTable } from '../../src/report/doc-tables.js';
+import { field, fixed, generatedRegions, hasField, markdownTable, pValue, regenerateDocument, type DocTable } from '../../src/report/doc-tables.js';
 import { INFOPLANE_DOC_TABLES, poolGroups, signTestTwoSided, welchFromMoments } from '../../src/report/infoplane-doc-tables.js';
 import { mean, standardDeviation, welchTTest } from '../../src/train/infoplane/stats.js';
 
@@ -115,4 +115,15 @@ test('the protocol facts count compressing networks, accuracies and wide spreads
     '- Test accuracy: 0.750 without L2, 0.550 with L2 (0.950 over the 1 networks with L2 that learned); test loss 0.50 and 0.50 nats.\n' +
     '- Seed-to-seed spread: of the 4 (activation, L2, hidden layer) groups whose mean compression exceeds 0.1 bit, 3 have a standard deviation of at least half their mean.\n',
   );
+});
+
+test('field reads a dotted path or throws naming the record; hasField says whether the path is there', () => {
+  const record = { a: { b: 0, c: null } };
+  assert.equal(field(record, 'a.b', 'r.json'), 0);
+  assert.equal(field(record, 'a.c', 'r.json'), null);
+  assert.throws(() => field(record, 'a.d', 'r.json'), /r\.json: field 'a\.d' is missing/);
+  assert.equal(hasField(record, 'a.b'), true);
+  assert.equal(hasField(record, 'a.c'), true);
+  assert.equal(hasField(record, 'a.c.x'), false);
+  assert.equal(hasField(record, 'x'), false);
 });
