@@ -165,6 +165,24 @@ function widenHiScaled(v: v128, special: bool): v128 {
   return v128.and(i32x4.shr_s(i8x16.shuffle(f32x4.splat(0), v, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31), 3), i32x4.splat(0x8fffe000));
 }
 
+// K^T of an f16 cache is kept in bf16 (src/attention/kv-cache.ts): step 1 only ranks positions and
+// estimates alpha, and a bf16 is the top half of its f32, so widening is one shuffle per 4 values
+// (f16 takes three) and is exact for every value, infinities and NaN included.
+
+/** bf16 values 0-3 of eight as f32x4. */
+// @ts-ignore: decorator
+@inline
+function bf16Lo(v: v128): v128 {
+  return i8x16.shuffle(f32x4.splat(0), v, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+}
+
+/** bf16 values 4-7 of eight as f32x4. */
+// @ts-ignore: decorator
+@inline
+function bf16Hi(v: v128): v128 {
+  return i8x16.shuffle(f32x4.splat(0), v, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+}
+
 /** Four halves at p as f32x4, times 2^-112. */
 // @ts-ignore: decorator
 @inline
@@ -1347,9 +1365,8 @@ function approxPass4<T>(scores: usize, L: i32, g: i32, qs: usize, qStride: usize
   n4: i32, first: bool): void {
   const rowStride = <usize>L << 2;
   if (sizeof<T>() == 2) {
-    // The steps past n4 stay inside the K^T rows (capacity is a multiple of 16) and the score
-    // rows (L), and are never read. q was scaled by 2^112 where the scaled widening applies.
-    const special = isSigned<T>();
+    // An f16 cache keeps K^T in bf16 (see bf16Lo). The steps past n4 stay inside the K^T rows
+    // (capacity is a multiple of 16) and the score rows (L), and are never read.
     if (g == 1) {
       // One query head: its 4 components stay in registers.
       const q0 = v128.load(qs);
@@ -1365,14 +1382,14 @@ function approxPass4<T>(scores: usize, L: i32, g: i32, qs: usize, qStride: usize
         const h3 = v128.load(r3 + ob);
         let lo = first ? f32x4.splat(0) : v128.load(sp);
         let hi = first ? f32x4.splat(0) : v128.load(sp, 16);
-        lo = madd(q0, widenLoScaled(h0, special), lo);
-        hi = madd(q0, widenHiScaled(h0, special), hi);
-        lo = madd(q1, widenLoScaled(h1, special), lo);
-        hi = madd(q1, widenHiScaled(h1, special), hi);
-        lo = madd(q2, widenLoScaled(h2, special), lo);
-        hi = madd(q2, widenHiScaled(h2, special), hi);
-        lo = madd(q3, widenLoScaled(h3, special), lo);
-        hi = madd(q3, widenHiScaled(h3, special), hi);
+        lo = madd(q0, bf16Lo(h0), lo);
+        hi = madd(q0, bf16Hi(h0), hi);
+        lo = madd(q1, bf16Lo(h1), lo);
+        hi = madd(q1, bf16Hi(h1), hi);
+        lo = madd(q2, bf16Lo(h2), lo);
+        hi = madd(q2, bf16Hi(h2), hi);
+        lo = madd(q3, bf16Lo(h3), lo);
+        hi = madd(q3, bf16Hi(h3), hi);
         v128.store(sp, lo);
         v128.store(sp, hi, 16);
       }
@@ -1384,14 +1401,14 @@ function approxPass4<T>(scores: usize, L: i32, g: i32, qs: usize, qStride: usize
       const h1 = v128.load(r1 + ob);
       const h2 = v128.load(r2 + ob);
       const h3 = v128.load(r3 + ob);
-      const x0 = widenLoScaled(h0, special);
-      const y0 = widenHiScaled(h0, special);
-      const x1 = widenLoScaled(h1, special);
-      const y1 = widenHiScaled(h1, special);
-      const x2 = widenLoScaled(h2, special);
-      const y2 = widenHiScaled(h2, special);
-      const x3 = widenLoScaled(h3, special);
-      const y3 = widenHiScaled(h3, special);
+      const x0 = bf16Lo(h0);
+      const y0 = bf16Hi(h0);
+      const x1 = bf16Lo(h1);
+      const y1 = bf16Hi(h1);
+      const x2 = bf16Lo(h2);
+      const y2 = bf16Hi(h2);
+      const x3 = bf16Lo(h3);
+      const y3 = bf16Hi(h3);
       let sp = scores + (<usize>i << 2);
       let q = qs;
       for (let h = 0; h < g; h++) {
@@ -1458,11 +1475,10 @@ function approxPass4<T>(scores: usize, L: i32, g: i32, qs: usize, qStride: usize
 function approxPass1<T>(scores: usize, L: i32, g: i32, qs: usize, qStride: usize, r0: usize, n4: i32, first: bool): void {
   const rowStride = <usize>L << 2;
   if (sizeof<T>() == 2) {
-    const special = isSigned<T>();
     for (let i = 0; i < n4; i += 8) {
       const h0 = v128.load(r0 + (<usize>i << 1));
-      const x0 = widenLoScaled(h0, special);
-      const y0 = widenHiScaled(h0, special);
+      const x0 = bf16Lo(h0);
+      const y0 = bf16Hi(h0);
       let sp = scores + (<usize>i << 2);
       let q = qs;
       for (let h = 0; h < g; h++) {
@@ -1605,7 +1621,7 @@ function sparqTask<T>(dp: usize, d: i32, g: i32, r: i32, k: i32, l: i32, realloc
     const tau = full > 0 && part > 0 ? <f32>Math.sqrt(<f64>d * <f64>part / <f64>full) : <f32>1;
     setf(invTau, h, <f32>1 / tau);
   }
-  // The scaled f16 forms need q * 2^112 finite for every component in i1.
+  // The scaled f16 forms need q * 2^112 finite for every component in i1 (K once; K^T is bf16 or f32).
   const scaled = half && qmax < SCALED_Q_LIMIT;
   const up: f32 = scaled ? TWO_112 : 1;
 
@@ -1614,41 +1630,25 @@ function sparqTask<T>(dp: usize, d: i32, g: i32, r: i32, k: i32, l: i32, realloc
     // q's components in i1 splatted, head h's at qsplat + h * rr vectors.
     for (let h = 0; h < g; h++) {
       const qh = qp + <usize>h * rowBytes;
-      for (let j = 0; j < rr; j++) v128.store(qsplat + <usize>(h * rr + j) * 16, f32x4.splat(f(qh, idx(comps, j)) * up));
+      for (let j = 0; j < rr; j++) v128.store(qsplat + <usize>(h * rr + j) * 16, f32x4.splat(f(qh, idx(comps, j))));
     }
     const qStride = <usize>rr * 16;
     const es = <usize>sizeof<T>();
-    if (half && !scaled) {
-      // q too large to scale: the exact widening per element, one component at a time.
-      for (let h = 0; h < g; h++) {
-        const sp = scores + (<usize>(h * L) << 2);
-        memory.fill(sp, 0, <usize>n4 << 2);
-        for (let j = 0; j < rr; j++) {
-          const row = ktp + <usize>(idx(comps, j) * ktStride) * es;
-          const qc = f32x4.splat(f(qp + <usize>h * rowBytes, idx(comps, j)));
-          for (let i = 0; i < n4; i += 4) {
-            const o = <usize>i << 2;
-            v128.store(sp + o, madd(qc, loadHalf4(row + (<usize>i << 1), isSigned<T>()), v128.load(sp + o)));
-          }
-        }
-      }
-    } else {
-      let j0 = 0;
-      for (; j0 + 4 <= rr; j0 += 4) {
-        const r0 = ktp + <usize>(idx(comps, j0) * ktStride) * es;
-        const r1 = ktp + <usize>(idx(comps, j0 + 1) * ktStride) * es;
-        const r2 = ktp + <usize>(idx(comps, j0 + 2) * ktStride) * es;
-        const r3 = ktp + <usize>(idx(comps, j0 + 3) * ktStride) * es;
-        const qs = qsplat + <usize>j0 * 16;
-        if (j0 == 0) approxPass4<T>(scores, L, g, qs, qStride, r0, r1, r2, r3, n4, true);
-        else approxPass4<T>(scores, L, g, qs, qStride, r0, r1, r2, r3, n4, false);
-      }
-      for (; j0 < rr; j0++) {
-        const r0 = ktp + <usize>(idx(comps, j0) * ktStride) * es;
-        const qs = qsplat + <usize>j0 * 16;
-        if (j0 == 0) approxPass1<T>(scores, L, g, qs, qStride, r0, n4, true);
-        else approxPass1<T>(scores, L, g, qs, qStride, r0, n4, false);
-      }
+    let j0 = 0;
+    for (; j0 + 4 <= rr; j0 += 4) {
+      const r0 = ktp + <usize>(idx(comps, j0) * ktStride) * es;
+      const r1 = ktp + <usize>(idx(comps, j0 + 1) * ktStride) * es;
+      const r2 = ktp + <usize>(idx(comps, j0 + 2) * ktStride) * es;
+      const r3 = ktp + <usize>(idx(comps, j0 + 3) * ktStride) * es;
+      const qs = qsplat + <usize>j0 * 16;
+      if (j0 == 0) approxPass4<T>(scores, L, g, qs, qStride, r0, r1, r2, r3, n4, true);
+      else approxPass4<T>(scores, L, g, qs, qStride, r0, r1, r2, r3, n4, false);
+    }
+    for (; j0 < rr; j0++) {
+      const r0 = ktp + <usize>(idx(comps, j0) * ktStride) * es;
+      const qs = qsplat + <usize>j0 * 16;
+      if (j0 == 0) approxPass1<T>(scores, L, g, qs, qStride, r0, n4, true);
+      else approxPass1<T>(scores, L, g, qs, qStride, r0, n4, false);
     }
   } else {
     // K stored once: q masked to i1 (times 2^112 for scaled f16 reads), over the chunks that hold i1.

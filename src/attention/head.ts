@@ -4,7 +4,7 @@
 
 import type { KvBlock } from '../ops/attention-kernels.js';
 import { halfToF32 } from '../tensor/dtype.js';
-import { type KvCache, kvElements } from './kv-cache.js';
+import { type KvCache, kvElements, transposedElements } from './kv-cache.js';
 
 /** What the reference kernels read for one (sequence, KV head). */
 export interface HeadView {
@@ -29,7 +29,8 @@ export function cacheHeadView(cache: KvCache, layer: number, seq: number, kvHead
 
 /**
  * The reference kernels' view of one cache block (transposed: use K^T when the block has it). An
- * f16 block's rows are widened exactly (the same bits the fast kernels read), an f32 block's are views.
+ * f16 block's rows (and its bf16 K^T) are widened exactly (the same bits the fast kernels read), an
+ * f32 block's are views.
  */
 export function blockHeadView(block: KvBlock, transposed = true): HeadView {
   const d = block.headDim;
@@ -44,9 +45,7 @@ export function blockHeadView(block: KvBlock, transposed = true): HeadView {
     keys: rows(block.keyOffset, block.length * d),
     values: rows(block.valueOffset, block.length * d),
     valueMean: block.data.subarray(mean, mean + d),
-    keysTransposed: transposed && block.transposedOffset >= 0
-      ? { data: rows(block.transposedOffset, d * block.capacity), stride: block.capacity }
-      : null,
+    keysTransposed: transposed && block.transposedOffset >= 0 ? { data: transposedElements(block), stride: block.capacity } : null,
   };
 }
 

@@ -4,12 +4,15 @@
 // doubled when full (amortised: no reallocation per step), laid out as kvBlockLayout
 // (src/ops/attention-kernels.ts) defines: mean of V, running sum of V, K rows, V rows, and K
 // transposed when K is stored twice. K and V are f32 or f16 (the dtype: f16 halves the bytes every
-// decode step reads; appended rows are rounded to nearest even); the mean and sum of V stay f32,
+// decode step reads; appended rows are rounded to nearest even). K transposed is f32 in an f32 cache
+// and bf16 in an f16 one (the stored f16 K rounded again: SparQ's step 1 only ranks positions and
+// estimates alpha, and the wasm kernel widens bf16 in one instruction per 4 values where f16 takes
+// three). The mean and sum of V stay f32,
 // summing the stored (rounded) values, so the mean is the mean of what the kernels read. Per-head blocks keep each head's K and V together (a kernel call touches one block per head) and
 // let a cache larger than one 4 GiB wasm memory spread over several arenas.
 
 import { type KvBlock, type KvBlockLayout, kvBlockLayout, type KvDType, kvElementBytes, KV_DTYPES } from '../ops/attention-kernels.js';
-import { f32ToF16Bits, halfToF32 } from '../tensor/dtype.js';
+import { f16BitsToBf16Bits, f32ToF16Bits, halfToF32 } from '../tensor/dtype.js';
 
 export interface KvCacheOptions {
   layers: number;
@@ -163,7 +166,7 @@ export class KvCache {
             special |= (b & 0x7c00) === 0x7c00 ? 1 : 0;
           }
           bits.set(rowBits!, kOff + t * d);
-          if (this.storeKTransposed) for (let c = 0; c < d; c++) bits[tOff + c * cap + start + t] = rowBits![c]!;
+          if (this.storeKTransposed) for (let c = 0; c < d; c++) bits[tOff + c * cap + start + t] = f16BitsToBf16Bits(rowBits![c]!);
           for (let c = 0; c < d; c++) {
             const b = f32ToF16Bits(v[src + c]!);
             rowBits![c] = b;
@@ -205,12 +208,12 @@ export class KvCache {
 
   /**
    * K transposed: row c (component) at data[c * stride ...], the first length entries valid (f32:
-   * a view; f16: a decoded copy).
+   * a view; f16 cache: a decoded copy of its bf16 elements).
    */
   keysTransposed(layer: number, seq: number, kvHead: number): { data: Float32Array; stride: number } | null {
     if (!this.storeKTransposed) return null;
     const b = this.head(layer, seq, kvHead);
-    return { data: this.elements(b, b.transposedOffset, this.headDim * b.capacity), stride: b.capacity };
+    return { data: transposedElements(b), stride: b.capacity };
   }
 
   /** V rows [length, headDim] as f32 (a view, or a decoded copy of an f16 cache). */
@@ -350,4 +353,10 @@ export function kvElements(block: KvBlock, byteOffset: number, count: number): F
   return block.elementBytes === 2
     ? new Uint16Array(data.buffer, data.byteOffset + byteOffset, count)
     : new Float32Array(data.buffer, data.byteOffset + byteOffset, count);
+}
+
+/** The whole K^T part of a block (d x capacity) as f32: a view (f32) or a decoded copy (bf16). */
+export function transposedElements(block: KvBlock): Float32Array {
+  const raw = kvElements(block, block.transposedOffset, block.headDim * block.capacity);
+  return raw instanceof Float32Array ? raw : halfToF32(raw, 'bf16');
 }

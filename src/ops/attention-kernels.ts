@@ -19,7 +19,8 @@ export function kvElementBytes(dtype: KvDType): 2 | 4 {
  * One (layer, sequence, KV head) block of the KV cache, in bytes from the block's start:
  *   [ mean of V: d f32 ][ running sum of V: d f32 ][ K rows: capacity x d ][ V rows: capacity x d ]
  *   [ K transposed: d x capacity ]   (only when K is stored twice)
- * K, V and K^T elements are `elementBytes` each (the cache's dtype); the mean and sum are always f32.
+ * K, V and K^T elements are `elementBytes` each: K and V in the cache's dtype, K^T too in an f32 cache
+ * and in bf16 in an f16 one (src/attention/kv-cache.ts says why); the mean and sum are always f32.
  */
 export interface KvBlockLayout {
   readonly dtype: KvDType;

@@ -122,6 +122,17 @@ export function f32ToHalf(values: ArrayLike<number>, dtype: 'f16' | 'bf16'): Uin
   return out;
 }
 
+let f16ToBf16LookupTable: Uint16Array | null = null;
+/** bf16 bits of the value of f16 bits h (rounded to nearest even; infinities and NaN kept). */
+export function f16BitsToBf16Bits(h: number): number {
+  if (!f16ToBf16LookupTable) {
+    f16ToBf16LookupTable = new Uint16Array(65536);
+    const table = f16Table();
+    for (let i = 0; i < 65536; i++) f16ToBf16LookupTable[i] = f32ToBf16Bits(table[i]!);
+  }
+  return f16ToBf16LookupTable[h & 0xffff]!;
+}
+
 let f16LookupTable: Float32Array | null = null;
 function f16Table(): Float32Array {
   if (!f16LookupTable) {

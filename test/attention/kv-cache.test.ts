@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { KvCache } from '../../src/attention/kv-cache.js';
 import { KV_DTYPES } from '../../src/ops/attention-kernels.js';
-import { f16BitsToF32, f32ToF16Bits } from '../../src/tensor/dtype.js';
+import { bf16BitsToF32, f16BitsToBf16Bits, f16BitsToF32, f32ToF16Bits } from '../../src/tensor/dtype.js';
 import { Rng } from '../../src/tensor/rng.js';
 
 function randomRows(rng: Rng, n: number): Float32Array {
@@ -20,6 +20,8 @@ describe('KvCache', () => {
     const cache = new KvCache({ layers, kvHeads, headDim: d, batch, initialCapacity: 4, storeKTransposed: true, dtype });
     // What the cache stores of a value: f32, or the nearest half (ties to even).
     const stored = (x: number): number => (dtype === 'f16' ? f16BitsToF32(f32ToF16Bits(x)) : Math.fround(x));
+    // K^T of an f16 cache: the stored half rounded again to bf16 (ties to even).
+    const storedT = (x: number): number => (dtype === 'f16' ? bf16BitsToF32(f16BitsToBf16Bits(f32ToF16Bits(x))) : Math.fround(x));
     // Reference copies: per (layer, seq): rows [t][h][c].
     const ks: number[][][] = [];
     const vs: number[][][] = [];
@@ -62,7 +64,7 @@ describe('KvCache', () => {
             for (let c = 0; c < d; c++) {
               assert.equal(K[t * d + c], stored(rows[t]![h * d + c]!));
               assert.equal(V[t * d + c], stored(vrows[t]![h * d + c]!));
-              assert.equal(KT.data[c * KT.stride + t], K[t * d + c]);
+              assert.equal(KT.data[c * KT.stride + t], storedT(rows[t]![h * d + c]!));
             }
           }
           for (let c = 0; c < d; c++) {
@@ -83,6 +85,9 @@ describe('KvCache', () => {
       assert.equal(cache.values(0, 0, 0)[0], Infinity);
       assert.ok(Object.is(cache.values(0, 0, 0)[1], 0));
       assert.deepEqual(Array.from(cache.rawKeys(0, 0, 0).subarray(0, 2)), [0x3c00, 0x3c02]);
+      // K^T in bf16 (7 fraction bits): the half 0x3c02, 1 + 2^-9, rounds to 1.
+      const KT = cache.keysTransposed(0, 0, 0)!;
+      assert.deepEqual([KT.data[0], KT.data[KT.stride]], [1, 1]);
       // The block that received the inf says so (fast kernels widen it exactly); the others do not.
       assert.equal(cache.head(0, 0, 0).mayHoldNonFinite, true);
       assert.equal(cache.head(0, 0, 1).mayHoldNonFinite, false);

@@ -13,7 +13,7 @@ import { KvCache } from '../../src/attention/kv-cache.js';
 import { type AttentionSpec, createAttentionPolicy } from '../../src/attention/policy.js';
 import { SelectWork, topKIndices } from '../../src/attention/select.js';
 import { kvBlockLayout, KV_DTYPES, kvElementBytes } from '../../src/ops/attention-kernels.js';
-import { f16BitsToF32, f32ToF16Bits } from '../../src/tensor/dtype.js';
+import { bf16BitsToF32, f16BitsToBf16Bits, f16BitsToF32, f32ToF16Bits } from '../../src/tensor/dtype.js';
 import { WasmAttention } from '../../src/backend/wasm/attention.js';
 import { WasmKernels } from '../../src/backend/wasm/kernels.js';
 import { createNodeThreadPool, enableRelaxedSimd } from '../../src/node/wasm-pool.js';
@@ -357,8 +357,11 @@ describe('one block layout', () => {
       // Row 5 of K, component 3 of K^T, as the layout says (element indices = byte offsets / e).
       const kRow = Array.from(raw.subarray(layout.keyOffset / e + 40, layout.keyOffset / e + 48), widen);
       assert.deepEqual(Array.from(cache.keys(0, 0, 0).subarray(40, 48)), kRow);
-      assert.equal(cache.keysTransposed(0, 0, 0)!.data[3 * b.capacity + 5], widen(raw[layout.transposedOffset / e + 3 * b.capacity + 5]!));
-      assert.equal(raw[layout.keyOffset / e + 5 * 8 + 3], raw[layout.transposedOffset / e + 3 * b.capacity + 5]);
+      // K^T: f32 as K, bf16 in an f16 cache (K's half rounded again).
+      const kt = raw[layout.transposedOffset / e + 3 * b.capacity + 5]!;
+      assert.equal(cache.keysTransposed(0, 0, 0)!.data[3 * b.capacity + 5], e === 2 ? bf16BitsToF32(kt) : kt);
+      const k = raw[layout.keyOffset / e + 5 * 8 + 3]!;
+      assert.equal(kt, e === 2 ? f16BitsToBf16Bits(k) : k);
       cache.dispose();
     });
   }
