@@ -6,11 +6,13 @@
 // - the key-compression ablation: SparQ, oracle top-k and a random projection of K (and dense),
 //   per task and target, with the measured ratio;
 // - repetition: the reference's score beside the score with degenerate (whitespace-only) outputs
-//   counted as 0, and their count.
+//   counted as 0, and their count;
+// - needle: matched or missed at each depth, per haystack length.
 // The paper's Table 2 numbers (PAPER_TABLE2) go beside the cells whose task and target match.
 
 import { formatCompression, formatPaperValue, formatScore, PAPER_TABLE2, type GridRow } from './grid-summary.js';
 import type { TaskName } from './prompts.js';
+import { cellKey, type EvalRecord } from './records.js';
 
 export interface TextTable {
   readonly header: readonly string[];
@@ -143,5 +145,32 @@ export function repetitionHonestyTable(rows: readonly GridRow[]): TextTable {
     header: ['task', 'method', 'target', 'measured ratio', 'matched chars (reference metric)', 'degenerate outputs scored 0', 'degenerate'],
     rows: body,
     align: ['l', 'l', 'r', 'r', 'r', 'r', 'r'],
+  };
+}
+
+/**
+ * Needle in a haystack by depth: one row per needle cell and haystack length, one mark per depth in
+ * order from 0 (the needle first) to 1 (last): 'x' matched, '.' missed, '-' not run; then the count.
+ * The goal "at every depth" reads off a row of x's.
+ */
+export function needleDepthTable(records: readonly EvalRecord[], rows: readonly GridRow[]): TextTable {
+  const needle = records.filter((r) => r.task === 'needle' && typeof r.details?.['length'] === 'number' && typeof r.details['depth'] === 'number');
+  const depths = [...new Set(needle.map((r) => r.details!['depth'] as number))].sort((a, b) => a - b);
+  const body: string[][] = [];
+  for (const row of rows) {
+    if (row.cell.task !== 'needle' || row.skipped !== null) continue;
+    const mine = needle.filter((r) => cellKey(r) === cellKey(row.cell));
+    const lengths = [...new Set(mine.map((r) => r.details!['length'] as number))].sort((a, b) => a - b);
+    for (const length of lengths) {
+      const at = new Map(mine.filter((r) => r.details!['length'] === length).map((r) => [r.details!['depth'] as number, r.score]));
+      const marks = depths.map((d) => (at.has(d) ? (at.get(d)! > 0 ? 'x' : '.') : '-')).join('');
+      const matched = [...at.values()].filter((s) => s > 0).length;
+      body.push([row.cell.method, formatCompression(row.cell.compression), row.achievedRatio === null ? '-' : row.achievedRatio.toFixed(3), String(length), marks, `${matched}/${at.size}`]);
+    }
+  }
+  return {
+    header: ['method', 'target', 'measured ratio', 'haystack tokens', `depth 0 -> 1 (${depths.length} depths)`, 'matched'],
+    rows: body,
+    align: ['l', 'r', 'r', 'r', 'l', 'r'],
   };
 }

@@ -3,7 +3,7 @@
 
 import { formatCompression, formatPaperValue, formatScore, PAPER_TABLE2, summariseGrid, TASK_TITLES, type EvalSnapshot } from '../eval/grid-summary.js';
 import type { TaskName } from '../eval/prompts.js';
-import { ablationTable, lengthStudyTable, repetitionHonestyTable, type TextTable } from '../eval/study-tables.js';
+import { ablationTable, lengthStudyTable, needleDepthTable, repetitionHonestyTable, type TextTable } from '../eval/study-tables.js';
 import { field, markdownTable, type DocTable } from './doc-tables.js';
 
 /** The committed snapshots, by table id. */
@@ -64,6 +64,12 @@ function markdownOf(t: TextTable, name: string): string {
 /** Repetition: the reference's matched characters beside the score with degenerate (whitespace-only) outputs counted as 0. */
 export function repetitionTable(record: unknown, name: string): string {
   return markdownOf(repetitionHonestyTable(summariseGrid(snapshotOf(record, name))), name);
+}
+
+/** Needle: matched or missed at each depth, per cell and haystack length. */
+export function needleTable(record: unknown, name: string): string {
+  const snapshot = snapshotOf(record, name);
+  return markdownOf(needleDepthTable(snapshot.records, summariseGrid(snapshot)), name);
 }
 
 /** The sequence-length study: SQuAD accuracy @ measured ratio against confusion contexts. */

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { summariseGrid, type EvalSnapshot, type GridPlanEntry } from '../../src/eval/grid-summary.js';
 import type { EvalCell, EvalRecord } from '../../src/eval/records.js';
 import { renderSparqEvalHtml } from '../../src/report/sparq-eval-html.js';
-import { ablationDocTable, gridTable, lengthTable, paperComparisonTable, repetitionTable } from '../../src/report/sparq-eval-doc-tables.js';
+import { ablationDocTable, gridTable, lengthTable, needleTable, paperComparisonTable, repetitionTable } from '../../src/report/sparq-eval-doc-tables.js';
 import { confusionContextsOf, paperValue } from '../../src/eval/study-tables.js';
 
 function cell(task: EvalCell['task'], method: string, compression: number, variant = ''): EvalCell {
@@ -190,4 +190,30 @@ test('grid summary: each method against dense on the same samples (paired differ
   const html = renderSparqEvalHtml({ title: 'T', snapshot: snap });
   assert.ok(html.includes('<th>vs dense, same samples</th>'));
   assert.ok(html.includes('<td>+0.200 ± 0.100</td>'), html);
+});
+
+test('needle by depth: a mark per depth in depth order, per cell and haystack length; missing samples shown as not run', () => {
+  const needleDense = cell('needle', 'dense', 1);
+  const needleH2o = cell('needle', 'h2o', 1 / 8);
+  const at = (c: EvalCell, index: number, length: number, depth: number, score: number, ratio: number): EvalRecord =>
+    ({ ...record(c, index, score, ratio), details: { length, depth } });
+  const snap: EvalSnapshot = {
+    cells: [
+      { cell: needleDense, spec: { kind: 'dense' }, plannedRatio: 1 },
+      { cell: needleH2o, spec: { kind: 'h2o', topK: 30 }, plannedRatio: 0.125 },
+    ],
+    records: [
+      // Out of order on purpose: depth 1 first, then 0 and 0.5.
+      at(needleDense, 2, 896, 1, 1, 1), at(needleDense, 0, 896, 0, 1, 1), at(needleDense, 1, 896, 0.5, 0, 1),
+      at(needleDense, 3, 1920, 0, 1, 1), at(needleDense, 4, 1920, 0.5, 1, 1), at(needleDense, 5, 1920, 1, 1, 1),
+      at(needleH2o, 0, 896, 0, 0, 0.125), at(needleH2o, 2, 896, 1, 1, 0.125),
+    ],
+  };
+  assert.equal(needleTable(snap, 'n'), [
+    '| method | target | measured ratio | haystack tokens | depth 0 -> 1 (3 depths) | matched |',
+    '| --- | ---: | ---: | ---: | --- | ---: |',
+    '| dense | 1 | 1.000 | 896 | x.x | 2/3 |',
+    '| dense | 1 | 1.000 | 1920 | xxx | 3/3 |',
+    '| h2o | 1/8 | 0.125 | 896 | .-x | 1/2 |',
+  ].join('\n') + '\n');
 });
