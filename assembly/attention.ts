@@ -260,11 +260,11 @@ function elem<T>(p: usize, c: i32): f32 {
   return load<f32>(p + (<usize>c << 2));
 }
 
-/** Bytes of the 8 f32 rows a thread widens f16 rows into, and a row of zeros (the start of every workspace). */
+/** Bytes of the 8 f32 rows a thread widens f16 rows into, a row of zeros and the GATHER rows of step 2's gathers (the start of every workspace). */
 // @ts-ignore: decorator
 @inline
 function convBytes(d: i32): i32 {
-  return (align16(d) << 2) * 9;
+  return (align16(d) << 2) * (9 + GATHER);
 }
 
 const FLT_MAX: f32 = 3.4028234663852886e38;
@@ -961,7 +961,7 @@ function denseTask<T>(dp: usize, d: i32, g: i32, work: usize): void {
 // ------------------------------------------------------------------------------------------------
 // Step 2, shared by SparQ and the baselines
 
-// Rows are touched (first cache line) in bursts of TOUCH rows, one burst every TOUCH positions, a
+// A group's rows (g > 1; a single head gathers instead, see GATHER) are touched (first cache line) in bursts of TOUCH rows, one burst every TOUCH positions, a
 // block ahead: a touch that misses holds up retirement until its line arrives, so the misses of
 // one burst overlap each other while the current block's rows (touched a block earlier) are in
 // cache. Measured against touching 4 rows 8 ahead every 4 positions (one stall per 4 rows):
@@ -976,6 +976,35 @@ function touchRows(base: usize, sel: usize, j: i32, rowBytes: usize): f32 {
   let s: f32 = 0;
   for (let x = 0; x < TOUCH; x++) s += load<f32>(base + <usize>idx(sel, j + x) * rowBytes);
   return s;
+}
+
+/**
+ * Rows gathered per chunk in step 2 (single query head). A dot product or axpy over a row in place
+ * keeps ~150 instructions per row in flight, so the out-of-order window holds about one row's
+ * cache misses; a bare copy loop is ~40 instructions a row and keeps several rows' misses in
+ * flight, and the arithmetic then reads the chunk from L1.
+ */
+const GATHER = 32;
+
+/** Copies the rows sel[j0 .. j0 + n) of base (rowT bytes each, a multiple of 8) to dst, `stride` bytes apart. */
+function gatherRows(base: usize, sel: usize, j0: i32, n: i32, rowT: usize, dst: usize, stride: usize): void {
+  for (let x = 0; x < n; x++) {
+    const src = base + <usize>idx(sel, j0 + x) * rowT;
+    const to = dst + <usize>x * stride;
+    let o: usize = 0;
+    for (; o + 64 <= rowT; o += 64) {
+      const a = v128.load(src + o);
+      const b = v128.load(src + o, 16);
+      const c = v128.load(src + o, 32);
+      const e = v128.load(src + o, 48);
+      v128.store(to + o, a);
+      v128.store(to + o, b, 16);
+      v128.store(to + o, c, 32);
+      v128.store(to + o, e, 48);
+    }
+    for (; o + 16 <= rowT; o += 16) v128.store(to + o, v128.load(src + o));
+    for (; o < rowT; o += 8) store<u64>(to + o, load<u64>(src + o));
+  }
 }
 
 /** [hsum(x0), hsum(x1), hsum(x2), hsum(x3)] by two transposing adds. */
@@ -1159,7 +1188,8 @@ function lane(v: v128, i: i32): v128 {
 /**
  * Step 2, shared by SparQ and the baselines: exact attention of the group's query heads over the
  * positions sel[0 .. cnt) (ascending, cnt >= 1), in two passes that each walk one region in
- * ascending order (4 rows in flight, the next TOUCH rows touched in a burst): the K
+ * ascending order (a single query head: rows gathered GATHER at a time into a contiguous chunk;
+ * a group: 4 rows in flight, the next TOUCH rows touched in a burst): the K
  * rows give the logits (into w), a softmax turns them into weights, then the V rows are summed.
  * f16 rows are widened in registers for a single query head; for a group, each row is widened once
  * into conv and read by every head. Leaves out unnormalised (the caller scales row h by
@@ -1180,6 +1210,7 @@ function attendSelectedRows<T>(kp: usize, vp: usize, qp: usize, op: usize, sel: 
   const convRow = <usize>(align16(d) << 2);
   const c4 = cnt & ~3;
   const n4 = (cnt + 3) & ~3;
+  const gb = conv + 9 * convRow;
   let sink: f32 = 0;
   // Pass 1: logits.
   if (g == 1) {
@@ -1194,11 +1225,13 @@ function attendSelectedRows<T>(kp: usize, vp: usize, qp: usize, op: usize, sel: 
     let mx = f32x4.splat(-Infinity);
     let j = 0;
     for (; j < c4; j += 4) {
-      if ((j & (TOUCH - 1)) == 0 && j + 2 * TOUCH <= cnt) sink += touchRows(kp, sel, j + TOUCH, rowT);
-      const r0 = kp + <usize>idx(sel, j) * rowT;
-      const r1 = kp + <usize>idx(sel, j + 1) * rowT;
-      const r2 = kp + <usize>idx(sel, j + 2) * rowT;
-      const r3 = kp + <usize>idx(sel, j + 3) * rowT;
+      // The K rows arrive GATHER at a time into gb (see GATHER).
+      const x = j % GATHER;
+      if (x == 0) gatherRows(kp, sel, j, min(GATHER, c4 - j), rowT, gb, convRow);
+      const r0 = gb + <usize>x * convRow;
+      const r1 = r0 + convRow;
+      const r2 = r1 + convRow;
+      const r3 = r2 + convRow;
       let s: v128;
       if (!half) s = dot4(qp, r0, r1, r2, r3, d);
       else if (scaled) s = dot4Half(conv, r0, r1, r2, r3, d, special, true);
@@ -1252,11 +1285,12 @@ function attendSelectedRows<T>(kp: usize, vp: usize, qp: usize, op: usize, sel: 
   if (g == 1) {
     let j = 0;
     for (; j < c4; j += 4) {
-      if ((j & (TOUCH - 1)) == 0 && j + 2 * TOUCH <= cnt) sink += touchRows(vp, sel, j + TOUCH, rowT);
-      const r0 = vp + <usize>idx(sel, j) * rowT;
-      const r1 = vp + <usize>idx(sel, j + 1) * rowT;
-      const r2 = vp + <usize>idx(sel, j + 2) * rowT;
-      const r3 = vp + <usize>idx(sel, j + 3) * rowT;
+      const x = j % GATHER;
+      if (x == 0) gatherRows(vp, sel, j, min(GATHER, c4 - j), rowT, gb, convRow);
+      const r0 = gb + <usize>x * convRow;
+      const r1 = r0 + convRow;
+      const r2 = r1 + convRow;
+      const r3 = r2 + convRow;
       const wv = v128.load(w + (<usize>j << 2));
       if (half) {
         const ws = f32x4.mul(wv, f32x4.splat(TWO_112));
