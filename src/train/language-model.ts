@@ -10,6 +10,7 @@
 // short-context phase the first steps train on shorter windows, more of them, the same tokens a step.
 
 import { backward, noGrad } from '../autograd/engine.js';
+import { withStepMemory } from '../backend/backend.js';
 import { crossEntropy } from '../autograd/ops/loss.js';
 import type { CheckpointContents, CheckpointTensor, JsonValue } from '../io/checkpoint.js';
 import { llamaConfig, type LlmConfig } from '../models/llm-config.js';
@@ -370,19 +371,26 @@ export class LanguageModelTrainer {
     });
     const { inputs, targets } = this.#batch(sequences, window);
     this.optimizer.setLearningRate(this.schedule(this.step));
-    this.optimizer.zeroGrad();
-    const loss = crossEntropy(this.model.forward(inputs, { maxScoreElements: SCORE_BLOCK }), targets);
-    backward(loss);
-    const gradNorm = clipGradNorm(this.model.parameters(), clip);
-    this.optimizer.step();
+    // In the backend's step memory: kernel outputs (activations, gradients) are arena blocks reused
+    // from step to step, not fresh arrays copied out of wasm memory (a third of a 2048-token step's
+    // time went to those copies and their page faults). No gradient may outlive the step.
+    const { loss, gradNorm } = withStepMemory(() => {
+      this.optimizer.zeroGrad();
+      const lossTensor = crossEntropy(this.model.forward(inputs, { maxScoreElements: SCORE_BLOCK }), targets);
+      backward(lossTensor);
+      const norm = clipGradNorm(this.model.parameters(), clip);
+      this.optimizer.step();
+      this.optimizer.zeroGrad();
+      return { loss: lossTensor.item(), gradNorm: norm };
+    });
     this.step++;
-    return { loss: loss.item(), gradNorm, lr: this.optimizer.learningRate, tokens: inputs.size };
+    return { loss, gradNorm, lr: this.optimizer.learningRate, tokens: inputs.size };
   }
 
   /** Mean held-out loss (nats per token) over fixed corpus windows, without dropout or gradients. */
   evaluate(): number {
     const t = this.settings.context;
-    return noGrad(() => {
+    return withStepMemory(() => noGrad(() => {
       this.model.eval();
       let total = 0;
       const starts = this.#validStarts;
@@ -392,7 +400,7 @@ export class LanguageModelTrainer {
       }
       this.model.train();
       return total / starts.length;
-    });
+    }));
   }
 
   /**
@@ -403,7 +411,7 @@ export class LanguageModelTrainer {
   evaluateRetrieval(windows: number): RetrievalLosses {
     const t = this.settings.context;
     const out: RetrievalLosses = {};
-    noGrad(() => {
+    withStepMemory(() => noGrad(() => {
       this.model.eval();
       for (const kind of MIX_KINDS.filter((k) => this.mix[k] > 0)) {
         const rng = new Rng(this.settings.seed + 2);
@@ -424,7 +432,7 @@ export class LanguageModelTrainer {
         if (count > 0) out[kind] = sum / count;
       }
       this.model.train();
-    });
+    }));
     return out;
   }
 
