@@ -133,6 +133,10 @@ test('pretrain: a second Ctrl-C quits at once, without saving', async () => {
     const args = pretrainArgs(corpus, out, 100_000).map((a, i, all) => (all[i - 1] === '--batch' ? '8' : all[i - 1] === '--seq' ? '512' : a));
     const quit = await thrifty(args, async (child) => {
       await waitForStep(join(out, 'metrics.jsonl'), 1);
+      // Well into step 2: a first signal taken between steps stops and saves at once (under load the
+      // step boundary, which writes the log, took long enough for that once in CI), leaving nothing for
+      // the second to cut short.
+      await new Promise((done) => setTimeout(done, 300));
       child.kill('SIGINT');
       // Signals of one kind do not queue: the second must come after the first was taken.
       await new Promise((done) => setTimeout(done, 200));
