@@ -12,6 +12,7 @@ export const SPARQ_EVAL_RECORDS = {
   stories260k: 'docs/records/sparq-eval-stories260k/eval.json',
   lengthBundled: 'docs/records/sparq-eval-length-bundled/eval.json',
   ablationBundled: 'docs/records/sparq-eval-ablation-bundled/eval.json',
+  house: 'docs/records/sparq-eval-house/eval.json',
 } as const;
 
 const OUT_OF_REACH = (): string => 'skipped: out of reach';
@@ -90,4 +91,8 @@ export const SPARQ_EVAL_DOC_TABLES: readonly DocTable[] = [
   { id: 'sparq-eval/stories260k-repetition', record: SPARQ_EVAL_RECORDS.stories260k, render: (r) => repetitionTable(r, SPARQ_EVAL_RECORDS.stories260k) },
   { id: 'sparq-eval/length-bundled', record: SPARQ_EVAL_RECORDS.lengthBundled, render: (r) => lengthTable(r, SPARQ_EVAL_RECORDS.lengthBundled) },
   { id: 'sparq-eval/ablation-bundled', record: SPARQ_EVAL_RECORDS.ablationBundled, render: (r) => ablationDocTable(r, SPARQ_EVAL_RECORDS.ablationBundled) },
+  { id: 'sparq-eval/house-grid', record: SPARQ_EVAL_RECORDS.house, render: (r) => gridTable(r, SPARQ_EVAL_RECORDS.house) },
+  { id: 'sparq-eval/house-paper', record: SPARQ_EVAL_RECORDS.house, render: (r) => paperComparisonTable(r, SPARQ_EVAL_RECORDS.house) },
+  { id: 'sparq-eval/house-repetition', record: SPARQ_EVAL_RECORDS.house, render: (r) => repetitionTable(r, SPARQ_EVAL_RECORDS.house) },
+  { id: 'sparq-eval/house-needle', record: SPARQ_EVAL_RECORDS.house, render: (r) => needleTable(r, SPARQ_EVAL_RECORDS.house) },
 ];
