@@ -1007,6 +1007,15 @@ function gatherRows(base: usize, sel: usize, j0: i32, n: i32, rowT: usize, dst: 
   }
 }
 
+/** Row j of the selected rows (j < c4, a multiple of 4) in the gathered chunk at gb, gathering the next chunk when j starts one. */
+// @ts-ignore: decorator
+@inline
+function gatheredRow(base: usize, sel: usize, j: i32, c4: i32, rowT: usize, gb: usize, stride: usize): usize {
+  const x = j % GATHER;
+  if (x == 0) gatherRows(base, sel, j, min(GATHER, c4 - j), rowT, gb, stride);
+  return gb + <usize>x * stride;
+}
+
 /** [hsum(x0), hsum(x1), hsum(x2), hsum(x3)] by two transposing adds. */
 // @ts-ignore: decorator
 @inline
@@ -1226,9 +1235,7 @@ function attendSelectedRows<T>(kp: usize, vp: usize, qp: usize, op: usize, sel: 
     let j = 0;
     for (; j < c4; j += 4) {
       // The K rows arrive GATHER at a time into gb (see GATHER).
-      const x = j % GATHER;
-      if (x == 0) gatherRows(kp, sel, j, min(GATHER, c4 - j), rowT, gb, convRow);
-      const r0 = gb + <usize>x * convRow;
+      const r0 = gatheredRow(kp, sel, j, c4, rowT, gb, convRow);
       const r1 = r0 + convRow;
       const r2 = r1 + convRow;
       const r3 = r2 + convRow;
@@ -1285,9 +1292,7 @@ function attendSelectedRows<T>(kp: usize, vp: usize, qp: usize, op: usize, sel: 
   if (g == 1) {
     let j = 0;
     for (; j < c4; j += 4) {
-      const x = j % GATHER;
-      if (x == 0) gatherRows(vp, sel, j, min(GATHER, c4 - j), rowT, gb, convRow);
-      const r0 = gb + <usize>x * convRow;
+      const r0 = gatheredRow(vp, sel, j, c4, rowT, gb, convRow);
       const r1 = r0 + convRow;
       const r2 = r1 + convRow;
       const r3 = r2 + convRow;
