@@ -20,7 +20,7 @@ import { serializeSafetensors } from '../io/safetensors.js';
 import { llmConfigToHf } from '../models/llm-config.js';
 import { f32ToHalf } from '../tensor/dtype.js';
 import { hfTokenizerFromJson } from '../text/hf-tokenizer.js';
-import { LanguageModelTrainer, prepareLanguageModelData, type LanguageModelSettings, type RetrievalLosses, type ScheduleExtension } from '../train/language-model.js';
+import { LanguageModelTrainer, prepareLanguageModelData, type LanguageModelSettings, type RetrievalLosses, type ScheduleExtension, type TrainerPlacement } from '../train/language-model.js';
 import { formatTrainingMix, MIX_KINDS, NO_MIX, parseIdCurriculum, trainingMixFromJson, type IdCurriculum, type MixKind, type TrainingMix } from '../train/lm-mix.js';
 import { assertFiniteCheckpoint, runTrainingLoop } from '../train/loop.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -178,7 +178,7 @@ export async function readTrainingTexts(data: string): Promise<{ readonly name: 
 }
 
 /** Trains, evaluates and writes the model folder. `log` receives progress lines; `signal` stops the run after a step, saving a checkpoint. */
-export async function trainLanguageModel(options: TrainLmOptions, log: (line: string) => void = () => {}, signal?: AbortSignal): Promise<TrainLmOutcome> {
+export async function trainLanguageModel(options: TrainLmOptions, log: (line: string) => void = () => {}, signal?: AbortSignal, placement: TrainerPlacement = {}): Promise<TrainLmOutcome> {
   const started = Date.now();
   if (options.hiddenSize % options.heads !== 0) throw new Error(`--hidden ${options.hiddenSize} is not a multiple of --heads ${options.heads}`);
   const texts = await readTrainingTexts(options.data);
@@ -202,7 +202,7 @@ export async function trainLanguageModel(options: TrainLmOptions, log: (line: st
   const trainChars = characters - data.validChars;
   log(`tokenizer: ${tokenizer.vocabSize} tokens; ${data.trainIds.length} training and ${data.validIds.length} held-out tokens (${(trainChars / data.trainIds.length).toFixed(2)} chars/token)`);
 
-  const trainer = new LanguageModelTrainer(data, options);
+  const trainer = new LanguageModelTrainer(data, options, placement);
   const config = trainer.config;
   const parameters = trainer.model.numParameters();
   log(`model: ${parameters} parameters (d_model ${config.hiddenSize}, ${config.numLayers} layers, ${config.numHeads} heads of ${config.headDim}, context ${config.maxPositions}); mix ${formatTrainingMix(trainer.mix)}${curriculumNote(options.randomIds, 0)}`);

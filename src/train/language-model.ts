@@ -16,6 +16,7 @@ import type { CheckpointContents, CheckpointTensor, JsonValue } from '../io/chec
 import { llamaConfig, type LlmConfig } from '../models/llm-config.js';
 import type { CausalLM } from '../models/decoder-common.js';
 import { createCausalLM } from '../models/load-llm.js';
+import type { FloatAllocator } from '../nn/init.js';
 import { AdamW } from '../optim/adam.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { splitParamGroups } from '../optim/optimizer.js';
@@ -176,6 +177,11 @@ export interface LmStepReport extends StepReport {
   readonly tokens: number;
 }
 
+/** Where a trainer's weights and optimizer moments live (see LanguageModelTrainer's constructor). */
+export interface TrainerPlacement {
+  readonly alloc?: FloatAllocator | undefined;
+}
+
 /** One language-model run: the model, its optimizer and schedule, the data order, evaluation and checkpoints. */
 export class LanguageModelTrainer {
   readonly config: LlmConfig;
@@ -194,7 +200,12 @@ export class LanguageModelTrainer {
   /** The training split's ids in the curriculum's fixed shuffled order (found on first use). */
   #curriculumOrder: Int32Array | null = null;
 
-  constructor(data: LanguageModelData, settings: LanguageModelSettings) {
+  /**
+   * `placement.alloc`: where the weights and the optimizer's moments live (a wasm arena,
+   * WasmKernels.allocF32), so that kernels and the update use them in place instead of staging
+   * them into scratch on every call (as PreTrainer's stateAlloc). Default: ordinary memory.
+   */
+  constructor(data: LanguageModelData, settings: LanguageModelSettings, placement: TrainerPlacement = {}) {
     if (settings.hiddenSize % settings.heads !== 0) throw new Error(`--hidden ${settings.hiddenSize} is not a multiple of --heads ${settings.heads}`);
     const shortContext = settings.shortContext ?? settings.context;
     if (!(shortContext >= 2 && shortContext <= settings.context && settings.context % shortContext === 0)) {
@@ -221,8 +232,9 @@ export class LanguageModelTrainer {
       eosTokenId: data.bosId,
       tieWordEmbeddings: true,
     });
-    this.model = createCausalLM(this.config, { rng: new Rng(settings.seed), std: 0.02 });
+    this.model = createCausalLM(this.config, { rng: new Rng(settings.seed), std: 0.02, alloc: placement.alloc });
     this.optimizer = new AdamW(splitParamGroups(this.model.namedParameters(), { weightDecay: 0 }), { lr: settings.lr, beta1: 0.9, beta2: 0.95, weightDecay: settings.weightDecay });
+    if (placement.alloc) this.optimizer.setStateAllocator(placement.alloc);
     this.#extensions = [...(settings.extensions ?? [])];
     this.schedule = this.#buildSchedule();
     this.#dataRng = new Rng(settings.seed + 1);

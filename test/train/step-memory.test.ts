@@ -1,6 +1,6 @@
 // Training on the wasm backend with weights and optimizer moments in arenas, and each step's kernel
 // outputs in step memory (Backend.withStepMemory): the same numbers, bit for bit, as plain memory,
-// and no arena memory kept from one step to the next.
+// and no arena memory kept from one step to the next (the BERT pre-trainer and the language-model trainer).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +15,9 @@ import type { Backend } from '../../src/ops/kernels.js';
 import { PreTrainer, type MlmBatchSource } from '../../src/train/pretrain.js';
 import { Rng } from '../../src/tensor/rng.js';
 import { fromArray } from '../../src/tensor/tensor.js';
+import { TRAIN_LM_DEFAULTS } from '../../src/cli/commands/train-lm.js';
+import { LanguageModelTrainer, prepareLanguageModelData } from '../../src/train/language-model.js';
+import { NO_MIX } from '../../src/train/lm-mix.js';
 
 /** Random batches like bench train's: 15% of positions masked, a padded tail in every other row. */
 function randomSource(vocab: number, batch: number, seq: number, seed: number): MlmBatchSource {
@@ -134,6 +137,40 @@ test('step memory: outputs inside are arena blocks, freed when the step returns;
       useBackend(previous);
     }
   } finally {
+    wasm.dispose();
+  }
+});
+
+test('language-model trainer: arena weights and moments train bit for bit as plain memory, and stay in the arena', async () => {
+  const text = Array.from({ length: 300 }, (_, i) => `The cat sat on mat ${i % 7}, and the dog ran to log ${i % 5}.\n`).join('');
+  const data = prepareLanguageModelData(text, { vocabSize: 300, context: 32, source: 'text' });
+  const settings = { ...TRAIN_LM_DEFAULTS, hiddenSize: 32, layers: 2, heads: 2, intermediateSize: 48, context: 32, batch: 2, steps: 4, warmup: 1, evalWindows: 1, mix: { ...NO_MIX, repeat: 0.5 } };
+  const wasm = await createNodeWasmKernels({ threads: 2, initialArenaBytes: 1 << 22 });
+  const previous = useBackend(createWasmBackend(wasm));
+  try {
+    const run = (alloc: ((n: number) => Float32Array) | undefined): Trained => {
+      const trainer = new LanguageModelTrainer(data, settings, { alloc });
+      const losses: number[] = [];
+      const gradNorms: number[] = [];
+      for (let s = 0; s < 4; s++) {
+        const r = trainer.trainStep();
+        losses.push(r.loss);
+        gradNorms.push(r.gradNorm);
+      }
+      return { losses, gradNorms, params: trainer.model.parameters().map((p) => Float32Array.from(p.toArray())) };
+    };
+    const plain = run(undefined);
+    const used = wasm.arenas.arenas.reduce((s, a) => s + a.usedBytes, 0);
+    const resident = run((n) => wasm.allocF32(n));
+    assert.ok(plain.losses.every(Number.isFinite) && plain.losses[3]! !== plain.losses[0]!, 'the model trains');
+    assert.deepEqual(resident.losses, plain.losses);
+    assert.deepEqual(resident.gradNorms, plain.gradNorms);
+    assert.deepEqual(resident.params, plain.params);
+    const paramFloats = plain.params.reduce((s, p) => s + p.length, 0);
+    const after = wasm.arenas.arenas.reduce((s, a) => s + a.usedBytes, 0);
+    assert.ok(after - used >= 3 * 4 * paramFloats, `weights, exp_avg and exp_avg_sq are in the arena (${after - used} bytes)`);
+  } finally {
+    useBackend(previous);
     wasm.dispose();
   }
 });

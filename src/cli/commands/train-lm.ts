@@ -9,6 +9,7 @@ import { InvalidArgumentError } from 'commander';
 import { checkTokensPerStep, parseIntInRange, parseNumberInRange, parseThreads, TRAINING_LIMITS as L } from '../args.js';
 import { NO_MIX, parseIdCurriculum, parseTrainingMix, type IdCurriculum, type TrainingMix } from '../../train/lm-mix.js';
 import type { TrainLmOptions, TrainLmOutcome, TrainLmResult } from '../../node/train-lm-runner.js';
+import type { TrainerPlacement } from '../../train/language-model.js';
 
 export type { TrainLmOptions, TrainLmOutcome } from '../../node/train-lm-runner.js';
 
@@ -36,9 +37,9 @@ export const TRAIN_LM_DEFAULTS: Omit<TrainLmOptions, 'data' | 'out'> = {
 };
 
 /** Trains, evaluates and writes the model folder (loads the runner on demand, so `thrifty --help` stays fast). */
-export async function trainLanguageModel(options: TrainLmOptions, log?: (line: string) => void, signal?: AbortSignal): Promise<TrainLmOutcome> {
+export async function trainLanguageModel(options: TrainLmOptions, log?: (line: string) => void, signal?: AbortSignal, placement?: TrainerPlacement): Promise<TrainLmOutcome> {
   const runner = await import('../../node/train-lm-runner.js');
-  return runner.trainLanguageModel(options, log, signal);
+  return runner.trainLanguageModel(options, log, signal, placement);
 }
 
 /** The end-of-run summary for people (--json gives the same numbers as one JSON line). */
@@ -188,6 +189,8 @@ export function registerTrainLmCommand(program: Command): void {
           },
           (line) => process.stderr.write(`${line}\n`),
           interrupt.signal,
+          // Weights and moments in the wasm arenas: kernels read them in place (no per-call staging).
+          { alloc: (n) => engine.wasm.allocF32(n) },
         );
         if (outcome.status === 'interrupted') {
           const kept = `step ${outcome.steps} of ${outcome.totalSteps}, checkpoint saved to ${outcome.checkpoint}`;
