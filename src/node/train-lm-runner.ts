@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 import type { JsonValue } from '../io/checkpoint.js';
 import { serializeSafetensors } from '../io/safetensors.js';
 import { llmConfigToHf } from '../models/llm-config.js';
+import { lossCurveSvg } from '../report/lm-training.js';
 import { f32ToHalf } from '../tensor/dtype.js';
 import { hfTokenizerFromJson } from '../text/hf-tokenizer.js';
 import { LanguageModelTrainer, prepareLanguageModelData, type LanguageModelSettings, type RetrievalLosses, type ScheduleExtension, type TrainerPlacement } from '../train/language-model.js';
@@ -25,7 +26,7 @@ import { formatTrainingMix, MIX_KINDS, NO_MIX, parseIdCurriculum, trainingMixFro
 import { assertFiniteCheckpoint, runTrainingLoop } from '../train/loop.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { writeFileAtomic } from './files.js';
-import { MetricsLog, truncateMetricsLog } from './metrics-log.js';
+import { MetricsLog, readMetricsLog, truncateMetricsLog } from './metrics-log.js';
 
 export interface TrainLmOptions extends LanguageModelSettings {
   readonly data: string;
@@ -66,6 +67,8 @@ export type TrainLmOutcome =
   | { readonly status: 'interrupted'; readonly steps: number; readonly totalSteps: number; readonly checkpoint: string };
 
 export const LM_CHECKPOINT_FILE = 'checkpoint.safetensors';
+/** The run's loss curves (training and held-out), drawn from metrics.jsonl. */
+export const LOSS_CURVE_FILE = 'loss-curve.svg';
 
 /** Each mix kind's held-out retrieval loss: its field in metrics.jsonl and its words in the log. */
 const RETRIEVAL_METRICS: Readonly<Record<MixKind, { readonly field: string; readonly label: string }>> = {
@@ -248,11 +251,17 @@ export async function trainLanguageModel(options: TrainLmOptions, log: (line: st
     await writeFileAtomic(join(options.out, 'model.safetensors'), serializeSafetensors(tensors, { format: 'pt' }));
     await writeFileAtomic(join(options.out, 'config.json'), `${JSON.stringify(llmConfigToHf(config), null, 2)}\n`);
   };
+  // The loss curves as a picture beside the metrics they are drawn from (redrawn with every checkpoint).
+  const writeLossCurve = async (): Promise<void> => {
+    const heldOut = [{ field: 'validationLoss', label: 'text' }, ...MIX_KINDS.map((k) => RETRIEVAL_METRICS[k])];
+    await writeFileAtomic(join(options.out, LOSS_CURVE_FILE), lossCurveSvg(await readMetricsLog(metricsPath), heldOut, 'Loss against step: training windows, and held-out evaluations'));
+  };
   const save = async (): Promise<void> => {
     const contents = trainer.checkpoint(userState);
     assertFiniteCheckpoint(contents);
     await saveCheckpoint(checkpointPath, contents);
     await writeModelFolder();
+    await writeLossCurve();
   };
 
   const metrics = new MetricsLog(metricsPath);
@@ -306,6 +315,7 @@ export async function trainLanguageModel(options: TrainLmOptions, log: (line: st
     log(`held-out loss ${validationLoss.toFixed(4)} nats/token (${validationBitsPerChar.toFixed(3)} bits/char) after ${step} steps`);
 
     await writeModelFolder();
+    await writeLossCurve();
     const result: TrainLmResult = {
       steps: step,
       trainTokens: data.trainIds.length,

@@ -4,7 +4,8 @@
 // against RigL regrowth (explored degrees of freedom, and one weight's accumulated mask over training).
 
 import { accumulatedMask, beatsBeyondSpread, type ArmRecord, type ArmSummary, type MaskTrace, type Spread } from './dynsparse.js';
-import { axisTitles, escapeHtml, htmlTable, niceStep, reportDocument, settingsTable, svgFigure } from './html.js';
+import { escapeHtml, htmlTable, reportDocument, settingsTable } from './html.js';
+import { xyChart } from './xy-chart.js';
 import { viridis } from './infoplane-html.js';
 import { averageSeeds, type RunCurve } from './pareto.js';
 import { formatCost, lossCostChart } from './pareto-html.js';
@@ -43,84 +44,6 @@ export function armLabel(arm: ArmSummary['arm']): string {
   const schedule = arm.mode === 'static' ? '' : `, n ${arm.updates}, pr ${arm.pruneRatio}`;
   const lr = arm.lrFactor === 1 ? '' : `, lr x${+arm.lrFactor.toPrecision(3)}`;
   return `${arm.mode} ${arm.size} s ${arm.sparsity} ${arm.block}x${arm.block}${schedule}${lr}`;
-}
-
-const WIDTH = 720;
-const HEIGHT = 360;
-const M = { left: 64, right: 150, top: 20, bottom: 48 };
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
-
-interface XyPoint {
-  readonly x: number;
-  readonly y: number;
-  /** Error bar half-height (a seed sd). */
-  readonly err?: number | null;
-}
-
-interface XySeries {
-  readonly label: string;
-  readonly points: readonly XyPoint[];
-  /** Markers only, no connecting line. */
-  readonly markersOnly?: boolean;
-}
-
-function ticks(lo: number, hi: number, count: number): number[] {
-  const step = niceStep(hi - lo, count);
-  const out: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(+v.toPrecision(10));
-  return out;
-}
-
-/** A line chart with seed error bars; x linear or log. */
-function xyChart(series: readonly XySeries[], options: { title: string; xLabel: string; yLabel: string; logX?: boolean }): string {
-  const all = series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
-  if (all.length === 0) return '';
-  const fx = (x: number): number => (options.logX ? Math.log10(x) : x);
-  let xLo = Math.min(...all.map((p) => fx(p.x)));
-  let xHi = Math.max(...all.map((p) => fx(p.x)));
-  if (!(xHi > xLo)) [xLo, xHi] = [xLo - 0.5, xHi + 0.5];
-  const xPad = (xHi - xLo) * 0.05;
-  xLo -= xPad;
-  xHi += xPad;
-  let yLo = Math.min(...all.map((p) => p.y - (p.err ?? 0)));
-  let yHi = Math.max(...all.map((p) => p.y + (p.err ?? 0)));
-  if (!(yHi > yLo)) [yLo, yHi] = [yLo - 0.05, yHi + 0.05];
-  const yPad = (yHi - yLo) * 0.08;
-  yLo -= yPad;
-  yHi += yPad;
-  const right = WIDTH - M.right;
-  const bottom = HEIGHT - M.bottom;
-  const X = (x: number): number => M.left + ((fx(x) - xLo) / (xHi - xLo)) * (right - M.left);
-  const Y = (y: number): number => M.top + (1 - (y - yLo) / (yHi - yLo)) * (bottom - M.top);
-  const parts: string[] = [];
-  const xTicks = options.logX
-    ? [...new Set(all.map((p) => p.x))].sort((a, b) => a - b)
-    : ticks(xLo, xHi, 6);
-  for (const t of xTicks) {
-    parts.push(`<line x1="${X(t).toFixed(1)}" x2="${X(t).toFixed(1)}" y1="${M.top}" y2="${bottom}" stroke="#eee"/>`);
-    parts.push(`<text x="${X(t).toFixed(1)}" y="${bottom + 16}" text-anchor="middle">${+t.toPrecision(3)}</text>`);
-  }
-  for (const t of ticks(yLo, yHi, 6)) {
-    parts.push(`<line x1="${M.left}" x2="${right}" y1="${Y(t).toFixed(1)}" y2="${Y(t).toFixed(1)}" stroke="#eee"/>`);
-    parts.push(`<text x="${M.left - 6}" y="${Y(t).toFixed(1)}" text-anchor="end" dominant-baseline="middle">${+t.toPrecision(4)}</text>`);
-  }
-  parts.push(`<rect x="${M.left}" y="${M.top}" width="${right - M.left}" height="${bottom - M.top}" fill="none" stroke="#999"/>`);
-  series.forEach((s, i) => {
-    const colour = PALETTE[i % PALETTE.length]!;
-    const points = s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y)).sort((a, b) => a.x - b.x);
-    if (!s.markersOnly && points.length > 1) {
-      parts.push(`<polyline fill="none" stroke="${colour}" stroke-width="2" points="${points.map((p) => `${X(p.x).toFixed(1)},${Y(p.y).toFixed(1)}`).join(' ')}"/>`);
-    }
-    for (const p of points) {
-      if (p.err) parts.push(`<line x1="${X(p.x).toFixed(1)}" x2="${X(p.x).toFixed(1)}" y1="${Y(p.y - p.err).toFixed(1)}" y2="${Y(p.y + p.err).toFixed(1)}" stroke="${colour}"/>`);
-      if (points.length < 40) parts.push(`<circle cx="${X(p.x).toFixed(1)}" cy="${Y(p.y).toFixed(1)}" r="3" fill="${colour}"/>`);
-    }
-    const y = M.top + 14 + i * 18;
-    parts.push(`<line x1="${right + 10}" x2="${right + 30}" y1="${y}" y2="${y}" stroke="${colour}" stroke-width="3"/>`);
-    parts.push(`<text x="${right + 36}" y="${y}" dominant-baseline="middle">${escapeHtml(s.label)}</text>`);
-  });
-  parts.push(...axisTitles(options.xLabel, options.yLabel, { left: M.left, right, top: M.top, bottom }, HEIGHT));
-  return svgFigure(options.title, WIDTH, HEIGHT, parts);
 }
 
 /** At most this many cells per side in a mask picture: larger masks are pooled (grey = share of positions explored). */

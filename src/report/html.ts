@@ -47,7 +47,13 @@ ${body}
 
 /** An SVG chart of `width` x `height` on white, with its title as the figure's caption. */
 export function svgFigure(title: string, width: number, height: number, parts: readonly string[]): string {
-  return `<figure><figcaption>${escapeHtml(title)}</figcaption><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" font-family="sans-serif" font-size="11" role="img"><rect width="${width}" height="${height}" fill="white"/>${parts.join('')}</svg></figure>`;
+  return `<figure><figcaption>${escapeHtml(title)}</figcaption>${svgElement(null, width, height, parts)}</figure>`;
+}
+
+/** The SVG element of a chart on white; a `title` becomes its <title> (what a standalone .svg shows as its name). */
+export function svgElement(title: string | null, width: number, height: number, parts: readonly string[]): string {
+  const caption = title === null ? '' : `<title>${escapeHtml(title)}</title>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" font-family="sans-serif" font-size="11" role="img">${caption}<rect width="${width}" height="${height}" fill="white"/>${parts.join('')}</svg>`;
 }
 
 /** The x-axis title centred under the plot and the y-axis title turned along its left side. */

@@ -54,6 +54,12 @@ test('train-lm learns a repetitive text and writes a folder that generate runs',
     assert.ok(result.validationLoss < 2.5, `held-out ${result.validationLoss}`);
     const training = JSON.parse(await readFile(join(dir, 'out', 'training.json'), 'utf8')) as { validationLoss: number };
     assert.equal(training.validationLoss, result.validationLoss);
+    // The loss curves, drawn from the metrics: the training line and the final held-out evaluation.
+    const curve = await readFile(join(dir, 'out', 'loss-curve.svg'), 'utf8');
+    assert.match(curve, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    assert.match(curve, />training</);
+    assert.match(curve, />held-out text</);
+    assert.equal(curve.match(/<polyline /g)?.length, 1, 'one line (training); the single held-out point is a marker');
     let out = '';
     await runGenerate(
       { model: join(dir, 'out'), prompt: 'The cat', maxTokens: 12, temperature: 0, topP: 1, sampleTopK: 0, seed: 0, attention: 'dense', batch: 1, stats: 'none', threads: 1 },
