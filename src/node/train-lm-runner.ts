@@ -78,6 +78,9 @@ const RETRIEVAL_METRICS: Readonly<Record<MixKind, { readonly field: string; read
   period: { field: 'validationPeriodicLoss', label: 'periodic repeats' },
 };
 
+/** The held-out measures loss-curve.svg draws: the text loss and every retrieval loss. */
+const HELD_OUT_CURVES = [{ field: 'validationLoss', label: 'text' }, ...MIX_KINDS.map((k) => RETRIEVAL_METRICS[k])];
+
 /** The metrics.jsonl fields of a retrieval evaluation. */
 function retrievalFields(retrieval: RetrievalLosses): Record<string, number> {
   const fields: Record<string, number> = {};
@@ -253,8 +256,7 @@ export async function trainLanguageModel(options: TrainLmOptions, log: (line: st
   };
   // The loss curves as a picture beside the metrics they are drawn from (redrawn with every checkpoint).
   const writeLossCurve = async (): Promise<void> => {
-    const heldOut = [{ field: 'validationLoss', label: 'text' }, ...MIX_KINDS.map((k) => RETRIEVAL_METRICS[k])];
-    await writeFileAtomic(join(options.out, LOSS_CURVE_FILE), lossCurveSvg(await readMetricsLog(metricsPath), heldOut, 'Loss against step: training windows, and held-out evaluations'));
+    await writeFileAtomic(join(options.out, LOSS_CURVE_FILE), lossCurveSvg(await readMetricsLog(metricsPath), HELD_OUT_CURVES, 'Loss against step: training windows, and held-out evaluations'));
   };
   const save = async (): Promise<void> => {
     const contents = trainer.checkpoint(userState);

@@ -25,11 +25,16 @@ function valueOf(record: CurveRecord, field: string): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
+/** Steps per point of the training-loss line for `count` logged steps. */
+function trainingBinWidth(count: number): number {
+  return Math.max(1, Math.round(count / TRAINING_POINTS));
+}
+
 /** The training loss as the mean of each bin of consecutive steps (bin width chosen for ~TRAINING_POINTS points). */
 export function binnedTrainingLoss(records: readonly CurveRecord[], field = 'loss'): { x: number; y: number }[] {
   const points = records.map((r) => ({ step: r.step, value: valueOf(r, field) })).filter((p): p is { step: number; value: number } => p.value !== null);
   if (points.length === 0) return [];
-  const width = Math.max(1, Math.round(points.length / TRAINING_POINTS));
+  const width = trainingBinWidth(points.length);
   const out: { x: number; y: number }[] = [];
   for (let i = 0; i < points.length; i += width) {
     const bin = points.slice(i, i + width);
@@ -41,7 +46,7 @@ export function binnedTrainingLoss(records: readonly CurveRecord[], field = 'los
 /** The run's loss curves: training loss (binned) and each held-out field present, against step, log loss axis. */
 export function lossCurveSvg(records: readonly CurveRecord[], heldOut: readonly CurveField[], title: string): string {
   const training = binnedTrainingLoss(records);
-  const steps = training.length > 1 ? Math.round((training[1]!.x - training[0]!.x)) : 1;
+  const steps = trainingBinWidth(records.filter((r) => valueOf(r, 'loss') !== null).length);
   const series: XySeries[] = [{ label: steps > 1 ? `training (mean of ${steps} steps)` : 'training', points: training }];
   for (const { field, label } of heldOut) {
     const points = records.flatMap((r) => {
