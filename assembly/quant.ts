@@ -541,6 +541,59 @@ function dotQ8x4Exact(w0: usize, w1: usize, w2: usize, w3: usize, nb: i32, sc: u
   return dotQ8x4Body(w0, w1, w2, w3, nb, sc, q16, true);
 }
 
+// One Q8_0 block of one row (at p) against the token's i16 activations of that block (at xq).
+// @ts-ignore: decorator
+@inline
+function q8BlockX(p: usize, xq: usize): v128 {
+  return q8Block(p, v128.load(xq), v128.load(xq, 16), v128.load(xq, 32), v128.load(xq, 48));
+}
+
+// y of one Q8_0 row (at w) against one token (sc its block scales, q16 its i16 values), reading the
+// row alone from start to end. Decode (n == 1) streams every weight from DRAM once, and four rows
+// read side by side are four short streams (a 1024-column row is 17 cache lines) that the hardware
+// prefetcher does not follow: that tile kernel read 7 GB/s from DRAM on one thread, against 27 for
+// a plain stream (the f32 gemv streams rows one at a time for the same reason). Four blocks per
+// iteration share one conversion of their four scales; a row whose scales hold an infinity or NaN
+// sets specialScales (the caller redoes it exactly).
+function dotQ8Row(w: usize, nb: i32, sc: usize, q16: usize): f32 {
+  const z = opaqueZero(nb);
+  const mask = i32x4.splat(HALF_MASK | z);
+  const scale = i32x4.splat(HALF_SCALE | z);
+  let acc0 = f32x4.splat(0);
+  let acc1 = f32x4.splat(0);
+  let top = i32x4.splat(0);
+  let p = w;
+  let xq = q16;
+  let s = sc;
+  const end4 = sc + (<usize>(nb & ~3) << 2);
+  for (; s < end4; s += 16) {
+    let h = i32x4.splat(0);
+    h = v128.load16_lane(p, h, 1);
+    h = v128.load16_lane(p, h, 3, 34);
+    h = v128.load16_lane(p, h, 5, 68);
+    h = v128.load16_lane(p, h, 7, 102);
+    top = i32x4.max_u(top, i32x4.shl(h, 1));
+    const d = f32x4.mul(finiteHighHalfToF32(h, mask, scale), v128.load(s));
+    acc0 = madd(f32x4.convert_i32x4_s(q8BlockX(p, xq)), v128.shuffle<f32>(d, d, 0, 0, 0, 0), acc0);
+    acc1 = madd(f32x4.convert_i32x4_s(q8BlockX(p + 34, xq + 64)), v128.shuffle<f32>(d, d, 1, 1, 1, 1), acc1);
+    acc0 = madd(f32x4.convert_i32x4_s(q8BlockX(p + 68, xq + 128)), v128.shuffle<f32>(d, d, 2, 2, 2, 2), acc0);
+    acc1 = madd(f32x4.convert_i32x4_s(q8BlockX(p + 102, xq + 192)), v128.shuffle<f32>(d, d, 3, 3, 3, 3), acc1);
+    p += 136;
+    xq += 256;
+  }
+  const end = sc + (<usize>nb << 2);
+  for (; s < end; s += 4) {
+    const h = v128.load16_lane(p, i32x4.splat(0), 1);
+    top = i32x4.max_u(top, i32x4.shl(h, 1));
+    const d = f32x4.mul(finiteHighHalfToF32(h, mask, scale), v128.load32_splat(s));
+    acc0 = madd(f32x4.convert_i32x4_s(q8BlockX(p, xq)), v128.shuffle<f32>(d, d, 0, 0, 0, 0), acc0);
+    p += 34;
+    xq += 64;
+  }
+  if (anySpecial(top)) specialScales = true;
+  return hsum(f32x4.add(acc0, acc1));
+}
+
 // As dotQ8x4Body for Q4_0: bias the token's [-8 Σ qx, 0, 0, 0] per block, q8 its i8 values
 // (relaxed build) and q16 its i16 values (plain build).
 // @ts-ignore: decorator
@@ -619,6 +672,17 @@ export function q_matmul_q(r0: i32, count: i32, n: i32, cols: i32, format: i32, 
   const q16 = actQ16(act, n, nb, cols);
   const rb = <usize>rowBytes;
   const end = r0 + count;
+  if (n == 1 && format == QF_Q8_0) {
+    const q16one = q16;
+    for (let r = r0; r < end; r++) {
+      const wr = w + <usize>r * rb;
+      specialScales = false;
+      let out = dotQ8Row(wr, nb, act, q16one);
+      if (specialScales) out = f32x4.extract_lane(dotQ8x4Exact(wr, wr, wr, wr, nb, act, q16one), 0);
+      store<f32>(y + (<usize>r << 2), out);
+    }
+    return;
+  }
   for (let r = r0; r < end; r += 4) {
     const rows = min(4, end - r);
     const w0 = w + <usize>r * rb;

@@ -125,12 +125,22 @@ export function f32ToHalf(values: ArrayLike<number>, dtype: 'f16' | 'bf16'): Uin
 let f16ToBf16LookupTable: Uint16Array | null = null;
 /** bf16 bits of the value of f16 bits h (rounded to nearest even; infinities and NaN kept). */
 export function f16BitsToBf16Bits(h: number): number {
+  return f16ToBf16Table()[h & 0xffff]!;
+}
+
+/** f16BitsToBf16Bits for every f16 bit pattern (built once; hot loops index it directly). */
+export function f16ToBf16Table(): Uint16Array {
   if (!f16ToBf16LookupTable) {
     f16ToBf16LookupTable = new Uint16Array(65536);
     const table = f16Table();
     for (let i = 0; i < 65536; i++) f16ToBf16LookupTable[i] = f32ToBf16Bits(table[i]!);
   }
-  return f16ToBf16LookupTable[h & 0xffff]!;
+  return f16ToBf16LookupTable;
+}
+
+/** The f32 value of every f16 bit pattern (built once; hot loops index it directly). */
+export function f16ValueTable(): Float32Array {
+  return f16Table();
 }
 
 let f16LookupTable: Float32Array | null = null;

@@ -114,4 +114,32 @@ describe('quantMatmul fast conversions in the 4-row decode tiles', () => {
       }
     }
   });
+
+  test('Q8_0 decode rows: every f16 bit pattern as a scale in the 4-block loop and in the tail', () => {
+    // Rows of 5 blocks (the row kernel converts 4 blocks' scales at once, then a 1-block tail);
+    // block b of row r has scale finiteFirst[5r + b]. x is one-hot per block (127 in block j, 0
+    // elsewhere), so every other block adds an exact 0 (or NaN for an infinite or NaN scale, as in
+    // the reference) and the comparison is exact whatever the order of the sum.
+    const blocks = 5;
+    const rows = Math.ceil(65536 / blocks);
+    const bytes = new Uint8Array(rows * blocks * 34);
+    for (let i = 0; i < rows * blocks; i++) {
+      const h = finiteFirst[i % 65536]!;
+      bytes[i * 34] = h & 0xff;
+      bytes[i * 34 + 1] = h >> 8;
+      bytes.fill(1 + (i % 3), i * 34 + 2, (i + 1) * 34);
+    }
+    const w = { format: 'Q8_0' as const, rows, cols: 32 * blocks, bytes };
+    for (let j = 0; j < blocks; j++) {
+      const x = new Float32Array(32 * blocks);
+      x.fill(127, 32 * j, 32 * (j + 1));
+      const want = new Float32Array(rows);
+      referenceQuantKernels.matmul(x, 1, w, want);
+      for (const variant of backends.all.filter((b) => b.wasm)) {
+        const y = new Float32Array(rows);
+        new WasmQuant(variant.wasm!, { forceParallel: true }).matmul(x, 1, w, y);
+        close(y, want, 0, 0, `${variant.name} block ${j}`);
+      }
+    }
+  });
 });
