@@ -160,8 +160,8 @@ function dequantRow(format: i32, w: usize, dst: usize, cols: i32): void {
 }
 
 // x [c8] split per 8 columns into the even then the odd elements (the order f16Even / f16Odd and
-// the BF16 split produce), so that the 4-row decode loop loads x without shuffles, each multiplied
-// by `scale` (a power of two, so exactly; see dotHalf4Body). Returns the largest magnitude's bits
+// the BF16 split produce), so that the decode loop loads x without shuffles, each multiplied
+// by `scale` (a power of two, so exactly; see dotHalfRowBody). Returns the largest magnitude's bits
 // (an infinity or NaN counts as larger than any finite value).
 function splitEvenOdd(x: usize, dst: usize, c8: i32, scale: f32): u32 {
   const s = f32x4.splat(scale);
@@ -176,17 +176,10 @@ function splitEvenOdd(x: usize, dst: usize, c8: i32, scale: f32): u32 {
   return max(max(i32x4.extract_lane(top, 0), i32x4.extract_lane(top, 1)), max(i32x4.extract_lane(top, 2), i32x4.extract_lane(top, 3)));
 }
 
-// [Σ a, Σ b, Σ c, Σ d] of four f32x4.
-// @ts-ignore: decorator
-@inline
-function reduce4f(a: v128, b: v128, c: v128, d: v128): v128 {
-  const ab = f32x4.add(v128.shuffle<f32>(a, b, 0, 4, 1, 5), v128.shuffle<f32>(a, b, 2, 6, 3, 7));
-  const cd = f32x4.add(v128.shuffle<f32>(c, d, 0, 4, 1, 5), v128.shuffle<f32>(c, d, 2, 6, 3, 7));
-  return f32x4.add(v128.shuffle<f32>(ab, cd, 0, 1, 4, 5), v128.shuffle<f32>(ab, cd, 2, 3, 6, 7));
-}
+// Set by dotHalfRowBody when a row holds an infinity or NaN (per instance, so per thread).
+let specialHalves = false;
 
-// Four F16 / BF16 rows · x over the first c8 columns (a multiple of 8), xs = x split by
-// splitEvenOdd: one f32 sum per row.
+// How dotHalfRowBody reads halves (xs = x split by splitEvenOdd):
 // F16: each half's sign and magnitude bits are moved into place (as f16Even / f16Odd) but the
 // exponent is not rebiased: the float read is w 2^-112 exactly (subnormal halves included). The
 // caller splits x scaled by 2^64 (x has no magnitude of 2^62 or more), so each product is
@@ -194,11 +187,16 @@ function reduce4f(a: v128, b: v128, c: v128, d: v128): v128 {
 // rounding while the partial sums stay normal floats (|Σ| >= 2^-78; below that the absolute error
 // is under 2^-101). Two multiplies per 8 weights fewer than the rebiasing conversion. An infinity
 // or NaN weight would come out finite and wrong: the maximum of (h << 1) over the rows is tracked,
-// and specialHalves set when it reaches 0xf800 (the caller redoes the rows with rowDot).
+// and specialHalves set when it reaches 0xf800 (the caller redoes the row with rowDot).
 // BF16: a half is the top 16 bits of its f32, read in place.
+//
+// One F16 / BF16 row · x over the first c8 columns, reading the row alone from start to end: four
+// rows side by side (as this kernel once did, to share the loads of x) are four short streams the
+// hardware prefetcher does not follow (that tile read DRAM at ~10 GB/s on one thread, a plain
+// stream 27). 16 halves per iteration into four accumulators.
 // @ts-ignore: decorator
 @inline
-function dotHalf4Body(format: i32, w0: usize, w1: usize, w2: usize, w3: usize, xs: usize, c8: i32): v128 {
+function dotHalfRowBody(format: i32, w: usize, xs: usize, c8: i32): f32 {
   const z = opaqueZero(c8);
   const mask = i32x4.splat(HALF_MASK | z);
   const hiMask = i32x4.splat(<i32>0xffff0000 | z);
@@ -207,51 +205,52 @@ function dotHalf4Body(format: i32, w0: usize, w1: usize, w2: usize, w3: usize, x
   let a2 = f32x4.splat(0);
   let a3 = f32x4.splat(0);
   let top = i16x8.splat(0);
-  let p0 = w0;
-  let p1 = w1;
-  let p2 = w2;
-  let p3 = w3;
+  let p = w;
+  let xp = xs;
   const end = xs + (<usize>c8 << 2);
-  for (let xp = xs; xp < end; xp += 32) {
-    const xe = v128.load(xp);
-    const xo = v128.load(xp, 16);
-    const v0 = v128.load(p0);
-    const v1 = v128.load(p1);
-    const v2 = v128.load(p2);
-    const v3 = v128.load(p3);
+  const end16 = xs + (<usize>(c8 & ~15) << 2);
+  for (; xp < end16; xp += 64) {
+    const v0 = v128.load(p);
+    const v1 = v128.load(p, 16);
     if (format == QF_F16) {
-      top = i16x8.max_u(top, i16x8.max_u(i16x8.max_u(i16x8.shl(v0, 1), i16x8.shl(v1, 1)), i16x8.max_u(i16x8.shl(v2, 1), i16x8.shl(v3, 1))));
-      a0 = madd(v128.and(i32x4.shr_s(v0, 3), mask), xo, madd(v128.and(i32x4.shr_s(i32x4.shl(v0, 16), 3), mask), xe, a0));
-      a1 = madd(v128.and(i32x4.shr_s(v1, 3), mask), xo, madd(v128.and(i32x4.shr_s(i32x4.shl(v1, 16), 3), mask), xe, a1));
-      a2 = madd(v128.and(i32x4.shr_s(v2, 3), mask), xo, madd(v128.and(i32x4.shr_s(i32x4.shl(v2, 16), 3), mask), xe, a2));
-      a3 = madd(v128.and(i32x4.shr_s(v3, 3), mask), xo, madd(v128.and(i32x4.shr_s(i32x4.shl(v3, 16), 3), mask), xe, a3));
+      top = i16x8.max_u(top, i16x8.max_u(i16x8.shl(v0, 1), i16x8.shl(v1, 1)));
+      a0 = madd(v128.and(i32x4.shr_s(i32x4.shl(v0, 16), 3), mask), v128.load(xp), a0);
+      a1 = madd(v128.and(i32x4.shr_s(v0, 3), mask), v128.load(xp, 16), a1);
+      a2 = madd(v128.and(i32x4.shr_s(i32x4.shl(v1, 16), 3), mask), v128.load(xp, 32), a2);
+      a3 = madd(v128.and(i32x4.shr_s(v1, 3), mask), v128.load(xp, 48), a3);
     } else {
-      a0 = madd(v128.and(v0, hiMask), xo, madd(i32x4.shl(v0, 16), xe, a0));
-      a1 = madd(v128.and(v1, hiMask), xo, madd(i32x4.shl(v1, 16), xe, a1));
-      a2 = madd(v128.and(v2, hiMask), xo, madd(i32x4.shl(v2, 16), xe, a2));
-      a3 = madd(v128.and(v3, hiMask), xo, madd(i32x4.shl(v3, 16), xe, a3));
+      a0 = madd(i32x4.shl(v0, 16), v128.load(xp), a0);
+      a1 = madd(v128.and(v0, hiMask), v128.load(xp, 16), a1);
+      a2 = madd(i32x4.shl(v1, 16), v128.load(xp, 32), a2);
+      a3 = madd(v128.and(v1, hiMask), v128.load(xp, 48), a3);
     }
-    p0 += 16;
-    p1 += 16;
-    p2 += 16;
-    p3 += 16;
+    p += 32;
   }
-  const sums = reduce4f(a0, a1, a2, a3);
-  if (format != QF_F16) return sums;
+  if (xp < end) {
+    const v0 = v128.load(p);
+    if (format == QF_F16) {
+      top = i16x8.max_u(top, i16x8.shl(v0, 1));
+      a0 = madd(v128.and(i32x4.shr_s(i32x4.shl(v0, 16), 3), mask), v128.load(xp), a0);
+      a1 = madd(v128.and(i32x4.shr_s(v0, 3), mask), v128.load(xp, 16), a1);
+    } else {
+      a0 = madd(i32x4.shl(v0, 16), v128.load(xp), a0);
+      a1 = madd(v128.and(v0, hiMask), v128.load(xp, 16), a1);
+    }
+  }
+  const sum = hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
+  if (format != QF_F16) return sum;
   if (v128.any_true(i16x8.ge_u(top, i16x8.splat(<i16>0xf800)))) specialHalves = true;
-  return f32x4.mul(sums, f32x4.splat(<f32>2.81474976710656e14)); // 2^48
+  return sum * <f32>2.81474976710656e14; // 2^48
 }
 
-// Set by dotF16x4 when a tile holds an infinity or NaN (per instance, so per thread).
-let specialHalves = false;
-
-function dotF16x4(w0: usize, w1: usize, w2: usize, w3: usize, xs: usize, c8: i32): v128 {
-  return dotHalf4Body(QF_F16, w0, w1, w2, w3, xs, c8);
+function dotF16Row(w: usize, xs: usize, c8: i32): f32 {
+  return dotHalfRowBody(QF_F16, w, xs, c8);
 }
 
-function dotBF16x4(w0: usize, w1: usize, w2: usize, w3: usize, xs: usize, c8: i32): v128 {
-  return dotHalf4Body(QF_BF16, w0, w1, w2, w3, xs, c8);
+function dotBF16Row(w: usize, xs: usize, c8: i32): f32 {
+  return dotHalfRowBody(QF_BF16, w, xs, c8);
 }
+
 
 // The tail columns [c8, cols) of row w · x, in order.
 function tailDot(format: i32, w: usize, x: usize, c8: i32, cols: i32): f32 {
@@ -280,29 +279,21 @@ export function q_matmul(r0: i32, count: i32, n: i32, cols: i32, format: i32, w:
   const end = r0 + count;
   const rb = <usize>rowBytes;
   if (n == 1) {
-    // Decode: 4 rows at a time share the loads of x, split once into even and odd elements.
+    // Decode: one row at a time (dotHalfRowBody), against x split once into even and odd elements.
     const c8 = cols & ~7;
-    // F16 reads x scaled by 2^64 (see dotHalf4Body); an x with a magnitude of 2^62 or more, an
+    // F16 reads x scaled by 2^64 (see dotHalfRowBody); an x with a magnitude of 2^62 or more, an
     // infinity or a NaN takes rowDot instead.
     const prescale: f32 = format == QF_F16 ? <f32>1.8446744073709552e19 : 1; // 2^64
     const xTop = splitEvenOdd(x, work, c8, prescale);
     const fast = format != QF_F16 || xTop < 0x5e800000;
     let r = r0;
-    for (; fast && r + 4 <= end; r += 4) {
-      const w0 = w + <usize>r * rb;
+    for (; fast && r < end; r++) {
+      const wr = w + <usize>r * rb;
       specialHalves = false;
-      let out = format == QF_F16 ? dotF16x4(w0, w0 + rb, w0 + 2 * rb, w0 + 3 * rb, work, c8) : dotBF16x4(w0, w0 + rb, w0 + 2 * rb, w0 + 3 * rb, work, c8);
-      if (specialHalves) {
-        for (let i = 0; i < 4; i++) store<f32>(y + (<usize>(r + i) << 2), rowDot(format, w0 + <usize>i * rb, x, cols));
-        continue;
-      }
-      if (c8 < cols) {
-        let tail = f32x4.splat(tailDot(format, w0, x, c8, cols));
-        tail = f32x4.replace_lane(tail, 1, tailDot(format, w0 + rb, x, c8, cols));
-        tail = f32x4.replace_lane(tail, 2, tailDot(format, w0 + 2 * rb, x, c8, cols));
-        out = f32x4.add(out, f32x4.replace_lane(tail, 3, tailDot(format, w0 + 3 * rb, x, c8, cols)));
-      }
-      v128.store(y + (<usize>r << 2), out);
+      let out = format == QF_F16 ? dotF16Row(wr, work, c8) : dotBF16Row(wr, work, c8);
+      if (specialHalves) out = rowDot(format, wr, x, cols);
+      else if (c8 < cols) out += tailDot(format, wr, x, c8, cols);
+      store<f32>(y + (<usize>r << 2), out);
     }
     for (; r < end; r++) store<f32>(y + (<usize>r << 2), rowDot(format, w + <usize>r * rb, x, cols));
     return;

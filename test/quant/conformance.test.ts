@@ -71,27 +71,34 @@ describe('quantMatmul half conversions', () => {
   }
 });
 
-describe('quantMatmul fast conversions in the 4-row decode tiles', () => {
-  // Every f16 bit pattern, finite ones first (so whole 4-row tiles take the finite-only conversion,
-  // and the tiles holding infinities and NaNs take the exact one), compared exactly with the reference.
+describe('quantMatmul fast conversions in the decode kernels', () => {
+  // Every f16 bit pattern, finite ones first (so most rows and tiles take the finite-only conversion,
+  // and those holding infinities and NaNs take the exact one), compared exactly with the reference.
   const finiteFirst = Uint16Array.from({ length: 65536 }, (_, i) => i).sort((a, b) => +((b & 0x7c00) === 0x7c00) - +((a & 0x7c00) === 0x7c00) || a - b);
 
-  test('F16 / BF16 weights: 8192 rows of 8 halves against each one-hot x', () => {
-    for (const format of ['F16', 'BF16'] as const) {
-      const w = { format, rows: 8192, cols: 8, bytes: new Uint8Array(finiteFirst.buffer) };
-      for (let j = 0; j < 8; j++) {
-        const x = new Float32Array(8);
-        x[j] = 1;
-        const want = new Float32Array(8192);
-        referenceQuantKernels.matmul(x, 1, w, want);
-        for (const variant of backends.all.filter((b) => b.wasm)) {
-          const y = new Float32Array(8192);
-          new WasmQuant(variant.wasm!, { forceParallel: true }).matmul(x, 1, w, y);
-          close(y, want, 0, 0, `${variant.name} ${format} column ${j}`);
+  // 8 columns take the decode row kernel's 8-half tail, 16 its 16-half loop. The patterns are
+  // rotated by 4, so the rows where the finite ones end hold their first infinities in the last
+  // 4 halves (the loop's second vector), and the last row in its first 4.
+  const rotated = Uint16Array.from({ length: 65536 }, (_, i) => finiteFirst[(i + 4) % 65536]!);
+  for (const cols of [8, 16]) {
+    test(`F16 / BF16 weights: ${65536 / cols} rows of ${cols} halves against each one-hot x`, () => {
+      const rows = 65536 / cols;
+      for (const format of ['F16', 'BF16'] as const) {
+        const w = { format, rows, cols, bytes: new Uint8Array(rotated.buffer) };
+        for (let j = 0; j < cols; j++) {
+          const x = new Float32Array(cols);
+          x[j] = 1;
+          const want = new Float32Array(rows);
+          referenceQuantKernels.matmul(x, 1, w, want);
+          for (const variant of backends.all.filter((b) => b.wasm)) {
+            const y = new Float32Array(rows);
+            new WasmQuant(variant.wasm!, { forceParallel: true }).matmul(x, 1, w, y);
+            close(y, want, 0, 0, `${variant.name} ${format} column ${j}`);
+          }
         }
       }
-    }
-  });
+    });
+  }
 
   test('Q8_0 / Q4_0 scales: one block per row with every f16 bit pattern as its scale', () => {
     for (const format of ['Q8_0', 'Q4_0'] as const) {
