@@ -12,14 +12,16 @@
 // weights meet 16-bit (or, relaxed, 8-bit) activations in i32x4.dot_i16x8_s (relaxed:
 // i16x8.relaxed_dot_i8x16_i7x16_s with Q4_0's nibbles, 0..15, as the 7-bit operand; its -8
 // offset is -8 Σ qx, precomputed per block). Both builds compute the same integer sums, so they
-// differ only in the f32 sum over blocks. Four rows run together and share the activation loads;
+// differ only in the f32 sum over blocks. Decoding Q8_0 (n == 1) streams one row at a time
+// (dotQ8Row: four rows side by side are four short streams the prefetcher does not follow);
+// otherwise four rows run together and share the activation loads;
 // their four block sums are reduced into one vector (relaxed Q4_0: in i16 lanes, which cannot
 // overflow, widened once), scaled by the four rows' dw (converted 4 at a time by a finite-only
 // conversion of three instructions; a tile whose scales hold an infinity or NaN is redone with the
 // exact one) and accumulated as one f32x4. A block of x holding NaN or an infinity makes dx NaN or
 // infinite, so every output that reads it is NaN (the reference computes the same).
 //
-// F16 and BF16 (q_matmul) keep x in f32: decode (n == 1) runs 4 rows at a time against x split
+// F16 and BF16 (q_matmul) keep x in f32: decode (n == 1) streams one row at a time against x split
 // once into even and odd elements (the order the in-register conversion yields 8 halves in);
 // prefill (n > 1) dequantises a tile of 4 rows into the caller's scratch (16 cols bytes, stays in
 // L1/L2) and multiplies every token with it (gemm_nt_small). A thread owns the rows [r0, r0 + count).
