@@ -253,7 +253,6 @@ function dotBF16Row(w: usize, xs: usize, c8: i32): f32 {
   return dotHalfRowBody(QF_BF16, w, xs, c8);
 }
 
-
 // The tail columns [c8, cols) of row w · x, in order.
 function tailDot(format: i32, w: usize, x: usize, c8: i32, cols: i32): f32 {
   let s: f32 = 0;
@@ -666,12 +665,12 @@ export function q_matmul_q(r0: i32, count: i32, n: i32, cols: i32, format: i32, 
   const rb = <usize>rowBytes;
   const end = r0 + count;
   if (n == 1 && format == QF_Q8_0) {
-    const q16one = q16;
     for (let r = r0; r < end; r++) {
       const wr = w + <usize>r * rb;
       specialScales = false;
-      let out = dotQ8Row(wr, nb, act, q16one);
-      if (specialScales) out = f32x4.extract_lane(dotQ8x4Exact(wr, wr, wr, wr, nb, act, q16one), 0);
+      let out = dotQ8Row(wr, nb, act, q16);
+      // Rare (a hostile or broken file): the tile's exact conversion, the row in all four lanes.
+      if (specialScales) out = f32x4.extract_lane(dotQ8x4Exact(wr, wr, wr, wr, nb, act, q16), 0);
       store<f32>(y + (<usize>r << 2), out);
     }
     return;

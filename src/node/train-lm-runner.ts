@@ -243,7 +243,8 @@ export async function trainLanguageModel(options: TrainLmOptions, log: (line: st
   // The extensions are saved with the options (the extending flag itself is not), so a plain --resume continues them.
   const { extendSteps: _extendSteps, extendShortSteps: _extendShortSteps, extendShortContext: _extendShortContext, extendMix: _extendMix, extendRandomIds: _extendRandomIds, ...definingOptions } = options;
   const userState = { options: JSON.parse(JSON.stringify({ ...definingOptions, threads: options.threads ?? null, extensions: trainer.extensions })) as JsonValue };
-  // The model folder: weights (tied lm_head left out, as Hugging Face saves it), config, tokenizer.
+  // The model folder: weights (tied lm_head left out, as Hugging Face saves it), config, tokenizer,
+  // and the loss curves drawn from metrics.jsonl (redrawn with every checkpoint).
   const writeModelFolder = async (): Promise<void> => {
     const tensors = [...trainer.model.stateDict()].map(([name, t]) => {
       const values = t.toArray() as Float32Array;
@@ -253,9 +254,6 @@ export async function trainLanguageModel(options: TrainLmOptions, log: (line: st
     });
     await writeFileAtomic(join(options.out, 'model.safetensors'), serializeSafetensors(tensors, { format: 'pt' }));
     await writeFileAtomic(join(options.out, 'config.json'), `${JSON.stringify(llmConfigToHf(config), null, 2)}\n`);
-  };
-  // The loss curves as a picture beside the metrics they are drawn from (redrawn with every checkpoint).
-  const writeLossCurve = async (): Promise<void> => {
     await writeFileAtomic(join(options.out, LOSS_CURVE_FILE), lossCurveSvg(await readMetricsLog(metricsPath), HELD_OUT_CURVES, 'Loss against step: training windows, and held-out evaluations'));
   };
   const save = async (): Promise<void> => {
@@ -263,7 +261,6 @@ export async function trainLanguageModel(options: TrainLmOptions, log: (line: st
     assertFiniteCheckpoint(contents);
     await saveCheckpoint(checkpointPath, contents);
     await writeModelFolder();
-    await writeLossCurve();
   };
 
   const metrics = new MetricsLog(metricsPath);
@@ -317,7 +314,6 @@ export async function trainLanguageModel(options: TrainLmOptions, log: (line: st
     log(`held-out loss ${validationLoss.toFixed(4)} nats/token (${validationBitsPerChar.toFixed(3)} bits/char) after ${step} steps`);
 
     await writeModelFolder();
-    await writeLossCurve();
     const result: TrainLmResult = {
       steps: step,
       trainTokens: data.trainIds.length,

@@ -109,7 +109,7 @@ export function halfToF32(bits: Uint16Array, dtype: 'f16' | 'bf16'): Float32Arra
     for (let i = 0; i < bits.length; i++) outBits[i] = bits[i]! << 16;
   } else {
     // A 64K-entry table beats recomputing powers for every element of a large weight.
-    const table = f16Table();
+    const table = f16ValueTable();
     for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]!]!;
   }
   return out;
@@ -132,19 +132,15 @@ export function f16BitsToBf16Bits(h: number): number {
 export function f16ToBf16Table(): Uint16Array {
   if (!f16ToBf16LookupTable) {
     f16ToBf16LookupTable = new Uint16Array(65536);
-    const table = f16Table();
+    const table = f16ValueTable();
     for (let i = 0; i < 65536; i++) f16ToBf16LookupTable[i] = f32ToBf16Bits(table[i]!);
   }
   return f16ToBf16LookupTable;
 }
 
+let f16LookupTable: Float32Array | null = null;
 /** The f32 value of every f16 bit pattern (built once; hot loops index it directly). */
 export function f16ValueTable(): Float32Array {
-  return f16Table();
-}
-
-let f16LookupTable: Float32Array | null = null;
-function f16Table(): Float32Array {
   if (!f16LookupTable) {
     f16LookupTable = new Float32Array(65536);
     for (let h = 0; h < 65536; h++) f16LookupTable[h] = f16BitsToF32(h);

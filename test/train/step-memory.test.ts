@@ -51,6 +51,18 @@ interface Trained {
   params: Float32Array[];
 }
 
+/** Four steps of a trainer: their losses and gradient norms, then a copy of every parameter. */
+function trainFourSteps(step: () => { loss: number; gradNorm: number }, model: { parameters(): { toArray(): ArrayLike<number> }[] }): Trained {
+  const losses: number[] = [];
+  const gradNorms: number[] = [];
+  for (let s = 0; s < 4; s++) {
+    const r = step();
+    losses.push(r.loss);
+    gradNorms.push(r.gradNorm);
+  }
+  return { losses, gradNorms, params: model.parameters().map((p) => Float32Array.from(p.toArray())) };
+}
+
 function train(arch: Architecture, backend: Backend, alloc: ((n: number) => Float32Array) | undefined): Trained {
   const previous = useBackend(backend);
   try {
@@ -61,14 +73,7 @@ function train(arch: Architecture, backend: Backend, alloc: ((n: number) => Floa
       optimizer: { kind: 'adamw', lr: 3e-3, weightDecay: 0.01, warmupSteps: 1, totalSteps: 4, clipNorm: 0.5 },
       stateAlloc: alloc,
     });
-    const losses: number[] = [];
-    const gradNorms: number[] = [];
-    for (let s = 0; s < 4; s++) {
-      const r = trainer.step();
-      losses.push(r.loss);
-      gradNorms.push(r.gradNorm);
-    }
-    return { losses, gradNorms, params: model.parameters().map((p) => Float32Array.from(p.toArray())) };
+    return trainFourSteps(() => trainer.step(), model);
   } finally {
     useBackend(previous);
   }
@@ -150,14 +155,7 @@ test('language-model trainer: arena weights and moments train bit for bit as pla
   try {
     const run = (alloc: ((n: number) => Float32Array) | undefined): Trained => {
       const trainer = new LanguageModelTrainer(data, settings, { alloc });
-      const losses: number[] = [];
-      const gradNorms: number[] = [];
-      for (let s = 0; s < 4; s++) {
-        const r = trainer.trainStep();
-        losses.push(r.loss);
-        gradNorms.push(r.gradNorm);
-      }
-      return { losses, gradNorms, params: trainer.model.parameters().map((p) => Float32Array.from(p.toArray())) };
+      return trainFourSteps(() => trainer.trainStep(), trainer.model);
     };
     const plain = run(undefined);
     const used = wasm.arenas.arenas.reduce((s, a) => s + a.usedBytes, 0);
