@@ -12,8 +12,8 @@
 // weights meet 16-bit (or, relaxed, 8-bit) activations in i32x4.dot_i16x8_s (relaxed:
 // i16x8.relaxed_dot_i8x16_i7x16_s with Q4_0's nibbles, 0..15, as the 7-bit operand; its -8
 // offset is -8 Σ qx, precomputed per block). Both builds compute the same integer sums, so they
-// differ only in the f32 sum over blocks. Decoding Q8_0 (n == 1) streams one row at a time
-// (dotQ8Row: four rows side by side are four short streams the prefetcher does not follow);
+// differ only in the f32 sum over blocks. Decoding (n == 1) streams one row at a time (dotQ8Row,
+// dotQ4Row: four rows side by side are four short streams the prefetcher does not follow);
 // otherwise four rows run together and share the activation loads;
 // their four block sums are reduced into one vector (relaxed Q4_0: in i16 lanes, which cannot
 // overflow, widened once), scaled by the four rows' dw (converted 4 at a time by a finite-only
@@ -317,7 +317,7 @@ function align16(p: usize): usize {
 }
 
 // Regions of the quantised activations of n tokens at `base` (16-byte aligned): scales f32
-// [n * nb], Q4_0 offsets i32x4 [n * nb] ([-8 Σ qx, 0, 0, 0] per block), q as i8 [n * cols] and as
+// [n * nb], Q4_0 offsets i32 [n * nb] (-8 Σ qx per block), q as i8 [n * cols] and as
 // i16 [n * cols].
 // @ts-ignore: decorator
 @inline
@@ -328,7 +328,7 @@ function actBias(base: usize, n: i32, nb: i32): usize {
 // @ts-ignore: decorator
 @inline
 function actQ8(base: usize, n: i32, nb: i32): usize {
-  return actBias(base, n, nb) + (<usize>(n * nb) << 4);
+  return align16(actBias(base, n, nb) + (<usize>(n * nb) << 2));
 }
 
 // @ts-ignore: decorator
@@ -380,7 +380,7 @@ export function q_quantize_act(t0: i32, count: i32, n: i32, cols: i32, x: usize,
         v128.store64_lane(q8 + e + (<usize>k << 2), i8x16.narrow_i16x8_s(h, h), 0);
       }
       const total = i32x4.extract_lane(sum, 0) + i32x4.extract_lane(sum, 1) + i32x4.extract_lane(sum, 2) + i32x4.extract_lane(sum, 3);
-      v128.store(bias + (<usize>i << 4), i32x4.replace_lane(i32x4.splat(0), 0, -8 * total));
+      store<i32>(bias + (<usize>i << 2), -8 * total);
     }
   }
 }
@@ -586,7 +586,7 @@ function dotQ8Row(w: usize, nb: i32, sc: usize, q16: usize): f32 {
   return hsum(f32x4.add(acc0, acc1));
 }
 
-// As dotQ8x4Body for Q4_0: bias the token's [-8 Σ qx, 0, 0, 0] per block, q8 its i8 values
+// As dotQ8x4Body for Q4_0: bias the token's -8 Σ qx per block (i32), q8 its i8 values
 // (relaxed build) and q16 its i16 values (plain build).
 // @ts-ignore: decorator
 @inline
@@ -614,7 +614,7 @@ function dotQ4x4Body(w0: usize, w1: usize, w2: usize, w3: usize, nb: i32, sc: us
       sum = i32x4.add(v128.load32_splat(bp),
         q4Reduce4(q4Pairs8(p0, nibble, x0, x1), q4Pairs8(p1, nibble, x0, x1), q4Pairs8(p2, nibble, x0, x1), q4Pairs8(p3, nibble, x0, x1), ones));
     } else {
-      const bv = v128.load(bp);
+      const bv = v128.load32_zero(bp);
       const x0 = v128.load(x16);
       const x1 = v128.load(x16, 16);
       const x2 = v128.load(x16, 32);
@@ -635,12 +635,83 @@ function dotQ4x4Body(w0: usize, w1: usize, w2: usize, w3: usize, nb: i32, sc: us
     p1 += 18;
     p2 += 18;
     p3 += 18;
-    bp += 16;
+    bp += 4;
     x8 += 32;
     x16 += 64;
   }
   if (!exact && anySpecial(top)) specialScales = true;
   return acc;
+}
+
+// As dotQ8Row for Q4_0: one row (at w) against one token (sc its block scales, bias its
+// -8 Σ qx per block, q8 / q16 its i8 / i16 values), read alone from start to end (the
+// 4-row tile read DRAM at ~9 GB/s on one thread, against 15-16 from L3). Four blocks per iteration
+// give one i32x4 of block sums (q4Reduce4 / reduce4 over blocks instead of rows), scaled by their
+// four scales converted at once.
+function dotQ4Row(w: usize, nb: i32, sc: usize, bias: usize, q8: usize, q16: usize): f32 {
+  const z = opaqueZero(nb);
+  const mask = i32x4.splat(HALF_MASK | z);
+  const scale = i32x4.splat(HALF_SCALE | z);
+  const nibble = i8x16.splat(<i8>(0x0f | z));
+  const ones = i16x8.splat(<i16>(1 | z));
+  const zero = i32x4.splat(z);
+  let acc = f32x4.splat(0);
+  let top = i32x4.splat(0);
+  let p = w;
+  let bp = bias;
+  let x8 = q8;
+  let x16 = q16;
+  let s = sc;
+  const end4 = sc + (<usize>(nb & ~3) << 2);
+  for (; s < end4; s += 16) {
+    let h = i32x4.splat(0);
+    h = v128.load16_lane(p, h, 1);
+    h = v128.load16_lane(p, h, 3, 18);
+    h = v128.load16_lane(p, h, 5, 36);
+    h = v128.load16_lane(p, h, 7, 54);
+    top = i32x4.max_u(top, i32x4.shl(h, 1));
+    const d = f32x4.mul(finiteHighHalfToF32(h, mask, scale), v128.load(s));
+    // The blocks' Q4_0 offsets (lane 0 of each block's bias vector).
+    const b = v128.load(bp);
+    let sum: v128;
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      sum = i32x4.add(b, q4Reduce4(q4Pairs8(p, nibble, v128.load(x8), v128.load(x8, 16)),
+        q4Pairs8(p + 18, nibble, v128.load(x8, 32), v128.load(x8, 48)),
+        q4Pairs8(p + 36, nibble, v128.load(x8, 64), v128.load(x8, 80)),
+        q4Pairs8(p + 54, nibble, v128.load(x8, 96), v128.load(x8, 112)), ones));
+    } else {
+      sum = i32x4.add(b, reduce4(q4Block16(p, nibble, zero, v128.load(x16), v128.load(x16, 16), v128.load(x16, 32), v128.load(x16, 48)),
+        q4Block16(p + 18, nibble, zero, v128.load(x16, 64), v128.load(x16, 80), v128.load(x16, 96), v128.load(x16, 112)),
+        q4Block16(p + 36, nibble, zero, v128.load(x16, 128), v128.load(x16, 144), v128.load(x16, 160), v128.load(x16, 176)),
+        q4Block16(p + 54, nibble, zero, v128.load(x16, 192), v128.load(x16, 208), v128.load(x16, 224), v128.load(x16, 240))));
+    }
+    acc = madd(f32x4.convert_i32x4_s(sum), d, acc);
+    p += 72;
+    bp += 16;
+    x8 += 128;
+    x16 += 256;
+  }
+  const end = sc + (<usize>nb << 2);
+  for (; s < end; s += 4) {
+    // One block: its sum in lane 0 (the other rows of the reduction are zero).
+    const h = v128.load16_lane(p, i32x4.splat(0), 1);
+    top = i32x4.max_u(top, i32x4.shl(h, 1));
+    const d = f32x4.mul(finiteHighHalfToF32(h, mask, scale), v128.load32_splat(s));
+    let sum: v128;
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      sum = q4Reduce4(q4Pairs8(p, nibble, v128.load(x8), v128.load(x8, 16)), zero, zero, zero, ones);
+    } else {
+      sum = reduce4(q4Block16(p, nibble, zero, v128.load(x16), v128.load(x16, 16), v128.load(x16, 32), v128.load(x16, 48)), zero, zero, zero);
+    }
+    sum = i32x4.add(sum, v128.load32_zero(bp));
+    acc = madd(f32x4.convert_i32x4_s(sum), v128.shuffle<f32>(d, zero, 0, 4, 4, 4), acc);
+    p += 18;
+    bp += 4;
+    x8 += 32;
+    x16 += 64;
+  }
+  if (anySpecial(top)) specialScales = true;
+  return hsum(acc);
 }
 
 function dotQ4x4(w0: usize, w1: usize, w2: usize, w3: usize, nb: i32, sc: usize, bias: usize, q8: usize, q16: usize): v128 {
@@ -664,13 +735,17 @@ export function q_matmul_q(r0: i32, count: i32, n: i32, cols: i32, format: i32, 
   const q16 = actQ16(act, n, nb, cols);
   const rb = <usize>rowBytes;
   const end = r0 + count;
-  if (n == 1 && format == QF_Q8_0) {
+  if (n == 1) {
+    const q8fmt = format == QF_Q8_0;
     for (let r = r0; r < end; r++) {
       const wr = w + <usize>r * rb;
       specialScales = false;
-      let out = dotQ8Row(wr, nb, act, q16);
+      let out = q8fmt ? dotQ8Row(wr, nb, act, q16) : dotQ4Row(wr, nb, act, bias, q8, q16);
       // Rare (a hostile or broken file): the tile's exact conversion, the row in all four lanes.
-      if (specialScales) out = f32x4.extract_lane(dotQ8x4Exact(wr, wr, wr, wr, nb, act, q16), 0);
+      if (specialScales) {
+        out = f32x4.extract_lane(q8fmt ? dotQ8x4Exact(wr, wr, wr, wr, nb, act, q16)
+          : dotQ4x4Exact(wr, wr, wr, wr, nb, act, bias, q8, q16), 0);
+      }
       store<f32>(y + (<usize>r << 2), out);
     }
     return;
@@ -687,7 +762,7 @@ export function q_matmul_q(r0: i32, count: i32, n: i32, cols: i32, format: i32, 
       const sc = act + (i << 2);
       const tq16 = q16 + (<usize>t * <usize>cols << 1);
       const tq8 = q8 + <usize>t * <usize>cols;
-      const tb = bias + (i << 4);
+      const tb = bias + (i << 2);
       specialScales = false;
       let out = format == QF_Q8_0 ? dotQ8x4(w0, w1, w2, w3, nb, sc, tq16) : dotQ4x4(w0, w1, w2, w3, nb, sc, tb, tq8, tq16);
       if (specialScales) {

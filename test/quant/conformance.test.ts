@@ -122,30 +122,34 @@ describe('quantMatmul fast conversions in the decode kernels', () => {
     }
   });
 
-  test('Q8_0 decode rows: every f16 bit pattern as a scale in the 4-block loop and in the tail', () => {
-    // Rows of 5 blocks (the row kernel converts 4 blocks' scales at once, then a 1-block tail);
+  test('Q8_0 / Q4_0 decode rows: every f16 bit pattern as a scale in the 4-block loop and in the tail', () => {
+    // Rows of 5 blocks (the row kernels convert 4 blocks' scales at once, then a 1-block tail);
     // block b of row r has scale finiteFirst[5r + b]. x is one-hot per block (127 in block j, 0
     // elsewhere), so every other block adds an exact 0 (or NaN for an infinite or NaN scale, as in
     // the reference) and the comparison is exact whatever the order of the sum.
     const blocks = 5;
     const rows = Math.ceil(65536 / blocks);
-    const bytes = new Uint8Array(rows * blocks * 34);
-    for (let i = 0; i < rows * blocks; i++) {
-      const h = finiteFirst[i % 65536]!;
-      bytes[i * 34] = h & 0xff;
-      bytes[i * 34 + 1] = h >> 8;
-      bytes.fill(1 + (i % 3), i * 34 + 2, (i + 1) * 34);
-    }
-    const w = { format: 'Q8_0' as const, rows, cols: 32 * blocks, bytes };
-    for (let j = 0; j < blocks; j++) {
-      const x = new Float32Array(32 * blocks);
-      x.fill(127, 32 * j, 32 * (j + 1));
-      const want = new Float32Array(rows);
-      referenceQuantKernels.matmul(x, 1, w, want);
-      for (const variant of backends.all.filter((b) => b.wasm)) {
-        const y = new Float32Array(rows);
-        new WasmQuant(variant.wasm!, { forceParallel: true }).matmul(x, 1, w, y);
-        close(y, want, 0, 0, `${variant.name} block ${j}`);
+    for (const format of ['Q8_0', 'Q4_0'] as const) {
+      const stride = format === 'Q8_0' ? 34 : 18;
+      const bytes = new Uint8Array(rows * blocks * stride);
+      for (let i = 0; i < rows * blocks; i++) {
+        const h = finiteFirst[i % 65536]!;
+        bytes[i * stride] = h & 0xff;
+        bytes[i * stride + 1] = h >> 8;
+        // Q8_0: q in 1..3; Q4_0: nibbles 9, 10 or 5 (q - 8 = 1, 2, -3), both halves of each byte.
+        bytes.fill(format === 'Q8_0' ? 1 + (i % 3) : [0x99, 0xaa, 0x55][i % 3]!, i * stride + 2, (i + 1) * stride);
+      }
+      const w = { format, rows, cols: 32 * blocks, bytes };
+      for (let j = 0; j < blocks; j++) {
+        const x = new Float32Array(32 * blocks);
+        x.fill(127, 32 * j, 32 * (j + 1));
+        const want = new Float32Array(rows);
+        referenceQuantKernels.matmul(x, 1, w, want);
+        for (const variant of backends.all.filter((b) => b.wasm)) {
+          const y = new Float32Array(rows);
+          new WasmQuant(variant.wasm!, { forceParallel: true }).matmul(x, 1, w, y);
+          close(y, want, 0, 0, `${variant.name} ${format} block ${j}`);
+        }
       }
     }
   });
