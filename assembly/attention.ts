@@ -27,6 +27,7 @@
 // head dim d must be a multiple of 4 (JS falls back to the reference kernels otherwise).
 
 import { hmax, hsum, madd } from './vmath';
+import { claim } from './tasks';
 
 // Task descriptor: 8 i32 fields (src/backend/wasm/attention.ts writes them).
 const D_BLOCK: usize = 0; // the KV block (layout below)
@@ -39,16 +40,6 @@ const D_SCORES: usize = 24; // H2O: the score vector [>= len] (-inf = evicted), 
 const D_FLAGS: usize = 28; // bit 0: an f16 block that may hold inf or NaN
 const DESC_BYTES: usize = 32;
 
-/**
- * The task a thread runs next: with next != 0, whatever the call's shared counter hands out (the
- * threads of one call take tasks one at a time, so a thread that starts late or runs slower
- * takes fewer); with next == 0, t (a single thread walks them in order).
- */
-// @ts-ignore: decorator
-@inline
-function claim(next: usize, t: i32): i32 {
-  return next != 0 ? atomic.add<i32>(next, 1) : t;
-}
 
 // The KV block layout, in bytes from the block's start. It is defined once, in TypeScript
 // (kvBlockLayout, src/ops/attention-kernels.ts); this module cannot import it, so it repeats it

@@ -24,9 +24,11 @@
 // F16 and BF16 (q_matmul) keep x in f32: decode (n == 1) streams one row at a time against x split
 // once into even and odd elements (the order the in-register conversion yields 8 halves in);
 // prefill (n > 1) dequantises a tile of 4 rows into the caller's scratch (16 cols bytes, stays in
-// L1/L2) and multiplies every token with it (gemm_nt_small). A thread owns the rows [r0, r0 + count).
+// L1/L2) and multiplies every token with it (gemm_nt_small). The threads of a call take rows in
+// chunks from a shared counter (tasks.ts), or one thread runs them all.
 
 import { gemm_nt_small } from './gemm';
+import { claim } from './tasks';
 import { madd, hsum } from './vmath';
 
 export const QF_Q8_0: i32 = 0;
@@ -271,36 +273,57 @@ export function q_matmul_work_bytes(cols: i32): i32 {
 
 /**
  * F16 / BF16: y[t * ldy + r] = W[r, :] · x[t * cols, :] for rows r in [r0, r0 + count), tokens t < n.
- * `work`: q_matmul_work_bytes(cols) bytes owned by this part.
+ * `work`: q_matmul_work_bytes(cols) bytes owned by this part. With next != 0 the rows are taken
+ * `chunk` at a time (a multiple of 4) from the call's shared counter (see tasks.ts); with next == 0
+ * this thread runs them all.
  */
 export function q_matmul(r0: i32, count: i32, n: i32, cols: i32, format: i32, w: usize, rowBytes: i32,
-  x: usize, y: usize, ldy: i32, work: usize): void {
+  x: usize, y: usize, ldy: i32, work: usize, chunk: i32, next: usize): void {
   if (count <= 0 || n <= 0) return;
-  const xStride = <usize>cols << 2;
+  const size = next != 0 ? chunk : count;
   const end = r0 + count;
-  const rb = <usize>rowBytes;
+  let c = claim(next, 0);
+  if (r0 + c * size >= end) return;
+  // Decode: x split once per thread into even and odd elements; F16 reads it scaled by 2^64 (see
+  // dotHalfRowBody); an x with a magnitude of 2^62 or more, an infinity or a NaN takes rowDot.
+  const c8 = cols & ~7;
+  let fast = false;
   if (n == 1) {
-    // Decode: one row at a time (dotHalfRowBody), against x split once into even and odd elements.
-    const c8 = cols & ~7;
-    // F16 reads x scaled by 2^64 (see dotHalfRowBody); an x with a magnitude of 2^62 or more, an
-    // infinity or a NaN takes rowDot instead.
     const prescale: f32 = format == QF_F16 ? <f32>1.8446744073709552e19 : 1; // 2^64
     const xTop = splitEvenOdd(x, work, c8, prescale);
-    const fast = format != QF_F16 || xTop < 0x5e800000;
-    let r = r0;
-    for (; fast && r < end; r++) {
-      const wr = w + <usize>r * rb;
-      specialHalves = false;
-      let out = format == QF_F16 ? dotF16Row(wr, work, c8) : dotBF16Row(wr, work, c8);
-      if (specialHalves) out = rowDot(format, wr, x, cols);
-      else if (c8 < cols) out += tailDot(format, wr, x, c8, cols);
-      store<f32>(y + (<usize>r << 2), out);
-    }
-    for (; r < end; r++) store<f32>(y + (<usize>r << 2), rowDot(format, w + <usize>r * rb, x, cols));
-    return;
+    fast = format != QF_F16 || xTop < 0x5e800000;
   }
-  for (let r = r0; r < end; r += 4) {
-    const rows = min(4, end - r);
+  for (; r0 + c * size < end; c = claim(next, c + 1)) {
+    const a = r0 + c * size;
+    const b = min(end, a + size);
+    if (n == 1) halfDecodeRows(a, b, cols, c8, format, w, rowBytes, x, y, work, fast);
+    else halfPrefillRows(a, b, n, cols, format, w, rowBytes, x, y, ldy, work);
+  }
+}
+
+// Decode rows [a, b) one at a time (dotHalfRowBody) against xs = x split by splitEvenOdd at work.
+function halfDecodeRows(a: i32, b: i32, cols: i32, c8: i32, format: i32, w: usize, rowBytes: i32, x: usize, y: usize,
+  work: usize, fast: bool): void {
+  const rb = <usize>rowBytes;
+  let r = a;
+  for (; fast && r < b; r++) {
+    const wr = w + <usize>r * rb;
+    specialHalves = false;
+    let out = format == QF_F16 ? dotF16Row(wr, work, c8) : dotBF16Row(wr, work, c8);
+    if (specialHalves) out = rowDot(format, wr, x, cols);
+    else if (c8 < cols) out += tailDot(format, wr, x, c8, cols);
+    store<f32>(y + (<usize>r << 2), out);
+  }
+  for (; r < b; r++) store<f32>(y + (<usize>r << 2), rowDot(format, w + <usize>r * rb, x, cols));
+}
+
+// Prefill rows [a, b): a tile of 4 rows dequantised into work, every token against it.
+function halfPrefillRows(a: i32, b: i32, n: i32, cols: i32, format: i32, w: usize, rowBytes: i32, x: usize, y: usize,
+  ldy: i32, work: usize): void {
+  const rb = <usize>rowBytes;
+  const xStride = <usize>cols << 2;
+  for (let r = a; r < b; r += 4) {
+    const rows = min(4, b - r);
     for (let i = 0; i < rows; i++) dequantRow(format, w + <usize>(r + i) * rb, work + <usize>i * xStride, cols);
     // The tokens against the 4 dequantised rows with the dense small-m kernel (4x2 register tiles).
     gemm_nt_small(n, rows, cols, x, cols, work, cols, y + (<usize>r << 2), ldy, 0);
@@ -724,20 +747,29 @@ function dotQ4x4Exact(w0: usize, w1: usize, w2: usize, w3: usize, nb: i32, sc: u
 
 /**
  * Q8_0 / Q4_0: y[t * ldy + r] = W[r, :] · x[t, :] for rows r in [r0, r0 + count), tokens t < n, with
- * x quantised by q_quantize_act into `act` (the regions of n tokens).
+ * x quantised by q_quantize_act into `act` (the regions of n tokens). chunk and next as q_matmul's.
  */
 export function q_matmul_q(r0: i32, count: i32, n: i32, cols: i32, format: i32, w: usize, rowBytes: i32,
-  act: usize, y: usize, ldy: i32): void {
+  act: usize, y: usize, ldy: i32, chunk: i32, next: usize): void {
   if (count <= 0 || n <= 0) return;
+  const size = next != 0 ? chunk : count;
+  const end = r0 + count;
+  for (let c = claim(next, 0); r0 + c * size < end; c = claim(next, c + 1)) {
+    const a = r0 + c * size;
+    blockRows(a, min(end, a + size), n, cols, format, w, rowBytes, act, y, ldy);
+  }
+}
+
+// q_matmul_q over rows [a, b).
+function blockRows(a: i32, b: i32, n: i32, cols: i32, format: i32, w: usize, rowBytes: i32, act: usize, y: usize, ldy: i32): void {
   const nb = cols >> 5;
   const bias = actBias(act, n, nb);
   const q8 = actQ8(act, n, nb);
   const q16 = actQ16(act, n, nb, cols);
   const rb = <usize>rowBytes;
-  const end = r0 + count;
   if (n == 1) {
     const q8fmt = format == QF_Q8_0;
-    for (let r = r0; r < end; r++) {
+    for (let r = a; r < b; r++) {
       const wr = w + <usize>r * rb;
       specialScales = false;
       let out = q8fmt ? dotQ8Row(wr, nb, act, q16) : dotQ4Row(wr, nb, act, bias, q8, q16);
@@ -750,8 +782,8 @@ export function q_matmul_q(r0: i32, count: i32, n: i32, cols: i32, format: i32, 
     }
     return;
   }
-  for (let r = r0; r < end; r += 4) {
-    const rows = min(4, end - r);
+  for (let r = a; r < b; r += 4) {
+    const rows = min(4, b - r);
     const w0 = w + <usize>r * rb;
     // Missing rows of the last tile repeat row 0 (their lanes are not stored).
     const w1 = rows > 1 ? w0 + rb : w0;

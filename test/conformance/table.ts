@@ -546,13 +546,14 @@ function encodeRows(format: QuantFormat, values: Float32Array, rows: number): Te
 function quantRow(format: QuantFormat): QuantConformanceRow {
   const blocked = format === 'Q8_0' || format === 'Q4_0';
   // [rows, cols, n]: rows not a multiple of 4, one and several tokens, empty and size-1 inputs; the
-  // halves also take column counts off multiples of 4 and 8. The decode kernels run 4 rows at a
-  // time: rows 7, 13, 17 leave 1-3 rows after the last tile, long rows run the tile loops long.
+  // halves also take column counts off multiples of 4 and 8. Prefill runs 4 rows at a time: rows
+  // 7, 13, 17, 37 leave 1-3 rows after the last tile; decode streams rows, long ones run its loops
+  // long. Split over threads, rows go in chunks of 16 from a shared counter: 33 and 37 rows make 3.
   const shapes: Array<[number, number, number]> = blocked
     ? [[1, 32, 1], [3, 64, 1], [5, 96, 2], [7, 32, 3], [13, 128, 5], [33, 256, 1], [0, 32, 2], [4, 32, 0], [6, 64, 17],
-      [8, 1024, 1], [17, 320, 1]]
+      [8, 1024, 1], [17, 320, 1], [37, 96, 3]]
     : [[1, 1, 1], [3, 7, 1], [5, 37, 3], [13, 64, 1], [9, 130, 6], [0, 8, 2], [4, 16, 0], [2, 9, 1],
-      [8, 1000, 1], [7, 261, 1], [17, 77, 1]];
+      [8, 1000, 1], [7, 261, 1], [17, 77, 1], [37, 40, 3]];
   // The halves' weights hold special values from the third case on, except two long decode cases
   // (their tiles keep the fast path); x holds them in the cases listed.
   const plainWeights = new Set([8, 9]);

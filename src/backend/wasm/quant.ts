@@ -1,8 +1,10 @@
 // WasmQuant: products with GGUF-format weights (assembly/quant.ts) on raw arrays. The weight's
 // bytes are used in place when they live in an arena (allocBytes puts them there; that arena runs
 // the call); x and y are staged through its scratch. Q8_0 / Q4_0 first quantise x per block
-// (q_quantize_act, split over tokens when there are many) into scratch. Rows are split over the
-// kernels' threads in multiples of 4, as the dense gemv splits them.
+// (q_quantize_act, split over tokens when there are many) into scratch. With several threads, the
+// rows are cut into chunks (multiples of 4, about CHUNKS_PER_THREAD per thread) that the threads
+// take from a shared counter: a thread that starts late or is descheduled takes fewer, where an
+// even split made the caller wait ~1.4 ms per decode step for the worker's half.
 
 import { checkQuantizedMatrix, type QuantFormat, type QuantizedMatrix, type QuantKernels } from '../../ops/quant-kernels.js';
 import type { WasmArena } from './arena.js';
@@ -13,6 +15,14 @@ import { PARALLEL_MIN_GEMV, type WasmKernels } from './kernels.js';
 const FORMAT_CODE: Readonly<Record<QuantFormat, number>> = { Q8_0: 0, Q4_0: 1, F16: 2, BF16: 3 };
 
 const align64 = (bytes: number): number => Math.ceil(bytes / 64) * 64;
+
+/** Chunks per thread when rows are shared through the counter: enough to even out a late thread. */
+const CHUNKS_PER_THREAD = 4;
+
+/** Rows per chunk: a multiple of 4 (the prefill tile), at least 16 (a claim costs a shared-line round trip). */
+export function quantChunkRows(rows: number, threads: number): number {
+  return Math.max(16, Math.ceil(rows / (threads * CHUNKS_PER_THREAD) / 4) * 4);
+}
 
 export interface WasmQuantOptions {
   /** Split every call over all threads regardless of size (tests use it to cover the splits). */
@@ -62,6 +72,8 @@ export class WasmQuant implements QuantKernels {
       bytes += align64(b);
       return at;
     };
+    // The row counter has a cache line of its own (every thread updates it).
+    const oCounter = take(64);
     const oW = wResident ? 0 : take(w.rows * rowBytes);
     const oX = xResident ? 0 : take(4 * n * cols);
     const oY = yResident ? 0 : take(4 * n * rows);
@@ -74,8 +86,11 @@ export class WasmQuant implements QuantKernels {
     const xPtr = xResident ? x.byteOffset : base + oX;
     if (!xResident) heap.set(x.subarray(0, n * cols), xPtr >>> 2);
     const yPtr = yResident ? y.byteOffset : base + oY;
+    const counter = threads > 1 ? base + oCounter : 0;
+    if (counter !== 0) heap[counter >>> 2] = 0;
+    const chunk = quantChunkRows(rows, threads);
+    const format = FORMAT_CODE[w.format];
     const parts: number[][] = [];
-    const bounds = splitBounds(rows, threads, 4);
     if (blocked) {
       const act = base + oAct;
       const tokenThreads = Math.min(threads, n);
@@ -85,15 +100,11 @@ export class WasmQuant implements QuantKernels {
         if (tokens[p + 1]! > tokens[p]!) quantParts.push([tokens[p]!, tokens[p + 1]! - tokens[p]!, n, cols, xPtr, act]);
       }
       this.kernels.runTasks(arena, 'q_quantize_act', quantParts);
-      for (let p = 0; p < threads; p++) {
-        if (bounds[p + 1]! > bounds[p]!) parts.push([bounds[p]!, bounds[p + 1]! - bounds[p]!, n, cols, FORMAT_CODE[w.format], wPtr, rowBytes, act, yPtr, rows]);
-      }
+      for (let p = 0; p < threads; p++) parts.push([0, rows, n, cols, format, wPtr, rowBytes, act, yPtr, rows, chunk, counter]);
       this.kernels.runTasks(arena, 'q_matmul_q', parts);
     } else {
       for (let p = 0; p < threads; p++) {
-        if (bounds[p + 1]! > bounds[p]!) {
-          parts.push([bounds[p]!, bounds[p + 1]! - bounds[p]!, n, cols, FORMAT_CODE[w.format], wPtr, rowBytes, xPtr, yPtr, rows, base + oWork + parts.length * workBytes]);
-        }
+        parts.push([0, rows, n, cols, format, wPtr, rowBytes, xPtr, yPtr, rows, base + oWork + p * workBytes, chunk, counter]);
       }
       this.kernels.runTasks(arena, 'q_matmul', parts);
     }
