@@ -251,11 +251,11 @@ function elem<T>(p: usize, c: i32): f32 {
   return load<f32>(p + (<usize>c << 2));
 }
 
-/** Bytes of the 8 f32 rows a thread widens f16 rows into, a row of zeros and the GATHER rows of step 2's gathers (the start of every workspace). */
+/** Bytes of the 8 f32 rows a thread widens f16 rows into and a row of zeros (the start of every workspace). */
 // @ts-ignore: decorator
 @inline
 function convBytes(d: i32): i32 {
-  return (align16(d) << 2) * (9 + GATHER);
+  return (align16(d) << 2) * 9;
 }
 
 const FLT_MAX: f32 = 3.4028234663852886e38;
@@ -952,59 +952,44 @@ function denseTask<T>(dp: usize, d: i32, g: i32, work: usize): void {
 // ------------------------------------------------------------------------------------------------
 // Step 2, shared by SparQ and the baselines
 
-// A group's rows (g > 1; a single head gathers instead, see GATHER) are touched (first cache line) in bursts of TOUCH rows, one burst every TOUCH positions, a
-// block ahead: a touch that misses holds up retirement until its line arrives, so the misses of
-// one burst overlap each other while the current block's rows (touched a block earlier) are in
-// cache. Measured against touching 4 rows 8 ahead every 4 positions (one stall per 4 rows):
-// step 2 of the even recipe at 1/2, S = 16384, 1.1-1.4x faster (two runs at load 8-12); 32-row bursts, two lines
-// per row, or also the V rows during the K pass measured no better.
-const TOUCH = 16;
-
-/** Touches the first line of the rows sel[j .. j + TOUCH); returns a sum that keeps the loads alive. */
-// @ts-ignore: decorator
-@inline
-function touchRows(base: usize, sel: usize, j: i32, rowBytes: usize): f32 {
-  let s: f32 = 0;
-  for (let x = 0; x < TOUCH; x++) s += load<f32>(base + <usize>idx(sel, j + x) * rowBytes);
-  return s;
-}
+// Step 2 reads rows scattered over the cache, each one a DRAM miss (and, with the 4 KiB pages wasm
+// memory gets, usually a TLB miss). Each pass therefore walks its selected rows in blocks of
+// TOUCH_BYTES: one loop of plain loads first touches every cache line of the block's rows
+// (touchRows), then the arithmetic reads them from L1. The touch loop has no stores and a few
+// instructions per line, so the out-of-order window holds the misses of dozens of rows at once;
+// the arithmetic over a row in place keeps about one row's misses in flight, and a copy loop (as
+// step 2 once gathered rows, 32 at a time, into a contiguous chunk) two or three before its stores
+// fill the store buffer. Measured at S = 16384, 32 heads of 128, f16 cache, 1 thread, against those
+// gathers: the paper recipe at 1/8 (k = 128) 3.42 -> 3.07 ms per layer, the even split at 1/8
+// (k = 1022) 6.36 -> 4.38 ms and at 1/2 (k = 4094) 18.7 -> 12.9 ms. Blocks of 16-64 KiB measured
+// alike, 1 MiB (past L2) slower (15.0 ms at 1/2); touching the next block's rows a few per
+// iteration of the arithmetic, instead of in one burst, was 2x slower (each touch that misses
+// holds up retirement in the middle of the arithmetic).
+const TOUCH_BYTES = 32768;
 
 /**
- * Rows gathered per chunk in step 2 (single query head). A dot product or axpy over a row in place
- * keeps ~150 instructions per row in flight, so the out-of-order window holds about one row's
- * cache misses; a bare copy loop is ~40 instructions a row and keeps several rows' misses in
- * flight, and the arithmetic then reads the chunk from L1.
+ * Loads every 64-byte line of the rows sel[j0 .. j0 + n) of base (rowT bytes each, a multiple of
+ * 8); returns a sum that keeps the loads alive. The last load covers a row that does not start on
+ * a line.
  */
-const GATHER = 32;
-
-/** Copies the rows sel[j0 .. j0 + n) of base (rowT bytes each, a multiple of 8) to dst, `stride` bytes apart. */
-function gatherRows(base: usize, sel: usize, j0: i32, n: i32, rowT: usize, dst: usize, stride: usize): void {
-  for (let x = 0; x < n; x++) {
-    const src = base + <usize>idx(sel, j0 + x) * rowT;
-    const to = dst + <usize>x * stride;
-    let o: usize = 0;
-    for (; o + 64 <= rowT; o += 64) {
-      const a = v128.load(src + o);
-      const b = v128.load(src + o, 16);
-      const c = v128.load(src + o, 32);
-      const e = v128.load(src + o, 48);
-      v128.store(to + o, a);
-      v128.store(to + o, b, 16);
-      v128.store(to + o, c, 32);
-      v128.store(to + o, e, 48);
+function touchRows(base: usize, sel: usize, j0: i32, n: i32, rowT: usize): i32 {
+  let s = 0;
+  const last = rowT - 4;
+  if (rowT == 256) {
+    // The usual row (128 halves), unrolled: a loop per row costs a branch per line.
+    let v = i32x4.splat(0);
+    for (let x = 0; x < n; x++) {
+      const p = base + <usize>idx(sel, j0 + x) * rowT;
+      v = i32x4.add(v, i32x4.add(i32x4.add(v128.load(p), v128.load(p, 64)), i32x4.add(v128.load(p, 128), v128.load(p, 240))));
     }
-    for (; o + 16 <= rowT; o += 16) v128.store(to + o, v128.load(src + o));
-    for (; o < rowT; o += 8) store<u64>(to + o, load<u64>(src + o));
+    return i32x4.extract_lane(v, 0);
   }
-}
-
-/** Row j of the selected rows (j < c4, a multiple of 4) in the gathered chunk at gb, gathering the next chunk when j starts one. */
-// @ts-ignore: decorator
-@inline
-function gatheredRow(base: usize, sel: usize, j: i32, c4: i32, rowT: usize, gb: usize, stride: usize): usize {
-  const x = j % GATHER;
-  if (x == 0) gatherRows(base, sel, j, min(GATHER, c4 - j), rowT, gb, stride);
-  return gb + <usize>x * stride;
+  for (let x = 0; x < n; x++) {
+    const p = base + <usize>idx(sel, j0 + x) * rowT;
+    for (let o: usize = 0; o < last; o += 64) s += load<i32>(p + o);
+    s += load<i32>(p + last);
+  }
+  return s;
 }
 
 /** [hsum(x0), hsum(x1), hsum(x2), hsum(x3)] by two transposing adds. */
@@ -1188,8 +1173,7 @@ function lane(v: v128, i: i32): v128 {
 /**
  * Step 2, shared by SparQ and the baselines: exact attention of the group's query heads over the
  * positions sel[0 .. cnt) (ascending, cnt >= 1), in two passes that each walk one region in
- * ascending order (a single query head: rows gathered GATHER at a time into a contiguous chunk;
- * a group: 4 rows in flight, the next TOUCH rows touched in a burst): the K
+ * ascending order, 4 rows at a time, each block of rows touched first (see TOUCH_BYTES): the K
  * rows give the logits (into w), a softmax turns them into weights, then the V rows are summed.
  * f16 rows are widened in registers for a single query head; for a group, each row is widened once
  * into conv and read by every head. Leaves out unnormalised (the caller scales row h by
@@ -1210,8 +1194,9 @@ function attendSelectedRows<T>(kp: usize, vp: usize, qp: usize, op: usize, sel: 
   const convRow = <usize>(align16(d) << 2);
   const c4 = cnt & ~3;
   const n4 = (cnt + 3) & ~3;
-  const gb = conv + 9 * convRow;
-  let sink: f32 = 0;
+  // Rows per touched block (see TOUCH_BYTES): a multiple of 4, so blocks start where the 4-row loops do.
+  const block = max(4, (TOUCH_BYTES / <i32>rowT) & ~3);
+  let sink = 0;
   // Pass 1: logits.
   if (g == 1) {
     // f16: q * 2^112 (in conv) for the scaled widening when that stays finite.
@@ -1225,11 +1210,11 @@ function attendSelectedRows<T>(kp: usize, vp: usize, qp: usize, op: usize, sel: 
     let mx = f32x4.splat(-Infinity);
     let j = 0;
     for (; j < c4; j += 4) {
-      // The K rows arrive GATHER at a time into gb (see GATHER).
-      const r0 = gatheredRow(kp, sel, j, c4, rowT, gb, convRow);
-      const r1 = r0 + convRow;
-      const r2 = r1 + convRow;
-      const r3 = r2 + convRow;
+      if (j % block == 0) sink += touchRows(kp, sel, j, min(block, cnt - j), rowT);
+      const r0 = kp + <usize>idx(sel, j) * rowT;
+      const r1 = kp + <usize>idx(sel, j + 1) * rowT;
+      const r2 = kp + <usize>idx(sel, j + 2) * rowT;
+      const r3 = kp + <usize>idx(sel, j + 3) * rowT;
       let s: v128;
       if (!half) s = dot4(qp, r0, r1, r2, r3, d);
       else if (scaled) s = dot4Half(conv, r0, r1, r2, r3, d, special, true);
@@ -1255,7 +1240,7 @@ function attendSelectedRows<T>(kp: usize, vp: usize, qp: usize, op: usize, sel: 
     for (let h = 0; h < g; h++) setf(mrun, h, -Infinity);
     const last = idx(sel, cnt - 1);
     for (let j = 0; j < cnt; j += 4) {
-      if ((j & (TOUCH - 1)) == 0 && j + 2 * TOUCH <= cnt) sink += touchRows(kp, sel, j + TOUCH, rowT);
+      if (j % block == 0) sink += touchRows(kp, sel, j, min(block, cnt - j), rowT);
       const n = cnt - j < 4 ? cnt - j : 4;
       // A short last group repeats the last row; its logits become -inf (weight 0).
       const k0 = rowF32<T>(kp + <usize>idx(sel, j) * rowT, conv, d);
@@ -1283,10 +1268,11 @@ function attendSelectedRows<T>(kp: usize, vp: usize, qp: usize, op: usize, sel: 
   if (g == 1) {
     let j = 0;
     for (; j < c4; j += 4) {
-      const r0 = gatheredRow(vp, sel, j, c4, rowT, gb, convRow);
-      const r1 = r0 + convRow;
-      const r2 = r1 + convRow;
-      const r3 = r2 + convRow;
+      if (j % block == 0) sink += touchRows(vp, sel, j, min(block, cnt - j), rowT);
+      const r0 = vp + <usize>idx(sel, j) * rowT;
+      const r1 = vp + <usize>idx(sel, j + 1) * rowT;
+      const r2 = vp + <usize>idx(sel, j + 2) * rowT;
+      const r3 = vp + <usize>idx(sel, j + 3) * rowT;
       const wv = v128.load(w + (<usize>j << 2));
       if (half) {
         const ws = f32x4.mul(wv, f32x4.splat(TWO_112));
@@ -1312,7 +1298,7 @@ function attendSelectedRows<T>(kp: usize, vp: usize, qp: usize, op: usize, sel: 
     const zeroRow = conv + 8 * convRow;
     memory.fill(zeroRow, 0, rowBytes);
     for (let j = 0; j < cnt; j += 4) {
-      if ((j & (TOUCH - 1)) == 0 && j + 2 * TOUCH <= cnt) sink += touchRows(vp, sel, j + TOUCH, rowT);
+      if (j % block == 0) sink += touchRows(vp, sel, j, min(block, cnt - j), rowT);
       const n = cnt - j < 4 ? cnt - j : 4;
       const v0 = rowF32<T>(vp + <usize>idx(sel, j) * rowT, conv + 4 * convRow, d);
       const v1 = n > 1 ? rowF32<T>(vp + <usize>idx(sel, j + 1) * rowT, conv + 5 * convRow, d) : zeroRow;
@@ -1325,7 +1311,7 @@ function attendSelectedRows<T>(kp: usize, vp: usize, qp: usize, op: usize, sel: 
     }
   }
   // Keeps the touch loads alive (the value itself is meaningless).
-  store<f32>(sinkp, sink);
+  store<i32>(sinkp, sink);
 }
 
 // ------------------------------------------------------------------------------------------------
