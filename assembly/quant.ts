@@ -694,7 +694,7 @@ function dotQ4Row(w: usize, nb: i32, sc: usize, bias: usize, q8: usize, q16: usi
     h = v128.load16_lane(p, h, 7, 54);
     top = i32x4.max_u(top, i32x4.shl(h, 1));
     const d = f32x4.mul(finiteHighHalfToF32(h, mask, scale), v128.load(s));
-    // The blocks' Q4_0 offsets (lane 0 of each block's bias vector).
+    // The four blocks' Q4_0 offsets (one i32 each).
     const b = v128.load(bp);
     let sum: v128;
     if (ASC_FEATURE_RELAXED_SIMD) {
