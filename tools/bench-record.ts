@@ -25,6 +25,7 @@ const RECIPES: Readonly<Record<string, BenchRecipe>> = {
   memory: { script: CLI, args: ['bench', 'memory'] },
   matmul: { script: CLI, args: ['bench', 'matmul'] },
   attention: { script: CLI, args: ['bench', 'attention'] },
+  'attention-threads': { script: CLI, args: ['bench', 'attention', '--threads', '1,2', '--compression', '1/8'] },
   'decode-f32': { script: CLI, args: ['bench', 'decode', '--format', 'F32'] },
   'decode-f16': { script: CLI, args: ['bench', 'decode', '--format', 'F16'] },
   'decode-q8_0': { script: CLI, args: ['bench', 'decode', '--format', 'Q8_0'] },

@@ -11,9 +11,11 @@
 // is dense bytes / the policy's (the transfer model, which the policies' counters add up, at the
 // cache's element size). With --kv-dtype f32,f16 both caches hold the same values and every
 // variant runs on both in the same rounds; rows then say how much faster each is than on f32.
+// Likewise --threads 1,2 runs every variant on a 1-thread and a 2-thread kernel set (each with its
+// own cache, same values) in the same rounds, and rows say how much faster each is than on 1 thread.
 //
 // Usage: thrifty bench attention [--seq 4096,16384] [--batch 1] [--compression 1/2,1/4,1/8]
-//        [--attention sparq,h2o,lm-infinite,flexgen,oracle] [--kv-dtype f32,f16] [--json]
+//        [--attention sparq,h2o,lm-infinite,flexgen,oracle] [--kv-dtype f32,f16] [--threads 1,2] [--json]
 
 import { availableParallelism, freemem } from 'node:os';
 import { KvCache } from '../attention/kv-cache.js';
@@ -47,8 +49,11 @@ export interface AttentionBenchOptions {
   attention?: readonly BenchPolicy[];
   /** KV cache element types, each run in the same rounds (default ['f16'], the wasm backend's). */
   kvDType?: readonly KvDType[];
-  /** Threads including the main one (default: all cores). */
-  threads?: number;
+  /**
+   * Threads including the main one (default: all cores); a list runs every variant on each count in
+   * the same rounds (rows then carry vsOneThread when 1 is in the list).
+   */
+  threads?: number | readonly number[];
   /** Timed rounds (default 7) after `warmup` rounds (default 2). */
   rounds?: number;
   warmup?: number;
@@ -105,6 +110,12 @@ export interface AttentionBenchRow {
    */
   denseVsF32: number | null;
   vsF32: number | null;
+  /**
+   * When 1 thread ran in the same rounds: median over rounds of (1-thread time / this time) for dense
+   * and for this policy (1 on the 1-thread rows); null otherwise.
+   */
+  denseVsOneThread: number | null;
+  vsOneThread: number | null;
   /** Streaming read of the memory holding the cache, in the same run. */
   streamGBs: number;
   threads: number;
@@ -164,38 +175,52 @@ export async function benchAttention(options: AttentionBenchOptions = {}): Promi
   const group = heads / kvHeads;
   const say = (note: string): void => log(options.json ? JSON.stringify({ note }) : `# ${note}`);
 
-  const kernels: WasmKernels = await createNodeWasmKernels({ threads: options.threads ?? availableParallelism() });
-  const attention = new WasmAttention(kernels);
+  const threadCounts = typeof options.threads === 'number' ? [options.threads] : options.threads ?? [availableParallelism()];
+  if (threadCounts.length === 0 || new Set(threadCounts).size !== threadCounts.length) throw new RangeError(`--threads lists each count at most once, got ${threadCounts.join(',')}`);
+  const engines: Engine[] = [];
   const rows: AttentionBenchRow[] = [];
   const rng = new Rng(1234);
   try {
-    say(`node ${process.versions.node}, wasm ${kernels.simd}, ${kernels.threads} threads; ${heads} heads (${kvHeads} KV) of ${headDim}, `
+    for (const threads of threadCounts) {
+      const kernels = await createNodeWasmKernels({ threads });
+      engines.push({ kernels, attention: new WasmAttention(kernels) });
+    }
+    const threadsText = engines.map((e) => e.kernels.threads).join(' and ');
+    say(`node ${process.versions.node}, wasm ${engines[0]!.kernels.simd}, ${threadsText} threads${engines.length > 1 ? ' (same rounds)' : ''}; ${heads} heads (${kvHeads} KV) of ${headDim}, `
       + `${dtypes.join(' and ')} cache${dtypes.length > 1 ? 's (same values, same rounds)' : ''}, one decode step of one layer; ${policies.join(', ')} against dense; SparQ recipes ${recipes.join(', ')} `
       + `(paper: k = 128, largest r within the ratio; even: r = d R, largest k); baselines: largest k within the ratio; `
       + `medians of ${rounds} interleaved rounds`);
     if (!options.json) {
-      log('| seq | batch | KV | ratio | policy | recipe | r | k | l | K twice | achieved | dense ms | ms | speedup | paired | theoretical | of theoretical | dense GB/s | GB/s | stream GB/s | dense vs f32 | vs f32 |');
-      log('|---:|---:|:---|---:|:---|:---|---:|---:|---:|:---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+      log('| threads | seq | batch | KV | ratio | policy | recipe | r | k | l | K twice | achieved | dense ms | ms | speedup | paired | theoretical | of theoretical | dense GB/s | GB/s | stream GB/s | dense vs f32 | vs f32 | dense vs 1 thread | vs 1 thread |');
+      log('|---:|---:|---:|:---|---:|:---|:---|---:|---:|---:|:---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     }
     for (const seq of seqs) {
       for (const batch of batches) {
         let bytes = 0;
-        for (const dtype of dtypes) bytes += attentionCacheBytes(seq, batch, kvHeads, headDim, dtype);
+        for (const dtype of dtypes) bytes += engines.length * attentionCacheBytes(seq, batch, kvHeads, headDim, dtype);
         if (bytes > maxMemory) {
           say(`skipped seq ${seq} batch ${batch}: its cache needs ${(bytes / 2 ** 30).toFixed(2)} GiB, over the `
             + `${(maxMemory / 2 ** 30).toFixed(2)} GiB allowed (raise --max-memory-gib if the machine has room)`);
           continue;
         }
-        rows.push(...runConfig(kernels, attention, rng, {
+        rows.push(...runConfig(engines, rng, {
           seq, batch, heads, kvHeads, headDim, group, compressions, recipes, policies, rounds, warmup, dtypes,
         }, (row) => log(options.json ? JSON.stringify(row) : formatRow(row)), say));
       }
     }
   } finally {
-    attention.dispose();
-    kernels.dispose();
+    for (const { kernels, attention } of engines) {
+      attention.dispose();
+      kernels.dispose();
+    }
   }
   return rows;
+}
+
+/** One kernel set (a thread count) with its attention kernels. */
+interface Engine {
+  kernels: WasmKernels;
+  attention: WasmAttention;
 }
 
 interface Config {
@@ -223,24 +248,11 @@ interface Plan {
   name: string;
 }
 
-function runConfig(kernels: WasmKernels, attention: WasmAttention, rng: Rng, c: Config,
+function runConfig(engines: readonly Engine[], rng: Rng, c: Config,
   emit: (row: AttentionBenchRow) => void, say: (note: string) => void): AttentionBenchRow[] {
-  const caches = new Map<KvDType, KvCache>();
-  const scoreVectors: Float32Array[] = [];
+  const caches: KvCache[] = [];
+  const scoreVectors: Array<{ attention: WasmAttention; scores: Float32Array }> = [];
   try {
-    // One cache per dtype, filled with the same values (the same fill seed).
-    const fillSeed = rng.nextU32();
-    for (const dtype of c.dtypes) {
-      const cache = new KvCache({
-        layers: 1, kvHeads: c.kvHeads, headDim: c.headDim, batch: c.batch, initialCapacity: c.seq, maxLength: c.seq,
-        storeKTransposed: true, allocator: attention.cacheAllocator, release: attention.cacheRelease, dtype,
-      });
-      caches.set(dtype, cache);
-      fillCache(cache, c.seq, new Rng(fillSeed));
-    }
-    const seqIds = Array.from({ length: c.batch }, (_, i) => i);
-    const tasksOf = new Map<KvDType, AttentionHeadTask[]>();
-    for (const [dtype, cache] of caches) tasksOf.set(dtype, buildHeadTasks(attention, cache, 0, seqIds, c.heads));
     const q = Float32Array.from({ length: c.batch * c.heads * c.headDim }, () => rng.normal());
     const out = new Float32Array(q.length);
     const planShape = { headDim: c.headDim, seqLen: c.seq };
@@ -270,66 +282,86 @@ function runConfig(kernels: WasmKernels, attention: WasmAttention, rng: Rng, c: 
       }
     }
 
-    // H2O's score vectors, one per task, in the cache's memory: a used state (uniform scores, no
-    // evictions yet); the first call evicts down to k, later calls run in the steady state.
-    const h2oTasks = (tasks: readonly AttentionHeadTask[]): H2oHeadTask[] => tasks.map((task) => {
-      const scores = attention.cacheAllocator(c.seq);
-      for (let i = 0; i < c.seq; i++) scores[i] = rng.uniform();
-      scoreVectors.push(scores);
-      return { ...task, scores };
-    });
-    const runner = (p: Plan, tasks: readonly AttentionHeadTask[]): (() => void) => {
-      const spec = p.spec;
-      switch (spec.kind) {
-        case 'sparq': {
-          const params = { rank: spec.rank, topK: spec.topK, localWindow: spec.localWindow, reallocation: spec.reallocation ?? true, transposed: p.kTwice };
-          return () => attention.sparq(tasks, q, out, c.headDim, c.group, params);
-        }
-        case 'h2o': {
-          const h2o = h2oTasks(tasks);
-          const params = { topK: spec.topK, localWindow: spec.localWindow ?? 0 };
-          return () => attention.h2o(h2o, q, out, c.headDim, c.group, params);
-        }
-        case 'lm-infinite': {
-          const params = { topK: spec.topK, sinks: spec.sinks ?? 0 };
-          return () => attention.lmInfinite(tasks, q, out, c.headDim, c.group, params);
-        }
-        case 'flexgen':
-        case 'oracle':
-          return () => attention.exactTopK(tasks, q, out, c.headDim, c.group, { topK: spec.topK });
-        default:
-          throw new Error(`bench attention: no runner for ${spec.kind}`);
-      }
-    };
-
-    // Streaming read over the memory the caches occupy (per arena, from its first block to the
-    // end of its last): the same DRAM, read at the best rate this machine gives wasm.
-    const extents = new Map<WasmArena, { start: number; end: number }>();
-    for (const tasks of tasksOf.values()) {
-      for (const t of tasks) {
-        const arena = kernels.arenas.find(t.block.data)!;
-        const start = t.block.data.byteOffset;
-        const end = start + t.block.data.byteLength;
-        const e = extents.get(arena);
-        if (!e) extents.set(arena, { start, end });
-        else {
-          e.start = Math.min(e.start, start);
-          e.end = Math.max(e.end, end);
-        }
-      }
-    }
-    let streamBytes = 0;
-    for (const e of extents.values()) streamBytes += e.end - e.start;
-    const stream = (): void => {
-      for (const [arena, e] of extents) kernels.streamSum(e.start, (e.end - e.start) / 4, arena);
-    };
-
+    // Per engine and dtype: a cache (the same values everywhere: one fill seed), its tasks, and the
+    // variants that run on them. H2O's score vectors (one per task, in the cache's memory) start in a
+    // used state (uniform scores, no evictions yet); the first call evicts down to k, later calls run
+    // in the steady state.
+    const fillSeed = rng.nextU32();
+    const h2oSeed = rng.nextU32();
     interface Variant { name: string; run: () => void; times: number[] }
-    const variants: Variant[] = [{ name: 'stream', run: stream, times: [] }];
-    for (const [dtype, tasks] of tasksOf) {
-      variants.push({ name: `${dtype} dense`, run: () => attention.dense(tasks, q, out, c.headDim, c.group), times: [] });
-      for (const p of plans) variants.push({ name: `${dtype} ${p.name}`, run: runner(p, tasks), times: [] });
+    const variants: Variant[] = [];
+    const setups: Array<{ engine: Engine; tag: string; tasksOf: Map<KvDType, AttentionHeadTask[]>; streamName: string; streamBytes: number }> = [];
+    for (const engine of engines) {
+      const { kernels, attention } = engine;
+      const tag = `T${kernels.threads}`;
+      const tasksOf = new Map<KvDType, AttentionHeadTask[]>();
+      for (const dtype of c.dtypes) {
+        const cache = new KvCache({
+          layers: 1, kvHeads: c.kvHeads, headDim: c.headDim, batch: c.batch, initialCapacity: c.seq, maxLength: c.seq,
+          storeKTransposed: true, allocator: attention.cacheAllocator, release: attention.cacheRelease, dtype,
+        });
+        caches.push(cache);
+        fillCache(cache, c.seq, new Rng(fillSeed));
+        tasksOf.set(dtype, buildHeadTasks(attention, cache, 0, Array.from({ length: c.batch }, (_, i) => i), c.heads));
+      }
+      const h2oRng = new Rng(h2oSeed);
+      const h2oTasks = (tasks: readonly AttentionHeadTask[]): H2oHeadTask[] => tasks.map((task) => {
+        const scores = attention.cacheAllocator(c.seq);
+        for (let i = 0; i < c.seq; i++) scores[i] = h2oRng.uniform();
+        scoreVectors.push({ attention, scores });
+        return { ...task, scores };
+      });
+      const runner = (p: Plan, tasks: readonly AttentionHeadTask[]): (() => void) => {
+        const spec = p.spec;
+        switch (spec.kind) {
+          case 'sparq': {
+            const params = { rank: spec.rank, topK: spec.topK, localWindow: spec.localWindow, reallocation: spec.reallocation ?? true, transposed: p.kTwice };
+            return () => attention.sparq(tasks, q, out, c.headDim, c.group, params);
+          }
+          case 'h2o': {
+            const h2o = h2oTasks(tasks);
+            const params = { topK: spec.topK, localWindow: spec.localWindow ?? 0 };
+            return () => attention.h2o(h2o, q, out, c.headDim, c.group, params);
+          }
+          case 'lm-infinite': {
+            const params = { topK: spec.topK, sinks: spec.sinks ?? 0 };
+            return () => attention.lmInfinite(tasks, q, out, c.headDim, c.group, params);
+          }
+          case 'flexgen':
+          case 'oracle':
+            return () => attention.exactTopK(tasks, q, out, c.headDim, c.group, { topK: spec.topK });
+          default:
+            throw new Error(`bench attention: no runner for ${spec.kind}`);
+        }
+      };
+
+      // Streaming read over the memory the caches occupy (per arena, from its first block to the
+      // end of its last): the same DRAM, read at the best rate this machine gives wasm.
+      const extents = new Map<WasmArena, { start: number; end: number }>();
+      for (const tasks of tasksOf.values()) {
+        for (const t of tasks) {
+          const arena = kernels.arenas.find(t.block.data)!;
+          const start = t.block.data.byteOffset;
+          const end = start + t.block.data.byteLength;
+          const e = extents.get(arena);
+          if (!e) extents.set(arena, { start, end });
+          else {
+            e.start = Math.min(e.start, start);
+            e.end = Math.max(e.end, end);
+          }
+        }
+      }
+      let streamBytes = 0;
+      for (const e of extents.values()) streamBytes += e.end - e.start;
+      const streamName = `${tag} stream`;
+      variants.push({ name: streamName, run: () => { for (const [arena, e] of extents) kernels.streamSum(e.start, (e.end - e.start) / 4, arena); }, times: [] });
+      for (const [dtype, tasks] of tasksOf) {
+        variants.push({ name: `${tag} ${dtype} dense`, run: () => attention.dense(tasks, q, out, c.headDim, c.group), times: [] });
+        for (const p of plans) variants.push({ name: `${tag} ${dtype} ${p.name}`, run: runner(p, tasks), times: [] });
+      }
+      setups.push({ engine, tag, tasksOf, streamName, streamBytes });
     }
+
     for (let round = 0; round < c.warmup + c.rounds; round++) {
       // Rotate the order so that no variant always runs right after the same neighbour.
       for (let i = 0; i < variants.length; i++) {
@@ -343,60 +375,69 @@ function runConfig(kernels: WasmKernels, attention: WasmAttention, rng: Rng, c: 
     const timesOf = (name: string): number[] => variants.find((v) => v.name === name)!.times;
     const ms = (name: string): number => median(timesOf(name));
     const pairedRatio = (slow: string, fast: string): number => median(timesOf(slow).map((t, i) => t / timesOf(fast)[i]!));
-    const streamMs = ms('stream');
-    const withF32 = caches.has('f32');
+    const withF32 = c.dtypes.includes('f32');
+    const withOne = setups.some((st) => st.engine.kernels.threads === 1);
     const rows: AttentionBenchRow[] = [];
-    for (const [dtype, tasks] of tasksOf) {
-      const e = kvElementBytes(dtype);
-      const denseName = `${dtype} dense`;
-      const denseMs = ms(denseName);
-      // Elements and bytes per step over all tasks, by the transfer model.
-      const elements = (spec: AttentionSpec): number => tasks.length * transferTotal(transferModel(spec, c.seq, c.headDim));
-      const bytes = (spec: AttentionSpec): number => tasks.length * transferBytes(transferModel(spec, c.seq, c.headDim), e);
-      const denseElements = elements({ kind: 'dense' });
-      const denseBytes = bytes({ kind: 'dense' });
-      for (const p of plans) {
-        const spec = p.spec;
-        const name = `${dtype} ${p.name}`;
-        const policyMs = ms(name);
-        const moved = bytes(spec);
-        const row: AttentionBenchRow = {
-          seq: c.seq, batch: c.batch, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
-          compression: p.ratio, kvDType: dtype, policy: p.policy, recipe: p.recipe,
-          rank: spec.kind === 'sparq' ? spec.rank : null,
-          topK: 'topK' in spec ? spec.topK : c.seq,
-          localWindow: spec.kind === 'sparq' || spec.kind === 'h2o' ? (spec.localWindow ?? null) : null,
-          kTwice: p.kTwice,
-          achievedRatio: elements(spec) / denseElements,
-          denseMs: round3(denseMs), ms: round3(policyMs), speedup: round3(denseMs / policyMs),
-          pairedSpeedup: round3(pairedRatio(denseName, name)),
-          theoreticalSpeedup: round3(denseBytes / moved),
-          ofTheoretical: round3(pairedRatio(denseName, name) / (denseBytes / moved)),
-          denseBytes, bytes: moved,
-          denseGBs: round3(denseBytes / (denseMs * 1e6)),
-          gbs: round3(moved / (policyMs * 1e6)),
-          streamGBs: round3(streamBytes / (streamMs * 1e6)),
-          denseVsF32: withF32 ? round3(pairedRatio('f32 dense', denseName)) : null,
-          vsF32: withF32 ? round3(pairedRatio(`f32 ${p.name}`, name)) : null,
-          threads: kernels.threads, rounds: c.rounds,
-        };
-        rows.push(row);
-        emit(row);
+    for (const { engine, tag, tasksOf, streamName, streamBytes } of setups) {
+      const streamMs = ms(streamName);
+      for (const [dtype, tasks] of tasksOf) {
+        const e = kvElementBytes(dtype);
+        const denseName = `${tag} ${dtype} dense`;
+        const denseMs = ms(denseName);
+        // Elements and bytes per step over all tasks, by the transfer model.
+        const elements = (spec: AttentionSpec): number => tasks.length * transferTotal(transferModel(spec, c.seq, c.headDim));
+        const bytes = (spec: AttentionSpec): number => tasks.length * transferBytes(transferModel(spec, c.seq, c.headDim), e);
+        const denseElements = elements({ kind: 'dense' });
+        const denseBytes = bytes({ kind: 'dense' });
+        for (const p of plans) {
+          const spec = p.spec;
+          const name = `${tag} ${dtype} ${p.name}`;
+          const policyMs = ms(name);
+          const moved = bytes(spec);
+          const row: AttentionBenchRow = {
+            seq: c.seq, batch: c.batch, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
+            compression: p.ratio, kvDType: dtype, policy: p.policy, recipe: p.recipe,
+            rank: spec.kind === 'sparq' ? spec.rank : null,
+            topK: 'topK' in spec ? spec.topK : c.seq,
+            localWindow: spec.kind === 'sparq' || spec.kind === 'h2o' ? (spec.localWindow ?? null) : null,
+            kTwice: p.kTwice,
+            achievedRatio: elements(spec) / denseElements,
+            denseMs: round3(denseMs), ms: round3(policyMs), speedup: round3(denseMs / policyMs),
+            pairedSpeedup: round3(pairedRatio(denseName, name)),
+            theoreticalSpeedup: round3(denseBytes / moved),
+            ofTheoretical: round3(pairedRatio(denseName, name) / (denseBytes / moved)),
+            denseBytes, bytes: moved,
+            denseGBs: round3(denseBytes / (denseMs * 1e6)),
+            gbs: round3(moved / (policyMs * 1e6)),
+            streamGBs: round3(streamBytes / (streamMs * 1e6)),
+            denseVsF32: withF32 ? round3(pairedRatio(`${tag} f32 dense`, denseName)) : null,
+            vsF32: withF32 ? round3(pairedRatio(`${tag} f32 ${p.name}`, name)) : null,
+            denseVsOneThread: withOne ? round3(pairedRatio(`T1 ${dtype} dense`, denseName)) : null,
+            vsOneThread: withOne ? round3(pairedRatio(`T1 ${dtype} ${p.name}`, name)) : null,
+            threads: engine.kernels.threads, rounds: c.rounds,
+          };
+          rows.push(row);
+          emit(row);
+        }
       }
     }
     return rows;
   } finally {
-    for (const v of scoreVectors) attention.cacheRelease(v);
-    for (const cache of caches.values()) cache.dispose();
+    for (const { attention, scores } of scoreVectors) attention.cacheRelease(scores);
+    for (const cache of caches) cache.dispose();
   }
 }
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 function formatRow(r: AttentionBenchRow): string {
-  return `| ${r.seq} | ${r.batch} | ${r.kvDType} | ${formatRatio(r.compression)} | ${r.policy} | ${r.recipe || '-'} | ${r.rank ?? '-'} | ${r.topK} | ${r.localWindow ?? '-'} `
+  return `| ${r.threads} | ${r.seq} | ${r.batch} | ${r.kvDType} | ${formatRatio(r.compression)} | ${r.policy} | ${r.recipe || '-'} | ${r.rank ?? '-'} | ${r.topK} | ${r.localWindow ?? '-'} `
     + `| ${r.policy === 'sparq' ? (r.kTwice ? 'yes' : 'no') : '-'} | ${(100 * r.achievedRatio).toFixed(1)}% `
     + `| ${r.denseMs.toFixed(2)} | ${r.ms.toFixed(2)} | ${r.speedup.toFixed(2)}x | ${r.pairedSpeedup.toFixed(2)}x | ${r.theoreticalSpeedup.toFixed(2)}x | ${r.ofTheoretical.toFixed(2)} `
     + `| ${r.denseGBs.toFixed(1)} | ${r.gbs.toFixed(1)} | ${r.streamGBs.toFixed(1)} `
-    + `| ${r.denseVsF32 === null ? '-' : `${r.denseVsF32.toFixed(2)}x`} | ${r.vsF32 === null ? '-' : `${r.vsF32.toFixed(2)}x`} |`;
+    + `| ${ratioCell(r.denseVsF32)} | ${ratioCell(r.vsF32)} | ${ratioCell(r.denseVsOneThread)} | ${ratioCell(r.vsOneThread)} |`;
+}
+
+function ratioCell(x: number | null): string {
+  return x === null ? '-' : `${x.toFixed(2)}x`;
 }

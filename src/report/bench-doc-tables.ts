@@ -107,6 +107,38 @@ export function renderAttention(recordValue: unknown, onlyRatio?: number): strin
   ) + `\n${bandwidth}` + provenance([record]);
 }
 
+/**
+ * `bench attention --threads 1,2`: each variant on 1 and on 2 threads (same rounds), and the
+ * paired ratio of the two (median over rounds of 1-thread time / 2-thread time).
+ */
+export function renderAttentionThreads(recordValue: unknown): string {
+  const record = benchRecord(recordValue, 'docs/records/bench/attention-threads.json');
+  const name = record.name;
+  const all = rows(record);
+  const key = (r: Row): string => [r.seq, r.compression, r.policy, r.recipe, r.kTwice].join(' ');
+  const one = new Map(all.filter((r) => num(r, 'threads', name) === 1).map((r) => [key(r), r]));
+  const table: string[][] = [];
+  const seen = new Set<number>();
+  for (const r of all.filter((x) => num(x, 'threads', name) === 2)) {
+    const seq = num(r, 'seq', name);
+    const single = one.get(key(r));
+    if (!single) continue;
+    if (!seen.has(seq)) {
+      seen.add(seq);
+      table.push([String(seq), 'dense', '-', '-', fixed(num(single, 'denseMs', name), 2), fixed(num(r, 'denseMs', name), 2),
+        `${fixed(num(r, 'denseVsOneThread', name), 2)}x`]);
+    }
+    const policy = String(r.policy);
+    table.push([
+      String(seq), `${policy} ${fraction(num(r, 'compression', name))}`, policy === 'sparq' ? String(r.recipe) : '-',
+      policy === 'sparq' ? (r.kTwice === true ? 'twice' : 'once') : '-',
+      fixed(num(single, 'ms', name), 2), fixed(num(r, 'ms', name), 2), `${fixed(num(r, 'vsOneThread', name), 2)}x`,
+    ]);
+  }
+  return markdownTable(['seq', 'policy', 'recipe', 'K stored', '1 thread ms', '2 threads ms', '2 threads / 1 thread'], table,
+    ['r', 'l', 'l', 'l', 'r', 'r', 'r']) + provenance([record]);
+}
+
 /** The `bench decode` row of one engine at one cache length and batch, and its tokens per second. */
 function decodeRow(all: readonly Row[], engine: string, seq: number, batch: number): Row | undefined {
   return all.find((r) => r.engine === engine && r.seq === seq && (optionalNum(r, 'batch') ?? 1) === batch);
@@ -247,6 +279,7 @@ export function benchDocTables(load: (path: string) => unknown): DocTable[] {
   return [
     { id: 'bench/attention', record: 'docs/records/bench/attention.json', render: (r) => renderAttention(r) },
     { id: 'bench/attention-1-8', record: 'docs/records/bench/attention.json', render: (r) => renderAttention(r, 0.125) },
+    { id: 'bench/attention-threads', record: 'docs/records/bench/attention-threads.json', render: renderAttentionThreads },
     {
       id: 'bench/decode', record: 'docs/records/bench/decode-f32.json',
       render: () => renderDecode(DECODE_FORMATS.map((f) => load(`docs/records/bench/decode-${f}.json`)), DECODE_FORMATS),

@@ -64,6 +64,29 @@ describe('bench attention', () => {
     }
   });
 
+  test('--threads 1,2: every variant on both kernel sets in the same rounds, with the ratio to 1 thread', async () => {
+    const lines: string[] = [];
+    const rows = await benchAttention({
+      seq: [256], heads: 4, headDim: 16, compression: [1 / 4], recipes: ['even'], attention: ['sparq', 'lm-infinite'],
+      rounds: 2, warmup: 0, threads: [1, 2], json: true, log: (line) => lines.push(line),
+    });
+    // Per thread count: SparQ with K twice and once, LM-Infinite.
+    assert.deepEqual(rows.map((r) => r.threads), [1, 1, 1, 2, 2, 2]);
+    for (const r of rows) {
+      assert.ok(r.vsOneThread !== null && r.vsOneThread > 0 && r.denseVsOneThread !== null && r.denseVsOneThread > 0);
+      if (r.threads === 1) assert.deepEqual([r.vsOneThread, r.denseVsOneThread], [1, 1]);
+      assert.equal(r.vsF32, null);
+    }
+    // The same plans on both: the settings and transfers do not depend on the thread count.
+    const settings = (t: number): unknown[] => rows.filter((r) => r.threads === t).map((r) => [r.policy, r.rank, r.topK, r.kTwice, r.bytes]);
+    assert.deepEqual(settings(2), settings(1));
+    assert.ok(lines.some((l) => /1 and 2 threads \(same rounds\)/.test(l)), lines.join('\n'));
+    // Without 1 thread in the run: no ratio.
+    const two = await benchAttention({ seq: [64], heads: 2, headDim: 8, compression: [1 / 2], recipes: ['even'], attention: ['lm-infinite'],
+      rounds: 1, warmup: 0, threads: 2, log: () => {} });
+    assert.ok(two.length > 0 && two.every((r) => r.threads === 2 && r.vsOneThread === null && r.denseVsOneThread === null));
+  });
+
   test('configurations over the memory limit are skipped with a note', async () => {
     const lines: string[] = [];
     const rows = await benchAttention({
@@ -81,6 +104,7 @@ describe('bench attention', () => {
     const bench = program.commands.find((c) => c.name() === 'bench')!;
     for (const c of bench.commands) c.exitOverride().configureOutput({ writeErr: () => {} });
     await assert.rejects(program.parseAsync(['node', 'thrifty', 'bench', 'attention', '--compression', '8']), /--compression expects fractions in \(0, 1\]/);
+    await assert.rejects(program.parseAsync(['node', 'thrifty', 'bench', 'attention', '--threads', '2,2']), /--threads lists each count once/);
   });
 });
 

@@ -44,11 +44,19 @@ interface BenchAttentionFlags {
   compression: number[];
   recipe: Array<'even' | 'paper'>;
   attention: SparsePolicy[];
-  threads?: number;
+  threads?: number[];
   rounds: number;
   maxMemoryGib?: number;
   kvDtype: KvDType[];
   json?: boolean;
+}
+
+/** --threads for bench attention: one count or several, each run in the same rounds. */
+function parseThreadsList(value: string): number[] {
+  const parse = parseThreads('--threads');
+  const list = value.split(',').map((part) => parse(part.trim()));
+  if (new Set(list).size !== list.length) throw new InvalidArgumentError(`--threads lists each count once, got '${value}'`);
+  return list;
 }
 
 /** --kv-dtype for bench attention: one or both element types, run in the same rounds. */
@@ -71,7 +79,7 @@ export function registerBenchAttentionCommand(program: Command): void {
     .option('--compression <list>', 'target fractions of dense transfers, comma-separated (each policy solved for them)', parseCompressionList, [1 / 2, 1 / 4, 1 / 8])
     .option('--recipe <list>', "how a ratio sets SparQ's (r, k, l): 'paper' (k = 128, l = 32, r in {8, 16, 32, 64}), 'even' (r = d/R, k = S/2R, l = k/4), or both", parseRecipes, ['paper', 'even'])
     .option('--attention <list>', 'policies compared with dense, comma-separated', parseSparsePolicies, [...SPARSE_POLICIES])
-    .option('--threads <n>', 'threads including the main one (default: all cores)', parseThreads('--threads'))
+    .option('--threads <list>', 'threads including the main one (default: all cores); a list (1,2) runs each count in the same rounds', parseThreadsList)
     .option('--rounds <n>', 'timed rounds per configuration (medians are reported)', parsePositiveInt('--rounds'), 7)
     .option('--max-memory-gib <x>', 'skip configurations whose KV cache needs more (default: min(6, 60% of free memory))', parseGiB)
     .option('--kv-dtype <list>', 'KV cache element types, comma-separated (f32,f16: both caches, same values, same rounds)', parseKvDTypeList, ['f16'])
