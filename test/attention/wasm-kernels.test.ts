@@ -171,6 +171,26 @@ describe('wasm decode attention vs reference', () => {
       }
     });
 
+    test(`${v.name}: step 2 over several touched blocks (heads of 128, f16 and f32, one and two query heads)`, () => {
+      // Step 2 touches the selected rows 32 KiB at a time: 128 rows of 128 halves (the unrolled touch),
+      // 64 rows of 128 floats (the general one); k = 300 and 400 take 3-7 blocks, with a short last one.
+      const rng = new Rng(11);
+      for (const dtype of ['f16', 'f32'] as const) {
+        const cache = filledCache(rng, {
+          layers: 1, kvHeads: 1, headDim: 128, lengths: [1000], storeKTransposed: true, dtype,
+          allocator: v.attention.cacheAllocator, release: v.attention.cacheRelease,
+        });
+        for (const heads of [1, 2]) {
+          const q = Float32Array.from({ length: heads * 128 }, () => rng.normal());
+          const what = `${dtype} S=1000 g=${heads}`;
+          compare(v, cache, { kind: 'sparq', rank: 16, topK: 300, localWindow: 75, reallocation: heads === 1 }, heads, q, what);
+          compare(v, cache, { kind: 'oracle', topK: 400 }, heads, q, what);
+          compare(v, cache, { kind: 'h2o', topK: 302, localWindow: 30 }, heads, q, what);
+        }
+        cache.dispose();
+      }
+    });
+
     test(`${v.name}: long sequence (radix selection), extreme keys stay finite`, () => {
       const rng = new Rng(7);
       const cache = filledCache(rng, {
