@@ -272,18 +272,17 @@ export function q_matmul_work_bytes(cols: i32): i32 {
 }
 
 /**
- * F16 / BF16: y[t * ldy + r] = W[r, :] · x[t * cols, :] for rows r in [r0, r0 + count), tokens t < n.
- * `work`: q_matmul_work_bytes(cols) bytes owned by this part. With next != 0 the rows are taken
- * `chunk` at a time (a multiple of 4) from the call's shared counter (see tasks.ts); with next == 0
- * this thread runs them all.
+ * F16 / BF16: y[t * ldy + r] = W[r, :] · x[t * cols, :] for rows r < rows, tokens t < n. `work`:
+ * q_matmul_work_bytes(cols) bytes owned by this thread. With next != 0 the rows are taken `chunk`
+ * at a time (a multiple of 4) from the call's shared counter (see tasks.ts); with next == 0 this
+ * thread runs them all.
  */
-export function q_matmul(r0: i32, count: i32, n: i32, cols: i32, format: i32, w: usize, rowBytes: i32,
+export function q_matmul(rows: i32, n: i32, cols: i32, format: i32, w: usize, rowBytes: i32,
   x: usize, y: usize, ldy: i32, work: usize, chunk: i32, next: usize): void {
-  if (count <= 0 || n <= 0) return;
-  const size = next != 0 ? chunk : count;
-  const end = r0 + count;
+  if (rows <= 0 || n <= 0) return;
+  const size = next != 0 ? chunk : rows;
   let c = claim(next, 0);
-  if (r0 + c * size >= end) return;
+  if (c * size >= rows) return;
   // Decode: x split once per thread into even and odd elements; F16 reads it scaled by 2^64 (see
   // dotHalfRowBody); an x with a magnitude of 2^62 or more, an infinity or a NaN takes rowDot.
   const c8 = cols & ~7;
@@ -293,9 +292,9 @@ export function q_matmul(r0: i32, count: i32, n: i32, cols: i32, format: i32, w:
     const xTop = splitEvenOdd(x, work, c8, prescale);
     fast = format != QF_F16 || xTop < 0x5e800000;
   }
-  for (; r0 + c * size < end; c = claim(next, c + 1)) {
-    const a = r0 + c * size;
-    const b = min(end, a + size);
+  for (; c * size < rows; c = claim(next, c + 1)) {
+    const a = c * size;
+    const b = min(rows, a + size);
     if (n == 1) halfDecodeRows(a, b, cols, c8, format, w, rowBytes, x, y, work, fast);
     else halfPrefillRows(a, b, n, cols, format, w, rowBytes, x, y, ldy, work);
   }
@@ -746,17 +745,16 @@ function dotQ4x4Exact(w0: usize, w1: usize, w2: usize, w3: usize, nb: i32, sc: u
 }
 
 /**
- * Q8_0 / Q4_0: y[t * ldy + r] = W[r, :] · x[t, :] for rows r in [r0, r0 + count), tokens t < n, with
- * x quantised by q_quantize_act into `act` (the regions of n tokens). chunk and next as q_matmul's.
+ * Q8_0 / Q4_0: y[t * ldy + r] = W[r, :] · x[t, :] for rows r < rows, tokens t < n, with x quantised
+ * by q_quantize_act into `act` (the regions of n tokens). chunk and next as q_matmul's.
  */
-export function q_matmul_q(r0: i32, count: i32, n: i32, cols: i32, format: i32, w: usize, rowBytes: i32,
+export function q_matmul_q(rows: i32, n: i32, cols: i32, format: i32, w: usize, rowBytes: i32,
   act: usize, y: usize, ldy: i32, chunk: i32, next: usize): void {
-  if (count <= 0 || n <= 0) return;
-  const size = next != 0 ? chunk : count;
-  const end = r0 + count;
-  for (let c = claim(next, 0); r0 + c * size < end; c = claim(next, c + 1)) {
-    const a = r0 + c * size;
-    blockRows(a, min(end, a + size), n, cols, format, w, rowBytes, act, y, ldy);
+  if (rows <= 0 || n <= 0) return;
+  const size = next != 0 ? chunk : rows;
+  for (let c = claim(next, 0); c * size < rows; c = claim(next, c + 1)) {
+    const a = c * size;
+    blockRows(a, min(rows, a + size), n, cols, format, w, rowBytes, act, y, ldy);
   }
 }
 

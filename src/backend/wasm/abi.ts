@@ -76,11 +76,11 @@ export interface KernelExports {
   // Products with GGUF-format weights (assembly/quant.ts; wrapped by src/backend/wasm/quant.ts).
   q_matmul_work_bytes(cols: number): number;
   // chunk, next: rows taken `chunk` at a time from the counter at next (0: this thread runs them all).
-  q_matmul(r0: number, count: number, n: number, cols: number, format: number, w: number, rowBytes: number,
+  q_matmul(rows: number, n: number, cols: number, format: number, w: number, rowBytes: number,
     x: number, y: number, ldy: number, work: number, chunk: number, next: number): void;
   q_act_bytes(n: number, cols: number): number;
   q_quantize_act(t0: number, count: number, n: number, cols: number, x: number, act: number): void;
-  q_matmul_q(r0: number, count: number, n: number, cols: number, format: number, w: number, rowBytes: number,
+  q_matmul_q(rows: number, n: number, cols: number, format: number, w: number, rowBytes: number,
     act: number, y: number, ldy: number, chunk: number, next: number): void;
 }
 

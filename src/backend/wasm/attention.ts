@@ -241,16 +241,9 @@ export class WasmAttention implements AttentionKernels {
       i32[o + 7] = b.mayHoldNonFinite ? 1 : 0;
       heap.set(q.subarray(task.qOffset, task.qOffset + rowFloats), (qPtr >>> 2) + j * rowFloats);
     }
-    // Several threads take the tasks one at a time from the shared counter (a thread that starts
-    // late, or is descheduled, takes fewer); one thread runs them in order (counter 0).
-    const parts: number[][] = [];
-    if (threads === 1) {
-      parts.push([...args(descPtr, count, workPtr, maxLen), 0]);
-    } else {
-      i32[counterPtr >>> 2] = 0;
-      for (let p = 0; p < threads; p++) parts.push([...args(descPtr, count, workPtr + p * perThread, maxLen), counterPtr]);
-    }
-    this.kernels.runTasks(arena, fn, parts);
+    // The threads take the tasks one at a time from the shared counter (a thread that starts late,
+    // or is descheduled, takes fewer).
+    this.kernels.runShared(arena, fn, threads, counterPtr, (p) => args(descPtr, count, workPtr + p * perThread, maxLen));
     this.calls++;
     const outHeap = arena.heap();
     for (let j = 0; j < count; j++) {

@@ -611,12 +611,27 @@ export class WasmKernels {
   /**
    * Runs a kernel export on raw arguments (pointers into `arena`): parts[0] on the calling thread,
    * parts[i] on worker i - 1 (at most this.threads parts), then waits for all. For kernel wrappers
-   * built on this module (src/backend/wasm/attention.ts); `fn` must be in TASK_FUNCTIONS.
+   * built on this module (src/backend/wasm/attention.ts, quant.ts); `fn` must be in TASK_FUNCTIONS.
    */
   runTasks(arena: WasmArena, fn: TaskFunction, parts: readonly (readonly number[])[]): void {
     if (this.disposed) throw new Error('thrifty: WasmKernels disposed');
     if (parts.length > this.dispatch.threads) throw new RangeError(`thrifty: ${parts.length} parts for ${this.dispatch.threads} threads`);
     this.dispatch.runParts(arena, fn, parts);
+  }
+
+  /**
+   * Runs `threads` parts of a kernel whose threads take their tasks from a shared counter
+   * (assembly/tasks.ts): part p gets args(p) and then the counter's address. `counter` is 4 bytes
+   * in `arena` on a cache line of its own (every thread updates it); it is zeroed here. One part
+   * gets 0 instead and runs every task in order.
+   */
+  runShared(arena: WasmArena, fn: TaskFunction, threads: number, counter: number, args: (part: number) => number[]): void {
+    if (threads <= 1) {
+      this.runTasks(arena, fn, [[...args(0), 0]]);
+      return;
+    }
+    arena.heap()[counter >>> 2] = 0;
+    this.runTasks(arena, fn, Array.from({ length: threads }, (_, p) => [...args(p), counter]));
   }
 
 

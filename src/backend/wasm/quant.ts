@@ -86,11 +86,9 @@ export class WasmQuant implements QuantKernels {
     const xPtr = xResident ? x.byteOffset : base + oX;
     if (!xResident) heap.set(x.subarray(0, n * cols), xPtr >>> 2);
     const yPtr = yResident ? y.byteOffset : base + oY;
-    const counter = threads > 1 ? base + oCounter : 0;
-    if (counter !== 0) heap[counter >>> 2] = 0;
     const chunk = quantChunkRows(rows, threads);
     const format = FORMAT_CODE[w.format];
-    const parts: number[][] = [];
+    const counter = base + oCounter;
     if (blocked) {
       const act = base + oAct;
       const tokenThreads = Math.min(threads, n);
@@ -100,13 +98,10 @@ export class WasmQuant implements QuantKernels {
         if (tokens[p + 1]! > tokens[p]!) quantParts.push([tokens[p]!, tokens[p + 1]! - tokens[p]!, n, cols, xPtr, act]);
       }
       this.kernels.runTasks(arena, 'q_quantize_act', quantParts);
-      for (let p = 0; p < threads; p++) parts.push([0, rows, n, cols, format, wPtr, rowBytes, act, yPtr, rows, chunk, counter]);
-      this.kernels.runTasks(arena, 'q_matmul_q', parts);
+      this.kernels.runShared(arena, 'q_matmul_q', threads, counter, () => [rows, n, cols, format, wPtr, rowBytes, act, yPtr, rows, chunk]);
     } else {
-      for (let p = 0; p < threads; p++) {
-        parts.push([0, rows, n, cols, format, wPtr, rowBytes, xPtr, yPtr, rows, base + oWork + p * workBytes, chunk, counter]);
-      }
-      this.kernels.runTasks(arena, 'q_matmul', parts);
+      this.kernels.runShared(arena, 'q_matmul', threads, counter,
+        (p) => [rows, n, cols, format, wPtr, rowBytes, xPtr, yPtr, rows, base + oWork + p * workBytes, chunk]);
     }
     if (!yResident) y.set(arena.heap().subarray(yPtr >>> 2, (yPtr >>> 2) + n * rows));
     this.calls++;
