@@ -973,8 +973,6 @@ const TOUCH_BYTES = 32768;
  * a line.
  */
 function touchRows(base: usize, sel: usize, j0: i32, n: i32, rowT: usize): i32 {
-  let s = 0;
-  const last = rowT - 4;
   if (rowT == 256) {
     // The usual row (128 halves), unrolled: a loop per row costs a branch per line.
     let v = i32x4.splat(0);
@@ -984,6 +982,8 @@ function touchRows(base: usize, sel: usize, j0: i32, n: i32, rowT: usize): i32 {
     }
     return i32x4.extract_lane(v, 0);
   }
+  let s = 0;
+  const last = rowT - 4;
   for (let x = 0; x < n; x++) {
     const p = base + <usize>idx(sel, j0 + x) * rowT;
     for (let o: usize = 0; o < last; o += 64) s += load<i32>(p + o);
