@@ -19,7 +19,8 @@
 //   dense V pass (the prefetcher follows one stream), so dense keeps one row at a time;
 // - selection is exact top-k in O(n), nearly all of it one SIMD pass: a histogram of a strided
 //   sample brackets the threshold, the pass collects the candidates, radix select finishes on the
-//   band between the brackets (topkIndices);
+//   band between the brackets (topkIndices); with one query head SparQ folds that pass into the one
+//   that sums the exponentials, and ranks the logits themselves (selectOneHead);
 // - an f16 cache (descriptor field D_ES = 2) is widened in registers: eight halves load as one
 //   vector and become two f32x4 by integer ops and one multiply (halfToF32x4: exact, subnormals,
 //   infinities and NaN included), the multiply folded into q or the weights where that is exact;
@@ -686,13 +687,136 @@ function radixThreshold(vals: usize, n: i32, want: i32, keys: usize, hist: usize
 /** Strided sample size of the selection's bracket. */
 const SAMPLE = 1024;
 
+// hist's last 4 slots carry the bracket's cuts (cutLo, cutHi) and the candidate pass's band count
+// from one part of the selection to the next; each is read before the histogram is built again.
+// @ts-ignore: decorator
+@inline
+function cutLoPtr(hist: usize): usize {
+  return hist + (<usize>(HIST_BINS - 4) << 2);
+}
+
+/**
+ * The bracket of the selection of the `want` largest of vals[0..n): a histogram of a strided sample
+ * (min(n / 4, SAMPLE) values) gives cutHi (values >= it are surely in; NaN: none is) and cutLo (every
+ * value of the top is >= it), with a margin of 3 standard deviations of the sample rank. Writes them
+ * to cutLoPtr(hist) (cutLo, cutHi); returns false when the sample cannot bracket (want too close to n).
+ */
+function sampleBracket(vals: usize, n: i32, want: i32, keys: usize, hist: usize): bool {
+  const m = n >> 2 < SAMPLE ? n >> 2 : SAMPLE;
+  const step = n / m;
+  const expected = <f64>want * <f64>m / <f64>n;
+  const margin = 3 * Math.sqrt(expected * (1 - <f64>want / <f64>n)) + 3;
+  const rHi = <i32>Math.floor(expected - margin);
+  const rLo = <i32>Math.ceil(expected + margin);
+  if (rLo >= m) return false;
+  let lo: u32 = 0xffffffff;
+  let hi: u32 = 0;
+  for (let s = 0; s < m; s++) {
+    const k = orderKey(f(vals, s * step));
+    store<u32>(keys + (<usize>s << 2), k);
+    lo = min(lo, k);
+    hi = max(hi, k);
+  }
+  const range = hi - lo;
+  const bits = 32 - <i32>clz<u32>(range);
+  const shift = bits > HIST_BITS ? bits - HIST_BITS : 0;
+  const bins = <i32>(range >> shift) + 1;
+  memory.fill(hist, 0, <usize>bins << 2);
+  for (let s = 0; s < m; s++) {
+    const b = <usize>((load<u32>(keys + (<usize>s << 2)) - lo) >> shift) << 2;
+    store<i32>(hist + b, load<i32>(hist + b) + 1);
+  }
+  // The bins of sample ranks rHi and rLo (0 = the largest); cutHi: the lower edge of the bin
+  // above rHi's (NaN: no value is surely in), cutLo: the lower edge of rLo's (at least -inf).
+  let cutHi: f32 = NaN;
+  let cutLo: f32 = -Infinity;
+  let acc = 0;
+  let b = bins - 1;
+  let seenHi = rHi < 0;
+  for (; b >= 0; b--) {
+    acc += idx(hist, b);
+    if (!seenHi && acc > rHi) {
+      seenHi = true;
+      if (b < bins - 1) cutHi = fromOrderKey(lo + (<u32>(b + 1) << shift));
+    }
+    if (acc > rLo) break;
+  }
+  const loKey = lo + (<u32>(b < 0 ? 0 : b) << shift);
+  if (loKey > 0x007fffff) cutLo = fromOrderKey(loKey);
+  const cuts = cutLoPtr(hist);
+  store<f32>(cuts, cutLo);
+  store<f32>(cuts, cutHi, 4);
+  return true;
+}
+
+/**
+ * Collects the candidates of positions [i, i + 16) from the four compare masks (v >= cutLo) of one
+ * block into candIdx (those below limit), the ones not >= cutHi also into band; returns the new c
+ * and writes nb to nbPtr.
+ */
+// @ts-ignore: decorator
+@inline
+function collectBlock(vals: usize, i: i32, limit: i32, m0: v128, m1: v128, m2: v128, m3: v128, cutHi: f32, candIdx: usize,
+  band: usize, c0: i32, nbPtr: usize): i32 {
+  let c = c0;
+  let nb = load<i32>(nbPtr);
+  let bitsSet = i32x4.bitmask(m0) | (i32x4.bitmask(m1) << 4) | (i32x4.bitmask(m2) << 8) | (i32x4.bitmask(m3) << 12);
+  while (bitsSet != 0) {
+    const j = i + ctz<i32>(bitsSet);
+    bitsSet &= bitsSet - 1;
+    if (j >= limit) break;
+    const v = f(vals, j);
+    setIdx(candIdx, c++, j);
+    if (!(v >= cutHi)) setf(band, nb++, v);
+  }
+  store<i32>(nbPtr, nb);
+  return c;
+}
+
+/**
+ * The selection's end from its candidates (candIdx[0..c), ascending; band[0..nb) those below
+ * cutHi): the threshold is ranked within the band, the indices written to out. Returns the count,
+ * or -1 when the bracket missed (the caller selects over everything).
+ */
+function finishFromCandidates(vals: usize, want: i32, out: usize, candIdx: usize, c: i32, band: usize, nb: i32, keys: usize, hist: usize): i32 {
+  const sure = c - nb;
+  if (!(sure < want && c >= want)) return -1;
+  // The threshold is in the band: rank need - 1 of it.
+  const need = want - sure;
+  let t: f32;
+  let above = sure;
+  if (nb < RADIX_MIN) {
+    memory.copy(keys, band, <usize>nb << 2);
+    t = nthLargest(keys, nb, need - 1);
+    for (let j = 0; j < nb; j++) if (f(band, j) > t) above++;
+  } else {
+    t = radixThreshold(band, nb, need, keys, hist, hist);
+    above += idx(hist, 0);
+  }
+  // A threshold of -inf has NaN among its ties (NaN ranks as -inf): the fallback handles that.
+  if (t == -Infinity) return -1;
+  // Emit from the candidates (every value above t is one of them).
+  let ties = want - above;
+  let w = 0;
+  for (let j = 0; j < c; j++) {
+    const ix = idx(candIdx, j);
+    const v = f(vals, ix);
+    if (v > t) {
+      setIdx(out, w++, ix);
+    } else if (v == t && ties > 0) {
+      setIdx(out, w++, ix);
+      ties--;
+    }
+  }
+  return w;
+}
+
 /**
  * Ascending indices of the `want` largest of vals[0..n) (ties toward lower indices; NaN ranks as
  * -inf, as in topKIndices), written to out; returns the count (min(want, n)). vals stays unchanged.
- * Exact, O(n) and nearly all of it one SIMD pass: a histogram of a strided sample brackets the
- * threshold (cutHi above it, cutLo below it, with a margin of 3 standard deviations of the sample
- * rank); the pass collects the candidates >= cutLo, those >= cutHi are in, and the threshold is
- * selected among the rest (the band) by radix select. A bracket that misses (an adversarial
+ * Exact, O(n) and nearly all of it one SIMD pass: the sample bracket (sampleBracket), the pass
+ * collects the candidates >= cutLo, those >= cutHi are in, and the threshold is selected among the
+ * rest (the band) by radix select (finishFromCandidates). A bracket that misses (an adversarial
  * order) falls back to radix select over everything. Below RADIX_MIN values: quickselect.
  * Work: scratch (3 * align16(n) floats) and hist (HIST_BINS ints).
  */
@@ -715,64 +839,26 @@ function topkIndices(vals: usize, n: i32, want: i32, out: usize, scratch: usize,
     for (let i = 0; i < n; i++) if (f(vals, i) > t) above++;
     return emitTop(vals, n, want, t, above, out);
   }
-  // The bracket: sample ranks around want * m / n.
-  const m = n >> 2 < SAMPLE ? n >> 2 : SAMPLE;
-  const step = n / m;
-  const expected = <f64>want * <f64>m / <f64>n;
-  const margin = 3 * Math.sqrt(expected * (1 - <f64>want / <f64>n)) + 3;
-  const rHi = <i32>Math.floor(expected - margin);
-  const rLo = <i32>Math.ceil(expected + margin);
-  if (rLo < m) {
-    let lo: u32 = 0xffffffff;
-    let hi: u32 = 0;
-    for (let s = 0; s < m; s++) {
-      const k = orderKey(f(vals, s * step));
-      store<u32>(keys + (<usize>s << 2), k);
-      lo = min(lo, k);
-      hi = max(hi, k);
-    }
-    const range = hi - lo;
-    const bits = 32 - <i32>clz<u32>(range);
-    const shift = bits > HIST_BITS ? bits - HIST_BITS : 0;
-    const bins = <i32>(range >> shift) + 1;
-    memory.fill(hist, 0, <usize>bins << 2);
-    for (let s = 0; s < m; s++) {
-      const b = <usize>((load<u32>(keys + (<usize>s << 2)) - lo) >> shift) << 2;
-      store<i32>(hist + b, load<i32>(hist + b) + 1);
-    }
-    // The bins of sample ranks rHi and rLo (0 = the largest); cutHi: the lower edge of the bin
-    // above rHi's (NaN: no value is surely in), cutLo: the lower edge of rLo's (at least -inf).
-    let cutHi: f32 = NaN;
-    let cutLo: f32 = -Infinity;
-    let acc = 0;
-    let b = bins - 1;
-    let seenHi = rHi < 0;
-    for (; b >= 0; b--) {
-      acc += idx(hist, b);
-      if (!seenHi && acc > rHi) {
-        seenHi = true;
-        if (b < bins - 1) cutHi = fromOrderKey(lo + (<u32>(b + 1) << shift));
-      }
-      if (acc > rLo) break;
-    }
-    const loKey = lo + (<u32>(b < 0 ? 0 : b) << shift);
-    if (loKey > 0x007fffff) cutLo = fromOrderKey(loKey);
-    // The pass: candidates >= cutLo (ascending), those below cutHi into the band.
+  if (sampleBracket(vals, n, want, keys, hist)) {
+    const cuts = cutLoPtr(hist);
+    const cutLo = load<f32>(cuts);
+    const cutHi = load<f32>(cuts, 4);
+    const nbPtr = cuts + 8;
+    store<i32>(nbPtr, 0);
     const cv = f32x4.splat(cutLo);
-    const n4 = n & ~3;
     let c = 0;
-    let nb = 0;
     let i = 0;
-    for (; i < n4; i += 4) {
-      let bitsSet = i32x4.bitmask(f32x4.ge(v128.load(vals + (<usize>i << 2)), cv));
-      while (bitsSet != 0) {
-        const ln = ctz<i32>(bitsSet);
-        bitsSet &= bitsSet - 1;
-        const v = f(vals, i + ln);
-        setIdx(candIdx, c++, i + ln);
-        if (!(v >= cutHi)) setf(band, nb++, v);
-      }
+    // 16 values an iteration with one branch: candidates are a few percent of the values, and a
+    // branch per vector cost more than the compares.
+    for (; i + 16 <= n; i += 16) {
+      const p = vals + (<usize>i << 2);
+      const m0 = f32x4.ge(v128.load(p), cv);
+      const m1 = f32x4.ge(v128.load(p, 16), cv);
+      const m2 = f32x4.ge(v128.load(p, 32), cv);
+      const m3 = f32x4.ge(v128.load(p, 48), cv);
+      if (v128.any_true(v128.or(v128.or(m0, m1), v128.or(m2, m3)))) c = collectBlock(vals, i, n, m0, m1, m2, m3, cutHi, candIdx, band, c, nbPtr);
     }
+    let nb = load<i32>(nbPtr);
     for (; i < n; i++) {
       const v = f(vals, i);
       if (v >= cutLo) {
@@ -780,37 +866,8 @@ function topkIndices(vals: usize, n: i32, want: i32, out: usize, scratch: usize,
         if (!(v >= cutHi)) setf(band, nb++, v);
       }
     }
-    const sure = c - nb;
-    if (sure < want && c >= want) {
-      // The threshold is in the band: rank need - 1 of it.
-      const need = want - sure;
-      let t: f32;
-      let above = sure;
-      if (nb < RADIX_MIN) {
-        memory.copy(keys, band, <usize>nb << 2);
-        t = nthLargest(keys, nb, need - 1);
-        for (let j = 0; j < nb; j++) if (f(band, j) > t) above++;
-      } else {
-        t = radixThreshold(band, nb, need, keys, hist, hist);
-        above += idx(hist, 0);
-      }
-      // A threshold of -inf has NaN among its ties (NaN ranks as -inf): the fallback handles that.
-      if (t == -Infinity) return emitTop(vals, n, want, radixThreshold(vals, n, want, keys, hist, hist), idx(hist, 0), out);
-      // Emit from the candidates (every value above t is one of them).
-      let ties = want - above;
-      let w = 0;
-      for (let j = 0; j < c; j++) {
-        const ix = idx(candIdx, j);
-        const v = f(vals, ix);
-        if (v > t) {
-          setIdx(out, w++, ix);
-        } else if (v == t && ties > 0) {
-          setIdx(out, w++, ix);
-          ties--;
-        }
-      }
-      return w;
-    }
+    const w = finishFromCandidates(vals, want, out, candIdx, c, band, nb, keys, hist);
+    if (w >= 0) return w;
   }
   // No usable bracket: radix select over everything.
   const t = radixThreshold(vals, n, want, keys, hist, hist);
@@ -1334,7 +1391,7 @@ function sparqScoresBytes(L: i32, g: i32): i32 {
 //   qsplat   [g, align16(d)] v128: q's components in i1, splatted (K once: q masked to i1)
 //   mrun, lrun, invTau, alpha: [align16(g)] f32 each
 //   w        [g, K] f32: step 2's logits, then its weights
-//   sink     the touch loads' sink
+//   sink     the touch loads' sink (before step 2: selectOneHead's sum and max)
 // with L = align16(positions), K = align16(k), C = max(L, align16(d)).
 
 /** Bytes of workspace one thread needs for SparQ (and the baselines) over up to maxLen positions. */
@@ -1355,6 +1412,85 @@ export function attn_sparq_work_bytes(maxLen: i32, g: i32, k: i32, d: i32): i32 
     + ((g * K) << 2)
     + 64
     + 256;
+}
+
+/**
+ * SparQ with one query head, after step 1 (x: the raw approximate logits, [0, len), n4 = len rounded
+ * up to 4; tv = 1 / tau). Only two things are used of the scores softmax(x / tau): their order (the
+ * selection) and alpha (the selected share of their sum), so one pass over x does the work of
+ * scaling, exponentiating and the selection's candidate pass: the sum of exp(x / tau - max / tau) over
+ * running per-lane maxima (a lane's sum rescaled when its maximum rises), and the candidates of the
+ * sample bracket taken on x itself (exp is monotone: the same order, without the ties f32
+ * exponentials make of nearby logits). Selects the `want` largest of [0, limit) into sel; writes the
+ * sum (f64) and max / tau (f32) to sumOut. Returns the count, or -1 (the general path then runs on x,
+ * unchanged but for -inf padding) when a logit is NaN or infinite, there are too few positions for
+ * the bracket, or it misses.
+ */
+function selectOneHead(x: usize, len: i32, n4: i32, limit: i32, want: i32, tv: f32, sel: usize, scratch: usize, hist: usize, sumOut: usize): i32 {
+  if (want <= 0 || want >= limit || limit < RADIX_MIN) return -1;
+  const candIdx = scratch;
+  const band = scratch + (<usize>align16(limit) << 2);
+  const keys = band + (<usize>align16(limit) << 2);
+  if (!sampleBracket(x, limit, want, keys, hist)) return -1;
+  const cuts = cutLoPtr(hist);
+  const cv = f32x4.splat(load<f32>(cuts));
+  const cutHi = load<f32>(cuts, 4);
+  const nbPtr = cuts + 8;
+  store<i32>(nbPtr, 0);
+  padTail(x, len, n4);
+  const tvv = f32x4.splat(tv);
+  let mx = f32x4.splat(-Infinity);
+  let mxt = f32x4.splat(-Infinity);
+  let sum = f32x4.splat(0);
+  let c = 0;
+  let i = 0;
+  for (; i + 16 <= n4; i += 16) {
+    const p = x + (<usize>i << 2);
+    const v0 = v128.load(p);
+    const v1 = v128.load(p, 16);
+    const v2 = v128.load(p, 32);
+    const v3 = v128.load(p, 48);
+    const bm = f32x4.pmax(f32x4.pmax(v0, v1), f32x4.pmax(v2, v3));
+    if (v128.any_true(f32x4.gt(bm, mx))) {
+      const nm = f32x4.pmax(mx, bm);
+      const nmt = f32x4.mul(nm, tvv);
+      sum = f32x4.mul(sum, softmaxExp(f32x4.sub(mxt, nmt)));
+      mx = nm;
+      mxt = nmt;
+    }
+    const e01 = f32x4.add(softmaxExp(f32x4.sub(f32x4.mul(v0, tvv), mxt)), softmaxExp(f32x4.sub(f32x4.mul(v1, tvv), mxt)));
+    const e23 = f32x4.add(softmaxExp(f32x4.sub(f32x4.mul(v2, tvv), mxt)), softmaxExp(f32x4.sub(f32x4.mul(v3, tvv), mxt)));
+    sum = f32x4.add(sum, f32x4.add(e01, e23));
+    if (i < limit) {
+      const m0 = f32x4.ge(v0, cv);
+      const m1 = f32x4.ge(v1, cv);
+      const m2 = f32x4.ge(v2, cv);
+      const m3 = f32x4.ge(v3, cv);
+      if (v128.any_true(v128.or(v128.or(m0, m1), v128.or(m2, m3)))) c = collectBlock(x, i, limit, m0, m1, m2, m3, cutHi, candIdx, band, c, nbPtr);
+    }
+  }
+  const none = f32x4.splat(0);
+  for (; i < n4; i += 4) {
+    const v = v128.load(x + (<usize>i << 2));
+    if (v128.any_true(f32x4.gt(v, mx))) {
+      const nm = f32x4.pmax(mx, v);
+      const nmt = f32x4.mul(nm, tvv);
+      sum = f32x4.mul(sum, softmaxExp(f32x4.sub(mxt, nmt)));
+      mx = nm;
+      mxt = nmt;
+    }
+    sum = f32x4.add(sum, softmaxExp(f32x4.sub(f32x4.mul(v, tvv), mxt)));
+    if (i < limit) c = collectBlock(x, i, limit, f32x4.ge(v, cv), none, none, none, cutHi, candIdx, band, c, nbPtr);
+  }
+  // The lanes' sums relative to the largest maximum (a NaN or infinite logit leaves a NaN or +inf).
+  const mt = hmax(mxt);
+  const total = <f64>hsum(f32x4.mul(sum, softmaxExp(f32x4.sub(mxt, f32x4.splat(mt)))));
+  if (!(total > 0 && total < Infinity && mt < Infinity)) return -1;
+  const w = finishFromCandidates(x, want, sel, candIdx, c, band, load<i32>(nbPtr), keys, hist);
+  if (w < 0) return -1;
+  store<f64>(sumOut, total);
+  store<f32>(sumOut, mt, 8);
+  return w;
 }
 
 /**
@@ -1383,34 +1519,7 @@ function approxPass4<T>(scores: usize, L: i32, g: i32, qs: usize, qStride: usize
   if (sizeof<T>() == 2) {
     // An f16 cache keeps K^T in bf16 (see bf16Lo). The steps past n4 stay inside the K^T rows
     // (capacity is a multiple of 16) and the score rows (L), and are never read.
-    if (g == 1) {
-      // One query head: its 4 components stay in registers.
-      const q0 = v128.load(qs);
-      const q1 = v128.load(qs, 16);
-      const q2 = v128.load(qs, 32);
-      const q3 = v128.load(qs, 48);
-      for (let i = 0; i < n4; i += 8) {
-        const ob = <usize>i << 1;
-        const sp = scores + (<usize>i << 2);
-        const h0 = v128.load(r0 + ob);
-        const h1 = v128.load(r1 + ob);
-        const h2 = v128.load(r2 + ob);
-        const h3 = v128.load(r3 + ob);
-        let lo = first ? f32x4.splat(0) : v128.load(sp);
-        let hi = first ? f32x4.splat(0) : v128.load(sp, 16);
-        lo = madd(q0, bf16Lo(h0), lo);
-        hi = madd(q0, bf16Hi(h0), hi);
-        lo = madd(q1, bf16Lo(h1), lo);
-        hi = madd(q1, bf16Hi(h1), hi);
-        lo = madd(q2, bf16Lo(h2), lo);
-        hi = madd(q2, bf16Hi(h2), hi);
-        lo = madd(q3, bf16Lo(h3), lo);
-        hi = madd(q3, bf16Hi(h3), hi);
-        v128.store(sp, lo);
-        v128.store(sp, hi, 16);
-      }
-      return;
-    }
+    // (One query head: approxPassOneHeadBf16.)
     for (let i = 0; i < n4; i += 8) {
       const ob = <usize>i << 1;
       const h0 = v128.load(r0 + ob);
@@ -1484,6 +1593,58 @@ function approxPass4<T>(scores: usize, L: i32, g: i32, qs: usize, qStride: usize
         q += qStride;
       }
     }
+  }
+}
+
+/**
+ * approxPass4 for one query head over a bf16 K^T (its 4 components stay in registers), with e = 0-3
+ * more rows (r4..r6, their q after the first 4 at qs): the components left after the groups of 4
+ * ride along with the last group instead of a pass of their own over the scores.
+ */
+function approxPassOneHeadBf16(scores: usize, qs: usize, r0: usize, r1: usize, r2: usize, r3: usize, e: i32, r4: usize, r5: usize, r6: usize,
+  n4: i32, first: bool): void {
+  const q0 = v128.load(qs);
+  const q1 = v128.load(qs, 16);
+  const q2 = v128.load(qs, 32);
+  const q3 = v128.load(qs, 48);
+  const q4 = e > 0 ? v128.load(qs, 64) : f32x4.splat(0);
+  const q5 = e > 1 ? v128.load(qs, 80) : f32x4.splat(0);
+  const q6 = e > 2 ? v128.load(qs, 96) : f32x4.splat(0);
+  for (let i = 0; i < n4; i += 8) {
+    const ob = <usize>i << 1;
+    const sp = scores + (<usize>i << 2);
+    const h0 = v128.load(r0 + ob);
+    const h1 = v128.load(r1 + ob);
+    const h2 = v128.load(r2 + ob);
+    const h3 = v128.load(r3 + ob);
+    let lo = first ? f32x4.splat(0) : v128.load(sp);
+    let hi = first ? f32x4.splat(0) : v128.load(sp, 16);
+    lo = madd(q0, bf16Lo(h0), lo);
+    hi = madd(q0, bf16Hi(h0), hi);
+    lo = madd(q1, bf16Lo(h1), lo);
+    hi = madd(q1, bf16Hi(h1), hi);
+    lo = madd(q2, bf16Lo(h2), lo);
+    hi = madd(q2, bf16Hi(h2), hi);
+    lo = madd(q3, bf16Lo(h3), lo);
+    hi = madd(q3, bf16Hi(h3), hi);
+    // The same branch every iteration (predicted).
+    if (e > 0) {
+      const h4 = v128.load(r4 + ob);
+      lo = madd(q4, bf16Lo(h4), lo);
+      hi = madd(q4, bf16Hi(h4), hi);
+      if (e > 1) {
+        const h5 = v128.load(r5 + ob);
+        lo = madd(q5, bf16Lo(h5), lo);
+        hi = madd(q5, bf16Hi(h5), hi);
+        if (e > 2) {
+          const h6 = v128.load(r6 + ob);
+          lo = madd(q6, bf16Lo(h6), lo);
+          hi = madd(q6, bf16Hi(h6), hi);
+        }
+      }
+    }
+    v128.store(sp, lo);
+    v128.store(sp, hi, 16);
   }
 }
 
@@ -1577,6 +1738,67 @@ function approxRowsMasked<T>(kp: usize, len: i32, d: i32, g: i32, qp: usize, qm:
   }
 }
 
+/**
+ * SparQ's selection and alpha for any group (selectOneHead declined, or g > 1): s_hat =
+ * softmax(logits / tau) per query head, in place (one pass scales, clamps and finds the max, one
+ * exponentiates; with g = 1 the exponentials are not normalised: selection only needs their order,
+ * and alpha divides by the sum); the key s_hat summed over the group; its top want of [0, localStart)
+ * and the local window into sel (returns the count); alpha per query head.
+ */
+function selectGeneral(scores: usize, len: i32, n4: i32, L: i32, g: i32, realloc: i32, invTau: usize, summed: usize, localStart: i32,
+  want: i32, sel: usize, scratch: usize, hist: usize, alpha: usize): i32 {
+  for (let h = 0; h < g; h++) {
+    const sp = scores + (<usize>(h * L) << 2);
+    padTail(sp, len, n4);
+    const sv = f32x4.splat(f(invTau, h));
+    // The max by pmax (one instruction), a NaN logit remembered on the side: the max is then NaN
+    // (as f32x4.max would give), and so is every score.
+    let m0 = f32x4.splat(-Infinity);
+    let nan = f32x4.splat(0);
+    for (let i = 0; i < n4; i += 4) {
+      const o = <usize>i << 2;
+      const v = clampLogit(f32x4.mul(v128.load(sp + o), sv));
+      v128.store(sp + o, v);
+      m0 = f32x4.pmax(m0, v);
+      nan = v128.or(nan, f32x4.ne(v, v));
+    }
+    // The padding lanes were clamped to -FLT_MAX (never above the max); back to -inf so that they
+    // exponentiate to 0 even when every logit is -FLT_MAX.
+    padTail(sp, len, n4);
+    const sum = expInPlace(sp, n4, v128.any_true(nan) ? <f32>NaN : hmax(m0));
+    if (g > 1) scaleInPlace(sp, n4, <f32>(1.0 / sum));
+    else setf(alpha, 0, <f32>sum);
+  }
+  // Selection key: s_hat summed over the group (for g = 1 the exponentials themselves).
+  let key = scores;
+  if (g > 1) {
+    key = summed;
+    memory.copy(summed, scores, <usize>n4 << 2);
+    for (let h = 1; h < g; h++) {
+      const sp = scores + (<usize>(h * L) << 2);
+      for (let i = 0; i < n4; i += 4) {
+        const o = <usize>i << 2;
+        v128.store(summed + o, f32x4.add(v128.load(summed + o), v128.load(sp + o)));
+      }
+    }
+  }
+  let cnt = topkIndices(key, localStart, want, sel, scratch, hist);
+  for (let i = localStart; i < len; i++) setIdx(sel, cnt++, i);
+  // alpha per query head (g = 1: alpha temporarily holds the sum of the exponentials).
+  for (let h = 0; h < g; h++) {
+    let a: f32 = 1;
+    if (realloc != 0) {
+      const sp = scores + (<usize>(h * L) << 2);
+      let sm: f64 = 0;
+      for (let j = 0; j < cnt; j++) sm += <f64>f(sp, idx(sel, j));
+      if (g == 1) sm /= <f64>f(alpha, 0);
+      a = sm < 1 ? <f32>sm : <f32>1;
+    }
+    setf(alpha, h, a);
+  }
+  return cnt;
+}
+
 // @ts-ignore: decorator
 @inline
 function sparqTask<T>(dp: usize, d: i32, g: i32, r: i32, k: i32, l: i32, realloc: i32, transposed: i32, work0: usize): void {
@@ -1651,6 +1873,20 @@ function sparqTask<T>(dp: usize, d: i32, g: i32, r: i32, k: i32, l: i32, realloc
     const qStride = <usize>rr * 16;
     const es = <usize>sizeof<T>();
     let j0 = 0;
+    if (g == 1 && sizeof<T>() == 2 && rr >= 4) {
+      for (; j0 + 4 <= rr; j0 += 4) {
+        const e = j0 + 8 > rr ? rr - j0 - 4 : 0;
+        const r0 = ktp + <usize>(idx(comps, j0) * ktStride) * es;
+        const r1 = ktp + <usize>(idx(comps, j0 + 1) * ktStride) * es;
+        const r2 = ktp + <usize>(idx(comps, j0 + 2) * ktStride) * es;
+        const r3 = ktp + <usize>(idx(comps, j0 + 3) * ktStride) * es;
+        const r4 = e > 0 ? ktp + <usize>(idx(comps, j0 + 4) * ktStride) * es : r0;
+        const r5 = e > 1 ? ktp + <usize>(idx(comps, j0 + 5) * ktStride) * es : r0;
+        const r6 = e > 2 ? ktp + <usize>(idx(comps, j0 + 6) * ktStride) * es : r0;
+        approxPassOneHeadBf16(scores, qsplat + <usize>j0 * 16, r0, r1, r2, r3, e, r4, r5, r6, n4, j0 == 0);
+        j0 += e;
+      }
+    }
     for (; j0 + 4 <= rr; j0 += 4) {
       const r0 = ktp + <usize>(idx(comps, j0) * ktStride) * es;
       const r1 = ktp + <usize>(idx(comps, j0 + 1) * ktStride) * es;
@@ -1693,63 +1929,29 @@ function sparqTask<T>(dp: usize, d: i32, g: i32, r: i32, k: i32, l: i32, realloc
     if (scaled) approxRowsMasked<T>(kp, len, d, g, qp, qm, D, comps, rr, chunks, nch, tail, true, scores, L);
     else approxRowsMasked<T>(kp, len, d, g, qp, qm, D, comps, rr, chunks, nch, tail, false, scores, L);
   }
-  // Approximate scores s_hat = softmax(logits / tau) per query head: one pass scales, clamps and
-  // finds the max, one exponentiates. With g = 1 the exponentials are not normalised: selection
-  // only needs their order, and alpha divides by the sum.
-  for (let h = 0; h < g; h++) {
-    const sp = scores + (<usize>(h * L) << 2);
-    padTail(sp, len, n4);
-    const sv = f32x4.splat(f(invTau, h));
-    // The max by pmax (one instruction), a NaN logit remembered on the side: the max is then NaN
-    // (as f32x4.max would give), and so is every score.
-    let m0 = f32x4.splat(-Infinity);
-    let nan = f32x4.splat(0);
-    for (let i = 0; i < n4; i += 4) {
-      const o = <usize>i << 2;
-      const v = clampLogit(f32x4.mul(v128.load(sp + o), sv));
-      v128.store(sp + o, v);
-      m0 = f32x4.pmax(m0, v);
-      nan = v128.or(nan, f32x4.ne(v, v));
-    }
-    // The padding lanes were clamped to -FLT_MAX (never above the max); back to -inf so that they
-    // exponentiate to 0 even when every logit is -FLT_MAX.
-    padTail(sp, len, n4);
-    const sum = expInPlace(sp, n4, v128.any_true(nan) ? <f32>NaN : hmax(m0));
-    if (g > 1) scaleInPlace(sp, n4, <f32>(1.0 / sum));
-    else setf(alpha, 0, <f32>sum);
-  }
-  // Selection key: s_hat summed over the group (for g = 1 the exponentials themselves).
-  let key = scores;
-  if (g > 1) {
-    key = summed;
-    memory.copy(summed, scores, <usize>n4 << 2);
-    for (let h = 1; h < g; h++) {
-      const sp = scores + (<usize>(h * L) << 2);
-      for (let i = 0; i < n4; i += 4) {
-        const o = <usize>i << 2;
-        v128.store(summed + o, f32x4.add(v128.load(summed + o), v128.load(sp + o)));
-      }
-    }
-  }
   // i2: the local window plus the top of the rest.
   const kk = k < len ? k : len;
   const ll = l < kk ? l : kk;
   const localStart = len - ll;
-  let cnt = topkIndices(key, localStart, kk - ll, sel, scratch, hist);
-  for (let i = localStart; i < len; i++) setIdx(sel, cnt++, i);
-  // alpha per query head (g = 1: alpha temporarily holds the sum of the exponentials).
-  for (let h = 0; h < g; h++) {
+  // One query head: selection and alpha in one pass over the logits (selectOneHead); the
+  // general path below when that declines.
+  let cnt = g == 1 ? selectOneHead(scores, len, n4, localStart, kk - ll, f(invTau, 0), sel, scratch, hist, sinkp) : -1;
+  if (cnt >= 0) {
+    const total = load<f64>(sinkp);
+    const mt = load<f32>(sinkp, 8);
+    const tv = f(invTau, 0);
+    for (let i = localStart; i < len; i++) setIdx(sel, cnt++, i);
     let a: f32 = 1;
     if (realloc != 0) {
-      const sp = scores + (<usize>(h * L) << 2);
       let sm: f64 = 0;
-      for (let j = 0; j < cnt; j++) sm += <f64>f(sp, idx(sel, j));
-      if (g == 1) sm /= <f64>f(alpha, 0);
+      for (let j = 0; j < cnt; j++) sm += <f64>f32x4.extract_lane(softmaxExp(f32x4.splat(f(scores, idx(sel, j)) * tv - mt)), 0);
+      sm /= total;
       a = sm < 1 ? <f32>sm : <f32>1;
     }
-    setf(alpha, h, a);
+    setf(alpha, 0, a);
+  } else {
+    cnt = selectGeneral(scores, len, n4, L, g, realloc, invTau, summed, localStart, kk - ll, sel, scratch, hist, alpha);
   }
-
   attendSelectedRows<T>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, w, K, sinkp, conv);
   // Normalise, with alpha folded in.
   for (let h = 0; h < g; h++) {

@@ -9,7 +9,11 @@
 // minutes on two cores); --prefill real runs the prompt through the model instead. Then every
 // decode step runs the whole model: embeddings, all layers, attention through the policy, the
 // output layer and sampling. Dense and SparQ alternate per round (the VM is noisy) and rows report
-// medians of ms per step. llama.cpp must really prefill S tokens before it decodes.
+// medians of ms per step. llama.cpp must really prefill S tokens before it decodes; with
+// --llama-state DIR its sequence state after that prefill is saved there and later runs at the same
+// shape and length load it instead (65,536 positions take ~10 minutes to prefill on two cores). The
+// KV cache's shape and type (f16) do not depend on the weights' format, so one saved prefill serves
+// every format; a decode step costs the same whatever the cached values, as for thrifty.
 // theoreticalSpeedup: (weights + dense cache bytes) / (weights + SparQ cache bytes) per step, from
 // the policies' transfer counters.
 //
@@ -18,10 +22,11 @@
 //
 // Usage: thrifty bench decode [--seq 4096,16384] [--batch 1] [--hidden 1024 --heads 8 --layers 8]
 //        [--format F32] [--compression 1/8] [--steps 8] [--rounds 3] [--json] [--no-peer]
+//        [--llama-state DIR]
 
 import { freemem, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 
 import { attentionSpecFromSettings, formatRatio } from '../attention/planner.js';
 import type { AttentionSpec } from '../attention/policy.js';
@@ -64,6 +69,10 @@ export interface DecodeBenchOptions {
   prefill?: 'synthetic' | 'real';
   /** Include llama.cpp when node-llama-cpp is installed (default true). */
   peer?: boolean;
+  /** A folder where llama.cpp's state after its prefill is saved, and loaded by later runs of the same shape and length. */
+  llamaStateDir?: string;
+  /** The llama.cpp binding (default: node-llama-cpp when installed; tests pass a stand-in). */
+  llamaCpp?: LlamaCppModule;
   /** Storage of the model's matrices in the GGUF (default 'F32'): F32, F16, BF16, Q8_0 or Q4_0. */
   format?: BenchWeightFormat;
   /** Where the GGUF goes (default: the system temp folder, reused when present). */
@@ -107,7 +116,8 @@ export interface DecodeBenchRow {
   localWindow: number | null;
   /** Attention transfers of this engine over dense's (counted). */
   attentionRatio: number | null;
-  prefill: 'synthetic' | 'real';
+  /** llama.cpp: 'real', or 'saved' (the state of an earlier real prefill, loaded). */
+  prefill: 'synthetic' | 'real' | 'saved';
   /** thrifty's KV cache element type (llama.cpp: its default, f16). */
   kvDType: KvDType;
   /** KV-cache bytes moved per decode step and sequence (counted; null for llama.cpp). */
@@ -191,13 +201,16 @@ export async function writeBenchGguf(path: string, config: LlmConfig, seed = 1, 
 }
 
 /** The shape of node-llama-cpp 3.x used here (the package is an optional peer). */
-interface LlamaCppModule {
+export interface LlamaCppModule {
   getLlama(options?: { gpu?: false; logLevel?: string }): Promise<{
     loadModel(options: { modelPath: string; gpuLayers?: number }): Promise<{
       createContext(options: { contextSize: number; threads?: number; batchSize?: number; sequences?: number }): Promise<{
         getSequence(): {
           evaluateWithoutGeneratingNewTokens(tokens: number[]): Promise<void>;
           evaluate(tokens: number[], options?: { temperature?: number }): AsyncGenerator<number, void, number | undefined>;
+          saveStateToFile(filePath: string): Promise<{ fileSize: number }>;
+          loadStateFromFile(filePath: string, acceptRisk: { acceptRisk: true }): Promise<void>;
+          readonly contextTokens: readonly number[];
         };
         dispose(): Promise<void>;
       }>;
@@ -216,8 +229,12 @@ async function loadLlamaCpp(): Promise<LlamaCppModule | null> {
   }
 }
 
-/** llama.cpp: prefill `seq` tokens, then time each of `steps` greedy decode steps. */
-async function runLlamaCpp(module: LlamaCppModule, path: string, seq: number, steps: number, threads: number, vocab: number): Promise<{ msPerStep: number; prefillSeconds: number }> {
+/**
+ * llama.cpp: prefill `seq` tokens (or load the state a run with `statePath` saved after its
+ * prefill), then time each of `steps` greedy decode steps.
+ */
+async function runLlamaCpp(module: LlamaCppModule, path: string, seq: number, steps: number, threads: number, vocab: number,
+  statePath: string | null, say: (note: string) => void): Promise<{ msPerStep: number; prefillSeconds: number; prefill: 'real' | 'saved' }> {
   const llama = await module.getLlama({ gpu: false, logLevel: 'error' });
   const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
   const context = await model.createContext({ contextSize: seq + steps + 8, threads, batchSize: 512 });
@@ -226,7 +243,24 @@ async function runLlamaCpp(module: LlamaCppModule, path: string, seq: number, st
     const rng = new Rng(7);
     const prompt = Array.from({ length: seq }, () => 3 + rng.int(vocab - 3));
     const t0 = performance.now();
-    await sequence.evaluateWithoutGeneratingNewTokens(prompt.slice(0, seq - 1));
+    let prefill: 'real' | 'saved' = 'real';
+    if (statePath !== null && await stat(statePath).then(() => true, () => false)) {
+      await sequence.loadStateFromFile(statePath, { acceptRisk: true });
+      const tokens = sequence.contextTokens;
+      if (tokens.length !== seq - 1 || tokens.some((t, i) => t !== prompt[i])) {
+        throw new Error(`${statePath}: holds ${tokens.length} tokens that are not this run's prompt of ${seq - 1}; delete it to prefill again`);
+      }
+      prefill = 'saved';
+      say(`llama.cpp at ${seq}: cache loaded from ${statePath} (saved after a real prefill)`);
+    } else {
+      await sequence.evaluateWithoutGeneratingNewTokens(prompt.slice(0, seq - 1));
+      if (statePath !== null) {
+        const partial = `${statePath}.partial`;
+        await sequence.saveStateToFile(partial);
+        await rename(partial, statePath);
+        say(`llama.cpp at ${seq}: state after the prefill saved to ${statePath}`);
+      }
+    }
     const prefillSeconds = (performance.now() - t0) / 1000;
     const times: number[] = [];
     let last = performance.now();
@@ -237,7 +271,7 @@ async function runLlamaCpp(module: LlamaCppModule, path: string, seq: number, st
       last = now;
       if (++produced > steps) break;
     }
-    return { msPerStep: median(times), prefillSeconds };
+    return { msPerStep: median(times), prefillSeconds, prefill };
   } finally {
     await context.dispose();
     await model.dispose();
@@ -285,7 +319,7 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
   await writeBenchGguf(path, config, 1, format);
   const engine = await initNodeBackend({ threads: options.threads });
   const threads = engine.wasm.threads;
-  const peer = options.peer === false ? null : await loadLlamaCpp();
+  const peer = options.peer === false ? null : options.llamaCpp ?? await loadLlamaCpp();
   const rows: DecodeBenchRow[] = [];
   try {
     say(`node ${process.versions.node}, ${engine.description}; Llama-shaped model, random ${format} weights (${(weightBytes / 2 ** 20).toFixed(0)} MiB read per step): d_model ${hiddenSize}, `
@@ -366,13 +400,15 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
         } finally {
           for (const { generator } of engines) generator.dispose();
         }
-        let llamaMs: number | null = null;
-        let llamaPrefill: number | null = null;
+        let llama: Awaited<ReturnType<typeof runLlamaCpp>> | null = null;
         if (peer && batch === 1) {
-          const result = await runLlamaCpp(peer, path, seq, steps * rounds, threads, config.vocabSize);
-          llamaMs = result.msPerStep;
-          llamaPrefill = result.prefillSeconds;
+          // Keyed by everything that shapes the cache and the prompt, not by the weights' format.
+          const statePath = options.llamaStateDir === undefined ? null
+            : join(options.llamaStateDir, `llama-cache-${config.hiddenSize}x${config.numLayers}-${config.numHeads}h-${config.numKvHeads}kv-vocab${config.vocabSize}-ctx${config.maxPositions}-seq${seq}-t${steps * rounds}.state`);
+          if (options.llamaStateDir !== undefined) await mkdir(options.llamaStateDir, { recursive: true });
+          llama = await runLlamaCpp(peer, path, seq, steps * rounds, threads, config.vocabSize, statePath, say);
         }
+        const llamaMs = llama?.msPerStep ?? null;
         const denseMs = median(times.get('thrifty-dense')!);
         const denseBytes = weightBytes + batch * trafficBytes.get('thrifty-dense')!;
         for (const { name, spec } of engines) {
@@ -403,7 +439,7 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
         if (llamaMs !== null) {
           const row: DecodeBenchRow = {
             engine: 'llama.cpp', seq, batch: 1, tokensPerSecond: 1000 / llamaMs, msPerStep: llamaMs, speedupVsDense: denseMs / llamaMs,
-            theoreticalSpeedup: null, ratioToLlamaCpp: 1, rank: null, topK: null, localWindow: null, attentionRatio: 1, prefill: 'real', kvDType: 'f16', attentionBytesPerStep: null, prefillSeconds: llamaPrefill, threads,
+            theoreticalSpeedup: null, ratioToLlamaCpp: 1, rank: null, topK: null, localWindow: null, attentionRatio: 1, prefill: llama!.prefill, kvDType: 'f16', attentionBytesPerStep: null, prefillSeconds: llama!.prefillSeconds, threads,
           };
           rows.push(row);
           log(formatRow(row, options.json ?? false));

@@ -146,12 +146,25 @@ function decodeRow(all: readonly Row[], engine: string, seq: number, batch: numb
 
 const decodeRate = (r: Row | undefined): number | null => (r ? optionalNum(r, 'tokensPerSecond') : null);
 
-/** `bench decode` per weight format: thrifty dense and SparQ against llama.cpp on the same file. */
-export function renderDecode(recordValues: readonly unknown[], formats: readonly string[]): string {
-  const records = recordValues.map((v, i) => benchRecord(v, `docs/records/bench/decode-${formats[i]}.json`));
+/** The weight format of a decode record, from its name (decode-f32, decode-64k-q8_0). */
+function decodeFormat(name: string): string {
+  return (/^decode-(?:\d+k-)?(.+)$/.exec(name)?.[1] ?? name).toUpperCase();
+}
+
+/**
+ * `bench decode` per weight format and cache length: thrifty dense and SparQ against llama.cpp on
+ * the same file. Records are named decode-<format> (4k and 16k) and decode-64k-<format>; a note says
+ * where llama.cpp's cache came from when a run loaded a saved prefill.
+ */
+export function renderDecode(recordValues: readonly unknown[], names: readonly string[]): string {
+  const records = recordValues.map((v, i) => benchRecord(v, `docs/records/bench/${names[i]}.json`));
   const table: string[][] = [];
+  // Per cache length: the run that prefilled llama.cpp for real, and the formats that loaded its state.
+  const prefills = new Map<number, string>();
+  const loaded = new Map<number, string[]>();
   records.forEach((record, i) => {
     const all = rows(record);
+    const format = decodeFormat(names[i]!);
     const lengths = [...new Set(all.map((r) => num(r, 'seq', record.name)))].sort((a, b) => a - b);
     for (const seq of lengths) {
       const dense = decodeRow(all, 'thrifty-dense', seq, 1);
@@ -160,23 +173,26 @@ export function renderDecode(recordValues: readonly unknown[], formats: readonly
       const rate = decodeRate;
       const theoretical = sparq ? optionalNum(sparq, 'theoreticalSpeedup') : null;
       table.push([
-        formats[i]!.toUpperCase(), String(seq), fixed(rate(dense), 1), fixed(rate(sparq), 1), fixed(rate(peer), 1),
+        format, String(seq), fixed(rate(dense), 1), fixed(rate(sparq), 1), fixed(rate(peer), 1),
         `${ratio(rate(sparq), rate(dense))}x (${fixed(theoretical, 2)}x)`, ratio(rate(dense), rate(peer)),
       ]);
+      if (peer?.prefill === 'saved') loaded.set(seq, [...(loaded.get(seq) ?? []), format]);
+      else if (peer) prefills.set(seq, `a real prefill of the ${format} file in ${fixed(optionalNum(peer, 'prefillSeconds'), 0)} s`);
     }
   });
+  const notes = [...loaded].map(([seq, formats]) => `llama.cpp's cache of ${seq} positions: ${prefills.get(seq) ?? 'a real prefill in an earlier run'}, `
+    + `saved and loaded by the ${formats.join(', ')} runs (the cache's shape and f16 type do not depend on the weights).`);
   return markdownTable(
     ['weights', 'cached positions', 'thrifty dense tok/s', 'thrifty SparQ 1/8 tok/s', 'llama.cpp tok/s', 'SparQ / dense (theoretical)', 'dense / llama.cpp'],
     table,
     ['l', 'r', 'r', 'r', 'r', 'r', 'r'],
-  ) + provenance(records);
+  ) + (notes.length ? `\n${notes.join(' ')}\n` : '') + provenance(records);
 }
 
 /** `bench matmul`: GFLOP/s (GB/s for gemv) per kernel and thread count, onnxruntime as the peer. */
 /**
- * `bench decode` beyond the main table: long caches (65,536 positions) and batched decode (B
- * sequences through one step, weights read once for all), thrifty dense against SparQ 1/8 (no peer:
- * llama.cpp must really prefill, ~20 minutes at 65,536 positions on two cores).
+ * `bench decode` beyond the main table: batched decode (B sequences through one step, weights read
+ * once for all), thrifty dense against SparQ 1/8 (llama.cpp runs batch 1 only).
  */
 export function renderDecodeScaling(recordValues: readonly unknown[], names: readonly string[]): string {
   const records = recordValues.map((v, i) => benchRecord(v, `docs/records/bench/${names[i]}.json`));
@@ -269,10 +285,10 @@ export function renderBrowser(recordValue: unknown): string {
     + `\n${notes(record).join(' ')}\n` + provenance([record]);
 }
 
-// The formats of the decode table, each with its record (npm run bench:record -- decode-<format>).
-const DECODE_FORMATS = ['f32', 'q8_0', 'q4_0', 'f16'] as const;
-// Long caches and batched decode (npm run bench:record -- decode-64k decode-batch).
-const DECODE_SCALING = ['decode-64k', 'decode-batch'] as const;
+// The records of the decode table: per format, 4k and 16k (decode-<format>), then 65,536 positions.
+const DECODE_RECORDS = ['f32', 'q8_0', 'q4_0', 'f16'].flatMap((f) => [`decode-${f}`, `decode-64k-${f}`]);
+// Batched decode (npm run bench:record -- decode-batch).
+const DECODE_SCALING = ['decode-batch'] as const;
 
 /** The benchmark tables of README.md; `load` reads a record path (for the tables drawn from several). */
 export function benchDocTables(load: (path: string) => unknown): DocTable[] {
@@ -282,10 +298,10 @@ export function benchDocTables(load: (path: string) => unknown): DocTable[] {
     { id: 'bench/attention-threads', record: 'docs/records/bench/attention-threads.json', render: renderAttentionThreads },
     {
       id: 'bench/decode', record: 'docs/records/bench/decode-f32.json',
-      render: () => renderDecode(DECODE_FORMATS.map((f) => load(`docs/records/bench/decode-${f}.json`)), DECODE_FORMATS),
+      render: () => renderDecode(DECODE_RECORDS.map((n) => load(`docs/records/bench/${n}.json`)), DECODE_RECORDS),
     },
     {
-      id: 'bench/decode-scaling', record: 'docs/records/bench/decode-64k.json',
+      id: 'bench/decode-scaling', record: 'docs/records/bench/decode-batch.json',
       render: () => renderDecodeScaling(DECODE_SCALING.map((n) => load(`docs/records/bench/${n}.json`)), DECODE_SCALING),
     },
     { id: 'bench/matmul', record: 'docs/records/bench/matmul.json', render: renderMatmul },

@@ -18,11 +18,22 @@ test('decode: one row per format and length; ratios computed from the rows, theo
   const row = (engine: string, seq: number, tps: number, theoretical: number | null = 1) => ({ engine, seq, batch: 1, tokensPerSecond: tps, theoreticalSpeedup: theoretical });
   const f32 = benchRecord('decode-f32', [{ note: 'x' }, row('thrifty-dense', 4096, 30), row('thrifty-sparq', 4096, 45, 1.5), row('llama.cpp', 4096, 40, null)]);
   const q8 = benchRecord('decode-q8_0', [row('thrifty-dense', 4096, 60), row('thrifty-sparq', 4096, 66, 1.4)]);
-  const table = renderDecode([f32, q8], ['f32', 'q8_0']);
+  const table = renderDecode([f32, q8], ['decode-f32', 'decode-q8_0']);
   assert.match(table, /\| F32 \| 4096 \| 30\.0 \| 45\.0 \| 40\.0 \| 1\.50x \(1\.50x\) \| 0\.75 \|/);
   // No peer row: the peer's cells are '-', not invented.
   assert.match(table, /\| Q8_0 \| 4096 \| 60\.0 \| 66\.0 \| - \| 1\.10x \(1\.40x\) \| - \|/);
   assert.match(table, /Regenerate with `npm run bench:record -- decode-f32`, `npm run bench:record -- decode-q8_0`/);
+  assert.doesNotMatch(table, /saved and loaded/);
+});
+
+test('decode: 64k records add rows per format; a loaded llama.cpp cache is named with the run that prefilled it', () => {
+  const row = (engine: string, tps: number, extra: Record<string, unknown> = {}) => ({ engine, seq: 65536, batch: 1, tokensPerSecond: tps, theoreticalSpeedup: 1, ...extra });
+  const f32 = benchRecord('decode-64k-f32', [row('thrifty-dense', 8), row('thrifty-sparq', 30), row('llama.cpp', 5, { prefill: 'saved', prefillSeconds: 3 })]);
+  const q4 = benchRecord('decode-64k-q4_0', [row('thrifty-dense', 10), row('thrifty-sparq', 40), row('llama.cpp', 6, { prefill: 'real', prefillSeconds: 612.4 })]);
+  const table = renderDecode([f32, q4], ['decode-64k-f32', 'decode-64k-q4_0']);
+  assert.match(table, /\| F32 \| 65536 \| 8\.0 \| 30\.0 \| 5\.0 \| 3\.75x \(1\.00x\) \| 1\.60 \|/);
+  assert.match(table, /\| Q4_0 \| 65536 \| 10\.0 \| 40\.0 \| 6\.0 \|/);
+  assert.match(table, /cache of 65536 positions: a real prefill of the Q4_0 file in 612 s, saved and loaded by the F32 runs/);
 });
 
 test('attention: the summary keeps one target ratio; K stored once or twice is shown for SparQ only', () => {

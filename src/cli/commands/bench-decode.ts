@@ -22,6 +22,7 @@ interface BenchDecodeFlags {
   rounds: number;
   prefill: string;
   peer: boolean;
+  llamaState?: string;
   gguf?: string;
   format: string;
   threads?: number;
@@ -46,6 +47,7 @@ export function registerBenchDecodeCommand(program: Command): void {
     .option('--rounds <n>', 'rounds (dense and SparQ alternate)', parsePositiveInt('--rounds'), 3)
     .option('--prefill <mode>', 'synthetic (random cache contents) or real (run the prompt through the model)', 'synthetic')
     .option('--no-peer', 'leave out llama.cpp')
+    .option('--llama-state <dir>', "save llama.cpp's state after its prefill in this folder, and load it in later runs of the same shape and length")
     .option('--format <type>', 'storage of the matrices in the GGUF: F32, F16, BF16, Q8_0 or Q4_0', 'F32')
     .option('--gguf <file>', 'where to write (or reuse) the random-weight GGUF (default: the temp folder)')
     .option('--threads <n>', 'threads including the main one (default: all cores)', parseThreads('--threads'))
@@ -72,6 +74,7 @@ export function registerBenchDecodeCommand(program: Command): void {
         peer: flags.peer,
         format,
         ...(flags.gguf !== undefined ? { ggufPath: flags.gguf } : {}),
+        ...(flags.llamaState !== undefined ? { llamaStateDir: flags.llamaState } : {}),
         ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
         kvDType: flags.kvDtype,
         json: flags.json,
