@@ -687,8 +687,8 @@ function radixThreshold(vals: usize, n: i32, want: i32, keys: usize, hist: usize
 /** Strided sample size of the selection's bracket. */
 const SAMPLE = 1024;
 
-// hist's last 4 slots carry the bracket's cuts (cutLo, cutHi) and the candidate pass's band count
-// from one part of the selection to the next; each is read before the histogram is built again.
+// hist's last slots carry the bracket's cuts (cutLo, cutHi) to the candidate pass; they are read
+// before the histogram is built again.
 // @ts-ignore: decorator
 @inline
 function cutLoPtr(hist: usize): usize {
@@ -749,28 +749,47 @@ function sampleBracket(vals: usize, n: i32, want: i32, keys: usize, hist: usize)
   return true;
 }
 
+// Shuffle patterns that move the i32 lanes set in a 4-bit mask to the front (the others zero), by mask.
+const COMPACT_LANES = memory.data<u8>([
+  128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
+  0, 1, 2, 3, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
+  4, 5, 6, 7, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
+  0, 1, 2, 3, 4, 5, 6, 7, 128, 128, 128, 128, 128, 128, 128, 128,
+  8, 9, 10, 11, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
+  0, 1, 2, 3, 8, 9, 10, 11, 128, 128, 128, 128, 128, 128, 128, 128,
+  4, 5, 6, 7, 8, 9, 10, 11, 128, 128, 128, 128, 128, 128, 128, 128,
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 128, 128, 128, 128,
+  12, 13, 14, 15, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
+  0, 1, 2, 3, 12, 13, 14, 15, 128, 128, 128, 128, 128, 128, 128, 128,
+  4, 5, 6, 7, 12, 13, 14, 15, 128, 128, 128, 128, 128, 128, 128, 128,
+  0, 1, 2, 3, 4, 5, 6, 7, 12, 13, 14, 15, 128, 128, 128, 128,
+  8, 9, 10, 11, 12, 13, 14, 15, 128, 128, 128, 128, 128, 128, 128, 128,
+  0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 128, 128, 128, 128,
+  4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 128, 128, 128, 128,
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+], 16);
+
 /**
- * Collects the candidates of positions [i, i + 16) from the four compare masks (v >= cutLo) of one
- * block into candIdx (those below limit), the ones not >= cutHi also into band; returns the new c
- * and writes nb to nbPtr.
+ * Appends the positions of a vector's lanes set in m (ids: the 4 positions) to candIdx[c..], without a
+ * branch: one table shuffle and a 16-byte store (candIdx has room for 4 past the last position);
+ * returns the new count.
  */
 // @ts-ignore: decorator
 @inline
-function collectBlock(vals: usize, i: i32, limit: i32, m0: v128, m1: v128, m2: v128, m3: v128, cutHi: f32, candIdx: usize,
-  band: usize, c0: i32, nbPtr: usize): i32 {
-  let c = c0;
-  let nb = load<i32>(nbPtr);
-  let bitsSet = i32x4.bitmask(m0) | (i32x4.bitmask(m1) << 4) | (i32x4.bitmask(m2) << 8) | (i32x4.bitmask(m3) << 12);
-  while (bitsSet != 0) {
-    const j = i + ctz<i32>(bitsSet);
-    bitsSet &= bitsSet - 1;
-    if (j >= limit) break;
-    const v = f(vals, j);
-    setIdx(candIdx, c++, j);
+function appendLanes(candIdx: usize, c: i32, ids: v128, m: v128): i32 {
+  const bits = i32x4.bitmask(m);
+  v128.store(candIdx + (<usize>c << 2), i8x16.swizzle(ids, v128.load(COMPACT_LANES + (<usize>bits << 4))));
+  return c + <i32>popcnt<u32>(bits);
+}
+
+/** Copies the candidates' values not >= cutHi (not surely in) to band; returns their count. */
+function bandOf(vals: usize, candIdx: usize, c: i32, cutHi: f32, band: usize): i32 {
+  let nb = 0;
+  for (let j = 0; j < c; j++) {
+    const v = f(vals, idx(candIdx, j));
     if (!(v >= cutHi)) setf(band, nb++, v);
   }
-  store<i32>(nbPtr, nb);
-  return c;
+  return nb;
 }
 
 /**
@@ -843,29 +862,17 @@ function topkIndices(vals: usize, n: i32, want: i32, out: usize, scratch: usize,
     const cuts = cutLoPtr(hist);
     const cutLo = load<f32>(cuts);
     const cutHi = load<f32>(cuts, 4);
-    const nbPtr = cuts + 8;
-    store<i32>(nbPtr, 0);
     const cv = f32x4.splat(cutLo);
+    const four = i32x4.splat(4);
+    let ids = i32x4(0, 1, 2, 3);
     let c = 0;
     let i = 0;
-    // 16 values an iteration with one branch: candidates are a few percent of the values, and a
-    // branch per vector cost more than the compares.
-    for (; i + 16 <= n; i += 16) {
-      const p = vals + (<usize>i << 2);
-      const m0 = f32x4.ge(v128.load(p), cv);
-      const m1 = f32x4.ge(v128.load(p, 16), cv);
-      const m2 = f32x4.ge(v128.load(p, 32), cv);
-      const m3 = f32x4.ge(v128.load(p, 48), cv);
-      if (v128.any_true(v128.or(v128.or(m0, m1), v128.or(m2, m3)))) c = collectBlock(vals, i, n, m0, m1, m2, m3, cutHi, candIdx, band, c, nbPtr);
+    for (; i + 4 <= n; i += 4) {
+      c = appendLanes(candIdx, c, ids, f32x4.ge(v128.load(vals + (<usize>i << 2)), cv));
+      ids = i32x4.add(ids, four);
     }
-    let nb = load<i32>(nbPtr);
-    for (; i < n; i++) {
-      const v = f(vals, i);
-      if (v >= cutLo) {
-        setIdx(candIdx, c++, i);
-        if (!(v >= cutHi)) setf(band, nb++, v);
-      }
-    }
+    for (; i < n; i++) if (f(vals, i) >= cutLo) setIdx(candIdx, c++, i);
+    const nb = bandOf(vals, candIdx, c, cutHi, band);
     const w = finishFromCandidates(vals, want, out, candIdx, c, band, nb, keys, hist);
     if (w >= 0) return w;
   }
@@ -1435,10 +1442,11 @@ function selectOneHead(x: usize, len: i32, n4: i32, limit: i32, want: i32, tv: f
   const cuts = cutLoPtr(hist);
   const cv = f32x4.splat(load<f32>(cuts));
   const cutHi = load<f32>(cuts, 4);
-  const nbPtr = cuts + 8;
-  store<i32>(nbPtr, 0);
   padTail(x, len, n4);
   const tvv = f32x4.splat(tv);
+  const lim = i32x4.splat(limit);
+  const four = i32x4.splat(4);
+  let ids = i32x4(0, 1, 2, 3);
   let mx = f32x4.splat(-Infinity);
   let mxt = f32x4.splat(-Infinity);
   let sum = f32x4.splat(0);
@@ -1461,15 +1469,17 @@ function selectOneHead(x: usize, len: i32, n4: i32, limit: i32, want: i32, tv: f
     const e01 = f32x4.add(softmaxExp(f32x4.sub(f32x4.mul(v0, tvv), mxt)), softmaxExp(f32x4.sub(f32x4.mul(v1, tvv), mxt)));
     const e23 = f32x4.add(softmaxExp(f32x4.sub(f32x4.mul(v2, tvv), mxt)), softmaxExp(f32x4.sub(f32x4.mul(v3, tvv), mxt)));
     sum = f32x4.add(sum, f32x4.add(e01, e23));
-    if (i < limit) {
-      const m0 = f32x4.ge(v0, cv);
-      const m1 = f32x4.ge(v1, cv);
-      const m2 = f32x4.ge(v2, cv);
-      const m3 = f32x4.ge(v3, cv);
-      if (v128.any_true(v128.or(v128.or(m0, m1), v128.or(m2, m3)))) c = collectBlock(x, i, limit, m0, m1, m2, m3, cutHi, candIdx, band, c, nbPtr);
-    }
+    // The candidates, without a branch (a taken branch per block of candidates on fresh logits
+    // cost more than the table shuffles); lanes at or past limit are masked off.
+    c = appendLanes(candIdx, c, ids, v128.and(f32x4.ge(v0, cv), i32x4.lt_s(ids, lim)));
+    const ids1 = i32x4.add(ids, four);
+    c = appendLanes(candIdx, c, ids1, v128.and(f32x4.ge(v1, cv), i32x4.lt_s(ids1, lim)));
+    const ids2 = i32x4.add(ids1, four);
+    c = appendLanes(candIdx, c, ids2, v128.and(f32x4.ge(v2, cv), i32x4.lt_s(ids2, lim)));
+    const ids3 = i32x4.add(ids2, four);
+    c = appendLanes(candIdx, c, ids3, v128.and(f32x4.ge(v3, cv), i32x4.lt_s(ids3, lim)));
+    ids = i32x4.add(ids3, four);
   }
-  const none = f32x4.splat(0);
   for (; i < n4; i += 4) {
     const v = v128.load(x + (<usize>i << 2));
     if (v128.any_true(f32x4.gt(v, mx))) {
@@ -1480,13 +1490,15 @@ function selectOneHead(x: usize, len: i32, n4: i32, limit: i32, want: i32, tv: f
       mxt = nmt;
     }
     sum = f32x4.add(sum, softmaxExp(f32x4.sub(f32x4.mul(v, tvv), mxt)));
-    if (i < limit) c = collectBlock(x, i, limit, f32x4.ge(v, cv), none, none, none, cutHi, candIdx, band, c, nbPtr);
+    c = appendLanes(candIdx, c, ids, v128.and(f32x4.ge(v, cv), i32x4.lt_s(ids, lim)));
+    ids = i32x4.add(ids, four);
   }
+  const nb = bandOf(x, candIdx, c, cutHi, band);
   // The lanes' sums relative to the largest maximum (a NaN or infinite logit leaves a NaN or +inf).
   const mt = hmax(mxt);
   const total = <f64>hsum(f32x4.mul(sum, softmaxExp(f32x4.sub(mxt, f32x4.splat(mt)))));
   if (!(total > 0 && total < Infinity && mt < Infinity)) return -1;
-  const w = finishFromCandidates(x, want, sel, candIdx, c, band, load<i32>(nbPtr), keys, hist);
+  const w = finishFromCandidates(x, want, sel, candIdx, c, band, nb, keys, hist);
   if (w < 0) return -1;
   store<f64>(sumOut, total);
   store<f32>(sumOut, mt, 8);
