@@ -807,25 +807,25 @@ function finishFromCandidates(vals: usize, want: i32, out: usize, candIdx: usize
   if (nb < RADIX_MIN) {
     memory.copy(keys, band, <usize>nb << 2);
     t = nthLargest(keys, nb, need - 1);
-    for (let j = 0; j < nb; j++) if (f(band, j) > t) above++;
+    for (let j = 0; j < nb; j++) above += <i32>(f(band, j) > t);
   } else {
     t = radixThreshold(band, nb, need, keys, hist, hist);
     above += idx(hist, 0);
   }
   // A threshold of -inf has NaN among its ties (NaN ranks as -inf): the fallback handles that.
   if (t == -Infinity) return -1;
-  // Emit from the candidates (every value above t is one of them).
+  // Emit from the candidates (every value above t is one of them), without a branch on the values:
+  // about half of them are above t, in no order a predictor could learn. Each step writes out[w]
+  // and counts it only if taken; w < want at every write.
   let ties = want - above;
   let w = 0;
-  for (let j = 0; j < c; j++) {
+  for (let j = 0; j < c && w < want; j++) {
     const ix = idx(candIdx, j);
     const v = f(vals, ix);
-    if (v > t) {
-      setIdx(out, w++, ix);
-    } else if (v == t && ties > 0) {
-      setIdx(out, w++, ix);
-      ties--;
-    }
+    const tie = <i32>(v == t) & <i32>(ties > 0);
+    setIdx(out, w, ix);
+    w += <i32>(v > t) | tie;
+    ties -= tie;
   }
   return w;
 }
