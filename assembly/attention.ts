@@ -595,6 +595,22 @@ function fromOrderKey(k: u32): f32 {
   return reinterpret<f32>((k & 0x80000000) != 0 ? k ^ 0x80000000 : ~k);
 }
 
+/**
+ * Histogram of keys[0..cnt), all in [lo, hi], in at most HIST_BINS bins of equal width; returns the
+ * shift (a key's bin is (key - lo) >> shift; there are ((hi - lo) >> shift) + 1 bins).
+ */
+function keyHistogram(keys: usize, cnt: i32, lo: u32, hi: u32, hist: usize): i32 {
+  const range = hi - lo;
+  const bits = 32 - <i32>clz<u32>(range);
+  const shift = bits > HIST_BITS ? bits - HIST_BITS : 0;
+  memory.fill(hist, 0, <usize>((range >> shift) + 1) << 2);
+  for (let j = 0; j < cnt; j++) {
+    const b = <usize>((load<u32>(keys + (<usize>j << 2)) - lo) >> shift) << 2;
+    store<i32>(hist + b, load<i32>(hist + b) + 1);
+  }
+  return shift;
+}
+
 /** Below this many values the selection copies them and runs quickselect (nthLargest). */
 const RADIX_MIN = 256;
 /** A narrowed bin with at most this many keys finishes with quickselect. */
@@ -642,15 +658,8 @@ function radixThreshold(vals: usize, n: i32, want: i32, keys: usize, hist: usize
       store<i32>(aboveOut, above);
       return t;
     }
-    const range = hi - lo;
-    const bits = 32 - <i32>clz<u32>(range);
-    const shift = bits > HIST_BITS ? bits - HIST_BITS : 0;
-    const bins = <i32>(range >> shift) + 1;
-    memory.fill(hist, 0, <usize>bins << 2);
-    for (let j = 0; j < cnt; j++) {
-      const b = <usize>((load<u32>(keys + (<usize>j << 2)) - lo) >> shift) << 2;
-      store<i32>(hist + b, load<i32>(hist + b) + 1);
-    }
+    const shift = keyHistogram(keys, cnt, lo, hi, hist);
+    const bins = <i32>((hi - lo) >> shift) + 1;
     // The bin holding rank need - 1 from the top.
     let b = bins - 1;
     let acc = 0;
@@ -717,15 +726,8 @@ function sampleBracket(vals: usize, n: i32, want: i32, keys: usize, hist: usize)
     lo = min(lo, k);
     hi = max(hi, k);
   }
-  const range = hi - lo;
-  const bits = 32 - <i32>clz<u32>(range);
-  const shift = bits > HIST_BITS ? bits - HIST_BITS : 0;
-  const bins = <i32>(range >> shift) + 1;
-  memory.fill(hist, 0, <usize>bins << 2);
-  for (let s = 0; s < m; s++) {
-    const b = <usize>((load<u32>(keys + (<usize>s << 2)) - lo) >> shift) << 2;
-    store<i32>(hist + b, load<i32>(hist + b) + 1);
-  }
+  const shift = keyHistogram(keys, m, lo, hi, hist);
+  const bins = <i32>((hi - lo) >> shift) + 1;
   // The bins of sample ranks rHi and rLo (0 = the largest); cutHi: the lower edge of the bin
   // above rHi's (NaN: no value is surely in), cutLo: the lower edge of rLo's (at least -inf).
   let cutHi: f32 = NaN;
