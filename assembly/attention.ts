@@ -700,7 +700,7 @@ const SAMPLE = 1024;
 // before the histogram is built again.
 // @ts-ignore: decorator
 @inline
-function cutLoPtr(hist: usize): usize {
+function bracketCutsPtr(hist: usize): usize {
   return hist + (<usize>(HIST_BINS - 4) << 2);
 }
 
@@ -708,7 +708,7 @@ function cutLoPtr(hist: usize): usize {
  * The bracket of the selection of the `want` largest of vals[0..n): a histogram of a strided sample
  * (min(n / 4, SAMPLE) values) gives cutHi (values >= it are surely in; NaN: none is) and cutLo (every
  * value of the top is >= it), with a margin of 3 standard deviations of the sample rank. Writes them
- * to cutLoPtr(hist) (cutLo, cutHi); returns false when the sample cannot bracket (want too close to n).
+ * to bracketCutsPtr(hist) (cutLo, cutHi); returns false when the sample cannot bracket (want too close to n).
  */
 function sampleBracket(vals: usize, n: i32, want: i32, keys: usize, hist: usize): bool {
   const m = n >> 2 < SAMPLE ? n >> 2 : SAMPLE;
@@ -745,7 +745,7 @@ function sampleBracket(vals: usize, n: i32, want: i32, keys: usize, hist: usize)
   }
   const loKey = lo + (<u32>(b < 0 ? 0 : b) << shift);
   if (loKey > 0x007fffff) cutLo = fromOrderKey(loKey);
-  const cuts = cutLoPtr(hist);
+  const cuts = bracketCutsPtr(hist);
   store<f32>(cuts, cutLo);
   store<f32>(cuts, cutHi, 4);
   return true;
@@ -861,7 +861,7 @@ function topkIndices(vals: usize, n: i32, want: i32, out: usize, scratch: usize,
     return emitTop(vals, n, want, t, above, out);
   }
   if (sampleBracket(vals, n, want, keys, hist)) {
-    const cuts = cutLoPtr(hist);
+    const cuts = bracketCutsPtr(hist);
     const cutLo = load<f32>(cuts);
     const cutHi = load<f32>(cuts, 4);
     const cv = f32x4.splat(cutLo);
@@ -1424,8 +1424,8 @@ export function attn_sparq_work_bytes(maxLen: i32, g: i32, k: i32, d: i32): i32 
 }
 
 /**
- * SparQ with one query head, after step 1 (x: the raw approximate logits, [0, len), n4 = len rounded
- * up to 4; tv = 1 / tau). Only two things are used of the scores softmax(x / tau): their order (the
+ * SparQ with one query head, after step 1 (x: the raw approximate logits, [0, len) of a row of
+ * align16(len); tv = 1 / tau). Only two things are used of the scores softmax(x / tau): their order (the
  * selection) and alpha (the selected share of their sum), so one pass over x does the work of
  * scaling, exponentiating and the selection's candidate pass: the sum of exp(x / tau - max / tau) over
  * running per-lane maxima (a lane's sum rescaled when its maximum rises), and the candidates of the
@@ -1435,16 +1435,19 @@ export function attn_sparq_work_bytes(maxLen: i32, g: i32, k: i32, d: i32): i32 
  * unchanged but for -inf padding) when a logit is NaN or infinite, there are too few positions for
  * the bracket, or it misses.
  */
-function selectOneHead(x: usize, len: i32, n4: i32, limit: i32, want: i32, tv: f32, sel: usize, scratch: usize, hist: usize, sumOut: usize): i32 {
+function selectOneHead(x: usize, len: i32, limit: i32, want: i32, tv: f32, sel: usize, scratch: usize, hist: usize, sumOut: usize): i32 {
   if (want <= 0 || want >= limit || limit < RADIX_MIN) return -1;
   const candIdx = scratch;
   const band = scratch + (<usize>align16(limit) << 2);
   const keys = band + (<usize>align16(limit) << 2);
   if (!sampleBracket(x, limit, want, keys, hist)) return -1;
-  const cuts = cutLoPtr(hist);
+  const cuts = bracketCutsPtr(hist);
   const cv = f32x4.splat(load<f32>(cuts));
   const cutHi = load<f32>(cuts, 4);
-  padTail(x, len, n4);
+  // -inf up to a multiple of 16 (the score row holds align16(len) floats): no tail loop; it
+  // exponentiates to 0, never raises a maximum, and lies past limit (no candidate).
+  const n16 = align16(len);
+  padTail(x, len, n16);
   const tvv = f32x4.splat(tv);
   const lim = i32x4.splat(limit);
   const four = i32x4.splat(4);
@@ -1453,8 +1456,7 @@ function selectOneHead(x: usize, len: i32, n4: i32, limit: i32, want: i32, tv: f
   let mxt = f32x4.splat(-Infinity);
   let sum = f32x4.splat(0);
   let c = 0;
-  let i = 0;
-  for (; i + 16 <= n4; i += 16) {
+  for (let i = 0; i < n16; i += 16) {
     const p = x + (<usize>i << 2);
     const v0 = v128.load(p);
     const v1 = v128.load(p, 16);
@@ -1481,19 +1483,6 @@ function selectOneHead(x: usize, len: i32, n4: i32, limit: i32, want: i32, tv: f
     const ids3 = i32x4.add(ids2, four);
     c = appendLanes(candIdx, c, ids3, v128.and(f32x4.ge(v3, cv), i32x4.lt_s(ids3, lim)));
     ids = i32x4.add(ids3, four);
-  }
-  for (; i < n4; i += 4) {
-    const v = v128.load(x + (<usize>i << 2));
-    if (v128.any_true(f32x4.gt(v, mx))) {
-      const nm = f32x4.pmax(mx, v);
-      const nmt = f32x4.mul(nm, tvv);
-      sum = f32x4.mul(sum, softmaxExp(f32x4.sub(mxt, nmt)));
-      mx = nm;
-      mxt = nmt;
-    }
-    sum = f32x4.add(sum, softmaxExp(f32x4.sub(f32x4.mul(v, tvv), mxt)));
-    c = appendLanes(candIdx, c, ids, v128.and(f32x4.ge(v, cv), i32x4.lt_s(ids, lim)));
-    ids = i32x4.add(ids, four);
   }
   const nb = bandOf(x, candIdx, c, cutHi, band);
   // The lanes' sums relative to the largest maximum (a NaN or infinite logit leaves a NaN or +inf).
@@ -1949,7 +1938,7 @@ function sparqTask<T>(dp: usize, d: i32, g: i32, r: i32, k: i32, l: i32, realloc
   const localStart = len - ll;
   // One query head: selection and alpha in one pass over the logits (selectOneHead); the
   // general path below when that declines.
-  let cnt = g == 1 ? selectOneHead(scores, len, n4, localStart, kk - ll, f(invTau, 0), sel, scratch, hist, sinkp) : -1;
+  let cnt = g == 1 ? selectOneHead(scores, len, localStart, kk - ll, f(invTau, 0), sel, scratch, hist, sinkp) : -1;
   if (cnt >= 0) {
     const total = load<f64>(sinkp);
     const mt = load<f32>(sinkp, 8);

@@ -436,10 +436,10 @@ export async function benchDecode(options: DecodeBenchOptions = {}): Promise<Dec
           rows.push(row);
           log(formatRow(row, options.json ?? false));
         }
-        if (llamaMs !== null) {
+        if (llama !== null) {
           const row: DecodeBenchRow = {
-            engine: 'llama.cpp', seq, batch: 1, tokensPerSecond: 1000 / llamaMs, msPerStep: llamaMs, speedupVsDense: denseMs / llamaMs,
-            theoreticalSpeedup: null, ratioToLlamaCpp: 1, rank: null, topK: null, localWindow: null, attentionRatio: 1, prefill: llama!.prefill, kvDType: 'f16', attentionBytesPerStep: null, prefillSeconds: llama!.prefillSeconds, threads,
+            engine: 'llama.cpp', seq, batch: 1, tokensPerSecond: 1000 / llama.msPerStep, msPerStep: llama.msPerStep, speedupVsDense: denseMs / llama.msPerStep,
+            theoreticalSpeedup: null, ratioToLlamaCpp: 1, rank: null, topK: null, localWindow: null, attentionRatio: 1, prefill: llama.prefill, kvDType: 'f16', attentionBytesPerStep: null, prefillSeconds: llama.prefillSeconds, threads,
           };
           rows.push(row);
           log(formatRow(row, options.json ?? false));

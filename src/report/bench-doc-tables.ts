@@ -146,9 +146,10 @@ function decodeRow(all: readonly Row[], engine: string, seq: number, batch: numb
 
 const decodeRate = (r: Row | undefined): number | null => (r ? optionalNum(r, 'tokensPerSecond') : null);
 
-/** The weight format of a decode record, from its name (decode-f32, decode-64k-q8_0). */
-function decodeFormat(name: string): string {
-  return (/^decode-(?:\d+k-)?(.+)$/.exec(name)?.[1] ?? name).toUpperCase();
+/** The weight format of a decode record: its command's --format, else its name's (decode-f32, decode-64k-q8_0). */
+function decodeFormat(record: BenchRecord, name: string): string {
+  const flag = /--format (\S+)/.exec(record.benchCommand)?.[1];
+  return flag ?? (/^decode-(?:\d+k-)?(.+)$/.exec(name)?.[1] ?? 'F32').toUpperCase();
 }
 
 /**
@@ -164,7 +165,7 @@ export function renderDecode(recordValues: readonly unknown[], names: readonly s
   const loaded = new Map<number, string[]>();
   records.forEach((record, i) => {
     const all = rows(record);
-    const format = decodeFormat(names[i]!);
+    const format = decodeFormat(record, names[i]!);
     const lengths = [...new Set(all.map((r) => num(r, 'seq', record.name)))].sort((a, b) => a - b);
     for (const seq of lengths) {
       const dense = decodeRow(all, 'thrifty-dense', seq, 1);
@@ -197,9 +198,9 @@ export function renderDecode(recordValues: readonly unknown[], names: readonly s
 export function renderDecodeScaling(recordValues: readonly unknown[], names: readonly string[]): string {
   const records = recordValues.map((v, i) => benchRecord(v, `docs/records/bench/${names[i]}.json`));
   const table: string[][] = [];
-  for (const record of records) {
+  records.forEach((record, i) => {
     const all = rows(record);
-    const format = /--format (\S+)/.exec(record.benchCommand)?.[1] ?? 'F32';
+    const format = decodeFormat(record, names[i]!);
     const cells = [...new Set(all.map((r) => `${num(r, 'seq', record.name)}:${optionalNum(r, 'batch') ?? 1}`))];
     for (const cell of cells) {
       const [seq, batch] = cell.split(':').map(Number) as [number, number];
@@ -211,7 +212,7 @@ export function renderDecodeScaling(recordValues: readonly unknown[], names: rea
         `${ratio(rate(sparq), rate(dense))}x (${fixed(sparq ? optionalNum(sparq, 'theoreticalSpeedup') : null, 2)}x)`,
       ]);
     }
-  }
+  });
   return markdownTable(
     ['weights', 'cached positions', 'batch', 'thrifty dense tok/s', 'thrifty SparQ 1/8 tok/s', 'SparQ / dense (theoretical)'],
     table,
