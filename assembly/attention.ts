@@ -429,6 +429,35 @@ function softmaxExp(x0: v128): v128 {
   return v128.andnot(f32x4.mul(p, scale), f32x4.lt(x0, f32x4.splat(-87.0)));
 }
 
+// Degree-5 polynomial for 2^f, |f| <= 1/2, fitted for relative error (max 2.3e-7 in f32).
+const P0: f32 = 1.0000001192092896;
+const P1: f32 = 0.6931469440460205;
+const P2: f32 = 0.24022120237350464;
+const P3: f32 = 0.05550713092088699;
+const P4: f32 = 0.009675541892647743;
+const P5: f32 = 0.0013276472454890609;
+
+/**
+ * 2^t for t <= 0 (NaN propagates; below 2^-126 it gives 2^-126): the terms of the selection's
+ * softmax sum, whose arguments come in base 2 with the scale and the maximum folded into one
+ * multiply-add. Four operations fewer than softmaxExp: no ln 2 reduction, no mask (a term of
+ * 2^-126 instead of 0 changes no sum whose largest term is 1).
+ */
+// @ts-ignore: decorator
+@inline
+function sumExp2(t0: v128): v128 {
+  const t = f32x4.pmax(t0, f32x4.splat(-126.0));
+  const n = f32x4.nearest(t);
+  const r = f32x4.sub(t, n);
+  let p = madd(f32x4.splat(P5), r, f32x4.splat(P4));
+  p = madd(p, r, f32x4.splat(P3));
+  p = madd(p, r, f32x4.splat(P2));
+  p = madd(p, r, f32x4.splat(P1));
+  p = madd(p, r, f32x4.splat(P0));
+  // 2^n for n in [-126, 0], as in softmaxExp.
+  return f32x4.mul(p, i32x4.shl(f32x4.add(n, f32x4.splat(12583039.0)), 23));
+}
+
 /** Max over n floats padded with -inf to a multiple of 4. */
 function maxOf(p: usize, n4: i32): f32 {
   let m0 = f32x4.splat(-Infinity);
@@ -595,14 +624,41 @@ function fromOrderKey(k: u32): f32 {
   return reinterpret<f32>((k & 0x80000000) != 0 ? k ^ 0x80000000 : ~k);
 }
 
+// @ts-ignore: decorator
+@inline
+function minLaneU(v: v128): u32 {
+  return min(min(<u32>i32x4.extract_lane(v, 0), <u32>i32x4.extract_lane(v, 1)),
+    min(<u32>i32x4.extract_lane(v, 2), <u32>i32x4.extract_lane(v, 3)));
+}
+
+// @ts-ignore: decorator
+@inline
+function maxLaneU(v: v128): u32 {
+  return max(max(<u32>i32x4.extract_lane(v, 0), <u32>i32x4.extract_lane(v, 1)),
+    max(<u32>i32x4.extract_lane(v, 2), <u32>i32x4.extract_lane(v, 3)));
+}
+
+/** Four floats from anywhere as one vector (a gather). */
+// @ts-ignore: decorator
+@inline
+function loadLanes(a: usize, b: usize, c: usize, d: usize): v128 {
+  let v = f32x4.splat(load<f32>(a));
+  v = f32x4.replace_lane(v, 1, load<f32>(b));
+  v = f32x4.replace_lane(v, 2, load<f32>(c));
+  return f32x4.replace_lane(v, 3, load<f32>(d));
+}
+
 /**
- * Histogram of keys[0..cnt), all in [lo, hi], in at most HIST_BINS bins of equal width; returns the
- * shift (a key's bin is (key - lo) >> shift; there are ((hi - lo) >> shift) + 1 bins).
+ * Histogram of keys[0..cnt), all in [lo, hi], in bins of equal width, at most HIST_BINS and at most
+ * the power of two above cnt (filling and scanning 2,048 bins for a band of ~300 keys cost more
+ * than the level it might save); returns the shift (a key's bin is (key - lo) >> shift; there are
+ * ((hi - lo) >> shift) + 1 bins).
  */
 function keyHistogram(keys: usize, cnt: i32, lo: u32, hi: u32, hist: usize): i32 {
   const range = hi - lo;
   const bits = 32 - <i32>clz<u32>(range);
-  const shift = bits > HIST_BITS ? bits - HIST_BITS : 0;
+  const hb = min(HIST_BITS, 32 - <i32>clz<u32>(<u32>cnt));
+  const shift = bits > hb ? bits - hb : 0;
   memory.fill(hist, 0, <usize>((range >> shift) + 1) << 2);
   for (let j = 0; j < cnt; j++) {
     const b = <usize>((load<u32>(keys + (<usize>j << 2)) - lo) >> shift) << 2;
@@ -632,10 +688,8 @@ function radixThreshold(vals: usize, n: i32, want: i32, keys: usize, hist: usize
     lo4 = i32x4.min_u(lo4, k);
     hi4 = i32x4.max_u(hi4, k);
   }
-  let lo: u32 = min(min(<u32>i32x4.extract_lane(lo4, 0), <u32>i32x4.extract_lane(lo4, 1)),
-    min(<u32>i32x4.extract_lane(lo4, 2), <u32>i32x4.extract_lane(lo4, 3)));
-  let hi: u32 = max(max(<u32>i32x4.extract_lane(hi4, 0), <u32>i32x4.extract_lane(hi4, 1)),
-    max(<u32>i32x4.extract_lane(hi4, 2), <u32>i32x4.extract_lane(hi4, 3)));
+  let lo = minLaneU(lo4);
+  let hi = maxLaneU(hi4);
   for (; i < n; i++) {
     const k = orderKey(f(vals, i));
     store<u32>(keys + (<usize>i << 2), k);
@@ -718,9 +772,22 @@ function sampleBracket(vals: usize, n: i32, want: i32, keys: usize, hist: usize)
   const rHi = <i32>Math.floor(expected - margin);
   const rLo = <i32>Math.ceil(expected + margin);
   if (rLo >= m) return false;
-  let lo: u32 = 0xffffffff;
-  let hi: u32 = 0;
-  for (let s = 0; s < m; s++) {
+  // Four sampled values a vector (their keys and range in lanes).
+  const stride = <usize>step << 2;
+  let lo4 = i32x4.splat(-1);
+  let hi4 = i32x4.splat(0);
+  let s = 0;
+  let p = vals;
+  for (; s + 4 <= m; s += 4) {
+    const k = orderKey4(loadLanes(p, p + stride, p + 2 * stride, p + 3 * stride));
+    p += 4 * stride;
+    v128.store(keys + (<usize>s << 2), k);
+    lo4 = i32x4.min_u(lo4, k);
+    hi4 = i32x4.max_u(hi4, k);
+  }
+  let lo = minLaneU(lo4);
+  let hi = maxLaneU(hi4);
+  for (; s < m; s++) {
     const k = orderKey(f(vals, s * step));
     store<u32>(keys + (<usize>s << 2), k);
     lo = min(lo, k);
@@ -1442,21 +1509,25 @@ function selectOneHead(x: usize, len: i32, limit: i32, want: i32, tv: f32, sel: 
   const keys = band + (<usize>align16(limit) << 2);
   if (!sampleBracket(x, limit, want, keys, hist)) return -1;
   const cuts = bracketCutsPtr(hist);
-  const cv = f32x4.splat(load<f32>(cuts));
+  const cutLo = load<f32>(cuts);
+  const cv = f32x4.splat(cutLo);
   const cutHi = load<f32>(cuts, 4);
-  // -inf up to a multiple of 16 (the score row holds align16(len) floats): no tail loop; it
-  // exponentiates to 0, never raises a maximum, and lies past limit (no candidate).
+  // -inf up to a multiple of 16 (the score row holds align16(len) floats) for the tail's max and
+  // terms, in vectors: it adds 2^-126 a term, never a maximum.
   const n16 = align16(len);
   padTail(x, len, n16);
-  const tvv = f32x4.splat(tv);
-  const lim = i32x4.splat(limit);
+  // The sum in base 2: each term 2^(x t2 - max t2), t2 = tv log2(e), its exponent one multiply-add
+  // (nmt: -max t2 per lane).
+  const t2 = f32x4.splat(tv * LOG2E);
   const four = i32x4.splat(4);
   let ids = i32x4(0, 1, 2, 3);
   let mx = f32x4.splat(-Infinity);
-  let mxt = f32x4.splat(-Infinity);
+  let nmt = f32x4.splat(Infinity);
   let sum = f32x4.splat(0);
   let c = 0;
-  for (let i = 0; i < n16; i += 16) {
+  // The blocks wholly before limit (no position mask); the rest (the local window, padding) after.
+  const free = limit & ~15;
+  for (let i = 0; i < free; i += 16) {
     const p = x + (<usize>i << 2);
     const v0 = v128.load(p);
     const v1 = v128.load(p, 16);
@@ -1465,29 +1536,35 @@ function selectOneHead(x: usize, len: i32, limit: i32, want: i32, tv: f32, sel: 
     const bm = f32x4.pmax(f32x4.pmax(v0, v1), f32x4.pmax(v2, v3));
     if (v128.any_true(f32x4.gt(bm, mx))) {
       const nm = f32x4.pmax(mx, bm);
-      const nmt = f32x4.mul(nm, tvv);
-      sum = f32x4.mul(sum, softmaxExp(f32x4.sub(mxt, nmt)));
+      const nnmt = f32x4.neg(f32x4.mul(nm, t2));
+      sum = f32x4.mul(sum, sumExp2(madd(mx, t2, nnmt)));
       mx = nm;
-      mxt = nmt;
+      nmt = nnmt;
     }
-    const e01 = f32x4.add(softmaxExp(f32x4.sub(f32x4.mul(v0, tvv), mxt)), softmaxExp(f32x4.sub(f32x4.mul(v1, tvv), mxt)));
-    const e23 = f32x4.add(softmaxExp(f32x4.sub(f32x4.mul(v2, tvv), mxt)), softmaxExp(f32x4.sub(f32x4.mul(v3, tvv), mxt)));
+    const e01 = f32x4.add(sumExp2(madd(v0, t2, nmt)), sumExp2(madd(v1, t2, nmt)));
+    const e23 = f32x4.add(sumExp2(madd(v2, t2, nmt)), sumExp2(madd(v3, t2, nmt)));
     sum = f32x4.add(sum, f32x4.add(e01, e23));
     // The candidates, without a branch (a taken branch per block of candidates on fresh logits
-    // cost more than the table shuffles); lanes at or past limit are masked off.
-    c = appendLanes(candIdx, c, ids, v128.and(f32x4.ge(v0, cv), i32x4.lt_s(ids, lim)));
+    // cost more than the table shuffles).
+    c = appendLanes(candIdx, c, ids, f32x4.ge(v0, cv));
     const ids1 = i32x4.add(ids, four);
-    c = appendLanes(candIdx, c, ids1, v128.and(f32x4.ge(v1, cv), i32x4.lt_s(ids1, lim)));
+    c = appendLanes(candIdx, c, ids1, f32x4.ge(v1, cv));
     const ids2 = i32x4.add(ids1, four);
-    c = appendLanes(candIdx, c, ids2, v128.and(f32x4.ge(v2, cv), i32x4.lt_s(ids2, lim)));
+    c = appendLanes(candIdx, c, ids2, f32x4.ge(v2, cv));
     const ids3 = i32x4.add(ids2, four);
-    c = appendLanes(candIdx, c, ids3, v128.and(f32x4.ge(v3, cv), i32x4.lt_s(ids3, lim)));
+    c = appendLanes(candIdx, c, ids3, f32x4.ge(v3, cv));
     ids = i32x4.add(ids3, four);
   }
+  for (let i = free; i < limit; i++) if (f(x, i) >= cutLo) setIdx(candIdx, c++, i);
   const nb = bandOf(x, candIdx, c, cutHi, band);
-  // The lanes' sums relative to the largest maximum (a NaN or infinite logit leaves a NaN or +inf).
-  const mt = hmax(mxt);
-  const total = <f64>hsum(f32x4.mul(sum, softmaxExp(f32x4.sub(mxt, f32x4.splat(mt)))));
+  // The lanes' sums relative to the largest maximum, the tail's terms added (a NaN or infinite
+  // logit leaves a NaN or +inf).
+  const m = max(hmax(mx), maxOf(x + (<usize>free << 2), n16 - free));
+  const nmAll = f32x4.splat(-m * tv * LOG2E);
+  let acc = f32x4.mul(sum, sumExp2(madd(mx, t2, nmAll)));
+  for (let i = free; i < n16; i += 4) acc = f32x4.add(acc, sumExp2(madd(v128.load(x + (<usize>i << 2)), t2, nmAll)));
+  const total = <f64>hsum(acc);
+  const mt = m * tv;
   if (!(total > 0 && total < Infinity && mt < Infinity)) return -1;
   const w = finishFromCandidates(x, want, sel, candIdx, c, band, nb, keys, hist);
   if (w < 0) return -1;
@@ -1946,9 +2023,18 @@ function sparqTask<T>(dp: usize, d: i32, g: i32, r: i32, k: i32, l: i32, realloc
     for (let i = localStart; i < len; i++) setIdx(sel, cnt++, i);
     let a: f32 = 1;
     if (realloc != 0) {
-      let sm: f64 = 0;
-      for (let j = 0; j < cnt; j++) sm += <f64>f32x4.extract_lane(softmaxExp(f32x4.splat(f(scores, idx(sel, j)) * tv - mt)), 0);
-      sm /= total;
+      // The selected terms, four a vector (gathered).
+      const tvv = f32x4.splat(tv);
+      const mtv = f32x4.splat(mt);
+      let acc = f32x4.splat(0);
+      let j = 0;
+      for (; j + 4 <= cnt; j += 4) {
+        const v = loadLanes(scores + (<usize>idx(sel, j) << 2), scores + (<usize>idx(sel, j + 1) << 2),
+          scores + (<usize>idx(sel, j + 2) << 2), scores + (<usize>idx(sel, j + 3) << 2));
+        acc = f32x4.add(acc, softmaxExp(f32x4.sub(f32x4.mul(v, tvv), mtv)));
+      }
+      for (; j < cnt; j++) acc = f32x4.add(acc, softmaxExp(f32x4.replace_lane(f32x4.splat(-Infinity), 0, f(scores, idx(sel, j)) * tv - mt)));
+      const sm = <f64>hsum(acc) / total;
       a = sm < 1 ? <f32>sm : <f32>1;
     }
     setf(alpha, 0, a);
