@@ -417,16 +417,30 @@ function softmaxExp(x0: v128): v128 {
   const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(LOG2E)));
   let r = madd(n, f32x4.splat(-LN2_HI), x);
   r = madd(n, f32x4.splat(-LN2_LO), r);
-  let p = madd(f32x4.splat(E5), r, f32x4.splat(E4));
-  p = madd(p, r, f32x4.splat(E3));
-  p = madd(p, r, f32x4.splat(E2));
-  p = madd(p, r, f32x4.splat(E1));
-  p = madd(p, r, f32x4.splat(E0));
-  // 2^n: n is an integer in [-126, 0] (x >= -87 after the pmax, x <= 0), so n + 127 + 1.5 * 2^23
-  // holds n + 127 in its low mantissa bits, and the shift moves it into the exponent (the same
-  // bits as trunc_sat + 127 << 23, which V8 spends several instructions on).
-  const scale = i32x4.shl(f32x4.add(n, f32x4.splat(12583039.0)), 23);
-  return v128.andnot(f32x4.mul(p, scale), f32x4.lt(x0, f32x4.splat(-87.0)));
+  const p = horner5(r, E0, E1, E2, E3, E4, E5);
+  return v128.andnot(f32x4.mul(p, pow2Int(n)), f32x4.lt(x0, f32x4.splat(-87.0)));
+}
+
+/** c0 + c1 r + ... + c5 r^5, by Horner's rule. */
+// @ts-ignore: decorator
+@inline
+function horner5(r: v128, c0: f32, c1: f32, c2: f32, c3: f32, c4: f32, c5: f32): v128 {
+  let p = madd(f32x4.splat(c5), r, f32x4.splat(c4));
+  p = madd(p, r, f32x4.splat(c3));
+  p = madd(p, r, f32x4.splat(c2));
+  p = madd(p, r, f32x4.splat(c1));
+  return madd(p, r, f32x4.splat(c0));
+}
+
+/**
+ * 2^n for integers n (as floats) in [-126, 0]: n + 127 + 1.5 * 2^23 holds n + 127 in its low
+ * mantissa bits, and the shift moves it into the exponent (the same bits as trunc_sat + 127 << 23,
+ * which V8 spends several instructions on).
+ */
+// @ts-ignore: decorator
+@inline
+function pow2Int(n: v128): v128 {
+  return i32x4.shl(f32x4.add(n, f32x4.splat(12583039.0)), 23);
 }
 
 // Degree-5 polynomial for 2^f, |f| <= 1/2, fitted for relative error (max 2.3e-7 in f32).
@@ -448,14 +462,7 @@ const P5: f32 = 0.0013276472454890609;
 function sumExp2(t0: v128): v128 {
   const t = f32x4.pmax(t0, f32x4.splat(-126.0));
   const n = f32x4.nearest(t);
-  const r = f32x4.sub(t, n);
-  let p = madd(f32x4.splat(P5), r, f32x4.splat(P4));
-  p = madd(p, r, f32x4.splat(P3));
-  p = madd(p, r, f32x4.splat(P2));
-  p = madd(p, r, f32x4.splat(P1));
-  p = madd(p, r, f32x4.splat(P0));
-  // 2^n for n in [-126, 0], as in softmaxExp.
-  return f32x4.mul(p, i32x4.shl(f32x4.add(n, f32x4.splat(12583039.0)), 23));
+  return f32x4.mul(horner5(f32x4.sub(t, n), P0, P1, P2, P3, P4, P5), pow2Int(n));
 }
 
 /** Max over n floats padded with -inf to a multiple of 4. */
