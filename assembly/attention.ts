@@ -1505,7 +1505,7 @@ export function attn_sparq_work_bytes(maxLen: i32, g: i32, k: i32, d: i32): i32 
  * running per-lane maxima (a lane's sum rescaled when its maximum rises), and the candidates of the
  * sample bracket taken on x itself (exp is monotone: the same order, without the ties f32
  * exponentials make of nearby logits). Selects the `want` largest of [0, limit) into sel; writes the
- * sum (f64) and max / tau (f32) to sumOut. Returns the count, or -1 (the general path then runs on x,
+ * sum (f64) and its reference, -max / tau in base 2 (f32: a term is sumExp2(x t2 + it)), to sumOut. Returns the count, or -1 (the general path then runs on x,
  * unchanged but for -inf padding) when a logit is NaN or infinite, there are too few positions for
  * the bracket, or it misses.
  */
@@ -1567,16 +1567,18 @@ function selectOneHead(x: usize, len: i32, limit: i32, want: i32, tv: f32, sel: 
   // The lanes' sums relative to the largest maximum, the tail's terms added (a NaN or infinite
   // logit leaves a NaN or +inf).
   const m = max(hmax(mx), maxOf(x + (<usize>free << 2), n16 - free));
-  const nmAll = f32x4.splat(-m * tv * LOG2E);
+  // The reference the caller's numerator uses too (the same terms, bit for bit, so alpha's
+  // rounding cancels for the selected positions).
+  const nm2 = -m * tv * LOG2E;
+  const nmAll = f32x4.splat(nm2);
   let acc = f32x4.mul(sum, sumExp2(madd(mx, t2, nmAll)));
   for (let i = free; i < n16; i += 4) acc = f32x4.add(acc, sumExp2(madd(v128.load(x + (<usize>i << 2)), t2, nmAll)));
   const total = <f64>hsum(acc);
-  const mt = m * tv;
-  if (!(total > 0 && total < Infinity && mt < Infinity)) return -1;
+  if (!(total > 0 && total < Infinity && nm2 > -Infinity)) return -1;
   const w = finishFromCandidates(x, want, sel, candIdx, c, band, nb, keys, hist);
   if (w < 0) return -1;
   store<f64>(sumOut, total);
-  store<f32>(sumOut, mt, 8);
+  store<f32>(sumOut, nm2, 8);
   return w;
 }
 
@@ -2025,22 +2027,23 @@ function sparqTask<T>(dp: usize, d: i32, g: i32, r: i32, k: i32, l: i32, realloc
   let cnt = g == 1 ? selectOneHead(scores, len, localStart, kk - ll, f(invTau, 0), sel, scratch, hist, sinkp) : -1;
   if (cnt >= 0) {
     const total = load<f64>(sinkp);
-    const mt = load<f32>(sinkp, 8);
-    const tv = f(invTau, 0);
+    const nm2 = f32x4.splat(load<f32>(sinkp, 8));
+    const t2 = f32x4.splat(f(invTau, 0) * LOG2E);
     for (let i = localStart; i < len; i++) setIdx(sel, cnt++, i);
     let a: f32 = 1;
     if (realloc != 0) {
-      // The selected terms, four a vector (gathered).
-      const tvv = f32x4.splat(tv);
-      const mtv = f32x4.splat(mt);
+      // The selected terms, four a vector (gathered), as selectOneHead summed them.
       let acc = f32x4.splat(0);
       let j = 0;
       for (; j + 4 <= cnt; j += 4) {
         const v = loadLanes(scores + (<usize>idx(sel, j) << 2), scores + (<usize>idx(sel, j + 1) << 2),
           scores + (<usize>idx(sel, j + 2) << 2), scores + (<usize>idx(sel, j + 3) << 2));
-        acc = f32x4.add(acc, softmaxExp(f32x4.sub(f32x4.mul(v, tvv), mtv)));
+        acc = f32x4.add(acc, sumExp2(madd(v, t2, nm2)));
       }
-      for (; j < cnt; j++) acc = f32x4.add(acc, softmaxExp(f32x4.replace_lane(f32x4.splat(-Infinity), 0, f(scores, idx(sel, j)) * tv - mt)));
+      for (; j < cnt; j++) {
+        const e = sumExp2(madd(f32x4.splat(f(scores, idx(sel, j))), t2, nm2));
+        acc = f32x4.add(acc, f32x4.replace_lane(f32x4.splat(0), 0, f32x4.extract_lane(e, 0)));
+      }
       const sm = <f64>hsum(acc) / total;
       a = sm < 1 ? <f32>sm : <f32>1;
     }
