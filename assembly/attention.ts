@@ -1474,7 +1474,7 @@ function sparqScoresBytes(L: i32, g: i32): i32 {
 //   qsplat   [g, align16(d)] v128: q's components in i1, splatted (K once: q masked to i1)
 //   mrun, lrun, invTau, alpha: [align16(g)] f32 each
 //   w        [g, K] f32: step 2's logits, then its weights
-//   sink     the touch loads' sink (before step 2: selectOneHead's sum and max)
+//   sink     the touch loads' sink
 // with L = align16(positions), K = align16(k), C = max(L, align16(d)).
 
 /** Bytes of workspace one thread needs for SparQ (and the baselines) over up to maxLen positions. */
@@ -1499,17 +1499,18 @@ export function attn_sparq_work_bytes(maxLen: i32, g: i32, k: i32, d: i32): i32 
 
 /**
  * SparQ with one query head, after step 1 (x: the raw approximate logits, [0, len) of a row of
- * align16(len); tv = 1 / tau). Only two things are used of the scores softmax(x / tau): their order (the
- * selection) and alpha (the selected share of their sum), so one pass over x does the work of
- * scaling, exponentiating and the selection's candidate pass: the sum of exp(x / tau - max / tau) over
- * running per-lane maxima (a lane's sum rescaled when its maximum rises), and the candidates of the
- * sample bracket taken on x itself (exp is monotone: the same order, without the ties f32
- * exponentials make of nearby logits). Selects the `want` largest of [0, limit) into sel; writes the
- * sum (f64) and its reference, -max / tau in base 2 (f32: a term is sumExp2(x t2 + it)), to sumOut. Returns the count, or -1 (the general path then runs on x,
- * unchanged but for -inf padding) when a logit is NaN or infinite, there are too few positions for
- * the bracket, or it misses.
+ * align16(len); tv = 1 / tau): selectGeneral's work for g = 1. Only two things are used of the scores
+ * softmax(x / tau): their order (the selection) and alpha (the selected share of their sum), so one
+ * pass over x does the work of scaling, exponentiating and the selection's candidate pass: the sum of
+ * exp(x / tau - max / tau) over running per-lane maxima (a lane's sum rescaled when its maximum rises),
+ * and the candidates of the sample bracket taken on x itself (exp is monotone: the same order, without
+ * the ties f32 exponentials make of nearby logits). Selects the `want` largest of [0, limit) and the
+ * local window [limit, len) into sel and writes alpha (1 without reallocation) to alphaOut. Returns
+ * the count, or -1 (selectGeneral then runs on x, unchanged but for -inf padding) when a logit is NaN
+ * or infinite, there are too few positions for the bracket, or it misses.
  */
-function selectOneHead(x: usize, len: i32, limit: i32, want: i32, tv: f32, sel: usize, scratch: usize, hist: usize, sumOut: usize): i32 {
+function selectOneHead(x: usize, len: i32, limit: i32, want: i32, tv: f32, realloc: i32, sel: usize, scratch: usize, hist: usize,
+  alphaOut: usize): i32 {
   if (want <= 0 || want >= limit || limit < RADIX_MIN) return -1;
   const candIdx = scratch;
   const band = scratch + (<usize>align16(limit) << 2);
@@ -1567,19 +1568,33 @@ function selectOneHead(x: usize, len: i32, limit: i32, want: i32, tv: f32, sel: 
   // The lanes' sums relative to the largest maximum, the tail's terms added (a NaN or infinite
   // logit leaves a NaN or +inf).
   const m = max(hmax(mx), maxOf(x + (<usize>free << 2), n16 - free));
-  // The reference the caller's numerator uses too (the same terms, bit for bit, so alpha's
-  // rounding cancels for the selected positions).
   const nm2 = -m * tv * LOG2E;
   const nmAll = f32x4.splat(nm2);
   let acc = f32x4.mul(sum, sumExp2(madd(mx, t2, nmAll)));
   for (let i = free; i < n16; i += 4) acc = f32x4.add(acc, sumExp2(madd(v128.load(x + (<usize>i << 2)), t2, nmAll)));
   const total = <f64>hsum(acc);
   if (!(total > 0 && total < Infinity && nm2 > -Infinity)) return -1;
-  const w = finishFromCandidates(x, want, sel, candIdx, c, band, nb, keys, hist);
-  if (w < 0) return -1;
-  store<f64>(sumOut, total);
-  store<f32>(sumOut, nm2, 8);
-  return w;
+  let cnt = finishFromCandidates(x, want, sel, candIdx, c, band, nb, keys, hist);
+  if (cnt < 0) return -1;
+  for (let i = limit; i < len; i++) setIdx(sel, cnt++, i);
+  // alpha: the selected terms, four a vector (gathered), computed as the pass computed them (the
+  // same bits, so their rounding cancels in the share).
+  let a: f32 = 1;
+  if (realloc != 0) {
+    let acc = f32x4.splat(0);
+    let j = 0;
+    for (; j + 4 <= cnt; j += 4) {
+      const v = loadLanes(x + (<usize>idx(sel, j) << 2), x + (<usize>idx(sel, j + 1) << 2),
+        x + (<usize>idx(sel, j + 2) << 2), x + (<usize>idx(sel, j + 3) << 2));
+      acc = f32x4.add(acc, sumExp2(madd(v, t2, nmAll)));
+    }
+    let sm = <f64>hsum(acc);
+    for (; j < cnt; j++) sm += <f64>f32x4.extract_lane(sumExp2(madd(f32x4.splat(f(x, idx(sel, j))), t2, nmAll)), 0);
+    sm /= total;
+    a = sm < 1 ? <f32>sm : <f32>1;
+  }
+  setf(alphaOut, 0, a);
+  return cnt;
 }
 
 /**
@@ -2023,34 +2038,9 @@ function sparqTask<T>(dp: usize, d: i32, g: i32, r: i32, k: i32, l: i32, realloc
   const ll = l < kk ? l : kk;
   const localStart = len - ll;
   // One query head: selection and alpha in one pass over the logits (selectOneHead); the
-  // general path below when that declines.
-  let cnt = g == 1 ? selectOneHead(scores, len, localStart, kk - ll, f(invTau, 0), sel, scratch, hist, sinkp) : -1;
-  if (cnt >= 0) {
-    const total = load<f64>(sinkp);
-    const nm2 = f32x4.splat(load<f32>(sinkp, 8));
-    const t2 = f32x4.splat(f(invTau, 0) * LOG2E);
-    for (let i = localStart; i < len; i++) setIdx(sel, cnt++, i);
-    let a: f32 = 1;
-    if (realloc != 0) {
-      // The selected terms, four a vector (gathered), as selectOneHead summed them.
-      let acc = f32x4.splat(0);
-      let j = 0;
-      for (; j + 4 <= cnt; j += 4) {
-        const v = loadLanes(scores + (<usize>idx(sel, j) << 2), scores + (<usize>idx(sel, j + 1) << 2),
-          scores + (<usize>idx(sel, j + 2) << 2), scores + (<usize>idx(sel, j + 3) << 2));
-        acc = f32x4.add(acc, sumExp2(madd(v, t2, nm2)));
-      }
-      for (; j < cnt; j++) {
-        const e = sumExp2(madd(f32x4.splat(f(scores, idx(sel, j))), t2, nm2));
-        acc = f32x4.add(acc, f32x4.replace_lane(f32x4.splat(0), 0, f32x4.extract_lane(e, 0)));
-      }
-      const sm = <f64>hsum(acc) / total;
-      a = sm < 1 ? <f32>sm : <f32>1;
-    }
-    setf(alpha, 0, a);
-  } else {
-    cnt = selectGeneral(scores, len, n4, L, g, realloc, invTau, summed, localStart, kk - ll, sel, scratch, hist, alpha);
-  }
+  // general path when that declines.
+  let cnt = g == 1 ? selectOneHead(scores, len, localStart, kk - ll, f(invTau, 0), realloc, sel, scratch, hist, alpha) : -1;
+  if (cnt < 0) cnt = selectGeneral(scores, len, n4, L, g, realloc, invTau, summed, localStart, kk - ll, sel, scratch, hist, alpha);
   attendSelectedRows<T>(kp, vp, qp, op, sel, cnt, d, g, mrun, lrun, w, K, sinkp, conv);
   // Normalise, with alpha folded in.
   for (let h = 0; h < g; h++) {

@@ -149,7 +149,7 @@ const decodeRate = (r: Row | undefined): number | null => (r ? optionalNum(r, 't
 /** The weight format of a decode record: its command's --format, else its name's (decode-f32, decode-64k-q8_0). */
 function decodeFormat(record: BenchRecord, name: string): string {
   const flag = /--format (\S+)/.exec(record.benchCommand)?.[1];
-  return flag ?? (/^decode-(?:\d+k-)?(.+)$/.exec(name)?.[1] ?? 'F32').toUpperCase();
+  return (flag ?? /^decode-(?:\d+k-)?(.+)$/.exec(name)?.[1] ?? 'F32').toUpperCase();
 }
 
 /**
